@@ -1,0 +1,13 @@
+//! What the Bindery agent and server agree on, with no I/O:
+//!
+//! - [`facts`]: the ten device facts that fill a ConnectWise configuration, and
+//! - [`normalize`]: how raw fact text is made safe and bounded before anyone stores or sends it,
+//! - [`protocol`]: the versioned agent↔server messages (`/api/agent/v1`).
+//!
+//! The JSON of every message is described in `docs/protocol.md`.
+
+pub mod facts;
+pub mod normalize;
+pub mod protocol;
+
+pub use facts::{DeviceFacts, FactField};
