@@ -1,0 +1,77 @@
+use futures_util::TryStreamExt;
+
+use crate::conditions::{Condition, Op, is_safe_text};
+use crate::http::{Call, Client};
+use crate::model::Company;
+use crate::{Error, ListQuery};
+
+const COMPANY_FIELDS: &str = "id,identifier,name,status,types,deletedFlag";
+
+impl Client {
+    /// Companies whose name contains `text` or whose identifier is `text`, by name, at most
+    /// `limit`. Characters that cannot be placed in a condition are searched around: the longest
+    /// safe run of the text is sent and the results are matched against the whole text here.
+    pub async fn search_companies(&self, text: &str, limit: u32) -> Result<Vec<Company>, Error> {
+        let text = text.trim();
+        let probe = longest_safe_run(text);
+        if probe.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut cond = Condition::text("name", Op::Contains, probe)?;
+        if probe == text {
+            cond = cond.or(Condition::text("identifier", Op::Eq, text)?);
+        }
+        let query = ListQuery::filter(cond)
+            .fields(COMPANY_FIELDS)
+            .order_by("name asc")
+            .page_size(limit.clamp(1, 1000));
+        let mut call = Call::get("company/companies");
+        call.query = query.pairs(true);
+        let found: Vec<Company> = self.get(call).await?;
+        let needle = text.to_lowercase();
+        Ok(found
+            .into_iter()
+            .filter(|c| {
+                c.name.to_lowercase().contains(&needle) || c.identifier.eq_ignore_ascii_case(text)
+            })
+            .collect())
+    }
+
+    pub async fn get_company(&self, id: i64) -> Result<Company, Error> {
+        let path = format!("company/companies/{id}");
+        let mut call = Call::get(&path);
+        call.query = vec![("fields", COMPANY_FIELDS.to_owned())];
+        self.get(call).await
+    }
+
+    /// Every company matching `query` (all pages).
+    pub async fn list_companies(&self, query: &ListQuery) -> Result<Vec<Company>, Error> {
+        let pages = self.pages::<Company>(
+            "company/companies".into(),
+            query.pairs(true),
+            query.order_by.is_none(),
+        );
+        let pages: Vec<Vec<Company>> = pages.try_collect().await?;
+        Ok(pages.into_iter().flatten().collect())
+    }
+}
+
+fn longest_safe_run(text: &str) -> &str {
+    let mut best = "";
+    for run in text.split(|c: char| !is_safe_text(c.encode_utf8(&mut [0; 4]))) {
+        if run.trim().chars().count() > best.chars().count() {
+            best = run.trim();
+        }
+    }
+    best
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_longest_safe_run_is_searched() {
+        assert_eq!(super::longest_safe_run("O'Brien IT"), "Brien IT");
+        assert_eq!(super::longest_safe_run("Acme"), "Acme");
+        assert_eq!(super::longest_safe_run("\"\"*"), "");
+    }
+}

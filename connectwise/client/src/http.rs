@@ -1,0 +1,384 @@
+//! The HTTP core every operation goes through: codebase discovery, headers, rate limit,
+//! concurrency bound, timeout, error mapping and paging.
+
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use futures_util::Stream;
+use reqwest::Method;
+use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, LINK, RETRY_AFTER};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tokio::sync::Semaphore;
+
+use crate::config::ClientConfig;
+use crate::error::Error;
+use crate::model::CompanyInfo;
+use crate::paging::parse_link_header;
+use crate::rate_limit::RateLimiter;
+
+/// A ConnectWise Manage client. Cheap to clone; clones share the rate limiter and the bound on
+/// concurrent requests.
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    http: reqwest::Client,
+    config: ClientConfig,
+    /// `{origin}/{codebase}apis/3.0/`, once known.
+    base: RwLock<Option<String>>,
+    limiter: RateLimiter,
+    permits: Semaphore,
+}
+
+/// A successful answer.
+pub(crate) struct Reply {
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T, Error> {
+        serde_json::from_slice(&self.body).map_err(|e| Error::Unexpected {
+            message: format!("the answer is not the documented JSON: {e}"),
+        })
+    }
+
+    fn next_link(&self) -> Option<String> {
+        let header = self.headers.get(LINK)?.to_str().ok()?;
+        parse_link_header(header)
+            .into_iter()
+            .find(|(rel, _)| rel == "next")
+            .map(|(_, url)| url)
+    }
+}
+
+/// What to send: a path under `apis/3.0/` (or an absolute URL from a `Link` header) with its
+/// query pairs, an optional JSON body and optional extra headers.
+pub(crate) struct Call<'a> {
+    pub method: Method,
+    pub path: &'a str,
+    pub query: Vec<(&'static str, String)>,
+    pub body: Option<serde_json::Value>,
+    pub forward_only: bool,
+}
+
+impl<'a> Call<'a> {
+    pub fn get(path: &'a str) -> Call<'a> {
+        Call {
+            method: Method::GET,
+            path,
+            query: Vec::new(),
+            body: None,
+            forward_only: false,
+        }
+    }
+
+    pub fn with_body(
+        method: Method,
+        path: &'a str,
+        body: &impl Serialize,
+    ) -> Result<Call<'a>, Error> {
+        let body = serde_json::to_value(body).map_err(|e| Error::Unexpected {
+            message: format!("cannot encode the request: {e}"),
+        })?;
+        Ok(Call {
+            method,
+            path,
+            query: Vec::new(),
+            body: Some(body),
+            forward_only: false,
+        })
+    }
+}
+
+impl Client {
+    pub fn new(config: ClientConfig) -> Result<Client, Error> {
+        let http = reqwest::Client::builder()
+            .user_agent(config.user_agent.clone())
+            .timeout(config.timeout)
+            .connect_timeout(config.timeout.min(Duration::from_secs(10)))
+            .build()
+            .map_err(|e| Error::Network {
+                message: format!("cannot set up HTTP: {e}"),
+            })?;
+        Ok(Client {
+            inner: Arc::new(Inner {
+                base: RwLock::new(config.site.fixed_base.clone()),
+                limiter: RateLimiter::new(config.requests_per_minute),
+                permits: Semaphore::new(config.max_concurrency.max(1)),
+                http,
+                config,
+            }),
+        })
+    }
+
+    pub fn config(&self) -> &ClientConfig {
+        &self.inner.config
+    }
+
+    /// How many requests had to wait for the rate limiter so far.
+    pub fn rate_limit_waits(&self) -> u64 {
+        self.inner.limiter.waits()
+    }
+
+    /// `GET /login/companyinfo/{companyId}`: the site's codebase and version. Needs no keys.
+    pub async fn company_info(&self) -> Result<CompanyInfo, Error> {
+        let company = encode(&self.inner.config.credentials.company_id);
+        let url = format!(
+            "{}/login/companyinfo/{company}",
+            self.inner.config.site.origin
+        );
+        let reply = self
+            .send_url(&url, &Call::get(""), false)
+            .await
+            .map_err(|e| match e {
+                Error::NotFound { .. } => Error::Codebase {
+                    message: "the site does not know this company id".into(),
+                },
+                Error::Unexpected { message } => Error::Codebase { message },
+                other => other,
+            })?;
+        let info: CompanyInfo = serde_json::from_slice(&reply.body).map_err(|_| Error::Codebase {
+            message: "the site's companyinfo answer is not ConnectWise's (is this a ConnectWise site?)".into(),
+        })?;
+        let usable = |c: &str| {
+            let c = c.trim_end_matches('/');
+            !c.is_empty()
+                && c.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+        };
+        let Some(codebase) = info.codebase.as_deref().filter(|c| usable(c)) else {
+            return Err(Error::Codebase {
+                message: "the site sent no usable codebase".into(),
+            });
+        };
+        if self.inner.config.site.fixed_base.is_none() {
+            let base = format!(
+                "{}/{}/apis/3.0/",
+                self.inner.config.site.origin,
+                codebase.trim_matches('/')
+            );
+            *self.inner.base.write().unwrap_or_else(|p| p.into_inner()) = Some(base);
+        }
+        Ok(info)
+    }
+
+    async fn base(&self, refresh: bool) -> Result<String, Error> {
+        if !refresh && let Some(base) = self.read_base() {
+            return Ok(base);
+        }
+        if let Some(fixed) = &self.inner.config.site.fixed_base {
+            return Ok(fixed.clone());
+        }
+        self.company_info().await?;
+        self.read_base().ok_or_else(|| Error::Codebase {
+            message: "the site sent no usable codebase".into(),
+        })
+    }
+
+    fn read_base(&self) -> Option<String> {
+        self.inner
+            .base
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Sends a call to the API. After a 404 on a discovered codebase the codebase is looked up
+    /// again (ConnectWise moves cloud sites between versions) and the call repeated once.
+    pub(crate) async fn send(&self, call: &Call<'_>) -> Result<Reply, Error> {
+        let base = self.base(false).await?;
+        let url = if call.path.starts_with("http://") || call.path.starts_with("https://") {
+            if !call.path.starts_with(&base) {
+                return Err(Error::Unexpected {
+                    message: "a paging link points outside the API".into(),
+                });
+            }
+            call.path.to_owned()
+        } else {
+            format!("{base}{}", call.path)
+        };
+        match self.send_url(&url, call, true).await {
+            Err(Error::NotFound { message }) if self.inner.config.site.fixed_base.is_none() => {
+                let fresh = self.base(true).await?;
+                if fresh == base {
+                    return Err(Error::NotFound { message });
+                }
+                self.send_url(&url.replacen(&base, &fresh, 1), call, true)
+                    .await
+            }
+            other => other,
+        }
+    }
+
+    async fn send_url(
+        &self,
+        url: &str,
+        call: &Call<'_>,
+        authenticate: bool,
+    ) -> Result<Reply, Error> {
+        let url = with_query(url, &call.query);
+        let _permit = self
+            .inner
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| Error::Network {
+                message: "the client is shutting down".into(),
+            })?;
+        self.inner.limiter.acquire().await;
+        let creds = &self.inner.config.credentials;
+        let mut req = self.inner.http.request(call.method.clone(), &url).header(
+            ACCEPT,
+            format!(
+                "application/vnd.connectwise.com+json; version={}",
+                crate::API_VERSION
+            ),
+        );
+        if authenticate {
+            req = req
+                .basic_auth(
+                    format!("{}+{}", creds.company_id, creds.public_key),
+                    Some(creds.private_key.expose()),
+                )
+                .header("clientId", &creds.client_id);
+        }
+        if call.forward_only {
+            req = req.header("pagination-type", "forward-only");
+        }
+        if let Some(body) = &call.body {
+            let bytes = serde_json::to_vec(body).map_err(|e| Error::Unexpected {
+                message: format!("cannot encode the request: {e}"),
+            })?;
+            req = req.header(CONTENT_TYPE, "application/json").body(bytes);
+        }
+        let resp = req.send().await.map_err(transport_error)?;
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let body = resp.bytes().await.map_err(transport_error)?.to_vec();
+        if (200..300).contains(&status) {
+            return Ok(Reply { headers, body });
+        }
+        let retry_after = headers
+            .get(RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        Err(Error::from_response(status, retry_after, &body))
+    }
+
+    pub(crate) async fn get<T: DeserializeOwned>(&self, call: Call<'_>) -> Result<T, Error> {
+        self.send(&call).await?.json()
+    }
+
+    /// Every page of a list, following `Link: rel="next"` until it ends.
+    pub(crate) fn pages<T: DeserializeOwned + 'static>(
+        &self,
+        path: String,
+        query: Vec<(&'static str, String)>,
+        forward_only: bool,
+    ) -> impl Stream<Item = Result<Vec<T>, Error>> + use<T> {
+        let client = self.clone();
+        let page_size = query
+            .iter()
+            .find(|(k, _)| *k == "pageSize")
+            .and_then(|(_, v)| v.parse::<usize>().ok())
+            .unwrap_or(25);
+        futures_util::stream::try_unfold(Some((path, query)), move |next| {
+            let client = client.clone();
+            async move {
+                let Some((path, query)) = next else {
+                    return Ok(None);
+                };
+                let call = Call {
+                    method: Method::GET,
+                    path: &path,
+                    query,
+                    body: None,
+                    forward_only,
+                };
+                let reply = client.send(&call).await?;
+                let items: Vec<T> = reply.json()?;
+                // A page shorter than asked for is the last, whatever the links say.
+                let next = reply
+                    .next_link()
+                    .filter(|_| items.len() >= page_size)
+                    .map(|url| (url, Vec::new()));
+                Ok(Some((items, next)))
+            }
+        })
+    }
+}
+
+fn transport_error(e: reqwest::Error) -> Error {
+    if e.is_timeout() {
+        Error::Timeout
+    } else if e.is_connect() {
+        Error::Network {
+            message: format!("cannot connect: {}", root_cause(&e)),
+        }
+    } else {
+        Error::Network {
+            message: root_cause(&e),
+        }
+    }
+}
+
+/// The innermost cause ("Connection refused", "dns error: …"): what a person can act on.
+fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause = e;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    cause.to_string()
+}
+
+fn with_query(url: &str, query: &[(&'static str, String)]) -> String {
+    if query.is_empty() {
+        return url.to_owned();
+    }
+    let pairs: Vec<String> = query
+        .iter()
+        .map(|(k, v)| format!("{k}={}", encode(v)))
+        .collect();
+    let sep = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{sep}{}", pairs.join("&"))
+}
+
+/// Percent-encodes everything but RFC 3986's unreserved characters, so `"`, `&`, `+`, `*`, `%`,
+/// `'`, spaces and brackets all arrive as written.
+pub(crate) fn encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() * 3);
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_values_are_fully_encoded() {
+        assert_eq!(
+            encode(r#"name = "A&B" + 5*%"#),
+            "name%20%3D%20%22A%26B%22%20%2B%205%2A%25"
+        );
+        assert_eq!(encode("ünï"), "%C3%BCn%C3%AF");
+        assert_eq!(
+            with_query(
+                "https://x/a",
+                &[("page", "2".into()), ("conditions", "id = 1".into())]
+            ),
+            "https://x/a?page=2&conditions=id%20%3D%201"
+        );
+    }
+}

@@ -1,0 +1,248 @@
+//! The ConnectWise objects Bindery reads and writes, with the fields it uses. Unknown fields are
+//! ignored; absent optional fields are not sent.
+
+use serde::{Deserialize, Serialize};
+
+/// A reference to another record: `{"id": 12}`, with its `name` or `identifier` when ConnectWise
+/// includes them.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Reference {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identifier: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+impl Reference {
+    pub fn id(id: i64) -> Reference {
+        Reference {
+            id: Some(id),
+            ..Reference::default()
+        }
+    }
+}
+
+/// `GET /login/companyinfo/{companyId}` (PascalCase, as the site sends it).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct CompanyInfo {
+    pub company_name: Option<String>,
+    pub codebase: Option<String>,
+    pub version_code: Option<String>,
+    pub version_number: Option<String>,
+    #[serde(rename = "CompanyID")]
+    pub company_id: Option<String>,
+    /// "True" or "False", a string.
+    pub is_cloud: Option<String>,
+}
+
+/// `GET /system/info`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct SystemInfo {
+    pub version: Option<String>,
+    pub is_cloud: Option<bool>,
+    pub server_time_zone: Option<String>,
+    pub cloud_region: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Company {
+    pub id: i64,
+    pub identifier: String,
+    pub name: String,
+    pub status: Option<Reference>,
+    pub types: Vec<Reference>,
+    pub deleted_flag: Option<bool>,
+}
+
+/// `Company.Configuration`: a managed device's record.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Configuration {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    pub kind: Option<Reference>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<Reference>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub company: Option<Reference>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub active_flag: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_identifier: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub serial_number: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mac_address: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip_address: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub os_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub os_info: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_speed: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ram: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_login_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub questions: Vec<ConfigurationQuestion>,
+}
+
+/// An answer to a configuration type's question, inside a configuration.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConfigurationQuestion {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub question_id: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub question: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answer: Option<serde_json::Value>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ConfigurationType {
+    pub id: i64,
+    pub name: String,
+    pub inactive_flag: Option<bool>,
+    pub system_flag: Option<bool>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ConfigurationTypeQuestion {
+    pub id: i64,
+    pub question: String,
+    pub field_type: Option<String>,
+    pub entry_type: Option<String>,
+    pub sequence_number: Option<f64>,
+    pub required_flag: Option<bool>,
+    pub inactive_flag: Option<bool>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ConfigurationStatus {
+    pub id: i64,
+    pub description: String,
+    pub closed_flag: Option<bool>,
+    pub default_flag: Option<bool>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Board {
+    pub id: i64,
+    pub name: String,
+    pub inactive_flag: Option<bool>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct BoardStatus {
+    pub id: i64,
+    pub name: String,
+    pub board: Option<Reference>,
+    pub closed_status: Option<bool>,
+    pub default_flag: Option<bool>,
+    pub inactive: Option<bool>,
+    pub sort_order: Option<i64>,
+}
+
+/// A service ticket as read back.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Ticket {
+    pub id: i64,
+    pub summary: String,
+    pub board: Option<Reference>,
+    pub status: Option<Reference>,
+    pub company: Option<Reference>,
+    pub closed_flag: Option<bool>,
+    #[serde(rename = "externalXRef")]
+    pub external_x_ref: Option<String>,
+}
+
+/// A ticket to create. `initialDescription` becomes the ticket's first note; ConnectWise accepts
+/// it on creation only and never returns it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NewTicket {
+    pub summary: String,
+    pub company: Reference,
+    pub board: Reference,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<Reference>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub initial_description: Option<String>,
+    /// Bindery's own key for the ticket (max 100): lets a retry find a ticket whose creation
+    /// reply was lost.
+    #[serde(rename = "externalXRef", skip_serializing_if = "Option::is_none")]
+    pub external_x_ref: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub contact_name: Option<String>,
+}
+
+/// `ServiceNote`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceNote {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    #[serde(default)]
+    pub text: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail_description_flag: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub internal_analysis_flag: Option<bool>,
+}
+
+/// A configuration attached to a ticket.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConfigurationReference {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_identifier: Option<String>,
+}
+
+/// One JSON-Patch operation. A reference is replaced whole (`path: "status"`, `value: {"id":
+/// 2}`), never through a sub-path such as `status/id`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PatchOp {
+    pub op: String,
+    pub path: String,
+    pub value: serde_json::Value,
+}
+
+impl PatchOp {
+    pub fn replace(path: &str, value: impl Into<serde_json::Value>) -> PatchOp {
+        PatchOp {
+            op: "replace".into(),
+            path: path.into(),
+            value: value.into(),
+        }
+    }
+
+    /// Replaces a reference field whole with `{"id": id}`.
+    pub fn replace_reference(path: &str, id: i64) -> PatchOp {
+        PatchOp::replace(path, serde_json::json!({ "id": id }))
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+pub struct Count {
+    pub count: u64,
+}

@@ -1,0 +1,166 @@
+//! Fault injection, set at run time through `PUT /_sandbox/faults`: latency, a rate limit that
+//! answers 429 with `Retry-After`, a share of 500s, a share of timeouts (the request hangs, then
+//! the connection drops), and a share of requests that succeed but whose reply is lost.
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Faults {
+    /// Added to every API request.
+    pub latency_ms: u64,
+    /// Answer 429 once more than this many requests arrived in the last 60 seconds.
+    pub rate_limit_per_minute: Option<u32>,
+    /// Answer the next N requests with 429 (a burst), whatever the rate.
+    pub burst_429: u32,
+    /// Seconds sent in `Retry-After` with every 429.
+    pub retry_after_secs: u64,
+    /// Shares (0.0–1.0) of requests that get a 500, that hang and drop, and that succeed with
+    /// their reply lost.
+    pub error_rate: f64,
+    pub timeout_rate: f64,
+    pub lost_reply_rate: f64,
+    /// How long a "timeout" hangs before the connection drops.
+    pub hang_ms: u64,
+    /// Makes the random draws repeatable.
+    pub seed: Option<u64>,
+    /// Answer every API request with this error (403 for a missing permission, 409, …).
+    pub fail_with: Option<FixedFailure>,
+}
+
+/// An error answer to give every API request, in ConnectWise's error shape.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct FixedFailure {
+    pub status: u16,
+    pub code: String,
+    pub message: String,
+}
+
+/// What happens to one request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fate {
+    Normal,
+    RateLimited,
+    ServerError,
+    Timeout,
+    LostReply,
+    Fixed,
+}
+
+impl Fate {
+    pub fn label(self) -> Option<&'static str> {
+        match self {
+            Fate::Normal => None,
+            Fate::RateLimited => Some("rate-limited"),
+            Fate::ServerError => Some("server-error"),
+            Fate::Timeout => Some("timeout"),
+            Fate::LostReply => Some("lost-reply"),
+            Fate::Fixed => Some("fixed-error"),
+        }
+    }
+}
+
+pub struct FaultState {
+    pub faults: Faults,
+    rng: fastrand::Rng,
+    recent: VecDeque<Instant>,
+}
+
+impl Default for FaultState {
+    fn default() -> FaultState {
+        FaultState {
+            faults: Faults::default(),
+            rng: fastrand::Rng::new(),
+            recent: VecDeque::new(),
+        }
+    }
+}
+
+impl FaultState {
+    pub fn set(&mut self, faults: Faults) {
+        self.rng = faults
+            .seed
+            .map(fastrand::Rng::with_seed)
+            .unwrap_or_default();
+        self.recent.clear();
+        self.faults = faults;
+    }
+
+    /// Decides a request's fate (and counts it against the rate limit).
+    pub fn draw(&mut self) -> Fate {
+        let now = Instant::now();
+        while self
+            .recent
+            .front()
+            .is_some_and(|t| now.duration_since(*t) > Duration::from_secs(60))
+        {
+            self.recent.pop_front();
+        }
+        if self.faults.fail_with.is_some() {
+            return Fate::Fixed;
+        }
+        if self.faults.burst_429 > 0 {
+            self.faults.burst_429 -= 1;
+            return Fate::RateLimited;
+        }
+        if let Some(limit) = self.faults.rate_limit_per_minute
+            && self.recent.len() >= limit as usize
+        {
+            return Fate::RateLimited;
+        }
+        self.recent.push_back(now);
+        let f = &self.faults;
+        let x = self.rng.f64();
+        if x < f.error_rate {
+            Fate::ServerError
+        } else if x < f.error_rate + f.timeout_rate {
+            Fate::Timeout
+        } else if x < f.error_rate + f.timeout_rate + f.lost_reply_rate {
+            Fate::LostReply
+        } else {
+            Fate::Normal
+        }
+    }
+}
+
+/// ConnectWise's 429: a different body shape from its other errors, and `Retry-After`.
+pub fn too_many_requests(retry_after_secs: u64) -> Response {
+    let body = json!({ "error": "ConnectWiseAPI", "message": format!("Too many requests. Please try again in {retry_after_secs} seconds.") });
+    let mut r = (StatusCode::TOO_MANY_REQUESTS, axum::Json(body)).into_response();
+    if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
+        r.headers_mut().insert("retry-after", v);
+    }
+    r
+}
+
+pub fn fixed_failure(f: &FixedFailure) -> Response {
+    let status = StatusCode::from_u16(f.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (
+        status,
+        axum::Json(json!({ "code": f.code, "message": f.message, "errors": null })),
+    )
+        .into_response()
+}
+
+pub fn server_error() -> Response {
+    let body = json!({ "code": "UnexpectedServerError", "message": "An unexpected error has occurred.", "errors": null });
+    (StatusCode::INTERNAL_SERVER_ERROR, axum::Json(body)).into_response()
+}
+
+/// A response whose body fails mid-way: the client sees the connection drop, never a reply.
+pub fn dropped_connection() -> Response {
+    let failing = futures_util::stream::once(async {
+        Err::<axum::body::Bytes, std::io::Error>(std::io::Error::other(
+            "connection dropped by fault injection",
+        ))
+    });
+    Response::new(Body::from_stream(failing))
+}

@@ -1,0 +1,340 @@
+//! `/company/…`: companies, configurations, configuration types, their questions, and
+//! configuration statuses.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{OriginalUri, Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{Map, Value, json};
+
+use super::{
+    apply_patch, check_record, json_body, object, parse_id, reference_to, resolve, self_url,
+};
+use crate::errors::{ApiError, FieldProblem};
+use crate::store::{Data, now_iso};
+use crate::{Sandbox, listing};
+
+const CONFIGURATION: &str = "Company.Configuration";
+
+pub fn router() -> Router<Arc<Sandbox>> {
+    Router::new()
+        .route("/company/companies", get(list_companies))
+        .route("/company/companies/count", get(count_companies))
+        .route("/company/companies/{id}", get(get_company))
+        .route(
+            "/company/configurations",
+            get(list_configurations).post(create_configuration),
+        )
+        .route("/company/configurations/count", get(count_configurations))
+        .route(
+            "/company/configurations/{id}",
+            get(get_configuration).patch(patch_configuration),
+        )
+        .route("/company/configurations/types", get(list_types))
+        .route("/company/configurations/types/{id}", get(get_type))
+        .route(
+            "/company/configurations/types/{id}/questions",
+            get(list_questions),
+        )
+        .route("/company/configurations/statuses", get(list_statuses))
+}
+
+type Result<T> = std::result::Result<T, ApiError>;
+
+async fn list_companies(
+    State(sb): State<Arc<Sandbox>>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+    OriginalUri(uri): OriginalUri,
+) -> Result<Response> {
+    let p = listing::parse(q.as_deref(), &headers, "Company")?;
+    Ok(listing::respond(
+        sb.data().companies.values(),
+        &p,
+        &self_url(&headers, uri.path()),
+    ))
+}
+
+async fn count_companies(
+    State(sb): State<Arc<Sandbox>>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response> {
+    let p = listing::parse(q.as_deref(), &headers, "Company")?;
+    Ok(listing::count(sb.data().companies.values(), &p))
+}
+
+async fn get_company(
+    State(sb): State<Arc<Sandbox>>,
+    Path(id): Path<String>,
+    RawQuery(q): RawQuery,
+) -> Result<Response> {
+    let id = parse_id(&id, "Company")?;
+    let data = sb.data();
+    let record = data
+        .companies
+        .get(id)
+        .ok_or_else(|| ApiError::not_found("Company"))?;
+    Ok(listing::one(record, q.as_deref()))
+}
+
+async fn list_configurations(
+    State(sb): State<Arc<Sandbox>>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+    OriginalUri(uri): OriginalUri,
+) -> Result<Response> {
+    let p = listing::parse(q.as_deref(), &headers, CONFIGURATION)?;
+    Ok(listing::respond(
+        sb.data().configurations.values(),
+        &p,
+        &self_url(&headers, uri.path()),
+    ))
+}
+
+async fn count_configurations(
+    State(sb): State<Arc<Sandbox>>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response> {
+    let p = listing::parse(q.as_deref(), &headers, CONFIGURATION)?;
+    Ok(listing::count(sb.data().configurations.values(), &p))
+}
+
+async fn get_configuration(
+    State(sb): State<Arc<Sandbox>>,
+    Path(id): Path<String>,
+    RawQuery(q): RawQuery,
+) -> Result<Response> {
+    let id = parse_id(&id, "Configuration")?;
+    let data = sb.data();
+    let record = data
+        .configurations
+        .get(id)
+        .ok_or_else(|| ApiError::not_found("Configuration"))?;
+    Ok(listing::one(record, q.as_deref()))
+}
+
+async fn create_configuration(
+    State(sb): State<Arc<Sandbox>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response> {
+    let mut record = object(json_body(&headers, &body)?, "configuration")?;
+    record.remove("id");
+    record.remove("_info");
+    let mut data = sb.data();
+    let record = complete_configuration(&data, record)?;
+    let id = data.configurations.insert(record);
+    Ok((
+        StatusCode::CREATED,
+        Json(data.configurations.get(id).cloned().unwrap_or_default()),
+    )
+        .into_response())
+}
+
+async fn patch_configuration(
+    State(sb): State<Arc<Sandbox>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response> {
+    let id = parse_id(&id, "Configuration")?;
+    let body = json_body(&headers, &body)?;
+    let mut data = sb.data();
+    let current = data
+        .configurations
+        .get(id)
+        .ok_or_else(|| ApiError::not_found("Configuration"))?;
+    let mut record = object(current.clone(), "configuration")?;
+    apply_patch(&mut record, body, CONFIGURATION, "configuration")?;
+    let mut record = complete_configuration(&data, record)?;
+    record["id"] = json!(id);
+    data.configurations.rows.insert(id, record.clone());
+    Ok(Json(record).into_response())
+}
+
+/// Validates a configuration about to be stored and fills its references as ConnectWise does:
+/// name, type and company required; company, type and status must exist (status defaults to the
+/// default status); every required, active question of the type must be answered.
+fn complete_configuration(data: &Data, mut record: Map<String, Value>) -> Result<Value> {
+    let resource = "configuration";
+    let mut problems = check_record(
+        CONFIGURATION,
+        &record,
+        resource,
+        &["name", "type", "company"],
+    );
+    let mut refer =
+        |field: &str, table: &crate::store::Table, keys: &[&str], out: &mut Map<String, Value>| {
+            if let Some(reference) = out.get(field).filter(|v| v.is_object()).cloned() {
+                match resolve(table, &reference, keys) {
+                    Some(found) => {
+                        out.insert(field.into(), reference_to(found, keys));
+                    }
+                    None => problems.push(FieldProblem::new(
+                        "InvalidField",
+                        resource,
+                        field,
+                        "refers to a record that does not exist",
+                    )),
+                }
+            }
+        };
+    refer(
+        "company",
+        &data.companies,
+        &["identifier", "name"],
+        &mut record,
+    );
+    refer("type", &data.configuration_types, &["name"], &mut record);
+    if record.get("status").is_none_or(Value::is_null) {
+        if let Some(default) = data
+            .configuration_statuses
+            .values()
+            .find(|s| s["defaultFlag"] == true)
+        {
+            record.insert(
+                "status".into(),
+                json!({ "id": default["id"], "name": default["description"] }),
+            );
+        }
+    } else if let Some(reference) = record.get("status").cloned() {
+        let found =
+            resolve(&data.configuration_statuses, &reference, &["description"]).or_else(|| {
+                resolve(
+                    &data.configuration_statuses,
+                    &json!({ "description": reference["name"] }),
+                    &["description"],
+                )
+            });
+        match found {
+            Some(s) => {
+                record.insert(
+                    "status".into(),
+                    json!({ "id": s["id"], "name": s["description"] }),
+                );
+            }
+            None => problems.push(FieldProblem::new(
+                "InvalidField",
+                resource,
+                "status",
+                "refers to a record that does not exist",
+            )),
+        }
+    }
+    if problems.is_empty()
+        && let Some(type_id) = record.get("type").and_then(|t| t["id"].as_i64())
+    {
+        problems.extend(unanswered_questions(data, type_id, record.get("questions")));
+    }
+    if !problems.is_empty() {
+        return Err(ApiError::invalid(resource, problems));
+    }
+    let closed = record["status"]["id"]
+        .as_i64()
+        .and_then(|id| data.configuration_statuses.get(id))
+        .is_some_and(|s| s["closedFlag"] == true);
+    record.insert("activeFlag".into(), json!(!closed));
+    record.insert("_info".into(), json!({ "lastUpdated": now_iso() }));
+    Ok(Value::Object(record))
+}
+
+fn unanswered_questions(data: &Data, type_id: i64, answers: Option<&Value>) -> Vec<FieldProblem> {
+    let answered = |qid: i64| {
+        answers.and_then(Value::as_array).is_some_and(|list| {
+            list.iter().any(|a| {
+                a["questionId"].as_i64() == Some(qid)
+                    && match &a["answer"] {
+                        Value::Null => false,
+                        Value::String(s) => !s.trim().is_empty(),
+                        _ => true,
+                    }
+            })
+        })
+    };
+    data.type_questions
+        .values()
+        .filter(|q| q["configurationType"]["id"].as_i64() == Some(type_id))
+        .filter(|q| q["requiredFlag"] == true && q["inactiveFlag"] != true)
+        .filter(|q| !q["id"].as_i64().is_some_and(answered))
+        .map(|q| {
+            FieldProblem::new(
+                "RequiredFieldMissing",
+                "configuration",
+                "questions",
+                &format!(
+                    "must answer the required question {:?} (id {})",
+                    q["question"].as_str().unwrap_or(""),
+                    q["id"]
+                ),
+            )
+        })
+        .collect()
+}
+
+async fn list_types(
+    State(sb): State<Arc<Sandbox>>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+    OriginalUri(uri): OriginalUri,
+) -> Result<Response> {
+    let p = listing::parse(q.as_deref(), &headers, "ConfigurationType")?;
+    Ok(listing::respond(
+        sb.data().configuration_types.values(),
+        &p,
+        &self_url(&headers, uri.path()),
+    ))
+}
+
+async fn get_type(
+    State(sb): State<Arc<Sandbox>>,
+    Path(id): Path<String>,
+    RawQuery(q): RawQuery,
+) -> Result<Response> {
+    let id = parse_id(&id, "ConfigurationType")?;
+    let data = sb.data();
+    let record = data
+        .configuration_types
+        .get(id)
+        .ok_or_else(|| ApiError::not_found("ConfigurationType"))?;
+    Ok(listing::one(record, q.as_deref()))
+}
+
+async fn list_questions(
+    State(sb): State<Arc<Sandbox>>,
+    Path(id): Path<String>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+    OriginalUri(uri): OriginalUri,
+) -> Result<Response> {
+    let id = parse_id(&id, "ConfigurationType")?;
+    let p = listing::parse(q.as_deref(), &headers, "ConfigurationTypeQuestion")?;
+    let data = sb.data();
+    if data.configuration_types.get(id).is_none() {
+        return Err(ApiError::not_found("ConfigurationType"));
+    }
+    let rows = data
+        .type_questions
+        .values()
+        .filter(|q| q["configurationType"]["id"].as_i64() == Some(id));
+    Ok(listing::respond(rows, &p, &self_url(&headers, uri.path())))
+}
+
+async fn list_statuses(
+    State(sb): State<Arc<Sandbox>>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+    OriginalUri(uri): OriginalUri,
+) -> Result<Response> {
+    let p = listing::parse(q.as_deref(), &headers, "ConfigurationStatus")?;
+    Ok(listing::respond(
+        sb.data().configuration_statuses.values(),
+        &p,
+        &self_url(&headers, uri.path()),
+    ))
+}

@@ -1,0 +1,339 @@
+//! The HTTP surface: `/login/companyinfo`, the API under the codebase, and `/_sandbox`.
+
+mod company;
+mod service;
+
+use std::sync::Arc;
+
+use axum::extract::{Path, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use base64::Engine;
+use serde_json::{Map, Value, json};
+
+use crate::errors::{ApiError, FieldProblem};
+use crate::faults::{Fate, dropped_connection, fixed_failure, server_error, too_many_requests};
+use crate::{CODEBASE, LoggedRequest, Sandbox, control, schema};
+
+pub fn router(sb: Arc<Sandbox>) -> Router {
+    let api = Router::new()
+        .merge(company::router())
+        .merge(service::router())
+        .route("/system/info", get(system_info))
+        .fallback(|| async { ApiError::not_found("resource") })
+        .layer(middleware::from_fn_with_state(sb.clone(), authenticate));
+    Router::new()
+        .route("/login/companyinfo/{company}", get(company_info))
+        .nest(&format!("/{}apis/3.0", CODEBASE), api)
+        .merge(control::router())
+        .layer(middleware::from_fn_with_state(sb.clone(), faults_and_log))
+        .with_state(sb)
+}
+
+/// Applies the configured faults to every request but `/_sandbox/…`, and logs it.
+async fn faults_and_log(State(sb): State<Arc<Sandbox>>, req: Request, next: Next) -> Response {
+    let path = req.uri().path().to_owned();
+    if path.starts_with("/_sandbox") {
+        return next.run(req).await;
+    }
+    let method = req.method().to_string();
+    let query = req.uri().query().unwrap_or("").to_owned();
+    let (fate, faults) = {
+        let mut state = sb.faults.lock().unwrap_or_else(|p| p.into_inner());
+        (state.draw(), state.faults.clone())
+    };
+    if faults.latency_ms > 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(faults.latency_ms)).await;
+    }
+    let (status, response) = match fate {
+        Fate::Normal => {
+            let r = next.run(req).await;
+            (r.status(), r)
+        }
+        Fate::RateLimited => (
+            StatusCode::TOO_MANY_REQUESTS,
+            too_many_requests(faults.retry_after_secs),
+        ),
+        Fate::ServerError => (StatusCode::INTERNAL_SERVER_ERROR, server_error()),
+        Fate::Fixed => {
+            let r = faults
+                .fail_with
+                .as_ref()
+                .map(fixed_failure)
+                .unwrap_or_else(server_error);
+            (r.status(), r)
+        }
+        Fate::Timeout => {
+            // Logged before hanging: the client usually hangs up first, ending this handler.
+            sb.record(LoggedRequest {
+                method,
+                path,
+                query,
+                status: 504,
+                fault: fate.label(),
+            });
+            let hang = if faults.hang_ms == 0 {
+                30_000
+            } else {
+                faults.hang_ms
+            };
+            tokio::time::sleep(std::time::Duration::from_millis(hang)).await;
+            return dropped_connection();
+        }
+        Fate::LostReply => {
+            let r = next.run(req).await;
+            (r.status(), dropped_connection())
+        }
+    };
+    sb.record(LoggedRequest {
+        method,
+        path,
+        query,
+        status: status.as_u16(),
+        fault: fate.label(),
+    });
+    response
+}
+
+/// Basic `companyId+publicKey:privateKey` and a `clientId` header on every API call.
+async fn authenticate(State(sb): State<Arc<Sandbox>>, req: Request, next: Next) -> Response {
+    let creds = sb.credentials();
+    let authorized = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Basic "))
+        .and_then(|b64| {
+            base64::engine::general_purpose::STANDARD
+                .decode(b64.trim())
+                .ok()
+        })
+        .and_then(|raw| String::from_utf8(raw).ok())
+        .is_some_and(|text| {
+            let Some((user, key)) = text.split_once(':') else {
+                return false;
+            };
+            let Some((company, public)) = user.split_once('+') else {
+                return false;
+            };
+            company.eq_ignore_ascii_case(&creds.company_id)
+                && public == creds.public_key
+                && key == creds.private_key
+        });
+    if !authorized {
+        return ApiError::unauthorized().into_response();
+    }
+    let client_id = req
+        .headers()
+        .get("clientid")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .trim();
+    if sb.require_client_id && client_id.is_empty() {
+        return ApiError::bad_request("A clientId header is required on every request")
+            .into_response();
+    }
+    next.run(req).await
+}
+
+async fn company_info(State(sb): State<Arc<Sandbox>>, Path(company): Path<String>) -> Response {
+    if !company.eq_ignore_ascii_case(&sb.credentials().company_id) {
+        return ApiError::not_found("company").into_response();
+    }
+    Json(json!({
+        "CompanyName": "Bindery Sandbox",
+        "Codebase": CODEBASE,
+        "VersionCode": "v2025.8",
+        "VersionNumber": "v4.6.2025.8",
+        "CompanyID": sb.credentials().company_id,
+        "IsCloud": "False",
+    }))
+    .into_response()
+}
+
+async fn system_info() -> Json<Value> {
+    Json(json!({
+        "version": "v2025.8",
+        "isCloud": false,
+        "serverTimeZone": "Coordinated Universal Time",
+        "cloudRegion": null,
+        "licenseBits": [],
+        "maxWorkFlowRecordsAllowed": 1000,
+    }))
+}
+
+/// `http://host/path` of this request, for `Link` headers.
+fn self_url(headers: &HeaderMap, path: &str) -> String {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("127.0.0.1");
+    format!("http://{host}{path}")
+}
+
+/// A request body that must be a JSON object (or array for PATCH), sent as JSON.
+fn json_body(headers: &HeaderMap, body: &[u8]) -> Result<Value, ApiError> {
+    let is_json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.trim()
+                .to_ascii_lowercase()
+                .starts_with("application/json")
+        });
+    if !is_json {
+        return Err(ApiError {
+            status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            code: "UnsupportedMediaType",
+            message: "The request body must be application/json".into(),
+            errors: vec![],
+        });
+    }
+    serde_json::from_slice(body)
+        .map_err(|e| ApiError::bad_request(format!("The request body is not valid JSON: {e}")))
+}
+
+fn object(value: Value, resource: &str) -> Result<Map<String, Value>, ApiError> {
+    match value {
+        Value::Object(map) => Ok(map),
+        _ => Err(ApiError::bad_request(format!(
+            "The {resource} must be a JSON object"
+        ))),
+    }
+}
+
+fn parse_id(raw: &str, what: &str) -> Result<i64, ApiError> {
+    raw.parse::<i64>()
+        .ok()
+        .filter(|id| *id > 0)
+        .ok_or_else(|| ApiError::not_found(what))
+}
+
+/// Applies a JSON-Patch body (`[{op, path, value}]`) to a record's fields. Only whole top-level
+/// fields may be patched: `company/identifier` is refused (it would appear to succeed on the real
+/// API while changing nothing), `id` cannot change, and every path must be a field of `schema`.
+fn apply_patch(
+    record: &mut Map<String, Value>,
+    body: Value,
+    schema_name: &str,
+    resource: &str,
+) -> Result<(), ApiError> {
+    let Value::Array(ops) = body else {
+        return Err(ApiError::bad_request(
+            "A PATCH body must be a JSON array of operations",
+        ));
+    };
+    if ops.is_empty() {
+        return Err(ApiError::bad_request(
+            "A PATCH body needs at least one operation",
+        ));
+    }
+    let fields = schema::properties(schema_name);
+    for op in ops {
+        let Value::Object(op) = op else {
+            return Err(ApiError::bad_request(
+                "Each PATCH operation must be an object with op, path and value",
+            ));
+        };
+        let kind = op.get("op").and_then(Value::as_str).unwrap_or("");
+        let path = op.get("path").and_then(Value::as_str).unwrap_or("");
+        let path = path.strip_prefix('/').unwrap_or(path);
+        let problem = |code: &str, what: &str| ApiError::field(resource, code, path, what);
+        if !matches!(kind, "add" | "replace" | "remove") {
+            return Err(ApiError::bad_request(format!(
+                "PATCH op {kind:?} is not add, replace or remove"
+            )));
+        }
+        if path.is_empty() {
+            return Err(ApiError::bad_request("Each PATCH operation needs a path"));
+        }
+        if path.contains('/') {
+            return Err(problem(
+                "InvalidField",
+                "is a path into a reference: replace the whole reference instead",
+            ));
+        }
+        // Paths are case-sensitive on the real API.
+        if !fields.contains(&path) {
+            return Err(problem("InvalidField", "is not a field of this resource"));
+        }
+        if path == "id" || path == "_info" {
+            return Err(problem("InvalidField", "cannot be changed"));
+        }
+        match kind {
+            "remove" => {
+                record.remove(path);
+            }
+            _ => {
+                let value = op
+                    .get("value")
+                    .cloned()
+                    .ok_or_else(|| problem("InvalidField", "needs a value"))?;
+                record.insert(path.to_owned(), value);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Schema problems plus required fields for a record about to be stored.
+fn check_record(
+    schema_name: &str,
+    record: &Map<String, Value>,
+    resource: &str,
+    required: &[&str],
+) -> Vec<FieldProblem> {
+    let mut problems = schema::check(schema_name, &Value::Object(record.clone()), resource);
+    for field in required {
+        let missing = match record.get(*field) {
+            None | Some(Value::Null) => true,
+            Some(Value::String(s)) => s.trim().is_empty(),
+            _ => false,
+        };
+        if missing && !problems.iter().any(|p| p.field == *field) {
+            problems.push(FieldProblem::new(
+                "RequiredFieldMissing",
+                resource,
+                field,
+                "is required",
+            ));
+        }
+    }
+    problems
+}
+
+/// Resolves a reference object (`{"id": 3}`, or by `name`/`identifier`) to a stored record.
+fn resolve<'a>(
+    table: &'a crate::store::Table,
+    reference: &Value,
+    name_keys: &[&str],
+) -> Option<&'a Value> {
+    if let Some(id) = reference.get("id").and_then(Value::as_i64) {
+        return table.get(id);
+    }
+    for key in name_keys {
+        if let Some(wanted) = reference.get(*key).and_then(Value::as_str) {
+            return table.values().find(|r| {
+                r[*key]
+                    .as_str()
+                    .is_some_and(|v| v.eq_ignore_ascii_case(wanted))
+            });
+        }
+    }
+    None
+}
+
+/// The reference shape ConnectWise returns for a record: id plus its naming fields.
+fn reference_to(record: &Value, keys: &[&str]) -> Value {
+    let mut out = Map::new();
+    out.insert("id".into(), record["id"].clone());
+    for k in keys {
+        if let Some(v) = record.get(*k) {
+            out.insert((*k).into(), v.clone());
+        }
+    }
+    Value::Object(out)
+}

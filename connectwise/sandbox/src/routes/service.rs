@@ -1,0 +1,396 @@
+//! `/service/…`: boards and their statuses, tickets, ticket notes, and configurations attached
+//! to tickets.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{OriginalUri, Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{Map, Value, json};
+
+use super::{
+    apply_patch, check_record, json_body, object, parse_id, reference_to, resolve, self_url,
+};
+use crate::errors::{ApiError, FieldProblem};
+use crate::store::{Data, now_iso};
+use crate::{Sandbox, listing};
+
+/// Fields ConnectWise takes on creation only and never returns.
+const POST_ONLY: [&str; 3] = [
+    "initialDescription",
+    "initialInternalAnalysis",
+    "initialResolution",
+];
+
+pub fn router() -> Router<Arc<Sandbox>> {
+    Router::new()
+        .route("/service/boards", get(list_boards))
+        .route("/service/boards/{id}/statuses", get(list_board_statuses))
+        .route("/service/tickets", get(list_tickets).post(create_ticket))
+        .route("/service/tickets/count", get(count_tickets))
+        .route("/service/tickets/{id}", get(get_ticket).patch(patch_ticket))
+        .route(
+            "/service/tickets/{id}/notes",
+            get(list_notes).post(add_note),
+        )
+        .route(
+            "/service/tickets/{id}/configurations",
+            get(list_ticket_configurations).post(attach_configuration),
+        )
+}
+
+type Result<T> = std::result::Result<T, ApiError>;
+
+async fn list_boards(
+    State(sb): State<Arc<Sandbox>>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+    OriginalUri(uri): OriginalUri,
+) -> Result<Response> {
+    let p = listing::parse(q.as_deref(), &headers, "Board")?;
+    Ok(listing::respond(
+        sb.data().boards.values(),
+        &p,
+        &self_url(&headers, uri.path()),
+    ))
+}
+
+async fn list_board_statuses(
+    State(sb): State<Arc<Sandbox>>,
+    Path(id): Path<String>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+    OriginalUri(uri): OriginalUri,
+) -> Result<Response> {
+    let id = parse_id(&id, "Board")?;
+    let p = listing::parse(q.as_deref(), &headers, "BoardStatus")?;
+    let data = sb.data();
+    if data.boards.get(id).is_none() {
+        return Err(ApiError::not_found("Board"));
+    }
+    let rows = data
+        .board_statuses
+        .values()
+        .filter(|s| s["board"]["id"].as_i64() == Some(id));
+    Ok(listing::respond(rows, &p, &self_url(&headers, uri.path())))
+}
+
+async fn list_tickets(
+    State(sb): State<Arc<Sandbox>>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+    OriginalUri(uri): OriginalUri,
+) -> Result<Response> {
+    let p = listing::parse(q.as_deref(), &headers, "Ticket")?;
+    Ok(listing::respond(
+        sb.data().tickets.values(),
+        &p,
+        &self_url(&headers, uri.path()),
+    ))
+}
+
+async fn count_tickets(
+    State(sb): State<Arc<Sandbox>>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response> {
+    let p = listing::parse(q.as_deref(), &headers, "Ticket")?;
+    Ok(listing::count(sb.data().tickets.values(), &p))
+}
+
+async fn get_ticket(
+    State(sb): State<Arc<Sandbox>>,
+    Path(id): Path<String>,
+    RawQuery(q): RawQuery,
+) -> Result<Response> {
+    let id = parse_id(&id, "Ticket")?;
+    let data = sb.data();
+    let record = data
+        .tickets
+        .get(id)
+        .ok_or_else(|| ApiError::not_found("Ticket"))?;
+    Ok(listing::one(record, q.as_deref()))
+}
+
+async fn create_ticket(
+    State(sb): State<Arc<Sandbox>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response> {
+    let mut record = object(json_body(&headers, &body)?, "ticket")?;
+    record.remove("id");
+    record.remove("_info");
+    let initial: Vec<(String, String)> = POST_ONLY
+        .iter()
+        .filter_map(|k| {
+            record
+                .remove(*k)
+                .and_then(|v| v.as_str().map(|s| ((*k).to_owned(), s.to_owned())))
+        })
+        .filter(|(_, text)| !text.trim().is_empty())
+        .collect();
+    let mut data = sb.data();
+    let record = complete_ticket(&data, record, None)?;
+    let id = data.tickets.insert(record);
+    // The initial description, analysis and resolution become the ticket's first notes.
+    for (kind, text) in initial {
+        data.notes.insert(json!({
+            "ticketId": id, "text": text, "dateCreated": now_iso(),
+            "detailDescriptionFlag": kind == "initialDescription",
+            "internalAnalysisFlag": kind == "initialInternalAnalysis",
+            "resolutionFlag": kind == "initialResolution",
+        }));
+    }
+    Ok((
+        StatusCode::CREATED,
+        Json(data.tickets.get(id).cloned().unwrap_or_default()),
+    )
+        .into_response())
+}
+
+async fn patch_ticket(
+    State(sb): State<Arc<Sandbox>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response> {
+    let id = parse_id(&id, "Ticket")?;
+    let body = json_body(&headers, &body)?;
+    let mut data = sb.data();
+    let current = data
+        .tickets
+        .get(id)
+        .ok_or_else(|| ApiError::not_found("Ticket"))?
+        .clone();
+    let mut record = object(current.clone(), "ticket")?;
+    apply_patch(&mut record, body, "Ticket", "ticket")?;
+    let mut record = complete_ticket(&data, record, Some(&current))?;
+    record["id"] = json!(id);
+    data.tickets.rows.insert(id, record.clone());
+    Ok(Json(record).into_response())
+}
+
+/// Validates a ticket about to be stored: summary and company required; the board defaults to
+/// the first board and the status to the board's default; the status must belong to the board.
+/// A status with `closedStatus` closes the ticket (`closedFlag`, `closedDate`).
+fn complete_ticket(
+    data: &Data,
+    mut record: Map<String, Value>,
+    before: Option<&Value>,
+) -> Result<Value> {
+    let resource = "ticket";
+    let mut problems = check_record("Ticket", &record, resource, &["summary", "company"]);
+    if let Some(reference) = record.get("company").filter(|v| v.is_object()).cloned() {
+        match resolve(&data.companies, &reference, &["identifier", "name"]) {
+            Some(c) => {
+                record.insert("company".into(), reference_to(c, &["identifier", "name"]));
+            }
+            None => problems.push(FieldProblem::new(
+                "InvalidField",
+                resource,
+                "company",
+                "refers to a record that does not exist",
+            )),
+        }
+    }
+    let board = match record.get("board").filter(|v| v.is_object()) {
+        Some(reference) => resolve(&data.boards, reference, &["name"]),
+        None => data.boards.values().next(),
+    };
+    let Some(board) = board else {
+        problems.push(FieldProblem::new(
+            "InvalidField",
+            resource,
+            "board",
+            "refers to a board that does not exist",
+        ));
+        return Err(ApiError::invalid(resource, problems));
+    };
+    let board_id = board["id"].as_i64();
+    record.insert("board".into(), reference_to(board, &["name"]));
+    let on_board: Vec<&Value> = data
+        .board_statuses
+        .values()
+        .filter(|s| s["board"]["id"].as_i64() == board_id)
+        .collect();
+    let status = match record.get("status").filter(|v| v.is_object()) {
+        Some(reference) => {
+            let found = reference["id"]
+                .as_i64()
+                .and_then(|id| on_board.iter().find(|s| s["id"].as_i64() == Some(id)))
+                .or_else(|| {
+                    let name = reference["name"].as_str()?;
+                    on_board.iter().find(|s| {
+                        s["name"]
+                            .as_str()
+                            .is_some_and(|n| n.eq_ignore_ascii_case(name))
+                    })
+                });
+            if found.is_none() {
+                problems.push(FieldProblem::new(
+                    "InvalidField",
+                    resource,
+                    "status",
+                    "is not a status of the ticket's board",
+                ));
+            }
+            found.copied()
+        }
+        None => on_board
+            .iter()
+            .find(|s| s["defaultFlag"] == true)
+            .or(on_board.first())
+            .copied(),
+    };
+    if !problems.is_empty() {
+        return Err(ApiError::invalid(resource, problems));
+    }
+    let closed = status.is_some_and(|s| s["closedStatus"] == true);
+    if let Some(s) = status {
+        record.insert("status".into(), reference_to(s, &["name"]));
+    }
+    let was_closed = before.is_some_and(|b| b["closedFlag"] == true);
+    record.insert("closedFlag".into(), json!(closed));
+    if closed && !was_closed {
+        record.insert("closedDate".into(), json!(now_iso()));
+        record.insert("closedBy".into(), json!("bindery-api"));
+    } else if !closed {
+        record.remove("closedDate");
+        record.remove("closedBy");
+    }
+    record.insert("_info".into(), json!({ "lastUpdated": now_iso() }));
+    Ok(Value::Object(record))
+}
+
+async fn list_notes(
+    State(sb): State<Arc<Sandbox>>,
+    Path(id): Path<String>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+    OriginalUri(uri): OriginalUri,
+) -> Result<Response> {
+    let id = parse_id(&id, "Ticket")?;
+    let p = listing::parse(q.as_deref(), &headers, "ServiceNote")?;
+    let data = sb.data();
+    if data.tickets.get(id).is_none() {
+        return Err(ApiError::not_found("Ticket"));
+    }
+    let rows = data
+        .notes
+        .values()
+        .filter(|n| n["ticketId"].as_i64() == Some(id));
+    Ok(listing::respond(rows, &p, &self_url(&headers, uri.path())))
+}
+
+/// A note needs text and at least one of the discussion, internal or resolution flags.
+async fn add_note(
+    State(sb): State<Arc<Sandbox>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response> {
+    let id = parse_id(&id, "Ticket")?;
+    let mut record = object(json_body(&headers, &body)?, "note")?;
+    record.remove("id");
+    let mut problems = check_record("ServiceNote", &record, "note", &["text"]);
+    let flagged = [
+        "detailDescriptionFlag",
+        "internalAnalysisFlag",
+        "resolutionFlag",
+    ]
+    .iter()
+    .any(|f| record.get(*f) == Some(&json!(true)));
+    if !flagged {
+        problems.push(FieldProblem::new(
+            "InvalidField",
+            "note",
+            "detailDescriptionFlag",
+            "or internalAnalysisFlag or resolutionFlag must be true",
+        ));
+    }
+    if !problems.is_empty() {
+        return Err(ApiError::invalid("note", problems));
+    }
+    let mut data = sb.data();
+    if data.tickets.get(id).is_none() {
+        return Err(ApiError::not_found("Ticket"));
+    }
+    record.insert("ticketId".into(), json!(id));
+    record.insert("dateCreated".into(), json!(now_iso()));
+    let note_id = data.notes.insert(Value::Object(record));
+    Ok((
+        StatusCode::CREATED,
+        Json(data.notes.get(note_id).cloned().unwrap_or_default()),
+    )
+        .into_response())
+}
+
+async fn list_ticket_configurations(
+    State(sb): State<Arc<Sandbox>>,
+    Path(id): Path<String>,
+) -> Result<Response> {
+    let id = parse_id(&id, "Ticket")?;
+    let data = sb.data();
+    if data.tickets.get(id).is_none() {
+        return Err(ApiError::not_found("Ticket"));
+    }
+    let refs: Vec<Value> = data
+        .ticket_configurations
+        .iter()
+        .filter(|(t, _)| *t == id)
+        .filter_map(|(_, c)| data.configurations.get(*c))
+        .map(|c| json!({ "id": c["id"], "deviceIdentifier": c["deviceIdentifier"] }))
+        .collect();
+    Ok(Json(refs).into_response())
+}
+
+async fn attach_configuration(
+    State(sb): State<Arc<Sandbox>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response> {
+    let id = parse_id(&id, "Ticket")?;
+    let reference = object(json_body(&headers, &body)?, "configuration reference")?;
+    let problems = check_record(
+        "ConfigurationReference",
+        &reference,
+        "configurationReference",
+        &[],
+    );
+    if !problems.is_empty() {
+        return Err(ApiError::invalid("configurationReference", problems));
+    }
+    let mut data = sb.data();
+    if data.tickets.get(id).is_none() {
+        return Err(ApiError::not_found("Ticket"));
+    }
+    let config = resolve(
+        &data.configurations,
+        &Value::Object(reference),
+        &["deviceIdentifier"],
+    )
+    .ok_or_else(|| {
+        ApiError::field(
+            "configurationReference",
+            "InvalidField",
+            "id",
+            "refers to a configuration that does not exist",
+        )
+    })?;
+    let config_id = config["id"].as_i64().unwrap_or_default();
+    let answer = json!({ "id": config_id, "deviceIdentifier": config["deviceIdentifier"] });
+    if data.ticket_configurations.contains(&(id, config_id)) {
+        return Err(ApiError::field(
+            "configurationReference",
+            "InvalidField",
+            "id",
+            "is already attached to this ticket",
+        ));
+    }
+    data.ticket_configurations.push((id, config_id));
+    Ok((StatusCode::CREATED, Json(answer)).into_response())
+}

@@ -1,0 +1,117 @@
+//! What the sandbox holds when it starts: the default seed (documented in the README) or a JSON
+//! file of the same shape.
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::store::{Data, Table};
+
+/// The API member the sandbox accepts.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Credentials {
+    pub company_id: String,
+    pub public_key: String,
+    pub private_key: String,
+}
+
+impl Default for Credentials {
+    fn default() -> Credentials {
+        Credentials {
+            company_id: "bindery".into(),
+            public_key: "sandbox-public".into(),
+            private_key: "sandbox-private".into(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Seed {
+    pub credentials: Credentials,
+    pub companies: Vec<Value>,
+    pub configuration_types: Vec<Value>,
+    pub type_questions: Vec<Value>,
+    pub configuration_statuses: Vec<Value>,
+    pub boards: Vec<Value>,
+    pub board_statuses: Vec<Value>,
+    pub configurations: Vec<Value>,
+    pub tickets: Vec<Value>,
+}
+
+impl Seed {
+    pub fn from_file(path: &std::path::Path) -> Result<Seed, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        serde_json::from_str(&text)
+            .map_err(|e| format!("{} is not a sandbox seed: {e}", path.display()))
+    }
+
+    pub fn data(&self) -> Data {
+        Data {
+            companies: Table::from_rows(&self.companies),
+            configurations: Table::from_rows(&self.configurations),
+            configuration_types: Table::from_rows(&self.configuration_types),
+            type_questions: Table::from_rows(&self.type_questions),
+            configuration_statuses: Table::from_rows(&self.configuration_statuses),
+            boards: Table::from_rows(&self.boards),
+            board_statuses: Table::from_rows(&self.board_statuses),
+            tickets: Table::from_rows(&self.tickets),
+            ..Data::default()
+        }
+    }
+
+    /// Several client companies, three configuration types (one with a required question),
+    /// Active/Inactive configuration statuses, and the Monitoring and Self Service boards, each
+    /// with New and Closed statuses.
+    pub fn default_seed() -> Seed {
+        let client = json!([{ "id": 1, "name": "Client" }]);
+        let active = json!({ "id": 1, "name": "Active" });
+        let company = |id: i64, identifier: &str, name: &str| json!({ "id": id, "identifier": identifier, "name": name, "status": active, "types": client, "deletedFlag": false });
+        Seed {
+            credentials: Credentials::default(),
+            companies: vec![
+                json!({ "id": 1, "identifier": "Bindery", "name": "Bindery MSP", "status": active,
+                        "types": [{ "id": 2, "name": "Owner" }], "deletedFlag": false }),
+                company(2, "Acme", "Acme Corporation"),
+                company(3, "Globex", "Globex Inc"),
+                company(4, "Initech", "Initech"),
+                company(5, "Umbrella", "Umbrella Health"),
+                company(6, "Mueller", "Müller & Söhne GmbH"),
+            ],
+            configuration_types: vec![
+                json!({ "id": 1, "name": "Managed Workstation", "inactiveFlag": false, "systemFlag": false }),
+                json!({ "id": 2, "name": "Managed Server", "inactiveFlag": false, "systemFlag": false }),
+                json!({ "id": 3, "name": "Firewall", "inactiveFlag": false, "systemFlag": false }),
+            ],
+            type_questions: vec![
+                json!({ "id": 1, "configurationType": { "id": 1, "name": "Managed Workstation" },
+                        "fieldType": "Text", "entryType": "EntryField", "sequenceNumber": 1.0,
+                        "question": "Asset tag", "requiredFlag": false, "inactiveFlag": false }),
+                json!({ "id": 2, "configurationType": { "id": 3, "name": "Firewall" },
+                        "fieldType": "Text", "entryType": "EntryField", "sequenceNumber": 1.0,
+                        "question": "Rack location", "requiredFlag": true, "inactiveFlag": false }),
+            ],
+            configuration_statuses: vec![
+                json!({ "id": 1, "description": "Active", "closedFlag": false, "defaultFlag": true }),
+                json!({ "id": 2, "description": "Inactive", "closedFlag": true, "defaultFlag": false }),
+            ],
+            boards: vec![
+                json!({ "id": 1, "name": "Monitoring", "inactiveFlag": false }),
+                json!({ "id": 2, "name": "Self Service", "inactiveFlag": false }),
+            ],
+            board_statuses: vec![
+                json!({ "id": 1, "name": "New", "board": { "id": 1, "name": "Monitoring" }, "sortOrder": 0,
+                        "closedStatus": false, "defaultFlag": true, "inactive": false }),
+                json!({ "id": 2, "name": "Closed", "board": { "id": 1, "name": "Monitoring" }, "sortOrder": 1,
+                        "closedStatus": true, "defaultFlag": false, "inactive": false }),
+                json!({ "id": 3, "name": "New", "board": { "id": 2, "name": "Self Service" }, "sortOrder": 0,
+                        "closedStatus": false, "defaultFlag": true, "inactive": false }),
+                json!({ "id": 4, "name": "Closed", "board": { "id": 2, "name": "Self Service" }, "sortOrder": 1,
+                        "closedStatus": true, "defaultFlag": false, "inactive": false }),
+            ],
+            configurations: Vec::new(),
+            tickets: Vec::new(),
+        }
+    }
+}
