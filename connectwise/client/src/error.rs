@@ -75,6 +75,12 @@ impl Error {
         }
     }
 
+    /// [`Error::from_response`] for tests and fuzzing outside the crate.
+    #[doc(hidden)]
+    pub fn from_response_for_tests(status: u16, body: &[u8]) -> Error {
+        Error::from_response(status, None, body)
+    }
+
     /// Maps a non-success answer to an error, reading ConnectWise's `ErrorResponseMessage`.
     pub(crate) fn from_response(status: u16, retry_after: Option<Duration>, body: &[u8]) -> Error {
         #[derive(Deserialize, Default)]
