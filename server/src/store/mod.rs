@@ -1,0 +1,171 @@
+//! The store: Bindery's desired state (policies, enrollment tokens, devices, settings) and its
+//! durable job queue, on SQLite (embedded, the default) or PostgreSQL (several servers sharing
+//! one database). Both run the same SQL through sqlx's `Any` driver; where the two dialects
+//! differ (job leasing), each gets its own statement. Each backend has its own migrations.
+
+mod devices;
+mod jobs;
+mod policies;
+mod settings;
+mod tokens;
+
+use std::path::Path;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::{AnyPool, Executor};
+
+pub use devices::{Device, Enrollment, NewDevice};
+pub use jobs::{Job, JobCounts, NewJob};
+pub use policies::Policy;
+pub use tokens::EnrollmentToken;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{0}")]
+    Config(String),
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// (version, SQL) for each backend, applied in order, each once.
+const SQLITE_MIGRATIONS: &[(i64, &str)] =
+    &[(1, include_str!("migrations/sqlite/0001_initial.sql"))];
+const POSTGRES_MIGRATIONS: &[(i64, &str)] =
+    &[(1, include_str!("migrations/postgres/0001_initial.sql"))];
+
+/// A handle on the store; cheap to clone (a connection pool).
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+impl Store {
+    /// Opens `postgres://…` / `postgresql://…`, or a SQLite file given as `sqlite://PATH` or a
+    /// plain path (created when missing), and brings its schema up to date.
+    pub async fn open(location: &str) -> Result<Store> {
+        install_default_drivers();
+        let (url, backend) =
+            if location.starts_with("postgres://") || location.starts_with("postgresql://") {
+                (location.to_owned(), Backend::Postgres)
+            } else {
+                let path = location.strip_prefix("sqlite://").unwrap_or(location);
+                if path.is_empty() || path.contains('?') {
+                    return Err(StoreError::Config(format!(
+                        "{location:?} is not a database path or postgres:// URL"
+                    )));
+                }
+                (format!("sqlite://{path}?mode=rwc"), Backend::Sqlite)
+            };
+        let options = AnyPoolOptions::new();
+        let pool = match backend {
+            // One writer at a time is SQLite's rule; WAL lets readers go on meanwhile.
+            Backend::Sqlite => {
+                options
+                    .max_connections(4)
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            conn.execute(
+                                "PRAGMA foreign_keys = ON; PRAGMA journal_mode = WAL; \
+                             PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000;",
+                            )
+                            .await?;
+                            Ok(())
+                        })
+                    })
+                    .connect(&url)
+                    .await?
+            }
+            Backend::Postgres => options.max_connections(16).connect(&url).await?,
+        };
+        let store = Store { pool, backend };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// The SQLite database in `dir` (`bindery.db`).
+    pub async fn open_in_dir(dir: &Path) -> Result<Store> {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            StoreError::Config(format!("cannot create data dir {}: {e}", dir.display()))
+        })?;
+        let path = dir.join("bindery.db");
+        let path = path
+            .to_str()
+            .ok_or_else(|| StoreError::Config("the data dir path is not UTF-8".into()))?;
+        Store::open(path).await
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Applies the migrations not yet applied. On PostgreSQL an advisory lock keeps two servers
+    /// starting together from migrating at once.
+    async fn migrate(&self) -> Result<()> {
+        let mut conn = self.pool.acquire().await?;
+        if self.backend == Backend::Postgres {
+            conn.execute("SELECT pg_advisory_lock(7369287)").await?;
+        }
+        let result = async {
+            conn.execute("CREATE TABLE IF NOT EXISTS bindery_migrations (version BIGINT PRIMARY KEY, applied_ms BIGINT NOT NULL)")
+                .await?;
+            let migrations = match self.backend {
+                Backend::Sqlite => SQLITE_MIGRATIONS,
+                Backend::Postgres => POSTGRES_MIGRATIONS,
+            };
+            for (version, sql) in migrations {
+                let done: Option<(i64,)> = sqlx::query_as("SELECT version FROM bindery_migrations WHERE version = $1")
+                    .bind(*version)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+                if done.is_some() {
+                    continue;
+                }
+                let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+                sqlx::raw_sql(*sql).execute(&mut *tx).await?;
+                sqlx::query("INSERT INTO bindery_migrations (version, applied_ms) VALUES ($1, $2)")
+                    .bind(*version)
+                    .bind(now_ms())
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+            }
+            Ok::<(), sqlx::Error>(())
+        }
+        .await;
+        if self.backend == Backend::Postgres {
+            conn.execute("SELECT pg_advisory_unlock(7369287)").await?;
+        }
+        Ok(result?)
+    }
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// True when a database error is a unique-constraint violation (on either backend).
+fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
+}

@@ -1,0 +1,140 @@
+//! Policies: groups of devices, each optionally linked to a ConnectWise company.
+
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use super::{Result, Store, StoreError, is_unique_violation, now_ms};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Policy {
+    pub id: i64,
+    pub name: String,
+    /// The linked ConnectWise company, when linked.
+    pub cw_company_id: Option<i64>,
+    pub cw_company_name: Option<String>,
+    pub created_ms: i64,
+    pub updated_ms: i64,
+}
+
+const COLUMNS: &str = "id, name, cw_company_id, cw_company_name, created_ms, updated_ms";
+
+fn from_row(r: &AnyRow) -> std::result::Result<Policy, sqlx::Error> {
+    Ok(Policy {
+        id: r.try_get("id")?,
+        name: r.try_get("name")?,
+        cw_company_id: r.try_get("cw_company_id")?,
+        cw_company_name: r.try_get("cw_company_name")?,
+        created_ms: r.try_get("created_ms")?,
+        updated_ms: r.try_get("updated_ms")?,
+    })
+}
+
+/// Policy names: 1–100 characters after trimming, no control characters.
+fn check_name(name: &str) -> Result<String> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+        return Err(StoreError::Conflict(
+            "a policy name must be 1-100 characters without control characters".into(),
+        ));
+    }
+    Ok(name.to_owned())
+}
+
+impl Store {
+    pub async fn create_policy(&self, name: &str) -> Result<Policy> {
+        let name = check_name(name)?;
+        let now = now_ms();
+        let row = sqlx::query(
+            "INSERT INTO policies (name, created_ms, updated_ms) VALUES ($1, $2, $2) \
+             RETURNING id, name, cw_company_id, cw_company_name, created_ms, updated_ms",
+        )
+        .bind(&name)
+        .bind(now)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                StoreError::Conflict(format!("a policy named {name:?} exists"))
+            } else {
+                e.into()
+            }
+        })?;
+        Ok(from_row(&row)?)
+    }
+
+    pub async fn policy(&self, id: i64) -> Result<Policy> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM policies WHERE id = $1"
+        )))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(StoreError::NotFound("policy"))?;
+        Ok(from_row(&row)?)
+    }
+
+    pub async fn policies(&self) -> Result<Vec<Policy>> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM policies ORDER BY name"
+        )))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(from_row)
+            .collect::<std::result::Result<_, _>>()?)
+    }
+
+    pub async fn rename_policy(&self, id: i64, name: &str) -> Result<Policy> {
+        let name = check_name(name)?;
+        let done = sqlx::query("UPDATE policies SET name = $1, updated_ms = $2 WHERE id = $3")
+            .bind(&name)
+            .bind(now_ms())
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| {
+                if is_unique_violation(&e) {
+                    StoreError::Conflict(format!("a policy named {name:?} exists"))
+                } else {
+                    e.into()
+                }
+            })?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound("policy"));
+        }
+        self.policy(id).await
+    }
+
+    /// Deletes a policy; its devices stay, without a policy (their configurations are then
+    /// deactivated by the reconciler), and its enrollment tokens go with it.
+    pub async fn delete_policy(&self, id: i64) -> Result<()> {
+        let done = sqlx::query("DELETE FROM policies WHERE id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound("policy"));
+        }
+        Ok(())
+    }
+
+    /// Links the policy to a ConnectWise company, or unlinks it (`None`).
+    pub async fn link_policy(&self, id: i64, company: Option<(i64, &str)>) -> Result<Policy> {
+        let (company_id, company_name) = match company {
+            Some((cid, name)) => (Some(cid), Some(name.to_owned())),
+            None => (None, None),
+        };
+        let done = sqlx::query("UPDATE policies SET cw_company_id = $1, cw_company_name = $2, updated_ms = $3 WHERE id = $4")
+            .bind(company_id)
+            .bind(company_name)
+            .bind(now_ms())
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound("policy"));
+        }
+        self.policy(id).await
+    }
+}

@@ -1,0 +1,552 @@
+//! One store test-suite, run against SQLite and against PostgreSQL (the throwaway server that
+//! `scripts/test` starts and names in BINDERY_TEST_POSTGRES_URL). Each PostgreSQL test gets a
+//! database of its own.
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
+use std::collections::HashSet;
+
+use bindery_server::secrets::hash_secret;
+use bindery_server::store::{Backend, Enrollment, NewDevice, NewJob, Store, StoreError, now_ms};
+use sqlx::Connection;
+
+/// A fresh SQLite store in a temporary directory (kept alive by the returned guard).
+async fn sqlite() -> (Store, Option<tempfile::TempDir>) {
+    let dir = tempfile::tempdir().unwrap();
+    (Store::open_in_dir(dir.path()).await.unwrap(), Some(dir))
+}
+
+/// A fresh PostgreSQL database on the test server.
+async fn postgres() -> (Store, Option<tempfile::TempDir>) {
+    let url = std::env::var("BINDERY_TEST_POSTGRES_URL")
+        .expect("BINDERY_TEST_POSTGRES_URL is not set: run the tests with scripts/test, which starts PostgreSQL");
+    (
+        Store::open(&fresh_postgres_db(&url).await).await.unwrap(),
+        None,
+    )
+}
+
+async fn fresh_postgres_db(url: &str) -> String {
+    sqlx::any::install_default_drivers();
+    let name = format!(
+        "t_{}",
+        bindery_server::secrets::random_secret("")
+            .unwrap()
+            .to_lowercase()
+            .replace(['-', '_'], "")
+    );
+    let name = &name[..30];
+    let mut conn = sqlx::AnyConnection::connect(url).await.unwrap();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let base = &url[..url.rfind('/').unwrap()];
+    format!("{base}/{name}")
+}
+
+/// Runs one async test body against both backends.
+macro_rules! on_both {
+    ($name:ident, $body:expr) => {
+        mod $name {
+            use super::*;
+            #[tokio::test]
+            async fn sqlite() {
+                let (store, _guard) = super::sqlite().await;
+                assert_eq!(store.backend(), Backend::Sqlite);
+                ($body)(store).await;
+            }
+            #[tokio::test]
+            async fn postgres() {
+                let (store, _guard) = super::postgres().await;
+                assert_eq!(store.backend(), Backend::Postgres);
+                ($body)(store).await;
+            }
+        }
+    };
+}
+
+on_both!(
+    policies_are_created_renamed_linked_and_deleted,
+    |store: Store| async move {
+        let a = store.create_policy("  Workstations ").await.unwrap();
+        assert_eq!(a.name, "Workstations");
+        assert_eq!(a.cw_company_id, None);
+        assert!(matches!(
+            store.create_policy("Workstations").await,
+            Err(StoreError::Conflict(_))
+        ));
+        for bad in ["", "   ", "a\nb"] {
+            assert!(
+                matches!(store.create_policy(bad).await, Err(StoreError::Conflict(_))),
+                "{bad:?}"
+            );
+        }
+        let b = store.create_policy("Servers").await.unwrap();
+        assert!(matches!(
+            store.rename_policy(b.id, "Workstations").await,
+            Err(StoreError::Conflict(_))
+        ));
+        let b = store.rename_policy(b.id, "Data centre").await.unwrap();
+        let linked = store
+            .link_policy(b.id, Some((2, "Acme Corporation")))
+            .await
+            .unwrap();
+        assert_eq!(
+            (linked.cw_company_id, linked.cw_company_name.as_deref()),
+            (Some(2), Some("Acme Corporation"))
+        );
+        assert_eq!(
+            store.link_policy(b.id, None).await.unwrap().cw_company_id,
+            None
+        );
+        let names: Vec<String> = store
+            .policies()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|p| p.name)
+            .collect();
+        assert_eq!(names, ["Data centre", "Workstations"]);
+        store.delete_policy(a.id).await.unwrap();
+        assert!(matches!(
+            store.policy(a.id).await,
+            Err(StoreError::NotFound(_))
+        ));
+        assert!(matches!(
+            store.delete_policy(a.id).await,
+            Err(StoreError::NotFound(_))
+        ));
+    }
+);
+
+on_both!(
+    enrollment_tokens_work_until_revoked_or_expired,
+    |store: Store| async move {
+        let p = store.create_policy("P").await.unwrap();
+        let (rec, token) = store
+            .create_token(p.id, "office rollout", None)
+            .await
+            .unwrap();
+        assert!(token.starts_with("bdy_enr_"));
+        assert_eq!(
+            store
+                .redeem_token(&token, now_ms())
+                .await
+                .unwrap()
+                .unwrap()
+                .policy_id,
+            p.id
+        );
+        assert_eq!(
+            store
+                .redeem_token(&token, now_ms())
+                .await
+                .unwrap()
+                .unwrap()
+                .uses,
+            2
+        );
+        assert!(
+            store
+                .redeem_token("bdy_enr_guess", now_ms())
+                .await
+                .unwrap()
+                .is_none()
+        );
+        // Only the hash is stored.
+        let stored: Vec<(String,)> = sqlx::query_as("SELECT token_hash FROM enrollment_tokens")
+            .fetch_all(store.pool())
+            .await
+            .unwrap();
+        assert_eq!(stored, vec![(hash_secret(&token),)]);
+
+        store.revoke_token(rec.id).await.unwrap();
+        assert!(
+            store
+                .redeem_token(&token, now_ms())
+                .await
+                .unwrap()
+                .is_none(),
+            "revoked"
+        );
+        assert!(matches!(
+            store.revoke_token(rec.id).await,
+            Err(StoreError::NotFound(_))
+        ));
+
+        let (_, expiring) = store
+            .create_token(p.id, "temp", Some(now_ms() + 60_000))
+            .await
+            .unwrap();
+        assert!(
+            store
+                .redeem_token(&expiring, now_ms())
+                .await
+                .unwrap()
+                .is_some()
+        );
+        assert!(
+            store
+                .redeem_token(&expiring, now_ms() + 61_000)
+                .await
+                .unwrap()
+                .is_none(),
+            "expired"
+        );
+        let listed = store.tokens(p.id).await.unwrap();
+        assert_eq!(listed.len(), 2);
+        assert!(!listed[0].is_usable(now_ms()) && listed[1].is_usable(now_ms()));
+        assert!(matches!(
+            store.create_token(999, "x", None).await,
+            Err(StoreError::NotFound(_))
+        ));
+    }
+);
+
+fn new_device<'a>(
+    agent_id: &'a str,
+    serial: Option<&'a str>,
+    policy_id: i64,
+    facts: &'a str,
+    secret: &'a str,
+) -> NewDevice<'a> {
+    NewDevice {
+        agent_id,
+        serial,
+        policy_id,
+        facts_json: facts,
+        facts_hash: facts,
+        agent_version: "0.1.0",
+        secret_hash: secret,
+    }
+}
+
+on_both!(
+    a_machine_enrolling_again_keeps_its_record,
+    |store: Store| async move {
+        let p = store.create_policy("P").await.unwrap();
+        let q = store.create_policy("Q").await.unwrap();
+        let first = store
+            .enroll_device(&new_device("agent-a", Some("77NDZ12"), p.id, "f1", "h1"))
+            .await
+            .unwrap();
+        let Enrollment::New(dev) = first else {
+            panic!("{first:?}")
+        };
+
+        // Same agent id: same record, new secret and policy.
+        let again = store
+            .enroll_device(&new_device("agent-a", Some("77NDZ12"), q.id, "f2", "h2"))
+            .await
+            .unwrap();
+        assert!(matches!(again, Enrollment::SameAgent(_)));
+        assert_eq!(
+            (again.device().id, again.device().policy_id),
+            (dev.id, Some(q.id))
+        );
+        assert_eq!(
+            store.device_secret("agent-a").await.unwrap(),
+            Some((dev.id, "h2".into()))
+        );
+
+        // State wiped: a new agent id, the same real serial. The record and the old agent id stay.
+        let wiped = store
+            .enroll_device(&new_device("agent-b", Some("77NDZ12"), q.id, "f3", "h3"))
+            .await
+            .unwrap();
+        assert!(matches!(wiped, Enrollment::SameSerial(_)));
+        assert_eq!(
+            (wiped.device().id, wiped.device().agent_id.as_str()),
+            (dev.id, "agent-a")
+        );
+
+        // Another machine, and one without a serial: new records.
+        assert!(matches!(
+            store
+                .enroll_device(&new_device("agent-c", Some("OTHER1"), p.id, "f", "h"))
+                .await
+                .unwrap(),
+            Enrollment::New(_)
+        ));
+        assert!(matches!(
+            store
+                .enroll_device(&new_device("agent-d", None, p.id, "f", "h"))
+                .await
+                .unwrap(),
+            Enrollment::New(_)
+        ));
+        assert_eq!(store.devices(None).await.unwrap().len(), 3);
+        assert_eq!(store.devices(Some(p.id)).await.unwrap().len(), 2);
+    }
+);
+
+on_both!(
+    facts_are_written_only_when_they_change,
+    |store: Store| async move {
+        let p = store.create_policy("P").await.unwrap();
+        let d = store
+            .enroll_device(&new_device("agent-a", None, p.id, "{}", "h"))
+            .await
+            .unwrap()
+            .device()
+            .clone();
+        assert!(
+            !store.record_facts(d.id, "{}", "{}", "0.1.0").await.unwrap(),
+            "unchanged"
+        );
+        assert!(
+            store
+                .record_facts(d.id, "{\"ram\":\"8 GB\"}", "h2", "0.1.0")
+                .await
+                .unwrap()
+        );
+        assert!(
+            !store
+                .record_facts(d.id, "{\"ram\":\"8 GB\"}", "h2", "0.1.0")
+                .await
+                .unwrap()
+        );
+        assert!(
+            store
+                .record_facts(d.id, "{\"ram\":\"8 GB\"}", "h2", "0.2.0")
+                .await
+                .unwrap(),
+            "a new agent version is a change"
+        );
+        assert_eq!(
+            store.device(d.id).await.unwrap().facts_json,
+            "{\"ram\":\"8 GB\"}"
+        );
+
+        let seen = d.last_seen_ms + 5_000;
+        store.touch_seen(&[(d.id, seen)]).await.unwrap();
+        store.touch_seen(&[(d.id, seen - 1_000)]).await.unwrap();
+        assert_eq!(
+            store.device(d.id).await.unwrap().last_seen_ms,
+            seen,
+            "never moves back"
+        );
+    }
+);
+
+on_both!(devices_move_and_retire, |store: Store| async move {
+    let p = store.create_policy("P").await.unwrap();
+    let q = store.create_policy("Q").await.unwrap();
+    let d = store
+        .enroll_device(&new_device("agent-a", None, p.id, "{}", "h"))
+        .await
+        .unwrap()
+        .device()
+        .clone();
+    assert_eq!(
+        store.move_device(d.id, Some(q.id)).await.unwrap().policy_id,
+        Some(q.id)
+    );
+    assert!(matches!(
+        store.move_device(d.id, Some(999)).await,
+        Err(StoreError::NotFound(_))
+    ));
+    store.delete_policy(q.id).await.unwrap();
+    assert_eq!(
+        store.device(d.id).await.unwrap().policy_id,
+        None,
+        "a deleted policy leaves its devices"
+    );
+    let retired = store.retire_device(d.id).await.unwrap();
+    assert!(retired.retired_ms.is_some());
+    assert_eq!(
+        store.device_secret("agent-a").await.unwrap(),
+        None,
+        "a retired device cannot report"
+    );
+    assert!(matches!(
+        store.retire_device(d.id).await,
+        Err(StoreError::NotFound(_))
+    ));
+});
+
+on_both!(settings_are_kept_and_replaced, |store: Store| async move {
+    assert_eq!(store.setting("cw.site").await.unwrap(), None);
+    store
+        .put_setting("cw.site", "api-na.myconnectwise.net")
+        .await
+        .unwrap();
+    store
+        .put_setting("cw.site", "api-eu.myconnectwise.net")
+        .await
+        .unwrap();
+    assert_eq!(
+        store.setting("cw.site").await.unwrap().as_deref(),
+        Some("api-eu.myconnectwise.net")
+    );
+});
+
+fn job(key: &str, run_after_ms: i64) -> NewJob {
+    NewJob {
+        kind: "bind".into(),
+        dedupe_key: Some(key.into()),
+        payload: format!("{{\"device\":\"{key}\"}}"),
+        run_after_ms,
+    }
+}
+
+on_both!(
+    jobs_are_leased_retried_and_finished_once,
+    |store: Store| async move {
+        let now = now_ms();
+        let a = store.enqueue(&job("dev-1", now)).await.unwrap().unwrap();
+        assert_eq!(
+            store.enqueue(&job("dev-1", now)).await.unwrap(),
+            None,
+            "one live job per key"
+        );
+        store
+            .enqueue(&job("dev-2", now + 60_000))
+            .await
+            .unwrap()
+            .unwrap();
+
+        let leased = store.lease_jobs("w1", now, 30_000, 10).await.unwrap();
+        assert_eq!(
+            leased.iter().map(|j| j.id).collect::<Vec<_>>(),
+            [a],
+            "only due jobs"
+        );
+        assert_eq!(
+            (leased[0].attempts, leased[0].state.as_str()),
+            (1, "running")
+        );
+        assert!(
+            store
+                .lease_jobs("w2", now + 1_000, 30_000, 10)
+                .await
+                .unwrap()
+                .is_empty(),
+            "leased jobs are not handed out twice"
+        );
+
+        // A transient failure: queued again later, with the error kept.
+        assert!(
+            store
+                .fail_job(a, "w1", "ConnectWise server error (500)", Some(now + 5_000))
+                .await
+                .unwrap()
+        );
+        assert!(
+            store
+                .lease_jobs("w1", now + 1_000, 30_000, 10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        let again = store
+            .lease_jobs("w1", now + 5_000, 30_000, 10)
+            .await
+            .unwrap();
+        assert_eq!(
+            (again[0].attempts, again[0].last_error.as_deref()),
+            (2, Some("ConnectWise server error (500)"))
+        );
+
+        // The worker dies: the lease runs out and another takes the job; the first can no longer
+        // finish it.
+        let taken = store
+            .lease_jobs("w2", now + 40_000, 30_000, 10)
+            .await
+            .unwrap();
+        assert_eq!(taken[0].id, a);
+        assert!(!store.complete_job(a, "w1").await.unwrap());
+        assert!(store.complete_job(a, "w2").await.unwrap());
+        assert_eq!(store.job(a).await.unwrap().unwrap().state, "done");
+        assert!(
+            store.enqueue(&job("dev-1", now)).await.unwrap().is_some(),
+            "a finished job frees its key"
+        );
+
+        // A permanent failure waits; enqueueing its key again queues it again.
+        let b = store
+            .lease_jobs("w1", now + 60_000, 30_000, 10)
+            .await
+            .unwrap();
+        assert_eq!(b.len(), 2);
+        let failed = b
+            .iter()
+            .find(|j| j.dedupe_key.as_deref() == Some("dev-2"))
+            .unwrap()
+            .id;
+        assert!(
+            store
+                .fail_job(failed, "w1", "name: too long", None)
+                .await
+                .unwrap()
+        );
+        let counts = store.job_counts().await.unwrap();
+        assert_eq!((counts.running, counts.failed, counts.done), (1, 1, 1));
+        assert_eq!(
+            store.enqueue(&job("dev-2", now)).await.unwrap(),
+            Some(failed)
+        );
+        assert_eq!(store.job(failed).await.unwrap().unwrap().state, "queued");
+    }
+);
+
+// Two servers on one database lease concurrently: every job is handed to exactly one of them.
+on_both!(
+    concurrent_workers_never_share_a_job,
+    |store: Store| async move {
+        let now = now_ms();
+        for i in 0..200 {
+            store
+                .enqueue(&job(&format!("dev-{i}"), now))
+                .await
+                .unwrap()
+                .unwrap();
+        }
+        let mut tasks = Vec::new();
+        for w in 0..6 {
+            let store = store.clone();
+            tasks.push(tokio::spawn(async move {
+                let owner = format!("worker-{w}");
+                let mut mine = Vec::new();
+                loop {
+                    let batch = store.lease_jobs(&owner, now_ms(), 60_000, 7).await.unwrap();
+                    if batch.is_empty() {
+                        break;
+                    }
+                    for j in batch {
+                        assert!(store.complete_job(j.id, &owner).await.unwrap());
+                        mine.push(j.id);
+                    }
+                }
+                mine
+            }));
+        }
+        let mut seen = HashSet::new();
+        for t in tasks {
+            for id in t.await.unwrap() {
+                assert!(seen.insert(id), "job {id} was run twice");
+            }
+        }
+        assert_eq!(seen.len(), 200);
+        assert_eq!(store.job_counts().await.unwrap().done, 200);
+    }
+);
+
+#[tokio::test]
+async fn reopening_a_store_keeps_its_data_and_migrates_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_in_dir(dir.path()).await.unwrap();
+    store.create_policy("Kept").await.unwrap();
+    drop(store);
+    let store = Store::open_in_dir(dir.path()).await.unwrap();
+    assert_eq!(store.policies().await.unwrap()[0].name, "Kept");
+    let applied: Vec<(i64,)> = sqlx::query_as("SELECT version FROM bindery_migrations")
+        .fetch_all(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(applied, vec![(1,)]);
+    assert!(matches!(
+        Store::open("what?ever").await,
+        Err(StoreError::Config(_))
+    ));
+}
