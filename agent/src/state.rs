@@ -7,8 +7,53 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use bindery_shared::normalize::is_safe_identifier;
+use bindery_shared::protocol::DeviceCredential;
+use serde::{Deserialize, Serialize};
 
 const AGENT_ID_FILE: &str = "agent-id";
+const ENROLLMENT_FILE: &str = "enrollment.json";
+const STATUS_FILE: &str = "status.json";
+
+/// What enrollment gave this machine: the server and its credential. Kept in a file only its
+/// owner can read; the secret never prints.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Enrolled {
+    pub server: String,
+    pub agent_id: String,
+    pub secret: String,
+    #[serde(default)]
+    pub allow_http: bool,
+}
+
+impl Enrolled {
+    pub fn credential(&self) -> DeviceCredential {
+        DeviceCredential {
+            agent_id: self.agent_id.clone(),
+            secret: self.secret.clone(),
+        }
+    }
+}
+
+impl std::fmt::Debug for Enrolled {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Enrolled")
+            .field("server", &self.server)
+            .field("agent_id", &self.agent_id)
+            .field("secret", &"<redacted>")
+            .finish()
+    }
+}
+
+/// The last check-in, for `bindery-agent status`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Status {
+    pub last_attempt_ms: u64,
+    pub last_success_ms: Option<u64>,
+    pub last_result: String,
+    pub next_checkin_secs: u32,
+}
 
 #[derive(Clone, Debug)]
 pub struct StateDir {
@@ -69,6 +114,65 @@ impl StateDir {
         let text = std::fs::read_to_string(&file)
             .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
         parse_agent_id(&text, &file)
+    }
+
+    /// Replaces the agent id with the one the server knows this machine by (its state had been
+    /// wiped and the server recognised it by its serial).
+    pub fn adopt_agent_id(&self, id: &str) -> Result<(), String> {
+        if !is_safe_identifier(id) {
+            return Err(format!("the server sent an unusable agent id {id:?}"));
+        }
+        self.write_atomic(AGENT_ID_FILE, format!("{id}\n").as_bytes(), 0o644)
+    }
+
+    pub fn save_enrollment(&self, enrolled: &Enrolled) -> Result<(), String> {
+        let json = serde_json::to_vec_pretty(enrolled).map_err(|e| e.to_string())?;
+        self.write_atomic(ENROLLMENT_FILE, &json, 0o600)
+    }
+
+    /// The enrollment, or `None` before the first `enroll`.
+    pub fn enrollment(&self) -> Result<Option<Enrolled>, String> {
+        let file = self.path.join(ENROLLMENT_FILE);
+        match std::fs::read(&file) {
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .map(Some)
+                .map_err(|e| format!("{} is damaged ({e}): enroll again", file.display())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(format!("cannot read {}: {e}", file.display())),
+        }
+    }
+
+    pub fn save_status(&self, status: &Status) -> Result<(), String> {
+        let json = serde_json::to_vec_pretty(status).map_err(|e| e.to_string())?;
+        self.write_atomic(STATUS_FILE, &json, 0o644)
+    }
+
+    pub fn status(&self) -> Option<Status> {
+        serde_json::from_slice(&std::fs::read(self.path.join(STATUS_FILE)).ok()?).ok()
+    }
+
+    /// Writes a whole file or nothing: a temporary file (created with its final mode, so a
+    /// secret is never readable by others even for a moment), synced, then renamed into place.
+    fn write_atomic(&self, name: &str, bytes: &[u8], mode: u32) -> Result<(), String> {
+        self.create_dir()?;
+        let target = self.path.join(name);
+        let tmp = self.path.join(format!(".{name}.{}", std::process::id()));
+        let written = (|| {
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create(true).truncate(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, mode);
+            #[cfg(not(unix))]
+            let _ = mode;
+            let mut f = options.open(&tmp)?;
+            f.write_all(bytes)?;
+            f.sync_all()?;
+            std::fs::rename(&tmp, &target)
+        })();
+        if written.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        written.map_err(|e| format!("cannot write {}: {e}", target.display()))
     }
 
     fn create_dir(&self) -> Result<(), String> {
@@ -141,6 +245,34 @@ mod tests {
                 .mode();
             assert_eq!(mode & 0o777, 0o700);
         }
+    }
+
+    #[test]
+    fn the_enrollment_is_private_and_never_prints_its_secret() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = StateDir::resolve(Some(dir.path().join("s"))).unwrap();
+        assert_eq!(state.enrollment().unwrap(), None);
+        let e = Enrolled {
+            server: "https://b".into(),
+            agent_id: "a-1".into(),
+            secret: "s3cret".into(),
+            allow_http: false,
+        };
+        state.save_enrollment(&e).unwrap();
+        assert_eq!(state.enrollment().unwrap(), Some(e.clone()));
+        assert!(!format!("{e:?}").contains("s3cret"));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.path().join("s").join(ENROLLMENT_FILE))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        state.adopt_agent_id("a-0").unwrap();
+        assert_eq!(state.agent_id().unwrap(), "a-0");
+        assert!(state.adopt_agent_id("bad id").is_err());
     }
 
     #[test]

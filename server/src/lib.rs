@@ -1,6 +1,9 @@
 //! Bindery's server. Built so far: the store (`store`) on SQLite or PostgreSQL with its
-//! migrations, and the secret helpers (`secrets`). The agent and admin APIs, the reconciler and
-//! the job runner are built on them (see the server issue).
+//! migrations, the secret helpers (`secrets`), and the agent API (`api::agent`: enrollment and
+//! check-in) served by `app::launch`. The admin API, the reconciler and the job runner build on
+//! these (see the server issue).
 
+pub mod api;
+pub mod app;
 pub mod secrets;
 pub mod store;

@@ -244,9 +244,10 @@ on_both!(
             (again.device().id, again.device().policy_id),
             (dev.id, Some(q.id))
         );
+        let auth = store.device_auth("agent-a").await.unwrap().unwrap();
         assert_eq!(
-            store.device_secret("agent-a").await.unwrap(),
-            Some((dev.id, "h2".into()))
+            (auth.id, auth.secret_hash.as_str(), auth.policy_id),
+            (dev.id, "h2", Some(q.id))
         );
 
         // State wiped: a new agent id, the same real serial. The record and the old agent id stay.
@@ -355,7 +356,7 @@ on_both!(devices_move_and_retire, |store: Store| async move {
     let retired = store.retire_device(d.id).await.unwrap();
     assert!(retired.retired_ms.is_some());
     assert_eq!(
-        store.device_secret("agent-a").await.unwrap(),
+        store.device_auth("agent-a").await.unwrap(),
         None,
         "a retired device cannot report"
     );

@@ -1,2 +1,95 @@
-//! End-to-end tests that start the real `bindery-server` and `bindery-agent` binaries; they live in
-//! `tests/tests/` and arrive with the server.
+//! Helpers for end-to-end tests (in `tests/tests/`): they run the real `bindery-server` and
+//! `bindery-agent` binaries, built by the same cargo that builds the tests.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Once;
+
+/// The workspace's debug binary `name`, built once per test process (a no-op when up to date).
+pub fn binary(name: &str) -> PathBuf {
+    static BUILD: Once = Once::new();
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    BUILD.call_once(|| {
+        let status = Command::new(env!("CARGO"))
+            .args([
+                "build",
+                "--quiet",
+                "-p",
+                "bindery-server",
+                "-p",
+                "bindery-agent",
+            ])
+            .current_dir(&root)
+            .status()
+            .expect("cargo runs");
+        assert!(status.success(), "building the binaries failed");
+    });
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"));
+    target.join("debug").join(name)
+}
+
+/// A running `bindery-server serve`, stopped (SIGTERM, then wait) when dropped.
+pub struct ServerProcess {
+    pub child: Child,
+    /// `http://127.0.0.1:PORT`
+    pub url: String,
+}
+
+impl ServerProcess {
+    /// Starts the server on a free loopback port with the given extra arguments.
+    pub fn start(args: &[&str]) -> ServerProcess {
+        let mut child = Command::new(binary("bindery-server"))
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("bindery-server starts");
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("the server prints its address");
+        let url = line
+            .trim()
+            .rsplit(' ')
+            .next()
+            .unwrap_or_default()
+            .to_owned();
+        assert!(
+            url.starts_with("http://127.0.0.1:"),
+            "unexpected first line {line:?}"
+        );
+        ServerProcess { child, url }
+    }
+
+    /// Asks the server to stop as a service manager would, and returns its exit code.
+    pub fn terminate(mut self) -> Option<i32> {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        self.child.wait().ok().and_then(|s| s.code())
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs a binary to completion: (success, stdout, stderr).
+pub fn run(bin: &str, args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(binary(bin))
+        .args(args)
+        .output()
+        .expect("the binary runs");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}

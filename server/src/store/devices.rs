@@ -38,6 +38,16 @@ fn from_row(r: &AnyRow) -> std::result::Result<Device, sqlx::Error> {
     })
 }
 
+/// A reporting device as a check-in sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeviceAuth {
+    pub id: i64,
+    pub secret_hash: String,
+    pub facts_hash: String,
+    pub agent_version: String,
+    pub policy_id: Option<i64>,
+}
+
 /// A machine enrolling.
 #[derive(Clone, Debug)]
 pub struct NewDevice<'a> {
@@ -158,15 +168,25 @@ impl Store {
         Ok(from_row(&row)?)
     }
 
-    /// The device id and stored secret hash for an agent id, to check a device credential.
-    pub async fn device_secret(&self, agent_id: &str) -> Result<Option<(i64, String)>> {
-        let row: Option<(i64, String)> = sqlx::query_as(
-            "SELECT id, secret_hash FROM devices WHERE agent_id = $1 AND retired_ms IS NULL",
+    /// What a check-in needs to know about a reporting device, in one read: its id, the hash of
+    /// its secret (to check the credential) and of its stored facts (to skip unchanged ones).
+    /// Retired devices have none.
+    pub async fn device_auth(&self, agent_id: &str) -> Result<Option<DeviceAuth>> {
+        let row: Option<(i64, String, String, String, Option<i64>)> = sqlx::query_as(
+            "SELECT id, secret_hash, facts_hash, agent_version, policy_id FROM devices WHERE agent_id = $1 AND retired_ms IS NULL",
         )
         .bind(agent_id)
         .fetch_optional(&self.pool)
         .await?;
-        Ok(row)
+        Ok(row.map(
+            |(id, secret_hash, facts_hash, agent_version, policy_id)| DeviceAuth {
+                id,
+                secret_hash,
+                facts_hash,
+                agent_version,
+                policy_id,
+            },
+        ))
     }
 
     /// Devices of one policy (`Some`), or all of them (`None`), by id.

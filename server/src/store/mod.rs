@@ -15,7 +15,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Executor};
 
-pub use devices::{Device, Enrollment, NewDevice};
+pub use devices::{Device, DeviceAuth, Enrollment, NewDevice};
 pub use jobs::{Job, JobCounts, NewJob};
 pub use policies::Policy;
 pub use tokens::EnrollmentToken;

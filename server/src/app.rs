@@ -1,0 +1,121 @@
+//! The running server: shared state, the router, and `launch`, which serves on a given listener
+//! until a shutdown signal (so tests bind 127.0.0.1:0 and run a real server in-process).
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::routing::get;
+use tokio::net::TcpListener;
+
+use crate::api;
+use crate::store::Store;
+
+/// Tunables of the agent API.
+#[derive(Clone, Debug)]
+pub struct AgentSettings {
+    /// Seconds between check-ins, sent to agents.
+    pub checkin_interval_secs: u32,
+}
+
+impl Default for AgentSettings {
+    fn default() -> AgentSettings {
+        AgentSettings {
+            checkin_interval_secs: 60,
+        }
+    }
+}
+
+pub struct AppState {
+    pub store: Store,
+    pub agents: AgentSettings,
+    /// Last-seen times not yet written: check-ins only touch memory; a flusher writes them in
+    /// batches, so an unchanged check-in costs no database write.
+    seen: Mutex<HashMap<i64, i64>>,
+    /// Check-ins whose facts had to be written (the rest cost no write).
+    facts_writes: AtomicU64,
+}
+
+pub type Shared = Arc<AppState>;
+
+impl AppState {
+    pub fn new(store: Store, agents: AgentSettings) -> Shared {
+        Arc::new(AppState {
+            store,
+            agents,
+            seen: Mutex::new(HashMap::new()),
+            facts_writes: AtomicU64::new(0),
+        })
+    }
+
+    pub fn count_facts_write(&self) {
+        self.facts_writes.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn facts_writes(&self) -> u64 {
+        self.facts_writes.load(Ordering::Relaxed)
+    }
+
+    pub fn mark_seen(&self, device_id: i64, at_ms: i64) {
+        self.seen
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(device_id, at_ms);
+    }
+
+    /// Writes the pending last-seen times.
+    pub async fn flush_seen(&self) {
+        let pending: Vec<(i64, i64)> = self
+            .seen
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .drain()
+            .collect();
+        if pending.is_empty() {
+            return;
+        }
+        if let Err(e) = self.store.touch_seen(&pending).await {
+            tracing::warn!(error = %e, "could not record last-seen times; keeping them for the next flush");
+            let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+            for (id, at) in pending {
+                seen.entry(id)
+                    .and_modify(|t| *t = (*t).max(at))
+                    .or_insert(at);
+            }
+        }
+    }
+}
+
+pub fn router(state: Shared) -> Router {
+    Router::new()
+        .nest(bindery_shared::protocol::API_PREFIX, api::agent::router())
+        .route("/healthz", get(|| async { "ok" }))
+        .with_state(state)
+}
+
+/// Serves until `shutdown` completes, then finishes in-flight requests and writes pending state.
+pub async fn launch(
+    state: Shared,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let flusher = {
+        let state = state.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(2));
+            loop {
+                tick.tick().await;
+                state.flush_seen().await;
+            }
+        })
+    };
+    let result = axum::serve(listener, router(state.clone()))
+        .with_graceful_shutdown(shutdown)
+        .await;
+    flusher.abort();
+    state.flush_seen().await;
+    result
+}

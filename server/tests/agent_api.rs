@@ -1,0 +1,223 @@
+//! The agent API over real HTTP, served in-process on 127.0.0.1:0 with a SQLite store.
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
+use bindery_server::app::{self, AgentSettings, AppState, Shared};
+use bindery_server::store::Store;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+struct Server {
+    url: String,
+    state: Shared,
+    token: String,
+    http: reqwest::Client,
+    _dir: tempfile::TempDir,
+    stop: tokio::sync::oneshot::Sender<()>,
+}
+
+async fn server() -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_in_dir(dir.path()).await.unwrap();
+    let policy = store.create_policy("Office").await.unwrap();
+    let (_, token) = store.create_token(policy.id, "tests", None).await.unwrap();
+    let state = AppState::new(
+        store,
+        AgentSettings {
+            checkin_interval_secs: 30,
+        },
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/api/agent/v1", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(app::launch(state.clone(), listener, async move {
+        let _ = stopped.await;
+    }));
+    Server {
+        url,
+        state,
+        token,
+        http: reqwest::Client::new(),
+        _dir: dir,
+        stop,
+    }
+}
+
+impl Server {
+    async fn post(
+        &self,
+        path: &str,
+        auth: Option<&str>,
+        body: impl Into<reqwest::Body>,
+    ) -> (StatusCode, Value) {
+        let mut req = self
+            .http
+            .post(format!("{}{path}", self.url))
+            .header("content-type", "application/json")
+            .body(body);
+        if let Some(a) = auth {
+            req = req.header("authorization", a);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status();
+        let text = resp.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    async fn enroll(&self, agent_id: &str) -> String {
+        let body = json!({"token": self.token, "agentId": agent_id, "agentVersion": "0.1.0", "facts": {"name": "pc-1", "serialNumber": "77NDZ12"}});
+        let (s, b) = self.post("/enroll", None, body.to_string()).await;
+        assert_eq!(s, StatusCode::OK, "{b}");
+        format!(
+            "Bearer {}.{}",
+            b["agentId"].as_str().unwrap(),
+            b["deviceSecret"].as_str().unwrap()
+        )
+    }
+}
+
+fn checkin(name: &str) -> String {
+    json!({"agentVersion": "0.1.0", "facts": {"name": name, "ram": "8.0 GB", "macAddress": "aa-bb-cc-dd-ee-ff"}}).to_string()
+}
+
+#[tokio::test]
+async fn an_agent_enrolls_and_checks_in_and_unchanged_facts_write_nothing() {
+    let s = server().await;
+    let auth = s.enroll("agent-1").await;
+    let (status, reply) = s.post("/checkin", Some(&auth), checkin("pc-1")).await;
+    assert_eq!(status, StatusCode::OK, "{reply}");
+    assert_eq!(reply["nextCheckinSecs"], 30);
+    assert_eq!(
+        s.state.facts_writes(),
+        1,
+        "the facts differ from the enrollment's"
+    );
+    for _ in 0..5 {
+        assert_eq!(
+            s.post("/checkin", Some(&auth), checkin("pc-1")).await.0,
+            StatusCode::OK
+        );
+    }
+    assert_eq!(
+        s.state.facts_writes(),
+        1,
+        "unchanged check-ins cost no write"
+    );
+    s.post("/checkin", Some(&auth), checkin("pc-renamed")).await;
+    assert_eq!(s.state.facts_writes(), 2);
+
+    let device = &s.state.store.devices(None).await.unwrap()[0];
+    let facts: Value = serde_json::from_str(&device.facts_json).unwrap();
+    assert_eq!(facts["name"], "pc-renamed");
+    assert_eq!(
+        facts["macAddress"], "AA:BB:CC:DD:EE:FF",
+        "normalised on the server too"
+    );
+    assert_eq!(
+        facts["deviceIdentifier"], "agent-1",
+        "the credential's agent id, not the body's"
+    );
+    s.state.flush_seen().await;
+    assert!(s.state.store.device(device.id).await.unwrap().last_seen_ms >= device.enrolled_ms);
+    let _ = s.stop.send(());
+}
+
+#[tokio::test]
+async fn enrolling_again_reuses_the_device() {
+    let s = server().await;
+    s.enroll("agent-1").await;
+    s.enroll("agent-1").await;
+    // The agent's state was wiped: a new agent id, the same serial. It gets its old id back.
+    let body = json!({"token": s.token, "agentId": "agent-2", "agentVersion": "0.1.0", "facts": {"serialNumber": "77NDZ12"}});
+    let (status, reply) = s.post("/enroll", None, body.to_string()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(reply["agentId"], "agent-1");
+    // A placeholder serial never matches another machine.
+    let body = json!({"token": s.token, "agentId": "agent-3", "agentVersion": "0.1.0", "facts": {"serialNumber": "To Be Filled By O.E.M."}});
+    assert_eq!(
+        s.post("/enroll", None, body.to_string()).await.1["agentId"],
+        "agent-3"
+    );
+    assert_eq!(s.state.store.devices(None).await.unwrap().len(), 2);
+    let _ = s.stop.send(());
+}
+
+#[tokio::test]
+async fn bad_tokens_and_credentials_get_401_and_change_nothing() {
+    let s = server().await;
+    let auth = s.enroll("agent-1").await;
+    let body = json!({"token": "bdy_enr_wrong", "agentId": "agent-9", "agentVersion": "0.1.0", "facts": {}});
+    let (status, reply) = s.post("/enroll", None, body.to_string()).await;
+    assert_eq!(
+        (status, reply["code"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("invalid_token"))
+    );
+
+    let forged = format!("{}x", &auth[..auth.len() - 1]);
+    let other_device = "Bearer agent-2.".to_owned() + auth.rsplit('.').next().unwrap();
+    for bad in [
+        None,
+        Some("Bearer nonsense"),
+        Some(forged.as_str()),
+        Some(other_device.as_str()),
+        Some("Basic YTpi"),
+    ] {
+        let (status, reply) = s.post("/checkin", bad, checkin("hacked")).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{bad:?}");
+        assert_eq!(reply["code"], "unauthorized");
+    }
+    assert_eq!(s.state.facts_writes(), 0);
+    let facts: Value =
+        serde_json::from_str(&s.state.store.devices(None).await.unwrap()[0].facts_json).unwrap();
+    assert_eq!(facts["name"], "pc-1");
+    let _ = s.stop.send(());
+}
+
+#[tokio::test]
+async fn malformed_and_oversized_bodies_get_clear_4xx() {
+    let s = server().await;
+    let auth = s.enroll("agent-1").await;
+    let cases: [(&str, StatusCode, Option<&str>); 6] = [
+        ("{\"agentVersion\": \"1\"", StatusCode::BAD_REQUEST, None),
+        (
+            "{\"agentVersion\": \"1\"}",
+            StatusCode::BAD_REQUEST,
+            Some("facts"),
+        ),
+        (
+            "{\"agentVersion\": \"1\", \"facts\": {\"ram\": 16}}",
+            StatusCode::BAD_REQUEST,
+            Some("facts.ram"),
+        ),
+        ("[]", StatusCode::BAD_REQUEST, None),
+        (
+            "{\"agentVersion\": \"1\", \"facts\": {}, \"monitors\": [{\"monitorId\": \"a b\", \"status\": \"ok\"}]}",
+            StatusCode::BAD_REQUEST,
+            Some("monitors.monitorId"),
+        ),
+        (
+            "{\"agentVersion\": \"1\", \"facts\": {}, \"futureField\": {\"x\": 1}}",
+            StatusCode::OK,
+            None,
+        ),
+    ];
+    for (body, expected, field) in cases {
+        let (status, reply) = s.post("/checkin", Some(&auth), body).await;
+        assert_eq!(status, expected, "{body} → {reply}");
+        if let Some(f) = field {
+            assert_eq!(reply["field"], f, "{reply}");
+            assert_eq!(reply["code"], "invalid_body");
+        }
+    }
+    let huge = format!(
+        "{{\"agentVersion\": \"1\", \"facts\": {{\"name\": \"{}\"}}}}",
+        "x".repeat(300 * 1024)
+    );
+    let (status, reply) = s.post("/checkin", Some(&auth), huge).await;
+    assert_eq!(
+        (status, reply["code"].as_str()),
+        (StatusCode::PAYLOAD_TOO_LARGE, Some("too_large"))
+    );
+    let (status, _) = s.post("/enroll", None, vec![0xffu8, 0xfe, 0x00]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let _ = s.stop.send(());
+}
