@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{OriginalUri, Path, RawQuery, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -12,11 +12,12 @@ use axum::{Json, Router};
 use serde_json::{Map, Value, json};
 
 use super::{
-    apply_patch, check_record, json_body, object, parse_id, reference_to, resolve, self_url,
+    ListCall, apply_patch, check_record, get_one, json_body, object, parse_id, reference_to,
+    resolve,
 };
+use crate::Sandbox;
 use crate::errors::{ApiError, FieldProblem};
 use crate::store::{Data, now_iso};
-use crate::{Sandbox, listing};
 
 const CONFIGURATION: &str = "Company.Configuration";
 
@@ -45,27 +46,12 @@ pub fn router() -> Router<Arc<Sandbox>> {
 
 type Result<T> = std::result::Result<T, ApiError>;
 
-async fn list_companies(
-    State(sb): State<Arc<Sandbox>>,
-    RawQuery(q): RawQuery,
-    headers: HeaderMap,
-    OriginalUri(uri): OriginalUri,
-) -> Result<Response> {
-    let p = listing::parse(q.as_deref(), &headers, "Company")?;
-    Ok(listing::respond(
-        sb.data().companies.values(),
-        &p,
-        &self_url(&headers, uri.path()),
-    ))
+async fn list_companies(State(sb): State<Arc<Sandbox>>, call: ListCall) -> Result<Response> {
+    call.list(&sb, "Company", |d| &d.companies, |_| true)
 }
 
-async fn count_companies(
-    State(sb): State<Arc<Sandbox>>,
-    RawQuery(q): RawQuery,
-    headers: HeaderMap,
-) -> Result<Response> {
-    let p = listing::parse(q.as_deref(), &headers, "Company")?;
-    Ok(listing::count(sb.data().companies.values(), &p))
+async fn count_companies(State(sb): State<Arc<Sandbox>>, call: ListCall) -> Result<Response> {
+    call.count(&sb, "Company", |d| &d.companies)
 }
 
 async fn get_company(
@@ -73,36 +59,15 @@ async fn get_company(
     Path(id): Path<String>,
     RawQuery(q): RawQuery,
 ) -> Result<Response> {
-    let id = parse_id(&id, "Company")?;
-    let data = sb.data();
-    let record = data
-        .companies
-        .get(id)
-        .ok_or_else(|| ApiError::not_found("Company"))?;
-    Ok(listing::one(record, q.as_deref()))
+    get_one(&sb, |d| &d.companies, "Company", &id, q.as_deref())
 }
 
-async fn list_configurations(
-    State(sb): State<Arc<Sandbox>>,
-    RawQuery(q): RawQuery,
-    headers: HeaderMap,
-    OriginalUri(uri): OriginalUri,
-) -> Result<Response> {
-    let p = listing::parse(q.as_deref(), &headers, CONFIGURATION)?;
-    Ok(listing::respond(
-        sb.data().configurations.values(),
-        &p,
-        &self_url(&headers, uri.path()),
-    ))
+async fn list_configurations(State(sb): State<Arc<Sandbox>>, call: ListCall) -> Result<Response> {
+    call.list(&sb, CONFIGURATION, |d| &d.configurations, |_| true)
 }
 
-async fn count_configurations(
-    State(sb): State<Arc<Sandbox>>,
-    RawQuery(q): RawQuery,
-    headers: HeaderMap,
-) -> Result<Response> {
-    let p = listing::parse(q.as_deref(), &headers, CONFIGURATION)?;
-    Ok(listing::count(sb.data().configurations.values(), &p))
+async fn count_configurations(State(sb): State<Arc<Sandbox>>, call: ListCall) -> Result<Response> {
+    call.count(&sb, CONFIGURATION, |d| &d.configurations)
 }
 
 async fn get_configuration(
@@ -110,13 +75,13 @@ async fn get_configuration(
     Path(id): Path<String>,
     RawQuery(q): RawQuery,
 ) -> Result<Response> {
-    let id = parse_id(&id, "Configuration")?;
-    let data = sb.data();
-    let record = data
-        .configurations
-        .get(id)
-        .ok_or_else(|| ApiError::not_found("Configuration"))?;
-    Ok(listing::one(record, q.as_deref()))
+    get_one(
+        &sb,
+        |d| &d.configurations,
+        "Configuration",
+        &id,
+        q.as_deref(),
+    )
 }
 
 async fn create_configuration(
@@ -277,18 +242,13 @@ fn unanswered_questions(data: &Data, type_id: i64, answers: Option<&Value>) -> V
         .collect()
 }
 
-async fn list_types(
-    State(sb): State<Arc<Sandbox>>,
-    RawQuery(q): RawQuery,
-    headers: HeaderMap,
-    OriginalUri(uri): OriginalUri,
-) -> Result<Response> {
-    let p = listing::parse(q.as_deref(), &headers, "ConfigurationType")?;
-    Ok(listing::respond(
-        sb.data().configuration_types.values(),
-        &p,
-        &self_url(&headers, uri.path()),
-    ))
+async fn list_types(State(sb): State<Arc<Sandbox>>, call: ListCall) -> Result<Response> {
+    call.list(
+        &sb,
+        "ConfigurationType",
+        |d| &d.configuration_types,
+        |_| true,
+    )
 }
 
 async fn get_type(
@@ -296,45 +256,37 @@ async fn get_type(
     Path(id): Path<String>,
     RawQuery(q): RawQuery,
 ) -> Result<Response> {
-    let id = parse_id(&id, "ConfigurationType")?;
-    let data = sb.data();
-    let record = data
-        .configuration_types
-        .get(id)
-        .ok_or_else(|| ApiError::not_found("ConfigurationType"))?;
-    Ok(listing::one(record, q.as_deref()))
+    get_one(
+        &sb,
+        |d| &d.configuration_types,
+        "ConfigurationType",
+        &id,
+        q.as_deref(),
+    )
 }
 
 async fn list_questions(
     State(sb): State<Arc<Sandbox>>,
     Path(id): Path<String>,
-    RawQuery(q): RawQuery,
-    headers: HeaderMap,
-    OriginalUri(uri): OriginalUri,
+    call: ListCall,
 ) -> Result<Response> {
     let id = parse_id(&id, "ConfigurationType")?;
-    let p = listing::parse(q.as_deref(), &headers, "ConfigurationTypeQuestion")?;
-    let data = sb.data();
-    if data.configuration_types.get(id).is_none() {
+    if sb.data().configuration_types.get(id).is_none() {
         return Err(ApiError::not_found("ConfigurationType"));
     }
-    let rows = data
-        .type_questions
-        .values()
-        .filter(|q| q["configurationType"]["id"].as_i64() == Some(id));
-    Ok(listing::respond(rows, &p, &self_url(&headers, uri.path())))
+    call.list(
+        &sb,
+        "ConfigurationTypeQuestion",
+        |d| &d.type_questions,
+        |q| q["configurationType"]["id"].as_i64() == Some(id),
+    )
 }
 
-async fn list_statuses(
-    State(sb): State<Arc<Sandbox>>,
-    RawQuery(q): RawQuery,
-    headers: HeaderMap,
-    OriginalUri(uri): OriginalUri,
-) -> Result<Response> {
-    let p = listing::parse(q.as_deref(), &headers, "ConfigurationStatus")?;
-    Ok(listing::respond(
-        sb.data().configuration_statuses.values(),
-        &p,
-        &self_url(&headers, uri.path()),
-    ))
+async fn list_statuses(State(sb): State<Arc<Sandbox>>, call: ListCall) -> Result<Response> {
+    call.list(
+        &sb,
+        "ConfigurationStatus",
+        |d| &d.configuration_statuses,
+        |_| true,
+    )
 }

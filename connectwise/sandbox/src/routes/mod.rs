@@ -5,7 +5,8 @@ mod service;
 
 use std::sync::Arc;
 
-use axum::extract::{Path, Request, State};
+use axum::extract::{FromRequestParts, OriginalUri, Path, Request, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -163,6 +164,77 @@ async fn system_info() -> Json<Value> {
         "licenseBits": [],
         "maxWorkFlowRecordsAllowed": 1000,
     }))
+}
+
+/// What every list and count handler reads from its request: the query, the headers (paging
+/// mode, host) and the path as the client sent it (for `Link` headers).
+struct ListCall {
+    query: Option<String>,
+    headers: HeaderMap,
+    path: String,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for ListCall {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<ListCall, Self::Rejection> {
+        let path = match parts.extensions.get::<OriginalUri>() {
+            Some(original) => original.0.path().to_owned(),
+            None => parts.uri.path().to_owned(),
+        };
+        Ok(ListCall {
+            query: parts.uri.query().map(str::to_owned),
+            headers: parts.headers.clone(),
+            path,
+        })
+    }
+}
+
+impl ListCall {
+    /// The records of `pick` that `keep` accepts, filtered, ordered and paged as asked.
+    fn list(
+        &self,
+        sb: &Sandbox,
+        schema: &str,
+        pick: impl Fn(&crate::Data) -> &crate::store::Table,
+        keep: impl Fn(&Value) -> bool,
+    ) -> Result<Response, ApiError> {
+        let p = crate::listing::parse(self.query.as_deref(), &self.headers, schema)?;
+        let data = sb.data();
+        let url = self_url(&self.headers, &self.path);
+        Ok(crate::listing::respond(
+            pick(&data).values().filter(|r| keep(r)),
+            &p,
+            &url,
+        ))
+    }
+
+    /// `{"count": n}` over the records of `pick`.
+    fn count(
+        &self,
+        sb: &Sandbox,
+        schema: &str,
+        pick: impl Fn(&crate::Data) -> &crate::store::Table,
+    ) -> Result<Response, ApiError> {
+        let p = crate::listing::parse(self.query.as_deref(), &self.headers, schema)?;
+        Ok(crate::listing::count(pick(&sb.data()).values(), &p))
+    }
+}
+
+/// One record of `pick` by the id in the path, shaped by `fields=`.
+fn get_one(
+    sb: &Sandbox,
+    pick: impl Fn(&crate::Data) -> &crate::store::Table,
+    what: &str,
+    id: &str,
+    query: Option<&str>,
+) -> Result<Response, ApiError> {
+    let id = parse_id(id, what)?;
+    let data = sb.data();
+    let record = pick(&data)
+        .get(id)
+        .ok_or_else(|| ApiError::not_found(what))?;
+    Ok(crate::listing::one(record, query))
 }
 
 /// `http://host/path` of this request, for `Link` headers.

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{OriginalUri, Path, RawQuery, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -12,11 +12,12 @@ use axum::{Json, Router};
 use serde_json::{Map, Value, json};
 
 use super::{
-    apply_patch, check_record, json_body, object, parse_id, reference_to, resolve, self_url,
+    ListCall, apply_patch, check_record, get_one, json_body, object, parse_id, reference_to,
+    resolve,
 };
+use crate::Sandbox;
 use crate::errors::{ApiError, FieldProblem};
 use crate::store::{Data, now_iso};
-use crate::{Sandbox, listing};
 
 /// Fields ConnectWise takes on creation only and never returns.
 const POST_ONLY: [&str; 3] = [
@@ -44,61 +45,33 @@ pub fn router() -> Router<Arc<Sandbox>> {
 
 type Result<T> = std::result::Result<T, ApiError>;
 
-async fn list_boards(
-    State(sb): State<Arc<Sandbox>>,
-    RawQuery(q): RawQuery,
-    headers: HeaderMap,
-    OriginalUri(uri): OriginalUri,
-) -> Result<Response> {
-    let p = listing::parse(q.as_deref(), &headers, "Board")?;
-    Ok(listing::respond(
-        sb.data().boards.values(),
-        &p,
-        &self_url(&headers, uri.path()),
-    ))
+async fn list_boards(State(sb): State<Arc<Sandbox>>, call: ListCall) -> Result<Response> {
+    call.list(&sb, "Board", |d| &d.boards, |_| true)
 }
 
 async fn list_board_statuses(
     State(sb): State<Arc<Sandbox>>,
     Path(id): Path<String>,
-    RawQuery(q): RawQuery,
-    headers: HeaderMap,
-    OriginalUri(uri): OriginalUri,
+    call: ListCall,
 ) -> Result<Response> {
     let id = parse_id(&id, "Board")?;
-    let p = listing::parse(q.as_deref(), &headers, "BoardStatus")?;
-    let data = sb.data();
-    if data.boards.get(id).is_none() {
+    if sb.data().boards.get(id).is_none() {
         return Err(ApiError::not_found("Board"));
     }
-    let rows = data
-        .board_statuses
-        .values()
-        .filter(|s| s["board"]["id"].as_i64() == Some(id));
-    Ok(listing::respond(rows, &p, &self_url(&headers, uri.path())))
+    call.list(
+        &sb,
+        "BoardStatus",
+        |d| &d.board_statuses,
+        |s| s["board"]["id"].as_i64() == Some(id),
+    )
 }
 
-async fn list_tickets(
-    State(sb): State<Arc<Sandbox>>,
-    RawQuery(q): RawQuery,
-    headers: HeaderMap,
-    OriginalUri(uri): OriginalUri,
-) -> Result<Response> {
-    let p = listing::parse(q.as_deref(), &headers, "Ticket")?;
-    Ok(listing::respond(
-        sb.data().tickets.values(),
-        &p,
-        &self_url(&headers, uri.path()),
-    ))
+async fn list_tickets(State(sb): State<Arc<Sandbox>>, call: ListCall) -> Result<Response> {
+    call.list(&sb, "Ticket", |d| &d.tickets, |_| true)
 }
 
-async fn count_tickets(
-    State(sb): State<Arc<Sandbox>>,
-    RawQuery(q): RawQuery,
-    headers: HeaderMap,
-) -> Result<Response> {
-    let p = listing::parse(q.as_deref(), &headers, "Ticket")?;
-    Ok(listing::count(sb.data().tickets.values(), &p))
+async fn count_tickets(State(sb): State<Arc<Sandbox>>, call: ListCall) -> Result<Response> {
+    call.count(&sb, "Ticket", |d| &d.tickets)
 }
 
 async fn get_ticket(
@@ -106,13 +79,7 @@ async fn get_ticket(
     Path(id): Path<String>,
     RawQuery(q): RawQuery,
 ) -> Result<Response> {
-    let id = parse_id(&id, "Ticket")?;
-    let data = sb.data();
-    let record = data
-        .tickets
-        .get(id)
-        .ok_or_else(|| ApiError::not_found("Ticket"))?;
-    Ok(listing::one(record, q.as_deref()))
+    get_one(&sb, |d| &d.tickets, "Ticket", &id, q.as_deref())
 }
 
 async fn create_ticket(
@@ -268,21 +235,18 @@ fn complete_ticket(
 async fn list_notes(
     State(sb): State<Arc<Sandbox>>,
     Path(id): Path<String>,
-    RawQuery(q): RawQuery,
-    headers: HeaderMap,
-    OriginalUri(uri): OriginalUri,
+    call: ListCall,
 ) -> Result<Response> {
     let id = parse_id(&id, "Ticket")?;
-    let p = listing::parse(q.as_deref(), &headers, "ServiceNote")?;
-    let data = sb.data();
-    if data.tickets.get(id).is_none() {
+    if sb.data().tickets.get(id).is_none() {
         return Err(ApiError::not_found("Ticket"));
     }
-    let rows = data
-        .notes
-        .values()
-        .filter(|n| n["ticketId"].as_i64() == Some(id));
-    Ok(listing::respond(rows, &p, &self_url(&headers, uri.path())))
+    call.list(
+        &sb,
+        "ServiceNote",
+        |d| &d.notes,
+        |n| n["ticketId"].as_i64() == Some(id),
+    )
 }
 
 /// A note needs text and at least one of the discussion, internal or resolution flags.
