@@ -1,9 +1,10 @@
 //! Bindery's server. Built so far: the store (`store`) on SQLite or PostgreSQL with its
-//! migrations, the secret helpers (`secrets`), and the agent API (`api::agent`: enrollment and
-//! check-in) served by `app::launch`. The admin API, the reconciler and the job runner build on
-//! these (see the server issue).
+//! migrations, the secret helpers (`secrets`), the agent API (`api::agent`: enrollment and
+//! check-in) served by `app::launch`, and the binding decision (`reconcile::plan`). The admin
+//! API and the job runner build on these (see the server issue).
 
 pub mod api;
 pub mod app;
+pub mod reconcile;
 pub mod secrets;
 pub mod store;

@@ -1,0 +1,429 @@
+//! The binding decision for one device, pure: given what Bindery wants (the device's facts, the
+//! company its policy is linked to, the settings) and what ConnectWise holds (the device's
+//! configurations, found by deviceIdentifier), what single write brings ConnectWise in line?
+//!
+//! The job runner carries the write out and records the result; it decides nothing. A retry, a
+//! restart and a periodic re-sync all come back here, so they cannot disagree.
+
+use bindery_shared::{DeviceFacts, FactField};
+
+/// The choices an admin made in the ConnectWise settings that binding needs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BindingSettings {
+    pub active_status_id: i64,
+    pub inactive_status_id: i64,
+    pub default_type_id: i64,
+    /// Tried in order; the first that matches chooses the type of a new configuration.
+    pub type_rules: Vec<TypeRule>,
+}
+
+/// "When `field` of the device matches `pattern`, use configuration type `type_id`."
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TypeRule {
+    pub field: FactField,
+    /// Case-insensitive; `*` matches any run of characters (`Windows Server*`, `*-srv-*`).
+    pub pattern: String,
+    pub type_id: i64,
+}
+
+impl TypeRule {
+    pub fn matches(&self, facts: &DeviceFacts) -> bool {
+        facts
+            .get(self.field)
+            .is_some_and(|v| glob(&v.to_lowercase(), &self.pattern.to_lowercase()))
+    }
+}
+
+/// A configuration as ConnectWise holds it (the fields binding reads).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Observed {
+    pub id: i64,
+    pub company_id: i64,
+    pub status_id: Option<i64>,
+    /// The owned fields' current values, by field.
+    pub fields: Vec<(FactField, Option<String>)>,
+}
+
+impl Observed {
+    fn value(&self, field: FactField) -> Option<&str> {
+        self.fields
+            .iter()
+            .find(|(f, _)| *f == field)
+            .and_then(|(_, v)| v.as_deref())
+    }
+}
+
+/// What Bindery wants for one device.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Desired<'a> {
+    pub agent_id: &'a str,
+    pub facts: &'a DeviceFacts,
+    /// The company of the device's linked policy; `None` when the device should be bound
+    /// nowhere (no policy, an unlinked policy, retired).
+    pub company_id: Option<i64>,
+}
+
+/// The one write to make next (after it, planning again gives the next one, if any).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Nothing to write: ConnectWise already says what Bindery wants.
+    InLine,
+    /// No configuration of this device exists in the company: create one.
+    Create {
+        company_id: i64,
+        type_id: i64,
+        fields: Vec<(FactField, String)>,
+    },
+    /// The configuration exists: set these owned fields (and the active status if it was not).
+    Update {
+        configuration_id: i64,
+        fields: Vec<(FactField, String)>,
+        activate: bool,
+    },
+    /// A configuration that should no longer be active: set the inactive status.
+    Deactivate { configuration_id: i64 },
+}
+
+/// The owned fields and the device's value for each; the agent id is the device identifier.
+fn owned_values(d: &Desired<'_>) -> Vec<(FactField, String)> {
+    FactField::ALL
+        .into_iter()
+        .filter_map(|f| {
+            let value = if f == FactField::DeviceIdentifier {
+                Some(d.agent_id)
+            } else {
+                d.facts.get(f)
+            };
+            value.map(|v| (f, v.to_owned()))
+        })
+        .collect()
+}
+
+/// Decides the next write for a device. `observed` holds every configuration ConnectWise has
+/// with this device's identifier, in any company Bindery looked in.
+pub fn plan(desired: &Desired<'_>, observed: &[Observed], settings: &BindingSettings) -> Action {
+    // First take the device out of companies it should no longer be in (a moved device is
+    // deactivated in the old company before it is bound in the new one).
+    if let Some(stale) = observed
+        .iter()
+        .filter(|o| Some(o.company_id) != desired.company_id)
+        .find(|o| o.status_id != Some(settings.inactive_status_id))
+    {
+        return Action::Deactivate {
+            configuration_id: stale.id,
+        };
+    }
+    let Some(company_id) = desired.company_id else {
+        return Action::InLine;
+    };
+    // Several configurations of one device in the company (made by hand): bind the active one,
+    // else the oldest, and leave the others alone.
+    let mut mine: Vec<&Observed> = observed
+        .iter()
+        .filter(|o| o.company_id == company_id)
+        .collect();
+    mine.sort_by_key(|o| (o.status_id != Some(settings.active_status_id), o.id));
+    let wanted = owned_values(desired);
+    match mine.first() {
+        None => {
+            let type_id = settings
+                .type_rules
+                .iter()
+                .find(|r| r.matches(desired.facts))
+                .map(|r| r.type_id)
+                .unwrap_or(settings.default_type_id);
+            Action::Create {
+                company_id,
+                type_id,
+                fields: wanted,
+            }
+        }
+        Some(current) => {
+            // Only fields we have a value for, and only where it differs: a fact the agent could
+            // not read never blanks a good value.
+            let fields: Vec<(FactField, String)> = wanted
+                .into_iter()
+                .filter(|(f, v)| current.value(*f) != Some(v.as_str()))
+                .collect();
+            let activate = current.status_id != Some(settings.active_status_id);
+            if fields.is_empty() && !activate {
+                Action::InLine
+            } else {
+                Action::Update {
+                    configuration_id: current.id,
+                    fields,
+                    activate,
+                }
+            }
+        }
+    }
+}
+
+/// Case-insensitive-by-caller wildcard match; `*` is any run of characters.
+fn glob(text: &str, pattern: &str) -> bool {
+    let parts: Vec<&str> = pattern.split('*').collect();
+    if parts.len() == 1 {
+        return text == pattern;
+    }
+    let (first, last) = (parts[0], parts[parts.len() - 1]);
+    if !text.starts_with(first) || text.len() < first.len() + last.len() || !text.ends_with(last) {
+        return false;
+    }
+    let mut rest = &text[first.len()..text.len() - last.len()];
+    for part in &parts[1..parts.len() - 1] {
+        match rest.find(part) {
+            Some(at) => rest = &rest[at + part.len()..],
+            None => return false,
+        }
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ACTIVE: i64 = 1;
+    const INACTIVE: i64 = 2;
+
+    fn settings() -> BindingSettings {
+        BindingSettings {
+            active_status_id: ACTIVE,
+            inactive_status_id: INACTIVE,
+            default_type_id: 10,
+            type_rules: vec![
+                TypeRule {
+                    field: FactField::OsInfo,
+                    pattern: "Windows Server*".into(),
+                    type_id: 20,
+                },
+                TypeRule {
+                    field: FactField::Name,
+                    pattern: "*-fw-*".into(),
+                    type_id: 30,
+                },
+            ],
+        }
+    }
+
+    fn facts(name: &str, os_info: &str) -> DeviceFacts {
+        let mut f = DeviceFacts::default();
+        f.set(FactField::Name, name);
+        f.set(FactField::OsInfo, os_info);
+        f.set(FactField::Ram, "16.0 GB");
+        f.set_absent(FactField::SerialNumber, "needs root");
+        f
+    }
+
+    fn observed(id: i64, company: i64, status: i64, name: &str, os: &str, ram: &str) -> Observed {
+        Observed {
+            id,
+            company_id: company,
+            status_id: Some(status),
+            fields: vec![
+                (FactField::DeviceIdentifier, Some("agent-1".into())),
+                (FactField::Name, Some(name.into())),
+                (FactField::OsInfo, Some(os.into())),
+                (FactField::Ram, Some(ram.into())),
+                (FactField::SerialNumber, Some("77NDZ12".into())),
+            ],
+        }
+    }
+
+    #[test]
+    fn a_new_device_is_created_with_the_type_its_first_matching_rule_names() {
+        let f = facts("web-01", "Windows Server 2022 Standard 21H2 (20348)");
+        let d = Desired {
+            agent_id: "agent-1",
+            facts: &f,
+            company_id: Some(5),
+        };
+        let Action::Create {
+            company_id,
+            type_id,
+            fields,
+        } = plan(&d, &[], &settings())
+        else {
+            panic!()
+        };
+        assert_eq!((company_id, type_id), (5, 20));
+        assert!(fields.contains(&(FactField::DeviceIdentifier, "agent-1".into())));
+        assert!(
+            !fields.iter().any(|(f, _)| *f == FactField::SerialNumber),
+            "an absent fact is not sent"
+        );
+        let f = facts("branch-fw-02", "Linux");
+        assert!(matches!(
+            plan(
+                &Desired {
+                    facts: &f,
+                    ..d.clone()
+                },
+                &[],
+                &settings()
+            ),
+            Action::Create { type_id: 30, .. }
+        ));
+        let f = facts("laptop", "macOS 14.5 (23F79)");
+        assert!(matches!(
+            plan(&Desired { facts: &f, ..d }, &[], &settings()),
+            Action::Create { type_id: 10, .. }
+        ));
+    }
+
+    #[test]
+    fn an_up_to_date_configuration_needs_no_write() {
+        let f = facts("web-01", "Debian GNU/Linux 12 (bookworm)");
+        let d = Desired {
+            agent_id: "agent-1",
+            facts: &f,
+            company_id: Some(5),
+        };
+        let o = observed(
+            7,
+            5,
+            ACTIVE,
+            "web-01",
+            "Debian GNU/Linux 12 (bookworm)",
+            "16.0 GB",
+        );
+        assert_eq!(plan(&d, &[o], &settings()), Action::InLine);
+    }
+
+    #[test]
+    fn only_changed_fields_are_written_and_absent_facts_blank_nothing() {
+        let f = facts("web-01", "Debian GNU/Linux 12 (bookworm)");
+        let d = Desired {
+            agent_id: "agent-1",
+            facts: &f,
+            company_id: Some(5),
+        };
+        let o = observed(
+            7,
+            5,
+            ACTIVE,
+            "web-01",
+            "Debian GNU/Linux 11 (bullseye)",
+            "8.0 GB",
+        );
+        assert_eq!(
+            plan(&d, &[o], &settings()),
+            Action::Update {
+                configuration_id: 7,
+                fields: vec![
+                    (FactField::OsInfo, "Debian GNU/Linux 12 (bookworm)".into()),
+                    (FactField::Ram, "16.0 GB".into())
+                ],
+                activate: false,
+            }
+        );
+    }
+
+    #[test]
+    fn an_inactive_configuration_is_reactivated_rather_than_duplicated() {
+        let f = facts("web-01", "Debian GNU/Linux 12 (bookworm)");
+        let d = Desired {
+            agent_id: "agent-1",
+            facts: &f,
+            company_id: Some(5),
+        };
+        let o = observed(
+            7,
+            5,
+            INACTIVE,
+            "web-01",
+            "Debian GNU/Linux 12 (bookworm)",
+            "16.0 GB",
+        );
+        assert_eq!(
+            plan(&d, &[o], &settings()),
+            Action::Update {
+                configuration_id: 7,
+                fields: vec![],
+                activate: true
+            }
+        );
+    }
+
+    #[test]
+    fn a_device_bound_nowhere_has_its_configurations_deactivated() {
+        let f = facts("web-01", "x");
+        let d = Desired {
+            agent_id: "agent-1",
+            facts: &f,
+            company_id: None,
+        };
+        let o = observed(7, 5, ACTIVE, "web-01", "x", "16.0 GB");
+        assert_eq!(
+            plan(&d, std::slice::from_ref(&o), &settings()),
+            Action::Deactivate {
+                configuration_id: 7
+            }
+        );
+        let done = Observed {
+            status_id: Some(INACTIVE),
+            ..o
+        };
+        assert_eq!(plan(&d, &[done], &settings()), Action::InLine);
+        assert_eq!(plan(&d, &[], &settings()), Action::InLine);
+    }
+
+    #[test]
+    fn a_moved_device_leaves_its_old_company_first() {
+        let f = facts("web-01", "x");
+        let d = Desired {
+            agent_id: "agent-1",
+            facts: &f,
+            company_id: Some(6),
+        };
+        let old = observed(7, 5, ACTIVE, "web-01", "x", "16.0 GB");
+        assert_eq!(
+            plan(&d, std::slice::from_ref(&old), &settings()),
+            Action::Deactivate {
+                configuration_id: 7
+            }
+        );
+        let old = Observed {
+            status_id: Some(INACTIVE),
+            ..old
+        };
+        assert!(matches!(
+            plan(&d, &[old], &settings()),
+            Action::Create { company_id: 6, .. }
+        ));
+    }
+
+    #[test]
+    fn with_hand_made_duplicates_the_active_one_is_bound() {
+        let f = facts("web-01", "x");
+        let d = Desired {
+            agent_id: "agent-1",
+            facts: &f,
+            company_id: Some(5),
+        };
+        let older_inactive = observed(3, 5, INACTIVE, "web-01", "x", "16.0 GB");
+        let active = observed(9, 5, ACTIVE, "web-01", "x", "16.0 GB");
+        assert_eq!(
+            plan(&d, &[older_inactive, active], &settings()),
+            Action::InLine
+        );
+    }
+
+    #[test]
+    fn globs_match_as_admins_expect() {
+        for (text, pattern, expected) in [
+            ("windows server 2022", "windows server*", true),
+            ("windows 11 pro", "windows server*", false),
+            ("branch-fw-02", "*-fw-*", true),
+            ("fw", "*-fw-*", false),
+            ("exact", "exact", true),
+            ("ab", "a*b*", true),
+            ("aXbYc", "a*b*c", true),
+            ("abc", "*", true),
+            ("aa", "a*a", true),
+            ("a", "a*a", false),
+        ] {
+            assert_eq!(glob(text, pattern), expected, "{text} ~ {pattern}");
+        }
+    }
+}
