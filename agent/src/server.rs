@@ -54,6 +54,8 @@ impl ServerClient {
             }
             other => return Err(format!("{other}:// is not http or https")),
         }
+        // rustls with ring: small, and the same on every OS.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
             .connect_timeout(Duration::from_secs(10))

@@ -36,7 +36,7 @@ async fn server() -> Server {
         url,
         state,
         token,
-        http: reqwest::Client::new(),
+        http: http_client(),
         _dir: dir,
         stop,
     }
@@ -220,4 +220,10 @@ async fn malformed_and_oversized_bodies_get_clear_4xx() {
     let (status, _) = s.post("/enroll", None, vec![0xffu8, 0xfe, 0x00]).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     let _ = s.stop.send(());
+}
+
+/// A plain HTTP client (rustls needs its ring provider installed before any client is built).
+fn http_client() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::new()
 }

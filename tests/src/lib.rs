@@ -2,33 +2,70 @@
 //! `bindery-agent` binaries, built by the same cargo that builds the tests.
 
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Once;
 
-/// The workspace's debug binary `name`, built once per test process (a no-op when up to date).
+/// The workspace's debug binary `name`. The workspace's test build (`scripts/test`) has just
+/// built it; when it is missing or older than any source (say `cargo test -p bindery-e2e` alone),
+/// it is built here, once per test process.
 pub fn binary(name: &str) -> PathBuf {
     static BUILD: Once = Once::new();
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    BUILD.call_once(|| {
-        let status = Command::new(env!("CARGO"))
-            .args([
-                "build",
-                "--quiet",
-                "-p",
-                "bindery-server",
-                "-p",
-                "bindery-agent",
-            ])
-            .current_dir(&root)
-            .status()
-            .expect("cargo runs");
-        assert!(status.success(), "building the binaries failed");
-    });
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| root.join("target"));
-    target.join("debug").join(name)
+    let path = target.join("debug").join(name);
+    if !is_fresh(&path, &root) {
+        BUILD.call_once(|| {
+            let status = Command::new(env!("CARGO"))
+                .args([
+                    "build",
+                    "--quiet",
+                    "-p",
+                    "bindery-server",
+                    "-p",
+                    "bindery-agent",
+                ])
+                .current_dir(&root)
+                .status()
+                .expect("cargo runs");
+            assert!(status.success(), "building the binaries failed");
+        });
+    }
+    path
+}
+
+/// True when `binary` exists and is newer than every source it is built from.
+fn is_fresh(binary: &Path, root: &Path) -> bool {
+    let Ok(built) = std::fs::metadata(binary).and_then(|m| m.modified()) else {
+        return false;
+    };
+    let sources = [
+        "shared",
+        "agent",
+        "server",
+        "connectwise/client",
+        "connectwise/sandbox",
+    ];
+    let mut newest = std::fs::metadata(root.join("Cargo.lock"))
+        .and_then(|m| m.modified())
+        .ok();
+    let mut stack: Vec<PathBuf> = sources.iter().map(|s| root.join(s)).collect();
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if let Ok(modified) = entry.metadata().and_then(|m| m.modified()) {
+                newest = newest.max(Some(modified));
+            }
+        }
+    }
+    newest.is_some_and(|n| n <= built)
 }
 
 /// A running `bindery-server serve`, stopped (SIGTERM, then wait) when dropped.

@@ -96,6 +96,7 @@ impl<'a> Call<'a> {
 
 impl Client {
     pub fn new(config: ClientConfig) -> Result<Client, Error> {
+        install_tls_provider();
         let http = reqwest::Client::builder()
             .user_agent(config.user_agent.clone())
             .timeout(config.timeout)
@@ -311,6 +312,12 @@ impl Client {
             }
         })
     }
+}
+
+/// Makes ring rustls' process-wide crypto provider (once; later calls, or a provider the program
+/// installed itself, are kept).
+pub fn install_tls_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
 fn transport_error(e: reqwest::Error) -> Error {

@@ -23,7 +23,7 @@ pub use api::ListQuery;
 pub use conditions::{Condition, ConditionError};
 pub use config::{ClientConfig, Credentials, PrivateKey, Site, SiteError};
 pub use error::{Error, FieldError};
-pub use http::Client;
+pub use http::{Client, install_tls_provider};
 pub use model::*;
 pub use paging::parse_link_header;
 

@@ -75,7 +75,7 @@ fn any_request_gets_an_answer_never_a_crash() {
             true,
         ))
         .unwrap();
-    let http = reqwest::Client::new();
+    let http = http_client();
     let base = format!("{}/v4_6_release/apis/3.0", sb.url());
     rt.block_on(async {
         let created = http
@@ -126,4 +126,10 @@ fn any_request_gets_an_answer_never_a_crash() {
         })
         .unwrap();
     rt.block_on(sb.stop());
+}
+
+/// A plain HTTP client (rustls needs its ring provider installed before any client is built).
+fn http_client() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::new()
 }

@@ -22,7 +22,7 @@ impl Api {
                 .unwrap();
         Api {
             sb,
-            http: reqwest::Client::new(),
+            http: http_client(),
         }
     }
 
@@ -718,7 +718,7 @@ async fn the_client_id_rule_can_be_switched_off() {
         connectwise_sandbox::spawn("127.0.0.1:0".parse().unwrap(), Seed::default_seed(), false)
             .await
             .unwrap();
-    let r = reqwest::Client::new()
+    let r = http_client()
         .get(format!("{}/v4_6_release/apis/3.0/system/info", sb.url()))
         .basic_auth(AUTH.0, Some(AUTH.1))
         .send()
@@ -726,4 +726,10 @@ async fn the_client_id_rule_can_be_switched_off() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     sb.stop().await;
+}
+
+/// A plain HTTP client (rustls needs its ring provider installed before any client is built).
+fn http_client() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::new()
 }
