@@ -1,0 +1,111 @@
+//! "Test connection" against the ConnectWise sandbox: success fetches what the admin chooses
+//! from; each failure says precisely what is wrong.
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
+use std::time::Duration;
+
+use bindery_server::integration::test_connection;
+use connectwise_client::{ClientConfig, Credentials, Error, PrivateKey, Site};
+use connectwise_sandbox::faults::FixedFailure;
+use connectwise_sandbox::{Faults, Seed};
+
+fn config(site: &str, company: &str, private_key: &str) -> ClientConfig {
+    let creds = Credentials {
+        company_id: company.into(),
+        public_key: "sandbox-public".into(),
+        private_key: PrivateKey::new(private_key),
+        client_id: "tests".into(),
+    };
+    let mut c = ClientConfig::new(Site::parse(site, true).unwrap(), creds);
+    c.timeout = Duration::from_secs(5);
+    c
+}
+
+#[tokio::test]
+async fn a_working_connection_lists_boards_statuses_and_types() {
+    let sb = connectwise_sandbox::spawn("127.0.0.1:0".parse().unwrap(), Seed::default_seed(), true)
+        .await
+        .unwrap();
+    let catalog = test_connection(config(&sb.url(), "bindery", "sandbox-private"))
+        .await
+        .unwrap();
+    let boards: Vec<&str> = catalog.boards.iter().map(|b| b.name.as_str()).collect();
+    assert_eq!(boards, ["Monitoring", "Self Service"]);
+    assert!(
+        catalog
+            .boards
+            .iter()
+            .all(|b| b.statuses.iter().filter(|s| s.closed).count() == 1)
+    );
+    assert!(
+        catalog
+            .configuration_statuses
+            .iter()
+            .any(|s| s.name == "Inactive" && s.closed)
+    );
+    let firewall = catalog
+        .configuration_types
+        .iter()
+        .find(|t| t.name == "Firewall")
+        .unwrap();
+    assert_eq!(firewall.required_questions, ["Rack location"]);
+    assert!(firewall.refusal().unwrap().contains("Rack location"));
+    let workstation = catalog
+        .configuration_types
+        .iter()
+        .find(|t| t.name == "Managed Workstation")
+        .unwrap();
+    assert_eq!(
+        workstation.refusal(),
+        None,
+        "an optional question does not block a type"
+    );
+    sb.stop().await;
+}
+
+#[tokio::test]
+async fn each_failure_is_named_precisely() {
+    let sb = connectwise_sandbox::spawn("127.0.0.1:0".parse().unwrap(), Seed::default_seed(), true)
+        .await
+        .unwrap();
+    let err = test_connection(config(&sb.url(), "bindery", "wrong"))
+        .await
+        .unwrap_err();
+    assert_eq!(err, Error::Authentication);
+    assert!(err.to_string().contains("401"));
+
+    let err = test_connection(config(&sb.url(), "nosuchco", "sandbox-private"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Codebase { .. }), "{err:?}");
+
+    sb.sandbox.set_faults(Faults {
+        fail_with: Some(FixedFailure {
+            status: 403,
+            code: "Forbidden".into(),
+            message: "Service Desk > Service Boards".into(),
+        }),
+        ..Faults::default()
+    });
+    let err = test_connection(config(&sb.url(), "bindery", "sandbox-private"))
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("Service Desk > Service Boards"),
+        "{err}"
+    );
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let err = test_connection(config(&format!("http://127.0.0.1:{port}"), "bindery", "k"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::Network { .. }) && err.to_string().contains("cannot connect"),
+        "{err}"
+    );
+    sb.stop().await;
+}
