@@ -19,12 +19,15 @@ use crate::store::Store;
 pub struct AgentSettings {
     /// Seconds between check-ins, sent to agents.
     pub checkin_interval_secs: u32,
+    /// Enrollment attempts a minute from one address (429 past it).
+    pub enroll_per_minute: u32,
 }
 
 impl Default for AgentSettings {
     fn default() -> AgentSettings {
         AgentSettings {
             checkin_interval_secs: 60,
+            enroll_per_minute: 10,
         }
     }
 }
@@ -37,17 +40,20 @@ pub struct AppState {
     seen: Mutex<HashMap<i64, i64>>,
     /// Check-ins whose facts had to be written (the rest cost no write).
     facts_writes: AtomicU64,
+    pub enroll_limiter: crate::api::rate_limit::KeyedLimiter,
 }
 
 pub type Shared = Arc<AppState>;
 
 impl AppState {
     pub fn new(store: Store, agents: AgentSettings) -> Shared {
+        let enroll_limiter = crate::api::rate_limit::KeyedLimiter::new(agents.enroll_per_minute);
         Arc::new(AppState {
             store,
             agents,
             seen: Mutex::new(HashMap::new()),
             facts_writes: AtomicU64::new(0),
+            enroll_limiter,
         })
     }
 
@@ -112,7 +118,10 @@ pub async fn launch(
             }
         })
     };
-    let result = axum::serve(listener, router(state.clone()))
+    // The peer address reaches handlers for per-address limits (behind a reverse proxy it is
+    // the proxy's; see the server's deployment notes).
+    let app = router(state.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let result = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await;
     flusher.abort();

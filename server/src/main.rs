@@ -42,6 +42,9 @@ enum Command {
         /// Seconds between agent check-ins.
         #[arg(long, env = "BINDERY_CHECKIN_INTERVAL", default_value_t = 60, value_parser = clap::value_parser!(u32).range(5..=86_400))]
         checkin_interval: u32,
+        /// Enrollment attempts a minute from one address (429 past it).
+        #[arg(long, env = "BINDERY_ENROLL_PER_MINUTE", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
+        enroll_per_minute: u32,
         /// Log as JSON lines instead of text.
         #[arg(long, env = "BINDERY_LOG_JSON")]
         log_json: bool,
@@ -61,6 +64,22 @@ enum Admin {
     PolicyCreate { name: String },
     /// List policies.
     PolicyList,
+    /// Rename a policy.
+    PolicyRename { name: String, new_name: String },
+    /// Delete a policy (its devices stay, without a policy; its tokens go).
+    PolicyDelete { name: String },
+    /// List a policy's enrollment tokens (the tokens themselves are never stored).
+    TokenList {
+        #[arg(long)]
+        policy: String,
+    },
+    /// Revoke an enrollment token by its id (from token-list).
+    TokenRevoke { id: i64 },
+    /// List devices, of one policy or all.
+    DeviceList {
+        #[arg(long)]
+        policy: Option<String>,
+    },
     /// Create an enrollment token for a policy and print it (it is shown only once).
     TokenCreate {
         #[arg(long)]
@@ -81,10 +100,11 @@ async fn main() -> ExitCode {
             db,
             listen,
             checkin_interval,
+            enroll_per_minute,
             log_json,
         } => {
             init_logging(log_json);
-            serve(db, listen, checkin_interval).await
+            serve(db, listen, checkin_interval, enroll_per_minute).await
         }
         Command::Admin { db, action } => admin(db, action).await,
     };
@@ -125,7 +145,12 @@ async fn open(db: &Database) -> Result<Store, String> {
     opened.map_err(|e| format!("cannot open the database: {e}"))
 }
 
-async fn serve(db: Database, listen: SocketAddr, checkin_interval: u32) -> Result<(), String> {
+async fn serve(
+    db: Database,
+    listen: SocketAddr,
+    checkin_interval: u32,
+    enroll_per_minute: u32,
+) -> Result<(), String> {
     let store = open(&db).await?;
     let listener = tokio::net::TcpListener::bind(listen)
         .await
@@ -137,6 +162,7 @@ async fn serve(db: Database, listen: SocketAddr, checkin_interval: u32) -> Resul
         store,
         AgentSettings {
             checkin_interval_secs: checkin_interval,
+            enroll_per_minute,
         },
     );
     app::launch(state, listener, shutdown_signal())
@@ -167,6 +193,14 @@ async fn shutdown_signal() {
     }
 }
 
+async fn policy_named(store: &Store, name: &str) -> Result<bindery_server::store::Policy, String> {
+    let policies = store.policies().await.map_err(|e| e.to_string())?;
+    policies
+        .into_iter()
+        .find(|p| p.name == name)
+        .ok_or_else(|| format!("no policy named {name:?}"))
+}
+
 async fn admin(db: Database, action: Admin) -> Result<(), String> {
     let store = open(&db).await?;
     match action {
@@ -183,16 +217,24 @@ async fn admin(db: Database, action: Admin) -> Result<(), String> {
                 println!("{}\t{}\t{link}", p.id, p.name);
             }
         }
+        Admin::PolicyRename { name, new_name } => {
+            let p = policy_named(&store, &name).await?;
+            let p = store
+                .rename_policy(p.id, &new_name)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("{}\t{}", p.id, p.name);
+        }
+        Admin::PolicyDelete { name } => {
+            let p = policy_named(&store, &name).await?;
+            store.delete_policy(p.id).await.map_err(|e| e.to_string())?;
+        }
         Admin::TokenCreate {
             policy,
             label,
             expires_in_days,
         } => {
-            let policies = store.policies().await.map_err(|e| e.to_string())?;
-            let p = policies
-                .iter()
-                .find(|p| p.name == policy)
-                .ok_or_else(|| format!("no policy named {policy:?}"))?;
+            let p = policy_named(&store, &policy).await?;
             let expires = expires_in_days
                 .map(|d| bindery_server::store::now_ms() + i64::from(d) * 86_400_000);
             let (_, token) = store
@@ -200,6 +242,41 @@ async fn admin(db: Database, action: Admin) -> Result<(), String> {
                 .await
                 .map_err(|e| e.to_string())?;
             println!("{token}");
+        }
+        Admin::TokenList { policy } => {
+            let p = policy_named(&store, &policy).await?;
+            let now = bindery_server::store::now_ms();
+            for t in store.tokens(p.id).await.map_err(|e| e.to_string())? {
+                let state = match (t.revoked_ms, t.is_usable(now)) {
+                    (Some(_), _) => "revoked",
+                    (None, false) => "expired",
+                    (None, true) => "usable",
+                };
+                println!("{}\t{state}\t{} uses\t{}", t.id, t.uses, t.label);
+            }
+        }
+        Admin::TokenRevoke { id } => store.revoke_token(id).await.map_err(|e| e.to_string())?,
+        Admin::DeviceList { policy } => {
+            let policy_id = match policy {
+                Some(name) => Some(policy_named(&store, &name).await?.id),
+                None => None,
+            };
+            for d in store.devices(policy_id).await.map_err(|e| e.to_string())? {
+                let name = serde_json::from_str::<serde_json::Value>(&d.facts_json)
+                    .ok()
+                    .and_then(|f| f["name"].as_str().map(str::to_owned))
+                    .unwrap_or_default();
+                let policy = d
+                    .policy_id
+                    .map(|p| p.to_string())
+                    .unwrap_or_else(|| "-".into());
+                let retired = if d.retired_ms.is_some() {
+                    "\tretired"
+                } else {
+                    ""
+                };
+                println!("{}\t{}\t{name}\tpolicy {policy}{retired}", d.id, d.agent_id);
+            }
         }
     }
     Ok(())

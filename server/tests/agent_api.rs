@@ -16,16 +16,19 @@ struct Server {
 }
 
 async fn server() -> Server {
+    server_with(AgentSettings {
+        checkin_interval_secs: 30,
+        ..AgentSettings::default()
+    })
+    .await
+}
+
+async fn server_with(settings: AgentSettings) -> Server {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open_in_dir(dir.path()).await.unwrap();
     let policy = store.create_policy("Office").await.unwrap();
     let (_, token) = store.create_token(policy.id, "tests", None).await.unwrap();
-    let state = AppState::new(
-        store,
-        AgentSettings {
-            checkin_interval_secs: 30,
-        },
-    );
+    let state = AppState::new(store, settings);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/api/agent/v1", listener.local_addr().unwrap());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -138,6 +141,41 @@ async fn enrolling_again_reuses_the_device() {
         "agent-3"
     );
     assert_eq!(s.state.store.devices(None).await.unwrap().len(), 2);
+    let _ = s.stop.send(());
+}
+
+#[tokio::test]
+async fn enrollment_attempts_are_rate_limited_per_address() {
+    let s = server_with(AgentSettings {
+        checkin_interval_secs: 30,
+        enroll_per_minute: 3,
+    })
+    .await;
+    let body = json!({"token": "bdy_enr_guess", "agentId": "a", "agentVersion": "1", "facts": {}})
+        .to_string();
+    for _ in 0..3 {
+        assert_eq!(
+            s.post("/enroll", None, body.clone()).await.0,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    let resp = s
+        .http
+        .post(format!("{}/enroll", s.url))
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+    let wait: u64 = resp.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=20).contains(&wait), "{wait}");
+    let reply: Value = serde_json::from_str(&resp.text().await.unwrap()).unwrap();
+    assert_eq!(reply["code"], "rate_limited");
     let _ = s.stop.send(());
 }
 

@@ -41,13 +41,20 @@ fn is_fresh(binary: &Path, root: &Path) -> bool {
     let Ok(built) = std::fs::metadata(binary).and_then(|m| m.modified()) else {
         return false;
     };
-    let sources = [
-        "shared",
-        "agent",
-        "server",
-        "connectwise/client",
-        "connectwise/sandbox",
-    ];
+    // Each binary against its own sources only: the agent is built from shared/ and agent/.
+    let is_agent = binary
+        .file_name()
+        .is_some_and(|n| n.to_string_lossy().starts_with("bindery-agent"));
+    let sources: &[&str] = if is_agent {
+        &["shared", "agent"]
+    } else {
+        &[
+            "shared",
+            "server",
+            "connectwise/client",
+            "connectwise/sandbox",
+        ]
+    };
     let mut newest = std::fs::metadata(root.join("Cargo.lock"))
         .and_then(|m| m.modified())
         .ok();

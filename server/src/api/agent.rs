@@ -1,7 +1,7 @@
 //! The agent API, version 1 (docs/protocol.md): enrollment and check-in.
 
 use axum::body::Body;
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::routing::post;
 use axum::{Json, Router};
@@ -72,8 +72,18 @@ fn server_facts(facts: DeviceFacts, agent_id: &str) -> Result<(String, String), 
 
 async fn enroll(
     State(state): State<Shared>,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
     body: Body,
 ) -> Result<Json<EnrollResponse>, ApiFailure> {
+    if let Err(wait) = state.enroll_limiter.check(peer.ip()) {
+        let mut f = ApiFailure::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            "too many enrollment attempts from this address; try again later",
+        );
+        f.retry_after = Some(wait);
+        return Err(f);
+    }
     let req: EnrollRequest = read_json(body).await?;
     req.validate()?;
     let token = state

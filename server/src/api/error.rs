@@ -11,6 +11,8 @@ use crate::store::StoreError;
 pub struct ApiFailure {
     pub status: StatusCode,
     pub body: ApiError,
+    /// Sent as `Retry-After` (seconds) with a 429.
+    pub retry_after: Option<std::time::Duration>,
 }
 
 impl ApiFailure {
@@ -22,6 +24,7 @@ impl ApiFailure {
                 message: message.into(),
                 field: None,
             },
+            retry_after: None,
         }
     }
 
@@ -67,6 +70,14 @@ impl From<StoreError> for ApiFailure {
 
 impl IntoResponse for ApiFailure {
     fn into_response(self) -> Response {
-        (self.status, axum::Json(self.body)).into_response()
+        let mut response = (self.status, axum::Json(self.body)).into_response();
+        if let Some(wait) = self.retry_after
+            && let Ok(v) = axum::http::HeaderValue::from_str(&wait.as_secs().to_string())
+        {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, v);
+        }
+        response
     }
 }

@@ -2,5 +2,6 @@
 
 pub mod agent;
 mod error;
+pub mod rate_limit;
 
 pub use error::ApiFailure;
