@@ -10,6 +10,7 @@ use crate::store::{Store, StoreError};
 
 const CREDENTIALS: &str = "cw.credentials";
 const PRIVATE_KEY: &str = "cw.private_key";
+const CHOICES: &str = "cw.choices";
 
 /// Where and who: everything but the private key.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -255,6 +256,170 @@ pub async fn test_connection(config: ClientConfig) -> Result<Catalog, CwError> {
         boards,
         configuration_statuses,
         configuration_types,
+    })
+}
+
+/// A board and the statuses tickets take on it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BoardUse {
+    pub board_id: i64,
+    pub open_status_id: i64,
+    pub closed_status_id: i64,
+}
+
+/// A conditional type rule as the admin enters it (first match wins).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TypeRuleChoice {
+    /// A fact: `osType`, `osInfo`, `name`, …
+    pub field: bindery_shared::FactField,
+    /// Case-insensitive, `*` for any run of characters.
+    pub pattern: String,
+    pub type_id: i64,
+}
+
+/// What the admin chose from the [`Catalog`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Choices {
+    pub monitoring: BoardUse,
+    pub self_service: BoardUse,
+    pub active_status_id: i64,
+    pub inactive_status_id: i64,
+    pub default_type_id: i64,
+    #[serde(default)]
+    pub type_rules: Vec<TypeRuleChoice>,
+}
+
+impl Choices {
+    /// Every reason these choices do not fit what ConnectWise offers (empty when they fit).
+    pub fn problems(&self, catalog: &Catalog) -> Vec<String> {
+        let mut out = Vec::new();
+        for (label, board) in [
+            ("monitoring", &self.monitoring),
+            ("self-service", &self.self_service),
+        ] {
+            let Some(b) = catalog.boards.iter().find(|b| b.id == board.board_id) else {
+                out.push(format!(
+                    "the {label} board does not exist (or is inactive) in ConnectWise"
+                ));
+                continue;
+            };
+            let status = |id: i64| b.statuses.iter().find(|s| s.id == id);
+            match status(board.open_status_id) {
+                Some(s) if !s.closed => {}
+                Some(s) => out.push(format!(
+                    "the {label} open status {:?} is a closed status of {:?}",
+                    s.name, b.name
+                )),
+                None => out.push(format!(
+                    "the {label} open status is not a status of {:?}",
+                    b.name
+                )),
+            }
+            match status(board.closed_status_id) {
+                Some(s) if s.closed => {}
+                Some(s) => out.push(format!(
+                    "the {label} closed status {:?} does not close tickets on {:?}",
+                    s.name, b.name
+                )),
+                None => out.push(format!(
+                    "the {label} closed status is not a status of {:?}",
+                    b.name
+                )),
+            }
+        }
+        let config_status = |id: i64| catalog.configuration_statuses.iter().find(|s| s.id == id);
+        match config_status(self.active_status_id) {
+            Some(s) if !s.closed => {}
+            Some(s) => out.push(format!(
+                "the active configuration status {:?} is a closed one",
+                s.name
+            )),
+            None => out.push("the active configuration status does not exist".into()),
+        }
+        match config_status(self.inactive_status_id) {
+            Some(s) if s.closed => {}
+            Some(s) => out.push(format!(
+                "the inactive configuration status {:?} is not a closed one",
+                s.name
+            )),
+            None => out.push("the inactive configuration status does not exist".into()),
+        }
+        let types = std::iter::once((
+            "the default configuration type".to_owned(),
+            self.default_type_id,
+        ))
+        .chain(
+            self.type_rules
+                .iter()
+                .enumerate()
+                .map(|(i, r)| (format!("rule {}", i + 1), r.type_id)),
+        );
+        for (label, id) in types {
+            match catalog.configuration_types.iter().find(|t| t.id == id) {
+                Some(t) => out.extend(t.refusal().map(|r| format!("{label}: {r}"))),
+                None => out.push(format!(
+                    "{label}: the configuration type does not exist (or is inactive)"
+                )),
+            }
+        }
+        for (i, r) in self.type_rules.iter().enumerate() {
+            if r.pattern.trim().is_empty()
+                || r.pattern.chars().count() > 100
+                || r.pattern.chars().any(char::is_control)
+            {
+                out.push(format!(
+                    "rule {}: the pattern must be 1-100 characters",
+                    i + 1
+                ));
+            }
+        }
+        out
+    }
+
+    /// What the planner needs.
+    pub fn binding_settings(&self) -> crate::reconcile::plan::BindingSettings {
+        crate::reconcile::plan::BindingSettings {
+            active_status_id: self.active_status_id,
+            inactive_status_id: self.inactive_status_id,
+            default_type_id: self.default_type_id,
+            type_rules: self
+                .type_rules
+                .iter()
+                .map(|r| crate::reconcile::plan::TypeRule {
+                    field: r.field,
+                    pattern: r.pattern.clone(),
+                    type_id: r.type_id,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Saves the choices when they fit the catalog; otherwise changes nothing and lists every problem.
+pub async fn save_choices(
+    store: &Store,
+    catalog: &Catalog,
+    choices: &Choices,
+) -> Result<(), IntegrationError> {
+    let problems = choices.problems(catalog);
+    if !problems.is_empty() {
+        return Err(IntegrationError::Invalid(problems.join("; ")));
+    }
+    let json =
+        serde_json::to_string(choices).map_err(|e| IntegrationError::Invalid(e.to_string()))?;
+    store.put_setting(CHOICES, &json).await?;
+    Ok(())
+}
+
+pub async fn choices(store: &Store) -> Result<Option<Choices>, IntegrationError> {
+    let Some(json) = store.setting(CHOICES).await? else {
+        return Ok(None);
+    };
+    serde_json::from_str(&json).map(Some).map_err(|e| {
+        IntegrationError::Invalid(format!("the stored ConnectWise choices are damaged: {e}"))
     })
 }
 

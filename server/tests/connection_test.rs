@@ -109,3 +109,93 @@ async fn each_failure_is_named_precisely() {
     );
     sb.stop().await;
 }
+
+#[tokio::test]
+async fn choices_must_fit_what_connectwise_offers() {
+    use bindery_server::integration::{BoardUse, Choices, TypeRuleChoice, choices, save_choices};
+    use bindery_server::store::Store;
+    use bindery_shared::FactField;
+
+    let sb = connectwise_sandbox::spawn("127.0.0.1:0".parse().unwrap(), Seed::default_seed(), true)
+        .await
+        .unwrap();
+    let catalog = test_connection(config(&sb.url(), "bindery", "sandbox-private"))
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_in_dir(dir.path()).await.unwrap();
+    // The sandbox's seed: Monitoring (1) New 1 / Closed 2, Self Service (2) New 3 / Closed 4;
+    // configuration statuses Active 1, Inactive 2; types 1, 2, and 3 (Firewall, required question).
+    let good = Choices {
+        monitoring: BoardUse {
+            board_id: 1,
+            open_status_id: 1,
+            closed_status_id: 2,
+        },
+        self_service: BoardUse {
+            board_id: 2,
+            open_status_id: 3,
+            closed_status_id: 4,
+        },
+        active_status_id: 1,
+        inactive_status_id: 2,
+        default_type_id: 1,
+        type_rules: vec![TypeRuleChoice {
+            field: FactField::OsInfo,
+            pattern: "Windows Server*".into(),
+            type_id: 2,
+        }],
+    };
+    assert!(
+        good.problems(&catalog).is_empty(),
+        "{:?}",
+        good.problems(&catalog)
+    );
+    save_choices(&store, &catalog, &good).await.unwrap();
+    assert_eq!(choices(&store).await.unwrap(), Some(good.clone()));
+    assert_eq!(good.binding_settings().type_rules[0].type_id, 2);
+
+    let bad = Choices {
+        monitoring: BoardUse {
+            board_id: 1,
+            open_status_id: 2,
+            closed_status_id: 3,
+        },
+        self_service: BoardUse {
+            board_id: 9,
+            open_status_id: 3,
+            closed_status_id: 4,
+        },
+        active_status_id: 2,
+        inactive_status_id: 1,
+        default_type_id: 3,
+        type_rules: vec![TypeRuleChoice {
+            field: FactField::Name,
+            pattern: " ".into(),
+            type_id: 77,
+        }],
+    };
+    let problems = bad.problems(&catalog).join("\n");
+    for expected in [
+        "monitoring open status \"Closed\" is a closed status",
+        "monitoring closed status is not a status of \"Monitoring\"",
+        "self-service board does not exist",
+        "active configuration status \"Inactive\" is a closed one",
+        "inactive configuration status \"Active\" is not a closed one",
+        "Firewall\" has required questions (Rack location)",
+        "rule 1: the configuration type does not exist",
+        "rule 1: the pattern must be",
+    ] {
+        assert!(
+            problems.contains(expected),
+            "missing {expected:?} in\n{problems}"
+        );
+    }
+    assert!(save_choices(&store, &catalog, &bad).await.is_err());
+    assert_eq!(
+        choices(&store).await.unwrap(),
+        Some(good),
+        "refused choices change nothing"
+    );
+    sb.stop().await;
+}
