@@ -545,9 +545,82 @@ async fn reopening_a_store_keeps_its_data_and_migrates_once() {
         .fetch_all(store.pool())
         .await
         .unwrap();
-    assert_eq!(applied, vec![(1,)]);
+    assert_eq!(applied, vec![(1,), (2,)]);
     assert!(matches!(
         Store::open("what?ever").await,
         Err(StoreError::Config(_))
     ));
 }
+
+on_both!(
+    bindings_make_the_policy_icon_grey_blue_or_red,
+    |store: Store| async move {
+        use bindery_server::store::{Binding, BindingState, LinkState};
+        let p = store.create_policy("P").await.unwrap();
+        let a = store
+            .enroll_device(&new_device("agent-a", None, p.id, "{}", "h"))
+            .await
+            .unwrap()
+            .device()
+            .clone();
+        let b = store
+            .enroll_device(&new_device("agent-b", None, p.id, "{}", "h"))
+            .await
+            .unwrap()
+            .device()
+            .clone();
+        assert_eq!(
+            store.policy_bindings(p.id).await.unwrap().link,
+            LinkState::Grey,
+            "not linked"
+        );
+        store.link_policy(p.id, Some((2, "Acme"))).await.unwrap();
+        let s = store.policy_bindings(p.id).await.unwrap();
+        assert_eq!(
+            (s.devices, s.pending, s.link),
+            (2, 2, LinkState::Red),
+            "no binding yet is pending"
+        );
+
+        let bound = |device_id: i64, configuration_id: i64| Binding {
+            device_id,
+            state: BindingState::Bound,
+            company_id: Some(2),
+            configuration_id: Some(configuration_id),
+            error: None,
+            updated_ms: 0,
+        };
+        store.set_binding(&bound(a.id, 11)).await.unwrap();
+        let failed = Binding {
+        state: BindingState::Failed,
+        configuration_id: None,
+        error: Some("ConnectWise rejected the request (400): name: may not be longer than 100 characters".into()),
+        ..bound(b.id, 0)
+    };
+        store.set_binding(&failed).await.unwrap();
+        let s = store.policy_bindings(p.id).await.unwrap();
+        assert_eq!((s.bound, s.failed, s.link), (1, 1, LinkState::Red));
+        let stored = store.binding(b.id).await.unwrap().unwrap();
+        assert_eq!(
+            stored.error, failed.error,
+            "ConnectWise's error, as it gave it"
+        );
+
+        store.set_binding(&bound(b.id, 12)).await.unwrap();
+        assert_eq!(
+            store.policy_bindings(p.id).await.unwrap().link,
+            LinkState::Blue
+        );
+        store.retire_device(a.id).await.unwrap();
+        let s = store.policy_bindings(p.id).await.unwrap();
+        assert_eq!(
+            (s.devices, s.link),
+            (1, LinkState::Blue),
+            "retired devices do not count"
+        );
+        assert!(matches!(
+            store.policy_bindings(999).await,
+            Err(StoreError::NotFound(_))
+        ));
+    }
+);

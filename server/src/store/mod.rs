@@ -3,6 +3,7 @@
 //! one database). Both run the same SQL through sqlx's `Any` driver; where the two dialects
 //! differ (job leasing), each gets its own statement. Each backend has its own migrations.
 
+mod bindings;
 mod devices;
 mod jobs;
 mod policies;
@@ -15,6 +16,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Executor};
 
+pub use bindings::{Binding, BindingState, LinkState, PolicyBindings};
 pub use devices::{Device, DeviceAuth, Enrollment, NewDevice};
 pub use jobs::{Job, JobCounts, NewJob};
 pub use policies::Policy;
@@ -41,10 +43,14 @@ pub enum StoreError {
 pub type Result<T> = std::result::Result<T, StoreError>;
 
 /// (version, SQL) for each backend, applied in order, each once.
-const SQLITE_MIGRATIONS: &[(i64, &str)] =
-    &[(1, include_str!("migrations/sqlite/0001_initial.sql"))];
-const POSTGRES_MIGRATIONS: &[(i64, &str)] =
-    &[(1, include_str!("migrations/postgres/0001_initial.sql"))];
+const SQLITE_MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("migrations/sqlite/0001_initial.sql")),
+    (2, include_str!("migrations/sqlite/0002_bindings.sql")),
+];
+const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("migrations/postgres/0001_initial.sql")),
+    (2, include_str!("migrations/postgres/0002_bindings.sql")),
+];
 
 /// A handle on the store; cheap to clone (a connection pool).
 #[derive(Clone, Debug)]
