@@ -12,6 +12,8 @@ use axum::routing::get;
 use tokio::net::TcpListener;
 
 use crate::api;
+use crate::reconcile::Engine;
+use crate::sealing::ServerKey;
 use crate::store::Store;
 
 /// Tunables of the agent API.
@@ -35,6 +37,10 @@ impl Default for AgentSettings {
 pub struct AppState {
     pub store: Store,
     pub agents: AgentSettings,
+    /// The binding engine and the key that seals secrets; absent in tests of the agent API
+    /// alone (changes are then only queued).
+    pub engine: Option<Arc<Engine>>,
+    pub key: Option<Arc<ServerKey>>,
     /// Last-seen times not yet written: check-ins only touch memory; a flusher writes them in
     /// batches, so an unchanged check-in costs no database write.
     seen: Mutex<HashMap<i64, i64>>,
@@ -47,14 +53,47 @@ pub type Shared = Arc<AppState>;
 
 impl AppState {
     pub fn new(store: Store, agents: AgentSettings) -> Shared {
+        AppState::with_engine(store, agents, None)
+    }
+
+    /// A server that also binds: `engine` carries out the jobs that requests queue.
+    pub fn with_engine(
+        store: Store,
+        agents: AgentSettings,
+        engine: Option<(Arc<Engine>, Arc<ServerKey>)>,
+    ) -> Shared {
         let enroll_limiter = crate::api::rate_limit::KeyedLimiter::new(agents.enroll_per_minute);
+        let (engine, key) = match engine {
+            Some((e, k)) => (Some(e), Some(k)),
+            None => (None, None),
+        };
         Arc::new(AppState {
             store,
             agents,
+            engine,
+            key,
             seen: Mutex::new(HashMap::new()),
             facts_writes: AtomicU64::new(0),
             enroll_limiter,
         })
+    }
+
+    /// Queues what a changed device needs and nudges the engine. A failure is logged, not
+    /// returned: the change itself is stored, and the periodic re-sync repairs the binding.
+    pub async fn device_changed(&self, device_id: i64) {
+        match crate::reconcile::queue::device_changed(&self.store, device_id).await {
+            Ok(true) => self.wake_engine(),
+            Ok(false) => {}
+            Err(e) => {
+                tracing::warn!(device = device_id, error = %e, "cannot queue the device's binding; the next re-sync will")
+            }
+        }
+    }
+
+    pub fn wake_engine(&self) {
+        if let Some(e) = &self.engine {
+            e.wake();
+        }
     }
 
     pub fn count_facts_write(&self) {
@@ -120,11 +159,18 @@ pub async fn launch(
     };
     // The peer address reaches handlers for per-address limits (behind a reverse proxy it is
     // the proxy's; see the server's deployment notes).
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let engine = state.engine.clone().map(|e| tokio::spawn(e.run(stopped)));
     let app = router(state.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>();
     let result = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await;
     flusher.abort();
     state.flush_seen().await;
+    // Running jobs finish (or return to the queue) before the process ends.
+    let _ = stop.send(true);
+    if let Some(engine) = engine {
+        let _ = engine.await;
+    }
     result
 }

@@ -113,6 +113,20 @@ pub async fn credentials(store: &Store) -> Result<Option<CwCredentialsView>, Int
     }))
 }
 
+/// Changes whenever the saved credentials or private key change (a running client is rebuilt
+/// then); `None` before the first save. A digest, so no secret is held in the clear.
+pub async fn credentials_version(store: &Store) -> Result<Option<String>, IntegrationError> {
+    let (Some(creds), Some(key)) = (
+        store.setting(CREDENTIALS).await?,
+        store.setting(PRIVATE_KEY).await?,
+    ) else {
+        return Ok(None);
+    };
+    Ok(Some(crate::secrets::hash_secret(&format!(
+        "{creds}\n{key}"
+    ))))
+}
+
 /// A ConnectWise client configuration from the saved settings, the private key unsealed.
 pub async fn client_config(
     store: &Store,

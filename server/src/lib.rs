@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod app;
+pub mod demo;
 pub mod integration;
 pub mod reconcile;
 pub mod sealing;

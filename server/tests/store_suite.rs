@@ -395,17 +395,14 @@ on_both!(
     jobs_are_leased_retried_and_finished_once,
     |store: Store| async move {
         let now = now_ms();
-        let a = store.enqueue(&job("dev-1", now)).await.unwrap().unwrap();
+        let a = store.enqueue(&job("dev-1", now)).await.unwrap();
         assert_eq!(
             store.enqueue(&job("dev-1", now)).await.unwrap(),
-            None,
+            a,
             "one live job per key"
         );
-        store
-            .enqueue(&job("dev-2", now + 60_000))
-            .await
-            .unwrap()
-            .unwrap();
+        assert_eq!(store.job_counts().await.unwrap().queued, 1);
+        store.enqueue(&job("dev-2", now + 60_000)).await.unwrap();
 
         let leased = store.lease_jobs("w1", now, 30_000, 10).await.unwrap();
         assert_eq!(
@@ -457,10 +454,23 @@ on_both!(
             .unwrap();
         assert_eq!(taken[0].id, a);
         assert!(!store.complete_job(a, "w1").await.unwrap());
+
+        // Asked for again while it runs: it finishes, then runs once more from a fresh attempt.
+        assert_eq!(store.enqueue(&job("dev-1", now)).await.unwrap(), a);
+        assert_eq!(store.job(a).await.unwrap().unwrap().state, "running");
+        assert!(store.complete_job(a, "w2").await.unwrap());
+        let rerun = store.job(a).await.unwrap().unwrap();
+        assert_eq!((rerun.state.as_str(), rerun.attempts), ("queued", 0));
+        let taken = store
+            .lease_jobs("w2", now + 41_000, 30_000, 10)
+            .await
+            .unwrap();
+        assert_eq!(taken[0].id, a);
         assert!(store.complete_job(a, "w2").await.unwrap());
         assert_eq!(store.job(a).await.unwrap().unwrap().state, "done");
-        assert!(
-            store.enqueue(&job("dev-1", now)).await.unwrap().is_some(),
+        assert_ne!(
+            store.enqueue(&job("dev-1", now)).await.unwrap(),
+            a,
             "a finished job frees its key"
         );
 
@@ -483,11 +493,16 @@ on_both!(
         );
         let counts = store.job_counts().await.unwrap();
         assert_eq!((counts.running, counts.failed, counts.done), (1, 1, 1));
-        assert_eq!(
-            store.enqueue(&job("dev-2", now)).await.unwrap(),
-            Some(failed)
-        );
-        assert_eq!(store.job(failed).await.unwrap().unwrap().state, "queued");
+        assert_eq!(store.enqueue(&job("dev-2", now)).await.unwrap(), failed);
+        let revived = store.job(failed).await.unwrap().unwrap();
+        assert_eq!((revived.state.as_str(), revived.attempts), ("queued", 0));
+
+        // A server that owns its database hands its running jobs back at start, attempts kept.
+        assert_eq!(store.requeue_running().await.unwrap(), 1);
+        let c = store.job_counts().await.unwrap();
+        assert_eq!((c.running, c.queued), (0, 2));
+        assert!(store.purge_done_jobs(now_ms() + 1).await.unwrap() >= 1);
+        assert_eq!(store.job_counts().await.unwrap().done, 0);
     }
 );
 
@@ -497,11 +512,7 @@ on_both!(
     |store: Store| async move {
         let now = now_ms();
         for i in 0..200 {
-            store
-                .enqueue(&job(&format!("dev-{i}"), now))
-                .await
-                .unwrap()
-                .unwrap();
+            store.enqueue(&job(&format!("dev-{i}"), now)).await.unwrap();
         }
         let mut tasks = Vec::new();
         for w in 0..6 {
@@ -545,7 +556,7 @@ async fn reopening_a_store_keeps_its_data_and_migrates_once() {
         .fetch_all(store.pool())
         .await
         .unwrap();
-    assert_eq!(applied, vec![(1,), (2,)]);
+    assert_eq!(applied, vec![(1,), (2,), (3,)]);
     assert!(matches!(
         Store::open("what?ever").await,
         Err(StoreError::Config(_))
@@ -589,6 +600,7 @@ on_both!(
             configuration_id: Some(configuration_id),
             error: None,
             updated_ms: 0,
+            write_started_ms: None,
         };
         store.set_binding(&bound(a.id, 11)).await.unwrap();
         let failed = Binding {

@@ -121,6 +121,7 @@ async fn enroll(
         .await?;
     let device = enrollment.device();
     tracing::info!(device = device.id, agent_id = %device.agent_id, policy = token.policy_id, "device enrolled");
+    state.device_changed(device.id).await;
     Ok(Json(EnrollResponse {
         agent_id: device.agent_id.clone(),
         device_secret: secret,
@@ -167,6 +168,9 @@ async fn checkin(
             .record_facts(auth.id, &facts_json, &facts_hash, &report.agent_version)
             .await?;
         state.count_facts_write();
+        if facts_hash != auth.facts_hash {
+            state.device_changed(auth.id).await;
+        }
     }
     state.mark_seen(auth.id, now_ms());
     Ok(Json(CheckInReply {

@@ -1,5 +1,10 @@
-//! Reconciling ConnectWise with Bindery's desired state. `plan` decides, per device, the next
-//! write; the job runner (to come) carries it out through the ConnectWise client and records
-//! the result.
+//! Keeping ConnectWise in line with Bindery. `plan` decides, per device, the next write;
+//! `queue` says which jobs an event needs; `runner` carries the jobs out through the ConnectWise
+//! client and records each device's binding; `fields` is the field map between the two.
 
+pub mod fields;
 pub mod plan;
+pub mod queue;
+pub mod runner;
+
+pub use runner::{Engine, EngineConfig};

@@ -34,8 +34,10 @@ impl TypeRule {
     }
 }
 
-/// A configuration as ConnectWise holds it (the fields binding reads).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// A configuration as ConnectWise holds it (the fields binding reads). Serialisable, so a sync's
+/// read can travel inside the write job it plans.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Observed {
     pub id: i64,
     pub company_id: i64,
@@ -116,15 +118,8 @@ pub fn plan(desired: &Desired<'_>, observed: &[Observed], settings: &BindingSett
     let Some(company_id) = desired.company_id else {
         return Action::InLine;
     };
-    // Several configurations of one device in the company (made by hand): bind the active one,
-    // else the oldest, and leave the others alone.
-    let mut mine: Vec<&Observed> = observed
-        .iter()
-        .filter(|o| o.company_id == company_id)
-        .collect();
-    mine.sort_by_key(|o| (o.status_id != Some(settings.active_status_id), o.id));
     let wanted = owned_values(desired);
-    match mine.first() {
+    match chosen(observed, company_id, settings) {
         None => {
             let type_id = settings
                 .type_rules
@@ -157,6 +152,19 @@ pub fn plan(desired: &Desired<'_>, observed: &[Observed], settings: &BindingSett
             }
         }
     }
+}
+
+/// The configuration a device is bound to in `company_id`. Several of one device in a company
+/// (made by hand): the active one, else the oldest; the others are left alone.
+pub fn chosen<'a>(
+    observed: &'a [Observed],
+    company_id: i64,
+    settings: &BindingSettings,
+) -> Option<&'a Observed> {
+    observed
+        .iter()
+        .filter(|o| o.company_id == company_id)
+        .min_by_key(|o| (o.status_id != Some(settings.active_status_id), o.id))
 }
 
 /// Case-insensitive-by-caller wildcard match; `*` is any run of characters.

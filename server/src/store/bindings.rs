@@ -2,6 +2,7 @@
 //! (not linked), blue (linked, every device bound) or red (linked, some device not bound).
 
 use sqlx::Row;
+use sqlx::any::AnyRow;
 
 use super::{Result, Store, StoreError, now_ms};
 
@@ -51,6 +52,51 @@ pub struct Binding {
     /// ConnectWise's error, as it gave it.
     pub error: Option<String>,
     pub updated_ms: i64,
+    /// When a ConnectWise write for the device last started (kept by `mark_write_started`;
+    /// `set_binding` leaves it alone).
+    pub write_started_ms: Option<i64>,
+}
+
+/// A device as binding sees it: what it wants (`company_id`: its policy's linked company, or
+/// `None` when retired, unlinked or without a policy) and what was last recorded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeviceTarget {
+    pub device_id: i64,
+    pub agent_id: String,
+    pub facts_json: String,
+    pub policy_id: Option<i64>,
+    pub company_id: Option<i64>,
+    pub binding: Option<Binding>,
+}
+
+const TARGET_SELECT: &str = "SELECT d.id AS device_id, d.agent_id, d.facts_json, d.policy_id, \
+     CASE WHEN d.retired_ms IS NULL THEN p.cw_company_id ELSE NULL END AS want_company, \
+     b.state, b.company_id, b.configuration_id, b.error, b.updated_ms, b.write_started_ms \
+     FROM devices d LEFT JOIN policies p ON p.id = d.policy_id LEFT JOIN bindings b ON b.device_id = d.id";
+
+fn target_from_row(r: &AnyRow) -> Result<DeviceTarget> {
+    let device_id: i64 = r.try_get("device_id")?;
+    let state: Option<String> = r.try_get("state")?;
+    let binding = match state {
+        None => None,
+        Some(state) => Some(Binding {
+            device_id,
+            state: BindingState::parse(&state)?,
+            company_id: r.try_get("company_id")?,
+            configuration_id: r.try_get("configuration_id")?,
+            error: r.try_get("error")?,
+            updated_ms: r.try_get("updated_ms")?,
+            write_started_ms: r.try_get("write_started_ms")?,
+        }),
+    };
+    Ok(DeviceTarget {
+        device_id,
+        agent_id: r.try_get("agent_id")?,
+        facts_json: r.try_get("facts_json")?,
+        policy_id: r.try_get("policy_id")?,
+        company_id: r.try_get("want_company")?,
+        binding,
+    })
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -96,7 +142,7 @@ impl Store {
 
     pub async fn binding(&self, device_id: i64) -> Result<Option<Binding>> {
         let row = sqlx::query(
-            "SELECT device_id, state, company_id, configuration_id, error, updated_ms FROM bindings WHERE device_id = $1",
+            "SELECT device_id, state, company_id, configuration_id, error, updated_ms, write_started_ms FROM bindings WHERE device_id = $1",
         )
         .bind(device_id)
         .fetch_optional(&self.pool)
@@ -110,7 +156,91 @@ impl Store {
             configuration_id: r.try_get("configuration_id")?,
             error: r.try_get("error")?,
             updated_ms: r.try_get("updated_ms")?,
+            write_started_ms: r.try_get("write_started_ms")?,
         }))
+    }
+
+    /// Notes, before a ConnectWise write for the device starts, that it is starting (a binding
+    /// record is made, pending, if the device had none).
+    pub async fn mark_write_started(&self, device_id: i64, at_ms: i64) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO bindings (device_id, state, updated_ms, write_started_ms) VALUES ($1, 'pending', $2, $2) \
+             ON CONFLICT (device_id) DO UPDATE SET write_started_ms = excluded.write_started_ms",
+        )
+        .bind(device_id)
+        .bind(at_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Marks devices pending (a write for them was queued), keeping what is known of their
+    /// configuration; the error of the last attempt stays visible until the next result.
+    pub async fn mark_pending(&self, device_ids: &[i64]) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        let now = now_ms();
+        for id in device_ids {
+            sqlx::query(
+                "INSERT INTO bindings (device_id, state, updated_ms) VALUES ($1, 'pending', $2) \
+                 ON CONFLICT (device_id) DO UPDATE SET state = 'pending', updated_ms = excluded.updated_ms",
+            )
+            .bind(*id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// One device's binding target; `None` when the device does not exist.
+    pub async fn device_target(&self, device_id: i64) -> Result<Option<DeviceTarget>> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{TARGET_SELECT} WHERE d.id = $1"
+        )))
+        .bind(device_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(target_from_row).transpose()
+    }
+
+    /// Every device a sync of `company_id` must look at: those that should be bound there, and
+    /// those still recorded there (active) that should not.
+    pub async fn company_targets(&self, company_id: i64) -> Result<Vec<DeviceTarget>> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{TARGET_SELECT} WHERE (p.cw_company_id = $1 AND d.retired_ms IS NULL) \
+             OR (b.company_id = $1 AND b.state <> 'inactive') ORDER BY d.id"
+        )))
+        .bind(company_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(target_from_row).collect()
+    }
+
+    /// The devices of a policy (retired ones included), with their binding.
+    pub async fn policy_targets(&self, policy_id: i64) -> Result<Vec<DeviceTarget>> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{TARGET_SELECT} WHERE d.policy_id = $1 ORDER BY d.id"
+        )))
+        .bind(policy_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(target_from_row).collect()
+    }
+
+    /// Every company a full re-sync visits: those linked to a policy, and those where some
+    /// configuration is still recorded as active.
+    pub async fn companies_to_sync(&self) -> Result<Vec<i64>> {
+        let rows: Vec<(i64,)> = sqlx::query_as(
+            "SELECT cw_company_id FROM policies WHERE cw_company_id IS NOT NULL \
+             UNION SELECT company_id FROM bindings WHERE company_id IS NOT NULL AND state <> 'inactive'",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let mut ids: Vec<i64> = rows.into_iter().map(|(id,)| id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        Ok(ids)
     }
 
     /// The policy's active devices by binding state, and its icon. A device without a binding

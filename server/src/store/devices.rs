@@ -92,7 +92,7 @@ impl Store {
 
     async fn try_enroll(&self, d: &NewDevice<'_>) -> Result<Enrollment> {
         let now = now_ms();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let by_agent = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {COLUMNS} FROM devices WHERE agent_id = $1"
         )))
@@ -237,7 +237,7 @@ impl Store {
 
     /// Records when devices were last seen (batched by the caller; never moves a time back).
     pub async fn touch_seen(&self, seen: &[(i64, i64)]) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         for (id, at) in seen {
             sqlx::query("UPDATE devices SET last_seen_ms = $1 WHERE id = $2 AND last_seen_ms < $1")
                 .bind(*at)

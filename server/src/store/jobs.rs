@@ -68,25 +68,52 @@ const LEASE_SQLITE: &str = "UPDATE jobs SET state = 'running', lease_owner = $1,
      ORDER BY run_after_ms, id LIMIT $4) \
      RETURNING id, kind, dedupe_key, payload, state, attempts, run_after_ms, lease_owner, lease_until_ms, last_error";
 
-impl Store {
-    /// Queues a job; `None` when a live job with the same key already exists.
-    pub async fn enqueue(&self, job: &NewJob) -> Result<Option<i64>> {
-        let now = now_ms();
-        let row: Option<(i64,)> = sqlx::query_as(
-            "INSERT INTO jobs (kind, dedupe_key, payload, state, run_after_ms, created_ms, updated_ms) \
+const ENQUEUE: &str = "INSERT INTO jobs (kind, dedupe_key, payload, state, run_after_ms, created_ms, updated_ms) \
              VALUES ($1, $2, $3, 'queued', $4, $5, $5) \
-             ON CONFLICT (dedupe_key) DO UPDATE SET state = 'queued', payload = excluded.payload, \
-             run_after_ms = excluded.run_after_ms, attempts = 0, updated_ms = excluded.updated_ms \
-             WHERE jobs.state = 'failed' RETURNING id",
-        )
-        .bind(&job.kind)
-        .bind(&job.dedupe_key)
-        .bind(&job.payload)
-        .bind(job.run_after_ms)
-        .bind(now)
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(row.map(|(id,)| id))
+             ON CONFLICT (dedupe_key) DO UPDATE SET payload = excluded.payload, \
+             rerun = CASE WHEN jobs.state = 'running' THEN 1 ELSE 0 END, \
+             attempts = CASE WHEN jobs.state = 'failed' THEN 0 ELSE jobs.attempts END, \
+             run_after_ms = CASE WHEN jobs.state = 'running' THEN jobs.run_after_ms \
+                 WHEN jobs.state = 'failed' OR excluded.run_after_ms < jobs.run_after_ms THEN excluded.run_after_ms \
+                 ELSE jobs.run_after_ms END, \
+             state = CASE WHEN jobs.state = 'running' THEN 'running' ELSE 'queued' END, \
+             updated_ms = excluded.updated_ms \
+             RETURNING id";
+
+impl Store {
+    /// Queues a job and returns its id. At most one live job per key: asking again for a queued
+    /// job replaces its payload (and brings it forward); asking for a running one makes it run
+    /// once more after it finishes (what it read may already be stale); a failed one is queued
+    /// afresh.
+    pub async fn enqueue(&self, job: &NewJob) -> Result<i64> {
+        let now = now_ms();
+        let (id,): (i64,) = sqlx::query_as(ENQUEUE)
+            .bind(&job.kind)
+            .bind(&job.dedupe_key)
+            .bind(&job.payload)
+            .bind(job.run_after_ms)
+            .bind(now)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(id)
+    }
+
+    /// Queues many jobs in one transaction (a sync's writes), each as `enqueue` would.
+    pub async fn enqueue_many(&self, jobs: &[NewJob]) -> Result<()> {
+        let now = now_ms();
+        let mut tx = self.begin_write().await?;
+        for job in jobs {
+            sqlx::query(ENQUEUE)
+                .bind(&job.kind)
+                .bind(&job.dedupe_key)
+                .bind(&job.payload)
+                .bind(job.run_after_ms)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Leases up to `limit` jobs that are due (or whose lease ran out) to `owner` until
@@ -115,13 +142,19 @@ impl Store {
             .collect::<std::result::Result<_, _>>()?)
     }
 
-    /// Marks a leased job done; false when the lease was lost meanwhile (another worker owns it).
+    /// Marks a leased job done (or queues it once more if it was asked for while it ran); false
+    /// when the lease was lost meanwhile (another worker owns it).
     pub async fn complete_job(&self, id: i64, owner: &str) -> Result<bool> {
+        let now = now_ms();
         let done = sqlx::query(
-            "UPDATE jobs SET state = 'done', dedupe_key = NULL, lease_owner = NULL, lease_until_ms = NULL, \
-             last_error = NULL, updated_ms = $1 WHERE id = $2 AND lease_owner = $3 AND state = 'running'",
+            "UPDATE jobs SET state = CASE WHEN rerun = 1 THEN 'queued' ELSE 'done' END, \
+             dedupe_key = CASE WHEN rerun = 1 THEN dedupe_key ELSE NULL END, \
+             attempts = CASE WHEN rerun = 1 THEN 0 ELSE attempts END, \
+             run_after_ms = CASE WHEN rerun = 1 THEN $1 ELSE run_after_ms END, \
+             rerun = 0, lease_owner = NULL, lease_until_ms = NULL, last_error = NULL, updated_ms = $1 \
+             WHERE id = $2 AND lease_owner = $3 AND state = 'running'",
         )
-        .bind(now_ms())
+        .bind(now)
         .bind(id)
         .bind(owner)
         .execute(&self.pool)
@@ -130,7 +163,7 @@ impl Store {
     }
 
     /// Records a failed attempt: queued again at `retry_at`, or failed for good (`None`: it
-    /// waits for a person or a settings change).
+    /// waits for a person or a settings change) unless it was asked for again while it ran.
     pub async fn fail_job(
         &self,
         id: i64,
@@ -139,19 +172,68 @@ impl Store {
         retry_at: Option<i64>,
     ) -> Result<bool> {
         let error: String = error.chars().take(2000).collect();
+        let now = now_ms();
         let done = sqlx::query(
-            "UPDATE jobs SET state = $1, run_after_ms = COALESCE($2, run_after_ms), last_error = $3, lease_owner = NULL, \
-             lease_until_ms = NULL, updated_ms = $4 WHERE id = $5 AND lease_owner = $6 AND state = 'running'",
+            "UPDATE jobs SET state = CASE WHEN $1 >= 0 OR rerun = 1 THEN 'queued' ELSE 'failed' END, \
+             run_after_ms = CASE WHEN $1 >= 0 THEN $1 ELSE $2 END, rerun = 0, last_error = $3, \
+             lease_owner = NULL, lease_until_ms = NULL, updated_ms = $2 \
+             WHERE id = $4 AND lease_owner = $5 AND state = 'running'",
         )
-        .bind(if retry_at.is_some() { "queued" } else { "failed" })
-        .bind(retry_at)
+        .bind(retry_at.unwrap_or(-1))
+        .bind(now)
         .bind(error)
-        .bind(now_ms())
         .bind(id)
         .bind(owner)
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected() > 0)
+    }
+
+    /// Extends the lease of a job still running under `owner`; false when it is no longer ours.
+    pub async fn renew_lease(&self, id: i64, owner: &str, until_ms: i64) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE jobs SET lease_until_ms = $1 WHERE id = $2 AND lease_owner = $3 AND state = 'running'",
+        )
+        .bind(until_ms)
+        .bind(id)
+        .bind(owner)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Hands every running job back to the queue: for a server that owns its database alone
+    /// (SQLite), at start, since no one else can be running them. Attempts are kept, so a write
+    /// that may have happened is looked up before it is tried again.
+    pub async fn requeue_running(&self) -> Result<u64> {
+        let done = sqlx::query(
+            "UPDATE jobs SET state = 'queued', lease_owner = NULL, lease_until_ms = NULL, \
+             run_after_ms = $1, updated_ms = $1 WHERE state = 'running'",
+        )
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    /// Forgets finished jobs older than `before_ms`.
+    pub async fn purge_done_jobs(&self, before_ms: i64) -> Result<u64> {
+        let done = sqlx::query("DELETE FROM jobs WHERE state = 'done' AND updated_ms < $1")
+            .bind(before_ms)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    /// The job holding this key (queued, running or failed), if any.
+    pub async fn keyed_job(&self, dedupe_key: &str) -> Result<Option<Job>> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM jobs WHERE dedupe_key = $1"
+        )))
+        .bind(dedupe_key)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.as_ref().map(from_row).transpose()?)
     }
 
     pub async fn job(&self, id: i64) -> Result<Option<Job>> {

@@ -16,7 +16,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Executor};
 
-pub use bindings::{Binding, BindingState, LinkState, PolicyBindings};
+pub use bindings::{Binding, BindingState, DeviceTarget, LinkState, PolicyBindings};
 pub use devices::{Device, DeviceAuth, Enrollment, NewDevice};
 pub use jobs::{Job, JobCounts, NewJob};
 pub use policies::Policy;
@@ -46,10 +46,12 @@ pub type Result<T> = std::result::Result<T, StoreError>;
 const SQLITE_MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("migrations/sqlite/0001_initial.sql")),
     (2, include_str!("migrations/sqlite/0002_bindings.sql")),
+    (3, include_str!("migrations/sqlite/0003_job_reruns.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("migrations/postgres/0001_initial.sql")),
     (2, include_str!("migrations/postgres/0002_bindings.sql")),
+    (3, include_str!("migrations/postgres/0003_job_reruns.sql")),
 ];
 
 /// A handle on the store; cheap to clone (a connection pool).
@@ -112,6 +114,16 @@ impl Store {
             .to_str()
             .ok_or_else(|| StoreError::Config("the data dir path is not UTF-8".into()))?;
         Store::open(path).await
+    }
+
+    /// A transaction that writes. On SQLite it takes the write lock up front (`BEGIN
+    /// IMMEDIATE`): a transaction that reads first and writes later cannot wait for the lock
+    /// and would fail with "database is locked" when another writer got in between.
+    pub(crate) async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        })
     }
 
     pub fn backend(&self) -> Backend {

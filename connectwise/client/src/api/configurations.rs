@@ -31,7 +31,12 @@ impl Client {
     ) -> Result<Vec<Configuration>, Error> {
         let query =
             ListQuery::filter(Condition::int("company/id", Op::Eq, company_id)?).fields(fields);
-        let pages: Vec<Vec<Configuration>> = self.configuration_pages(&query).try_collect().await?;
+        self.configurations(&query).await
+    }
+
+    /// Every configuration matching `query`, all pages read.
+    pub async fn configurations(&self, query: &ListQuery) -> Result<Vec<Configuration>, Error> {
+        let pages: Vec<Vec<Configuration>> = self.configuration_pages(query).try_collect().await?;
         Ok(pages.into_iter().flatten().collect())
     }
 

@@ -1,0 +1,137 @@
+//! The field map between device facts and ConnectWise configurations (../shared/device-facts.md):
+//! reading what a configuration holds into the planner's terms, and writing a plan's action back
+//! as a configuration or a patch.
+
+use bindery_shared::FactField;
+use connectwise_client::model::{Configuration, PatchOp, Reference};
+
+use super::plan::Observed;
+
+/// What binding reads of a configuration (`fields=` keeps list answers small).
+pub const READ_FIELDS: &str = "id,company/id,status/id,name,deviceIdentifier,serialNumber,\
+macAddress,ipAddress,osType,osInfo,cpuSpeed,ram,lastLoginName";
+
+/// The configuration field that carries `field`.
+fn value(c: &Configuration, field: FactField) -> Option<&String> {
+    match field {
+        FactField::Name => c.name.as_ref(),
+        FactField::DeviceIdentifier => c.device_identifier.as_ref(),
+        FactField::SerialNumber => c.serial_number.as_ref(),
+        FactField::MacAddress => c.mac_address.as_ref(),
+        FactField::IpAddress => c.ip_address.as_ref(),
+        FactField::OsType => c.os_type.as_ref(),
+        FactField::OsInfo => c.os_info.as_ref(),
+        FactField::CpuSpeed => c.cpu_speed.as_ref(),
+        FactField::Ram => c.ram.as_ref(),
+        FactField::LastLoginName => c.last_login_name.as_ref(),
+    }
+}
+
+fn slot(c: &mut Configuration, field: FactField) -> &mut Option<String> {
+    match field {
+        FactField::Name => &mut c.name,
+        FactField::DeviceIdentifier => &mut c.device_identifier,
+        FactField::SerialNumber => &mut c.serial_number,
+        FactField::MacAddress => &mut c.mac_address,
+        FactField::IpAddress => &mut c.ip_address,
+        FactField::OsType => &mut c.os_type,
+        FactField::OsInfo => &mut c.os_info,
+        FactField::CpuSpeed => &mut c.cpu_speed,
+        FactField::Ram => &mut c.ram,
+        FactField::LastLoginName => &mut c.last_login_name,
+    }
+}
+
+/// A configuration in the planner's terms; `None` for one without an id or company (which a
+/// list answer asked for `READ_FIELDS` always has).
+pub fn observed(c: &Configuration) -> Option<Observed> {
+    Some(Observed {
+        id: c.id?,
+        company_id: c.company.as_ref()?.id?,
+        status_id: c.status.as_ref().and_then(|s| s.id),
+        fields: FactField::ALL
+            .into_iter()
+            .map(|f| (f, value(c, f).cloned()))
+            .collect(),
+    })
+}
+
+/// The body of a create. ConnectWise requires a name: a device that could not read its own
+/// uses its agent id.
+pub fn new_configuration(
+    company_id: i64,
+    type_id: i64,
+    status_id: i64,
+    fields: &[(FactField, String)],
+    agent_id: &str,
+) -> Configuration {
+    let mut c = Configuration {
+        company: Some(Reference::id(company_id)),
+        kind: Some(Reference::id(type_id)),
+        status: Some(Reference::id(status_id)),
+        ..Configuration::default()
+    };
+    for (f, v) in fields {
+        *slot(&mut c, *f) = Some(v.clone());
+    }
+    if c.name.is_none() {
+        c.name = Some(agent_id.to_owned());
+    }
+    c
+}
+
+/// The patch that sets `fields`, and the status when given.
+pub fn patch(fields: &[(FactField, String)], status_id: Option<i64>) -> Vec<PatchOp> {
+    let mut ops: Vec<PatchOp> = fields
+        .iter()
+        .map(|(f, v)| PatchOp::replace(f.as_str(), v.clone()))
+        .collect();
+    if let Some(id) = status_id {
+        ops.push(PatchOp::replace_reference("status", id));
+    }
+    ops
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_created_configuration_reads_back_as_what_was_planned() {
+        let fields = vec![
+            (FactField::DeviceIdentifier, "agent-1".to_owned()),
+            (FactField::SerialNumber, "SN1".to_owned()),
+            (FactField::Ram, "16 GB".to_owned()),
+        ];
+        let mut c = new_configuration(7, 1, 3, &fields, "agent-1");
+        assert_eq!(c.name.as_deref(), Some("agent-1"), "a name is required");
+        c.id = Some(99);
+        let o = observed(&c).unwrap();
+        assert_eq!((o.id, o.company_id, o.status_id), (99, 7, Some(3)));
+        for (f, v) in &fields {
+            assert_eq!(
+                o.fields.iter().find(|(g, _)| g == f).unwrap().1.as_deref(),
+                Some(v.as_str())
+            );
+        }
+        c.company = None;
+        assert_eq!(observed(&c), None);
+    }
+
+    #[test]
+    fn a_patch_names_each_field_by_its_connectwise_name() {
+        let ops = patch(&[(FactField::LastLoginName, "ana".into())], Some(2));
+        let json = serde_json::to_value(&ops).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!([
+                {"op": "replace", "path": "lastLoginName", "value": "ana"},
+                {"op": "replace", "path": "status", "value": {"id": 2}},
+            ])
+        );
+        // Every configuration field the patch can name is one READ_FIELDS reads back.
+        for f in FactField::ALL {
+            assert!(READ_FIELDS.split(',').any(|r| r == f.as_str()), "{f:?}");
+        }
+    }
+}

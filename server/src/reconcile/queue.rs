@@ -1,0 +1,185 @@
+//! What gets queued, and when: the binding jobs' payloads, and the events that ask for them
+//! (a policy linked or unlinked, a device enrolled, changed, moved or retired, "Sync now",
+//! "Retry Pending"). These only write to the store, so the admin commands of another process
+//! can call them; the runner of any server picks the jobs up.
+
+use serde::{Deserialize, Serialize};
+
+use super::plan::Observed;
+use crate::store::{BindingState, DeviceTarget, NewJob, Result, Store, now_ms};
+
+pub const SYNC_COMPANY: &str = "cw.sync_company";
+pub const BIND_DEVICE: &str = "cw.bind_device";
+
+/// Read every configuration of a company in one paged query, and queue the writes it needs.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SyncCompany {
+    pub company_id: i64,
+}
+
+/// Bring one device's configurations in line.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BindDevice {
+    pub device_id: i64,
+    /// What a read already showed, so the first attempt needs no read of its own. Without one,
+    /// or when it may be stale (a retry, or a write since), the job looks the device up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshot: Option<Snapshot>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Snapshot {
+    /// When the read that produced it started.
+    pub taken_ms: i64,
+    pub observed: Vec<Observed>,
+}
+
+/// A write started less than this long before a read may not show in it (a request can take up
+/// to the client's 30 s timeout to land).
+pub const WRITE_VISIBLE_AFTER_MS: i64 = 60_000;
+
+impl Snapshot {
+    /// True when the snapshot can stand in for a fresh lookup of the device.
+    pub fn usable(&self, attempts: i64, write_started_ms: Option<i64>) -> bool {
+        attempts <= 1 && write_started_ms.is_none_or(|w| w < self.taken_ms - WRITE_VISIBLE_AFTER_MS)
+    }
+}
+
+fn job(kind: &str, key: String, payload: &impl Serialize) -> NewJob {
+    NewJob {
+        kind: kind.into(),
+        dedupe_key: Some(key),
+        // Plain structs of numbers and strings always encode.
+        payload: serde_json::to_string(payload).unwrap_or_default(),
+        run_after_ms: now_ms(),
+    }
+}
+
+pub fn sync_job(company_id: i64) -> NewJob {
+    job(
+        SYNC_COMPANY,
+        format!("sync:{company_id}"),
+        &SyncCompany { company_id },
+    )
+}
+
+pub fn bind_job(device_id: i64, snapshot: Option<Snapshot>) -> NewJob {
+    job(
+        BIND_DEVICE,
+        format!("bind:{device_id}"),
+        &BindDevice {
+            device_id,
+            snapshot,
+        },
+    )
+}
+
+/// Queues a sync of one company ("Sync now", a link).
+pub async fn sync_company(store: &Store, company_id: i64) -> Result<i64> {
+    store.enqueue(&sync_job(company_id)).await
+}
+
+/// Queues a sync of every company Bindery binds in (the periodic re-sync); returns how many.
+pub async fn sync_all(store: &Store) -> Result<usize> {
+    let companies = store.companies_to_sync().await?;
+    for c in &companies {
+        sync_company(store, *c).await?;
+    }
+    Ok(companies.len())
+}
+
+/// The job a device needs after a change to it (enrolled, new facts, moved, retired, its
+/// policy unlinked or deleted), if any.
+pub fn device_job(t: &DeviceTarget) -> Option<NewJob> {
+    if t.company_id.is_some() {
+        // It should be bound somewhere: look it up everywhere (it may be moving).
+        return Some(bind_job(t.device_id, None));
+    }
+    let b = t.binding.as_ref()?;
+    if b.state == BindingState::Inactive {
+        return None;
+    }
+    // It should be bound nowhere: what we recorded is enough to deactivate it without a read.
+    let snapshot = match (b.company_id, b.configuration_id) {
+        (Some(company_id), Some(id)) => Some(Snapshot {
+            taken_ms: now_ms(),
+            observed: vec![Observed {
+                id,
+                company_id,
+                status_id: None,
+                fields: Vec::new(),
+            }],
+        }),
+        _ => None,
+    };
+    Some(bind_job(t.device_id, snapshot))
+}
+
+/// Queues what a changed device needs; true when something was queued.
+pub async fn device_changed(store: &Store, device_id: i64) -> Result<bool> {
+    let Some(target) = store.device_target(device_id).await? else {
+        return Ok(false);
+    };
+    let Some(job) = device_job(&target) else {
+        return Ok(false);
+    };
+    store.enqueue(&job).await?;
+    store.mark_pending(&[device_id]).await?;
+    Ok(true)
+}
+
+/// After a policy was linked (or linked to another company): a sync of its company binds its
+/// devices (and takes them out of the old company); they show pending meanwhile.
+pub async fn policy_linked(store: &Store, policy_id: i64) -> Result<()> {
+    let policy = store.policy(policy_id).await?;
+    if let Some(company) = policy.cw_company_id {
+        let targets = store.policy_targets(policy_id).await?;
+        let live: Vec<i64> = targets
+            .iter()
+            .filter(|t| t.company_id.is_some())
+            .map(|t| t.device_id)
+            .collect();
+        store.mark_pending(&live).await?;
+        sync_company(store, company).await?;
+    }
+    Ok(())
+}
+
+/// After a policy was unlinked, or before it is deleted (pass its devices, read before): each
+/// device bound through it is deactivated.
+pub async fn devices_released(store: &Store, targets: &[DeviceTarget]) -> Result<usize> {
+    let mut queued = 0;
+    for t in targets {
+        if device_changed(store, t.device_id).await? {
+            queued += 1;
+        }
+    }
+    Ok(queued)
+}
+
+/// "Retry Pending": every device of the policy not bound is tried again now, whatever its
+/// backoff or failure, through one sync of the company. Returns how many devices that is.
+pub async fn retry_pending(store: &Store, policy_id: i64) -> Result<usize> {
+    let policy = store.policy(policy_id).await?;
+    let Some(company) = policy.cw_company_id else {
+        return Ok(0);
+    };
+    let unbound: Vec<i64> = store
+        .policy_targets(policy_id)
+        .await?
+        .into_iter()
+        .filter(|t| {
+            t.company_id.is_some()
+                && t.binding
+                    .as_ref()
+                    .is_none_or(|b| b.state != BindingState::Bound)
+        })
+        .map(|t| t.device_id)
+        .collect();
+    store.mark_pending(&unbound).await?;
+    sync_company(store, company).await?;
+    Ok(unbound.len())
+}
