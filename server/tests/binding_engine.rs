@@ -2,6 +2,7 @@
 //! change, move, unlink, retire, drift, faults and permanent errors. Every test ends by checking
 //! what the sandbox holds, since that is what an MSP sees.
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+#![allow(clippy::needless_range_loop)] // device n and its config n read better by index
 
 use std::sync::Arc;
 use std::time::Duration;
