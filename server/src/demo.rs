@@ -87,3 +87,201 @@ fn sandbox_choices(catalog: &Catalog) -> Result<Choices, IntegrationError> {
         }],
     })
 }
+
+/// What `bindery-server demo` runs with.
+#[derive(Clone, Debug)]
+pub struct DemoOptions {
+    pub listen: std::net::SocketAddr,
+    pub sandbox_listen: std::net::SocketAddr,
+    /// Kept after the demo when given; a temporary directory (removed at the end) otherwise.
+    pub data_dir: Option<std::path::PathBuf>,
+    /// The agent binary; by default `bindery-agent` beside this program.
+    pub agent: Option<std::path::PathBuf>,
+}
+
+/// The demo's policy, and the sandbox company it is linked to.
+pub const DEMO_POLICY: &str = "Demo office";
+pub const DEMO_COMPANY_ID: i64 = 2;
+
+/// Runs the whole product on this machine until `shutdown`: the ConnectWise sandbox, the
+/// server (SQLite) set up against it with a policy linked to a sample company, and this
+/// machine's agent enrolled into that policy.
+pub async fn run(
+    options: DemoOptions,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), String> {
+    use std::sync::Arc;
+
+    let (data_dir, temporary) = match &options.data_dir {
+        Some(d) => (d.clone(), false),
+        None => (
+            std::env::temp_dir().join(format!("bindery-demo-{}", std::process::id())),
+            true,
+        ),
+    };
+    std::fs::create_dir_all(&data_dir)
+        .map_err(|e| format!("cannot create {}: {e}", data_dir.display()))?;
+    let sandbox = connectwise_sandbox::spawn(
+        options.sandbox_listen,
+        connectwise_sandbox::Seed::default_seed(),
+        true,
+    )
+    .await
+    .map_err(|e| {
+        format!(
+            "cannot start the ConnectWise sandbox on {}: {e}",
+            options.sandbox_listen
+        )
+    })?;
+    let store = Store::open_in_dir(&data_dir)
+        .await
+        .map_err(|e| format!("cannot open the database: {e}"))?;
+    let key = Arc::new(
+        ServerKey::load_or_create(&data_dir.join("server.key")).map_err(|e| e.to_string())?,
+    );
+    connect_to_sandbox(&store, &key, &sandbox.url())
+        .await
+        .map_err(|e| format!("cannot set up ConnectWise against the sandbox: {e}"))?;
+    let company_name = sandbox
+        .sandbox
+        .data()
+        .companies
+        .get(DEMO_COMPANY_ID)
+        .and_then(|c| c["name"].as_str().map(str::to_owned))
+        .unwrap_or_else(|| "the sample company".into());
+    let policy = match store
+        .policies()
+        .await
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .find(|p| p.name == DEMO_POLICY)
+    {
+        Some(p) => p,
+        None => store
+            .create_policy(DEMO_POLICY)
+            .await
+            .map_err(|e| e.to_string())?,
+    };
+    store
+        .link_policy(policy.id, Some((DEMO_COMPANY_ID, &company_name)))
+        .await
+        .map_err(|e| e.to_string())?;
+    crate::reconcile::queue::policy_linked(&store, policy.id)
+        .await
+        .map_err(|e| e.to_string())?;
+    let (_, token) = store
+        .create_token(
+            policy.id,
+            "demo agent",
+            Some(crate::store::now_ms() + 86_400_000),
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+
+    let listener = tokio::net::TcpListener::bind(options.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", options.listen))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let engine = crate::reconcile::Engine::new(
+        store.clone(),
+        key.clone(),
+        crate::reconcile::EngineConfig::default(),
+    );
+    let state = crate::app::AppState::with_engine(
+        store.clone(),
+        crate::app::AgentSettings {
+            checkin_interval_secs: 30,
+            ..crate::app::AgentSettings::default()
+        },
+        Some((engine, key)),
+    );
+    let (stop_server, server_stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(crate::app::launch(state, listener, async move {
+        let _ = server_stopped.await;
+    }));
+    let server_url = format!("http://{addr}");
+
+    let agent_dir = data_dir.join("agent");
+    let agent = start_agent(options.agent.as_deref(), &server_url, &token, &agent_dir).await;
+    println!("Bindery demo is running.");
+    println!("  Server (agent API): {server_url}");
+    println!(
+        "  ConnectWise sandbox: {} (everything it holds: {}/_sandbox/state)",
+        sandbox.url(),
+        sandbox.url()
+    );
+    println!(
+        "  Policy {DEMO_POLICY:?} is linked to {company_name} (company id {DEMO_COMPANY_ID})."
+    );
+    match &agent {
+        Ok(_) => println!(
+            "  This machine's agent is enrolled (state in {}); its configuration appears in the sandbox within seconds.",
+            agent_dir.display()
+        ),
+        Err(e) => println!("  No agent for this machine: {e}"),
+    }
+    println!(
+        "  Data: {}{}",
+        data_dir.display(),
+        if temporary {
+            " (removed at the end)"
+        } else {
+            ""
+        }
+    );
+    println!("Press Ctrl-C to stop.");
+
+    shutdown.await;
+    println!("Stopping…");
+    if let Ok(mut child) = agent {
+        let _ = child.kill().await;
+    }
+    let _ = stop_server.send(());
+    let _ = server.await;
+    sandbox.stop().await;
+    store.pool().close().await;
+    if temporary {
+        let _ = std::fs::remove_dir_all(&data_dir);
+    }
+    Ok(())
+}
+
+/// Enrolls this machine with the real agent binary and starts it checking in.
+async fn start_agent(
+    agent: Option<&std::path::Path>,
+    server_url: &str,
+    token: &str,
+    state_dir: &std::path::Path,
+) -> Result<tokio::process::Child, String> {
+    let program = match agent {
+        Some(p) => p.to_path_buf(),
+        None => std::env::current_exe()
+            .map_err(|e| e.to_string())?
+            .with_file_name(format!("bindery-agent{}", std::env::consts::EXE_SUFFIX)),
+    };
+    if !program.exists() {
+        return Err(format!(
+            "{} is missing (build it: cargo build -p bindery-agent)",
+            program.display()
+        ));
+    }
+    let state = state_dir.to_string_lossy().into_owned();
+    let enrolled = tokio::process::Command::new(&program)
+        .args(["enroll", "--server", server_url, "--state-dir", &state])
+        .env("BINDERY_ENROLL_TOKEN", token)
+        .output()
+        .await
+        .map_err(|e| format!("cannot run {}: {e}", program.display()))?;
+    if !enrolled.status.success() {
+        return Err(format!(
+            "the agent could not enroll: {}",
+            String::from_utf8_lossy(&enrolled.stderr).trim()
+        ));
+    }
+    tokio::process::Command::new(&program)
+        .args(["run", "--state-dir", &state])
+        .stdout(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| format!("cannot start the agent: {e}"))
+}

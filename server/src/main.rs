@@ -1,10 +1,16 @@
-//! `bindery-server`: serve the agent API, and admin commands for scripts.
+//! `bindery-server`: serve (agent API and binding engine), the all-in-one demo, and admin
+//! commands for scripts.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use std::sync::Arc;
+use std::time::Duration;
+
 use bindery_server::app::{self, AgentSettings, AppState};
+use bindery_server::reconcile::{Engine, EngineConfig, queue};
+use bindery_server::sealing::ServerKey;
 use bindery_server::store::Store;
 use clap::{Args, Parser, Subcommand};
 
@@ -31,12 +37,52 @@ struct Database {
     database_url: Option<String>,
 }
 
+impl Database {
+    /// The server key: the given file, else `server.key` in the data dir (created when missing).
+    fn key_path(&self, given: Option<PathBuf>) -> Result<PathBuf, String> {
+        if let Some(p) = given {
+            return Ok(p);
+        }
+        let dir = match &self.data_dir {
+            Some(d) => d.clone(),
+            None => default_data_dir()?,
+        };
+        Ok(dir.join("server.key"))
+    }
+}
+
+fn default_data_dir() -> Result<PathBuf, String> {
+    directories::ProjectDirs::from("", "", "bindery-server")
+        .map(|d| d.data_dir().to_path_buf())
+        .ok_or_else(|| "no data directory for this user: give --data-dir".to_owned())
+}
+
+fn load_key(db: &Database, given: Option<PathBuf>) -> Result<ServerKey, String> {
+    let path = db.key_path(given)?;
+    ServerKey::load_or_create(&path).map_err(|e| format!("server key {}: {e}", path.display()))
+}
+
 #[derive(Subcommand)]
 enum Command {
-    /// Serve the agent API.
+    /// Serve the agent API and bind devices to ConnectWise.
     Serve {
         #[command(flatten)]
         db: Database,
+        /// The key that seals secrets at rest (default: server.key in the data dir; with
+        /// PostgreSQL give every server the same file).
+        #[arg(long, env = "BINDERY_SERVER_KEY_FILE", value_name = "FILE")]
+        server_key_file: Option<PathBuf>,
+        /// Hours between full re-syncs of every linked company (drift repair).
+        #[arg(long, env = "BINDERY_RESYNC_HOURS", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=720))]
+        resync_hours: u32,
+        /// First retry delay of a failed ConnectWise write, in milliseconds (doubles per attempt).
+        #[arg(
+            long,
+            env = "BINDERY_RETRY_BASE_MS",
+            default_value_t = 5000,
+            hide = true
+        )]
+        retry_base_ms: u64,
         #[arg(long, env = "BINDERY_LISTEN", default_value = "127.0.0.1:8700")]
         listen: SocketAddr,
         /// Seconds between agent check-ins.
@@ -49,10 +95,27 @@ enum Command {
         #[arg(long, env = "BINDERY_LOG_JSON")]
         log_json: bool,
     },
+    /// Everything on this machine: the server (SQLite), the ConnectWise sandbox set up and a
+    /// policy linked to a sample company, and this machine's agent enrolled. Ctrl-C stops it.
+    Demo {
+        #[arg(long, default_value = "127.0.0.1:8700")]
+        listen: SocketAddr,
+        #[arg(long, default_value = "127.0.0.1:8701")]
+        sandbox_listen: SocketAddr,
+        /// Keep the data here (default: a temporary directory, removed at the end).
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
+        /// The agent binary (default: bindery-agent beside this program).
+        #[arg(long, value_name = "FILE")]
+        agent: Option<PathBuf>,
+    },
     /// Administration from scripts.
     Admin {
         #[command(flatten)]
         db: Database,
+        /// The server key (needed to save ConnectWise keys and to reach ConnectWise).
+        #[arg(long, env = "BINDERY_SERVER_KEY_FILE", value_name = "FILE")]
+        server_key_file: Option<PathBuf>,
         #[command(subcommand)]
         action: Admin,
     },
@@ -80,6 +143,42 @@ enum Admin {
         #[arg(long)]
         policy: Option<String>,
     },
+    /// Link a policy to a ConnectWise company (by id); its devices are bound by the server.
+    Link {
+        #[arg(long)]
+        policy: String,
+        #[arg(long)]
+        company: i64,
+    },
+    /// Unlink a policy: its devices' configurations are set to the inactive status.
+    Unlink {
+        #[arg(long)]
+        policy: String,
+    },
+    /// Move a device (by id) to another policy, or out of every policy.
+    DeviceMove {
+        device: i64,
+        #[arg(long, conflicts_with = "none")]
+        policy: Option<String>,
+        #[arg(long)]
+        none: bool,
+    },
+    /// Retire a device: it can no longer report; its configuration is deactivated.
+    DeviceRetire { device: i64 },
+    /// Re-sync every linked company now.
+    SyncNow,
+    /// Try every unbound device of a policy again now.
+    RetryPending {
+        #[arg(long)]
+        policy: String,
+    },
+    /// Show each device's binding state in a policy, with the policy's icon colour.
+    Bindings {
+        #[arg(long)]
+        policy: String,
+    },
+    /// Point the server at the ConnectWise sandbox at URL and make the demo's choices.
+    ConnectSandbox { url: String },
     /// Create an enrollment token for a policy and print it (it is shown only once).
     TokenCreate {
         #[arg(long)]
@@ -98,15 +197,46 @@ async fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve {
             db,
+            server_key_file,
+            resync_hours,
+            retry_base_ms,
             listen,
             checkin_interval,
             enroll_per_minute,
             log_json,
         } => {
             init_logging(log_json);
-            serve(db, listen, checkin_interval, enroll_per_minute).await
+            let engine = EngineConfig {
+                resync_every: Duration::from_secs(u64::from(resync_hours) * 3600),
+                retry_base: Duration::from_millis(retry_base_ms.max(1)),
+                ..EngineConfig::default()
+            };
+            let agents = AgentSettings {
+                checkin_interval_secs: checkin_interval,
+                enroll_per_minute,
+            };
+            serve(db, server_key_file, engine, listen, agents).await
         }
-        Command::Admin { db, action } => admin(db, action).await,
+        Command::Demo {
+            listen,
+            sandbox_listen,
+            data_dir,
+            agent,
+        } => {
+            init_logging(false);
+            let options = bindery_server::demo::DemoOptions {
+                listen,
+                sandbox_listen,
+                data_dir,
+                agent,
+            };
+            bindery_server::demo::run(options, shutdown_signal()).await
+        }
+        Command::Admin {
+            db,
+            server_key_file,
+            action,
+        } => admin(db, server_key_file, action).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -136,35 +266,28 @@ async fn open(db: &Database) -> Result<Store, String> {
     let opened = match (&db.database_url, &db.data_dir) {
         (Some(url), _) => Store::open(url).await,
         (None, Some(dir)) => Store::open_in_dir(dir).await,
-        (None, None) => {
-            let dirs = directories::ProjectDirs::from("", "", "bindery-server")
-                .ok_or("no data directory for this user: give --data-dir")?;
-            Store::open_in_dir(dirs.data_dir()).await
-        }
+        (None, None) => Store::open_in_dir(&default_data_dir()?).await,
     };
     opened.map_err(|e| format!("cannot open the database: {e}"))
 }
 
 async fn serve(
     db: Database,
+    server_key_file: Option<PathBuf>,
+    engine: EngineConfig,
     listen: SocketAddr,
-    checkin_interval: u32,
-    enroll_per_minute: u32,
+    agents: AgentSettings,
 ) -> Result<(), String> {
     let store = open(&db).await?;
+    let key = Arc::new(load_key(&db, server_key_file)?);
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     tracing::info!(%addr, backend = ?store.backend(), "bindery-server listening");
     println!("bindery-server listening on http://{addr}");
-    let state = AppState::new(
-        store,
-        AgentSettings {
-            checkin_interval_secs: checkin_interval,
-            enroll_per_minute,
-        },
-    );
+    let engine = Engine::new(store.clone(), key.clone(), engine);
+    let state = AppState::with_engine(store, agents, Some((engine, key)));
     app::launch(state, listener, shutdown_signal())
         .await
         .map_err(|e| e.to_string())
@@ -201,9 +324,96 @@ async fn policy_named(store: &Store, name: &str) -> Result<bindery_server::store
         .ok_or_else(|| format!("no policy named {name:?}"))
 }
 
-async fn admin(db: Database, action: Admin) -> Result<(), String> {
+async fn admin(db: Database, key_file: Option<PathBuf>, action: Admin) -> Result<(), String> {
     let store = open(&db).await?;
+    let e = |e: bindery_server::store::StoreError| e.to_string();
     match action {
+        Admin::Link { policy, company } => {
+            let p = policy_named(&store, &policy).await?;
+            let key = load_key(&db, key_file)?;
+            let config = bindery_server::integration::client_config(&store, &key)
+                .await
+                .map_err(|e| e.to_string())?;
+            let client = connectwise_client::Client::new(config).map_err(|e| e.to_string())?;
+            let found = client
+                .get_company(company)
+                .await
+                .map_err(|e| format!("company {company}: {e}"))?;
+            let name = found.name;
+            store
+                .link_policy(p.id, Some((company, &name)))
+                .await
+                .map_err(e)?;
+            queue::policy_linked(&store, p.id).await.map_err(e)?;
+            println!("{} linked to {name}; its devices are being bound", p.name);
+        }
+        Admin::Unlink { policy } => {
+            let p = policy_named(&store, &policy).await?;
+            let before = store.policy_targets(p.id).await.map_err(e)?;
+            store.link_policy(p.id, None).await.map_err(e)?;
+            let n = queue::devices_released(&store, &before).await.map_err(e)?;
+            println!(
+                "{} unlinked; {n} configurations are being deactivated",
+                p.name
+            );
+        }
+        Admin::DeviceMove {
+            device,
+            policy,
+            none: _,
+        } => {
+            let target = match policy {
+                Some(name) => Some(policy_named(&store, &name).await?.id),
+                None => None,
+            };
+            store.move_device(device, target).await.map_err(e)?;
+            queue::device_changed(&store, device).await.map_err(e)?;
+        }
+        Admin::DeviceRetire { device } => {
+            store.retire_device(device).await.map_err(e)?;
+            queue::device_changed(&store, device).await.map_err(e)?;
+        }
+        Admin::SyncNow => {
+            let n = queue::sync_all(&store).await.map_err(e)?;
+            println!("re-sync of {n} companies queued");
+        }
+        Admin::RetryPending { policy } => {
+            let p = policy_named(&store, &policy).await?;
+            let n = queue::retry_pending(&store, p.id).await.map_err(e)?;
+            println!("{n} devices queued again");
+        }
+        Admin::Bindings { policy } => {
+            let p = policy_named(&store, &policy).await?;
+            let s = store.policy_bindings(p.id).await.map_err(e)?;
+            println!(
+                "{}\t{:?}\t{} devices, {} bound, {} pending, {} failed",
+                p.name, s.link, s.devices, s.bound, s.pending, s.failed
+            );
+            for t in store.policy_targets(p.id).await.map_err(e)? {
+                let (state, config, error) = match &t.binding {
+                    Some(b) => (
+                        b.state.as_str(),
+                        b.configuration_id
+                            .map(|c| c.to_string())
+                            .unwrap_or_default(),
+                        b.error.clone().unwrap_or_default(),
+                    ),
+                    None => ("pending", String::new(), String::new()),
+                };
+                println!(
+                    "{}\t{}\t{state}\t{config}\t{error}",
+                    t.device_id, t.agent_id
+                );
+            }
+        }
+        Admin::ConnectSandbox { url } => {
+            let key = load_key(&db, key_file)?;
+            bindery_server::demo::connect_to_sandbox(&store, &key, &url)
+                .await
+                .map_err(|e| e.to_string())?;
+            queue::sync_all(&store).await.map_err(e)?;
+            println!("ConnectWise settings point at the sandbox {url}");
+        }
         Admin::PolicyCreate { name } => {
             let p = store
                 .create_policy(&name)
@@ -227,7 +437,9 @@ async fn admin(db: Database, action: Admin) -> Result<(), String> {
         }
         Admin::PolicyDelete { name } => {
             let p = policy_named(&store, &name).await?;
-            store.delete_policy(p.id).await.map_err(|e| e.to_string())?;
+            let before = store.policy_targets(p.id).await.map_err(e)?;
+            store.delete_policy(p.id).await.map_err(e)?;
+            queue::devices_released(&store, &before).await.map_err(e)?;
         }
         Admin::TokenCreate {
             policy,
