@@ -47,6 +47,8 @@ pub struct AppState {
     /// Check-ins whose facts had to be written (the rest cost no write).
     facts_writes: AtomicU64,
     pub enroll_limiter: crate::api::rate_limit::KeyedLimiter,
+    /// Sign-in attempts a minute from one address.
+    pub login_limiter: crate::api::rate_limit::KeyedLimiter,
 }
 
 pub type Shared = Arc<AppState>;
@@ -75,6 +77,7 @@ impl AppState {
             seen: Mutex::new(HashMap::new()),
             facts_writes: AtomicU64::new(0),
             enroll_limiter,
+            login_limiter: crate::api::rate_limit::KeyedLimiter::new(10),
         })
     }
 
@@ -137,6 +140,7 @@ impl AppState {
 pub fn router(state: Shared) -> Router {
     Router::new()
         .nest(bindery_shared::protocol::API_PREFIX, api::agent::router())
+        .nest(api::admin::PREFIX, api::admin::router())
         .route("/healthz", get(|| async { "ok" }))
         .with_state(state)
 }

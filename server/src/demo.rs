@@ -102,6 +102,7 @@ pub struct DemoOptions {
 /// The demo's policy, and the sandbox company it is linked to.
 pub const DEMO_POLICY: &str = "Demo office";
 pub const DEMO_COMPANY_ID: i64 = 2;
+pub const DEMO_ADMIN: &str = "admin";
 
 /// Runs the whole product on this machine until `shutdown`: the ConnectWise sandbox, the
 /// server (SQLite) set up against it with a policy linked to a sample company, and this
@@ -169,6 +170,24 @@ pub async fn run(
     crate::reconcile::queue::policy_linked(&store, policy.id)
         .await
         .map_err(|e| e.to_string())?;
+    // The admin login for the console and the admin API: made fresh for every run.
+    let password: String = crate::secrets::random_secret("")
+        .map_err(|e| e.to_string())?
+        .chars()
+        .take(20)
+        .collect();
+    let hash = crate::secrets::hash_password(&password)?;
+    if store
+        .admin_by_name(DEMO_ADMIN)
+        .await
+        .map_err(|e| e.to_string())?
+        .is_some()
+    {
+        store.set_admin_password(DEMO_ADMIN, &hash).await
+    } else {
+        store.create_admin(DEMO_ADMIN, &hash).await.map(|_| ())
+    }
+    .map_err(|e| e.to_string())?;
     let (_, token) = store
         .create_token(
             policy.id,
@@ -204,7 +223,10 @@ pub async fn run(
     let agent_dir = data_dir.join("agent");
     let agent = start_agent(options.agent.as_deref(), &server_url, &token, &agent_dir).await;
     println!("Bindery demo is running.");
-    println!("  Server (agent API): {server_url}");
+    println!(
+        "  Server: {server_url} (admin API: {server_url}/api/admin/v1, OpenAPI at /api/admin/v1/openapi.json)"
+    );
+    println!("  Admin login: {DEMO_ADMIN} / {password}");
     println!(
         "  ConnectWise sandbox: {} (everything it holds: {}/_sandbox/state)",
         sandbox.url(),

@@ -143,6 +143,14 @@ enum Admin {
         #[arg(long)]
         policy: Option<String>,
     },
+    /// Create an admin account for the console and the admin API. The password comes from
+    /// BINDERY_ADMIN_PASSWORD, or a strong one is made and printed.
+    #[command(name = "admin-create", alias = "create")]
+    AccountCreate { username: String },
+    /// Set an admin's password (from BINDERY_ADMIN_PASSWORD, or made and printed); it ends their
+    /// sessions.
+    #[command(name = "admin-password")]
+    AccountPassword { username: String },
     /// Link a policy to a ConnectWise company (by id); its devices are bound by the server.
     Link {
         #[arg(long)]
@@ -316,6 +324,17 @@ async fn shutdown_signal() {
     }
 }
 
+/// The password to set: BINDERY_ADMIN_PASSWORD, or a new random one (true: print it).
+fn admin_password() -> Result<(String, bool), String> {
+    match std::env::var("BINDERY_ADMIN_PASSWORD") {
+        Ok(p) if p.chars().count() >= 12 => Ok((p, false)),
+        Ok(_) => Err("BINDERY_ADMIN_PASSWORD must be at least 12 characters".into()),
+        Err(_) => bindery_server::secrets::random_secret("")
+            .map(|p| (p.chars().take(20).collect(), true))
+            .map_err(|e| e.to_string()),
+    }
+}
+
 async fn policy_named(store: &Store, name: &str) -> Result<bindery_server::store::Policy, String> {
     let policies = store.policies().await.map_err(|e| e.to_string())?;
     policies
@@ -328,6 +347,25 @@ async fn admin(db: Database, key_file: Option<PathBuf>, action: Admin) -> Result
     let store = open(&db).await?;
     let e = |e: bindery_server::store::StoreError| e.to_string();
     match action {
+        Admin::AccountCreate { username } => {
+            let (password, made) = admin_password()?;
+            let hash = bindery_server::secrets::hash_password(&password)?;
+            store.create_admin(&username, &hash).await.map_err(e)?;
+            if made {
+                println!("{username}\t{password}");
+            }
+        }
+        Admin::AccountPassword { username } => {
+            let (password, made) = admin_password()?;
+            let hash = bindery_server::secrets::hash_password(&password)?;
+            store
+                .set_admin_password(&username, &hash)
+                .await
+                .map_err(e)?;
+            if made {
+                println!("{username}\t{password}");
+            }
+        }
         Admin::Link { policy, company } => {
             let p = policy_named(&store, &policy).await?;
             let key = load_key(&db, key_file)?;

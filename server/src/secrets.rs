@@ -55,3 +55,41 @@ mod tests {
         assert!(!verify_secret(&a, "short"));
     }
 }
+
+/// An argon2id hash of a password (PHC string, salted).
+pub fn hash_password(password: &str) -> Result<String, String> {
+    use argon2::password_hash::PasswordHasher;
+    argon2::Argon2::default()
+        .hash_password(password.as_bytes())
+        .map(|h| h.to_string())
+        .map_err(|e| format!("cannot hash the password: {e}"))
+}
+
+/// True when `password` matches the stored argon2 hash (false for a damaged hash).
+pub fn verify_password(password: &str, stored: &str) -> bool {
+    use argon2::password_hash::PasswordVerifier;
+    use argon2::password_hash::phc::PasswordHash;
+    PasswordHash::new(stored)
+        .map(|h| {
+            argon2::Argon2::default()
+                .verify_password(password.as_bytes(), &h)
+                .is_ok()
+        })
+        .unwrap_or(false)
+}
+
+#[cfg(test)]
+mod password_tests {
+    use super::*;
+
+    #[test]
+    fn passwords_verify_only_against_their_own_salted_hash() {
+        let a = hash_password("correct horse").unwrap();
+        let b = hash_password("correct horse").unwrap();
+        assert!(a.starts_with("$argon2id$"));
+        assert_ne!(a, b, "salted");
+        assert!(verify_password("correct horse", &a));
+        assert!(!verify_password("correct hors", &a));
+        assert!(!verify_password("correct horse", "not a hash"));
+    }
+}

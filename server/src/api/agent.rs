@@ -6,12 +6,11 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::routing::post;
 use axum::{Json, Router};
 use bindery_shared::protocol::{
-    CheckIn, CheckInReply, DeviceCredential, EnrollRequest, EnrollResponse, MAX_BODY_BYTES, paths,
+    CheckIn, CheckInReply, DeviceCredential, EnrollRequest, EnrollResponse, paths,
 };
 use bindery_shared::{DeviceFacts, FactField};
-use serde::de::DeserializeOwned;
 
-use super::ApiFailure;
+use super::{ApiFailure, read_json};
 use crate::app::Shared;
 use crate::secrets::{hash_secret, random_secret, verify_secret};
 use crate::store::{DeviceAuth, NewDevice, now_ms};
@@ -20,38 +19,6 @@ pub fn router() -> Router<Shared> {
     Router::new()
         .route(paths::ENROLL, post(enroll))
         .route(paths::CHECKIN, post(checkin))
-}
-
-/// Reads a JSON body of at most [`MAX_BODY_BYTES`], naming the field at fault when it is wrong.
-async fn read_json<T: DeserializeOwned>(body: Body) -> Result<T, ApiFailure> {
-    let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES)
-        .await
-        .map_err(|_| {
-            ApiFailure::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "too_large",
-                format!("the body is larger than {} KiB", MAX_BODY_BYTES / 1024),
-            )
-        })?;
-    let mut de = serde_json::Deserializer::from_slice(&bytes);
-    serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner();
-        let message = inner.to_string();
-        // For a missing field the path is its parent; the name is in the message.
-        let field = match message.split_once("missing field `") {
-            Some((_, rest)) => {
-                let name = rest.split('`').next().unwrap_or_default();
-                Some(if path == "." {
-                    name.to_owned()
-                } else {
-                    format!("{path}.{name}")
-                })
-            }
-            None => (path != ".").then_some(path),
-        };
-        ApiFailure::invalid_body(format!("the body is not a valid message: {message}"), field)
-    })
 }
 
 /// The facts as the server keeps them: normalised, with the authenticated agent id as the

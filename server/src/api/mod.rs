@@ -1,7 +1,11 @@
-//! HTTP APIs: the agent API (`/api/agent/v1`, the shared crate's protocol).
+//! HTTP APIs: the agent API (`/api/agent/v1`, the shared crate's protocol) and the admin API
+//! (`/api/admin/v1`, documented by its OpenAPI document at `/api/admin/v1/openapi.json`).
 
+pub mod admin;
 pub mod agent;
 mod error;
+mod json_body;
 pub mod rate_limit;
 
 pub use error::ApiFailure;
+pub use json_body::read_json;

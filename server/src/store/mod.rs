@@ -3,6 +3,7 @@
 //! one database). Both run the same SQL through sqlx's `Any` driver; where the two dialects
 //! differ (job leasing), each gets its own statement. Each backend has its own migrations.
 
+mod admins;
 mod bindings;
 mod devices;
 mod jobs;
@@ -16,6 +17,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Executor};
 
+pub use admins::{Admin, AdminSession};
 pub use bindings::{Binding, BindingState, DeviceTarget, LinkState, PolicyBindings};
 pub use devices::{Device, DeviceAuth, Enrollment, NewDevice};
 pub use jobs::{Job, JobCounts, NewJob};
@@ -47,11 +49,13 @@ const SQLITE_MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("migrations/sqlite/0001_initial.sql")),
     (2, include_str!("migrations/sqlite/0002_bindings.sql")),
     (3, include_str!("migrations/sqlite/0003_job_reruns.sql")),
+    (4, include_str!("migrations/sqlite/0004_admins.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("migrations/postgres/0001_initial.sql")),
     (2, include_str!("migrations/postgres/0002_bindings.sql")),
     (3, include_str!("migrations/postgres/0003_job_reruns.sql")),
+    (4, include_str!("migrations/postgres/0004_admins.sql")),
 ];
 
 /// A handle on the store; cheap to clone (a connection pool).

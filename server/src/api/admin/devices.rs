@@ -1,0 +1,132 @@
+//! Devices: list (with facts, last seen, policy and binding), move between policies, retire.
+
+use axum::extract::{Path, Query, State};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+
+use super::AdminAuth;
+use crate::api::{ApiFailure, read_json};
+use crate::app::Shared;
+use crate::store::Device;
+
+pub fn router() -> Router<Shared> {
+    Router::new()
+        .route("/devices", get(list))
+        .route("/devices/{id}", get(one))
+        .route("/devices/{id}/move", post(move_device))
+        .route("/devices/{id}/retire", post(retire))
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeviceView {
+    pub id: i64,
+    pub agent_id: String,
+    pub policy_id: Option<i64>,
+    pub facts: serde_json::Value,
+    pub agent_version: String,
+    pub enrolled_ms: i64,
+    pub last_seen_ms: i64,
+    pub retired: bool,
+    pub binding: BindingView,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BindingView {
+    /// `pending`, `bound`, `failed`, `inactive`; `none` for a device never bound.
+    pub state: &'static str,
+    pub company_id: Option<i64>,
+    pub configuration_id: Option<i64>,
+    /// ConnectWise's error, as it gave it.
+    pub error: Option<String>,
+}
+
+pub async fn view(state: &Shared, d: Device) -> Result<DeviceView, ApiFailure> {
+    let target = state.store.device_target(d.id).await?;
+    let binding = match target.as_ref().and_then(|t| t.binding.clone()) {
+        Some(b) => BindingView {
+            state: b.state.as_str(),
+            company_id: b.company_id,
+            configuration_id: b.configuration_id,
+            error: b.error,
+        },
+        None => BindingView {
+            state: if target.and_then(|t| t.company_id).is_some() {
+                "pending"
+            } else {
+                "none"
+            },
+            company_id: None,
+            configuration_id: None,
+            error: None,
+        },
+    };
+    Ok(DeviceView {
+        id: d.id,
+        agent_id: d.agent_id,
+        policy_id: d.policy_id,
+        facts: serde_json::from_str(&d.facts_json).unwrap_or(serde_json::Value::Null),
+        agent_version: d.agent_version,
+        enrolled_ms: d.enrolled_ms,
+        last_seen_ms: d.last_seen_ms,
+        retired: d.retired_ms.is_some(),
+        binding,
+    })
+}
+
+#[derive(Deserialize)]
+struct Filter {
+    policy: Option<i64>,
+}
+
+async fn list(
+    State(state): State<Shared>,
+    _: AdminAuth,
+    Query(filter): Query<Filter>,
+) -> Result<Json<Vec<DeviceView>>, ApiFailure> {
+    let mut out = Vec::new();
+    for d in state.store.devices(filter.policy).await? {
+        out.push(view(&state, d).await?);
+    }
+    Ok(Json(out))
+}
+
+async fn one(
+    State(state): State<Shared>,
+    _: AdminAuth,
+    Path(id): Path<i64>,
+) -> Result<Json<DeviceView>, ApiFailure> {
+    let d = state.store.device(id).await?;
+    Ok(Json(view(&state, d).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct MoveBody {
+    /// The new policy; `null` takes the device out of every policy.
+    policy_id: Option<i64>,
+}
+
+async fn move_device(
+    State(state): State<Shared>,
+    _: AdminAuth,
+    Path(id): Path<i64>,
+    body: axum::body::Body,
+) -> Result<Json<DeviceView>, ApiFailure> {
+    let req: MoveBody = read_json(body).await?;
+    let d = state.store.move_device(id, req.policy_id).await?;
+    state.device_changed(id).await;
+    Ok(Json(view(&state, d).await?))
+}
+
+async fn retire(
+    State(state): State<Shared>,
+    _: AdminAuth,
+    Path(id): Path<i64>,
+) -> Result<Json<DeviceView>, ApiFailure> {
+    let d = state.store.retire_device(id).await?;
+    state.device_changed(id).await;
+    Ok(Json(view(&state, d).await?))
+}

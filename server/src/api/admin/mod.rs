@@ -1,0 +1,279 @@
+//! The admin API, version 1: JSON over HTTP for scripts and the console. Every call but login
+//! needs a session: `Authorization: Bearer <token>` from `POST /session`, or the session
+//! cookie that login also sets, in which case a state-changing call must carry the session's
+//! CSRF token in `X-CSRF-Token` (a cross-site form cannot).
+
+mod devices;
+mod integration;
+mod policies;
+
+use axum::extract::{ConnectInfo, FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+
+use super::{ApiFailure, read_json};
+use crate::app::Shared;
+use crate::secrets::{hash_secret, random_secret, verify_password};
+use crate::store::now_ms;
+
+pub const PREFIX: &str = "/api/admin/v1";
+pub const SESSION_COOKIE: &str = "bindery_session";
+/// A session ends after this long unused.
+const SESSION_IDLE_MS: i64 = 12 * 3600 * 1000;
+
+/// The OpenAPI document of this API (kept beside the code; a test checks that it names every
+/// route the router serves and no other).
+pub const OPENAPI: &str = include_str!("openapi.json");
+
+pub fn router() -> Router<Shared> {
+    Router::new()
+        .route("/openapi.json", get(openapi))
+        .route("/session", post(login).get(whoami).delete(logout))
+        .merge(policies::router())
+        .merge(devices::router())
+        .merge(integration::router())
+}
+
+async fn openapi() -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        OPENAPI,
+    )
+        .into_response()
+}
+
+/// A signed-in admin, from the request's bearer token or session cookie.
+#[derive(Clone, Debug)]
+pub struct AdminAuth {
+    pub username: String,
+    pub csrf: String,
+}
+
+/// The session token a request carries, and whether it came in a cookie.
+pub fn session_token(headers: &HeaderMap) -> Option<(String, bool)> {
+    if let Some(token) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+    {
+        return Some((token.trim().to_owned(), false));
+    }
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(name, _)| *name == SESSION_COOKIE)
+        .map(|(_, value)| (value.to_owned(), true))
+}
+
+impl AdminAuth {
+    /// For a handler reusing another after its own check.
+    fn internal() -> AdminAuth {
+        AdminAuth {
+            username: String::new(),
+            csrf: String::new(),
+        }
+    }
+}
+
+/// The live session behind `token`, slid forward when half used.
+pub async fn session_for(state: &Shared, token: &str) -> Result<Option<AdminAuth>, ApiFailure> {
+    let id_hash = hash_secret(token);
+    let now = now_ms();
+    let Some(session) = state.store.session(&id_hash, now).await? else {
+        return Ok(None);
+    };
+    if session.expires_ms - now < SESSION_IDLE_MS / 2 {
+        state
+            .store
+            .extend_session(&id_hash, now + SESSION_IDLE_MS)
+            .await?;
+    }
+    Ok(Some(AdminAuth {
+        username: session.username,
+        csrf: session.csrf,
+    }))
+}
+
+impl FromRequestParts<Shared> for AdminAuth {
+    type Rejection = ApiFailure;
+
+    async fn from_request_parts(parts: &mut Parts, state: &Shared) -> Result<Self, ApiFailure> {
+        const REFUSED: &str = "sign in first: POST /api/admin/v1/session";
+        let (token, from_cookie) =
+            session_token(&parts.headers).ok_or_else(|| ApiFailure::unauthorized(REFUSED))?;
+        let auth = session_for(state, &token)
+            .await?
+            .ok_or_else(|| ApiFailure::unauthorized("the session has expired: sign in again"))?;
+        let safe = matches!(parts.method, Method::GET | Method::HEAD);
+        if from_cookie && !safe {
+            let sent = parts
+                .headers
+                .get("x-csrf-token")
+                .and_then(|v| v.to_str().ok());
+            if sent != Some(auth.csrf.as_str()) {
+                return Err(ApiFailure::new(
+                    StatusCode::FORBIDDEN,
+                    "csrf",
+                    "this request lacks the session's CSRF token (X-CSRF-Token)",
+                ));
+            }
+        }
+        Ok(auth)
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Login {
+    username: String,
+    password: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionReply {
+    pub username: String,
+    /// The bearer token (also set as the session cookie); shown only here.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+    pub csrf_token: String,
+}
+
+/// Checks a username and password; the same work (one argon2 verification) whether or not the
+/// user exists, so timing tells nothing.
+pub async fn check_password(
+    state: &Shared,
+    username: &str,
+    password: &str,
+) -> Result<Option<i64>, ApiFailure> {
+    // A hash of a random password, verified when the user does not exist.
+    static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let admin = state.store.admin_by_name(username).await?;
+    let stored = match &admin {
+        Some(a) => a.password_hash.clone(),
+        None => DECOY
+            .get_or_init(|| {
+                let random = random_secret("").unwrap_or_else(|_| now_ms().to_string());
+                crate::secrets::hash_password(&random).unwrap_or_default()
+            })
+            .clone(),
+    };
+    let password = password.to_owned();
+    let ok = tokio::task::spawn_blocking(move || verify_password(&password, &stored))
+        .await
+        .unwrap_or(false);
+    Ok(admin.filter(|_| ok).map(|a| a.id))
+}
+
+/// Starts a session for `admin_id`: (token, csrf).
+pub async fn start_session(state: &Shared, admin_id: i64) -> Result<(String, String), ApiFailure> {
+    let unavailable = |_| {
+        ApiFailure::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "the server cannot make a session right now",
+        )
+    };
+    let token = random_secret("bdy_ses_").map_err(unavailable)?;
+    let csrf = random_secret("").map_err(unavailable)?;
+    state
+        .store
+        .create_session(
+            &hash_secret(&token),
+            admin_id,
+            &csrf,
+            now_ms() + SESSION_IDLE_MS,
+        )
+        .await?;
+    Ok((token, csrf))
+}
+
+/// `Set-Cookie` for a session (or its removal with an empty token).
+pub fn session_cookie(token: &str) -> HeaderValue {
+    let max_age = if token.is_empty() {
+        0
+    } else {
+        SESSION_IDLE_MS / 1000
+    };
+    HeaderValue::from_str(&format!(
+        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}"
+    ))
+    .unwrap_or_else(|_| HeaderValue::from_static("bindery_session=; Path=/; Max-Age=0"))
+}
+
+async fn login(
+    State(state): State<Shared>,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
+    body: axum::body::Body,
+) -> Result<Response, ApiFailure> {
+    if let Err(wait) = state.login_limiter.check(peer.ip()) {
+        let mut f = ApiFailure::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            "too many sign-in attempts from this address; try again later",
+        );
+        f.retry_after = Some(wait);
+        return Err(f);
+    }
+    let req: Login = read_json(body).await?;
+    let Some(admin_id) = check_password(&state, &req.username, &req.password).await? else {
+        tracing::info!(username = %req.username.chars().take(64).collect::<String>(), "sign-in refused");
+        return Err(ApiFailure::unauthorized("wrong username or password"));
+    };
+    let (token, csrf) = start_session(&state, admin_id).await?;
+    tracing::info!(username = %req.username, "admin signed in");
+    let cookie = session_cookie(&token);
+    Ok((
+        [(header::SET_COOKIE, cookie)],
+        Json(SessionReply {
+            username: req.username.trim().to_owned(),
+            token: Some(token),
+            csrf_token: csrf,
+        }),
+    )
+        .into_response())
+}
+
+async fn whoami(auth: AdminAuth) -> Json<SessionReply> {
+    Json(SessionReply {
+        username: auth.username,
+        token: None,
+        csrf_token: auth.csrf,
+    })
+}
+
+async fn logout(
+    State(state): State<Shared>,
+    _auth: AdminAuth,
+    headers: HeaderMap,
+) -> Result<Response, ApiFailure> {
+    if let Some((token, _)) = session_token(&headers) {
+        state.store.delete_session(&hash_secret(&token)).await?;
+    }
+    Ok((
+        StatusCode::NO_CONTENT,
+        [(header::SET_COOKIE, session_cookie(""))],
+    )
+        .into_response())
+}
+
+/// The engine's key, or a clear 503 (a server started without one cannot touch secrets).
+pub(crate) fn key(state: &Shared) -> Result<&crate::sealing::ServerKey, ApiFailure> {
+    state.key.as_deref().ok_or_else(|| {
+        ApiFailure::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "this server runs without a server key",
+        )
+    })
+}

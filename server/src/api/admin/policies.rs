@@ -1,0 +1,264 @@
+//! Policies: list with their link state, create, rename, delete, link to a ConnectWise company,
+//! unlink, "Retry Pending", and their enrollment tokens.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{delete, get, post, put};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+
+use super::{AdminAuth, integration::cw_client};
+use crate::api::{ApiFailure, read_json};
+use crate::app::Shared;
+use crate::reconcile::queue;
+use crate::store::{LinkState, Policy, now_ms};
+
+pub fn router() -> Router<Shared> {
+    Router::new()
+        .route("/policies", get(list).post(create))
+        .route("/policies/{id}", get(one).patch(rename).delete(remove))
+        .route("/policies/{id}/link", put(link).delete(unlink))
+        .route("/policies/{id}/retry-pending", post(retry_pending))
+        .route("/policies/{id}/tokens", get(tokens).post(create_token))
+        .route("/tokens/{id}", delete(revoke_token))
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PolicyView {
+    pub id: i64,
+    pub name: String,
+    pub company: Option<CompanyRef>,
+    /// `grey` (not linked), `blue` (linked, every device bound), `red` (linked, some not).
+    pub link: &'static str,
+    pub devices: i64,
+    pub bound: i64,
+    pub pending: i64,
+    pub failed: i64,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CompanyRef {
+    pub id: i64,
+    pub name: String,
+}
+
+pub fn link_name(link: LinkState) -> &'static str {
+    match link {
+        LinkState::Grey => "grey",
+        LinkState::Blue => "blue",
+        LinkState::Red => "red",
+    }
+}
+
+pub async fn view(state: &Shared, p: Policy) -> Result<PolicyView, ApiFailure> {
+    let b = state.store.policy_bindings(p.id).await?;
+    Ok(PolicyView {
+        id: p.id,
+        name: p.name,
+        company: p.cw_company_id.map(|id| CompanyRef {
+            id,
+            name: p.cw_company_name.unwrap_or_default(),
+        }),
+        link: link_name(b.link),
+        devices: b.devices,
+        bound: b.bound,
+        pending: b.pending,
+        failed: b.failed,
+    })
+}
+
+async fn list(
+    State(state): State<Shared>,
+    _: AdminAuth,
+) -> Result<Json<Vec<PolicyView>>, ApiFailure> {
+    let mut out = Vec::new();
+    for p in state.store.policies().await? {
+        out.push(view(&state, p).await?);
+    }
+    Ok(Json(out))
+}
+
+async fn one(
+    State(state): State<Shared>,
+    _: AdminAuth,
+    Path(id): Path<i64>,
+) -> Result<Json<PolicyView>, ApiFailure> {
+    let p = state.store.policy(id).await?;
+    Ok(Json(view(&state, p).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NameBody {
+    name: String,
+}
+
+async fn create(
+    State(state): State<Shared>,
+    _: AdminAuth,
+    body: axum::body::Body,
+) -> Result<(StatusCode, Json<PolicyView>), ApiFailure> {
+    let req: NameBody = read_json(body).await?;
+    let p = state.store.create_policy(&req.name).await?;
+    Ok((StatusCode::CREATED, Json(view(&state, p).await?)))
+}
+
+async fn rename(
+    State(state): State<Shared>,
+    _: AdminAuth,
+    Path(id): Path<i64>,
+    body: axum::body::Body,
+) -> Result<Json<PolicyView>, ApiFailure> {
+    let req: NameBody = read_json(body).await?;
+    let p = state.store.rename_policy(id, &req.name).await?;
+    Ok(Json(view(&state, p).await?))
+}
+
+/// Deleting a policy keeps its devices (without a policy) and deactivates their configurations.
+async fn remove(
+    State(state): State<Shared>,
+    _: AdminAuth,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, ApiFailure> {
+    let before = state.store.policy_targets(id).await?;
+    state.store.delete_policy(id).await?;
+    queue::devices_released(&state.store, &before).await?;
+    state.wake_engine();
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct LinkBody {
+    company_id: i64,
+}
+
+/// Links the policy to a company that ConnectWise confirms exists; binding starts at once.
+async fn link(
+    State(state): State<Shared>,
+    _: AdminAuth,
+    Path(id): Path<i64>,
+    body: axum::body::Body,
+) -> Result<Json<PolicyView>, ApiFailure> {
+    let req: LinkBody = read_json(body).await?;
+    state.store.policy(id).await?;
+    let company = cw_client(&state)
+        .await?
+        .get_company(req.company_id)
+        .await
+        .map_err(super::integration::cw_failure)?;
+    let p = state
+        .store
+        .link_policy(id, Some((company.id, &company.name)))
+        .await?;
+    queue::policy_linked(&state.store, id).await?;
+    state.wake_engine();
+    Ok(Json(view(&state, p).await?))
+}
+
+async fn unlink(
+    State(state): State<Shared>,
+    _: AdminAuth,
+    Path(id): Path<i64>,
+) -> Result<Json<PolicyView>, ApiFailure> {
+    let before = state.store.policy_targets(id).await?;
+    let p = state.store.link_policy(id, None).await?;
+    queue::devices_released(&state.store, &before).await?;
+    state.wake_engine();
+    Ok(Json(view(&state, p).await?))
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RetryReply {
+    queued: usize,
+}
+
+async fn retry_pending(
+    State(state): State<Shared>,
+    _: AdminAuth,
+    Path(id): Path<i64>,
+) -> Result<Json<RetryReply>, ApiFailure> {
+    let queued = queue::retry_pending(&state.store, id).await?;
+    state.wake_engine();
+    Ok(Json(RetryReply { queued }))
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct TokenView {
+    id: i64,
+    label: String,
+    created_ms: i64,
+    expires_ms: Option<i64>,
+    revoked: bool,
+    usable: bool,
+    uses: i64,
+    /// Only in the answer that created it: the token itself is never stored.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    token: Option<String>,
+}
+
+fn token_view(t: crate::store::EnrollmentToken, token: Option<String>) -> TokenView {
+    TokenView {
+        usable: t.is_usable(now_ms()),
+        id: t.id,
+        label: t.label,
+        created_ms: t.created_ms,
+        expires_ms: t.expires_ms,
+        revoked: t.revoked_ms.is_some(),
+        uses: t.uses,
+        token,
+    }
+}
+
+async fn tokens(
+    State(state): State<Shared>,
+    _: AdminAuth,
+    Path(id): Path<i64>,
+) -> Result<Json<Vec<TokenView>>, ApiFailure> {
+    state.store.policy(id).await?;
+    let list = state.store.tokens(id).await?;
+    Ok(Json(
+        list.into_iter().map(|t| token_view(t, None)).collect(),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct NewToken {
+    #[serde(default)]
+    label: String,
+    expires_in_days: Option<u32>,
+}
+
+async fn create_token(
+    State(state): State<Shared>,
+    _: AdminAuth,
+    Path(id): Path<i64>,
+    body: axum::body::Body,
+) -> Result<(StatusCode, Json<TokenView>), ApiFailure> {
+    let req: NewToken = read_json(body).await?;
+    if req.label.chars().count() > 100 || req.label.chars().any(char::is_control) {
+        return Err(ApiFailure::invalid_body(
+            "a label must be at most 100 characters, without control characters",
+            Some("label".into()),
+        ));
+    }
+    let expires = req
+        .expires_in_days
+        .map(|d| now_ms() + i64::from(d.min(3650)) * 86_400_000);
+    let (record, token) = state.store.create_token(id, &req.label, expires).await?;
+    Ok((StatusCode::CREATED, Json(token_view(record, Some(token)))))
+}
+
+async fn revoke_token(
+    State(state): State<Shared>,
+    _: AdminAuth,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, ApiFailure> {
+    state.store.revoke_token(id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
