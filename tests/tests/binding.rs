@@ -224,7 +224,7 @@ async fn many_agents_bind_exactly_once_through_faults_moves_unlinks_and_retireme
     });
     admin(&d, &["unlink", "--policy", "Acme office"]);
     wait_for("unlinking to deactivate", 60, || {
-        configs_by_device(\&sb)
+        configs_by_device(&sb)
             .values()
             .flatten()
             .filter(|c| c["company"]["id"] == 2)
