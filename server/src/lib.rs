@@ -1,8 +1,6 @@
-//! Bindery's server. Built so far: the store (`store`) on SQLite or PostgreSQL with its
-//! migrations, the secret helpers (`secrets`, and `sealing` for secrets kept encrypted), the
-//! agent API (`api::agent`: enrollment and check-in) served by `app::launch`, the ConnectWise
-//! settings (`integration`), and the binding decision (`reconcile::plan`). The admin
-//! API and the job runner build on these (see the server issue).
+//! Bindery's server: the store (`store`) on SQLite or PostgreSQL, the agent and admin APIs
+//! (`api`) served by `app::launch`, the ConnectWise settings (`integration`), the binding engine
+//! (`reconcile`), secrets at rest (`secrets`, `sealing`), and the all-in-one `demo`.
 
 pub mod api;
 pub mod app;

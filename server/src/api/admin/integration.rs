@@ -97,6 +97,15 @@ async fn save(
     )
     .await
     .map_err(integration_failure)?;
+    // Whatever failed under the old credentials is tried again under the new ones.
+    if integration::choices(&state.store)
+        .await
+        .map_err(integration_failure)?
+        .is_some()
+    {
+        queue::sync_all(&state.store).await?;
+        state.wake_engine();
+    }
     show(State(state), AdminAuth::internal()).await
 }
 
