@@ -83,7 +83,7 @@ async fn main() {
     );
     store
         .put_setting(
-            "reconcile.last_full_sync_ms",
+            bindery_server::reconcile::runner::LAST_FULL_SYNC,
             &bindery_server::store::now_ms().to_string(),
         )
         .await

@@ -38,6 +38,14 @@ async fn world() -> World {
     bindery_server::demo::connect_to_sandbox(&store, &key, &sb.url())
         .await
         .unwrap();
+    // The tests ask for every sync themselves: no start-up re-sync racing with them.
+    store
+        .put_setting(
+            bindery_server::reconcile::runner::LAST_FULL_SYNC,
+            &bindery_server::store::now_ms().to_string(),
+        )
+        .await
+        .unwrap();
     let engine = Engine::new(
         store.clone(),
         key,
@@ -486,4 +494,118 @@ fn set_asset_tag_required(w: &World, required: bool) {
         .find(|q| q["question"] == "Asset tag")
         .unwrap();
     q["requiredFlag"] = required.into();
+}
+
+/// A fresh database on the test PostgreSQL server (started by scripts/test).
+async fn fresh_postgres_url() -> String {
+    use sqlx::Connection;
+    let url = std::env::var("BINDERY_TEST_POSTGRES_URL").expect(
+        "BINDERY_TEST_POSTGRES_URL is not set: run the tests with scripts/test, which starts PostgreSQL",
+    );
+    sqlx::any::install_default_drivers();
+    let name: String = bindery_server::secrets::random_secret("")
+        .unwrap()
+        .to_lowercase()
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .take(24)
+        .collect();
+    let name = format!("e_{name}");
+    let mut conn = sqlx::AnyConnection::connect(&url).await.unwrap();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    format!("{}/{name}", &url[..url.rfind('/').unwrap()])
+}
+
+// Two servers share one PostgreSQL: they split the jobs, never run one twice at once, and when
+// one dies mid-way (its task aborted, leases left behind) the other finishes its work.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_servers_on_one_postgres_bind_each_device_once_when_one_dies() {
+    connectwise_client::install_tls_provider();
+    let sb = connectwise_sandbox::spawn("127.0.0.1:0".parse().unwrap(), Seed::default_seed(), true)
+        .await
+        .unwrap();
+    let url = fresh_postgres_url().await;
+    let dir = tempfile::tempdir().unwrap();
+    let key = Arc::new(ServerKey::load_or_create(&dir.path().join("server.key")).unwrap());
+    let a = Store::open(&url).await.unwrap();
+    let b = Store::open(&url).await.unwrap();
+    bindery_server::demo::connect_to_sandbox(&a, &key, &sb.url())
+        .await
+        .unwrap();
+    let p = a.create_policy("Shared").await.unwrap();
+    // The World's helpers (enroll, link, settled, configs) on store A; its own engine is never
+    // run here: the two servers are engine_a and engine_b below.
+    let w = World {
+        sb,
+        store: a.clone(),
+        engine: Engine::new(a.clone(), key.clone(), EngineConfig::default()),
+        stop: tokio::sync::watch::channel(false).0,
+        _dir: dir,
+    };
+    w.enroll(p.id, 0..60).await;
+    w.sb.sandbox.set_faults(Faults {
+        latency_ms: 20,
+        lost_reply_rate: 0.1,
+        error_rate: 0.05,
+        seed: Some(3),
+        ..Faults::default()
+    });
+    let config = || EngineConfig {
+        workers: 4,
+        lease: Duration::from_secs(2),
+        poll: Duration::from_millis(50),
+        retry_base: Duration::from_millis(50),
+        retry_max: Duration::from_millis(500),
+        ..EngineConfig::default()
+    };
+    let (_stop_a, stopped_a) = tokio::sync::watch::channel(false);
+    let (_stop_b, stopped_b) = tokio::sync::watch::channel(false);
+    let engine_a = Engine::new(a.clone(), key.clone(), config());
+    let engine_b = Engine::new(b.clone(), key.clone(), config());
+    let run_a = tokio::spawn(engine_a.clone().run(stopped_a));
+    tokio::spawn(engine_b.clone().run(stopped_b));
+    w.link(p.id, Some((ACME, "Acme"))).await;
+
+    // Server A dies once both have done some work.
+    for _ in 0..400 {
+        let done = |e: &Engine| e.stats.jobs_done.load(std::sync::atomic::Ordering::Relaxed);
+        if done(&engine_a) >= 5 && done(&engine_b) >= 5 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    run_a.abort();
+    w.settled().await;
+    w.sb.sandbox.set_faults(Faults::default());
+    queue::retry_pending(&b, p.id).await.unwrap();
+    w.settled().await;
+
+    assert!(
+        engine_a
+            .stats
+            .jobs_done
+            .load(std::sync::atomic::Ordering::Relaxed)
+            > 0
+    );
+    assert!(
+        engine_b
+            .stats
+            .jobs_done
+            .load(std::sync::atomic::Ordering::Relaxed)
+            > 0
+    );
+    assert_eq!(
+        w.all_configs().len(),
+        60,
+        "exactly one configuration per device"
+    );
+    for n in 0..60 {
+        assert_eq!(w.configs(n).len(), 1, "device {n}");
+    }
+    let s = b.policy_bindings(p.id).await.unwrap();
+    assert_eq!((s.bound, s.link), (60, LinkState::Blue));
+    w.sb.stop().await;
 }

@@ -147,7 +147,8 @@ pub struct Engine {
     pub stats: EngineStats,
 }
 
-const LAST_FULL_SYNC: &str = "reconcile.last_full_sync_ms";
+/// The setting holding when the last full re-sync was queued (ms since the epoch).
+pub const LAST_FULL_SYNC: &str = "reconcile.last_full_sync_ms";
 
 impl Engine {
     pub fn new(store: Store, key: Arc<ServerKey>, config: EngineConfig) -> Arc<Engine> {
