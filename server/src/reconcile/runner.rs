@@ -172,8 +172,9 @@ impl Engine {
         self.wake.notify_one();
     }
 
-    /// Runs jobs until `stop` turns true, then lets running jobs finish (for up to the lease
-    /// time; what is cut off returns to the queue when its lease runs out, or at next start).
+    /// Runs jobs until `stop` turns true (or its sender is dropped), then lets running jobs
+    /// finish for up to the lease time; what is cut off returns to the queue when its lease runs
+    /// out, or at the next start.
     pub async fn run(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
         if self.store.backend() == Backend::Sqlite {
             // SQLite belongs to this one server: nobody else can be running its jobs.
@@ -224,7 +225,12 @@ impl Engine {
                 _ = running.join_next(), if !running.is_empty() => {}
                 _ = self.wake.notified() => {}
                 _ = tokio::time::sleep(self.config.poll) => {}
-                _ = stop.changed() => {}
+                // A dropped sender can never say stop again: treat it as stop rather than spin.
+                changed = stop.changed() => {
+                    if changed.is_err() {
+                        break;
+                    }
+                }
             }
         }
         let drain = async { while running.join_next().await.is_some() {} };
