@@ -148,16 +148,23 @@ pub async fn policy_linked(store: &Store, policy_id: i64) -> Result<()> {
     Ok(())
 }
 
-/// After a policy was unlinked, or before it is deleted (pass its devices, read before): each
-/// device bound through it is deactivated.
+/// After a policy was unlinked or deleted (pass its devices as read before): each device bound
+/// through it is deactivated, all queued in one transaction.
 pub async fn devices_released(store: &Store, targets: &[DeviceTarget]) -> Result<usize> {
-    let mut queued = 0;
-    for t in targets {
-        if device_changed(store, t.device_id).await? {
-            queued += 1;
-        }
-    }
-    Ok(queued)
+    let jobs: Vec<(i64, NewJob)> = targets
+        .iter()
+        .filter_map(|t| {
+            let released = DeviceTarget {
+                company_id: None,
+                ..t.clone()
+            };
+            device_job(&released).map(|j| (t.device_id, j))
+        })
+        .collect();
+    let (ids, jobs): (Vec<i64>, Vec<NewJob>) = jobs.into_iter().unzip();
+    store.enqueue_many(&jobs).await?;
+    store.mark_pending(&ids).await?;
+    Ok(ids.len())
 }
 
 /// "Retry Pending": every device of the policy not bound is tried again now, whatever its

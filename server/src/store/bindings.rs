@@ -228,6 +228,16 @@ impl Store {
         rows.iter().map(target_from_row).collect()
     }
 
+    /// Every device with its binding target, in one query (device lists).
+    pub async fn all_targets(&self) -> Result<Vec<DeviceTarget>> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{TARGET_SELECT} ORDER BY d.id"
+        )))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(target_from_row).collect()
+    }
+
     /// Every company a full re-sync visits: those linked to a policy, and those where some
     /// configuration is still recorded as active.
     pub async fn companies_to_sync(&self) -> Result<Vec<i64>> {

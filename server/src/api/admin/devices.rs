@@ -8,7 +8,9 @@ use serde::{Deserialize, Serialize};
 use super::AdminAuth;
 use crate::api::{ApiFailure, read_json};
 use crate::app::Shared;
-use crate::store::Device;
+use std::collections::HashMap;
+
+use crate::store::{Device, DeviceTarget};
 
 pub fn router() -> Router<Shared> {
     Router::new()
@@ -43,9 +45,14 @@ pub struct BindingView {
     pub error: Option<String>,
 }
 
+/// One device's view, from its record and its binding target (one read for the target).
 pub async fn view(state: &Shared, d: Device) -> Result<DeviceView, ApiFailure> {
     let target = state.store.device_target(d.id).await?;
-    let binding = match target.as_ref().and_then(|t| t.binding.clone()) {
+    Ok(view_with(d, target.as_ref()))
+}
+
+fn view_with(d: Device, target: Option<&DeviceTarget>) -> DeviceView {
+    let binding = match target.and_then(|t| t.binding.clone()) {
         Some(b) => BindingView {
             state: b.state.as_str(),
             company_id: b.company_id,
@@ -63,7 +70,7 @@ pub async fn view(state: &Shared, d: Device) -> Result<DeviceView, ApiFailure> {
             error: None,
         },
     };
-    Ok(DeviceView {
+    DeviceView {
         id: d.id,
         agent_id: d.agent_id,
         policy_id: d.policy_id,
@@ -73,7 +80,7 @@ pub async fn view(state: &Shared, d: Device) -> Result<DeviceView, ApiFailure> {
         last_seen_ms: d.last_seen_ms,
         retired: d.retired_ms.is_some(),
         binding,
-    })
+    }
 }
 
 #[derive(Deserialize)]
@@ -86,11 +93,24 @@ async fn list(
     _: AdminAuth,
     Query(filter): Query<Filter>,
 ) -> Result<Json<Vec<DeviceView>>, ApiFailure> {
-    let mut out = Vec::new();
-    for d in state.store.devices(filter.policy).await? {
-        out.push(view(&state, d).await?);
+    // Two queries for the whole list, not one per device.
+    let targets: HashMap<i64, DeviceTarget> = match filter.policy {
+        Some(p) => state.store.policy_targets(p).await?,
+        None => state.store.all_targets().await?,
     }
-    Ok(Json(out))
+    .into_iter()
+    .map(|t| (t.device_id, t))
+    .collect();
+    let devices = state.store.devices(filter.policy).await?;
+    Ok(Json(
+        devices
+            .into_iter()
+            .map(|d| {
+                let t = targets.get(&d.id);
+                view_with(d, t)
+            })
+            .collect(),
+    ))
 }
 
 async fn one(
