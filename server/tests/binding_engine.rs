@@ -14,6 +14,8 @@ use bindery_shared::{DeviceFacts, FactField};
 use connectwise_sandbox::{Faults, Seed};
 use serde_json::Value;
 
+mod common;
+
 const ACME: i64 = 2;
 const GLOBEX: i64 = 3;
 const ACTIVE: i64 = 1;
@@ -496,29 +498,6 @@ fn set_asset_tag_required(w: &World, required: bool) {
     q["requiredFlag"] = required.into();
 }
 
-/// A fresh database on the test PostgreSQL server (started by scripts/test).
-async fn fresh_postgres_url() -> String {
-    use sqlx::Connection;
-    let url = std::env::var("BINDERY_TEST_POSTGRES_URL").expect(
-        "BINDERY_TEST_POSTGRES_URL is not set: run the tests with scripts/test, which starts PostgreSQL",
-    );
-    sqlx::any::install_default_drivers();
-    let name: String = bindery_server::secrets::random_secret("")
-        .unwrap()
-        .to_lowercase()
-        .chars()
-        .filter(char::is_ascii_alphanumeric)
-        .take(24)
-        .collect();
-    let name = format!("e_{name}");
-    let mut conn = sqlx::AnyConnection::connect(&url).await.unwrap();
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    format!("{}/{name}", &url[..url.rfind('/').unwrap()])
-}
-
 // Two servers share one PostgreSQL: they split the jobs, never run one twice at once, and when
 // one dies mid-way (its task aborted, leases left behind) the other finishes its work.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -527,7 +506,7 @@ async fn two_servers_on_one_postgres_bind_each_device_once_when_one_dies() {
     let sb = connectwise_sandbox::spawn("127.0.0.1:0".parse().unwrap(), Seed::default_seed(), true)
         .await
         .unwrap();
-    let url = fresh_postgres_url().await;
+    let url = common::fresh_postgres_url().await;
     let dir = tempfile::tempdir().unwrap();
     let key = Arc::new(ServerKey::load_or_create(&dir.path().join("server.key")).unwrap());
     let a = Store::open(&url).await.unwrap();

@@ -7,7 +7,8 @@ use std::collections::HashSet;
 
 use bindery_server::secrets::hash_secret;
 use bindery_server::store::{Backend, Enrollment, NewDevice, NewJob, Store, StoreError, now_ms};
-use sqlx::Connection;
+
+mod common;
 
 /// A fresh SQLite store in a temporary directory (kept alive by the returned guard).
 async fn sqlite() -> (Store, Option<tempfile::TempDir>) {
@@ -17,31 +18,12 @@ async fn sqlite() -> (Store, Option<tempfile::TempDir>) {
 
 /// A fresh PostgreSQL database on the test server.
 async fn postgres() -> (Store, Option<tempfile::TempDir>) {
-    let url = std::env::var("BINDERY_TEST_POSTGRES_URL")
-        .expect("BINDERY_TEST_POSTGRES_URL is not set: run the tests with scripts/test, which starts PostgreSQL");
     (
-        Store::open(&fresh_postgres_db(&url).await).await.unwrap(),
+        Store::open(&common::fresh_postgres_url().await)
+            .await
+            .unwrap(),
         None,
     )
-}
-
-async fn fresh_postgres_db(url: &str) -> String {
-    sqlx::any::install_default_drivers();
-    let name = format!(
-        "t_{}",
-        bindery_server::secrets::random_secret("")
-            .unwrap()
-            .to_lowercase()
-            .replace(['-', '_'], "")
-    );
-    let name = &name[..30];
-    let mut conn = sqlx::AnyConnection::connect(url).await.unwrap();
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    let base = &url[..url.rfind('/').unwrap()];
-    format!("{base}/{name}")
 }
 
 /// Runs one async test body against both backends.

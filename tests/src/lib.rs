@@ -137,3 +137,12 @@ pub fn run(bin: &str, args: &[&str]) -> (bool, String, String) {
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
 }
+
+/// Runs `bindery-server admin --data-dir DATA_DIR ARGS…`, which must succeed; returns its output.
+pub fn admin(data_dir: &str, args: &[&str]) -> String {
+    let mut all = vec!["admin", "--data-dir", data_dir];
+    all.extend_from_slice(args);
+    let (ok, out, err) = run("bindery-server", &all);
+    assert!(ok, "admin {args:?}: {err}");
+    out
+}

@@ -7,19 +7,11 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use bindery_e2e::{ServerProcess, run};
+use bindery_e2e::{ServerProcess, admin, run};
 use connectwise_sandbox::{Faults, Seed};
 use serde_json::{Value, json};
 
 const AGENTS: usize = 24;
-
-fn admin(data_dir: &str, args: &[&str]) -> String {
-    let mut all = vec!["admin", "--data-dir", data_dir];
-    all.extend_from_slice(args);
-    let (ok, out, err) = run("bindery-server", &all);
-    assert!(ok, "admin {args:?}: {err}");
-    out
-}
 
 /// The policy's icon and counts, from `admin bindings`.
 fn bindings(data_dir: &str, policy: &str) -> String {

@@ -2,7 +2,7 @@
 //! runs, the agent enrolls and checks in, and the server's store holds this machine's facts.
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
-use bindery_e2e::{ServerProcess, run};
+use bindery_e2e::{ServerProcess, admin, run};
 use bindery_server::store::Store;
 use serde_json::Value;
 
@@ -13,24 +13,9 @@ async fn an_agent_enrolls_checks_in_and_reports_this_machine() {
     let data_dir = data.path().to_str().unwrap();
     let state_dir = state.path().to_str().unwrap();
 
-    let (ok, out, err) = run(
-        "bindery-server",
-        &["admin", "--data-dir", data_dir, "policy-create", "Office"],
-    );
-    assert!(ok, "{err}");
+    let out = admin(data_dir, &["policy-create", "Office"]);
     assert!(out.contains("Office"));
-    let (ok, token, err) = run(
-        "bindery-server",
-        &[
-            "admin",
-            "--data-dir",
-            data_dir,
-            "token-create",
-            "--policy",
-            "Office",
-        ],
-    );
-    assert!(ok, "{err}");
+    let token = admin(data_dir, &["token-create", "--policy", "Office"]);
     let token = token.trim().to_owned();
 
     let server = ServerProcess::start(&["--data-dir", data_dir, "--checkin-interval", "30"]);
