@@ -161,6 +161,25 @@ pub async fn launch(
             }
         })
     };
+    // The server's own monitor ("offline"); only a server that runs jobs sweeps.
+    let sweeper = state.engine.is_some().then(|| {
+        let state = state.clone();
+        let started = crate::store::now_ms();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(15));
+            loop {
+                tick.tick().await;
+                match crate::monitoring::offline::sweep(&state.store, started).await {
+                    Ok(s) if s.raised + s.resolved > 0 => {
+                        tracing::info!(raised = s.raised, resolved = s.resolved, "offline sweep");
+                        state.wake_engine();
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "offline sweep failed"),
+                }
+            }
+        })
+    });
     // The peer address reaches handlers for per-address limits (behind a reverse proxy it is
     // the proxy's; see the server's deployment notes).
     let (stop, stopped) = tokio::sync::watch::channel(false);
@@ -170,6 +189,9 @@ pub async fn launch(
         .with_graceful_shutdown(shutdown)
         .await;
     flusher.abort();
+    if let Some(s) = sweeper {
+        s.abort();
+    }
     state.flush_seen().await;
     // Running jobs finish (or return to the queue) before the process ends.
     let _ = stop.send(true);

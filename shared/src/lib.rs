@@ -9,5 +9,6 @@
 pub mod facts;
 pub mod normalize;
 pub mod protocol;
+pub mod time;
 
 pub use facts::{DeviceFacts, FactField};

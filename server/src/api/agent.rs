@@ -1,24 +1,31 @@
-//! The agent API, version 1 (docs/protocol.md): enrollment and check-in.
+//! The agent API, version 1 (docs/protocol.md): enrollment, check-in, alert events and help
+//! requests.
 
 use axum::body::Body;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use bindery_shared::protocol::{
-    CheckIn, CheckInReply, DeviceCredential, EnrollRequest, EnrollResponse, paths,
+    AlertAck, AlertBatch, CheckIn, CheckInReply, DeviceCredential, EnrollRequest, EnrollResponse,
+    HelpClose, HelpReply, HelpRequest as HelpMessage, HelpState, paths,
 };
 use bindery_shared::{DeviceFacts, FactField};
 
 use super::{ApiFailure, read_json};
 use crate::app::Shared;
+use crate::monitoring::{self, settings::MonitorSettings};
 use crate::secrets::{hash_secret, random_secret, verify_secret};
-use crate::store::{DeviceAuth, NewDevice, now_ms};
+use crate::store::{DeviceAuth, HelpRequest, NewDevice, TicketState, now_ms};
 
 pub fn router() -> Router<Shared> {
     Router::new()
         .route(paths::ENROLL, post(enroll))
         .route(paths::CHECKIN, post(checkin))
+        .route(paths::ALERTS, post(alerts))
+        .route(paths::HELP, post(help))
+        .route("/help/close", post(help_close))
+        .route("/help/{request_id}", get(help_status))
 }
 
 /// The facts as the server keeps them: normalised, with the authenticated agent id as the
@@ -142,6 +149,106 @@ async fn checkin(
     state.mark_seen(auth.id, now_ms());
     Ok(Json(CheckInReply {
         next_checkin_secs: state.agents.checkin_interval_secs,
-        monitors: Vec::new(),
+        monitors: MonitorSettings::from_stored(auth.monitors_json.as_deref()).monitors,
     }))
+}
+
+/// Alert events, in order; replays (sequence numbers already taken) are counted and dropped.
+async fn alerts(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<AlertAck>, ApiFailure> {
+    let (_, auth) = authenticate(&state, &headers).await?;
+    let batch: AlertBatch = read_json(body).await?;
+    batch.validate()?;
+    let intake = monitoring::take_alert_batch(&state.store, auth.id, &batch).await?;
+    if intake.accepted > 0 {
+        state.wake_engine();
+    }
+    Ok(Json(AlertAck {
+        acked_through: u64::try_from(intake.acked_through).unwrap_or(0),
+        accepted: intake.accepted,
+        duplicates: intake.duplicates,
+    }))
+}
+
+/// Where a help request stands, for the person waiting at the machine.
+fn help_reply(h: &HelpRequest) -> HelpReply {
+    let (state, message) = match &h.ticket {
+        None => (HelpState::Failed, h.no_ticket_reason.clone()),
+        Some(t) => (
+            match t.state {
+                TicketState::Pending => HelpState::Pending,
+                TicketState::Open => HelpState::Open,
+                TicketState::Closed => HelpState::Closed,
+                TicketState::Failed => HelpState::Failed,
+            },
+            t.error.clone(),
+        ),
+    };
+    HelpReply {
+        request_id: h.request_id.clone(),
+        state,
+        ticket_number: h
+            .ticket
+            .as_ref()
+            .and_then(|t| t.number)
+            .and_then(|n| u64::try_from(n).ok()),
+        message,
+    }
+}
+
+async fn help(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<HelpReply>, ApiFailure> {
+    let (_, auth) = authenticate(&state, &headers).await?;
+    let msg: HelpMessage = read_json(body).await?;
+    msg.validate()?;
+    let stored = monitoring::take_help_request(&state.store, auth.id, &msg).await?;
+    state.wake_engine();
+    Ok(Json(help_reply(&stored)))
+}
+
+async fn help_status(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Path(request_id): Path<String>,
+) -> Result<Json<HelpReply>, ApiFailure> {
+    let (_, auth) = authenticate(&state, &headers).await?;
+    let found = state
+        .store
+        .help_request(auth.id, &request_id)
+        .await?
+        .ok_or_else(|| {
+            ApiFailure::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "this device sent no help request with that id",
+            )
+        })?;
+    Ok(Json(help_reply(&found)))
+}
+
+async fn help_close(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<HelpReply>, ApiFailure> {
+    let (_, auth) = authenticate(&state, &headers).await?;
+    let msg: HelpClose = read_json(body).await?;
+    let number = i64::try_from(msg.ticket_number).unwrap_or(i64::MAX);
+    let closed = monitoring::close_help_from_device(&state.store, auth.id, number, None)
+        .await?
+        .ok_or_else(|| {
+            ApiFailure::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                format!("ticket {number} is not a help request from this machine"),
+            )
+        })?;
+    state.wake_engine();
+    Ok(Json(help_reply(&closed)))
 }

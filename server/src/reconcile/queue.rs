@@ -10,6 +10,7 @@ use crate::store::{BindingState, DeviceTarget, NewJob, Result, Store, now_ms};
 
 pub const SYNC_COMPANY: &str = "cw.sync_company";
 pub const BIND_DEVICE: &str = "cw.bind_device";
+pub const TICKET: &str = "cw.ticket";
 
 /// Read every configuration of a company in one paged query, and queue the writes it needs.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -27,6 +28,13 @@ pub struct BindDevice {
     /// or when it may be stale (a retry, or a write since), the job looks the device up.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub snapshot: Option<Snapshot>,
+}
+
+/// Bring one ticket in line with what Bindery wants of it (open, attached, closed).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TicketWork {
+    pub ticket_id: i64,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -75,6 +83,22 @@ pub fn bind_job(device_id: i64, snapshot: Option<Snapshot>) -> NewJob {
             snapshot,
         },
     )
+}
+
+pub fn ticket_job(ticket_id: i64) -> NewJob {
+    job(
+        TICKET,
+        format!("ticket:{ticket_id}"),
+        &TicketWork { ticket_id },
+    )
+}
+
+/// Queues every ticket ConnectWise refused again (after the settings changed); returns how many.
+pub async fn retry_failed_tickets(store: &Store) -> Result<usize> {
+    let ids = store.failed_tickets().await?;
+    let jobs: Vec<NewJob> = ids.iter().map(|id| ticket_job(*id)).collect();
+    store.enqueue_many(&jobs).await?;
+    Ok(ids.len())
 }
 
 /// Queues a sync of one company ("Sync now", a link).

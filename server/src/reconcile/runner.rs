@@ -23,7 +23,8 @@ use tokio::task::JoinSet;
 
 use super::fields;
 use super::plan::{self, Action, BindingSettings, Desired, Observed};
-use super::queue::{self, BindDevice, Snapshot, SyncCompany, WRITE_VISIBLE_AFTER_MS};
+use super::queue::{self, BindDevice, Snapshot, SyncCompany, TicketWork, WRITE_VISIBLE_AFTER_MS};
+use super::tickets;
 use crate::integration::{self, IntegrationError};
 use crate::sealing::ServerKey;
 use crate::store::{Backend, Binding, BindingState, DeviceTarget, Job, Store, StoreError, now_ms};
@@ -68,7 +69,7 @@ pub struct EngineStats {
 
 /// Why a job did not finish.
 #[derive(Debug)]
-enum JobError {
+pub(super) enum JobError {
     /// Try again later without anyone changing anything.
     Transient {
         message: String,
@@ -110,7 +111,7 @@ impl From<IntegrationError> for JobError {
 }
 
 impl JobError {
-    fn message(&self) -> &str {
+    pub(super) fn message(&self) -> &str {
         match self {
             JobError::Transient { message, .. } | JobError::Permanent(message) => message,
         }
@@ -341,6 +342,20 @@ impl Engine {
                 let p: BindDevice = decode(&job.payload)?;
                 self.bind_device(p, job.attempts).await
             }
+            queue::TICKET => {
+                let p: TicketWork = decode(&job.payload)?;
+                let connection = async {
+                    let choices = integration::choices(&self.store).await?.ok_or_else(|| {
+                        JobError::Permanent(
+                            "choose the ticket boards and statuses in the ConnectWise settings first"
+                                .into(),
+                        )
+                    })?;
+                    Ok((self.client().await?, choices))
+                }
+                .await;
+                tickets::work(&self.store, connection, p.ticket_id).await
+            }
             other => Err(JobError::Permanent(format!(
                 "unknown job kind {other:?} (written by a newer server?)"
             ))),
@@ -462,7 +477,16 @@ impl Engine {
             return Ok(()); // the device was deleted: nothing to bind
         };
         match self.bind_target(&target, job.snapshot, attempts).await {
-            Ok(()) => Ok(()),
+            Ok(()) => {
+                // Tickets opened before the device had a configuration get it attached now.
+                let waiting = self.store.tickets_to_attach(target.device_id).await?;
+                if !waiting.is_empty() {
+                    let jobs: Vec<_> = waiting.into_iter().map(queue::ticket_job).collect();
+                    self.store.enqueue_many(&jobs).await?;
+                    self.wake();
+                }
+                Ok(())
+            }
             Err(e) => {
                 let previous = target.binding.clone();
                 let record = Binding {

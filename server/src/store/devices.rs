@@ -46,6 +46,8 @@ pub struct DeviceAuth {
     pub facts_hash: String,
     pub agent_version: String,
     pub policy_id: Option<i64>,
+    /// The policy's monitor settings (`None`: the defaults).
+    pub monitors_json: Option<String>,
 }
 
 /// A machine enrolling.
@@ -117,7 +119,7 @@ impl Store {
             Some(known) => {
                 let row = sqlx::query(sqlx::AssertSqlSafe(format!(
                     "UPDATE devices SET secret_hash = $1, policy_id = $2, serial = COALESCE($3, serial), facts_json = $4, \
-                     facts_hash = $5, agent_version = $6, last_seen_ms = $7, retired_ms = NULL WHERE id = $8 RETURNING {COLUMNS}"
+                     facts_hash = $5, agent_version = $6, last_seen_ms = $7, retired_ms = NULL, alert_seq = 0 WHERE id = $8 RETURNING {COLUMNS}"
                 )))
                 .bind(d.secret_hash)
                 .bind(d.policy_id)
@@ -172,19 +174,22 @@ impl Store {
     /// its secret (to check the credential) and of its stored facts (to skip unchanged ones).
     /// Retired devices have none.
     pub async fn device_auth(&self, agent_id: &str) -> Result<Option<DeviceAuth>> {
-        let row: Option<(i64, String, String, String, Option<i64>)> = sqlx::query_as(
-            "SELECT id, secret_hash, facts_hash, agent_version, policy_id FROM devices WHERE agent_id = $1 AND retired_ms IS NULL",
+        type AuthRow = (i64, String, String, String, Option<i64>, Option<String>);
+        let row: Option<AuthRow> = sqlx::query_as(
+            "SELECT d.id, d.secret_hash, d.facts_hash, d.agent_version, d.policy_id, p.monitors_json \
+             FROM devices d LEFT JOIN policies p ON p.id = d.policy_id WHERE d.agent_id = $1 AND d.retired_ms IS NULL",
         )
         .bind(agent_id)
         .fetch_optional(&self.pool)
         .await?;
         Ok(row.map(
-            |(id, secret_hash, facts_hash, agent_version, policy_id)| DeviceAuth {
+            |(id, secret_hash, facts_hash, agent_version, policy_id, monitors_json)| DeviceAuth {
                 id,
                 secret_hash,
                 facts_hash,
                 agent_version,
                 policy_id,
+                monitors_json,
             },
         ))
     }

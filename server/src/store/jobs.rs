@@ -80,6 +80,23 @@ const ENQUEUE: &str = "INSERT INTO jobs (kind, dedupe_key, payload, state, run_a
              updated_ms = excluded.updated_ms \
              RETURNING id";
 
+/// Queues a job inside the caller's transaction (with the change that asks for it), as
+/// [`Store::enqueue`] would.
+pub(crate) async fn enqueue_in(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    job: &NewJob,
+) -> Result<i64> {
+    let (id,): (i64,) = sqlx::query_as(ENQUEUE)
+        .bind(&job.kind)
+        .bind(&job.dedupe_key)
+        .bind(&job.payload)
+        .bind(job.run_after_ms)
+        .bind(now_ms())
+        .fetch_one(&mut **tx)
+        .await?;
+    Ok(id)
+}
+
 impl Store {
     /// Queues a job and returns its id. At most one live job per key: asking again for a queued
     /// job replaces its payload (and brings it forward); asking for a running one makes it run

@@ -4,11 +4,14 @@
 //! differ (job leasing), each gets its own statement. Each backend has its own migrations.
 
 mod admins;
+mod alerts;
 mod bindings;
 mod devices;
+mod help;
 mod jobs;
 mod policies;
 mod settings;
+mod tickets;
 mod tokens;
 
 use std::path::Path;
@@ -18,10 +21,13 @@ use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Executor};
 
 pub use admins::{Admin, AdminSession};
+pub use alerts::{Alert, AlertFilter, AlertInput, AlertIntake, AlertState};
 pub use bindings::{Binding, BindingState, DeviceTarget, LinkState, PolicyBindings};
 pub use devices::{Device, DeviceAuth, Enrollment, NewDevice};
+pub use help::{HelpRequest, NewHelpRequest};
 pub use jobs::{Job, JobCounts, NewJob};
 pub use policies::Policy;
+pub use tickets::{NewTicket, Ticket, TicketBoard, TicketBrief, TicketProgress, TicketState};
 pub use tokens::EnrollmentToken;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -50,12 +56,14 @@ const SQLITE_MIGRATIONS: &[(i64, &str)] = &[
     (2, include_str!("migrations/sqlite/0002_bindings.sql")),
     (3, include_str!("migrations/sqlite/0003_job_reruns.sql")),
     (4, include_str!("migrations/sqlite/0004_admins.sql")),
+    (5, include_str!("migrations/sqlite/0005_alerts.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("migrations/postgres/0001_initial.sql")),
     (2, include_str!("migrations/postgres/0002_bindings.sql")),
     (3, include_str!("migrations/postgres/0003_job_reruns.sql")),
     (4, include_str!("migrations/postgres/0004_admins.sql")),
+    (5, include_str!("migrations/postgres/0005_alerts.sql")),
 ];
 
 /// A handle on the store; cheap to clone (a connection pool).

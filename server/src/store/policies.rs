@@ -137,4 +137,30 @@ impl Store {
         }
         self.policy(id).await
     }
+
+    /// The policy's monitor settings as stored (`None`: the defaults).
+    pub async fn policy_monitors(&self, id: i64) -> Result<Option<String>> {
+        let row: Option<(Option<String>,)> =
+            sqlx::query_as("SELECT monitors_json FROM policies WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?;
+        row.map(|(json,)| json)
+            .ok_or(StoreError::NotFound("policy"))
+    }
+
+    /// Replaces the policy's monitor settings (`None`: back to the defaults).
+    pub async fn set_policy_monitors(&self, id: i64, json: Option<&str>) -> Result<()> {
+        let done =
+            sqlx::query("UPDATE policies SET monitors_json = $1, updated_ms = $2 WHERE id = $3")
+                .bind(json)
+                .bind(now_ms())
+                .bind(id)
+                .execute(&self.pool)
+                .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound("policy"));
+        }
+        Ok(())
+    }
 }

@@ -104,6 +104,7 @@ async fn save(
         .is_some()
     {
         queue::sync_all(&state.store).await?;
+        queue::retry_failed_tickets(&state.store).await?;
         state.wake_engine();
     }
     show(State(state), AdminAuth::internal()).await
@@ -147,6 +148,7 @@ async fn save_choices(
         .await
         .map_err(integration_failure)?;
     queue::sync_all(&state.store).await?;
+    queue::retry_failed_tickets(&state.store).await?;
     state.wake_engine();
     Ok(Json(choices))
 }

@@ -5,6 +5,7 @@
 
 mod devices;
 mod integration;
+mod monitoring;
 mod policies;
 
 use axum::extract::{ConnectInfo, FromRequestParts, State};
@@ -36,6 +37,7 @@ pub fn router() -> Router<Shared> {
         .merge(policies::router())
         .merge(devices::router())
         .merge(integration::router())
+        .merge(monitoring::router())
 }
 
 async fn openapi() -> Response {

@@ -1,0 +1,207 @@
+//! Monitoring for admins: alerts and help requests (paged, filtered, closed by a person), and
+//! each policy's monitor settings.
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+
+use super::AdminAuth;
+use crate::api::{ApiFailure, read_json};
+use crate::app::Shared;
+use crate::monitoring::{self, settings::MonitorSettings};
+use crate::store::{Alert, AlertFilter, AlertState, HelpRequest};
+
+pub fn router() -> Router<Shared> {
+    Router::new()
+        .route("/alerts", get(alerts))
+        .route("/alerts/{id}", get(alert))
+        .route("/alerts/{id}/close", post(close_alert))
+        .route("/help-requests", get(help_requests))
+        .route("/help-requests/{id}/close", post(close_help))
+        .route(
+            "/policies/{id}/monitors",
+            get(monitors).put(set_monitors).delete(reset_monitors),
+        )
+}
+
+/// One page of a list, and how many items match in all.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub total: i64,
+    pub page: i64,
+    pub per_page: i64,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct AlertQuery {
+    state: Option<AlertState>,
+    device: Option<i64>,
+    policy: Option<i64>,
+    page: Option<i64>,
+    per_page: Option<i64>,
+}
+
+/// Page numbers from 1; 50 a page unless asked (at most 500).
+fn paging(page: Option<i64>, per_page: Option<i64>) -> (i64, i64) {
+    (
+        page.unwrap_or(1).max(1),
+        per_page.unwrap_or(50).clamp(1, 500),
+    )
+}
+
+async fn alerts(
+    State(state): State<Shared>,
+    _: AdminAuth,
+    Query(q): Query<AlertQuery>,
+) -> Result<Json<Page<Alert>>, ApiFailure> {
+    let (page, per_page) = paging(q.page, q.per_page);
+    let (items, total) = state
+        .store
+        .alerts(&AlertFilter {
+            state: q.state,
+            device_id: q.device,
+            policy_id: q.policy,
+            limit: per_page,
+            offset: (page - 1) * per_page,
+        })
+        .await?;
+    Ok(Json(Page {
+        items,
+        total,
+        page,
+        per_page,
+    }))
+}
+
+fn not_found(what: &str) -> ApiFailure {
+    ApiFailure::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        format!("no such {what}"),
+    )
+}
+
+async fn alert(
+    State(state): State<Shared>,
+    _: AdminAuth,
+    Path(id): Path<i64>,
+) -> Result<Json<Alert>, ApiFailure> {
+    let a = state
+        .store
+        .alert(id)
+        .await?
+        .ok_or_else(|| not_found("alert"))?;
+    Ok(Json(a))
+}
+
+async fn close_alert(
+    State(state): State<Shared>,
+    auth: AdminAuth,
+    Path(id): Path<i64>,
+) -> Result<Json<Alert>, ApiFailure> {
+    let a = monitoring::close_alert(&state.store, id, &auth.username)
+        .await?
+        .ok_or_else(|| not_found("alert"))?;
+    state.wake_engine();
+    Ok(Json(a))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct HelpQuery {
+    device: Option<i64>,
+    /// Only requests whose ticket is not closed (or being closed).
+    #[serde(default)]
+    open: bool,
+    page: Option<i64>,
+    per_page: Option<i64>,
+}
+
+async fn help_requests(
+    State(state): State<Shared>,
+    _: AdminAuth,
+    Query(q): Query<HelpQuery>,
+) -> Result<Json<Page<HelpRequest>>, ApiFailure> {
+    let (page, per_page) = paging(q.page, q.per_page);
+    let (items, total) = state
+        .store
+        .help_requests(q.device, q.open, per_page, (page - 1) * per_page)
+        .await?;
+    Ok(Json(Page {
+        items,
+        total,
+        page,
+        per_page,
+    }))
+}
+
+async fn close_help(
+    State(state): State<Shared>,
+    auth: AdminAuth,
+    Path(id): Path<i64>,
+) -> Result<Json<HelpRequest>, ApiFailure> {
+    let h = monitoring::close_help_as_admin(&state.store, id, &auth.username)
+        .await?
+        .ok_or_else(|| not_found("help request"))?;
+    state.wake_engine();
+    Ok(Json(h))
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct MonitorsView {
+    #[serde(flatten)]
+    settings: MonitorSettings,
+    /// True when the policy has no settings of its own.
+    is_default: bool,
+}
+
+async fn monitors(
+    State(state): State<Shared>,
+    _: AdminAuth,
+    Path(id): Path<i64>,
+) -> Result<Json<MonitorsView>, ApiFailure> {
+    let stored = state.store.policy_monitors(id).await?;
+    Ok(Json(MonitorsView {
+        is_default: stored.is_none(),
+        settings: MonitorSettings::from_stored(stored.as_deref()),
+    }))
+}
+
+async fn set_monitors(
+    State(state): State<Shared>,
+    _: AdminAuth,
+    Path(id): Path<i64>,
+    body: axum::body::Body,
+) -> Result<Json<MonitorsView>, ApiFailure> {
+    let settings: MonitorSettings = read_json(body).await?;
+    let problems = settings.problems();
+    if !problems.is_empty() {
+        return Err(ApiFailure::invalid_body(problems.join("; "), None));
+    }
+    let json = serde_json::to_string(&settings).map_err(|e| {
+        ApiFailure::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
+    })?;
+    state.store.set_policy_monitors(id, Some(&json)).await?;
+    Ok(Json(MonitorsView {
+        settings,
+        is_default: false,
+    }))
+}
+
+async fn reset_monitors(
+    State(state): State<Shared>,
+    _: AdminAuth,
+    Path(id): Path<i64>,
+) -> Result<Json<MonitorsView>, ApiFailure> {
+    state.store.set_policy_monitors(id, None).await?;
+    Ok(Json(MonitorsView {
+        settings: MonitorSettings::default(),
+        is_default: true,
+    }))
+}

@@ -1,0 +1,174 @@
+//! Monitoring: what agents watch (`settings`), the alerts and help requests they send, the
+//! server's own "offline" alert (`offline`), and the words of the tickets they open
+//! (`ticket_text`). Everything here only writes to the store, each change together with the
+//! ticket job it needs; the job runner (`reconcile::tickets`) does the ConnectWise writes.
+//!
+//! A device in a policy linked to a company gets tickets; any other device's alerts and help
+//! requests are kept and shown, with the reason they opened no ticket.
+
+pub mod offline;
+pub mod settings;
+pub mod ticket_text;
+
+use bindery_shared::DeviceFacts;
+use bindery_shared::normalize::clean_text;
+use bindery_shared::protocol::{AlertBatch, AlertEventKind, HelpRequest as HelpMessage};
+
+use crate::reconcile::queue::ticket_job;
+use crate::store::{
+    AlertInput, AlertIntake, DeviceTarget, HelpRequest, NewHelpRequest, NewTicket, Result, Store,
+    StoreError,
+};
+use ticket_text::{AlertFacts, DeviceContext};
+
+/// Why a device's alert or help request opened no ticket.
+pub const NOT_LINKED: &str = "the device's policy is not linked to a ConnectWise company";
+
+/// The device's target (facts and company), or not found.
+async fn target(store: &Store, device_id: i64) -> Result<DeviceTarget> {
+    store
+        .device_target(device_id)
+        .await?
+        .ok_or(StoreError::NotFound("device"))
+}
+
+fn facts_of(t: &DeviceTarget) -> DeviceFacts {
+    serde_json::from_str(&t.facts_json).unwrap_or_default()
+}
+
+/// The ticket to open for the device, or why there is none.
+fn ticket_for(
+    t: &DeviceTarget,
+    make: impl FnOnce(&DeviceContext<'_>) -> NewTicket,
+) -> std::result::Result<NewTicket, String> {
+    let company_id = t.company_id.ok_or_else(|| NOT_LINKED.to_owned())?;
+    let facts = facts_of(t);
+    Ok(make(&DeviceContext {
+        device_id: t.device_id,
+        company_id,
+        agent_id: &t.agent_id,
+        facts: &facts,
+    }))
+}
+
+/// Stores an agent's batch of alert events (already validated), dropping replays.
+pub async fn take_alert_batch(
+    store: &Store,
+    device_id: i64,
+    batch: &AlertBatch,
+) -> Result<AlertIntake> {
+    let t = target(store, device_id).await?;
+    let inputs: Vec<AlertInput> = batch
+        .events
+        .iter()
+        .map(|e| {
+            let subject = e.subject.as_deref().map(clean_text).unwrap_or_default();
+            let summary = clean_text(&e.summary);
+            let at_ms = i64::try_from(e.at_ms).unwrap_or(i64::MAX);
+            let raised = e.kind == AlertEventKind::Raised;
+            let ticket = if raised {
+                ticket_for(&t, |d| {
+                    ticket_text::alert_ticket(
+                        d,
+                        &AlertFacts {
+                            monitor_id: &e.monitor_id,
+                            subject: &subject,
+                            summary: &summary,
+                            detail: e.detail.as_deref(),
+                            value: e.value,
+                            at_ms,
+                        },
+                    )
+                })
+            } else {
+                Err(String::new())
+            };
+            AlertInput {
+                seq: Some(i64::try_from(e.seq).unwrap_or(i64::MAX)),
+                monitor_id: e.monitor_id.clone(),
+                subject,
+                raised,
+                at_ms,
+                summary,
+                detail: e.detail.as_deref().map(str::to_owned),
+                value: e.value.filter(|v| v.is_finite()),
+                ticket,
+                note: ticket_text::resolved_note(at_ms, e.value),
+            }
+        })
+        .collect();
+    store
+        .record_alert_events(device_id, &inputs, &ticket_job)
+        .await
+}
+
+/// Stores a help request (already validated) and its ticket; the same request id again
+/// returns the stored one.
+pub async fn take_help_request(
+    store: &Store,
+    device_id: i64,
+    msg: &HelpMessage,
+) -> Result<HelpRequest> {
+    if let Some(known) = store.help_request(device_id, &msg.request_id).await? {
+        return Ok(known);
+    }
+    let t = target(store, device_id).await?;
+    let ticket = ticket_for(&t, |d| {
+        ticket_text::help_ticket(d, msg.user.as_deref(), &msg.summary, msg.details.as_deref())
+    });
+    store
+        .record_help(
+            &NewHelpRequest {
+                device_id,
+                request_id: msg.request_id.clone(),
+                user_name: msg.user.as_deref().map(clean_text),
+                summary: clean_text(&msg.summary),
+                details: msg.details.clone(),
+                ticket,
+            },
+            &ticket_job,
+        )
+        .await
+}
+
+/// A person closes an alert from the console or the admin API.
+pub async fn close_alert(
+    store: &Store,
+    alert_id: i64,
+    admin: &str,
+) -> Result<Option<crate::store::Alert>> {
+    let note = format!("Closed in Bindery by {admin}.");
+    store.close_alert(alert_id, &note, &ticket_job).await
+}
+
+/// A person closes a help request's ticket from the console or the admin API.
+pub async fn close_help_as_admin(
+    store: &Store,
+    help_id: i64,
+    admin: &str,
+) -> Result<Option<HelpRequest>> {
+    let note = format!("Closed in Bindery by {admin}.");
+    store.close_help(help_id, &note, &ticket_job).await
+}
+
+/// The machine's user closes their own request by ticket number (`bindery-agent help --close`).
+pub async fn close_help_from_device(
+    store: &Store,
+    device_id: i64,
+    ticket_number: i64,
+    user: Option<&str>,
+) -> Result<Option<HelpRequest>> {
+    let Some(req) = store
+        .help_request_by_ticket(device_id, ticket_number)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let who = user
+        .or(req.user_name.as_deref())
+        .map(clean_text)
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| "the user".into());
+    let note = format!("Closed by {who} from the device with bindery-agent help --close.");
+    store.close_help(req.id, &note, &ticket_job).await
+}

@@ -1,0 +1,334 @@
+//! Ticket jobs: bring one ticket in ConnectWise in line with what Bindery wants of it. A ticket
+//! is created (open status of its board, with Bindery's key in `externalXRef`), gets its
+//! device's configuration attached once the device is bound, and is set to the board's closed
+//! status with a note once its alert resolves or a person closes it.
+//!
+//! Each step is recorded before the next, and a step whose write may have landed without its
+//! reply (a timeout, a crash) looks first: a ticket is found by its key before a second create,
+//! and the closing note is looked for before it is added again.
+
+use connectwise_client::model::{NewTicket as CwNewTicket, Reference};
+use connectwise_client::{Client, Error as CwError};
+
+use super::runner::JobError;
+use crate::integration::{BoardUse, Choices};
+use crate::store::{BindingState, Store, Ticket, TicketBoard, TicketState, now_ms};
+
+/// The next thing a ticket needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// Create it; `look_first` when an earlier create may have landed.
+    Create {
+        look_first: bool,
+    },
+    Attach {
+        configuration_id: i64,
+    },
+    /// Add the closing note and set the closed status; `look_first` when an earlier try may
+    /// have done part of it.
+    Close {
+        look_first: bool,
+    },
+    Done,
+}
+
+/// Decides the next step from what is recorded and the device's configuration (if bound).
+pub fn next_step(t: &Ticket, configuration_id: Option<i64>) -> Step {
+    let p = &t.progress;
+    if p.state == TicketState::Closed {
+        return Step::Done;
+    }
+    if p.cw_ticket_id.is_none() {
+        return Step::Create {
+            look_first: p.create_started_ms.is_some(),
+        };
+    }
+    if p.attached_configuration_id.is_none()
+        && let Some(configuration_id) = configuration_id
+    {
+        return Step::Attach { configuration_id };
+    }
+    if t.want_closed {
+        return Step::Close {
+            look_first: p.close_started_ms.is_some(),
+        };
+    }
+    Step::Done
+}
+
+/// Bindery's key for a ticket in ConnectWise's `externalXRef` (at most 100 characters; letters,
+/// digits and '-' so that it goes into a condition unchanged). The creation time keeps two
+/// Bindery installations on one ConnectWise apart.
+pub fn external_ref(t: &Ticket) -> String {
+    format!("bindery-{}-{}", t.created_ms, t.id)
+}
+
+fn board_of(choices: &Choices, board: TicketBoard) -> &BoardUse {
+    match board {
+        TicketBoard::Monitoring => &choices.monitoring,
+        TicketBoard::SelfService => &choices.self_service,
+    }
+}
+
+/// Carries a ticket job out. Failures are recorded on the ticket (pending with the error when
+/// it will be retried, failed when it waits for a person) and returned for the job's backoff.
+/// `connection` is the client and the chosen boards, or why there are none.
+pub(super) async fn work(
+    store: &Store,
+    connection: Result<(Client, Choices), JobError>,
+    ticket_id: i64,
+) -> Result<(), JobError> {
+    let Some(mut t) = store.ticket(ticket_id).await? else {
+        return Ok(()); // deleted with its device
+    };
+    let result = match connection {
+        Ok((client, choices)) => steps(store, &client, &choices, &mut t).await,
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(()) => Ok(()),
+        Err(e) => {
+            if let JobError::Permanent(_) = e {
+                t.progress.state = TicketState::Failed;
+            }
+            t.progress.error = Some(e.message().to_owned());
+            store.record_ticket(t.id, &t.progress).await?;
+            Err(e)
+        }
+    }
+}
+
+async fn steps(
+    store: &Store,
+    client: &Client,
+    choices: &Choices,
+    t: &mut Ticket,
+) -> Result<(), JobError> {
+    let board = board_of(choices, t.board);
+    let configuration_id = match t.device_id {
+        Some(d) => store
+            .device_target(d)
+            .await?
+            .and_then(|target| target.binding)
+            .filter(|b| b.state == BindingState::Bound)
+            .and_then(|b| b.configuration_id),
+        None => None,
+    };
+    // A handful of steps at most: create, attach, close.
+    for _ in 0..5 {
+        let step = next_step(t, configuration_id);
+        match step {
+            Step::Done => {
+                if t.progress.state == TicketState::Failed || t.progress.error.is_some() {
+                    // A re-run after a failure that needed nothing more.
+                    t.progress.state = if t.progress.cw_ticket_id.is_some() {
+                        TicketState::Open
+                    } else {
+                        TicketState::Pending
+                    };
+                    t.progress.error = None;
+                    store.record_ticket(t.id, &t.progress).await?;
+                }
+                return Ok(());
+            }
+            Step::Create { look_first } => {
+                let key = external_ref(t);
+                let found = if look_first {
+                    client
+                        .find_tickets_by_external_ref(&key)
+                        .await?
+                        .into_iter()
+                        .min_by_key(|c| c.id)
+                } else {
+                    None
+                };
+                let made = match found {
+                    Some(existing) => existing,
+                    None => {
+                        t.progress.create_started_ms = Some(now_ms());
+                        store.record_ticket(t.id, &t.progress).await?;
+                        client
+                            .create_ticket(&CwNewTicket {
+                                summary: t.summary.clone(),
+                                company: Reference::id(t.company_id),
+                                board: Reference::id(board.board_id),
+                                status: Some(Reference::id(board.open_status_id)),
+                                initial_description: Some(t.description.clone()),
+                                external_x_ref: Some(key),
+                                contact_name: t.contact_name.clone(),
+                            })
+                            .await?
+                    }
+                };
+                t.progress.cw_ticket_id = Some(made.id);
+                t.progress.state = if made.closed_flag == Some(true) {
+                    TicketState::Closed
+                } else {
+                    TicketState::Open
+                };
+                t.progress.error = None;
+                store.record_ticket(t.id, &t.progress).await?;
+                tracing::info!(
+                    ticket = t.id,
+                    cw_ticket = made.id,
+                    board = t.board.as_str(),
+                    "ticket opened"
+                );
+            }
+            Step::Attach { configuration_id } => {
+                let cw = t.progress.cw_ticket_id.unwrap_or_default();
+                match client.attach_configuration(cw, configuration_id).await {
+                    Ok(_) => {}
+                    // Deleted in ConnectWise by a person: nothing left to keep in line.
+                    Err(CwError::NotFound { .. }) => return gone(store, t).await,
+                    // Attached already (an earlier reply was lost).
+                    Err(CwError::Validation { .. }) | Err(CwError::Conflict { .. })
+                        if attached(client, cw, configuration_id).await? => {}
+                    Err(e) => return Err(e.into()),
+                }
+                t.progress.attached_configuration_id = Some(configuration_id);
+                store.record_ticket(t.id, &t.progress).await?;
+            }
+            Step::Close { look_first } => {
+                let cw = t.progress.cw_ticket_id.unwrap_or_default();
+                let note = t
+                    .close_note
+                    .clone()
+                    .unwrap_or_else(|| "Closed by Bindery.".into());
+                let mut note_there = false;
+                if look_first {
+                    let current = match client.get_ticket(cw).await {
+                        Ok(c) => c,
+                        Err(CwError::NotFound { .. }) => return gone(store, t).await,
+                        Err(e) => return Err(e.into()),
+                    };
+                    if current.closed_flag == Some(true)
+                        && current.status.as_ref().and_then(|s| s.id)
+                            == Some(board.closed_status_id)
+                    {
+                        t.progress.state = TicketState::Closed;
+                        t.progress.error = None;
+                        store.record_ticket(t.id, &t.progress).await?;
+                        continue;
+                    }
+                    note_there = client
+                        .ticket_notes(cw)
+                        .await?
+                        .iter()
+                        .any(|n| n.text.trim() == note.trim());
+                } else {
+                    t.progress.close_started_ms = Some(now_ms());
+                    store.record_ticket(t.id, &t.progress).await?;
+                }
+                if !note_there {
+                    match client.add_ticket_note(cw, &note, false).await {
+                        Ok(_) => {}
+                        Err(CwError::NotFound { .. }) => return gone(store, t).await,
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+                match client.set_ticket_status(cw, board.closed_status_id).await {
+                    Ok(_) => {}
+                    Err(CwError::NotFound { .. }) => return gone(store, t).await,
+                    Err(e) => return Err(e.into()),
+                }
+                t.progress.state = TicketState::Closed;
+                t.progress.error = None;
+                store.record_ticket(t.id, &t.progress).await?;
+                tracing::info!(ticket = t.id, cw_ticket = cw, "ticket closed");
+            }
+        }
+    }
+    Err(JobError::Permanent(
+        "the ticket keeps changing under Bindery; look at it in ConnectWise".into(),
+    ))
+}
+
+/// True when the configuration is attached to the ticket already.
+async fn attached(client: &Client, ticket: i64, configuration_id: i64) -> Result<bool, JobError> {
+    Ok(client
+        .ticket_configurations(ticket)
+        .await?
+        .iter()
+        .any(|c| c.id == Some(configuration_id)))
+}
+
+/// The ticket was deleted in ConnectWise: recorded as closed, with why.
+async fn gone(store: &Store, t: &mut Ticket) -> Result<(), JobError> {
+    t.progress.state = TicketState::Closed;
+    t.progress.error = Some("the ticket was deleted in ConnectWise".into());
+    store.record_ticket(t.id, &t.progress).await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::TicketProgress;
+
+    fn ticket() -> Ticket {
+        Ticket {
+            id: 7,
+            device_id: Some(3),
+            board: TicketBoard::Monitoring,
+            company_id: 2,
+            summary: "Disk / has 4% free on WS-1".into(),
+            description: String::new(),
+            contact_name: None,
+            want_closed: false,
+            close_note: None,
+            progress: TicketProgress {
+                state: TicketState::Pending,
+                error: None,
+                cw_ticket_id: None,
+                attached_configuration_id: None,
+                create_started_ms: None,
+                close_started_ms: None,
+            },
+            created_ms: 1_795_310_405_000,
+        }
+    }
+
+    #[test]
+    fn a_ticket_is_created_then_attached_then_closed_and_retries_look_first() {
+        let mut t = ticket();
+        assert_eq!(next_step(&t, None), Step::Create { look_first: false });
+        t.progress.create_started_ms = Some(1);
+        assert_eq!(next_step(&t, Some(9)), Step::Create { look_first: true });
+        t.progress.cw_ticket_id = Some(100);
+        t.progress.state = TicketState::Open;
+        // Not bound yet: nothing to attach, nothing else to do until it is.
+        assert_eq!(next_step(&t, None), Step::Done);
+        assert_eq!(
+            next_step(&t, Some(9)),
+            Step::Attach {
+                configuration_id: 9
+            }
+        );
+        t.progress.attached_configuration_id = Some(9);
+        assert_eq!(next_step(&t, Some(9)), Step::Done);
+        t.want_closed = true;
+        assert_eq!(next_step(&t, Some(9)), Step::Close { look_first: false });
+        t.progress.close_started_ms = Some(2);
+        assert_eq!(next_step(&t, Some(9)), Step::Close { look_first: true });
+        t.progress.state = TicketState::Closed;
+        assert_eq!(next_step(&t, Some(9)), Step::Done);
+    }
+
+    #[test]
+    fn a_ticket_resolved_before_it_was_created_is_still_created_then_closed() {
+        let mut t = ticket();
+        t.want_closed = true;
+        assert_eq!(next_step(&t, None), Step::Create { look_first: false });
+        t.progress.cw_ticket_id = Some(100);
+        t.progress.state = TicketState::Open;
+        assert_eq!(next_step(&t, None), Step::Close { look_first: false });
+    }
+
+    #[test]
+    fn the_key_fits_externalxref_and_a_condition() {
+        let key = external_ref(&ticket());
+        assert!(key.len() <= 100);
+        assert!(bindery_shared::normalize::is_safe_identifier(&key));
+    }
+}

@@ -1,0 +1,333 @@
+//! Alerts: a monitor's finding on a device, open until it resolves on the device or a person
+//! closes it. At most one alert is open per device, monitor and subject; a raise while one is
+//! open is counted on it. Events from an agent carry its sequence number, and a replay (a batch
+//! sent again after a lost reply) is dropped by it.
+
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use super::tickets::{self, BRIEF_COLUMNS, NewTicket, TicketBrief, brief_from_row};
+use super::{NewJob, Result, Store, StoreError, now_ms};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum AlertState {
+    Open,
+    /// It resolved on the device (or the device came back, for "offline").
+    Resolved,
+    /// A person closed it.
+    Closed,
+}
+
+impl AlertState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertState::Open => "open",
+            AlertState::Resolved => "resolved",
+            AlertState::Closed => "closed",
+        }
+    }
+
+    fn parse(s: &str) -> AlertState {
+        match s {
+            "resolved" => AlertState::Resolved,
+            "closed" => AlertState::Closed,
+            _ => AlertState::Open,
+        }
+    }
+}
+
+/// An alert as lists show it.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Alert {
+    pub id: i64,
+    pub device_id: i64,
+    pub agent_id: String,
+    pub monitor_id: String,
+    /// What the monitor looked at when it watches several things (a mount point); "" otherwise.
+    pub subject: String,
+    pub state: AlertState,
+    pub summary: String,
+    pub detail: Option<String>,
+    pub value: Option<f64>,
+    pub raised_ms: i64,
+    pub ended_ms: Option<i64>,
+    pub end_note: Option<String>,
+    /// Raises seen while it was already open.
+    pub repeats: i64,
+    pub ticket: Option<TicketBrief>,
+    /// Why no ticket was opened (the device's policy is not linked).
+    pub no_ticket_reason: Option<String>,
+}
+
+const COLUMNS: &str = "a.id, a.device_id, d.agent_id, a.monitor_id, a.subject, a.state, a.summary, a.detail, a.value, \
+     a.raised_ms, a.ended_ms, a.end_note, a.repeats, a.no_ticket_reason";
+const FROM: &str =
+    "FROM alerts a JOIN devices d ON d.id = a.device_id LEFT JOIN tickets t ON t.id = a.ticket_id";
+
+fn from_row(r: &AnyRow) -> std::result::Result<Alert, sqlx::Error> {
+    Ok(Alert {
+        id: r.try_get("id")?,
+        device_id: r.try_get("device_id")?,
+        agent_id: r.try_get("agent_id")?,
+        monitor_id: r.try_get("monitor_id")?,
+        subject: r.try_get("subject")?,
+        state: AlertState::parse(&r.try_get::<String, _>("state")?),
+        summary: r.try_get("summary")?,
+        detail: r.try_get("detail")?,
+        value: r.try_get("value")?,
+        raised_ms: r.try_get("raised_ms")?,
+        ended_ms: r.try_get("ended_ms")?,
+        end_note: r.try_get("end_note")?,
+        repeats: r.try_get("repeats")?,
+        ticket: brief_from_row(r)?,
+        no_ticket_reason: r.try_get("no_ticket_reason")?,
+    })
+}
+
+/// One raise or resolve to record.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AlertInput {
+    /// The agent's sequence number; `None` for the server's own alerts ("offline").
+    pub seq: Option<i64>,
+    pub monitor_id: String,
+    pub subject: String,
+    pub raised: bool,
+    pub at_ms: i64,
+    pub summary: String,
+    pub detail: Option<String>,
+    pub value: Option<f64>,
+    /// For a raise: the ticket to open, or why there is none.
+    pub ticket: std::result::Result<NewTicket, String>,
+    /// For a resolve: the note the ticket closes with.
+    pub note: String,
+}
+
+/// What a batch of events did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AlertIntake {
+    pub accepted: u32,
+    pub duplicates: u32,
+    /// The highest sequence number taken from the device so far.
+    pub acked_through: i64,
+}
+
+/// Which alerts a list shows.
+#[derive(Clone, Debug, Default)]
+pub struct AlertFilter {
+    pub state: Option<AlertState>,
+    pub device_id: Option<i64>,
+    pub policy_id: Option<i64>,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+impl Store {
+    /// Records a device's alert events in order, in one transaction with the ticket jobs they
+    /// ask for. Events at or below the device's last sequence number are replays and dropped.
+    pub async fn record_alert_events(
+        &self,
+        device_id: i64,
+        events: &[AlertInput],
+        job: &(dyn Fn(i64) -> NewJob + Sync),
+    ) -> Result<AlertIntake> {
+        let mut tx = self.begin_write().await?;
+        // The no-op update locks the device's row on PostgreSQL: one batch per device at a time.
+        let (mut last,): (i64,) = sqlx::query_as(
+            "UPDATE devices SET alert_seq = alert_seq WHERE id = $1 RETURNING alert_seq",
+        )
+        .bind(device_id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(StoreError::NotFound("device"))?;
+        let mut intake = AlertIntake::default();
+        for e in events {
+            if let Some(seq) = e.seq {
+                if seq <= last {
+                    intake.duplicates += 1;
+                    continue;
+                }
+                last = seq;
+            }
+            intake.accepted += 1;
+            let open: Option<(i64, Option<i64>)> = sqlx::query_as(
+                "SELECT id, ticket_id FROM alerts WHERE device_id = $1 AND monitor_id = $2 AND subject = $3 AND state = 'open'",
+            )
+            .bind(device_id)
+            .bind(&e.monitor_id)
+            .bind(&e.subject)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let now = now_ms();
+            match (e.raised, open) {
+                (true, Some((id, _))) => {
+                    sqlx::query(
+                        "UPDATE alerts SET repeats = repeats + 1, value = $1, detail = COALESCE($2, detail), updated_ms = $3 WHERE id = $4",
+                    )
+                    .bind(e.value)
+                    .bind(&e.detail)
+                    .bind(now)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                (true, None) => {
+                    let (ticket_id, reason) = match &e.ticket {
+                        Ok(t) => (Some(tickets::insert_ticket(&mut tx, t, job).await?), None),
+                        Err(reason) => (None, Some(reason.clone())),
+                    };
+                    sqlx::query(
+                        "INSERT INTO alerts (device_id, monitor_id, subject, state, summary, detail, value, raised_ms, \
+                         ticket_id, no_ticket_reason, created_ms, updated_ms) \
+                         VALUES ($1, $2, $3, 'open', $4, $5, $6, $7, $8, $9, $10, $10)",
+                    )
+                    .bind(device_id)
+                    .bind(&e.monitor_id)
+                    .bind(&e.subject)
+                    .bind(&e.summary)
+                    .bind(&e.detail)
+                    .bind(e.value)
+                    .bind(e.at_ms)
+                    .bind(ticket_id)
+                    .bind(reason)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                (false, Some((id, ticket_id))) => {
+                    sqlx::query(
+                        "UPDATE alerts SET state = 'resolved', ended_ms = $1, end_note = $2, value = COALESCE($3, value), updated_ms = $4 WHERE id = $5",
+                    )
+                    .bind(e.at_ms)
+                    .bind(&e.note)
+                    .bind(e.value)
+                    .bind(now)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                    if let Some(t) = ticket_id {
+                        tickets::want_closed(&mut tx, t, &e.note, job).await?;
+                    }
+                }
+                // Resolving what is not open (it was closed by a person meanwhile): nothing to do.
+                (false, None) => {}
+            }
+        }
+        sqlx::query("UPDATE devices SET alert_seq = $1 WHERE id = $2")
+            .bind(last)
+            .bind(device_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        intake.acked_through = last;
+        Ok(intake)
+    }
+
+    /// A person closes an open alert; its ticket closes with `note`. `None` when there is no
+    /// such alert; a conflict when it is not open.
+    pub async fn close_alert(
+        &self,
+        id: i64,
+        note: &str,
+        job: &(dyn Fn(i64) -> NewJob + Sync),
+    ) -> Result<Option<Alert>> {
+        let mut tx = self.begin_write().await?;
+        let row: Option<(String, Option<i64>)> =
+            sqlx::query_as("SELECT state, ticket_id FROM alerts WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let Some((state, ticket_id)) = row else {
+            return Ok(None);
+        };
+        if state != "open" {
+            return Err(StoreError::Conflict(format!(
+                "the alert is already {state}"
+            )));
+        }
+        let now = now_ms();
+        sqlx::query(
+            "UPDATE alerts SET state = 'closed', ended_ms = $1, end_note = $2, updated_ms = $1 WHERE id = $3",
+        )
+        .bind(now)
+        .bind(note)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        if let Some(t) = ticket_id {
+            tickets::want_closed(&mut tx, t, note, job).await?;
+        }
+        tx.commit().await?;
+        self.alert(id).await
+    }
+
+    pub async fn alert(&self, id: i64) -> Result<Option<Alert>> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS}, {BRIEF_COLUMNS} {FROM} WHERE a.id = $1"
+        )))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.as_ref().map(from_row).transpose()?)
+    }
+
+    /// A page of alerts, newest first, and how many match in all.
+    pub async fn alerts(&self, f: &AlertFilter) -> Result<(Vec<Alert>, i64)> {
+        // Absent filters are bound as values that match everything, so the text never varies.
+        let filter = "WHERE ($1 = '' OR a.state = $1) AND ($2 < 0 OR a.device_id = $2) AND ($3 < 0 OR d.policy_id = $3)";
+        let state = f.state.map(AlertState::as_str).unwrap_or("");
+        let (total,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT COUNT(*) {FROM} {filter}"
+        )))
+        .bind(state)
+        .bind(f.device_id.unwrap_or(-1))
+        .bind(f.policy_id.unwrap_or(-1))
+        .fetch_one(&self.pool)
+        .await?;
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS}, {BRIEF_COLUMNS} {FROM} {filter} ORDER BY a.id DESC LIMIT $4 OFFSET $5"
+        )))
+        .bind(state)
+        .bind(f.device_id.unwrap_or(-1))
+        .bind(f.policy_id.unwrap_or(-1))
+        .bind(f.limit.clamp(1, 500))
+        .bind(f.offset.max(0))
+        .fetch_all(&self.pool)
+        .await?;
+        let alerts = rows
+            .iter()
+            .map(from_row)
+            .collect::<std::result::Result<_, _>>()?;
+        Ok((alerts, total))
+    }
+
+    /// Devices not seen since before `cutoff_ms` with no open alert of `monitor_id`: (device,
+    /// policy, last seen). The caller applies each policy's own limit.
+    pub async fn silent_devices(
+        &self,
+        cutoff_ms: i64,
+        monitor_id: &str,
+    ) -> Result<Vec<(i64, Option<i64>, i64)>> {
+        Ok(sqlx::query_as(
+            "SELECT d.id, d.policy_id, d.last_seen_ms FROM devices d WHERE d.retired_ms IS NULL AND d.last_seen_ms < $1 \
+             AND NOT EXISTS (SELECT 1 FROM alerts a WHERE a.device_id = d.id AND a.monitor_id = $2 AND a.state = 'open') \
+             ORDER BY d.id",
+        )
+        .bind(cutoff_ms)
+        .bind(monitor_id)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Devices with an open alert of `monitor_id` that were seen after it was raised.
+    pub async fn seen_since_alert(&self, monitor_id: &str) -> Result<Vec<(i64, i64)>> {
+        Ok(sqlx::query_as(
+            "SELECT d.id, d.last_seen_ms FROM alerts a JOIN devices d ON d.id = a.device_id \
+             WHERE a.monitor_id = $1 AND a.state = 'open' AND d.last_seen_ms > a.raised_ms ORDER BY d.id",
+        )
+        .bind(monitor_id)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+}

@@ -1,0 +1,272 @@
+//! Tickets Bindery opens in ConnectWise for alerts and help requests, as the job runner last
+//! recorded them. What Bindery wants (`want_closed`) is set by alerts and people; what
+//! ConnectWise holds (`state`, the ticket id, the attached configuration) only by the runner.
+
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use super::{NewJob, Result, Store, now_ms};
+
+/// Which of the two chosen boards a ticket goes on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum TicketBoard {
+    Monitoring,
+    SelfService,
+}
+
+impl TicketBoard {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TicketBoard::Monitoring => "monitoring",
+            TicketBoard::SelfService => "self_service",
+        }
+    }
+
+    fn parse(s: &str) -> TicketBoard {
+        if s == "self_service" {
+            TicketBoard::SelfService
+        } else {
+            TicketBoard::Monitoring
+        }
+    }
+}
+
+/// Where a ticket stands in ConnectWise.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum TicketState {
+    /// Not created yet (queued, or retrying after a transient error: see `error`).
+    Pending,
+    Open,
+    Closed,
+    /// ConnectWise refused it; it waits for a person or a settings change.
+    Failed,
+}
+
+impl TicketState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TicketState::Pending => "pending",
+            TicketState::Open => "open",
+            TicketState::Closed => "closed",
+            TicketState::Failed => "failed",
+        }
+    }
+
+    pub(crate) fn parse(s: &str) -> TicketState {
+        match s {
+            "open" => TicketState::Open,
+            "closed" => TicketState::Closed,
+            "failed" => TicketState::Failed,
+            _ => TicketState::Pending,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Ticket {
+    pub id: i64,
+    pub device_id: Option<i64>,
+    pub board: TicketBoard,
+    pub company_id: i64,
+    pub summary: String,
+    pub description: String,
+    pub contact_name: Option<String>,
+    pub want_closed: bool,
+    pub close_note: Option<String>,
+    pub progress: TicketProgress,
+    pub created_ms: i64,
+}
+
+/// What the runner records as it goes: each step is saved before the next is tried, so a
+/// retry picks up where the last attempt stopped.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TicketProgress {
+    pub state: TicketState,
+    pub error: Option<String>,
+    pub cw_ticket_id: Option<i64>,
+    pub attached_configuration_id: Option<i64>,
+    /// When a create was first sent: a retry looks for the ticket before sending another.
+    pub create_started_ms: Option<i64>,
+    /// When the closing note was first sent: a retry looks for the note before adding another.
+    pub close_started_ms: Option<i64>,
+}
+
+/// A ticket to open.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewTicket {
+    pub device_id: i64,
+    pub board: TicketBoard,
+    pub company_id: i64,
+    pub summary: String,
+    pub description: String,
+    pub contact_name: Option<String>,
+}
+
+/// The part of a ticket lists show next to an alert or a help request.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TicketBrief {
+    pub id: i64,
+    pub state: TicketState,
+    /// The ConnectWise ticket number, once created.
+    pub number: Option<i64>,
+    pub error: Option<String>,
+    pub want_closed: bool,
+}
+
+const COLUMNS: &str = "id, device_id, board, company_id, summary, description, contact_name, want_closed, close_note, \
+     state, error, cw_ticket_id, attached_configuration_id, create_started_ms, close_started_ms, created_ms";
+
+/// The columns a joined list selects (`t` is the tickets table) for [`brief_from_row`].
+pub(crate) const BRIEF_COLUMNS: &str = "t.id AS t_id, t.state AS t_state, t.cw_ticket_id AS t_number, t.error AS t_error, t.want_closed AS t_want_closed";
+
+pub(crate) fn brief_from_row(r: &AnyRow) -> std::result::Result<Option<TicketBrief>, sqlx::Error> {
+    let Some(id) = r.try_get::<Option<i64>, _>("t_id")? else {
+        return Ok(None);
+    };
+    Ok(Some(TicketBrief {
+        id,
+        state: TicketState::parse(&r.try_get::<String, _>("t_state")?),
+        number: r.try_get("t_number")?,
+        error: r.try_get("t_error")?,
+        want_closed: r.try_get::<i64, _>("t_want_closed")? != 0,
+    }))
+}
+
+fn from_row(r: &AnyRow) -> std::result::Result<Ticket, sqlx::Error> {
+    Ok(Ticket {
+        id: r.try_get("id")?,
+        device_id: r.try_get("device_id")?,
+        board: TicketBoard::parse(&r.try_get::<String, _>("board")?),
+        company_id: r.try_get("company_id")?,
+        summary: r.try_get("summary")?,
+        description: r.try_get("description")?,
+        contact_name: r.try_get("contact_name")?,
+        want_closed: r.try_get::<i64, _>("want_closed")? != 0,
+        close_note: r.try_get("close_note")?,
+        progress: TicketProgress {
+            state: TicketState::parse(&r.try_get::<String, _>("state")?),
+            error: r.try_get("error")?,
+            cw_ticket_id: r.try_get("cw_ticket_id")?,
+            attached_configuration_id: r.try_get("attached_configuration_id")?,
+            create_started_ms: r.try_get("create_started_ms")?,
+            close_started_ms: r.try_get("close_started_ms")?,
+        },
+        created_ms: r.try_get("created_ms")?,
+    })
+}
+
+/// Inserts a ticket to open and queues its job, inside the caller's transaction.
+pub(crate) async fn insert_ticket(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    t: &NewTicket,
+    job: &(dyn Fn(i64) -> NewJob + Sync),
+) -> Result<i64> {
+    let now = now_ms();
+    let (id,): (i64,) = sqlx::query_as(
+        "INSERT INTO tickets (device_id, board, company_id, summary, description, contact_name, state, created_ms, updated_ms) \
+         VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $7) RETURNING id",
+    )
+    .bind(t.device_id)
+    .bind(t.board.as_str())
+    .bind(t.company_id)
+    .bind(&t.summary)
+    .bind(&t.description)
+    .bind(&t.contact_name)
+    .bind(now)
+    .fetch_one(&mut **tx)
+    .await?;
+    super::jobs::enqueue_in(tx, &job(id)).await?;
+    Ok(id)
+}
+
+/// Asks for a ticket to be closed with `note` (once: a later ask keeps the first note), and
+/// queues its job, inside the caller's transaction. False when it is closed or asked already.
+pub(crate) async fn want_closed(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    ticket_id: i64,
+    note: &str,
+    job: &(dyn Fn(i64) -> NewJob + Sync),
+) -> Result<bool> {
+    let changed = sqlx::query(
+        "UPDATE tickets SET want_closed = 1, close_note = $1, updated_ms = $2 WHERE id = $3 AND want_closed = 0",
+    )
+    .bind(note)
+    .bind(now_ms())
+    .bind(ticket_id)
+    .execute(&mut **tx)
+    .await?;
+    if changed.rows_affected() == 0 {
+        return Ok(false);
+    }
+    super::jobs::enqueue_in(tx, &job(ticket_id)).await?;
+    Ok(true)
+}
+
+impl Store {
+    pub async fn ticket(&self, id: i64) -> Result<Option<Ticket>> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM tickets WHERE id = $1"
+        )))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.as_ref().map(from_row).transpose()?)
+    }
+
+    /// Records the runner's progress on a ticket (never what Bindery wants of it).
+    pub async fn record_ticket(&self, id: i64, p: &TicketProgress) -> Result<()> {
+        let error = p
+            .error
+            .as_ref()
+            .map(|e| e.chars().take(2000).collect::<String>());
+        sqlx::query(
+            "UPDATE tickets SET state = $1, error = $2, cw_ticket_id = $3, attached_configuration_id = $4, \
+             create_started_ms = $5, close_started_ms = $6, updated_ms = $7 WHERE id = $8",
+        )
+        .bind(p.state.as_str())
+        .bind(error)
+        .bind(p.cw_ticket_id)
+        .bind(p.attached_configuration_id)
+        .bind(p.create_started_ms)
+        .bind(p.close_started_ms)
+        .bind(now_ms())
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// A device's tickets that exist in ConnectWise without its configuration attached (the
+    /// device was not bound yet when they opened).
+    pub async fn tickets_to_attach(&self, device_id: i64) -> Result<Vec<i64>> {
+        let rows: Vec<(i64,)> = sqlx::query_as(
+            "SELECT id FROM tickets WHERE device_id = $1 AND attached_configuration_id IS NULL \
+             AND state IN ('pending', 'open') ORDER BY id",
+        )
+        .bind(device_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(|(id,)| id).collect())
+    }
+
+    /// Tickets ConnectWise refused (to try again after the settings change).
+    pub async fn failed_tickets(&self) -> Result<Vec<i64>> {
+        let rows: Vec<(i64,)> =
+            sqlx::query_as("SELECT id FROM tickets WHERE state = 'failed' ORDER BY id")
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(rows.into_iter().map(|(id,)| id).collect())
+    }
+
+    /// How many tickets are in each state (for tests and the console).
+    pub async fn ticket_counts(&self) -> Result<Vec<(String, i64)>> {
+        Ok(
+            sqlx::query_as("SELECT state, COUNT(*) FROM tickets GROUP BY state ORDER BY state")
+                .fetch_all(&self.pool)
+                .await?,
+        )
+    }
+}
