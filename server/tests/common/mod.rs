@@ -3,6 +3,8 @@
 
 use sqlx::Connection;
 
+pub mod world;
+
 /// A fresh, empty database on the test PostgreSQL server that `scripts/test` starts and names in
 /// BINDERY_TEST_POSTGRES_URL; returns its URL.
 pub async fn fresh_postgres_url() -> String {

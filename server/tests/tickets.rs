@@ -1,0 +1,407 @@
+//! Alerts and help requests becoming ConnectWise tickets, against the sandbox over real HTTP:
+//! one ticket per alert on the right board and status with the configuration attached, closed
+//! with a note when the alert resolves or a person closes it; replays, repeats and faults that
+//! never make a second ticket; devices in unlinked policies that open none; the server's own
+//! "offline" alert; and the self-service round trip.
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
+use std::time::Duration;
+
+use bindery_server::monitoring::{self, offline};
+use bindery_server::store::{AlertFilter, AlertState, TicketState, now_ms};
+use bindery_shared::protocol::{AlertBatch, AlertEvent, AlertEventKind, HelpRequest};
+use connectwise_sandbox::Faults;
+use serde_json::Value;
+
+mod common;
+use common::world::{World, world};
+
+const ACME: i64 = 2;
+const MONITORING_BOARD: i64 = 1;
+const MONITORING_NEW: i64 = 1;
+const MONITORING_CLOSED: i64 = 2;
+const SELF_SERVICE_BOARD: i64 = 2;
+const SELF_SERVICE_NEW: i64 = 3;
+const SELF_SERVICE_CLOSED: i64 = 4;
+
+fn event(seq: u64, monitor: &str, kind: AlertEventKind) -> AlertEvent {
+    AlertEvent {
+        seq,
+        monitor_id: monitor.into(),
+        subject: Some("/var".into()),
+        kind,
+        at_ms: now_ms() as u64,
+        summary: "Disk /var has 4.2% free".into(),
+        detail: Some("Below 10% for 5 minutes".into()),
+        value: Some(4.2),
+    }
+}
+
+fn batch(events: Vec<AlertEvent>) -> AlertBatch {
+    AlertBatch { events }
+}
+
+impl World {
+    fn tickets(&self) -> Vec<Value> {
+        self.sb.sandbox.data().tickets.values().cloned().collect()
+    }
+
+    fn notes(&self, ticket: i64) -> Vec<String> {
+        self.sb
+            .sandbox
+            .data()
+            .notes
+            .values()
+            .filter(|n| n["ticketId"] == ticket)
+            .map(|n| n["text"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    }
+
+    fn attached(&self, ticket: i64) -> Vec<i64> {
+        self.sb
+            .sandbox
+            .data()
+            .ticket_configurations
+            .iter()
+            .filter(|(t, _)| *t == ticket)
+            .map(|(_, c)| *c)
+            .collect()
+    }
+
+    /// The sandbox id of the device's configuration.
+    fn config_id(&self, n: usize) -> i64 {
+        let found = self.configs(n);
+        assert_eq!(found.len(), 1, "device {n} has one configuration");
+        found[0]["id"].as_i64().unwrap()
+    }
+
+    /// A linked policy with `count` bound devices; returns their ids.
+    async fn linked(&self, count: usize) -> Vec<i64> {
+        let p = self.store.create_policy("Monitored").await.unwrap();
+        let ids = self.enroll(p.id, 0..count).await;
+        self.link(p.id, Some((ACME, "Acme"))).await;
+        self.settled().await;
+        ids
+    }
+}
+
+fn status(t: &Value) -> i64 {
+    t["status"]["id"].as_i64().unwrap()
+}
+
+#[tokio::test]
+async fn an_alert_opens_one_ticket_and_resolving_it_closes_the_ticket_with_a_note() {
+    let w = world().await;
+    let devices = w.linked(1).await;
+    let d = devices[0];
+
+    let raised = batch(vec![event(1, "disk-free", AlertEventKind::Raised)]);
+    let intake = monitoring::take_alert_batch(&w.store, d, &raised)
+        .await
+        .unwrap();
+    assert_eq!((intake.accepted, intake.acked_through), (1, 1));
+    w.engine.wake();
+    w.settled().await;
+
+    let tickets = w.tickets();
+    assert_eq!(tickets.len(), 1, "one ticket: {tickets:?}");
+    let t = &tickets[0];
+    let tid = t["id"].as_i64().unwrap();
+    assert_eq!(t["board"]["id"], MONITORING_BOARD);
+    assert_eq!(status(t), MONITORING_NEW);
+    assert_eq!(t["company"]["id"], ACME);
+    assert_eq!(t["summary"], "Disk /var has 4.2% free on host-000");
+    assert!(t["externalXRef"].as_str().unwrap().starts_with("bindery-"));
+    assert_eq!(w.attached(tid), vec![w.config_id(0)]);
+    let notes = w.notes(tid);
+    assert_eq!(notes.len(), 1, "the initial description: {notes:?}");
+    assert!(notes[0].contains("Below 10% for 5 minutes"));
+    assert!(notes[0].contains("Serial number: SN00000"));
+
+    // The batch again (its reply was lost), and another raise while open: still one ticket.
+    let replay = monitoring::take_alert_batch(&w.store, d, &raised)
+        .await
+        .unwrap();
+    assert_eq!((replay.accepted, replay.duplicates), (0, 1));
+    monitoring::take_alert_batch(
+        &w.store,
+        d,
+        &batch(vec![event(2, "disk-free", AlertEventKind::Raised)]),
+    )
+    .await
+    .unwrap();
+    w.engine.wake();
+    w.settled().await;
+    assert_eq!(w.tickets().len(), 1);
+
+    monitoring::take_alert_batch(
+        &w.store,
+        d,
+        &batch(vec![event(3, "disk-free", AlertEventKind::Resolved)]),
+    )
+    .await
+    .unwrap();
+    w.engine.wake();
+    w.settled().await;
+    let t = &w.tickets()[0];
+    assert_eq!(status(t), MONITORING_CLOSED);
+    assert_eq!(t["closedFlag"], true);
+    let notes = w.notes(tid);
+    assert_eq!(notes.len(), 2, "{notes:?}");
+    assert!(notes[1].starts_with("Resolved:"), "{notes:?}");
+    let (alerts, _) = w
+        .store
+        .alerts(&AlertFilter {
+            limit: 10,
+            ..AlertFilter::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(alerts[0].state, AlertState::Resolved);
+    assert_eq!(alerts[0].repeats, 1);
+    let brief = alerts[0].ticket.clone().unwrap();
+    assert_eq!(
+        (brief.state, brief.number),
+        (TicketState::Closed, Some(tid))
+    );
+    w.finish().await;
+}
+
+#[tokio::test]
+async fn a_person_closing_an_alert_closes_its_ticket_and_says_who() {
+    let w = world().await;
+    let d = w.linked(1).await[0];
+    monitoring::take_alert_batch(
+        &w.store,
+        d,
+        &batch(vec![event(1, "memory-used", AlertEventKind::Raised)]),
+    )
+    .await
+    .unwrap();
+    w.engine.wake();
+    w.settled().await;
+    let (alerts, _) = w
+        .store
+        .alerts(&AlertFilter {
+            limit: 10,
+            ..AlertFilter::default()
+        })
+        .await
+        .unwrap();
+    monitoring::close_alert(&w.store, alerts[0].id, "ana")
+        .await
+        .unwrap()
+        .unwrap();
+    w.engine.wake();
+    w.settled().await;
+    let t = &w.tickets()[0];
+    assert_eq!(status(t), MONITORING_CLOSED);
+    let notes = w.notes(t["id"].as_i64().unwrap());
+    assert_eq!(notes.last().unwrap(), "Closed in Bindery by ana.");
+    // Resolving on the device afterwards changes nothing more.
+    monitoring::take_alert_batch(
+        &w.store,
+        d,
+        &batch(vec![event(2, "memory-used", AlertEventKind::Resolved)]),
+    )
+    .await
+    .unwrap();
+    w.engine.wake();
+    w.settled().await;
+    assert_eq!(w.notes(t["id"].as_i64().unwrap()).len(), 2);
+    w.finish().await;
+}
+
+#[tokio::test]
+async fn faults_and_lost_replies_never_make_a_second_ticket_or_note() {
+    let w = world().await;
+    let devices = w.linked(20).await;
+    w.sb.sandbox.set_faults(Faults {
+        error_rate: 0.15,
+        timeout_rate: 0.05,
+        lost_reply_rate: 0.15,
+        hang_ms: 300,
+        burst_429: 5,
+        retry_after_secs: 1,
+        seed: Some(6),
+        ..Faults::default()
+    });
+    for d in &devices {
+        monitoring::take_alert_batch(
+            &w.store,
+            *d,
+            &batch(vec![event(1, "cpu-load", AlertEventKind::Raised)]),
+        )
+        .await
+        .unwrap();
+    }
+    w.engine.wake();
+    w.settled().await;
+    for d in &devices {
+        monitoring::take_alert_batch(
+            &w.store,
+            *d,
+            &batch(vec![event(2, "cpu-load", AlertEventKind::Resolved)]),
+        )
+        .await
+        .unwrap();
+    }
+    w.engine.wake();
+    w.settled().await;
+    w.sb.sandbox.set_faults(Faults::default());
+    let retried = w
+        .engine
+        .stats
+        .jobs_retried
+        .load(std::sync::atomic::Ordering::Relaxed);
+    assert!(retried > 0, "the faults made some ticket writes retry");
+
+    let tickets = w.tickets();
+    assert_eq!(tickets.len(), 20, "one ticket per alert");
+    let keys: std::collections::HashSet<&str> = tickets
+        .iter()
+        .map(|t| t["externalXRef"].as_str().unwrap())
+        .collect();
+    assert_eq!(keys.len(), 20);
+    for (n, t) in tickets.iter().enumerate() {
+        let tid = t["id"].as_i64().unwrap();
+        assert_eq!(status(t), MONITORING_CLOSED, "ticket {n}");
+        assert_eq!(w.attached(tid).len(), 1, "ticket {n}: one configuration");
+        let resolved = w
+            .notes(tid)
+            .iter()
+            .filter(|n| n.starts_with("Resolved:"))
+            .count();
+        assert_eq!(resolved, 1, "ticket {n}: one closing note");
+    }
+    let counts = w.store.ticket_counts().await.unwrap();
+    assert_eq!(counts, vec![("closed".to_owned(), 20)]);
+    w.finish().await;
+}
+
+#[tokio::test]
+async fn alerts_of_an_unlinked_policy_are_kept_and_open_no_ticket() {
+    let w = world().await;
+    let p = w.store.create_policy("Lab").await.unwrap();
+    let d = w.enroll(p.id, 0..1).await[0];
+    monitoring::take_alert_batch(
+        &w.store,
+        d,
+        &batch(vec![event(1, "disk-free", AlertEventKind::Raised)]),
+    )
+    .await
+    .unwrap();
+    w.engine.wake();
+    w.settled().await;
+    assert!(w.tickets().is_empty());
+    let (alerts, total) = w
+        .store
+        .alerts(&AlertFilter {
+            limit: 1,
+            ..AlertFilter::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(total, 1);
+    assert_eq!(alerts[0].ticket, None);
+    assert_eq!(
+        alerts[0].no_ticket_reason.as_deref(),
+        Some(monitoring::NOT_LINKED)
+    );
+    w.finish().await;
+}
+
+#[tokio::test]
+async fn a_help_request_opens_a_self_service_ticket_once_and_the_user_closes_it() {
+    let w = world().await;
+    let d = w.linked(1).await[0];
+    let req = HelpRequest {
+        request_id: "6f1c2b1e-help".into(),
+        user: Some("jane.doe".into()),
+        summary: "Outlook keeps asking for my password".into(),
+        details: Some("Since this morning".into()),
+    };
+    let first = monitoring::take_help_request(&w.store, d, &req)
+        .await
+        .unwrap();
+    // Sent again (the reply was lost): the same request.
+    let again = monitoring::take_help_request(&w.store, d, &req)
+        .await
+        .unwrap();
+    assert_eq!(first.id, again.id);
+    w.engine.wake();
+    w.settled().await;
+    let tickets = w.tickets();
+    assert_eq!(tickets.len(), 1);
+    let t = &tickets[0];
+    let tid = t["id"].as_i64().unwrap();
+    assert_eq!(t["board"]["id"], SELF_SERVICE_BOARD);
+    assert_eq!(status(t), SELF_SERVICE_NEW);
+    assert_eq!(t["contactName"], "jane.doe");
+    assert_eq!(t["summary"], "Outlook keeps asking for my password");
+    assert_eq!(w.attached(tid), vec![w.config_id(0)]);
+    assert!(w.notes(tid)[0].contains("Requested by jane.doe on host-000"));
+
+    let stored = w
+        .store
+        .help_request(d, &req.request_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.ticket.as_ref().unwrap().number, Some(tid));
+    // Another device cannot close it; this one can.
+    assert_eq!(
+        monitoring::close_help_from_device(&w.store, d + 1000, tid, None)
+            .await
+            .unwrap(),
+        None
+    );
+    monitoring::close_help_from_device(&w.store, d, tid, None)
+        .await
+        .unwrap()
+        .unwrap();
+    w.engine.wake();
+    w.settled().await;
+    let t = &w.tickets()[0];
+    assert_eq!(status(t), SELF_SERVICE_CLOSED);
+    assert!(
+        w.notes(tid)
+            .last()
+            .unwrap()
+            .starts_with("Closed by jane.doe from the device")
+    );
+    w.finish().await;
+}
+
+#[tokio::test]
+async fn a_silent_device_is_raised_offline_and_resolved_when_it_checks_in() {
+    let w = world().await;
+    let d = w.linked(2).await[0];
+    // Nothing is offline right after start: silence counts from when the server began watching.
+    assert_eq!(offline::sweep(&w.store, now_ms()).await.unwrap().raised, 0);
+    let an_hour_ago = now_ms() - 3_600_000;
+    sqlx::query("UPDATE devices SET last_seen_ms = $1 WHERE id = $2")
+        .bind(an_hour_ago)
+        .bind(d)
+        .execute(w.store.pool())
+        .await
+        .unwrap();
+    let s = offline::sweep(&w.store, 0).await.unwrap();
+    assert_eq!((s.raised, s.resolved), (1, 0));
+    // A second sweep (or a second server) raises nothing more.
+    assert_eq!(offline::sweep(&w.store, 0).await.unwrap().raised, 0);
+    w.engine.wake();
+    w.settled().await;
+    let tickets = w.tickets();
+    assert_eq!(tickets.len(), 1);
+    assert_eq!(tickets[0]["summary"], "Device offline on host-000");
+
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    w.store.touch_seen(&[(d, now_ms())]).await.unwrap();
+    let s = offline::sweep(&w.store, 0).await.unwrap();
+    assert_eq!((s.raised, s.resolved), (0, 1));
+    w.engine.wake();
+    w.settled().await;
+    assert_eq!(status(&w.tickets()[0]), MONITORING_CLOSED);
+    w.finish().await;
+}
