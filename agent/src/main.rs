@@ -1,7 +1,9 @@
 //! `bindery-agent`: the Bindery agent's command line.
 
 mod facts;
+mod monitors;
 mod server;
+mod spool;
 mod state;
 
 use std::io::Write;
@@ -9,9 +11,14 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use bindery_shared::protocol::{CheckIn, EnrollRequest};
+use bindery_shared::protocol::{
+    AlertBatch, CheckIn, EnrollRequest, HelpClose, HelpReply, HelpRequest, HelpState, MonitorKind,
+    MonitorSpec, MonitorState,
+};
 use clap::{Parser, Subcommand};
+use monitors::{Evaluator, Sampler};
 use server::{ServerClient, ServerError};
+use spool::Spool;
 use state::{Enrolled, StateDir};
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -20,7 +27,9 @@ const VERSION: &str = env!("CARGO_PKG_VERSION");
 #[command(
     name = "bindery-agent",
     version,
-    about = "Bindery's agent for managed machines"
+    about = "Bindery's agent for managed machines",
+    // `help` is the machine user's "ask for help" command; --help still prints this help.
+    disable_help_subcommand = true
 )]
 struct Cli {
     #[command(subcommand)]
@@ -68,6 +77,23 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         state_dir: Option<PathBuf>,
     },
+    /// Ask your IT provider for help: opens a ticket and prints its number.
+    Help {
+        /// What you need help with, in one line.
+        #[arg(required_unless_present = "close")]
+        summary: Option<String>,
+        /// More about it.
+        #[arg(long)]
+        details: Option<String>,
+        /// Close your request with this ticket number instead.
+        #[arg(long, value_name = "TICKET", conflicts_with_all = ["summary", "details"])]
+        close: Option<u64>,
+        #[arg(long, value_name = "DIR")]
+        state_dir: Option<PathBuf>,
+        /// Seconds to wait for the ticket number.
+        #[arg(long, default_value_t = 30, value_name = "SECS")]
+        wait: u64,
+    },
 }
 
 fn main() -> ExitCode {
@@ -88,6 +114,20 @@ fn main() -> ExitCode {
             runtime().and_then(|rt| rt.block_on(run(state_dir, once)))
         }
         Command::Status { state_dir } => status(state_dir),
+        Command::Help {
+            summary,
+            details,
+            close,
+            state_dir,
+            wait,
+        } => runtime().and_then(|rt| {
+            rt.block_on(async {
+                match close {
+                    Some(n) => help_close(state_dir, n).await,
+                    None => help(state_dir, summary.unwrap_or_default(), details, wait).await,
+                }
+            })
+        }),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -167,6 +207,75 @@ async fn enroll(
     Ok(())
 }
 
+/// How often monitors are read between check-ins (at each check-in when those come sooner).
+const SAMPLE_EVERY_SECS: u32 = 15;
+
+/// What the agent watches, and what it has to send about it.
+struct Monitoring {
+    specs: Vec<MonitorSpec>,
+    sampler: Sampler,
+    evaluator: Evaluator,
+    spool: Spool,
+    /// Each monitor's state at the last reading, for the next check-in.
+    states: Vec<MonitorState>,
+}
+
+impl Monitoring {
+    /// Reads the monitors once; new alert events go to the spool.
+    fn sample(&mut self) {
+        if self.specs.is_empty() && self.evaluator.open().is_empty() {
+            return;
+        }
+        let readings = self.sampler.sample(&self.specs);
+        let (events, states) = self.evaluator.observe(&self.specs, &readings, now_ms());
+        self.states = states;
+        let open = self.evaluator.open();
+        if (!events.is_empty() || open.as_slice() != self.spool.open_alerts())
+            && let Err(e) = self.spool.push(events, open)
+        {
+            eprintln!("bindery-agent: cannot spool alert events: {e}");
+        }
+    }
+
+    /// Sends the spooled events, oldest first, until the spool is empty or the server cannot
+    /// take them (they wait for the next try).
+    async fn deliver(
+        &mut self,
+        client: &ServerClient,
+        cred: &bindery_shared::protocol::DeviceCredential,
+    ) {
+        while self.spool.len() > 0 {
+            let events = self.spool.batch();
+            let last = events.last().map_or(0, |e| e.seq);
+            match client.alerts(cred, &AlertBatch { events }).await {
+                Ok(ack) => {
+                    if let Err(e) = self.spool.ack(ack.acked_through) {
+                        eprintln!("bindery-agent: {e}");
+                        return;
+                    }
+                    if ack.acked_through < last {
+                        return; // the server kept part of it: try the rest later
+                    }
+                }
+                Err(ServerError::Rejected { status, message }) => {
+                    // Sending the same again would be refused again and block the spool.
+                    eprintln!(
+                        "bindery-agent: the server refused alert events ({status}: {message}); dropping them"
+                    );
+                    if let Err(e) = self.spool.discard_through(last) {
+                        eprintln!("bindery-agent: {e}");
+                    }
+                    return;
+                }
+                Err(e) => {
+                    eprintln!("bindery-agent: alert events wait in the spool: {e}");
+                    return;
+                }
+            }
+        }
+    }
+}
+
 async fn run(state_dir: Option<PathBuf>, once: bool) -> Result<(), String> {
     let state = StateDir::resolve(state_dir)?;
     let enrolled = state.enrollment()?.ok_or(
@@ -176,19 +285,37 @@ async fn run(state_dir: Option<PathBuf>, once: bool) -> Result<(), String> {
     let credential = enrolled.credential();
     let mut status = state.status().unwrap_or_default();
     let mut interval = status.next_checkin_secs.max(10);
+    let spool = Spool::open(state.dir()?, now_ms())?;
+    let mut watch = Monitoring {
+        specs: Vec::new(),
+        sampler: Sampler::new(),
+        evaluator: Evaluator::with_open(spool.open_alerts()),
+        spool,
+        states: Vec::new(),
+    };
     loop {
         let facts = facts::collect(&facts::Source::default(), Ok(enrolled.agent_id.clone()))?;
+        let dropped = watch.spool.dropped();
         let report = CheckIn {
             agent_version: VERSION.into(),
             facts,
-            monitors: Vec::new(),
-            spool_dropped: 0,
+            monitors: watch.states.clone(),
+            spool_dropped: dropped,
         };
         status.last_attempt_ms = now_ms();
         let outcome = client.checkin(&credential, &report).await;
         match &outcome {
             Ok(reply) => {
-                interval = reply.next_checkin_secs.max(5);
+                interval = reply.next_checkin_secs.max(1);
+                watch.specs = reply
+                    .monitors
+                    .iter()
+                    .filter(|m| m.kind != MonitorKind::Unsupported)
+                    .cloned()
+                    .collect();
+                if let Err(e) = watch.spool.reported_dropped(dropped) {
+                    eprintln!("bindery-agent: {e}");
+                }
                 status.last_success_ms = Some(status.last_attempt_ms);
                 status.last_result = "ok".into();
             }
@@ -201,16 +328,162 @@ async fn run(state_dir: Option<PathBuf>, once: bool) -> Result<(), String> {
         if let Err(e) = state.save_status(&status) {
             eprintln!("bindery-agent: {e}");
         }
+        watch.sample();
+        watch.deliver(&client, &credential).await;
         if once {
             return outcome.map(drop).map_err(|e| e.to_string());
         }
         // Up to 10 % jitter so a fleet restarted together does not check in together.
         let jitter = fastrand::f64() * 0.1 * f64::from(interval);
-        tokio::select! {
-            _ = tokio::time::sleep(Duration::from_secs_f64(f64::from(interval) + jitter)) => {}
-            _ = shutdown_signal() => return Ok(()),
+        let next_checkin =
+            tokio::time::Instant::now() + Duration::from_secs_f64(f64::from(interval) + jitter);
+        let sample_every = Duration::from_secs(u64::from(SAMPLE_EVERY_SECS.min(interval)));
+        loop {
+            let next_sample = (tokio::time::Instant::now() + sample_every).min(next_checkin);
+            tokio::select! {
+                _ = tokio::time::sleep_until(next_sample) => {}
+                _ = shutdown_signal() => return Ok(()),
+            }
+            if tokio::time::Instant::now() >= next_checkin {
+                break;
+            }
+            // Alerts go out when they happen, not at the next check-in.
+            watch.sample();
+            watch.deliver(&client, &credential).await;
         }
     }
+}
+
+/// The person asking for help: the user who ran the command (through sudo, the one who ran
+/// sudo).
+fn invoking_user() -> Option<String> {
+    ["SUDO_USER", "USER", "USERNAME", "LOGNAME"]
+        .iter()
+        .filter_map(|k| std::env::var(k).ok())
+        .map(|v| v.trim().to_owned())
+        .find(|v| !v.is_empty() && v != "root")
+}
+
+/// The enrolled server's client and this device's credential, for the help commands.
+fn enrolled_client(
+    state_dir: Option<PathBuf>,
+) -> Result<(ServerClient, bindery_shared::protocol::DeviceCredential), String> {
+    let state = StateDir::resolve(state_dir)?;
+    let enrolled = state.enrollment().map_err(|e| {
+        format!("{e} (asking for help needs the agent's credential: run this as an administrator)")
+    })?;
+    let enrolled = enrolled.ok_or("this machine is not enrolled with a Bindery server")?;
+    Ok((
+        ServerClient::new(&enrolled.server, enrolled.allow_http)?,
+        enrolled.credential(),
+    ))
+}
+
+/// A one-line summary (at most 100 characters) and details holding whatever did not fit.
+fn split_summary(text: &str, details: Option<String>) -> (String, Option<String>) {
+    let text = bindery_shared::normalize::clean_text(text);
+    if text.chars().count() <= bindery_shared::protocol::MAX_SUMMARY_CHARS {
+        return (text, details);
+    }
+    let short: String = text.chars().take(97).collect();
+    let details = match details {
+        Some(d) => format!("{text}\n\n{d}"),
+        None => text.clone(),
+    };
+    (format!("{}...", short.trim_end()), Some(details))
+}
+
+async fn help(
+    state_dir: Option<PathBuf>,
+    summary: String,
+    details: Option<String>,
+    wait_secs: u64,
+) -> Result<(), String> {
+    if summary.trim().is_empty() {
+        return Err(
+            "say what you need help with: bindery-agent help \"The printer is jammed\"".into(),
+        );
+    }
+    let (client, cred) = enrolled_client(state_dir)?;
+    let (summary, details) = split_summary(&summary, details);
+    let details = details.map(|d| {
+        d.chars()
+            .take(bindery_shared::protocol::MAX_DETAIL_CHARS)
+            .collect()
+    });
+    let request = HelpRequest {
+        request_id: uuid::Uuid::new_v4().to_string(),
+        user: invoking_user().map(|u| u.chars().take(100).collect()),
+        summary,
+        details,
+    };
+    // The same request id is sent again after a failure: the server never opens two tickets.
+    let mut reply = None;
+    for attempt in 0..3 {
+        match client.help(&cred, &request).await {
+            Ok(r) => {
+                reply = Some(r);
+                break;
+            }
+            Err(ServerError::Unavailable(why)) if attempt < 2 => {
+                eprintln!("bindery-agent: the server is unavailable ({why}); trying again");
+                tokio::time::sleep(Duration::from_secs(2)).await;
+            }
+            Err(e) => return Err(format!("your request was not sent: {e}")),
+        }
+    }
+    let mut reply = reply.ok_or("your request was not sent: the server is unavailable")?;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(wait_secs);
+    while reply.state == HelpState::Pending && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        if let Ok(r) = client.help_status(&cred, &request.request_id).await {
+            reply = r;
+        }
+    }
+    print_help_reply(&reply, &request.summary)
+}
+
+fn print_help_reply(reply: &HelpReply, summary: &str) -> Result<(), String> {
+    match (reply.state, reply.ticket_number) {
+        (HelpState::Open, Some(n)) => {
+            println!("Ticket #{n} is open: {summary}");
+            println!("Your IT team has it. To close it yourself: bindery-agent help --close {n}");
+            Ok(())
+        }
+        (HelpState::Closed, Some(n)) => {
+            println!("Ticket #{n} is closed.");
+            Ok(())
+        }
+        (HelpState::Failed, _) => Err(format!(
+            "your request was received but no ticket could be opened: {}",
+            reply.message.as_deref().unwrap_or("no reason given")
+        )),
+        _ => {
+            println!(
+                "Your request was received (id {}); its ticket is not open yet{}.",
+                reply.request_id,
+                reply
+                    .message
+                    .as_deref()
+                    .map(|m| format!(": {m}"))
+                    .unwrap_or_default()
+            );
+            Ok(())
+        }
+    }
+}
+
+async fn help_close(state_dir: Option<PathBuf>, ticket_number: u64) -> Result<(), String> {
+    let (client, cred) = enrolled_client(state_dir)?;
+    let reply = client
+        .help_close(&cred, &HelpClose { ticket_number })
+        .await
+        .map_err(|e| format!("ticket #{ticket_number} was not closed: {e}"))?;
+    match reply.state {
+        HelpState::Closed => println!("Ticket #{ticket_number} is closed."),
+        _ => println!("Ticket #{ticket_number} is being closed."),
+    }
+    Ok(())
 }
 
 /// Ctrl-C, or SIGTERM from the service manager.

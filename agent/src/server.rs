@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use bindery_shared::protocol::{
-    API_PREFIX, ApiError, CheckIn, CheckInReply, DeviceCredential, EnrollRequest, EnrollResponse,
-    paths,
+    API_PREFIX, AlertAck, AlertBatch, ApiError, CheckIn, CheckInReply, DeviceCredential,
+    EnrollRequest, EnrollResponse, HelpClose, HelpReply, HelpRequest, paths,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -81,6 +81,45 @@ impl ServerClient {
         self.post(paths::CHECKIN, Some(cred), report).await
     }
 
+    pub async fn alerts(
+        &self,
+        cred: &DeviceCredential,
+        batch: &AlertBatch,
+    ) -> Result<AlertAck, ServerError> {
+        self.post(paths::ALERTS, Some(cred), batch).await
+    }
+
+    pub async fn help(
+        &self,
+        cred: &DeviceCredential,
+        req: &HelpRequest,
+    ) -> Result<HelpReply, ServerError> {
+        self.post(paths::HELP, Some(cred), req).await
+    }
+
+    /// Where an earlier help request stands. The id is the agent's own (a UUID).
+    pub async fn help_status(
+        &self,
+        cred: &DeviceCredential,
+        request_id: &str,
+    ) -> Result<HelpReply, ServerError> {
+        let path = format!("{}/{request_id}", paths::HELP);
+        self.send(self.http.get(self.url_of(&path)), Some(cred))
+            .await
+    }
+
+    pub async fn help_close(
+        &self,
+        cred: &DeviceCredential,
+        close: &HelpClose,
+    ) -> Result<HelpReply, ServerError> {
+        self.post("/help/close", Some(cred), close).await
+    }
+
+    fn url_of(&self, path: &str) -> String {
+        format!("{}{API_PREFIX}{path}", self.base)
+    }
+
     async fn post<B: Serialize, T: DeserializeOwned>(
         &self,
         path: &str,
@@ -91,11 +130,19 @@ impl ServerClient {
             status: 0,
             message: format!("cannot encode: {e}"),
         })?;
-        let mut req = self
+        let req = self
             .http
-            .post(format!("{}{API_PREFIX}{path}", self.base))
+            .post(self.url_of(path))
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .body(body);
+        self.send(req, cred).await
+    }
+
+    async fn send<T: DeserializeOwned>(
+        &self,
+        mut req: reqwest::RequestBuilder,
+        cred: Option<&DeviceCredential>,
+    ) -> Result<T, ServerError> {
         if let Some(c) = cred {
             req = req.header(reqwest::header::AUTHORIZATION, c.bearer());
         }

@@ -151,28 +151,16 @@ impl StateDir {
         serde_json::from_slice(&std::fs::read(self.path.join(STATUS_FILE)).ok()?).ok()
     }
 
-    /// Writes a whole file or nothing: a temporary file (created with its final mode, so a
-    /// secret is never readable by others even for a moment), synced, then renamed into place.
+    /// Writes a whole file in the state dir, or nothing (see [`write_file_atomic`]).
     fn write_atomic(&self, name: &str, bytes: &[u8], mode: u32) -> Result<(), String> {
         self.create_dir()?;
-        let target = self.path.join(name);
-        let tmp = self.path.join(format!(".{name}.{}", std::process::id()));
-        let written = (|| {
-            let mut options = std::fs::OpenOptions::new();
-            options.write(true).create(true).truncate(true);
-            #[cfg(unix)]
-            std::os::unix::fs::OpenOptionsExt::mode(&mut options, mode);
-            #[cfg(not(unix))]
-            let _ = mode;
-            let mut f = options.open(&tmp)?;
-            f.write_all(bytes)?;
-            f.sync_all()?;
-            std::fs::rename(&tmp, &target)
-        })();
-        if written.is_err() {
-            let _ = std::fs::remove_file(&tmp);
-        }
-        written.map_err(|e| format!("cannot write {}: {e}", target.display()))
+        write_file_atomic(&self.path.join(name), bytes, mode)
+    }
+
+    /// The state dir itself, created when missing (for the alert spool).
+    pub fn dir(&self) -> Result<&Path, String> {
+        self.create_dir()?;
+        Ok(&self.path)
     }
 
     fn create_dir(&self) -> Result<(), String> {
@@ -184,6 +172,32 @@ impl StateDir {
             .create(&self.path)
             .map_err(|e| format!("cannot create state dir {}: {e}", self.path.display()))
     }
+}
+
+/// Writes a whole file or nothing: a temporary file beside it (created with its final mode, so a
+/// secret is never readable by others even for a moment), synced, then renamed into place.
+pub fn write_file_atomic(target: &Path, bytes: &[u8], mode: u32) -> Result<(), String> {
+    let name = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = target.with_file_name(format!(".{name}.{}", std::process::id()));
+    let written = (|| {
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, mode);
+        #[cfg(not(unix))]
+        let _ = mode;
+        let mut f = options.open(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, target)
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written.map_err(|e| format!("cannot write {}: {e}", target.display()))
 }
 
 fn parse_agent_id(text: &str, file: &Path) -> Result<String, String> {
