@@ -9,9 +9,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bindery_server::app::{self, AgentSettings, AppState};
+use bindery_server::monitoring::{self, settings::MonitorSettings};
 use bindery_server::reconcile::{Engine, EngineConfig, queue};
 use bindery_server::sealing::ServerKey;
-use bindery_server::store::Store;
+use bindery_server::store::{AlertFilter, AlertState, Store};
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Parser)]
@@ -85,8 +86,9 @@ enum Command {
         retry_base_ms: u64,
         #[arg(long, env = "BINDERY_LISTEN", default_value = "127.0.0.1:8700")]
         listen: SocketAddr,
-        /// Seconds between agent check-ins.
-        #[arg(long, env = "BINDERY_CHECKIN_INTERVAL", default_value_t = 60, value_parser = clap::value_parser!(u32).range(5..=86_400))]
+        /// Seconds between agent check-ins (agents read their monitors every 15 s, or at each
+        /// check-in when that is sooner).
+        #[arg(long, env = "BINDERY_CHECKIN_INTERVAL", default_value_t = 60, value_parser = clap::value_parser!(u32).range(2..=86_400))]
         checkin_interval: u32,
         /// Enrollment attempts a minute from one address (429 past it).
         #[arg(long, env = "BINDERY_ENROLL_PER_MINUTE", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
@@ -187,6 +189,31 @@ enum Admin {
     },
     /// Point the server at the ConnectWise sandbox at URL and make the demo's choices.
     ConnectSandbox { url: String },
+    /// Show a policy's monitor settings (JSON, as `monitors-set` takes them).
+    MonitorsShow {
+        #[arg(long)]
+        policy: String,
+    },
+    /// Replace a policy's monitor settings with the JSON in FILE (`-`: standard input), or go
+    /// back to the defaults with --default.
+    MonitorsSet {
+        #[arg(long)]
+        policy: String,
+        #[arg(required_unless_present = "default")]
+        file: Option<PathBuf>,
+        #[arg(long, conflicts_with = "file")]
+        default: bool,
+    },
+    /// List alerts, newest first: id, device, monitor, subject, state, ticket state and number.
+    Alerts {
+        /// open, resolved or closed.
+        #[arg(long)]
+        state: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+    },
+    /// Close an open alert (its ticket gets the closed status and a note).
+    AlertClose { id: i64 },
     /// Create an enrollment token for a policy and print it (it is shown only once).
     TokenCreate {
         #[arg(long)]
@@ -442,6 +469,96 @@ async fn admin(db: Database, key_file: Option<PathBuf>, action: Admin) -> Result
                     "{}\t{}\t{state}\t{config}\t{error}",
                     t.device_id, t.agent_id
                 );
+            }
+        }
+        Admin::MonitorsShow { policy } => {
+            let p = policy_named(&store, &policy).await?;
+            let stored = store.policy_monitors(p.id).await.map_err(e)?;
+            let settings = MonitorSettings::from_stored(stored.as_deref());
+            let json = serde_json::to_string_pretty(&settings).map_err(|e| e.to_string())?;
+            println!("{json}");
+        }
+        Admin::MonitorsSet {
+            policy,
+            file,
+            default,
+        } => {
+            let p = policy_named(&store, &policy).await?;
+            if default {
+                store.set_policy_monitors(p.id, None).await.map_err(e)?;
+                println!("{}: the default monitors", p.name);
+                return Ok(());
+            }
+            let text = match file.as_deref() {
+                Some(f) if f.as_os_str() != "-" => std::fs::read_to_string(f)
+                    .map_err(|err| format!("cannot read {}: {err}", f.display()))?,
+                _ => std::io::read_to_string(std::io::stdin())
+                    .map_err(|err| format!("cannot read standard input: {err}"))?,
+            };
+            let settings: MonitorSettings = serde_json::from_str(&text)
+                .map_err(|err| format!("the monitor settings do not read: {err}"))?;
+            let problems = settings.problems();
+            if !problems.is_empty() {
+                return Err(problems.join("; "));
+            }
+            let json = serde_json::to_string(&settings).map_err(|e| e.to_string())?;
+            store
+                .set_policy_monitors(p.id, Some(&json))
+                .await
+                .map_err(e)?;
+            println!(
+                "{}: {} monitors; offline after {} min",
+                p.name,
+                settings.monitors.len(),
+                settings.offline_after_mins
+            );
+        }
+        Admin::Alerts { state, limit } => {
+            let state = match state.as_deref() {
+                None => None,
+                Some("open") => Some(AlertState::Open),
+                Some("resolved") => Some(AlertState::Resolved),
+                Some("closed") => Some(AlertState::Closed),
+                Some(other) => {
+                    return Err(format!("{other:?} is not open, resolved or closed"));
+                }
+            };
+            let (alerts, _) = store
+                .alerts(&AlertFilter {
+                    state,
+                    limit,
+                    ..AlertFilter::default()
+                })
+                .await
+                .map_err(e)?;
+            for a in alerts {
+                let ticket = match &a.ticket {
+                    Some(t) => format!(
+                        "{}\t{}",
+                        t.state.as_str(),
+                        t.number.map(|n| n.to_string()).unwrap_or_default()
+                    ),
+                    None => "none\t".into(),
+                };
+                println!(
+                    "{}\t{}\t{}\t{}\t{}\t{ticket}\t{}",
+                    a.id,
+                    a.agent_id,
+                    a.monitor_id,
+                    a.subject,
+                    a.state.as_str(),
+                    a.summary
+                );
+            }
+        }
+        Admin::AlertClose { id } => {
+            let who = std::env::var("USER").unwrap_or_else(|_| "an administrator".into());
+            match monitoring::close_alert(&store, id, &format!("{who} (command line)"))
+                .await
+                .map_err(e)?
+            {
+                Some(a) => println!("alert {} closed", a.id),
+                None => return Err(format!("no alert {id}")),
             }
         }
         Admin::ConnectSandbox { url } => {

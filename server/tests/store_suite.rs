@@ -665,7 +665,7 @@ on_both!(
             .id;
         let raise = alert_input(Some(1), "disk-free", true, d);
         let first = store
-            .record_alert_events(d, &[raise.clone()], &ticket_job)
+            .record_alert_events(d, std::slice::from_ref(&raise), &ticket_job)
             .await
             .unwrap();
         assert_eq!(
@@ -674,7 +674,7 @@ on_both!(
         );
         // The same batch again (a lost reply): dropped whole.
         let replay = store
-            .record_alert_events(d, &[raise.clone()], &ticket_job)
+            .record_alert_events(d, std::slice::from_ref(&raise), &ticket_job)
             .await
             .unwrap();
         assert_eq!(

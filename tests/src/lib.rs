@@ -85,8 +85,13 @@ pub struct ServerProcess {
 impl ServerProcess {
     /// Starts the server on a free loopback port with the given extra arguments.
     pub fn start(args: &[&str]) -> ServerProcess {
+        ServerProcess::start_at("127.0.0.1:0", args)
+    }
+
+    /// Starts the server listening on `listen` (to restart it where its agents expect it).
+    pub fn start_at(listen: &str, args: &[&str]) -> ServerProcess {
         let mut child = Command::new(binary("bindery-server"))
-            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(["serve", "--listen", listen])
             .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())

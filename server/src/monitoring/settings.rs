@@ -144,8 +144,10 @@ mod tests {
 
     #[test]
     fn stored_settings_read_back_and_damage_falls_back_to_the_defaults() {
-        let mut s = MonitorSettings::default();
-        s.offline_after_mins = 0;
+        let s = MonitorSettings {
+            offline_after_mins: 0,
+            ..MonitorSettings::default()
+        };
         let json = serde_json::to_string(&s).unwrap();
         assert_eq!(MonitorSettings::from_stored(Some(&json)), s);
         assert_eq!(

@@ -1,0 +1,302 @@
+//! Monitoring with the real binaries: the real agent runs a process monitor against a process
+//! this test starts and stops; the real server opens and closes ConnectWise tickets in the
+//! sandbox. Covers: one ticket on the right board and status with the configuration attached,
+//! closed when the alert resolves; a flapping process that stays one ticket; the server down
+//! while alerts fire (all delivered after, in order, none doubled) with sandbox faults on
+//! return; and the help-request round trip.
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use bindery_e2e::{ServerProcess, admin, binary, run};
+use connectwise_sandbox::{Faults, Seed};
+use serde_json::{Value, json};
+
+const MONITORING_BOARD: i64 = 1;
+const MONITORING_NEW: i64 = 1;
+const MONITORING_CLOSED: i64 = 2;
+const SELF_SERVICE_BOARD: i64 = 2;
+const SELF_SERVICE_NEW: i64 = 3;
+const SELF_SERVICE_CLOSED: i64 = 4;
+/// The watched process: a copy of sleep(1) under a name no other process has.
+const PROCESS: &str = "bnd-sleeper";
+
+fn wait_for(what: &str, secs: u64, mut done: impl FnMut() -> bool) {
+    let started = Instant::now();
+    while !done() {
+        assert!(
+            started.elapsed() < Duration::from_secs(secs),
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// The monitoring board's tickets, oldest first.
+fn monitoring_tickets(sb: &connectwise_sandbox::Running) -> Vec<Value> {
+    sb.sandbox
+        .data()
+        .tickets
+        .values()
+        .filter(|t| t["board"]["id"] == MONITORING_BOARD)
+        .cloned()
+        .collect()
+}
+
+fn status(t: &Value) -> i64 {
+    t["status"]["id"].as_i64().unwrap()
+}
+
+/// Sets the policy's monitors: only the process monitor, with this minimum duration.
+fn watch_process(d: &str, dir: &std::path::Path, min_secs: u32) {
+    let file = dir.join("monitors.json");
+    let settings = json!({"monitors": [{"id": "sleeper", "kind": "processRunning",
+        "target": PROCESS, "minDurationSecs": min_secs}], "offlineAfterMins": 0});
+    std::fs::write(&file, settings.to_string()).unwrap();
+    admin(
+        d,
+        &[
+            "monitors-set",
+            "--policy",
+            "Acme office",
+            file.to_str().unwrap(),
+        ],
+    );
+}
+
+struct Sleeper {
+    exe: std::path::PathBuf,
+    child: Option<Child>,
+}
+
+impl Sleeper {
+    fn start(&mut self) {
+        if self.child.is_none() {
+            self.child = Some(Command::new(&self.exe).arg("600").spawn().unwrap());
+        }
+    }
+
+    fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for Sleeper {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// A loopback port free right now (to restart the server where the agent expects it).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alerts_and_help_requests_become_tickets_once_through_flapping_outages_and_faults() {
+    connectwise_client::install_tls_provider();
+    let sb = connectwise_sandbox::spawn("127.0.0.1:0".parse().unwrap(), Seed::default_seed(), true)
+        .await
+        .unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let d = data.path().to_str().unwrap().to_owned();
+    admin(&d, &["connect-sandbox", &sb.url()]);
+    admin(&d, &["policy-create", "Acme office"]);
+    admin(&d, &["link", "--policy", "Acme office", "--company", "2"]);
+    watch_process(&d, data.path(), 0);
+    let token = admin(&d, &["token-create", "--policy", "Acme office"])
+        .trim()
+        .to_owned();
+    let listen = format!("127.0.0.1:{}", free_port());
+    let server_args = [
+        "--data-dir",
+        d.as_str(),
+        "--checkin-interval",
+        "2",
+        "--retry-base-ms",
+        "100",
+    ];
+    let server = ServerProcess::start_at(&listen, &server_args);
+
+    let state = tempfile::tempdir().unwrap();
+    let state_dir = state.path().to_str().unwrap().to_owned();
+    let (ok, _, err) = run(
+        "bindery-agent",
+        &[
+            "enroll",
+            "--server",
+            &server.url,
+            "--token",
+            &token,
+            "--state-dir",
+            &state_dir,
+        ],
+    );
+    assert!(ok, "{err}");
+    let exe = state.path().join(PROCESS);
+    std::fs::copy("/bin/sleep", &exe).unwrap();
+    let mut sleeper = Sleeper { exe, child: None };
+    let mut agent = Command::new(binary("bindery-agent"))
+        .args(["run", "--state-dir", &state_dir])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+
+    // The process is not running: one ticket, open, with the machine's configuration.
+    wait_for("the first ticket", 60, || {
+        monitoring_tickets(&sb).len() == 1 && !sb.sandbox.data().ticket_configurations.is_empty()
+    });
+    let first = monitoring_tickets(&sb)[0].clone();
+    let first_id = first["id"].as_i64().unwrap();
+    assert_eq!(status(&first), MONITORING_NEW);
+    assert_eq!(first["company"]["id"], 2);
+    assert!(
+        first["summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("Process bnd-sleeper is not running on "),
+        "{first}"
+    );
+    let config = sb.sandbox.data().configurations.values().next().unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    assert_eq!(
+        sb.sandbox.data().ticket_configurations,
+        vec![(first_id, config)]
+    );
+
+    // It starts: the alert resolves and the ticket closes.
+    sleeper.start();
+    wait_for("the first ticket to close", 30, || {
+        status(&monitoring_tickets(&sb)[0]) == MONITORING_CLOSED
+    });
+
+    // Flapping faster than the monitor's 3 s: one more ticket, not one per flap.
+    watch_process(&d, data.path(), 3);
+    std::thread::sleep(Duration::from_secs(3)); // the agent takes the new settings
+    sleeper.stop();
+    wait_for("the second ticket", 30, || {
+        monitoring_tickets(&sb).len() == 2
+    });
+    for _ in 0..6 {
+        sleeper.start();
+        std::thread::sleep(Duration::from_millis(1200));
+        sleeper.stop();
+        std::thread::sleep(Duration::from_millis(1200));
+    }
+    let tickets = monitoring_tickets(&sb);
+    assert_eq!(tickets.len(), 2, "flapping made no new ticket");
+    assert_eq!(status(&tickets[1]), MONITORING_NEW, "and closed none");
+    sleeper.start();
+    wait_for("the second ticket to close", 30, || {
+        status(&monitoring_tickets(&sb)[1]) == MONITORING_CLOSED
+    });
+
+    // The server goes down while the process stops, starts and stops again: the three events
+    // wait in the agent's spool and arrive in order when it returns, through sandbox faults.
+    assert_eq!(server.terminate(), Some(0));
+    std::thread::sleep(Duration::from_secs(1));
+    sleeper.stop();
+    std::thread::sleep(Duration::from_secs(6));
+    sleeper.start();
+    std::thread::sleep(Duration::from_secs(6));
+    sleeper.stop();
+    std::thread::sleep(Duration::from_secs(6));
+    let spooled: Value =
+        serde_json::from_slice(&std::fs::read(state.path().join("alerts.spool")).unwrap()).unwrap();
+    assert_eq!(
+        spooled["events"].as_array().unwrap().len(),
+        3,
+        "raised, resolved, raised wait in the spool: {spooled}"
+    );
+    sb.sandbox.set_faults(Faults {
+        error_rate: 0.15,
+        timeout_rate: 0.05,
+        lost_reply_rate: 0.15,
+        hang_ms: 200,
+        burst_429: 3,
+        retry_after_secs: 1,
+        seed: Some(11),
+        ..Faults::default()
+    });
+    let server = ServerProcess::start_at(&listen, &server_args);
+    wait_for("the spooled alerts as tickets", 90, || {
+        let t = monitoring_tickets(&sb);
+        t.len() == 4 && status(&t[2]) == MONITORING_CLOSED && status(&t[3]) == MONITORING_NEW
+    });
+    sb.sandbox.set_faults(Faults::default());
+    std::thread::sleep(Duration::from_secs(3));
+    let tickets = monitoring_tickets(&sb);
+    assert_eq!(tickets.len(), 4, "none lost, none doubled");
+    let spooled: Value =
+        serde_json::from_slice(&std::fs::read(state.path().join("alerts.spool")).unwrap()).unwrap();
+    assert_eq!(spooled["events"], json!([]), "the spool is empty");
+    let alerts = admin(&d, &["alerts"]);
+    assert_eq!(alerts.lines().count(), 4, "{alerts}");
+
+    // A help request: a ticket on the self-service board, named for the user, closed by them.
+    let out = Command::new(binary("bindery-agent"))
+        .args([
+            "help",
+            "The printer is jammed",
+            "--details",
+            "Second floor",
+            "--state-dir",
+            &state_dir,
+        ])
+        .env("USER", "jane.doe")
+        .env_remove("SUDO_USER")
+        .output()
+        .unwrap();
+    let printed = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{printed} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let number: i64 = printed
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix('#'))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no ticket number in {printed:?}"));
+    let help = sb.sandbox.data().tickets.get(number).cloned().unwrap();
+    assert_eq!(help["board"]["id"], SELF_SERVICE_BOARD);
+    assert_eq!(status(&help), SELF_SERVICE_NEW);
+    assert_eq!(help["summary"], "The printer is jammed");
+    assert_eq!(help["contactName"], "jane.doe");
+    assert!(
+        sb.sandbox
+            .data()
+            .ticket_configurations
+            .contains(&(number, config))
+    );
+    let (ok, printed, err) = run(
+        "bindery-agent",
+        &[
+            "help",
+            "--close",
+            &number.to_string(),
+            "--state-dir",
+            &state_dir,
+        ],
+    );
+    assert!(ok, "{err}");
+    assert!(printed.contains(&format!("#{number}")), "{printed}");
+    wait_for("the help ticket to close", 30, || {
+        status(&sb.sandbox.data().tickets.get(number).cloned().unwrap()) == SELF_SERVICE_CLOSED
+    });
+
+    let _ = agent.kill();
+    let _ = agent.wait();
+    drop(server);
+    sb.stop().await;
+}
