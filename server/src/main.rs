@@ -84,6 +84,16 @@ enum Command {
             hide = true
         )]
         retry_base_ms: u64,
+        /// ConnectWise jobs carried out at once.
+        #[arg(long, env = "BINDERY_WORKERS", default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=256))]
+        workers: u32,
+        /// ConnectWise requests a minute from this server (ConnectWise throttles around 1,000 per
+        /// integration: raise it only where your instance allows more).
+        #[arg(long, env = "BINDERY_CW_REQUESTS_PER_MINUTE", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..))]
+        cw_requests_per_minute: u32,
+        /// ConnectWise requests in flight at once.
+        #[arg(long, env = "BINDERY_CW_CONCURRENCY", default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=256))]
+        cw_concurrency: u32,
         #[arg(long, env = "BINDERY_LISTEN", default_value = "127.0.0.1:8700")]
         listen: SocketAddr,
         /// Seconds between agent check-ins (agents read their monitors every 15 s, or at each
@@ -235,6 +245,9 @@ async fn main() -> ExitCode {
             server_key_file,
             resync_hours,
             retry_base_ms,
+            workers,
+            cw_requests_per_minute,
+            cw_concurrency,
             listen,
             checkin_interval,
             enroll_per_minute,
@@ -244,6 +257,9 @@ async fn main() -> ExitCode {
             let engine = EngineConfig {
                 resync_every: Duration::from_secs(u64::from(resync_hours) * 3600),
                 retry_base: Duration::from_millis(retry_base_ms.max(1)),
+                workers: workers as usize,
+                cw_requests_per_minute,
+                cw_concurrency: cw_concurrency as usize,
                 ..EngineConfig::default()
             };
             let agents = AgentSettings {

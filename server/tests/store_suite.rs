@@ -831,3 +831,26 @@ on_both!(
         assert_eq!(store.tickets_to_attach(d).await.unwrap(), vec![tid]);
     }
 );
+
+on_both!(
+    ticket_jobs_are_leased_before_bulk_work,
+    |store: Store| async move {
+        let now = now_ms();
+        for n in 0..5 {
+            store
+                .enqueue(&job(&format!("bind:{n}"), now - 1000))
+                .await
+                .unwrap();
+        }
+        // Queued last and due last, but a person waits for it.
+        let ticket = NewJob {
+            run_after_ms: now,
+            ..ticket_job(9)
+        };
+        store.enqueue(&ticket).await.unwrap();
+        let first = store.lease_jobs("w", now, 60_000, 1).await.unwrap();
+        assert_eq!(first[0].kind, "cw.ticket");
+        let rest = store.lease_jobs("w", now, 60_000, 10).await.unwrap();
+        assert_eq!(rest.len(), 5);
+    }
+);

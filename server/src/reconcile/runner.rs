@@ -43,17 +43,24 @@ pub struct EngineConfig {
     /// First retry delay; it doubles with each attempt, up to `retry_max`.
     pub retry_base: Duration,
     pub retry_max: Duration,
+    /// ConnectWise requests a minute from this server. ConnectWise throttles around 1,000 per
+    /// integration; raise it only where the instance allows more (on-premise, a raised limit).
+    pub cw_requests_per_minute: u32,
+    /// ConnectWise requests in flight at once.
+    pub cw_concurrency: usize,
 }
 
 impl Default for EngineConfig {
     fn default() -> EngineConfig {
         EngineConfig {
-            workers: 8,
+            workers: 16,
             lease: Duration::from_secs(60),
             resync_every: Duration::from_secs(3 * 3600),
             poll: Duration::from_secs(1),
             retry_base: Duration::from_secs(5),
             retry_max: Duration::from_secs(15 * 60),
+            cw_requests_per_minute: 1000,
+            cw_concurrency: 16,
         }
     }
 }
@@ -372,7 +379,9 @@ impl Engine {
         {
             return Ok(c.clone());
         }
-        let config = integration::client_config(&self.store, &self.key).await?;
+        let mut config = integration::client_config(&self.store, &self.key).await?;
+        config.requests_per_minute = self.config.cw_requests_per_minute.max(1);
+        config.max_concurrency = self.config.cw_concurrency.max(1);
         let client = Client::new(config).map_err(|e| JobError::Permanent(e.to_string()))?;
         *cached = Some((version, client.clone()));
         Ok(client)

@@ -59,13 +59,13 @@ fn from_row(r: &AnyRow) -> std::result::Result<Job, sqlx::Error> {
 
 const LEASE_POSTGRES: &str = "UPDATE jobs SET state = 'running', lease_owner = $1, lease_until_ms = $2, attempts = attempts + 1, updated_ms = $3 \
      WHERE id IN (SELECT id FROM jobs WHERE (state = 'queued' AND run_after_ms <= $3) OR (state = 'running' AND lease_until_ms < $3) \
-     ORDER BY run_after_ms, id LIMIT $4 FOR UPDATE SKIP LOCKED) \
+     ORDER BY CASE WHEN kind = 'cw.ticket' THEN 0 ELSE 1 END, run_after_ms, id LIMIT $4 FOR UPDATE SKIP LOCKED) \
      RETURNING id, kind, dedupe_key, payload, state, attempts, run_after_ms, lease_owner, lease_until_ms, last_error";
 
 // SQLite has one writer at a time, so the same statement without row locks is already exclusive.
 const LEASE_SQLITE: &str = "UPDATE jobs SET state = 'running', lease_owner = $1, lease_until_ms = $2, attempts = attempts + 1, updated_ms = $3 \
      WHERE id IN (SELECT id FROM jobs WHERE (state = 'queued' AND run_after_ms <= $3) OR (state = 'running' AND lease_until_ms < $3) \
-     ORDER BY run_after_ms, id LIMIT $4) \
+     ORDER BY CASE WHEN kind = 'cw.ticket' THEN 0 ELSE 1 END, run_after_ms, id LIMIT $4) \
      RETURNING id, kind, dedupe_key, payload, state, attempts, run_after_ms, lease_owner, lease_until_ms, last_error";
 
 const ENQUEUE: &str = "INSERT INTO jobs (kind, dedupe_key, payload, state, run_after_ms, created_ms, updated_ms) \
@@ -134,7 +134,8 @@ impl Store {
     }
 
     /// Leases up to `limit` jobs that are due (or whose lease ran out) to `owner` until
-    /// `now + lease_ms`.
+    /// `now + lease_ms`. Ticket jobs go first: a person waits for a ticket, while bindings are
+    /// bulk work that a few seconds' delay does not hurt.
     pub async fn lease_jobs(
         &self,
         owner: &str,
