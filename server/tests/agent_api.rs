@@ -265,3 +265,131 @@ fn http_client() -> reqwest::Client {
     let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::new()
 }
+
+#[tokio::test]
+async fn alert_events_are_taken_in_order_replays_dropped_and_bad_batches_refused_whole() {
+    let s = server().await;
+    let cred = s.enroll("agent-alerts").await;
+    let event = |seq: u64, kind: &str| {
+        json!({"seq": seq, "monitorId": "disk-free", "subject": "/var", "kind": kind,
+            "atMs": 1_795_310_405_000u64, "summary": "Disk /var has 4.2% free", "value": 4.2})
+    };
+    let batch = json!({"events": [event(1, "raised"), event(2, "resolved")]}).to_string();
+    let (st, ack) = s.post("/alerts", Some(&cred), batch.clone()).await;
+    assert_eq!(st, StatusCode::OK, "{ack}");
+    assert_eq!(
+        ack,
+        json!({"ackedThrough": 2, "accepted": 2, "duplicates": 0})
+    );
+    let (_, ack) = s.post("/alerts", Some(&cred), batch).await;
+    assert_eq!(
+        ack,
+        json!({"ackedThrough": 2, "accepted": 0, "duplicates": 2})
+    );
+
+    // Out of order, too long, or not a device: refused whole, nothing stored.
+    let before = s.state.store.alerts(&Default::default()).await.unwrap().1;
+    for (body, auth, want) in [
+        (
+            json!({"events": [event(5, "raised"), event(4, "raised")]}),
+            Some(cred.as_str()),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            json!({"events": [{"seq": 9, "monitorId": "disk-free", "kind": "raised", "atMs": 1, "summary": "x".repeat(101)}]}),
+            Some(cred.as_str()),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            json!({"events": [{"seq": 9, "monitorId": "a\"b", "kind": "raised", "atMs": 1, "summary": "x"}]}),
+            Some(cred.as_str()),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            json!({"events": [event(9, "raised")]}),
+            None,
+            StatusCode::UNAUTHORIZED,
+        ),
+    ] {
+        let (st, b) = s.post("/alerts", auth, body.to_string()).await;
+        assert_eq!(st, want, "{b}");
+    }
+    assert_eq!(
+        s.state.store.alerts(&Default::default()).await.unwrap().1,
+        before
+    );
+
+    // The spool's overflow count is kept with the device.
+    let mut report: Value = serde_json::from_str(&checkin("pc-1")).unwrap();
+    report["spoolDropped"] = json!(7);
+    let (st, reply) = s.post("/checkin", Some(&cred), report.to_string()).await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(
+        reply["monitors"].as_array().unwrap().len(),
+        3,
+        "the default monitors"
+    );
+    let device = s.state.store.devices(None).await.unwrap().remove(0);
+    assert_eq!(device.alert_events_dropped, 7);
+    let _ = s.stop.send(());
+}
+
+#[tokio::test]
+async fn a_help_request_is_kept_once_and_only_its_device_sees_it() {
+    let s = server().await;
+    let cred = s.enroll("agent-help").await;
+    // Another machine (its own serial, so it is not taken for this one).
+    let body = json!({"token": s.token, "agentId": "agent-other", "agentVersion": "0.1.0",
+        "facts": {"name": "pc-2", "serialNumber": "OTHER42X"}});
+    let (_, b) = s.post("/enroll", None, body.to_string()).await;
+    let other = format!("Bearer agent-other.{}", b["deviceSecret"].as_str().unwrap());
+    let req = json!({"requestId": "r-1", "user": "jane", "summary": "Printer jammed"}).to_string();
+    let (st, first) = s.post("/help", Some(&cred), req.clone()).await;
+    assert_eq!(st, StatusCode::OK, "{first}");
+    // The policy is not linked: kept, with the reason no ticket was opened.
+    assert_eq!(first["state"], "failed");
+    assert!(first["message"].as_str().unwrap().contains("not linked"));
+    let (_, again) = s.post("/help", Some(&cred), req).await;
+    assert_eq!(again, first);
+    assert_eq!(
+        s.state
+            .store
+            .help_requests(None, false, 10, 0)
+            .await
+            .unwrap()
+            .1,
+        1
+    );
+
+    let get = |auth: String| {
+        let http = s.http.clone();
+        let url = format!("{}/help/r-1", s.url);
+        async move {
+            http.get(url)
+                .header("authorization", auth)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    assert_eq!(get(cred.clone()).await, StatusCode::OK);
+    assert_eq!(get(other.clone()).await, StatusCode::NOT_FOUND);
+    let (st, _) = s
+        .post(
+            "/help/close",
+            Some(&other),
+            json!({"ticketNumber": 1}).to_string(),
+        )
+        .await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    let (st, _) = s
+        .post(
+            "/help",
+            Some(&cred),
+            json!({"requestId": "r-2", "summary": "  "}).to_string(),
+        )
+        .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+    let _ = s.stop.send(());
+}

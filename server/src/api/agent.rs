@@ -146,6 +146,15 @@ async fn checkin(
             state.device_changed(auth.id).await;
         }
     }
+    if report.spool_dropped > 0 {
+        let n = i64::try_from(report.spool_dropped).unwrap_or(i64::MAX);
+        tracing::warn!(
+            device = auth.id,
+            dropped = n,
+            "the agent's alert spool overflowed; events were lost"
+        );
+        state.store.add_alert_events_dropped(auth.id, n).await?;
+    }
     state.mark_seen(auth.id, now_ms());
     Ok(Json(CheckInReply {
         next_checkin_secs: state.agents.checkin_interval_secs,

@@ -19,9 +19,11 @@ pub struct Device {
     pub enrolled_ms: i64,
     pub last_seen_ms: i64,
     pub retired_ms: Option<i64>,
+    /// Alert events its agent dropped from a full spool, as reported in check-ins.
+    pub alert_events_dropped: i64,
 }
 
-const COLUMNS: &str = "id, agent_id, policy_id, serial, facts_json, facts_hash, agent_version, enrolled_ms, last_seen_ms, retired_ms";
+const COLUMNS: &str = "id, agent_id, policy_id, serial, facts_json, facts_hash, agent_version, enrolled_ms, last_seen_ms, retired_ms, alert_events_dropped";
 
 fn from_row(r: &AnyRow) -> std::result::Result<Device, sqlx::Error> {
     Ok(Device {
@@ -35,6 +37,7 @@ fn from_row(r: &AnyRow) -> std::result::Result<Device, sqlx::Error> {
         enrolled_ms: r.try_get("enrolled_ms")?,
         last_seen_ms: r.try_get("last_seen_ms")?,
         retired_ms: r.try_get("retired_ms")?,
+        alert_events_dropped: r.try_get("alert_events_dropped")?,
     })
 }
 
@@ -238,6 +241,18 @@ impl Store {
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected() > 0)
+    }
+
+    /// Adds to the count of alert events a device's agent dropped from its full spool.
+    pub async fn add_alert_events_dropped(&self, id: i64, n: i64) -> Result<()> {
+        sqlx::query(
+            "UPDATE devices SET alert_events_dropped = alert_events_dropped + $1 WHERE id = $2",
+        )
+        .bind(n)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
     }
 
     /// Records when devices were last seen (batched by the caller; never moves a time back).

@@ -32,6 +32,8 @@ pub struct DeviceView {
     pub last_seen_ms: i64,
     pub retired: bool,
     pub binding: BindingView,
+    /// Alert events the agent had to drop from its full spool while the server was unreachable.
+    pub alert_events_dropped: i64,
 }
 
 #[derive(Serialize)]
@@ -80,6 +82,7 @@ fn view_with(d: Device, target: Option<&DeviceTarget>) -> DeviceView {
         last_seen_ms: d.last_seen_ms,
         retired: d.retired_ms.is_some(),
         binding,
+        alert_events_dropped: d.alert_events_dropped,
     }
 }
 

@@ -3,6 +3,8 @@
 -- requests of machines' users, and the ConnectWise tickets Bindery opens for both.
 ALTER TABLE policies ADD COLUMN monitors_json TEXT;
 ALTER TABLE devices ADD COLUMN alert_seq BIGINT NOT NULL DEFAULT 0;
+-- Alert events the device's agent had to drop from its full spool (reported in check-ins).
+ALTER TABLE devices ADD COLUMN alert_events_dropped BIGINT NOT NULL DEFAULT 0;
 
 -- A ticket as the job runner last recorded it. `board` names which chosen board it goes on
 -- ('monitoring' or 'self_service'); the board and statuses themselves are read from the settings
