@@ -141,6 +141,11 @@ pub fn router(state: Shared) -> Router {
     Router::new()
         .nest(bindery_shared::protocol::API_PREFIX, api::agent::router())
         .nest(api::admin::PREFIX, api::admin::router())
+        .nest(crate::console::PREFIX, crate::console::router())
+        .route(
+            "/",
+            get(|| async { axum::response::Redirect::to("/console/policies") }),
+        )
         .route("/healthz", get(|| async { "ok" }))
         .with_state(state)
 }

@@ -1,10 +1,11 @@
 //! Bindery's server: the store (`store`) on SQLite or PostgreSQL, the agent and admin APIs
-//! (`api`) served by `app::launch`, the ConnectWise settings (`integration`), the binding engine
+//! (`api`) and the web console (`console`) served by `app::launch`, the ConnectWise settings (`integration`), the binding engine
 //! and ticket engine (`reconcile`), monitors, alerts and help requests (`monitoring`), secrets
 //! at rest (`secrets`, `sealing`), and the all-in-one `demo`.
 
 pub mod api;
 pub mod app;
+pub mod console;
 pub mod demo;
 pub mod integration;
 pub mod monitoring;

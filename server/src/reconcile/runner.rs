@@ -276,6 +276,9 @@ impl Engine {
         if let Err(e) = self.store.purge_done_jobs(now - 7 * 86_400_000).await {
             tracing::warn!(error = %e, "cannot prune finished jobs");
         }
+        if let Err(e) = self.store.purge_activity(now - 30 * 86_400_000).await {
+            tracing::warn!(error = %e, "cannot prune the activity log");
+        }
     }
 
     /// Carries one leased job out, renewing its lease meanwhile, and records the outcome.
@@ -552,10 +555,11 @@ impl Engine {
                 .mark_write_started(target.device_id, now_ms())
                 .await?;
             self.stats.writes.fetch_add(1, Ordering::Relaxed);
-            match self
+            let written = self
                 .write(&client, &action, &settings, &target.agent_id)
-                .await
-            {
+                .await;
+            self.log_write(&action, target, &facts, &written).await;
+            match written {
                 Ok(Some(after)) => {
                     observed.retain(|o| o.id != after.id);
                     observed.push(after);
@@ -577,6 +581,42 @@ impl Engine {
         Err(JobError::Permanent(
             "the configuration keeps changing under Bindery; look at it in ConnectWise".into(),
         ))
+    }
+
+    /// Records a configuration write in the activity log.
+    async fn log_write(
+        &self,
+        action: &Action,
+        target: &DeviceTarget,
+        facts: &DeviceFacts,
+        written: &Result<Option<Observed>, CwError>,
+    ) {
+        let (name, known_id) = match action {
+            Action::InLine => return,
+            Action::Create { .. } => ("configuration.create", None),
+            Action::Update {
+                configuration_id, ..
+            } => ("configuration.update", Some(*configuration_id)),
+            Action::Deactivate { configuration_id } => {
+                ("configuration.deactivate", Some(*configuration_id))
+            }
+        };
+        let subject = match facts.get(bindery_shared::FactField::Name) {
+            Some(n) => format!("{n} ({})", target.agent_id),
+            None => target.agent_id.clone(),
+        };
+        let (cw_id, outcome) = match written {
+            Ok(after) => (after.as_ref().map(|o| o.id).or(known_id), Ok(())),
+            Err(e) => (known_id, Err(e.to_string())),
+        };
+        self.store
+            .record_activity(
+                name,
+                &subject,
+                cw_id,
+                outcome.as_ref().map(|_| ()).map_err(String::as_str),
+            )
+            .await;
     }
 
     /// Every configuration of the device, in any company.

@@ -147,7 +147,7 @@ async fn steps(
                     None => {
                         t.progress.create_started_ms = Some(now_ms());
                         store.record_ticket(t.id, &t.progress).await?;
-                        client
+                        let made = client
                             .create_ticket(&CwNewTicket {
                                 summary: t.summary.clone(),
                                 company: Reference::id(t.company_id),
@@ -157,7 +157,16 @@ async fn steps(
                                 external_x_ref: Some(key),
                                 contact_name: t.contact_name.clone(),
                             })
-                            .await?
+                            .await;
+                        log(
+                            store,
+                            "ticket.create",
+                            t,
+                            made.as_ref().ok().map(|m| m.id),
+                            &made,
+                        )
+                        .await;
+                        made?
                     }
                 };
                 t.progress.cw_ticket_id = Some(made.id);
@@ -177,7 +186,9 @@ async fn steps(
             }
             Step::Attach { configuration_id } => {
                 let cw = t.progress.cw_ticket_id.unwrap_or_default();
-                match client.attach_configuration(cw, configuration_id).await {
+                let attached_now = client.attach_configuration(cw, configuration_id).await;
+                log(store, "ticket.attach", t, Some(cw), &attached_now).await;
+                match attached_now {
                     Ok(_) => {}
                     // Deleted in ConnectWise by a person: nothing left to keep in line.
                     Err(CwError::NotFound { .. }) => return gone(store, t).await,
@@ -221,13 +232,17 @@ async fn steps(
                     store.record_ticket(t.id, &t.progress).await?;
                 }
                 if !note_there {
-                    match client.add_ticket_note(cw, &note, false).await {
+                    let added = client.add_ticket_note(cw, &note, false).await;
+                    log(store, "ticket.note", t, Some(cw), &added).await;
+                    match added {
                         Ok(_) => {}
                         Err(CwError::NotFound { .. }) => return gone(store, t).await,
                         Err(e) => return Err(e.into()),
                     }
                 }
-                match client.set_ticket_status(cw, board.closed_status_id).await {
+                let closed = client.set_ticket_status(cw, board.closed_status_id).await;
+                log(store, "ticket.close", t, Some(cw), &closed).await;
+                match closed {
                     Ok(_) => {}
                     Err(CwError::NotFound { .. }) => return gone(store, t).await,
                     Err(e) => return Err(e.into()),
@@ -242,6 +257,25 @@ async fn steps(
     Err(JobError::Permanent(
         "the ticket keeps changing under Bindery; look at it in ConnectWise".into(),
     ))
+}
+
+/// Records a ticket write in the activity log.
+async fn log<T>(
+    store: &Store,
+    action: &str,
+    t: &Ticket,
+    cw_id: Option<i64>,
+    result: &Result<T, CwError>,
+) {
+    let message = result.as_ref().err().map(ToString::to_string);
+    store
+        .record_activity(
+            action,
+            &t.summary,
+            cw_id,
+            message.as_deref().map_or(Ok(()), Err),
+        )
+        .await;
 }
 
 /// True when the configuration is attached to the ticket already.

@@ -3,6 +3,7 @@
 //! one database). Both run the same SQL through sqlx's `Any` driver; where the two dialects
 //! differ (job leasing), each gets its own statement. Each backend has its own migrations.
 
+mod activity;
 mod admins;
 mod alerts;
 mod bindings;
@@ -20,6 +21,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Executor};
 
+pub use activity::Activity;
 pub use admins::{Admin, AdminSession};
 pub use alerts::{Alert, AlertFilter, AlertInput, AlertIntake, AlertState};
 pub use bindings::{Binding, BindingState, DeviceTarget, LinkState, PolicyBindings};
@@ -57,6 +59,7 @@ const SQLITE_MIGRATIONS: &[(i64, &str)] = &[
     (3, include_str!("migrations/sqlite/0003_job_reruns.sql")),
     (4, include_str!("migrations/sqlite/0004_admins.sql")),
     (5, include_str!("migrations/sqlite/0005_alerts.sql")),
+    (6, include_str!("migrations/sqlite/0006_activity.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("migrations/postgres/0001_initial.sql")),
@@ -64,6 +67,7 @@ const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (3, include_str!("migrations/postgres/0003_job_reruns.sql")),
     (4, include_str!("migrations/postgres/0004_admins.sql")),
     (5, include_str!("migrations/postgres/0005_alerts.sql")),
+    (6, include_str!("migrations/postgres/0006_activity.sql")),
 ];
 
 /// A handle on the store; cheap to clone (a connection pool).

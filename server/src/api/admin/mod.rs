@@ -4,9 +4,9 @@
 //! CSRF token in `X-CSRF-Token` (a cross-site form cannot).
 
 mod devices;
-mod integration;
+pub(crate) mod integration;
 mod monitoring;
-mod policies;
+pub(crate) mod policies;
 
 use axum::extract::{ConnectInfo, FromRequestParts, State};
 use axum::http::request::Parts;

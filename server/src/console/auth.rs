@@ -1,0 +1,176 @@
+//! Signing in and out of the console, the session behind every page, and the CSRF check on
+//! every form. Sessions are the admin API's: an HttpOnly, SameSite=Strict cookie (Secure when the
+//! request came over HTTPS), 12 hours unused; each form carries the session's CSRF token.
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{ConnectInfo, Form, FromRequestParts, Query, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+
+use super::{ConsoleError, Page, render};
+use crate::api::admin::{
+    check_password, session_cookie, session_for, session_token, start_session,
+};
+use crate::app::Shared;
+use crate::secrets::hash_secret;
+
+pub fn router() -> Router<Shared> {
+    Router::new()
+        .route("/login", get(login_page).post(login))
+        .route("/logout", post(logout))
+}
+
+/// The admin signed in to the console (from the session cookie only).
+#[derive(Clone, Debug)]
+pub struct Viewer {
+    pub username: String,
+    pub csrf: String,
+}
+
+impl Viewer {
+    /// Refuses a form that does not carry this session's CSRF token (a cross-site post, or a
+    /// page from an earlier session).
+    pub fn check(&self, sent: &str) -> Result<(), ConsoleError> {
+        if crate::secrets::verify_secret(sent, &hash_secret(&self.csrf)) {
+            Ok(())
+        } else {
+            Err(ConsoleError::new(
+                StatusCode::FORBIDDEN,
+                "This form is out of date or did not come from this console: reload the page and try again.",
+            ))
+        }
+    }
+}
+
+impl FromRequestParts<Shared> for Viewer {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &Shared) -> Result<Self, Response> {
+        let Some((token, true)) = session_token(&parts.headers) else {
+            return Err(Redirect::to("/console/login").into_response());
+        };
+        match session_for(state, &token).await {
+            Ok(Some(auth)) => Ok(Viewer {
+                username: auth.username,
+                csrf: auth.csrf,
+            }),
+            Ok(None) => Err(Redirect::to("/console/login?expired=1").into_response()),
+            Err(f) => Err(ConsoleError::from(f).into_response()),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "console/login.html")]
+struct LoginPage {
+    message: Option<&'static str>,
+    error: Option<String>,
+    username: String,
+}
+
+#[derive(Deserialize)]
+struct LoginQuery {
+    expired: Option<String>,
+    signed_out: Option<String>,
+}
+
+async fn login_page(Query(q): Query<LoginQuery>) -> Page {
+    let message = if q.expired.is_some() {
+        Some("Your session has expired. Sign in again to carry on.")
+    } else if q.signed_out.is_some() {
+        Some("You are signed out.")
+    } else {
+        None
+    };
+    render(
+        &LoginPage {
+            message,
+            error: None,
+            username: String::new(),
+        },
+        StatusCode::OK,
+    )
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    username: String,
+    password: String,
+}
+
+/// True when the request came over HTTPS (directly, or through a proxy that says so).
+fn over_https(headers: &HeaderMap) -> bool {
+    headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("https"))
+}
+
+async fn login(
+    State(state): State<Shared>,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
+    headers: HeaderMap,
+    Form(form): Form<LoginForm>,
+) -> Page {
+    let again = |error: &str, status| {
+        render(
+            &LoginPage {
+                message: None,
+                error: Some(error.to_owned()),
+                username: form.username.chars().take(100).collect(),
+            },
+            status,
+        )
+    };
+    if state.login_limiter.check(peer.ip()).is_err() {
+        return again(
+            "Too many sign-in attempts from this address. Wait a minute and try again.",
+            StatusCode::TOO_MANY_REQUESTS,
+        );
+    }
+    let Some(admin_id) = check_password(&state, form.username.trim(), &form.password).await? else {
+        tracing::info!(username = %form.username.chars().take(64).collect::<String>(), "console sign-in refused");
+        return again("Wrong username or password.", StatusCode::UNAUTHORIZED);
+    };
+    let (token, _) = start_session(&state, admin_id).await?;
+    tracing::info!(username = %form.username.trim(), "admin signed in to the console");
+    let mut cookie = session_cookie(&token);
+    if over_https(&headers)
+        && let Ok(secure) =
+            HeaderValue::from_str(&format!("{}; Secure", cookie.to_str().unwrap_or_default()))
+    {
+        cookie = secure;
+    }
+    Ok((
+        [(header::SET_COOKIE, cookie)],
+        Redirect::to("/console/policies"),
+    )
+        .into_response())
+}
+
+#[derive(Deserialize)]
+struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+async fn logout(
+    State(state): State<Shared>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    Form(form): Form<CsrfForm>,
+) -> Page {
+    viewer.check(&form.csrf)?;
+    if let Some((token, _)) = session_token(&headers) {
+        state.store.delete_session(&hash_secret(&token)).await?;
+    }
+    Ok((
+        [(header::SET_COOKIE, session_cookie(""))],
+        Redirect::to("/console/login?signed_out=1"),
+    )
+        .into_response())
+}

@@ -1,0 +1,370 @@
+//! The ConnectWise page: credentials (the private key write-only), "Connect" with a clear
+//! success or failure, then the choices ConnectWise offers. A configuration type with required
+//! questions is refused next to its field.
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{Form, Query, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use bindery_shared::FactField;
+use serde::Deserialize;
+
+use super::{ConsoleError, Frame, Page, Viewer, render, see_other};
+use crate::api::admin::integration::{cw_failure, integration_failure};
+use crate::app::Shared;
+use crate::integration::{self, BoardUse, Catalog, Choices, CwCredentials, TypeRuleChoice};
+use crate::reconcile::queue;
+
+/// Rule rows on the page (more rules: the admin API).
+const RULE_ROWS: usize = 3;
+
+pub fn router() -> Router<Shared> {
+    Router::new()
+        .route("/integration", get(page).post(connect))
+        .route("/integration/choices", post(save_choices))
+}
+
+struct BoardField {
+    legend: &'static str,
+    prefix: &'static str,
+    board: i64,
+    open: i64,
+    closed: i64,
+}
+
+struct RuleRow {
+    n: usize,
+    field: &'static str,
+    pattern: String,
+    /// 0: no rule in this row.
+    type_id: i64,
+    error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "console/integration.html")]
+struct IntegrationPage {
+    frame: Frame,
+    site: String,
+    company_id: String,
+    public_key: String,
+    client_id: String,
+    allow_http: bool,
+    private_key_set: bool,
+    catalog: Option<Catalog>,
+    board_fields: Vec<BoardField>,
+    active: i64,
+    inactive: i64,
+    default_type: i64,
+    default_type_error: Option<String>,
+    rules: Vec<RuleRow>,
+    facts: Vec<(&'static str, &'static str)>,
+}
+
+impl IntegrationPage {
+    /// The page for what is stored, with `choices` in the form (the stored ones, or what the
+    /// admin just sent).
+    async fn build(
+        state: &Shared,
+        viewer: &Viewer,
+        catalog: Option<Catalog>,
+        choices: Option<Choices>,
+    ) -> Result<IntegrationPage, ConsoleError> {
+        let creds = integration::credentials(&state.store)
+            .await
+            .map_err(integration_failure)?;
+        let choices = match choices {
+            Some(c) => Some(c),
+            None => integration::choices(&state.store)
+                .await
+                .map_err(integration_failure)?,
+        };
+        let board = |b: Option<&BoardUse>, legend, prefix| BoardField {
+            legend,
+            prefix,
+            board: b.map_or(0, |b| b.board_id),
+            open: b.map_or(0, |b| b.open_status_id),
+            closed: b.map_or(0, |b| b.closed_status_id),
+        };
+        let c = choices.as_ref();
+        let rules = (0..RULE_ROWS)
+            .map(|n| {
+                let r = c.and_then(|c| c.type_rules.get(n));
+                RuleRow {
+                    n,
+                    field: r.map_or("osInfo", |r| r.field.as_str()),
+                    pattern: r.map(|r| r.pattern.clone()).unwrap_or_default(),
+                    type_id: r.map_or(0, |r| r.type_id),
+                    error: None,
+                }
+            })
+            .collect();
+        let (credentials, private_key_set) = match creds {
+            Some(v) => (Some(v.credentials), v.private_key_set),
+            None => (None, false),
+        };
+        let cr = credentials.as_ref();
+        Ok(IntegrationPage {
+            frame: Frame::new(viewer, "integration", "ConnectWise"),
+            site: cr.map(|c| c.site.clone()).unwrap_or_default(),
+            company_id: cr.map(|c| c.company_id.clone()).unwrap_or_default(),
+            public_key: cr.map(|c| c.public_key.clone()).unwrap_or_default(),
+            client_id: cr.map(|c| c.client_id.clone()).unwrap_or_default(),
+            allow_http: cr.is_some_and(|c| c.allow_http),
+            private_key_set,
+            catalog,
+            board_fields: vec![
+                board(
+                    c.map(|c| &c.monitoring),
+                    "Monitoring board (alerts)",
+                    "monitoring",
+                ),
+                board(
+                    c.map(|c| &c.self_service),
+                    "Self-service board (help requests)",
+                    "self_service",
+                ),
+            ],
+            active: c.map_or(0, |c| c.active_status_id),
+            inactive: c.map_or(0, |c| c.inactive_status_id),
+            default_type: c.map_or(0, |c| c.default_type_id),
+            default_type_error: None,
+            rules,
+            facts: FactField::ALL
+                .iter()
+                .map(|f| (f.as_str(), f.label()))
+                .collect(),
+        })
+    }
+}
+
+/// What ConnectWise offers, when credentials are saved; the failure when it cannot be reached.
+async fn fetch_catalog(state: &Shared) -> Option<Result<Catalog, String>> {
+    let key = state.key.as_deref()?;
+    let config = match integration::client_config(&state.store, key).await {
+        Ok(c) => c,
+        Err(integration::IntegrationError::NotConfigured) => return None,
+        Err(e) => return Some(Err(e.to_string())),
+    };
+    Some(
+        integration::test_connection(config)
+            .await
+            .map_err(|e| cw_failure(e).body.message),
+    )
+}
+
+#[derive(Deserialize)]
+struct NoticeQuery {
+    notice: Option<String>,
+}
+
+async fn page(State(state): State<Shared>, viewer: Viewer, Query(q): Query<NoticeQuery>) -> Page {
+    let (catalog, error) = match fetch_catalog(&state).await {
+        Some(Ok(c)) => (Some(c), None),
+        Some(Err(e)) => (
+            None,
+            Some(format!(
+                "ConnectWise cannot be reached with these settings: {e}"
+            )),
+        ),
+        None => (None, None),
+    };
+    let mut page = IntegrationPage::build(&state, &viewer, catalog, None).await?;
+    page.frame = page.frame.with_notice(q.notice.as_deref());
+    page.frame.error = error;
+    render(&page, StatusCode::OK)
+}
+
+#[derive(Deserialize)]
+struct CredentialsForm {
+    #[serde(default)]
+    csrf: String,
+    site: String,
+    company_id: String,
+    public_key: String,
+    #[serde(default)]
+    private_key: String,
+    client_id: String,
+    #[serde(default)]
+    allow_http: Option<String>,
+}
+
+/// "Connect": saves the settings, then tries them; the banner says which part failed.
+async fn connect(
+    State(state): State<Shared>,
+    viewer: Viewer,
+    Form(f): Form<CredentialsForm>,
+) -> Page {
+    viewer.check(&f.csrf)?;
+    let key = crate::api::admin::key(&state)?;
+    let credentials = CwCredentials {
+        site: f.site.trim().to_owned(),
+        company_id: f.company_id.trim().to_owned(),
+        public_key: f.public_key.trim().to_owned(),
+        client_id: f.client_id.trim().to_owned(),
+        allow_http: f.allow_http.is_some(),
+    };
+    let private_key = (!f.private_key.is_empty()).then_some(f.private_key.as_str());
+    if let Err(e) =
+        integration::save_credentials(&state.store, key, &credentials, private_key).await
+    {
+        let mut page = IntegrationPage::build(&state, &viewer, None, None).await?;
+        page.site = credentials.site;
+        page.company_id = credentials.company_id;
+        page.public_key = credentials.public_key;
+        page.client_id = credentials.client_id;
+        page.allow_http = credentials.allow_http;
+        page.frame.error = Some(format!("Not saved: {e}"));
+        return render(&page, StatusCode::BAD_REQUEST);
+    }
+    match fetch_catalog(&state).await {
+        Some(Ok(_)) => {
+            // Whatever failed under the old settings is tried again under the new ones.
+            if integration::choices(&state.store)
+                .await
+                .map_err(integration_failure)?
+                .is_some()
+            {
+                queue::sync_all(&state.store).await?;
+                queue::retry_failed_tickets(&state.store).await?;
+                state.wake_engine();
+            }
+            Ok(see_other("/console/integration", "connected"))
+        }
+        Some(Err(e)) => {
+            let mut page = IntegrationPage::build(&state, &viewer, None, None).await?;
+            page.frame.error = Some(format!(
+                "Saved, but ConnectWise refused the connection: {e}"
+            ));
+            render(&page, StatusCode::BAD_GATEWAY)
+        }
+        None => Ok(see_other("/console/integration", "saved")),
+    }
+}
+
+#[derive(Deserialize)]
+struct ChoicesForm {
+    #[serde(default)]
+    csrf: String,
+    monitoring_board: i64,
+    monitoring_open: i64,
+    monitoring_closed: i64,
+    self_service_board: i64,
+    self_service_open: i64,
+    self_service_closed: i64,
+    active_status: i64,
+    inactive_status: i64,
+    default_type: i64,
+    rule0_field: Option<String>,
+    rule0_pattern: Option<String>,
+    rule0_type: Option<String>,
+    rule1_field: Option<String>,
+    rule1_pattern: Option<String>,
+    rule1_type: Option<String>,
+    rule2_field: Option<String>,
+    rule2_pattern: Option<String>,
+    rule2_type: Option<String>,
+}
+
+impl ChoicesForm {
+    /// The rule rows filled in (a type chosen): (row, rule).
+    fn rules(&self) -> Vec<(usize, TypeRuleChoice)> {
+        let rows = [
+            (&self.rule0_field, &self.rule0_pattern, &self.rule0_type),
+            (&self.rule1_field, &self.rule1_pattern, &self.rule1_type),
+            (&self.rule2_field, &self.rule2_pattern, &self.rule2_type),
+        ];
+        rows.iter()
+            .enumerate()
+            .filter_map(|(n, (field, pattern, type_id))| {
+                let type_id = type_id.as_deref()?.trim().parse::<i64>().ok()?;
+                Some((
+                    n,
+                    TypeRuleChoice {
+                        field: FactField::from_name(field.as_deref()?.trim())?,
+                        pattern: pattern.as_deref().unwrap_or("").trim().to_owned(),
+                        type_id,
+                    },
+                ))
+            })
+            .collect()
+    }
+}
+
+async fn save_choices(
+    State(state): State<Shared>,
+    viewer: Viewer,
+    Form(f): Form<ChoicesForm>,
+) -> Page {
+    viewer.check(&f.csrf)?;
+    let rules = f.rules();
+    let choices = Choices {
+        monitoring: BoardUse {
+            board_id: f.monitoring_board,
+            open_status_id: f.monitoring_open,
+            closed_status_id: f.monitoring_closed,
+        },
+        self_service: BoardUse {
+            board_id: f.self_service_board,
+            open_status_id: f.self_service_open,
+            closed_status_id: f.self_service_closed,
+        },
+        active_status_id: f.active_status,
+        inactive_status_id: f.inactive_status,
+        default_type_id: f.default_type,
+        type_rules: rules.iter().map(|(_, r)| r.clone()).collect(),
+    };
+    let catalog = match fetch_catalog(&state).await {
+        Some(Ok(c)) => c,
+        Some(Err(e)) => {
+            return Err(ConsoleError::new(
+                StatusCode::BAD_GATEWAY,
+                format!("ConnectWise cannot be reached to check the choices: {e}"),
+            ));
+        }
+        None => {
+            return Err(ConsoleError::new(
+                StatusCode::CONFLICT,
+                "Connect to ConnectWise first: the choices come from it.",
+            ));
+        }
+    };
+    if let Err(e) = integration::save_choices(&state.store, &catalog, &choices).await {
+        // Types with required questions are refused next to their field; the rest in the banner.
+        let refusal = |id: i64| {
+            catalog
+                .configuration_types
+                .iter()
+                .find(|t| t.id == id)
+                .and_then(|t| t.refusal())
+        };
+        let mut page = IntegrationPage::build(
+            &state,
+            &viewer,
+            Some(catalog.clone()),
+            Some(choices.clone()),
+        )
+        .await?;
+        page.default_type_error = refusal(choices.default_type_id);
+        // The rows as the admin filled them, each with its own refusal.
+        for r in &mut page.rules {
+            r.pattern.clear();
+            r.type_id = 0;
+        }
+        for (n, rule) in &rules {
+            if let Some(r) = page.rules.get_mut(*n) {
+                r.error = refusal(rule.type_id);
+                r.field = rule.field.as_str();
+                r.pattern = rule.pattern.clone();
+                r.type_id = rule.type_id;
+            }
+        }
+        page.frame.error = Some(format!("Not saved: {e}"));
+        return render(&page, StatusCode::BAD_REQUEST);
+    }
+    queue::sync_all(&state.store).await?;
+    queue::retry_failed_tickets(&state.store).await?;
+    state.wake_engine();
+    Ok(see_other("/console/integration", "saved"))
+}

@@ -1,0 +1,271 @@
+//! The web console: server-rendered pages under `/console` for every admin flow, built on the
+//! same store operations as the admin API. No JavaScript is needed; one small script adds "Copy"
+//! buttons. Templates live in `server/templates/console/` and escape everything they print.
+//!
+//! - `auth`: sign-in, sign-out, the session behind each page, CSRF on every form.
+//! - `policies`: policies, linking (company picker, "Save Account"), devices binding, tokens.
+//! - `integration`: ConnectWise credentials, "Connect", and the choices.
+//! - `lists`: devices, alerts, help requests and the activity log, paged and filtered.
+
+mod auth;
+mod integration;
+mod lists;
+mod policies;
+
+use askama::Template;
+use axum::Router;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+
+use crate::api::ApiFailure;
+use crate::app::Shared;
+use crate::store::StoreError;
+
+pub use auth::Viewer;
+
+pub const PREFIX: &str = "/console";
+
+pub fn router() -> Router<Shared> {
+    Router::new()
+        .route("/", get(|| async { Redirect::to("/console/policies") }))
+        .route("/static/console.css", get(css))
+        .route("/static/console.js", get(js))
+        .merge(auth::router())
+        .merge(policies::router())
+        .merge(integration::router())
+        .merge(lists::router())
+}
+
+async fn css() -> Response {
+    static_file(
+        "text/css; charset=utf-8",
+        include_str!("static/console.css"),
+    )
+}
+
+async fn js() -> Response {
+    static_file(
+        "text/javascript; charset=utf-8",
+        include_str!("static/console.js"),
+    )
+}
+
+fn static_file(kind: &'static str, body: &'static str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(kind)),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=300"),
+            ),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// What every page's frame shows: who is signed in, the form token, the section, and a banner.
+pub struct Frame {
+    pub title: String,
+    pub section: &'static str,
+    pub username: String,
+    pub csrf: String,
+    pub notice: Option<String>,
+    pub error: Option<String>,
+    /// Reload the page this often (while something is in progress); 0: never.
+    pub refresh_secs: u32,
+}
+
+impl Frame {
+    pub fn new(viewer: &Viewer, section: &'static str, title: impl Into<String>) -> Frame {
+        Frame {
+            title: title.into(),
+            section,
+            username: viewer.username.clone(),
+            csrf: viewer.csrf.clone(),
+            notice: None,
+            error: None,
+            refresh_secs: 0,
+        }
+    }
+
+    /// The banner for a `?notice=` code set by the page a form redirected from. Only known codes
+    /// show: the address bar cannot put words on the page.
+    pub fn with_notice(mut self, code: Option<&str>) -> Frame {
+        self.notice = code.and_then(notice_text).map(str::to_owned);
+        self
+    }
+}
+
+fn notice_text(code: &str) -> Option<&'static str> {
+    Some(match code {
+        "created" => "Created.",
+        "linked" => "Linked. Bindery is binding the policy's devices now.",
+        "unlinked" => "Unlinked. The devices' configurations are being set inactive.",
+        "retry" => "Every unbound device of this policy is being tried again.",
+        "connected" => "Connected to ConnectWise. Now choose the boards, statuses and types.",
+        "saved" => "Saved.",
+        "closed" => "Closing: the ticket gets its board's closed status in a moment.",
+        "moved" => "Moved. The device is bound in its new policy's company.",
+        "revoked" => "The token is revoked: it can enroll no more machines.",
+        "deleted" => "Deleted.",
+        _ => return None,
+    })
+}
+
+/// A rendered page.
+pub fn render(t: &impl Template, status: StatusCode) -> Result<Response, ConsoleError> {
+    let html = t.render().map_err(|e| {
+        tracing::error!(error = %e, "a console page failed to render");
+        ConsoleError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "this page failed to render",
+        )
+    })?;
+    Ok((
+        status,
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/html; charset=utf-8"),
+            ),
+            // Pages hold session-specific data and forms: never cached, never framed.
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+            (
+                header::X_FRAME_OPTIONS,
+                HeaderValue::from_static("DENY"),
+            ),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static(
+                    "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+                ),
+            ),
+        ],
+        html,
+    )
+        .into_response())
+}
+
+/// Back to a page after a form, with a notice code.
+pub fn see_other(path: &str, notice: &str) -> Response {
+    Redirect::to(&format!("{path}?notice={notice}")).into_response()
+}
+
+/// A page that could not be shown, with a message a person can act on.
+#[derive(Debug)]
+pub struct ConsoleError {
+    status: StatusCode,
+    message: String,
+}
+
+#[derive(Template)]
+#[template(path = "console/error.html")]
+struct ErrorPage<'a> {
+    status: u16,
+    message: &'a str,
+}
+
+impl ConsoleError {
+    pub fn new(status: StatusCode, message: impl Into<String>) -> ConsoleError {
+        ConsoleError {
+            status,
+            message: message.into(),
+        }
+    }
+}
+
+impl IntoResponse for ConsoleError {
+    fn into_response(self) -> Response {
+        let page = ErrorPage {
+            status: self.status.as_u16(),
+            message: &self.message,
+        };
+        match page.render() {
+            Ok(html) => (
+                self.status,
+                [(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("text/html; charset=utf-8"),
+                )],
+                html,
+            )
+                .into_response(),
+            Err(_) => (self.status, self.message).into_response(),
+        }
+    }
+}
+
+impl From<StoreError> for ConsoleError {
+    fn from(e: StoreError) -> ConsoleError {
+        ApiFailure::from(e).into()
+    }
+}
+
+impl From<ApiFailure> for ConsoleError {
+    fn from(f: ApiFailure) -> ConsoleError {
+        ConsoleError::new(f.status, f.body.message)
+    }
+}
+
+pub type Page = Result<Response, ConsoleError>;
+
+/// "3 min ago" for a time in ms since the epoch.
+pub fn ago(ms: i64) -> String {
+    let secs = (crate::store::now_ms() - ms).max(0) / 1000;
+    match secs {
+        0..=59 => format!("{secs} s ago"),
+        60..=3599 => format!("{} min ago", secs / 60),
+        3600..=86_399 => format!("{} h ago", secs / 3600),
+        _ => format!("{} days ago", secs / 86_400),
+    }
+}
+
+/// Paging links for a list: (page, pages).
+pub struct Paging {
+    pub page: i64,
+    pub pages: i64,
+    pub total: i64,
+    /// The list's query without `page=` (already URL-encoded), to build the links.
+    pub query: String,
+}
+
+impl Paging {
+    pub const PER_PAGE: i64 = 50;
+
+    pub fn new(page: Option<i64>, total: i64, query: String) -> Paging {
+        let pages = ((total + Self::PER_PAGE - 1) / Self::PER_PAGE).max(1);
+        Paging {
+            page: page.unwrap_or(1).clamp(1, pages),
+            pages,
+            total,
+            query,
+        }
+    }
+
+    pub fn offset(page: Option<i64>) -> i64 {
+        (page.unwrap_or(1).max(1) - 1) * Self::PER_PAGE
+    }
+
+    pub fn link(&self, page: i64) -> String {
+        if self.query.is_empty() {
+            format!("?page={page}")
+        } else {
+            format!("?{}&page={page}", self.query)
+        }
+    }
+}
+
+/// Percent-encodes a query value.
+pub fn enc(v: &str) -> String {
+    let mut out = String::with_capacity(v.len());
+    for b in v.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}

@@ -1,0 +1,423 @@
+//! Policies: the list with each policy's ConnectWise icon, a policy's page (the company picker
+//! and "Save Account", unlink, "Devices Binding" with each device's state and error, "Retry
+//! Pending", tokens), and enrollment tokens shown once in an install command.
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{Form, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::{get, post};
+use serde::Deserialize;
+
+use super::{Frame, Page, Viewer, render, see_other};
+use crate::api::admin::integration::{cw_client, cw_failure};
+use crate::app::Shared;
+use crate::reconcile::queue;
+use crate::store::{BindingState, LinkState, now_ms};
+
+pub fn router() -> Router<Shared> {
+    Router::new()
+        .route("/policies", get(list).post(create))
+        .route("/policies/{id}", get(one))
+        .route("/policies/{id}/link", post(link))
+        .route("/policies/{id}/unlink", post(unlink))
+        .route("/policies/{id}/retry", post(retry))
+        .route("/policies/{id}/delete", post(delete))
+        .route("/tokens", post(create_token))
+        .route("/tokens/{id}/revoke", post(revoke_token))
+}
+
+pub fn link_label(link: LinkState) -> &'static str {
+    match link {
+        LinkState::Grey => "Not linked to ConnectWise",
+        LinkState::Blue => "Linked; every device bound",
+        LinkState::Red => "Linked; some devices not bound",
+    }
+}
+
+struct PolicyRow {
+    id: i64,
+    name: String,
+    company: Option<String>,
+    link: &'static str,
+    link_label: &'static str,
+    devices: i64,
+    bound: i64,
+    pending: i64,
+    failed: i64,
+}
+
+#[derive(Template)]
+#[template(path = "console/policies.html")]
+struct PoliciesPage {
+    frame: Frame,
+    policies: Vec<PolicyRow>,
+}
+
+#[derive(Deserialize)]
+struct NoticeQuery {
+    notice: Option<String>,
+}
+
+async fn list(State(state): State<Shared>, viewer: Viewer, Query(q): Query<NoticeQuery>) -> Page {
+    let mut policies = Vec::new();
+    for p in state.store.policies().await? {
+        let b = state.store.policy_bindings(p.id).await?;
+        policies.push(PolicyRow {
+            id: p.id,
+            company: p
+                .cw_company_id
+                .map(|id| format!("{} (id {id})", p.cw_company_name.unwrap_or_default())),
+            name: p.name,
+            link: crate::api::admin::policies::link_name(b.link),
+            link_label: link_label(b.link),
+            devices: b.devices,
+            bound: b.bound,
+            pending: b.pending,
+            failed: b.failed,
+        });
+    }
+    let page = PoliciesPage {
+        frame: Frame::new(&viewer, "policies", "Policies").with_notice(q.notice.as_deref()),
+        policies,
+    };
+    render(&page, StatusCode::OK)
+}
+
+#[derive(Deserialize)]
+struct NameForm {
+    #[serde(default)]
+    csrf: String,
+    name: String,
+}
+
+async fn create(State(state): State<Shared>, viewer: Viewer, Form(f): Form<NameForm>) -> Page {
+    viewer.check(&f.csrf)?;
+    let p = state.store.create_policy(&f.name).await?;
+    Ok(see_other(&format!("/console/policies/{}", p.id), "created"))
+}
+
+struct DeviceRow {
+    name: String,
+    agent_id: String,
+    state: &'static str,
+    configuration_id: Option<i64>,
+    error: Option<String>,
+}
+
+struct TokenRow {
+    id: i64,
+    label: String,
+    created: String,
+    uses: i64,
+    expires: String,
+    state: &'static str,
+    usable: bool,
+}
+
+struct CompanyRow {
+    id: i64,
+    identifier: String,
+    name: String,
+}
+
+#[derive(Template)]
+#[template(path = "console/policy.html")]
+struct PolicyPage {
+    frame: Frame,
+    id: i64,
+    link: &'static str,
+    link_label: &'static str,
+    company: Option<String>,
+    q: String,
+    searched: bool,
+    companies: Vec<CompanyRow>,
+    search_error: Option<String>,
+    devices: i64,
+    bound: i64,
+    pending: i64,
+    failed: i64,
+    rows: Vec<DeviceRow>,
+    tokens: Vec<TokenRow>,
+}
+
+#[derive(Deserialize)]
+struct PolicyQuery {
+    notice: Option<String>,
+    #[serde(default)]
+    q: String,
+}
+
+async fn one(
+    State(state): State<Shared>,
+    viewer: Viewer,
+    Path(id): Path<i64>,
+    Query(query): Query<PolicyQuery>,
+) -> Page {
+    let p = state.store.policy(id).await?;
+    let b = state.store.policy_bindings(id).await?;
+    let q: String = query.q.trim().chars().take(100).collect();
+    let (mut companies, mut search_error) = (Vec::new(), None);
+    let searched = !q.is_empty() && p.cw_company_id.is_none();
+    if searched {
+        let found = match cw_client(&state).await {
+            Ok(client) => client.search_companies(&q, 25).await.map_err(cw_failure),
+            Err(f) => Err(f),
+        };
+        match found {
+            Ok(list) => {
+                companies = list
+                    .into_iter()
+                    .map(|c| CompanyRow {
+                        id: c.id,
+                        identifier: c.identifier,
+                        name: c.name,
+                    })
+                    .collect()
+            }
+            Err(f) => {
+                search_error = Some(format!(
+                    "ConnectWise could not be searched: {}",
+                    f.body.message
+                ))
+            }
+        }
+    }
+    let rows = state
+        .store
+        .policy_targets(id)
+        .await?
+        .into_iter()
+        .map(|t| {
+            let facts: bindery_shared::DeviceFacts =
+                serde_json::from_str(&t.facts_json).unwrap_or_default();
+            let (state, configuration_id, error) = match &t.binding {
+                Some(b) => (b.state.as_str(), b.configuration_id, b.error.clone()),
+                None if t.company_id.is_some() => (BindingState::Pending.as_str(), None, None),
+                None => ("none", None, None),
+            };
+            DeviceRow {
+                name: facts.name.unwrap_or_else(|| t.agent_id.clone()),
+                agent_id: t.agent_id,
+                state,
+                configuration_id,
+                error,
+            }
+        })
+        .collect();
+    let now = now_ms();
+    let tokens = state
+        .store
+        .tokens(id)
+        .await?
+        .into_iter()
+        .map(|t| TokenRow {
+            id: t.id,
+            created: super::ago(t.created_ms),
+            uses: t.uses,
+            expires: t
+                .expires_ms
+                .map(bindery_shared::time::utc_text)
+                .unwrap_or_else(|| "never".into()),
+            state: if t.revoked_ms.is_some() {
+                "revoked"
+            } else if t.is_usable(now) {
+                "usable"
+            } else {
+                "expired"
+            },
+            usable: t.is_usable(now),
+            label: t.label,
+        })
+        .collect();
+    let mut frame = Frame::new(&viewer, "policies", format!("Policy {}", p.name))
+        .with_notice(query.notice.as_deref());
+    // While devices are being bound, the page follows along.
+    if p.cw_company_id.is_some() && b.pending > 0 {
+        frame.refresh_secs = 2;
+    }
+    let page = PolicyPage {
+        frame,
+        id,
+        link: crate::api::admin::policies::link_name(b.link),
+        link_label: link_label(b.link),
+        company: p
+            .cw_company_id
+            .map(|c| format!("{} (id {c})", p.cw_company_name.unwrap_or_default())),
+        q,
+        searched,
+        companies,
+        search_error,
+        devices: b.devices,
+        bound: b.bound,
+        pending: b.pending,
+        failed: b.failed,
+        rows,
+        tokens,
+    };
+    render(&page, StatusCode::OK)
+}
+
+#[derive(Deserialize)]
+struct LinkForm {
+    #[serde(default)]
+    csrf: String,
+    company_id: i64,
+}
+
+/// "Save Account": checks the company with ConnectWise, links, and starts binding.
+async fn link(
+    State(state): State<Shared>,
+    viewer: Viewer,
+    Path(id): Path<i64>,
+    Form(f): Form<LinkForm>,
+) -> Page {
+    viewer.check(&f.csrf)?;
+    state.store.policy(id).await?;
+    let company = cw_client(&state)
+        .await?
+        .get_company(f.company_id)
+        .await
+        .map_err(cw_failure)?;
+    state
+        .store
+        .link_policy(id, Some((company.id, &company.name)))
+        .await?;
+    queue::policy_linked(&state.store, id).await?;
+    state.wake_engine();
+    Ok(see_other(&format!("/console/policies/{id}"), "linked"))
+}
+
+#[derive(Deserialize)]
+struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+async fn unlink(
+    State(state): State<Shared>,
+    viewer: Viewer,
+    Path(id): Path<i64>,
+    Form(f): Form<CsrfForm>,
+) -> Page {
+    viewer.check(&f.csrf)?;
+    let before = state.store.policy_targets(id).await?;
+    state.store.link_policy(id, None).await?;
+    queue::devices_released(&state.store, &before).await?;
+    state.wake_engine();
+    Ok(see_other(&format!("/console/policies/{id}"), "unlinked"))
+}
+
+async fn retry(
+    State(state): State<Shared>,
+    viewer: Viewer,
+    Path(id): Path<i64>,
+    Form(f): Form<CsrfForm>,
+) -> Page {
+    viewer.check(&f.csrf)?;
+    queue::retry_pending(&state.store, id).await?;
+    state.wake_engine();
+    Ok(see_other(&format!("/console/policies/{id}"), "retry"))
+}
+
+async fn delete(
+    State(state): State<Shared>,
+    viewer: Viewer,
+    Path(id): Path<i64>,
+    Form(f): Form<CsrfForm>,
+) -> Page {
+    viewer.check(&f.csrf)?;
+    let before = state.store.policy_targets(id).await?;
+    state.store.delete_policy(id).await?;
+    queue::devices_released(&state.store, &before).await?;
+    state.wake_engine();
+    Ok(see_other("/console/policies", "deleted"))
+}
+
+#[derive(Template)]
+#[template(path = "console/token_created.html")]
+struct TokenCreated {
+    frame: Frame,
+    policy: String,
+    policy_id: i64,
+    linux: String,
+    windows: String,
+}
+
+#[derive(Deserialize)]
+struct TokenForm {
+    #[serde(default)]
+    csrf: String,
+    policy_id: i64,
+    #[serde(default)]
+    label: String,
+}
+
+/// The server's address as the browser reached it: what agents on the same network use.
+fn server_url(headers: &HeaderMap) -> String {
+    let host = headers
+        .get(axum::http::header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .filter(|h| {
+            h.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-.:[]".contains(c))
+        })
+        .unwrap_or("localhost:8700");
+    let scheme = if headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("https"))
+    {
+        "https"
+    } else {
+        "http"
+    };
+    format!("{scheme}://{host}")
+}
+
+async fn create_token(
+    State(state): State<Shared>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    Form(f): Form<TokenForm>,
+) -> Page {
+    viewer.check(&f.csrf)?;
+    let label: String = f
+        .label
+        .trim()
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(100)
+        .collect();
+    let p = state.store.policy(f.policy_id).await?;
+    let (_, token) = state.store.create_token(p.id, &label, None).await?;
+    let url = server_url(&headers);
+    // Plain http is accepted by the agent for a server on the same machine only; a real
+    // deployment serves https (see docs/server.md).
+    let allow_http = if url.starts_with("http://") {
+        " --allow-http"
+    } else {
+        ""
+    };
+    let page = TokenCreated {
+        frame: Frame::new(&viewer, "policies", "New enrollment token"),
+        linux: format!("bindery-agent enroll --server {url} --token {token}{allow_http}"),
+        windows: format!(
+            "& \"$env:ProgramFiles\\Bindery\\bindery-agent.exe\" enroll --server {url} --token {token}{allow_http}"
+        ),
+        policy: p.name,
+        policy_id: p.id,
+    };
+    render(&page, StatusCode::CREATED)
+}
+
+async fn revoke_token(
+    State(state): State<Shared>,
+    viewer: Viewer,
+    Path(id): Path<i64>,
+    Form(f): Form<CsrfForm>,
+) -> Page {
+    viewer.check(&f.csrf)?;
+    state.store.revoke_token(id).await?;
+    Ok(see_other("/console/policies", "revoked"))
+}
