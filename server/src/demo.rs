@@ -223,6 +223,7 @@ pub async fn run(
     let agent_dir = data_dir.join("agent");
     let agent = start_agent(options.agent.as_deref(), &server_url, &token, &agent_dir).await;
     println!("Bindery demo is running.");
+    println!("  Console: {server_url}/console (sign in below)");
     println!(
         "  Server: {server_url} (admin API: {server_url}/api/admin/v1, OpenAPI at /api/admin/v1/openapi.json)"
     );

@@ -88,6 +88,15 @@ async fn the_demo_binds_this_machine_within_seconds_and_stops_cleanly() {
             .is_some_and(|d| !d.is_empty())
     );
 
+    // The console's address leads to its sign-in page.
+    let console = url_after(&lines, "Console:").to_owned();
+    let out = Command::new("curl")
+        .args(["-sfL", &console])
+        .output()
+        .unwrap();
+    let page = String::from_utf8_lossy(&out.stdout);
+    assert!(page.contains("Sign in"), "{console}: {page}");
+
     // Ctrl-C: everything stops and the temporary data goes.
     Command::new("kill")
         .args(["-INT", &child.id().to_string()])

@@ -1,0 +1,445 @@
+//! The web console in a real browser: Debian's headless Chromium, driven through chromedriver
+//! (WebDriver), against the real `bindery-server` binary and the ConnectWise sandbox. An admin
+//! signs in, sets up the integration from the ConnectWise page (a type with a required question is
+//! refused next to its field), links a policy with "Save Account" and watches the devices bind,
+//! sees one device fail (red, ConnectWise's words under "View") and "Retry Pending" fix it once
+//! the cause is gone (blue). A form posted without its CSRF token is refused; signing out and an
+//! expired session end on the sign-in page; no page ever carries the private key; the pages fit a
+//! narrow window.
+//!
+//! Screenshots of the main pages go to `docs/screenshots/` when BINDERY_SCREENSHOTS=docs
+//! (`scripts/screenshots`), otherwise to a temporary directory.
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use bindery_e2e::{ServerProcess, admin};
+use connectwise_sandbox::Seed;
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::json;
+
+const PASSWORD: &str = "correct-horse-battery-staple";
+const PRIVATE_KEY: &str = "sandbox-private";
+
+/// chromedriver on a free loopback port, stopped when dropped.
+struct Driver {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn start_driver() -> Driver {
+    let port = free_port();
+    let child = Command::new("chromedriver")
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("chromedriver runs: scripts/install-test-deps installs chromium-driver");
+    let started = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "chromedriver did not start"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Driver {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+    }
+}
+
+async fn browser(driver: &Driver) -> Client {
+    // Debian's /usr/bin/chromium is a wrapper script; the browser itself is beside its libraries.
+    let binary = ["/usr/lib/chromium/chromium", "/usr/bin/chromium"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+        .unwrap();
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        json!({"binary": binary, "args": ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
+            "--disable-gpu", "--window-size=1280,900", "--lang=en-US"]}),
+    );
+    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(&driver.url)
+        .await
+        .unwrap()
+}
+
+/// Where screenshots go: docs/screenshots for the README, or a scratch directory.
+fn shots_dir(scratch: &Path) -> PathBuf {
+    if std::env::var("BINDERY_SCREENSHOTS").as_deref() == Ok("docs") {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../docs/screenshots")
+    } else {
+        scratch.to_path_buf()
+    }
+}
+
+struct Session {
+    c: Client,
+    base: String,
+    shots: PathBuf,
+    /// Every page's source seen, to scan for secrets at the end.
+    seen: Vec<String>,
+}
+
+impl Session {
+    async fn go(&mut self, path: &str) {
+        self.c.goto(&format!("{}{path}", self.base)).await.unwrap();
+        self.record().await;
+    }
+
+    async fn record(&mut self) {
+        self.seen.push(self.c.source().await.unwrap());
+    }
+
+    /// The text of the first element matching `css`, waiting for it to appear (a form's answer
+    /// may still be loading).
+    async fn text(&self, css: &str) -> String {
+        self.c
+            .wait()
+            .at_most(Duration::from_secs(15))
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("no {css} on the page: {e}"))
+            .text()
+            .await
+            .unwrap()
+    }
+
+    async fn fill(&self, css: &str, value: &str) {
+        let e = self.c.find(Locator::Css(css)).await.unwrap();
+        e.clear().await.unwrap();
+        e.send_keys(value).await.unwrap();
+    }
+
+    async fn select(&self, css: &str, value: &str) {
+        self.c
+            .find(Locator::Css(css))
+            .await
+            .unwrap()
+            .select_by_value(value)
+            .await
+            .unwrap();
+    }
+
+    /// Clicks, then lets a page the click loads finish loading.
+    async fn click(&mut self, css: &str) {
+        self.c
+            .find(Locator::Css(css))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        for _ in 0..50 {
+            let ready = self.c.execute("return document.readyState;", vec![]).await;
+            if ready.is_ok_and(|r| r == "complete") {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        self.record().await;
+    }
+
+    async fn shot(&self, name: &str) {
+        let png = self.c.screenshot().await.unwrap();
+        assert!(png.starts_with(b"\x89PNG"), "a PNG screenshot");
+        std::fs::create_dir_all(&self.shots).unwrap();
+        std::fs::write(self.shots.join(format!("{name}.png")), png).unwrap();
+    }
+
+    /// Reloads the page until `done` holds on its source.
+    async fn wait_for(&mut self, what: &str, path: &str, done: impl Fn(&str) -> bool) {
+        let started = Instant::now();
+        loop {
+            self.go(path).await;
+            if done(self.seen.last().unwrap()) {
+                return;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "timed out waiting for {what}: {}",
+                self.seen.last().unwrap()
+            );
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+    }
+}
+
+fn set_asset_tag_required(sb: &connectwise_sandbox::Running, required: bool) {
+    let mut data = sb.sandbox.data();
+    for q in data.type_questions.rows.values_mut() {
+        if q["question"] == "Asset tag" {
+            q["requiredFlag"] = json!(required);
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_sets_up_links_watches_binding_and_fixes_a_failure_in_a_real_browser() {
+    connectwise_client::install_tls_provider();
+    let sb = connectwise_sandbox::spawn("127.0.0.1:0".parse().unwrap(), Seed::default_seed(), true)
+        .await
+        .unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let d = data.path().to_str().unwrap().to_owned();
+    let created = Command::new(bindery_e2e::binary("bindery-server"))
+        .args(["admin", "--data-dir", &d, "admin-create", "ana"])
+        .env("BINDERY_ADMIN_PASSWORD", PASSWORD)
+        .output()
+        .unwrap();
+    assert!(created.status.success());
+    admin(&d, &["policy-create", "Acme office"]);
+    let token = admin(&d, &["token-create", "--policy", "Acme office"])
+        .trim()
+        .to_owned();
+    let server = ServerProcess::start(&["--data-dir", &d, "--retry-base-ms", "100"]);
+
+    // Three machines: two servers, and a workstation that a rule types differently.
+    let http = reqwest::Client::new();
+    for (n, os) in [
+        "Windows Server 2022 Standard",
+        "Windows Server 2022 Standard",
+        "Windows 11 Pro 23H2",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let body = json!({"token": token, "agentId": format!("web-{n}"), "agentVersion": "0.1.0",
+            "facts": {"name": format!("host-{n}"), "serialNumber": format!("WEB{n:05}"), "osType": "Windows", "osInfo": os}});
+        let r = http
+            .post(format!("{}/api/agent/v1/enroll", server.url))
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+    }
+
+    let driver = start_driver();
+    let scratch = tempfile::tempdir().unwrap();
+    let mut s = Session {
+        c: browser(&driver).await,
+        base: server.url.clone(),
+        shots: shots_dir(scratch.path()),
+        seen: Vec::new(),
+    };
+
+    // Signing in: a page asks for the session; a wrong password is refused with a clear message.
+    s.go("/console/policies").await;
+    assert!(
+        s.c.current_url()
+            .await
+            .unwrap()
+            .path()
+            .ends_with("/console/login")
+    );
+    s.shot("login").await;
+    s.fill("#username", "ana").await;
+    s.fill("#password", "not-the-password").await;
+    s.click("button[type=submit]").await;
+    assert_eq!(s.text(".banner.error").await, "Wrong username or password.");
+    s.fill("#username", "ana").await;
+    s.fill("#password", PASSWORD).await;
+    s.click("button[type=submit]").await;
+    assert_eq!(s.text("h1").await, "Policies");
+
+    // The integration: "Connect" says so; then the choices.
+    s.go("/console/integration").await;
+    s.fill("#site", &sb.url()).await;
+    s.fill("#company_id", "bindery").await;
+    s.fill("#public_key", "sandbox-public").await;
+    s.fill("#private_key", "wrong-private").await;
+    s.fill("#client_id", "bindery-console-test").await;
+    s.click("input[name=allow_http]").await;
+    s.click("#connect").await;
+    let refused = s.text(".banner.error").await;
+    assert!(refused.contains("refused"), "{refused}");
+    s.fill("#private_key", PRIVATE_KEY).await;
+    s.click("#connect").await;
+    assert!(
+        s.text(".banner.ok")
+            .await
+            .starts_with("Connected to ConnectWise")
+    );
+    s.select("#monitoring_board", "1").await;
+    s.select("#monitoring_open", "1").await;
+    s.select("#monitoring_closed", "2").await;
+    s.select("#self_service_board", "2").await;
+    s.select("#self_service_open", "3").await;
+    s.select("#self_service_closed", "4").await;
+    s.select("#active_status", "1").await;
+    s.select("#inactive_status", "2").await;
+    // Firewall has a required question: refused next to the field, nothing saved.
+    s.select("#default_type", "3").await;
+    s.click("#save-choices").await;
+    let next_to = s.text("#default_type-error").await;
+    assert!(next_to.contains("Rack location"), "{next_to}");
+    s.select("#default_type", "2").await;
+    s.select("#rule0_field", "osInfo").await;
+    s.fill("#rule0_pattern", "*Windows 11*").await;
+    s.select("#rule0_type", "1").await;
+    s.click("#save-choices").await;
+    assert_eq!(s.text(".banner.ok").await, "Saved.");
+    s.shot("integration").await;
+
+    // The workstation's type gets a required question: its configuration will be refused.
+    set_asset_tag_required(&sb, true);
+
+    // Link with the company picker and "Save Account"; devices bind, one fails: red.
+    s.go("/console/policies/1?q=Acme").await;
+    s.click("input[name=company_id][value='2']").await;
+    s.click("form[action$='/link'] button[type=submit]").await;
+    s.wait_for("two bound and one failed", "/console/policies/1", |html| {
+        html.contains("2 of 3 bound · 0 pending · 1 failed")
+    })
+    .await;
+    assert_eq!(
+        s.c.find(Locator::Css("#link-icon"))
+            .await
+            .unwrap()
+            .attr("data-link")
+            .await
+            .unwrap(),
+        Some("red".into())
+    );
+    s.click("tr[data-agent='web-2'] details summary").await;
+    let error = s.text("tr[data-agent='web-2'] .error-text").await;
+    assert!(
+        error.contains("Asset tag"),
+        "ConnectWise's words under View: {error}"
+    );
+    s.shot("policy-red").await;
+
+    // The cause removed, "Retry Pending" binds it: blue.
+    set_asset_tag_required(&sb, false);
+    s.click("#retry-pending").await;
+    s.wait_for("all three bound", "/console/policies/1", |html| {
+        html.contains("3 of 3 bound · 0 pending · 0 failed")
+    })
+    .await;
+    assert_eq!(
+        s.c.find(Locator::Css("#link-icon"))
+            .await
+            .unwrap()
+            .attr("data-link")
+            .await
+            .unwrap(),
+        Some("blue".into())
+    );
+    s.shot("policy-blue").await;
+    assert_eq!(sb.sandbox.data().configurations.rows.len(), 3);
+
+    // A form posted without its CSRF token is refused and changes nothing.
+    s.c.execute(
+        "const f = document.querySelector(\"form[action$='/unlink']\"); f.querySelector('input[name=csrf]').remove(); f.submit();",
+        vec![],
+    )
+    .await
+    .unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    s.record().await;
+    assert!(
+        s.seen
+            .last()
+            .unwrap()
+            .contains("This form is out of date or did not come from this console"),
+        "{}",
+        s.seen.last().unwrap()
+    );
+    s.go("/console/policies").await;
+    assert!(
+        s.seen.last().unwrap().contains("data-link=\"blue\""),
+        "still linked"
+    );
+    s.shot("policies").await;
+
+    // The other pages, and an alert closed from the console.
+    s.go("/console/devices").await;
+    assert!(s.seen.last().unwrap().contains("host-2"));
+    s.shot("devices").await;
+    s.go("/console/activity").await;
+    assert!(s.seen.last().unwrap().contains("configuration.create"));
+    assert!(
+        s.seen.last().unwrap().contains("refused"),
+        "the failed create is logged"
+    );
+    s.shot("activity").await;
+    s.go("/console/alerts").await;
+    s.go("/console/help-requests").await;
+
+    // A narrow window: nothing wider than the screen on the main pages.
+    s.c.set_window_size(390, 844).await.unwrap();
+    for path in [
+        "/console/policies",
+        "/console/policies/1",
+        "/console/integration",
+    ] {
+        s.go(path).await;
+        let overflow = s
+            .c
+            .execute(
+                "return document.documentElement.scrollWidth - document.documentElement.clientWidth;",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert!(
+            overflow.as_i64().unwrap() <= 0,
+            "{path} is wider than a phone: {overflow}"
+        );
+    }
+    s.go("/console/policies/1").await;
+    s.shot("policy-narrow").await;
+    s.c.set_window_size(1280, 900).await.unwrap();
+
+    // Signing out, then a session that no longer exists: back to sign-in, with a note.
+    s.go("/console/policies").await;
+    s.click("form.signout button").await;
+    assert_eq!(s.text(".banner.info").await, "You are signed out.");
+    // A session cookie the server no longer knows (expired and purged, say).
+    s.c.execute(
+        "document.cookie = 'bindery_session=bdy_ses_long-gone; path=/';",
+        vec![],
+    )
+    .await
+    .unwrap();
+    s.go("/console/devices").await;
+    assert!(
+        s.text(".banner.info")
+            .await
+            .contains("Your session has expired")
+    );
+
+    // No page carried the private key (or any other secret the test knows).
+    for (i, html) in s.seen.iter().enumerate() {
+        for secret in [PRIVATE_KEY, PASSWORD, token.as_str()] {
+            assert!(!html.contains(secret), "page {i} shows a secret");
+        }
+    }
+    s.c.close().await.unwrap();
+    drop(server);
+    sb.stop().await;
+}
