@@ -3,7 +3,7 @@
 //! signs in, sets up the integration from the ConnectWise page (a type with a required question is
 //! refused next to its field), links a policy with "Save Account" and watches the devices bind,
 //! sees one device fail (red, ConnectWise's words under "View") and "Retry Pending" fix it once
-//! the cause is gone (blue). A form posted without its CSRF token is refused; signing out and an
+//! the cause is gone (blue). An alert's ticket is closed from the alerts page. A form posted without its CSRF token is refused; signing out and an
 //! expired session end on the sign-in page; no page ever carries the private key; the pages fit a
 //! narrow window.
 //!
@@ -218,6 +218,7 @@ async fn an_admin_sets_up_links_watches_binding_and_fixes_a_failure_in_a_real_br
 
     // Three machines: two servers, and a workstation that a rule types differently.
     let http = reqwest::Client::new();
+    let mut credentials = Vec::new();
     for (n, os) in [
         "Windows Server 2022 Standard",
         "Windows Server 2022 Standard",
@@ -236,6 +237,12 @@ async fn an_admin_sets_up_links_watches_binding_and_fixes_a_failure_in_a_real_br
             .await
             .unwrap();
         assert_eq!(r.status(), 200);
+        let reply: serde_json::Value = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
+        credentials.push(format!(
+            "Bearer {}.{}",
+            reply["agentId"].as_str().unwrap(),
+            reply["deviceSecret"].as_str().unwrap()
+        ));
     }
 
     let driver = start_driver();
@@ -387,7 +394,34 @@ async fn an_admin_sets_up_links_watches_binding_and_fixes_a_failure_in_a_real_br
         "the failed create is logged"
     );
     s.shot("activity").await;
-    s.go("/console/alerts").await;
+    // An alert from host-0 opens a ticket; closing it in the console closes the ticket.
+    let alert = json!({"events": [{"seq": 1, "monitorId": "disk-free", "subject": "C:", "kind": "raised",
+        "atMs": 1_795_310_405_000u64, "summary": "Disk C: has 3.0% free", "value": 3.0}]});
+    let r = http
+        .post(format!("{}/api/agent/v1/alerts", server.url))
+        .header("content-type", "application/json")
+        .header("authorization", &credentials[0])
+        .body(alert.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    s.wait_for("the alert's ticket", "/console/alerts", |html| {
+        html.contains("#1 open")
+    })
+    .await;
+    s.shot("alerts").await;
+    s.click("form[action$='/close'] button").await;
+    assert!(s.text(".banner.ok").await.starts_with("Closing"));
+    s.wait_for("the ticket closed", "/console/alerts", |html| {
+        html.contains("#1 closed")
+    })
+    .await;
+    let ticket = sb.sandbox.data().tickets.get(1).cloned().unwrap();
+    assert_eq!(
+        ticket["status"]["id"], 2,
+        "the monitoring board's closed status"
+    );
     s.go("/console/help-requests").await;
 
     // A narrow window: nothing wider than the screen on the main pages.
