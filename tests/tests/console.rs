@@ -396,7 +396,7 @@ async fn an_admin_sets_up_links_watches_binding_and_fixes_a_failure_in_a_real_br
     s.shot("activity").await;
     // An alert from host-0 opens a ticket; closing it in the console closes the ticket.
     let alert = json!({"events": [{"seq": 1, "monitorId": "disk-free", "subject": "C:", "kind": "raised",
-        "atMs": 1_795_310_405_000u64, "summary": "Disk C: has 3.0% free", "value": 3.0}]});
+        "atMs": bindery_server::store::now_ms() - 90_000, "summary": "Disk C: has 3.0% free", "value": 3.0}]});
     let r = http
         .post(format!("{}/api/agent/v1/alerts", server.url))
         .header("content-type", "application/json")
