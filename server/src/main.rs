@@ -84,6 +84,10 @@ enum Command {
             hide = true
         )]
         retry_base_ms: u64,
+        /// Seconds a job stays leased without a renewal (a dead server's jobs are taken over
+        /// after this).
+        #[arg(long, env = "BINDERY_LEASE_SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(2..=3600), hide = true)]
+        lease_secs: u64,
         /// ConnectWise jobs carried out at once.
         #[arg(long, env = "BINDERY_WORKERS", default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=256))]
         workers: u32,
@@ -245,6 +249,7 @@ async fn main() -> ExitCode {
             server_key_file,
             resync_hours,
             retry_base_ms,
+            lease_secs,
             workers,
             cw_requests_per_minute,
             cw_concurrency,
@@ -257,6 +262,7 @@ async fn main() -> ExitCode {
             let engine = EngineConfig {
                 resync_every: Duration::from_secs(u64::from(resync_hours) * 3600),
                 retry_base: Duration::from_millis(retry_base_ms.max(1)),
+                lease: Duration::from_secs(lease_secs),
                 workers: workers as usize,
                 cw_requests_per_minute,
                 cw_concurrency: cw_concurrency as usize,

@@ -90,11 +90,26 @@ impl ServerProcess {
 
     /// Starts the server listening on `listen` (to restart it where its agents expect it).
     pub fn start_at(listen: &str, args: &[&str]) -> ServerProcess {
+        ServerProcess::spawn(listen, args, Stdio::null())
+    }
+
+    /// Starts the server on a free loopback port, its log appended to `log` (the reliability
+    /// suite scans logs for secrets).
+    pub fn start_logged(args: &[&str], log: &Path) -> ServerProcess {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .expect("the log file opens");
+        ServerProcess::spawn("127.0.0.1:0", args, Stdio::from(file))
+    }
+
+    fn spawn(listen: &str, args: &[&str], log: Stdio) -> ServerProcess {
         let mut child = Command::new(binary("bindery-server"))
             .args(["serve", "--listen", listen])
             .args(args)
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(log)
             .spawn()
             .expect("bindery-server starts");
         let stdout = child.stdout.take().expect("stdout is piped");
@@ -120,6 +135,14 @@ impl ServerProcess {
         let pid = self.child.id().to_string();
         let _ = Command::new("kill").args(["-TERM", &pid]).status();
         self.child.wait().ok().and_then(|s| s.code())
+    }
+}
+
+impl ServerProcess {
+    /// Kills the server without warning (SIGKILL): nothing is flushed, no job is handed back.
+    pub fn crash(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 

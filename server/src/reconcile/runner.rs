@@ -605,17 +605,13 @@ impl Engine {
             Some(n) => format!("{n} ({})", target.agent_id),
             None => target.agent_id.clone(),
         };
-        let (cw_id, outcome) = match written {
-            Ok(after) => (after.as_ref().map(|o| o.id).or(known_id), Ok(())),
-            Err(e) => (known_id, Err(e.to_string())),
+        let (cw_id, refusal) = match written {
+            Ok(after) => (after.as_ref().map(|o| o.id).or(known_id), None),
+            Err(e) => (known_id, Some(e.to_string())),
         };
+        let outcome = refusal.as_deref().map_or(Ok(()), Err);
         self.store
-            .record_activity(
-                name,
-                &subject,
-                cw_id,
-                outcome.as_ref().map(|_| ()).map_err(String::as_str),
-            )
+            .record_activity(name, &subject, cw_id, outcome)
             .await;
     }
 
