@@ -45,7 +45,7 @@ fn facts() -> impl Strategy<Value = DeviceFacts> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(2000))]
+    #![proptest_config(ProptestConfig::with_cases(cases(2000)))]
 
     #[test]
     fn a_value_is_bounded_and_normalising_it_again_changes_nothing(f in field(), raw in fact_text()) {
@@ -81,4 +81,12 @@ proptest! {
             let _ = facts.normalized();
         }
     }
+}
+
+/// `default` cases a property, or PROPTEST_CASES when that asks for more (scripts/reliability).
+fn cases(default: u32) -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .map_or(default, |n: u32| n.max(default))
 }

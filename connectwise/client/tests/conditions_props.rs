@@ -22,7 +22,7 @@ fn value() -> impl Strategy<Value = String> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(1500))]
+    #![proptest_config(ProptestConfig::with_cases(cases(1500)))]
 
     #[test]
     fn a_text_condition_matches_exactly_its_value_or_is_refused(target in value(), others in prop::collection::vec(value(), 0..6)) {
@@ -67,4 +67,12 @@ proptest! {
             prop_assert!(names.iter().any(|n| !is_safe_text(n)));
         }
     }
+}
+
+/// `default` cases a property, or PROPTEST_CASES when that asks for more (scripts/reliability).
+fn cases(default: u32) -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .map_or(default, |n: u32| n.max(default))
 }

@@ -42,7 +42,7 @@ fn json_text() -> impl Strategy<Value = String> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(2000))]
+    #![proptest_config(ProptestConfig::with_cases(cases(2000)))]
 
     #[test]
     fn error_bodies_of_any_shape_decode(status in 100u16..600, body in prop_oneof![json_text(), any::<String>()], bytes in prop::collection::vec(any::<u8>(), 0..64)) {
@@ -65,4 +65,12 @@ proptest! {
             prop_assert!(!url.contains('>'));
         }
     }
+}
+
+/// `default` cases a property, or PROPTEST_CASES when that asks for more (scripts/reliability).
+fn cases(default: u32) -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .map_or(default, |n: u32| n.max(default))
 }

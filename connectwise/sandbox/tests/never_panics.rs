@@ -48,7 +48,7 @@ fn condition_text() -> impl Strategy<Value = String> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(3000))]
+    #![proptest_config(ProptestConfig::with_cases(cases(3000)))]
 
     #[test]
     fn conditions_parse_or_fail_cleanly(text in condition_text(), record in json_value()) {
@@ -89,7 +89,7 @@ fn any_request_gets_an_answer_never_a_crash() {
             .unwrap();
         assert_eq!(created.status(), 201);
     });
-    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig::with_cases(400));
+    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig::with_cases(cases(400)));
     let strategy = (json_value(), "[a-zA-Z=&%+ \"'()0-9,/_-]{0,60}", 0usize..4);
     runner
         .run(&strategy, |(body, query, which)| {
@@ -132,4 +132,12 @@ fn any_request_gets_an_answer_never_a_crash() {
 fn http_client() -> reqwest::Client {
     let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::new()
+}
+
+/// `default` cases a property, or PROPTEST_CASES when that asks for more (scripts/reliability).
+fn cases(default: u32) -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .map_or(default, |n: u32| n.max(default))
 }
