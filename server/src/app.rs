@@ -46,6 +46,8 @@ pub struct AppState {
     seen: Mutex<HashMap<i64, i64>>,
     /// Check-ins whose facts had to be written (the rest cost no write).
     facts_writes: AtomicU64,
+    /// Check-ins taken.
+    checkins: AtomicU64,
     pub enroll_limiter: crate::api::rate_limit::KeyedLimiter,
     /// Sign-in attempts a minute from one address.
     pub login_limiter: crate::api::rate_limit::KeyedLimiter,
@@ -76,6 +78,7 @@ impl AppState {
             key,
             seen: Mutex::new(HashMap::new()),
             facts_writes: AtomicU64::new(0),
+            checkins: AtomicU64::new(0),
             enroll_limiter,
             login_limiter: crate::api::rate_limit::KeyedLimiter::new(10),
         })
@@ -101,6 +104,14 @@ impl AppState {
 
     pub fn count_facts_write(&self) {
         self.facts_writes.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn count_checkin(&self) {
+        self.checkins.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn checkins(&self) -> u64 {
+        self.checkins.load(Ordering::Relaxed)
     }
 
     pub fn facts_writes(&self) -> u64 {
@@ -147,6 +158,7 @@ pub fn router(state: Shared) -> Router {
             get(|| async { axum::response::Redirect::to("/console/policies") }),
         )
         .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(crate::metrics::ready))
         .with_state(state)
 }
 

@@ -5,9 +5,11 @@
 
 pub mod api;
 pub mod app;
+pub mod config;
 pub mod console;
 pub mod demo;
 pub mod integration;
+pub mod metrics;
 pub mod monitoring;
 pub mod reconcile;
 pub mod sealing;

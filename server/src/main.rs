@@ -65,8 +65,12 @@ fn load_key(db: &Database, given: Option<PathBuf>) -> Result<ServerKey, String> 
 
 #[derive(Subcommand)]
 enum Command {
-    /// Serve the agent API and bind devices to ConnectWise.
+    /// Serve the agent API, the console and the admin API, and keep ConnectWise in line.
     Serve {
+        /// A TOML file of settings (packaging/bindery-server.toml documents them); flags and
+        /// BINDERY_* variables take precedence over it.
+        #[arg(long, env = "BINDERY_CONFIG", value_name = "FILE")]
+        config: Option<PathBuf>,
         #[command(flatten)]
         db: Database,
         /// The key that seals secrets at rest (default: server.key in the data dir; with
@@ -100,6 +104,10 @@ enum Command {
         cw_concurrency: u32,
         #[arg(long, env = "BINDERY_LISTEN", default_value = "127.0.0.1:8700")]
         listen: SocketAddr,
+        /// Serve Prometheus metrics (/metrics), /healthz and /readyz on this address too, apart
+        /// from the agents' and admins' listener.
+        #[arg(long, env = "BINDERY_METRICS_LISTEN", value_name = "ADDR")]
+        metrics_listen: Option<SocketAddr>,
         /// Seconds between agent check-ins (agents read their monitors every 15 s, or at each
         /// check-in when that is sooner).
         #[arg(long, env = "BINDERY_CHECKIN_INTERVAL", default_value_t = 60, value_parser = clap::value_parser!(u32).range(2..=86_400))]
@@ -240,11 +248,65 @@ enum Admin {
     },
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
+    if let Err(e) = load_config() {
+        eprintln!("bindery-server: {e}");
+        return ExitCode::FAILURE;
+    }
+    match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime.block_on(run()),
+        Err(e) => {
+            eprintln!("bindery-server: cannot start: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Applies `--config FILE` (or BINDERY_CONFIG) and the BINDERY_*_FILE secrets to the
+/// environment, where the flags' `env` settings read them. Runs before any thread exists.
+fn load_config() -> Result<(), String> {
+    let args: Vec<String> = std::env::args().collect();
+    let file = args
+        .windows(2)
+        .find(|w| w[0] == "--config")
+        .map(|w| w[1].clone())
+        .or_else(|| {
+            args.iter()
+                .find_map(|a| a.strip_prefix("--config=").map(str::to_owned))
+        })
+        .or_else(|| std::env::var("BINDERY_CONFIG").ok());
+    let is_set = |v: &str| std::env::var_os(v).is_some();
+    if let Some(file) = file {
+        let text = std::fs::read_to_string(&file)
+            .map_err(|e| format!("cannot read the config file {file}: {e}"))?;
+        let vars = bindery_server::config::from_toml(&text, is_set)
+            .map_err(|e| format!("the config file {file}: {e}"))?;
+        set_vars(&vars);
+    }
+    let files: Vec<(String, String)> = std::env::vars()
+        .filter(|(k, _)| k.starts_with("BINDERY_") && k.ends_with("_FILE"))
+        .collect();
+    let secrets =
+        bindery_server::config::from_files(&files, is_set, |p| std::fs::read_to_string(p))?;
+    set_vars(&secrets);
+    Ok(())
+}
+
+fn set_vars(vars: &[(String, String)]) {
+    for (k, v) in vars {
+        // SAFETY: called from `main` before the runtime starts, while this is the only thread.
+        unsafe { std::env::set_var(k, v) };
+    }
+}
+
+async fn run() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve {
+            config: _,
             db,
             server_key_file,
             resync_hours,
@@ -254,6 +316,7 @@ async fn main() -> ExitCode {
             cw_requests_per_minute,
             cw_concurrency,
             listen,
+            metrics_listen,
             checkin_interval,
             enroll_per_minute,
             log_json,
@@ -272,7 +335,14 @@ async fn main() -> ExitCode {
                 checkin_interval_secs: checkin_interval,
                 enroll_per_minute,
             };
-            serve(db, server_key_file, engine, listen, agents).await
+            serve(
+                db,
+                server_key_file,
+                engine,
+                (listen, metrics_listen),
+                agents,
+            )
+            .await
         }
         Command::Demo {
             listen,
@@ -332,7 +402,7 @@ async fn serve(
     db: Database,
     server_key_file: Option<PathBuf>,
     engine: EngineConfig,
-    listen: SocketAddr,
+    (listen, metrics_listen): (SocketAddr, Option<SocketAddr>),
     agents: AgentSettings,
 ) -> Result<(), String> {
     let store = open(&db).await?;
@@ -345,6 +415,18 @@ async fn serve(
     println!("bindery-server listening on http://{addr}");
     let engine = Engine::new(store.clone(), key.clone(), engine);
     let state = AppState::with_engine(store, agents, Some((engine, key)));
+    if let Some(addr) = metrics_listen {
+        let metrics = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|e| format!("cannot listen on {addr} for metrics: {e}"))?;
+        let router = bindery_server::metrics::router(state.clone());
+        tracing::info!(%addr, "metrics, health and readiness listening");
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(metrics, router).await {
+                tracing::warn!(error = %e, "the metrics listener stopped");
+            }
+        });
+    }
     app::launch(state, listener, shutdown_signal())
         .await
         .map_err(|e| e.to_string())

@@ -157,7 +157,6 @@ async fn crashes_and_connectwise_faults_lose_nothing_and_duplicate_nothing() {
     let log = data.path().join("server.log");
     admin(&d, &["connect-sandbox", &sb.url()]);
     admin(&d, &["policy-create", "Fleet"]);
-    admin(&d, &["link", "--policy", "Fleet", "--company", "2"]);
     let token = admin(&d, &["token-create", "--policy", "Fleet"])
         .trim()
         .to_owned();
@@ -174,6 +173,8 @@ async fn crashes_and_connectwise_faults_lose_nothing_and_duplicate_nothing() {
     let mut server = Some(ServerProcess::start_logged(&args, &log));
     let url = server.as_ref().unwrap().url.clone();
     let creds = enroll(&url, &token, "crash", scale.devices).await;
+    // Linked now, so that binding all of them is what the crashes interrupt.
+    admin(&d, &["link", "--policy", "Fleet", "--company", "2"]);
 
     // ConnectWise misbehaves throughout: 10 % 500s, 5 % timeouts, 5 % lost replies, 429 bursts.
     let faults = |round: u64| Faults {

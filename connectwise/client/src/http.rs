@@ -31,6 +31,8 @@ struct Inner {
     base: RwLock<Option<String>>,
     limiter: RateLimiter,
     permits: Semaphore,
+    /// Answers by HTTP status (0: no answer: a timeout or a network error), for metrics.
+    answers: std::sync::Mutex<std::collections::BTreeMap<u16, u64>>,
 }
 
 /// A successful answer.
@@ -110,6 +112,7 @@ impl Client {
                 base: RwLock::new(config.site.fixed_base.clone()),
                 limiter: RateLimiter::new(config.requests_per_minute),
                 permits: Semaphore::new(config.max_concurrency.max(1)),
+                answers: std::sync::Mutex::default(),
                 http,
                 config,
             }),
@@ -118,6 +121,17 @@ impl Client {
 
     pub fn config(&self) -> &ClientConfig {
         &self.inner.config
+    }
+
+    /// How many API requests got each HTTP status so far (0: no answer), in status order.
+    pub fn answers_by_status(&self) -> Vec<(u16, u64)> {
+        let answers = self.inner.answers.lock().unwrap_or_else(|p| p.into_inner());
+        answers.iter().map(|(s, n)| (*s, *n)).collect()
+    }
+
+    fn count_answer(&self, status: u16) {
+        let mut answers = self.inner.answers.lock().unwrap_or_else(|p| p.into_inner());
+        *answers.entry(status).or_default() += 1;
     }
 
     /// How many requests had to wait for the rate limiter so far.
@@ -256,8 +270,15 @@ impl Client {
             })?;
             req = req.header(CONTENT_TYPE, "application/json").body(bytes);
         }
-        let resp = req.send().await.map_err(transport_error)?;
+        let resp = match req.send().await {
+            Ok(r) => r,
+            Err(e) => {
+                self.count_answer(0);
+                return Err(transport_error(e));
+            }
+        };
         let status = resp.status().as_u16();
+        self.count_answer(status);
         let headers = resp.headers().clone();
         let body = resp.bytes().await.map_err(transport_error)?.to_vec();
         if (200..300).contains(&status) {

@@ -156,6 +156,7 @@ async fn checkin(
         state.store.add_alert_events_dropped(auth.id, n).await?;
     }
     state.mark_seen(auth.id, now_ms());
+    state.count_checkin();
     Ok(Json(CheckInReply {
         next_checkin_secs: state.agents.checkin_interval_secs,
         monitors: MonitorSettings::from_stored(auth.monitors_json.as_deref()).monitors,

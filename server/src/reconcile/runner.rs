@@ -175,6 +175,15 @@ impl Engine {
         })
     }
 
+    /// The shared ConnectWise client's answers by status and its rate-limit waits, once a job
+    /// has used it.
+    pub async fn client_stats(&self) -> Option<(Vec<(u16, u64)>, u64)> {
+        let cached = self.client.lock().await;
+        cached
+            .as_ref()
+            .map(|(_, c)| (c.answers_by_status(), c.rate_limit_waits()))
+    }
+
     /// Looks for jobs now rather than at the next poll (after queueing some in this process).
     pub fn wake(&self) {
         self.wake.notify_one();

@@ -1,0 +1,96 @@
+//! Running the server as an operator would: settings from a config file (flags still win), a
+//! config file with a mistake refused with its name, and metrics, health and readiness on a
+//! listener of their own.
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
+use bindery_e2e::{ServerProcess, admin, run};
+use serde_json::{Value, json};
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[tokio::test]
+async fn a_config_file_sets_the_server_up_and_metrics_are_served_apart() {
+    connectwise_client::install_tls_provider();
+    let data = tempfile::tempdir().unwrap();
+    let d = data.path().to_str().unwrap().to_owned();
+    admin(&d, &["policy-create", "Ops"]);
+    let token = admin(&d, &["token-create", "--policy", "Ops"])
+        .trim()
+        .to_owned();
+    let metrics = format!("127.0.0.1:{}", free_port());
+    let config = data.path().join("bindery-server.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "data_dir = {d:?}\nlisten = \"127.0.0.1:1\"\ncheckin_interval = 17\nmetrics_listen = {metrics:?}\nlog_json = true\n"
+        ),
+    )
+    .unwrap();
+    // The --listen flag (127.0.0.1:0) wins over the file's.
+    let server = ServerProcess::start(&["--config", config.to_str().unwrap()]);
+    let http = reqwest::Client::new();
+    let body = json!({"token": token, "agentId": "ops-1", "agentVersion": "0.1.0", "facts": {"name": "ops"}});
+    let r = http
+        .post(format!("{}/api/agent/v1/enroll", server.url))
+        .header("content-type", "application/json")
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let enrolled: Value = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
+    assert_eq!(enrolled["checkinIntervalSecs"], 17, "from the config file");
+    let cred = format!(
+        "Bearer ops-1.{}",
+        enrolled["deviceSecret"].as_str().unwrap()
+    );
+    let r = http
+        .post(format!("{}/api/agent/v1/checkin", server.url))
+        .header("content-type", "application/json")
+        .header("authorization", cred)
+        .body(json!({"agentVersion": "0.1.0", "facts": {"name": "ops"}}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+
+    let get = |url: String| {
+        let http = http.clone();
+        async move {
+            let r = http.get(url).send().await.unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        }
+    };
+    let (status, text) = get(format!("http://{metrics}/metrics")).await;
+    assert_eq!(status, 200);
+    assert!(text.contains("bindery_checkins_total 1"), "{text}");
+    assert!(text.contains("# TYPE bindery_jobs gauge"), "{text}");
+    assert!(text.contains("bindery_jobs{state=\"queued\"}"), "{text}");
+    assert_eq!(
+        get(format!("http://{metrics}/readyz")).await,
+        (200, "ready".into())
+    );
+    assert_eq!(
+        get(format!("http://{metrics}/healthz")).await,
+        (200, "ok".into())
+    );
+    // Not where agents and admins connect.
+    assert_eq!(get(format!("{}/metrics", server.url)).await.0, 404);
+    assert_eq!(get(format!("{}/readyz", server.url)).await.0, 200);
+    assert_eq!(server.terminate(), Some(0), "SIGTERM stops it cleanly");
+
+    // A mistake in the file is refused with its name, before anything starts.
+    std::fs::write(&config, "listen = \"127.0.0.1:0\"\nchekin_interval = 5\n").unwrap();
+    let (ok, _, err) = run(
+        "bindery-server",
+        &["serve", "--config", config.to_str().unwrap()],
+    );
+    assert!(!ok);
+    assert!(err.contains("chekin_interval"), "{err}");
+}
