@@ -3,6 +3,7 @@
 mod facts;
 mod monitors;
 mod server;
+mod service;
 mod spool;
 mod state;
 
@@ -77,6 +78,11 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         state_dir: Option<PathBuf>,
     },
+    /// Install or remove the agent as a system service (systemd on Linux, launchd on macOS).
+    Service {
+        #[command(subcommand)]
+        action: ServiceAction,
+    },
     /// Ask your IT provider for help: opens a ticket and prints its number.
     Help {
         /// What you need help with, in one line.
@@ -94,6 +100,14 @@ enum Command {
         #[arg(long, default_value_t = 30, value_name = "SECS")]
         wait: u64,
     },
+}
+
+#[derive(Subcommand)]
+enum ServiceAction {
+    /// Register this program as a service that starts at boot, and start it (needs root).
+    Install,
+    /// Stop and remove the service; the agent's state (its identity) stays.
+    Uninstall,
 }
 
 fn main() -> ExitCode {
@@ -114,6 +128,11 @@ fn main() -> ExitCode {
             runtime().and_then(|rt| rt.block_on(run(state_dir, once)))
         }
         Command::Status { state_dir } => status(state_dir),
+        Command::Service { action } => match action {
+            ServiceAction::Install => service::install(),
+            ServiceAction::Uninstall => service::uninstall(),
+        }
+        .map(|done| println!("{done}")),
         Command::Help {
             summary,
             details,

@@ -94,3 +94,37 @@ async fn a_config_file_sets_the_server_up_and_metrics_are_served_apart() {
     assert!(!ok);
     assert!(err.contains("chekin_interval"), "{err}");
 }
+
+/// The systemd units of packaging/ pass `systemd-analyze verify` (pointed at the built binaries;
+/// the agent's unit as `bindery-agent service install` writes it).
+#[test]
+fn the_systemd_units_verify() {
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let dir = tempfile::tempdir().unwrap();
+    let server = std::fs::read_to_string(root.join("packaging/bindery-server.service"))
+        .unwrap()
+        .replace(
+            "/usr/bin/bindery-server",
+            bindery_e2e::binary("bindery-server").to_str().unwrap(),
+        );
+    let agent = std::fs::read_to_string(root.join("packaging/bindery-agent.service"))
+        .unwrap()
+        .replace(
+            "@BINARY@",
+            bindery_e2e::binary("bindery-agent").to_str().unwrap(),
+        );
+    let (s, a) = (
+        dir.path().join("bindery-server.service"),
+        dir.path().join("bindery-agent.service"),
+    );
+    std::fs::write(&s, server).unwrap();
+    std::fs::write(&a, agent).unwrap();
+    let out = std::process::Command::new("systemd-analyze")
+        .arg("verify")
+        .arg(&s)
+        .arg(&a)
+        .output()
+        .expect("systemd-analyze runs: scripts/install-test-deps installs systemd");
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success() && said.trim().is_empty(), "{said}");
+}

@@ -1,0 +1,128 @@
+//! `bindery-agent service install|uninstall`: the agent as a system service that starts at boot
+//! and restarts when it stops. The service files are written by pure functions, tested on every
+//! OS; the thin OS parts only write them and ask the service manager.
+//!
+//! - Linux: a hardened systemd unit (packaging/bindery-agent.service), `systemctl enable --now`.
+//! - macOS: a launchd daemon in /Library/LaunchDaemons, `launchctl bootstrap system`.
+//! - Windows: not yet (a Windows service needs the service control handshake; see the README).
+//!
+//! The state directory is left alone by both, so a reinstalled or upgraded agent keeps its
+//! identity and enrollment.
+
+use std::path::Path;
+
+// The writers of every OS are compiled on every OS so their tests run on the Linux CI machine.
+
+/// The systemd unit's name and the launchd label.
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+pub const UNIT: &str = "bindery-agent.service";
+#[cfg_attr(not(target_os = "macos"), allow(dead_code))]
+pub const LABEL: &str = "com.bindery.agent";
+
+/// The systemd unit for the agent at `binary`.
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+pub fn systemd_unit(binary: &Path) -> String {
+    include_str!("../../../packaging/bindery-agent.service")
+        .replace("@BINARY@", &binary.display().to_string())
+}
+
+/// Escapes text for an XML property list.
+#[cfg_attr(not(target_os = "macos"), allow(dead_code))]
+fn xml(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// The launchd daemon for the agent at `binary`, keeping its state in `state_dir`.
+#[cfg_attr(not(target_os = "macos"), allow(dead_code))]
+pub fn launchd_plist(binary: &Path, state_dir: &Path) -> String {
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">
+<plist version="1.0">
+<dict>
+  <key>Label</key><string>{LABEL}</string>
+  <key>ProgramArguments</key>
+  <array><string>{}</string><string>run</string></array>
+  <key>EnvironmentVariables</key>
+  <dict><key>BINDERY_AGENT_STATE_DIR</key><string>{}</string></dict>
+  <key>RunAtLoad</key><true/>
+  <key>KeepAlive</key><true/>
+  <key>ThrottleInterval</key><integer>10</integer>
+  <key>ProcessType</key><string>Background</string>
+  <key>LowPriorityIO</key><true/>
+</dict>
+</plist>
+"#,
+        xml(&binary.display().to_string()),
+        xml(&state_dir.display().to_string()),
+    )
+}
+
+#[cfg(target_os = "linux")]
+mod linux;
+#[cfg(target_os = "linux")]
+pub use linux::{install, uninstall};
+
+#[cfg(target_os = "macos")]
+mod macos;
+#[cfg(target_os = "macos")]
+pub use macos::{install, uninstall};
+
+#[cfg(not(any(target_os = "linux", target_os = "macos")))]
+pub fn install() -> Result<String, String> {
+    Err("installing the agent as a service is not supported on this OS yet".into())
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "macos")))]
+pub fn uninstall() -> Result<String, String> {
+    Err("installing the agent as a service is not supported on this OS yet".into())
+}
+
+/// Runs a service-manager command; its error output on failure.
+#[cfg(unix)]
+fn run(program: &str, args: &[&str]) -> Result<(), String> {
+    let out = std::process::Command::new(program)
+        .args(args)
+        .output()
+        .map_err(|e| format!("cannot run {program}: {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{program} {} failed: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_unit_runs_this_binary_hardened_and_keeps_its_state() {
+        let unit = systemd_unit(Path::new("/usr/bin/bindery-agent"));
+        assert!(unit.contains("ExecStart=/usr/bin/bindery-agent run\n"));
+        assert!(unit.contains("StateDirectory=bindery-agent"));
+        assert!(unit.contains("ProtectSystem=strict"));
+        assert!(unit.contains("CapabilityBoundingSet=\n"));
+        assert!(!unit.contains("@BINARY@"));
+    }
+
+    #[test]
+    fn the_plist_names_the_binary_and_state_and_escapes_them() {
+        let plist = launchd_plist(
+            Path::new("/Applications/Bindery & Co/bindery-agent"),
+            Path::new("/Library/Application Support/Bindery Agent"),
+        );
+        assert!(plist.contains(
+            "<string>/Applications/Bindery &amp; Co/bindery-agent</string><string>run</string>"
+        ));
+        assert!(plist.contains("<string>/Library/Application Support/Bindery Agent</string>"));
+        assert!(plist.contains("<key>KeepAlive</key><true/>"));
+    }
+}
