@@ -42,6 +42,13 @@ fn batch(events: Vec<AlertEvent>) -> AlertBatch {
 }
 
 impl World {
+    /// One alert event from device `d`, stored as the agent API would.
+    async fn send(&self, d: i64, e: AlertEvent) -> bindery_server::store::AlertIntake {
+        monitoring::take_alert_batch(&self.store, d, &batch(vec![e]))
+            .await
+            .unwrap()
+    }
+
     fn tickets(&self) -> Vec<Value> {
         self.sb.sandbox.data().tickets.values().cloned().collect()
     }
@@ -123,24 +130,14 @@ async fn an_alert_opens_one_ticket_and_resolving_it_closes_the_ticket_with_a_not
         .await
         .unwrap();
     assert_eq!((replay.accepted, replay.duplicates), (0, 1));
-    monitoring::take_alert_batch(
-        &w.store,
-        d,
-        &batch(vec![event(2, "disk-free", AlertEventKind::Raised)]),
-    )
-    .await
-    .unwrap();
+    w.send(d, event(2, "disk-free", AlertEventKind::Raised))
+        .await;
     w.engine.wake();
     w.settled().await;
     assert_eq!(w.tickets().len(), 1);
 
-    monitoring::take_alert_batch(
-        &w.store,
-        d,
-        &batch(vec![event(3, "disk-free", AlertEventKind::Resolved)]),
-    )
-    .await
-    .unwrap();
+    w.send(d, event(3, "disk-free", AlertEventKind::Resolved))
+        .await;
     w.engine.wake();
     w.settled().await;
     let t = &w.tickets()[0];
@@ -171,13 +168,8 @@ async fn an_alert_opens_one_ticket_and_resolving_it_closes_the_ticket_with_a_not
 async fn a_person_closing_an_alert_closes_its_ticket_and_says_who() {
     let w = world().await;
     let d = w.linked(1).await[0];
-    monitoring::take_alert_batch(
-        &w.store,
-        d,
-        &batch(vec![event(1, "memory-used", AlertEventKind::Raised)]),
-    )
-    .await
-    .unwrap();
+    w.send(d, event(1, "memory-used", AlertEventKind::Raised))
+        .await;
     w.engine.wake();
     w.settled().await;
     let (alerts, _) = w
@@ -199,13 +191,8 @@ async fn a_person_closing_an_alert_closes_its_ticket_and_says_who() {
     let notes = w.notes(t["id"].as_i64().unwrap());
     assert_eq!(notes.last().unwrap(), "Closed in Bindery by ana.");
     // Resolving on the device afterwards changes nothing more.
-    monitoring::take_alert_batch(
-        &w.store,
-        d,
-        &batch(vec![event(2, "memory-used", AlertEventKind::Resolved)]),
-    )
-    .await
-    .unwrap();
+    w.send(d, event(2, "memory-used", AlertEventKind::Resolved))
+        .await;
     w.engine.wake();
     w.settled().await;
     assert_eq!(w.notes(t["id"].as_i64().unwrap()).len(), 2);
@@ -227,24 +214,14 @@ async fn faults_and_lost_replies_never_make_a_second_ticket_or_note() {
         ..Faults::default()
     });
     for d in &devices {
-        monitoring::take_alert_batch(
-            &w.store,
-            *d,
-            &batch(vec![event(1, "cpu-load", AlertEventKind::Raised)]),
-        )
-        .await
-        .unwrap();
+        w.send(*d, event(1, "cpu-load", AlertEventKind::Raised))
+            .await;
     }
     w.engine.wake();
     w.settled().await;
     for d in &devices {
-        monitoring::take_alert_batch(
-            &w.store,
-            *d,
-            &batch(vec![event(2, "cpu-load", AlertEventKind::Resolved)]),
-        )
-        .await
-        .unwrap();
+        w.send(*d, event(2, "cpu-load", AlertEventKind::Resolved))
+            .await;
     }
     w.engine.wake();
     w.settled().await;
@@ -284,13 +261,8 @@ async fn alerts_of_an_unlinked_policy_are_kept_and_open_no_ticket() {
     let w = world().await;
     let p = w.store.create_policy("Lab").await.unwrap();
     let d = w.enroll(p.id, 0..1).await[0];
-    monitoring::take_alert_batch(
-        &w.store,
-        d,
-        &batch(vec![event(1, "disk-free", AlertEventKind::Raised)]),
-    )
-    .await
-    .unwrap();
+    w.send(d, event(1, "disk-free", AlertEventKind::Raised))
+        .await;
     w.engine.wake();
     w.settled().await;
     assert!(w.tickets().is_empty());

@@ -5,6 +5,7 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Once;
+use std::time::{Duration, Instant};
 
 /// The workspace's debug binary `name`. The workspace's test build (`scripts/test`) has just
 /// built it; when it is missing or older than any source (say `cargo test -p bindery-e2e` alone),
@@ -173,4 +174,25 @@ pub fn admin(data_dir: &str, args: &[&str]) -> String {
     let (ok, out, err) = run("bindery-server", &all);
     assert!(ok, "admin {args:?}: {err}");
     out
+}
+
+/// Polls `done` every 250 ms until it holds (panicking after `secs`); returns how long it took.
+pub fn wait_for(what: &str, secs: u64, mut done: impl FnMut() -> bool) -> Duration {
+    let started = Instant::now();
+    while !done() {
+        assert!(
+            started.elapsed() < Duration::from_secs(secs),
+            "timed out after {secs} s waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    started.elapsed()
+}
+
+/// A loopback port free right now (to start something where a test can find it again).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
 }

@@ -5,9 +5,8 @@
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 use std::collections::HashMap;
-use std::time::{Duration, Instant};
 
-use bindery_e2e::{ServerProcess, admin, run};
+use bindery_e2e::{ServerProcess, admin, run, wait_for};
 use connectwise_sandbox::{Faults, Seed};
 use serde_json::{Value, json};
 
@@ -20,17 +19,6 @@ fn bindings(data_dir: &str, policy: &str) -> String {
         .next()
         .unwrap_or_default()
         .to_owned()
-}
-
-fn wait_for(what: &str, secs: u64, mut done: impl FnMut() -> bool) {
-    let started = Instant::now();
-    while !done() {
-        assert!(
-            started.elapsed() < Duration::from_secs(secs),
-            "timed out waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
 }
 
 /// deviceIdentifier → every configuration the sandbox holds for it.

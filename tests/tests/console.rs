@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use bindery_e2e::{ServerProcess, admin};
+use bindery_e2e::{ServerProcess, admin, free_port};
 use connectwise_sandbox::Seed;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
@@ -34,14 +34,6 @@ impl Drop for Driver {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn start_driver() -> Driver {

@@ -9,7 +9,7 @@
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use bindery_e2e::{ServerProcess, admin, binary, run};
+use bindery_e2e::{ServerProcess, admin, binary, free_port, run, wait_for};
 use connectwise_sandbox::{Faults, Seed};
 use serde_json::{Value, json};
 
@@ -21,17 +21,6 @@ const SELF_SERVICE_NEW: i64 = 3;
 const SELF_SERVICE_CLOSED: i64 = 4;
 /// The watched process: a copy of sleep(1) under a name no other process has.
 const PROCESS: &str = "bnd-sleeper";
-
-fn wait_for(what: &str, secs: u64, mut done: impl FnMut() -> bool) {
-    let started = Instant::now();
-    while !done() {
-        assert!(
-            started.elapsed() < Duration::from_secs(secs),
-            "timed out waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
 
 /// The monitoring board's tickets, oldest first.
 fn monitoring_tickets(sb: &connectwise_sandbox::Running) -> Vec<Value> {
@@ -89,15 +78,6 @@ impl Drop for Sleeper {
     fn drop(&mut self) {
         self.stop();
     }
-}
-
-/// A loopback port free right now (to restart the server where the agent expects it).
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -3,16 +3,8 @@
 //! listener of their own.
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
-use bindery_e2e::{ServerProcess, admin, run};
+use bindery_e2e::{ServerProcess, admin, free_port, run};
 use serde_json::{Value, json};
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 #[tokio::test]
 async fn a_config_file_sets_the_server_up_and_metrics_are_served_apart() {

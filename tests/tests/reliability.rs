@@ -12,7 +12,7 @@ use std::collections::{HashMap, HashSet};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use bindery_e2e::{ServerProcess, admin, binary};
+use bindery_e2e::{ServerProcess, admin, binary, wait_for};
 use connectwise_sandbox::{Faults, Seed};
 use serde_json::{Value, json};
 
@@ -42,18 +42,6 @@ fn scale() -> Scale {
             scale_out_devices: 150,
         }
     }
-}
-
-fn wait_for(what: &str, secs: u64, mut done: impl FnMut() -> bool) -> Duration {
-    let started = Instant::now();
-    while !done() {
-        assert!(
-            started.elapsed() < Duration::from_secs(secs),
-            "timed out after {secs} s waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(250));
-    }
-    started.elapsed()
 }
 
 /// Enrolls `count` simulated machines through the agent API; returns their credentials.
