@@ -570,6 +570,7 @@ async fn hostile_facts_and_bodies_change_nothing_they_should_not() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn only_the_right_credentials_get_in() {
+    connectwise_client::install_tls_provider();
     let data = tempfile::tempdir().unwrap();
     let d = data.path().to_str().unwrap().to_owned();
     admin(&d, &["policy-create", "Locked"]);
