@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 
-use super::{ConsoleError, Page, render};
+use super::{ConsoleError, CsrfForm, Page, render};
 use crate::api::admin::{
     check_password, session_cookie, session_for, session_token, start_session,
 };
@@ -150,12 +150,6 @@ async fn login(
         Redirect::to("/console/policies"),
     )
         .into_response())
-}
-
-#[derive(Deserialize)]
-struct CsrfForm {
-    #[serde(default)]
-    csrf: String,
 }
 
 async fn logout(

@@ -9,7 +9,7 @@ use axum::routing::{get, post};
 use bindery_shared::{DeviceFacts, FactField};
 use serde::Deserialize;
 
-use super::{ConsoleError, Frame, Page, Paging, Viewer, ago, enc, render, see_other};
+use super::{ConsoleError, CsrfForm, Frame, Page, Paging, Viewer, ago, enc, render, see_other};
 use crate::app::Shared;
 use crate::monitoring;
 use crate::store::{AlertFilter, AlertState, TicketBrief, TicketState};
@@ -23,12 +23,6 @@ pub fn router() -> Router<Shared> {
         .route("/help-requests", get(help_requests))
         .route("/help-requests/{id}/close", post(close_help))
         .route("/activity", get(activity))
-}
-
-#[derive(Deserialize)]
-struct CsrfForm {
-    #[serde(default)]
-    csrf: String,
 }
 
 /// "#1042 open", "pending: ConnectWise timed out", … for a list's ticket column.

@@ -114,6 +114,14 @@ fn notice_text(code: &str) -> Option<&'static str> {
     })
 }
 
+/// A form whose only field is the CSRF token (buttons: unlink, retry, close, sign out).
+#[derive(serde::Deserialize)]
+pub struct CsrfForm {
+    /// Missing counts as wrong: the check refuses it with a page that says what to do.
+    #[serde(default)]
+    pub csrf: String,
+}
+
 /// A rendered page.
 pub fn render(t: &impl Template, status: StatusCode) -> Result<Response, ConsoleError> {
     let html = t.render().map_err(|e| {

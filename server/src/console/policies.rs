@@ -9,7 +9,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use serde::Deserialize;
 
-use super::{Frame, Page, Viewer, render, see_other};
+use super::{CsrfForm, Frame, Page, Viewer, render, see_other};
 use crate::api::admin::integration::{cw_client, cw_failure};
 use crate::app::Shared;
 use crate::reconcile::queue;
@@ -286,12 +286,6 @@ async fn link(
     queue::policy_linked(&state.store, id).await?;
     state.wake_engine();
     Ok(see_other(&format!("/console/policies/{id}"), "linked"))
-}
-
-#[derive(Deserialize)]
-struct CsrfForm {
-    #[serde(default)]
-    csrf: String,
 }
 
 async fn unlink(
