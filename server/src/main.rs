@@ -518,9 +518,7 @@ async fn admin(db: Database, key_file: Option<PathBuf>, action: Admin) -> Result
         }
         Admin::Unlink { policy } => {
             let p = policy_named(&store, &policy).await?;
-            let before = store.policy_targets(p.id).await.map_err(e)?;
-            store.link_policy(p.id, None).await.map_err(e)?;
-            let n = queue::devices_released(&store, &before).await.map_err(e)?;
+            let (_, n) = queue::unlink_policy(&store, p.id).await.map_err(e)?;
             println!(
                 "{} unlinked; {n} configurations are being deactivated",
                 p.name
@@ -696,9 +694,7 @@ async fn admin(db: Database, key_file: Option<PathBuf>, action: Admin) -> Result
         }
         Admin::PolicyDelete { name } => {
             let p = policy_named(&store, &name).await?;
-            let before = store.policy_targets(p.id).await.map_err(e)?;
-            store.delete_policy(p.id).await.map_err(e)?;
-            queue::devices_released(&store, &before).await.map_err(e)?;
+            queue::delete_policy(&store, p.id).await.map_err(e)?;
         }
         Admin::TokenCreate {
             policy,

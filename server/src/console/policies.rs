@@ -295,9 +295,7 @@ async fn unlink(
     Form(f): Form<CsrfForm>,
 ) -> Page {
     viewer.check(&f.csrf)?;
-    let before = state.store.policy_targets(id).await?;
-    state.store.link_policy(id, None).await?;
-    queue::devices_released(&state.store, &before).await?;
+    queue::unlink_policy(&state.store, id).await?;
     state.wake_engine();
     Ok(see_other(&format!("/console/policies/{id}"), "unlinked"))
 }
@@ -321,9 +319,7 @@ async fn delete(
     Form(f): Form<CsrfForm>,
 ) -> Page {
     viewer.check(&f.csrf)?;
-    let before = state.store.policy_targets(id).await?;
-    state.store.delete_policy(id).await?;
-    queue::devices_released(&state.store, &before).await?;
+    queue::delete_policy(&state.store, id).await?;
     state.wake_engine();
     Ok(see_other("/console/policies", "deleted"))
 }

@@ -191,6 +191,22 @@ pub async fn devices_released(store: &Store, targets: &[DeviceTarget]) -> Result
     Ok(ids.len())
 }
 
+/// Unlinks a policy and queues the deactivation of its devices' configurations; returns the
+/// policy and how many devices that is.
+pub async fn unlink_policy(store: &Store, policy_id: i64) -> Result<(crate::store::Policy, usize)> {
+    let before = store.policy_targets(policy_id).await?;
+    let p = store.link_policy(policy_id, None).await?;
+    let n = devices_released(store, &before).await?;
+    Ok((p, n))
+}
+
+/// Deletes a policy and queues the deactivation of its devices' configurations.
+pub async fn delete_policy(store: &Store, policy_id: i64) -> Result<usize> {
+    let before = store.policy_targets(policy_id).await?;
+    store.delete_policy(policy_id).await?;
+    devices_released(store, &before).await
+}
+
 /// "Retry Pending": every device of the policy not bound is tried again now, whatever its
 /// backoff or failure, through one sync of the company. Returns how many devices that is.
 pub async fn retry_pending(store: &Store, policy_id: i64) -> Result<usize> {

@@ -122,9 +122,7 @@ async fn remove(
     _: AdminAuth,
     Path(id): Path<i64>,
 ) -> Result<StatusCode, ApiFailure> {
-    let before = state.store.policy_targets(id).await?;
-    state.store.delete_policy(id).await?;
-    queue::devices_released(&state.store, &before).await?;
+    queue::delete_policy(&state.store, id).await?;
     state.wake_engine();
     Ok(StatusCode::NO_CONTENT)
 }
@@ -163,9 +161,7 @@ async fn unlink(
     _: AdminAuth,
     Path(id): Path<i64>,
 ) -> Result<Json<PolicyView>, ApiFailure> {
-    let before = state.store.policy_targets(id).await?;
-    let p = state.store.link_policy(id, None).await?;
-    queue::devices_released(&state.store, &before).await?;
+    let (p, _) = queue::unlink_policy(&state.store, id).await?;
     state.wake_engine();
     Ok(Json(view(&state, p).await?))
 }
