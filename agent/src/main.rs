@@ -64,6 +64,10 @@ enum Command {
         /// Accept a plain-http server that is not on this machine (tests only).
         #[arg(long)]
         allow_http: bool,
+        /// Trust this CA certificate (PEM) for the server too: a server with a certificate of
+        /// its own CA. It is kept with the enrollment for every later check-in.
+        #[arg(long, value_name = "FILE")]
+        ca_cert: Option<PathBuf>,
     },
     /// Check in with the server on its schedule until stopped.
     Run {
@@ -123,7 +127,9 @@ fn main() -> ExitCode {
             token,
             state_dir,
             allow_http,
-        } => runtime().and_then(|rt| rt.block_on(enroll(&server, token, state_dir, allow_http))),
+            ca_cert,
+        } => runtime()
+            .and_then(|rt| rt.block_on(enroll(&server, token, state_dir, (allow_http, ca_cert)))),
         Command::Run { state_dir, once } => {
             runtime().and_then(|rt| rt.block_on(run(state_dir, once)))
         }
@@ -196,11 +202,18 @@ async fn enroll(
     server: &str,
     token: String,
     state_dir: Option<PathBuf>,
-    allow_http: bool,
+    (allow_http, ca_cert): (bool, Option<PathBuf>),
 ) -> Result<(), String> {
+    let ca_cert = match ca_cert {
+        Some(path) => Some(
+            std::fs::read_to_string(&path)
+                .map_err(|e| format!("cannot read the CA certificate {}: {e}", path.display()))?,
+        ),
+        None => None,
+    };
     let state = StateDir::resolve(state_dir)?;
     let agent_id = state.agent_id()?;
-    let client = ServerClient::new(server, allow_http)?;
+    let client = ServerClient::new(server, allow_http, ca_cert.as_deref())?;
     let facts = facts::collect(&facts::Source::default(), Ok(agent_id.clone()))?;
     let request = EnrollRequest {
         token,
@@ -210,6 +223,10 @@ async fn enroll(
     };
     let reply = client.enroll(&request).await.map_err(|e| match e {
         ServerError::Unauthorized(m) => format!("enrollment refused: {m}"),
+        other if other.to_string().contains("certificate") => format!(
+            "{other} (for a server whose certificate comes from its own CA, give that CA's \
+             certificate with --ca-cert FILE)"
+        ),
         other => other.to_string(),
     })?;
     if reply.agent_id != agent_id {
@@ -221,6 +238,7 @@ async fn enroll(
         agent_id: reply.agent_id.clone(),
         secret: reply.device_secret,
         allow_http,
+        ca_cert,
     })?;
     println!("enrolled with {} as agent {}", client.url(), reply.agent_id);
     Ok(())
@@ -300,7 +318,7 @@ async fn run(state_dir: Option<PathBuf>, once: bool) -> Result<(), String> {
     let enrolled = state.enrollment()?.ok_or(
         "this machine is not enrolled: run `bindery-agent enroll --server URL --token TOKEN` first",
     )?;
-    let client = ServerClient::new(&enrolled.server, enrolled.allow_http)?;
+    let client = ServerClient::of(&enrolled)?;
     let credential = enrolled.credential();
     let mut status = state.status().unwrap_or_default();
     let mut interval = status.next_checkin_secs.max(10);
@@ -392,10 +410,7 @@ fn enrolled_client(
         format!("{e} (asking for help needs the agent's credential: run this as an administrator)")
     })?;
     let enrolled = enrolled.ok_or("this machine is not enrolled with a Bindery server")?;
-    Ok((
-        ServerClient::new(&enrolled.server, enrolled.allow_http)?,
-        enrolled.credential(),
-    ))
+    Ok((ServerClient::of(&enrolled)?, enrolled.credential()))
 }
 
 /// A one-line summary (at most 100 characters) and details holding whatever did not fit.

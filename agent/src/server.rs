@@ -28,10 +28,30 @@ pub struct ServerClient {
     http: reqwest::Client,
 }
 
+/// The certificates of a PEM file given as a CA: at least one, or an error saying what is wrong.
+pub fn parse_ca(pem: &str) -> Result<Vec<reqwest::Certificate>, String> {
+    let certs = reqwest::Certificate::from_pem_bundle(pem.as_bytes())
+        .map_err(|e| format!("the CA certificate is not PEM: {e}"))?;
+    if certs.is_empty() {
+        return Err("the CA file holds no certificate (-----BEGIN CERTIFICATE-----)".into());
+    }
+    Ok(certs)
+}
+
 impl ServerClient {
+    /// The client for the server this machine enrolled with.
+    pub fn of(enrolled: &crate::state::Enrolled) -> Result<ServerClient, String> {
+        ServerClient::new(
+            &enrolled.server,
+            enrolled.allow_http,
+            enrolled.ca_cert.as_deref(),
+        )
+    }
+
     /// A client for `url` (`https://bindery.example.com`). `http://` is accepted for a server on
-    /// this machine (loopback) or with `allow_http`.
-    pub fn new(url: &str, allow_http: bool) -> Result<ServerClient, String> {
+    /// this machine (loopback) or with `allow_http`. `ca_cert` (PEM) is trusted besides the
+    /// system's roots, for a server with a certificate of its own CA.
+    pub fn new(url: &str, allow_http: bool, ca_cert: Option<&str>) -> Result<ServerClient, String> {
         let base = url.trim().trim_end_matches('/').to_owned();
         let parsed =
             reqwest::Url::parse(&base).map_err(|e| format!("{url:?} is not a server URL: {e}"))?;
@@ -56,7 +76,12 @@ impl ServerClient {
         }
         // rustls with ring: small, and the same on every OS.
         let _ = rustls::crypto::ring::default_provider().install_default();
+        let extra_roots = match ca_cert {
+            Some(pem) => parse_ca(pem)?,
+            None => Vec::new(),
+        };
         let http = reqwest::Client::builder()
+            .tls_certs_merge(extra_roots)
             .timeout(Duration::from_secs(30))
             .connect_timeout(Duration::from_secs(10))
             .user_agent(format!("bindery-agent/{}", env!("CARGO_PKG_VERSION")))

@@ -24,6 +24,10 @@ pub struct Enrolled {
     pub secret: String,
     #[serde(default)]
     pub allow_http: bool,
+    /// A CA certificate (PEM) trusted for this server besides the system's roots: the server's
+    /// own CA, given to `enroll --ca-cert`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_cert: Option<String>,
 }
 
 impl Enrolled {
@@ -271,6 +275,7 @@ mod tests {
             agent_id: "a-1".into(),
             secret: "s3cret".into(),
             allow_http: false,
+            ca_cert: None,
         };
         state.save_enrollment(&e).unwrap();
         assert_eq!(state.enrollment().unwrap(), Some(e.clone()));

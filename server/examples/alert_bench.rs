@@ -69,6 +69,7 @@ async fn main() {
         AgentSettings {
             checkin_interval_secs: 60,
             enroll_per_minute: 1_000_000,
+            ..AgentSettings::default()
         },
         Some((engine.clone(), key)),
     );

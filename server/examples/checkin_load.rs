@@ -30,6 +30,7 @@ async fn main() {
     let settings = AgentSettings {
         checkin_interval_secs: 60,
         enroll_per_minute: u32::MAX,
+        ..AgentSettings::default()
     };
     let state = AppState::new(store, settings);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

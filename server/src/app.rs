@@ -9,7 +9,6 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::routing::get;
-use tokio::net::TcpListener;
 
 use crate::api;
 use crate::reconcile::Engine;
@@ -23,6 +22,8 @@ pub struct AgentSettings {
     pub checkin_interval_secs: u32,
     /// Enrollment attempts a minute from one address (429 past it).
     pub enroll_per_minute: u32,
+    /// Agent builds served at /downloads/ for the install scripts.
+    pub downloads_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for AgentSettings {
@@ -30,6 +31,7 @@ impl Default for AgentSettings {
         AgentSettings {
             checkin_interval_secs: 60,
             enroll_per_minute: 10,
+            downloads_dir: None,
         }
     }
 }
@@ -153,6 +155,7 @@ pub fn router(state: Shared) -> Router {
         .nest(bindery_shared::protocol::API_PREFIX, api::agent::router())
         .nest(api::admin::PREFIX, api::admin::router())
         .nest(crate::console::PREFIX, crate::console::router())
+        .merge(crate::downloads::router())
         .route(
             "/",
             get(|| async { axum::response::Redirect::to("/console/policies") }),
@@ -163,11 +166,14 @@ pub fn router(state: Shared) -> Router {
 }
 
 /// Serves until `shutdown` completes, then finishes in-flight requests and writes pending state.
-pub async fn launch(
+pub async fn launch<L>(
     state: Shared,
-    listener: TcpListener,
+    listener: L,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
+) -> std::io::Result<()>
+where
+    L: axum::serve::Listener<Addr = std::net::SocketAddr>,
+{
     let flusher = {
         let state = state.clone();
         tokio::spawn(async move {
@@ -202,7 +208,8 @@ pub async fn launch(
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let engine = state.engine.clone().map(|e| tokio::spawn(e.run(stopped)));
     let app = router(state.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    let result = axum::serve(listener, app)
+    // Plain TCP or TLS alike; `tap_io` gives handlers the peer address for either.
+    let result = axum::serve(axum::serve::ListenerExt::tap_io(listener, |_| {}), app)
         .with_graceful_shutdown(shutdown)
         .await;
     flusher.abort();

@@ -21,6 +21,9 @@ pub const KEYS: &[&str] = &[
     "cw_requests_per_minute",
     "cw_concurrency",
     "log_json",
+    "tls_cert",
+    "tls_key",
+    "downloads_dir",
 ];
 
 fn env_name(key: &str) -> String {

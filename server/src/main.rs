@@ -63,6 +63,27 @@ fn load_key(db: &Database, given: Option<PathBuf>) -> Result<ServerKey, String> 
     ServerKey::load_or_create(&path).map_err(|e| format!("server key {}: {e}", path.display()))
 }
 
+/// HTTPS on the server's own listener (otherwise plain HTTP, for a reverse proxy in front).
+#[derive(clap::Args)]
+struct TlsFiles {
+    /// The PEM certificate chain to serve HTTPS with (leaf first).
+    #[arg(
+        long,
+        env = "BINDERY_TLS_CERT",
+        value_name = "FILE",
+        requires = "tls_key"
+    )]
+    tls_cert: Option<PathBuf>,
+    /// The certificate's PEM private key.
+    #[arg(
+        long,
+        env = "BINDERY_TLS_KEY",
+        value_name = "FILE",
+        requires = "tls_cert"
+    )]
+    tls_key: Option<PathBuf>,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Serve the agent API, the console and the admin API, and keep ConnectWise in line.
@@ -118,6 +139,13 @@ enum Command {
         /// Log as JSON lines instead of text.
         #[arg(long, env = "BINDERY_LOG_JSON")]
         log_json: bool,
+        #[command(flatten)]
+        tls: TlsFiles,
+        /// A folder of agent builds served at /downloads/ for the install scripts
+        /// (bindery-agent-linux-x86_64, bindery-agent-macos-aarch64,
+        /// bindery-agent-windows-x86_64.exe, …).
+        #[arg(long, env = "BINDERY_DOWNLOADS_DIR", value_name = "DIR")]
+        downloads_dir: Option<PathBuf>,
     },
     /// Everything on this machine: the server (SQLite), the ConnectWise sandbox set up and a
     /// policy linked to a sample company, and this machine's agent enrolled. Ctrl-C stops it.
@@ -236,7 +264,8 @@ enum Admin {
     },
     /// Close an open alert (its ticket gets the closed status and a note).
     AlertClose { id: i64 },
-    /// Create an enrollment token for a policy and print it (it is shown only once).
+    /// Create an enrollment token for a policy and print it (it is shown only once); with
+    /// --server-url, print the install commands for Linux, macOS and Windows with it filled in.
     TokenCreate {
         #[arg(long)]
         policy: String,
@@ -245,6 +274,9 @@ enum Admin {
         /// Days until the token stops working (default: never).
         #[arg(long)]
         expires_in_days: Option<u32>,
+        /// The server's address as machines reach it (https://bindery.example.com).
+        #[arg(long, env = "BINDERY_PUBLIC_URL", value_name = "URL")]
+        server_url: Option<String>,
     },
 }
 
@@ -320,6 +352,8 @@ async fn run() -> ExitCode {
             checkin_interval,
             enroll_per_minute,
             log_json,
+            tls,
+            downloads_dir,
         } => {
             init_logging(log_json);
             let engine = EngineConfig {
@@ -334,12 +368,13 @@ async fn run() -> ExitCode {
             let agents = AgentSettings {
                 checkin_interval_secs: checkin_interval,
                 enroll_per_minute,
+                downloads_dir,
             };
             serve(
                 db,
                 server_key_file,
                 engine,
-                (listen, metrics_listen),
+                (listen, metrics_listen, tls),
                 agents,
             )
             .await
@@ -402,17 +437,23 @@ async fn serve(
     db: Database,
     server_key_file: Option<PathBuf>,
     engine: EngineConfig,
-    (listen, metrics_listen): (SocketAddr, Option<SocketAddr>),
+    (listen, metrics_listen, tls): (SocketAddr, Option<SocketAddr>, TlsFiles),
     agents: AgentSettings,
 ) -> Result<(), String> {
+    // Certificate problems stop the server before it takes anything on.
+    let tls = match (&tls.tls_cert, &tls.tls_key) {
+        (Some(cert), Some(key)) => Some(bindery_server::tls::server_config(cert, key)?),
+        _ => None,
+    };
     let store = open(&db).await?;
     let key = Arc::new(load_key(&db, server_key_file)?);
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    tracing::info!(%addr, backend = ?store.backend(), "bindery-server listening");
-    println!("bindery-server listening on http://{addr}");
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    tracing::info!(%addr, scheme, backend = ?store.backend(), "bindery-server listening");
+    println!("bindery-server listening on {scheme}://{addr}");
     let engine = Engine::new(store.clone(), key.clone(), engine);
     let state = AppState::with_engine(store, agents, Some((engine, key)));
     if let Some(addr) = metrics_listen {
@@ -427,9 +468,15 @@ async fn serve(
             }
         });
     }
-    app::launch(state, listener, shutdown_signal())
-        .await
-        .map_err(|e| e.to_string())
+    match tls {
+        Some(config) => {
+            let listener = bindery_server::tls::TlsListener::new(listener, config)
+                .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+            app::launch(state, listener, shutdown_signal()).await
+        }
+        None => app::launch(state, listener, shutdown_signal()).await,
+    }
+    .map_err(|e| e.to_string())
 }
 
 /// Ctrl-C, or SIGTERM from a service manager.
@@ -700,6 +747,7 @@ async fn admin(db: Database, key_file: Option<PathBuf>, action: Admin) -> Result
             policy,
             label,
             expires_in_days,
+            server_url,
         } => {
             let p = policy_named(&store, &policy).await?;
             let expires = expires_in_days
@@ -708,7 +756,16 @@ async fn admin(db: Database, key_file: Option<PathBuf>, action: Admin) -> Result
                 .create_token(p.id, &label, expires)
                 .await
                 .map_err(|e| e.to_string())?;
-            println!("{token}");
+            match server_url {
+                None => println!("{token}"),
+                Some(url) => {
+                    let c = bindery_server::downloads::install_commands(&url, &token);
+                    println!(
+                        "Token for {}: {token}\n\nLinux and macOS (as root):\n  {}\n\nWindows (PowerShell as Administrator):\n  {}",
+                        p.name, c.unix, c.windows
+                    );
+                }
+            }
         }
         Admin::TokenList { policy } => {
             let p = policy_named(&store, &policy).await?;

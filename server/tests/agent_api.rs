@@ -149,6 +149,7 @@ async fn enrollment_attempts_are_rate_limited_per_address() {
     let s = server_with(AgentSettings {
         checkin_interval_secs: 30,
         enroll_per_minute: 3,
+        ..AgentSettings::default()
     })
     .await;
     let body = json!({"token": "bdy_enr_guess", "agentId": "a", "agentVersion": "1", "facts": {}})

@@ -79,7 +79,7 @@ fn is_fresh(binary: &Path, root: &Path) -> bool {
 /// A running `bindery-server serve`, stopped (SIGTERM, then wait) when dropped.
 pub struct ServerProcess {
     pub child: Child,
-    /// `http://127.0.0.1:PORT`
+    /// `http://127.0.0.1:PORT` (`https://` when started with a certificate)
     pub url: String,
 }
 
@@ -125,7 +125,7 @@ impl ServerProcess {
             .unwrap_or_default()
             .to_owned();
         assert!(
-            url.starts_with("http://127.0.0.1:"),
+            url.starts_with("http://127.0.0.1:") || url.starts_with("https://127.0.0.1:"),
             "unexpected first line {line:?}"
         );
         ServerProcess { child, url }

@@ -416,6 +416,59 @@ async fn an_admin_sets_up_links_watches_binding_and_fixes_a_failure_in_a_real_br
     );
     s.go("/console/help-requests").await;
 
+    // A new token on the policy page: the install commands with it filled in, and it enrolls.
+    s.go("/console/policies/1").await;
+    s.fill(
+        "form[action='/console/tokens'] input[name=label]",
+        "branch office",
+    )
+    .await;
+    s.click("form[action='/console/tokens'] button[type=submit]")
+        .await;
+    let value = async |css: &str| {
+        s.c.find(Locator::Css(css))
+            .await
+            .unwrap()
+            .prop("value")
+            .await
+            .unwrap()
+            .unwrap_or_default()
+    };
+    let new_token = value("#install-token").await;
+    assert!(new_token.starts_with("bdy_enr_"), "{new_token}");
+    assert_eq!(
+        value("#install-linux").await,
+        format!(
+            "curl -fsSL {0}/install.sh | sudo sh -s -- --server {0} --token {new_token} --allow-http",
+            server.url
+        )
+    );
+    let windows = value("#install-windows").await;
+    assert!(
+        windows.contains(&format!("irm {}/install.ps1", server.url))
+            && windows.contains(&format!("-Token {new_token}")),
+        "{windows}"
+    );
+    s.shot("token").await;
+    let script = http
+        .get(format!("{}/install.sh", server.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(script.starts_with("#!/bin/sh"), "the script is served");
+    let body = json!({"token": new_token, "agentId": "web-new", "agentVersion": "0.1.0", "facts": {"name": "host-new"}});
+    let r = http
+        .post(format!("{}/api/agent/v1/enroll", server.url))
+        .header("content-type", "application/json")
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "the console's token enrolls");
+
     // A narrow window: nothing wider than the screen on the main pages.
     s.c.set_window_size(390, 844).await.unwrap();
     for path in [

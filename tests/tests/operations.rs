@@ -1,7 +1,11 @@
 //! Running the server as an operator would: settings from a config file (flags still win), a
-//! config file with a mistake refused with its name, and metrics, health and readiness on a
-//! listener of their own.
+//! config file with a mistake refused with its name, metrics, health and readiness on a listener
+//! of their own, HTTPS from a certificate of the operator's own CA (which the agent is given), and
+//! the systemd units.
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use bindery_e2e::{ServerProcess, admin, free_port, run};
 use serde_json::{Value, json};
@@ -119,4 +123,190 @@ fn the_systemd_units_verify() {
         .expect("systemd-analyze runs: scripts/install-test-deps installs systemd");
     let said = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success() && said.trim().is_empty(), "{said}");
+}
+
+/// A CA and a certificate it signed for 127.0.0.1 and localhost, made with openssl as
+/// docs/server.md shows: (ca.pem, cert.pem, key.pem, ca.key).
+fn own_ca(dir: &Path) -> [PathBuf; 4] {
+    let [ca, cert, key, ca_key, csr, ext] = [
+        "ca.pem",
+        "cert.pem",
+        "key.pem",
+        "ca.key",
+        "server.csr",
+        "san.ext",
+    ]
+    .map(|f| dir.join(f));
+    std::fs::write(&ext, "subjectAltName=DNS:localhost,IP:127.0.0.1\n").unwrap();
+    let openssl = |args: &[&str]| {
+        let out = Command::new("openssl").args(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let p = |p: &PathBuf| p.to_str().unwrap().to_owned();
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    openssl(
+        &[
+            &["req", "-x509"][..],
+            &ec,
+            &["-days", "3650", "-subj", "/CN=Bindery test CA"],
+        ]
+        .concat()
+        .into_iter()
+        .chain(["-keyout", &p(&ca_key), "-out", &p(&ca)])
+        .collect::<Vec<_>>(),
+    );
+    openssl(
+        &[&["req"][..], &ec, &["-subj", "/CN=bindery.test"]]
+            .concat()
+            .into_iter()
+            .chain(["-keyout", &p(&key), "-out", &p(&csr)])
+            .collect::<Vec<_>>(),
+    );
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        &p(&csr),
+        "-CA",
+        &p(&ca),
+        "-CAkey",
+        &p(&ca_key),
+        "-CAcreateserial",
+        "-days",
+        "825",
+        "-extfile",
+        &p(&ext),
+        "-out",
+        &p(&cert),
+    ]);
+    [ca, cert, key, ca_key]
+}
+
+#[tokio::test]
+async fn the_server_serves_https_and_the_agent_trusts_the_ca_it_was_given() {
+    connectwise_client::install_tls_provider();
+    let data = tempfile::tempdir().unwrap();
+    let d = data.path().to_str().unwrap().to_owned();
+    let [ca, cert, key, ca_key] = own_ca(data.path());
+    let s = |p: &PathBuf| p.to_str().unwrap().to_owned();
+    admin(&d, &["policy-create", "Secure"]);
+    let token = admin(&d, &["token-create", "--policy", "Secure"])
+        .trim()
+        .to_owned();
+
+    // A key that is not the certificate's stops the server at start, naming both files.
+    let (ok, _, err) = run(
+        "bindery-server",
+        &[
+            "serve",
+            "--data-dir",
+            &d,
+            "--listen",
+            "127.0.0.1:0",
+            "--tls-cert",
+            &s(&cert),
+            "--tls-key",
+            &s(&ca_key),
+        ],
+    );
+    assert!(
+        !ok && err.contains("does not fit") && err.contains("cert.pem"),
+        "{err}"
+    );
+
+    let server = ServerProcess::start(&[
+        "--data-dir",
+        &d,
+        "--tls-cert",
+        &s(&cert),
+        "--tls-key",
+        &s(&key),
+    ]);
+    assert!(server.url.starts_with("https://"), "{}", server.url);
+    let trusting = reqwest::Client::builder()
+        .tls_certs_merge(
+            reqwest::Certificate::from_pem_bundle(&std::fs::read(&ca).unwrap()).unwrap(),
+        )
+        .build()
+        .unwrap();
+    let r = trusting
+        .get(format!("{}/healthz", server.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    // Plain http on the TLS port gets nowhere.
+    let plain = server.url.replace("https://", "http://");
+    assert!(
+        reqwest::Client::new()
+            .get(format!("{plain}/healthz"))
+            .send()
+            .await
+            .is_err()
+    );
+
+    // Without the CA the agent refuses the server, and saves no enrollment.
+    let state = data.path().join("agent");
+    let st = s(&state);
+    let (ok, _, err) = run(
+        "bindery-agent",
+        &[
+            "enroll",
+            "--server",
+            &server.url,
+            "--token",
+            &token,
+            "--state-dir",
+            &st,
+        ],
+    );
+    assert!(!ok, "an unknown CA is refused");
+    assert!(err.to_lowercase().contains("certificate"), "{err}");
+    assert!(!state.join("enrollment.json").exists());
+    // A file that is not a certificate is refused as such.
+    let (ok, _, err) = run(
+        "bindery-agent",
+        &[
+            "enroll",
+            "--server",
+            &server.url,
+            "--token",
+            &token,
+            "--state-dir",
+            &st,
+            "--ca-cert",
+            &s(&ca_key),
+        ],
+    );
+    assert!(!ok && err.contains("no certificate"), "{err}");
+    // With it, enrollment and every later check-in go through.
+    let (ok, out, err) = run(
+        "bindery-agent",
+        &[
+            "enroll",
+            "--server",
+            &server.url,
+            "--token",
+            &token,
+            "--state-dir",
+            &st,
+            "--ca-cert",
+            &s(&ca),
+        ],
+    );
+    assert!(ok, "{out}{err}");
+    let (ok, out, err) = run("bindery-agent", &["run", "--once", "--state-dir", &st]);
+    assert!(ok, "{out}{err}");
+    let devices = admin(&d, &["device-list"]);
+    assert_eq!(devices.lines().count(), 1, "{devices}");
 }

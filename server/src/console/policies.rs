@@ -332,6 +332,7 @@ struct TokenCreated {
     policy_id: i64,
     linux: String,
     windows: String,
+    token: String,
 }
 
 #[derive(Deserialize)]
@@ -381,20 +382,12 @@ async fn create_token(
         .collect();
     let p = state.store.policy(f.policy_id).await?;
     let (_, token) = state.store.create_token(p.id, &label, None).await?;
-    let url = server_url(&headers);
-    // Plain http is accepted by the agent for a server on the same machine only; a real
-    // deployment serves https (see docs/server.md).
-    let allow_http = if url.starts_with("http://") {
-        " --allow-http"
-    } else {
-        ""
-    };
+    let commands = crate::downloads::install_commands(&server_url(&headers), &token);
     let page = TokenCreated {
         frame: Frame::new(&viewer, "policies", "New enrollment token"),
-        linux: format!("bindery-agent enroll --server {url} --token {token}{allow_http}"),
-        windows: format!(
-            "& \"$env:ProgramFiles\\Bindery\\bindery-agent.exe\" enroll --server {url} --token {token}{allow_http}"
-        ),
+        linux: commands.unix,
+        windows: commands.windows,
+        token,
         policy: p.name,
         policy_id: p.id,
     };

@@ -1,0 +1,83 @@
+#!/bin/sh
+# Installs the Bindery agent on Linux or macOS, enrolls it with a Bindery server and starts it as
+# a system service. The server serves this script at /install.sh; its console shows the command
+# for each policy with the enrollment token filled in:
+#
+#   curl -fsSL https://bindery.example.com/install.sh | sudo sh -s -- \
+#     --server https://bindery.example.com --token bdy_enr_...
+#
+# Options:
+#   --server URL      the Bindery server (required)
+#   --token TOKEN     a policy's enrollment token (required; or BINDERY_ENROLL_TOKEN)
+#   --ca-cert FILE    trust this CA for the server too (a server with its own certificate)
+#   --allow-http      accept a plain-http server (tests only)
+#
+# An agent already installed (the bindery-agent .deb puts it in /usr/bin) is used as it is;
+# otherwise this machine's build is downloaded from the server into /usr/local/bin. Enrolling
+# again is safe: a machine keeps its identity (its state is in /var/lib/bindery-agent, or
+# /Library/Application Support/Bindery Agent on macOS).
+set -eu
+
+die() { echo "install.sh: $*" >&2; exit 1; }
+usage() { die "usage: install.sh --server URL --token TOKEN [--ca-cert FILE] [--allow-http]"; }
+
+server= ca_cert= allow_http=
+token=${BINDERY_ENROLL_TOKEN:-}
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --server) [ $# -ge 2 ] || usage; server=$2; shift 2 ;;
+    --token) [ $# -ge 2 ] || usage; token=$2; shift 2 ;;
+    --ca-cert) [ $# -ge 2 ] || usage; ca_cert=$2; shift 2 ;;
+    --allow-http) allow_http=1; shift ;;
+    *) echo "install.sh: unknown option $1" >&2; usage ;;
+  esac
+done
+[ -n "$server" ] && [ -n "$token" ] || usage
+server=${server%/}
+case "$server" in
+  https://*) ;;
+  http://*) [ -n "$allow_http" ] || die "$server is plain http: use https, or --allow-http for a test server" ;;
+  *) die "$server is not an http(s) URL" ;;
+esac
+[ -z "$ca_cert" ] || [ -r "$ca_cert" ] || die "cannot read the CA certificate $ca_cert"
+[ "$(id -u)" = 0 ] || die "run as root: curl ... | sudo sh -s -- --server URL --token TOKEN"
+
+case "$(uname -s)" in
+  Linux) os=linux ;;
+  Darwin) os=macos ;;
+  *) die "this script is for Linux and macOS; on Windows use install.ps1" ;;
+esac
+case "$(uname -m)" in
+  x86_64 | amd64) arch=x86_64 ;;
+  aarch64 | arm64) arch=aarch64 ;;
+  *) die "no agent build for $(uname -m)" ;;
+esac
+
+if [ -x /usr/bin/bindery-agent ]; then
+  agent=/usr/bin/bindery-agent
+else
+  agent=/usr/local/bin/bindery-agent
+  url="$server/downloads/bindery-agent-$os-$arch"
+  mkdir -p /usr/local/bin
+  tmp=$(mktemp /usr/local/bin/.bindery-agent.XXXXXX)
+  trap 'rm -f "$tmp"' EXIT
+  echo "Downloading $url"
+  if command -v curl >/dev/null 2>&1; then
+    curl -fsS ${ca_cert:+--cacert "$ca_cert"} -o "$tmp" "$url" || die "cannot download $url"
+  elif command -v wget >/dev/null 2>&1; then
+    wget -q ${ca_cert:+--ca-certificate="$ca_cert"} -O "$tmp" "$url" || die "cannot download $url"
+  else
+    die "neither curl nor wget is installed"
+  fi
+  chmod 755 "$tmp"
+  "$tmp" --version >/dev/null 2>&1 || die "$url is not an agent for this machine"
+  # Replacing the file (not writing into it) is safe while an older agent runs.
+  mv -f "$tmp" "$agent"
+  trap - EXIT
+fi
+
+echo "Enrolling with $server"
+BINDERY_ENROLL_TOKEN=$token "$agent" enroll --server "$server" \
+  ${ca_cert:+--ca-cert "$ca_cert"} ${allow_http:+--allow-http}
+"$agent" service install
+echo "The Bindery agent is installed ($agent) and reports to $server."

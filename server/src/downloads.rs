@@ -1,0 +1,189 @@
+//! Putting agents on machines: the install scripts (`/install.sh`, `/install.ps1`), the agent
+//! builds they download (`/downloads/…`, from `serve --downloads-dir`), and the one-line install
+//! commands the console and `token-create` show with a token filled in.
+
+use std::path::PathBuf;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use tokio::io::AsyncReadExt;
+
+use crate::app::Shared;
+
+/// For Linux and macOS (POSIX sh).
+pub const INSTALL_SH: &str = include_str!("../../packaging/install.sh");
+/// For Windows (PowerShell).
+pub const INSTALL_PS1: &str = include_str!("../../packaging/install.ps1");
+
+pub fn router() -> Router<Shared> {
+    Router::new()
+        .route(
+            "/install.sh",
+            get(|| script(INSTALL_SH, "text/x-shellscript")),
+        )
+        .route("/install.ps1", get(|| script(INSTALL_PS1, "text/plain")))
+        .route("/downloads/{file}", get(download))
+}
+
+async fn script(text: &'static str, content_type: &'static str) -> Response {
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                format!("{content_type}; charset=utf-8"),
+            ),
+            (header::CACHE_CONTROL, "no-cache".to_owned()),
+        ],
+        text,
+    )
+        .into_response()
+}
+
+/// The install commands for one enrollment token, as an admin pastes them on a machine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstallCommands {
+    /// Linux and macOS, in a shell of an admin (sudo).
+    pub unix: String,
+    /// Windows, in PowerShell as Administrator.
+    pub windows: String,
+}
+
+/// The commands for `server` (as agents reach it: `https://bindery.example.com`) and `token`.
+/// Plain http gets the scripts' test-only flags, so what is shown works as shown.
+pub fn install_commands(server: &str, token: &str) -> InstallCommands {
+    let server = server.trim_end_matches('/');
+    let http = server.starts_with("http://");
+    let (sh_flag, ps_flag) = if http {
+        (" --allow-http", " -AllowHttp")
+    } else {
+        ("", "")
+    };
+    InstallCommands {
+        unix: format!(
+            "curl -fsSL {server}/install.sh | sudo sh -s -- --server {server} --token {token}{sh_flag}"
+        ),
+        windows: format!(
+            "& ([scriptblock]::Create((irm {server}/install.ps1))) -Server {server} -Token {token}{ps_flag}"
+        ),
+    }
+}
+
+/// Whether `name` is an agent build's name: `bindery-agent-{linux,macos,windows}-{x86_64,aarch64}`
+/// (`.exe` for Windows). Nothing else is ever looked up on disk.
+pub fn is_agent_build(name: &str) -> bool {
+    let Some(rest) = name.strip_prefix("bindery-agent-") else {
+        return false;
+    };
+    let (os, arch) = match rest.split_once('-') {
+        Some(pair) => pair,
+        None => return false,
+    };
+    let arch = match (os, arch.strip_suffix(".exe")) {
+        ("windows", Some(arch)) => arch,
+        ("linux" | "macos", None) => arch,
+        _ => return false,
+    };
+    matches!(arch, "x86_64" | "aarch64")
+}
+
+async fn download(State(state): State<Shared>, Path(file): Path<String>) -> Response {
+    let not_here = |why: String| (StatusCode::NOT_FOUND, why).into_response();
+    if !is_agent_build(&file) {
+        return not_here(format!(
+            "{file:?} is not an agent build (bindery-agent-OS-ARCH, OS linux, macos or windows)"
+        ));
+    }
+    let Some(dir) = &state.agents.downloads_dir else {
+        return not_here(
+            "this server hosts no agent builds: start it with --downloads-dir (downloads_dir)"
+                .into(),
+        );
+    };
+    let path: PathBuf = dir.join(&file);
+    let opened = match tokio::fs::File::open(&path).await {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return not_here(format!("no {file} on this server"));
+        }
+        Err(e) => {
+            tracing::warn!(path = %path.display(), error = %e, "cannot open an agent build");
+            return (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "cannot read the agent build",
+            )
+                .into_response();
+        }
+    };
+    let length = opened.metadata().await.map(|m| m.len()).ok();
+    // Streamed in pieces: many machines installing at once do not each hold a whole build.
+    let chunks = futures_util::stream::unfold(Some(opened), |file| async move {
+        let mut file = file?;
+        let mut buf = vec![0u8; 64 * 1024];
+        match file.read(&mut buf).await {
+            Ok(0) => None,
+            Ok(n) => {
+                buf.truncate(n);
+                Some((Ok(buf), Some(file)))
+            }
+            Err(e) => Some((Err(e), None)),
+        }
+    });
+    let mut response = Response::new(Body::from_stream(chunks));
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/octet-stream"),
+    );
+    if let Some(len) = length {
+        headers.insert(header::CONTENT_LENGTH, len.into());
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_agent_build_names_are_served() {
+        for ok in [
+            "bindery-agent-linux-x86_64",
+            "bindery-agent-macos-aarch64",
+            "bindery-agent-windows-x86_64.exe",
+        ] {
+            assert!(is_agent_build(ok), "{ok}");
+        }
+        for bad in [
+            "../server.key",
+            "bindery-agent-linux-x86_64/../../etc/passwd",
+            "bindery-agent-linux-x86_64.exe",
+            "bindery-agent-windows-x86_64",
+            "bindery-agent-solaris-sparc",
+            "bindery-agent-linux-",
+            "server.key",
+        ] {
+            assert!(!is_agent_build(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn commands_carry_the_server_and_token_and_http_gets_the_test_flag() {
+        let c = install_commands("https://bindery.example.com/", "bdy_enr_T");
+        assert_eq!(
+            c.unix,
+            "curl -fsSL https://bindery.example.com/install.sh | sudo sh -s -- --server https://bindery.example.com --token bdy_enr_T"
+        );
+        assert!(
+            c.windows
+                .contains("irm https://bindery.example.com/install.ps1")
+        );
+        assert!(c.windows.ends_with("-Token bdy_enr_T"));
+        let plain = install_commands("http://10.0.0.5:8700", "t");
+        assert!(plain.unix.ends_with("--allow-http"));
+        assert!(plain.windows.ends_with("-AllowHttp"));
+    }
+}
