@@ -163,6 +163,9 @@ enum Command {
     },
     /// Administration from scripts.
     Admin {
+        /// The server's config file, for where its data is (as `serve --config`).
+        #[arg(long, env = "BINDERY_CONFIG", value_name = "FILE")]
+        config: Option<PathBuf>,
         #[command(flatten)]
         db: Database,
         /// The server key (needed to save ConnectWise keys and to reach ConnectWise).
@@ -395,6 +398,7 @@ async fn run() -> ExitCode {
             bindery_server::demo::run(options, shutdown_signal()).await
         }
         Command::Admin {
+            config: _,
             db,
             server_key_file,
             action,

@@ -106,7 +106,7 @@ fn the_systemd_units_verify() {
     let agent = std::fs::read_to_string(root.join("packaging/bindery-agent.service"))
         .unwrap()
         .replace(
-            "@BINARY@",
+            "/usr/bin/bindery-agent",
             bindery_e2e::binary("bindery-agent").to_str().unwrap(),
         );
     let (s, a) = (

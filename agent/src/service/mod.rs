@@ -19,11 +19,19 @@ pub const UNIT: &str = "bindery-agent.service";
 #[cfg_attr(not(target_os = "macos"), allow(dead_code))]
 pub const LABEL: &str = "com.bindery.agent";
 
-/// The systemd unit for the agent at `binary`.
+/// The unit the package installs, for the agent in /usr/bin.
+const PACKAGED_UNIT: &str = include_str!("../../../packaging/bindery-agent.service");
+/// Where the package puts the agent.
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+pub const PACKAGED_BINARY: &str = "/usr/bin/bindery-agent";
+
+/// The systemd unit for the agent at `binary`: the package's, pointed at it.
 #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
 pub fn systemd_unit(binary: &Path) -> String {
-    include_str!("../../../packaging/bindery-agent.service")
-        .replace("@BINARY@", &binary.display().to_string())
+    PACKAGED_UNIT.replace(
+        &format!("ExecStart={PACKAGED_BINARY} "),
+        &format!("ExecStart={} ", binary.display()),
+    )
 }
 
 /// Escapes text for an XML property list.
@@ -105,12 +113,14 @@ mod tests {
 
     #[test]
     fn the_unit_runs_this_binary_hardened_and_keeps_its_state() {
-        let unit = systemd_unit(Path::new("/usr/bin/bindery-agent"));
-        assert!(unit.contains("ExecStart=/usr/bin/bindery-agent run\n"));
+        let unit = systemd_unit(Path::new("/opt/bindery/bindery-agent"));
+        assert!(unit.contains("ExecStart=/opt/bindery/bindery-agent run\n"));
+        assert!(!unit.contains(PACKAGED_BINARY));
         assert!(unit.contains("StateDirectory=bindery-agent"));
+        assert!(unit.contains("ConditionPathExists=/var/lib/bindery-agent/enrollment.json"));
         assert!(unit.contains("ProtectSystem=strict"));
         assert!(unit.contains("CapabilityBoundingSet=\n"));
-        assert!(!unit.contains("@BINARY@"));
+        assert_eq!(systemd_unit(Path::new(PACKAGED_BINARY)), PACKAGED_UNIT);
     }
 
     #[test]
