@@ -1,6 +1,7 @@
 //! `bindery-agent`: the Bindery agent's command line.
 
 mod facts;
+mod log;
 mod monitors;
 mod server;
 mod service;
@@ -76,6 +77,10 @@ enum Command {
         /// Check in once and exit (0 when the server took it).
         #[arg(long)]
         once: bool,
+        /// Run as the system service (as `service install` registers it): log to the OS's log,
+        /// and on Windows answer the Service Control Manager.
+        #[arg(long, hide = true, conflicts_with = "once")]
+        service: bool,
     },
     /// Show the enrollment and the last check-in.
     Status {
@@ -130,8 +135,17 @@ fn main() -> ExitCode {
             ca_cert,
         } => runtime()
             .and_then(|rt| rt.block_on(enroll(&server, token, state_dir, (allow_http, ca_cert)))),
-        Command::Run { state_dir, once } => {
-            runtime().and_then(|rt| rt.block_on(run(state_dir, once)))
+        Command::Run {
+            state_dir,
+            once,
+            service,
+        } => {
+            if service {
+                log::to_os_log();
+                service::run_as_service(state_dir)
+            } else {
+                runtime().and_then(|rt| rt.block_on(run(state_dir, once)))
+            }
         }
         Command::Status { state_dir } => status(state_dir),
         Command::Service { action } => match action {
@@ -157,7 +171,7 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
-            eprintln!("bindery-agent: {message}");
+            log::error(&message);
             ExitCode::FAILURE
         }
     }
@@ -270,7 +284,7 @@ impl Monitoring {
         if (!events.is_empty() || open.as_slice() != self.spool.open_alerts())
             && let Err(e) = self.spool.push(events, open)
         {
-            eprintln!("bindery-agent: cannot spool alert events: {e}");
+            log::error(&format!("cannot spool alert events: {e}"));
         }
     }
 
@@ -287,7 +301,7 @@ impl Monitoring {
             match client.alerts(cred, &AlertBatch { events }).await {
                 Ok(ack) => {
                     if let Err(e) = self.spool.ack(ack.acked_through) {
-                        eprintln!("bindery-agent: {e}");
+                        log::warning(&e.to_string());
                         return;
                     }
                     if ack.acked_through < last {
@@ -296,16 +310,16 @@ impl Monitoring {
                 }
                 Err(ServerError::Rejected { status, message }) => {
                     // Sending the same again would be refused again and block the spool.
-                    eprintln!(
-                        "bindery-agent: the server refused alert events ({status}: {message}); dropping them"
-                    );
+                    log::error(&format!(
+                        "the server refused alert events ({status}: {message}); dropping them"
+                    ));
                     if let Err(e) = self.spool.discard_through(last) {
-                        eprintln!("bindery-agent: {e}");
+                        log::warning(&e.to_string());
                     }
                     return;
                 }
                 Err(e) => {
-                    eprintln!("bindery-agent: alert events wait in the spool: {e}");
+                    log::warning(&format!("alert events wait in the spool: {e}"));
                     return;
                 }
             }
@@ -320,6 +334,12 @@ async fn run(state_dir: Option<PathBuf>, once: bool) -> Result<(), String> {
     )?;
     let client = ServerClient::of(&enrolled)?;
     let credential = enrolled.credential();
+    if !once {
+        log::info(&format!(
+            "agent {} {VERSION} reporting to {}",
+            enrolled.agent_id, enrolled.server
+        ));
+    }
     let mut status = state.status().unwrap_or_default();
     let mut interval = status.next_checkin_secs.max(10);
     let spool = Spool::open(state.dir()?, now_ms())?;
@@ -351,19 +371,19 @@ async fn run(state_dir: Option<PathBuf>, once: bool) -> Result<(), String> {
                     .cloned()
                     .collect();
                 if let Err(e) = watch.spool.reported_dropped(dropped) {
-                    eprintln!("bindery-agent: {e}");
+                    log::warning(&e.to_string());
                 }
                 status.last_success_ms = Some(status.last_attempt_ms);
                 status.last_result = "ok".into();
             }
             Err(e) => {
-                eprintln!("bindery-agent: check-in failed: {e}");
+                log::warning(&format!("check-in failed: {e}"));
                 status.last_result = e.to_string();
             }
         }
         status.next_checkin_secs = interval;
         if let Err(e) = state.save_status(&status) {
-            eprintln!("bindery-agent: {e}");
+            log::warning(&e.to_string());
         }
         watch.sample();
         watch.deliver(&client, &credential).await;
@@ -533,8 +553,19 @@ async fn shutdown_signal() {
             }
             return;
         }
+        let _ = tokio::signal::ctrl_c().await;
     }
-    let _ = tokio::signal::ctrl_c().await;
+    #[cfg(windows)]
+    {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            () = service::stop_requested() => {}
+        }
+    }
+    #[cfg(not(any(unix, windows)))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
 
 fn status(state_dir: Option<PathBuf>) -> Result<(), String> {

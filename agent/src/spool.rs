@@ -45,10 +45,10 @@ impl Spool {
             Ok(bytes) => match serde_json::from_slice::<SpoolFile>(&bytes) {
                 Ok(f) => f,
                 Err(e) => {
-                    eprintln!(
-                        "bindery-agent: {} is damaged ({e}); starting a new spool",
+                    crate::log::warning(&format!(
+                        "{} is damaged ({e}); starting a new spool",
                         path.display()
-                    );
+                    ));
                     let _ = std::fs::rename(&path, dir.join("alerts.spool.damaged"));
                     SpoolFile {
                         next_seq: now_ms.max(1),

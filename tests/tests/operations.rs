@@ -310,3 +310,71 @@ async fn the_server_serves_https_and_the_agent_trusts_the_ca_it_was_given() {
     let devices = admin(&d, &["device-list"]);
     assert_eq!(devices.lines().count(), 1, "{devices}");
 }
+
+#[test]
+fn the_agent_as_a_service_logs_with_journal_priorities_and_stops_on_sigterm() {
+    let data = tempfile::tempdir().unwrap();
+    let d = data.path().to_str().unwrap().to_owned();
+    admin(&d, &["policy-create", "Journal"]);
+    let token = admin(&d, &["token-create", "--policy", "Journal"])
+        .trim()
+        .to_owned();
+    let server = ServerProcess::start(&["--data-dir", &d]);
+    let state = data.path().join("agent");
+    let st = state.to_str().unwrap();
+    let (ok, out, err) = run(
+        "bindery-agent",
+        &[
+            "enroll",
+            "--server",
+            &server.url,
+            "--token",
+            &token,
+            "--state-dir",
+            st,
+        ],
+    );
+    assert!(ok, "{out}{err}");
+    // The server gone, the service's check-in fails: a warning, as journald reads priorities.
+    drop(server);
+    let mut agent = Command::new(bindery_e2e::binary("bindery-agent"))
+        .args(["run", "--service", "--state-dir", st])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = agent.stderr.take().unwrap();
+    let lines = std::thread::spawn(move || {
+        use std::io::BufRead;
+        std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+            .collect::<Vec<_>>()
+    });
+    let state_file = state.join("status.json");
+    bindery_e2e::wait_for("the failed check-in", 30, || state_file.exists());
+    let pid = agent.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let status = agent.wait().unwrap();
+    assert_eq!(status.code(), Some(0), "SIGTERM stops the service cleanly");
+    let lines = lines.join().unwrap();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("<6>agent ") && l.contains("reporting to")),
+        "{lines:?}"
+    );
+    assert!(
+        lines.iter().any(|l| l.starts_with("<4>check-in failed")),
+        "{lines:?}"
+    );
+    assert!(
+        lines.iter().all(|l| l.starts_with('<')),
+        "every line carries a priority: {lines:?}"
+    );
+}

@@ -4,7 +4,8 @@
 //!
 //! - Linux: a hardened systemd unit (packaging/bindery-agent.service), `systemctl enable --now`.
 //! - macOS: a launchd daemon in /Library/LaunchDaemons, `launchctl bootstrap system`.
-//! - Windows: not yet (a Windows service needs the service control handshake; see the README).
+//! - Windows: a service of the Service Control Manager (windows-service), started automatically
+//!   and restarted after a failure; `run --service` answers the SCM's start and stop.
 //!
 //! The state directory is left alone by both, so a reinstalled or upgraded agent keeps its
 //! identity and enrollment.
@@ -53,7 +54,7 @@ pub fn launchd_plist(binary: &Path, state_dir: &Path) -> String {
 <dict>
   <key>Label</key><string>{LABEL}</string>
   <key>ProgramArguments</key>
-  <array><string>{}</string><string>run</string></array>
+  <array><string>{}</string><string>run</string><string>--service</string></array>
   <key>EnvironmentVariables</key>
   <dict><key>BINDERY_AGENT_STATE_DIR</key><string>{}</string></dict>
   <key>RunAtLoad</key><true/>
@@ -79,14 +80,26 @@ mod macos;
 #[cfg(target_os = "macos")]
 pub use macos::{install, uninstall};
 
-#[cfg(not(any(target_os = "linux", target_os = "macos")))]
+#[cfg(windows)]
+mod windows;
+#[cfg(windows)]
+pub use windows::{install, run_as_service, stop_requested, uninstall};
+
+#[cfg(not(any(target_os = "linux", target_os = "macos", windows)))]
 pub fn install() -> Result<String, String> {
-    Err("installing the agent as a service is not supported on this OS yet".into())
+    Err("installing the agent as a service is not supported on this OS".into())
 }
 
-#[cfg(not(any(target_os = "linux", target_os = "macos")))]
+#[cfg(not(any(target_os = "linux", target_os = "macos", windows)))]
 pub fn uninstall() -> Result<String, String> {
-    Err("installing the agent as a service is not supported on this OS yet".into())
+    Err("installing the agent as a service is not supported on this OS".into())
+}
+
+/// `run --service` where the service manager simply starts the program (systemd, launchd): the
+/// agent's loop, until SIGTERM.
+#[cfg(not(windows))]
+pub fn run_as_service(state_dir: Option<std::path::PathBuf>) -> Result<(), String> {
+    crate::runtime().and_then(|rt| rt.block_on(crate::run(state_dir, false)))
 }
 
 /// Runs a service-manager command; its error output on failure.
@@ -114,7 +127,7 @@ mod tests {
     #[test]
     fn the_unit_runs_this_binary_hardened_and_keeps_its_state() {
         let unit = systemd_unit(Path::new("/opt/bindery/bindery-agent"));
-        assert!(unit.contains("ExecStart=/opt/bindery/bindery-agent run\n"));
+        assert!(unit.contains("ExecStart=/opt/bindery/bindery-agent run --service\n"));
         assert!(!unit.contains(PACKAGED_BINARY));
         assert!(unit.contains("StateDirectory=bindery-agent"));
         assert!(unit.contains("ConditionPathExists=/var/lib/bindery-agent/enrollment.json"));
@@ -130,7 +143,7 @@ mod tests {
             Path::new("/Library/Application Support/Bindery Agent"),
         );
         assert!(plist.contains(
-            "<string>/Applications/Bindery &amp; Co/bindery-agent</string><string>run</string>"
+            "<string>/Applications/Bindery &amp; Co/bindery-agent</string><string>run</string><string>--service</string>"
         ));
         assert!(plist.contains("<string>/Library/Application Support/Bindery Agent</string>"));
         assert!(plist.contains("<key>KeepAlive</key><true/>"));
