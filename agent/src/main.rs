@@ -87,7 +87,8 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         state_dir: Option<PathBuf>,
     },
-    /// Install or remove the agent as a system service (systemd on Linux, launchd on macOS).
+    /// Install or remove the agent as a system service (systemd on Linux, launchd on macOS, the
+    /// Service Control Manager on Windows).
     Service {
         #[command(subcommand)]
         action: ServiceAction,
