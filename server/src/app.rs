@@ -165,10 +165,41 @@ pub fn router(state: Shared) -> Router {
         .with_state(state)
 }
 
-/// Serves until `shutdown` completes, then finishes in-flight requests and writes pending state.
-pub async fn launch<L>(
+/// Serves plain HTTP (behind a reverse proxy, or for tests) until `shutdown` completes, then
+/// finishes in-flight requests and writes pending state.
+pub async fn launch(
+    state: Shared,
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    serve(state, listener, false, shutdown).await
+}
+
+/// As `launch`, over HTTPS with the server's own certificate.
+pub async fn launch_https(
+    state: Shared,
+    listener: tokio::net::TcpListener,
+    tls: Arc<rustls::ServerConfig>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let listener = crate::tls::TlsListener::new(listener, tls)?;
+    serve(state, listener, true, shutdown).await
+}
+
+/// Requests that came over the server's own TLS say so as a proxy's would, whatever the client
+/// sent: the console then marks its cookie Secure and shows https:// install commands.
+async fn mark_https(mut request: axum::extract::Request) -> axum::extract::Request {
+    request.headers_mut().insert(
+        "x-forwarded-proto",
+        axum::http::HeaderValue::from_static("https"),
+    );
+    request
+}
+
+async fn serve<L>(
     state: Shared,
     listener: L,
+    https: bool,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()>
 where
@@ -207,7 +238,11 @@ where
     // the proxy's; see the server's deployment notes).
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let engine = state.engine.clone().map(|e| tokio::spawn(e.run(stopped)));
-    let app = router(state.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let mut app = router(state.clone());
+    if https {
+        app = app.layer(axum::middleware::map_request(mark_https));
+    }
+    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     // Plain TCP or TLS alike; `tap_io` gives handlers the peer address for either.
     let result = axum::serve(axum::serve::ListenerExt::tap_io(listener, |_| {}), app)
         .with_graceful_shutdown(shutdown)

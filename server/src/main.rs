@@ -473,11 +473,7 @@ async fn serve(
         });
     }
     match tls {
-        Some(config) => {
-            let listener = bindery_server::tls::TlsListener::new(listener, config)
-                .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
-            app::launch(state, listener, shutdown_signal()).await
-        }
+        Some(config) => app::launch_https(state, listener, config, shutdown_signal()).await,
         None => app::launch(state, listener, shutdown_signal()).await,
     }
     .map_err(|e| e.to_string())

@@ -167,6 +167,22 @@ pub fn run(bin: &str, args: &[&str]) -> (bool, String, String) {
     )
 }
 
+/// Runs `bindery-agent enroll --server URL --token TOKEN --state-dir DIR EXTRA…`: (success,
+/// stdout, stderr).
+pub fn enroll(url: &str, token: &str, state_dir: &str, extra: &[&str]) -> (bool, String, String) {
+    let mut args = vec![
+        "enroll",
+        "--server",
+        url,
+        "--token",
+        token,
+        "--state-dir",
+        state_dir,
+    ];
+    args.extend_from_slice(extra);
+    run("bindery-agent", &args)
+}
+
 /// Runs `bindery-server admin --data-dir DATA_DIR ARGS…`, which must succeed; returns its output.
 pub fn admin(data_dir: &str, args: &[&str]) -> String {
     let mut all = vec!["admin", "--data-dir", data_dir];

@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use bindery_e2e::{ServerProcess, admin, free_port, run};
+use bindery_e2e::{ServerProcess, admin, enroll, free_port, run};
 use serde_json::{Value, json};
 
 #[tokio::test]
@@ -245,6 +245,33 @@ async fn the_server_serves_https_and_the_agent_trusts_the_ca_it_was_given() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
+    // The console knows it is served over HTTPS: its session cookie is Secure.
+    let created = Command::new(bindery_e2e::binary("bindery-server"))
+        .args(["admin", "--data-dir", &d, "admin-create", "ops"])
+        .env("BINDERY_ADMIN_PASSWORD", "a-long-enough-password")
+        .output()
+        .unwrap();
+    assert!(created.status.success());
+    let no_redirects = reqwest::Client::builder()
+        .tls_certs_merge(
+            reqwest::Certificate::from_pem_bundle(&std::fs::read(&ca).unwrap()).unwrap(),
+        )
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let signed_in = no_redirects
+        .post(format!("{}/console/login", server.url))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("username=ops&password=a-long-enough-password")
+        .send()
+        .await
+        .unwrap();
+    let cookie = signed_in
+        .headers()
+        .get("set-cookie")
+        .map(|c| c.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    assert!(cookie.contains("; Secure"), "{cookie:?}");
     // Plain http on the TLS port gets nowhere.
     let plain = server.url.replace("https://", "http://");
     assert!(
@@ -258,52 +285,15 @@ async fn the_server_serves_https_and_the_agent_trusts_the_ca_it_was_given() {
     // Without the CA the agent refuses the server, and saves no enrollment.
     let state = data.path().join("agent");
     let st = s(&state);
-    let (ok, _, err) = run(
-        "bindery-agent",
-        &[
-            "enroll",
-            "--server",
-            &server.url,
-            "--token",
-            &token,
-            "--state-dir",
-            &st,
-        ],
-    );
+    let (ok, _, err) = enroll(&server.url, &token, &st, &[]);
     assert!(!ok, "an unknown CA is refused");
     assert!(err.to_lowercase().contains("certificate"), "{err}");
     assert!(!state.join("enrollment.json").exists());
     // A file that is not a certificate is refused as such.
-    let (ok, _, err) = run(
-        "bindery-agent",
-        &[
-            "enroll",
-            "--server",
-            &server.url,
-            "--token",
-            &token,
-            "--state-dir",
-            &st,
-            "--ca-cert",
-            &s(&ca_key),
-        ],
-    );
+    let (ok, _, err) = enroll(&server.url, &token, &st, &["--ca-cert", &s(&ca_key)]);
     assert!(!ok && err.contains("no certificate"), "{err}");
     // With it, enrollment and every later check-in go through.
-    let (ok, out, err) = run(
-        "bindery-agent",
-        &[
-            "enroll",
-            "--server",
-            &server.url,
-            "--token",
-            &token,
-            "--state-dir",
-            &st,
-            "--ca-cert",
-            &s(&ca),
-        ],
-    );
+    let (ok, out, err) = enroll(&server.url, &token, &st, &["--ca-cert", &s(&ca)]);
     assert!(ok, "{out}{err}");
     let (ok, out, err) = run("bindery-agent", &["run", "--once", "--state-dir", &st]);
     assert!(ok, "{out}{err}");
@@ -322,18 +312,7 @@ fn the_agent_as_a_service_logs_with_journal_priorities_and_stops_on_sigterm() {
     let server = ServerProcess::start(&["--data-dir", &d]);
     let state = data.path().join("agent");
     let st = state.to_str().unwrap();
-    let (ok, out, err) = run(
-        "bindery-agent",
-        &[
-            "enroll",
-            "--server",
-            &server.url,
-            "--token",
-            &token,
-            "--state-dir",
-            st,
-        ],
-    );
+    let (ok, out, err) = enroll(&server.url, &token, st, &[]);
     assert!(ok, "{out}{err}");
     // The server gone, the service's check-in fails: a warning, as journald reads priorities.
     drop(server);
