@@ -21,7 +21,9 @@ set -eu
 die() { echo "install.sh: $*" >&2; exit 1; }
 usage() { die "usage: install.sh --server URL --token TOKEN [--ca-cert FILE] [--allow-http]"; }
 
-server= ca_cert= allow_http=
+server=''
+ca_cert=''
+allow_http=''
 token=${BINDERY_ENROLL_TOKEN:-}
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -32,7 +34,7 @@ while [ $# -gt 0 ]; do
     *) echo "install.sh: unknown option $1" >&2; usage ;;
   esac
 done
-[ -n "$server" ] && [ -n "$token" ] || usage
+if [ -z "$server" ] || [ -z "$token" ]; then usage; fi
 server=${server%/}
 case "$server" in
   https://*) ;;
