@@ -7,7 +7,7 @@
 //! - Windows: a service of the Service Control Manager (windows-service), started automatically
 //!   and restarted after a failure; `run --service` answers the SCM's start and stop.
 //!
-//! The state directory is left alone by both, so a reinstalled or upgraded agent keeps its
+//! The state directory is left alone by all three, so a reinstalled or upgraded agent keeps its
 //! identity and enrollment.
 
 use std::path::Path;
