@@ -210,6 +210,7 @@ pub async fn run(
         store.clone(),
         crate::app::AgentSettings {
             checkin_interval_secs: 30,
+            downloads_dir: offer_agent(options.agent.as_deref(), &data_dir),
             ..crate::app::AgentSettings::default()
         },
         Some((engine, key)),
@@ -269,6 +270,41 @@ pub async fn run(
     Ok(())
 }
 
+/// The agent binary: the one given, or `bindery-agent` beside this program.
+fn agent_program(agent: Option<&std::path::Path>) -> Result<std::path::PathBuf, String> {
+    Ok(match agent {
+        Some(p) => p.to_path_buf(),
+        None => std::env::current_exe()
+            .map_err(|e| e.to_string())?
+            .with_file_name(format!("bindery-agent{}", std::env::consts::EXE_SUFFIX)),
+    })
+}
+
+/// A downloads folder offering this machine's agent build to the install scripts, as a packaged
+/// server does; none when there is no agent to offer.
+fn offer_agent(
+    agent: Option<&std::path::Path>,
+    data_dir: &std::path::Path,
+) -> Option<std::path::PathBuf> {
+    let program = agent_program(agent).ok().filter(|p| p.exists())?;
+    let dir = data_dir.join("downloads");
+    let name = format!(
+        "bindery-agent-{}-{}{}",
+        std::env::consts::OS,
+        std::env::consts::ARCH,
+        std::env::consts::EXE_SUFFIX
+    );
+    if !crate::downloads::is_agent_build(&name) {
+        return None;
+    }
+    let offered = dir.join(name);
+    let made = std::fs::create_dir_all(&dir).and_then(|()| {
+        std::fs::hard_link(&program, &offered)
+            .or_else(|_| std::fs::copy(&program, &offered).map(drop))
+    });
+    made.ok().map(|()| dir)
+}
+
 /// Enrolls this machine with the real agent binary and starts it checking in.
 async fn start_agent(
     agent: Option<&std::path::Path>,
@@ -276,12 +312,7 @@ async fn start_agent(
     token: &str,
     state_dir: &std::path::Path,
 ) -> Result<tokio::process::Child, String> {
-    let program = match agent {
-        Some(p) => p.to_path_buf(),
-        None => std::env::current_exe()
-            .map_err(|e| e.to_string())?
-            .with_file_name(format!("bindery-agent{}", std::env::consts::EXE_SUFFIX)),
-    };
+    let program = agent_program(agent)?;
     if !program.exists() {
         return Err(format!(
             "{} is missing (build it: cargo build -p bindery-agent)",

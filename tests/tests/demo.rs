@@ -97,6 +97,24 @@ async fn the_demo_binds_this_machine_within_seconds_and_stops_cleanly() {
     let page = String::from_utf8_lossy(&out.stdout);
     assert!(page.contains("Sign in"), "{console}: {page}");
 
+    // The install scripts' download of this machine's agent works, as from a packaged server.
+    let server = url_after(&lines, "Server:").to_owned();
+    let download = format!(
+        "{server}/downloads/bindery-agent-{}-{}",
+        std::env::consts::OS,
+        std::env::consts::ARCH
+    );
+    let out = Command::new("curl")
+        .args(["-sf", &download])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{download}");
+    assert_eq!(
+        out.stdout,
+        std::fs::read(binary("bindery-agent")).unwrap(),
+        "the demo offers its own agent"
+    );
+
     // Ctrl-C: everything stops and the temporary data goes.
     Command::new("kill")
         .args(["-INT", &child.id().to_string()])
