@@ -298,6 +298,9 @@ fn offer_agent(
         return None;
     }
     let offered = dir.join(name);
+    // The one from an earlier run may be a link to this very file: copying onto it would
+    // truncate the agent itself. It goes first.
+    let _ = std::fs::remove_file(&offered);
     let made = std::fs::create_dir_all(&dir).and_then(|()| {
         std::fs::hard_link(&program, &offered)
             .or_else(|_| std::fs::copy(&program, &offered).map(drop))
@@ -338,4 +341,26 @@ async fn start_agent(
         .kill_on_drop(true)
         .spawn()
         .map_err(|e| format!("cannot start the agent: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn offering_the_agent_again_keeps_the_agent_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let agent = dir.path().join("bindery-agent");
+        std::fs::write(&agent, b"the agent").unwrap();
+        let data = dir.path().join("data");
+        for _ in 0..2 {
+            let offered = super::offer_agent(Some(&agent), &data).unwrap();
+            let name = format!(
+                "bindery-agent-{}-{}{}",
+                std::env::consts::OS,
+                std::env::consts::ARCH,
+                std::env::consts::EXE_SUFFIX
+            );
+            assert_eq!(std::fs::read(offered.join(name)).unwrap(), b"the agent");
+        }
+        assert_eq!(std::fs::read(&agent).unwrap(), b"the agent");
+    }
 }
