@@ -236,7 +236,15 @@ async fn enroll(
         agent_version: VERSION.into(),
         facts,
     };
-    let reply = client.enroll(&request).await.map_err(|e| match e {
+    // Enrolling again with the state kept: the current credential proves this is the same
+    // device. It goes only to the server that issued it.
+    let proof = state
+        .enrollment()
+        .ok()
+        .flatten()
+        .filter(|e| e.agent_id == agent_id && e.server == client.url())
+        .map(|e| e.credential());
+    let reply = client.enroll(&request, proof.as_ref()).await.map_err(|e| match e {
         ServerError::Unauthorized(m) => format!("enrollment refused: {m}"),
         other if other.to_string().contains("certificate") => format!(
             "{other} (for a server whose certificate comes from its own CA, give that CA's \
@@ -328,13 +336,20 @@ impl Monitoring {
     }
 }
 
+/// Takes over the agent id the server named, in the id file and the enrollment.
+fn adopt_identity(state: &StateDir, enrolled: &mut Enrolled, id: &str) -> Result<(), String> {
+    state.adopt_agent_id(id)?;
+    enrolled.agent_id = id.to_owned();
+    state.save_enrollment(enrolled)
+}
+
 async fn run(state_dir: Option<PathBuf>, once: bool) -> Result<(), String> {
     let state = StateDir::resolve(state_dir)?;
-    let enrolled = state.enrollment()?.ok_or(
+    let mut enrolled = state.enrollment()?.ok_or(
         "this machine is not enrolled: run `bindery-agent enroll --server URL --token TOKEN` first",
     )?;
     let client = ServerClient::of(&enrolled)?;
-    let credential = enrolled.credential();
+    let mut credential = enrolled.credential();
     if !once {
         log::info(&format!(
             "agent {} {VERSION} reporting to {}",
@@ -376,6 +391,17 @@ async fn run(state_dir: Option<PathBuf>, once: bool) -> Result<(), String> {
                 }
                 status.last_success_ms = Some(status.last_attempt_ms);
                 status.last_result = "ok".into();
+                if let Some(id) = reply.agent_id.as_deref().filter(|id| *id != enrolled.agent_id) {
+                    // An admin approved this machine as a reinstall of a device the server knew:
+                    // it carries on under that device's agent id, with the same secret.
+                    match adopt_identity(&state, &mut enrolled, id) {
+                        Ok(()) => {
+                            credential = enrolled.credential();
+                            log::info(&format!("this machine is now agent {id}"));
+                        }
+                        Err(e) => log::warning(&e),
+                    }
+                }
             }
             Err(e) => {
                 log::warning(&format!("check-in failed: {e}"));

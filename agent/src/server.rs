@@ -94,8 +94,13 @@ impl ServerClient {
         &self.base
     }
 
-    pub async fn enroll(&self, req: &EnrollRequest) -> Result<EnrollResponse, ServerError> {
-        self.post(paths::ENROLL, None, req).await
+    /// Enrolls; `proof` is the current credential of a machine enrolling again.
+    pub async fn enroll(
+        &self,
+        req: &EnrollRequest,
+        proof: Option<&DeviceCredential>,
+    ) -> Result<EnrollResponse, ServerError> {
+        self.post(paths::ENROLL, proof, req).await
     }
 
     pub async fn checkin(

@@ -53,11 +53,14 @@ async fn main() {
             .enroll_device(&NewDevice {
                 agent_id: &agent,
                 serial: None,
+                mac: None,
                 policy_id: policy.id,
                 facts_json: &json,
                 facts_hash: &bindery_server::secrets::hash_secret(&json),
                 agent_version: "bench",
                 secret_hash: "-",
+                proven: false,
+                auto_approve_silent_ms: None,
             })
             .await
             .unwrap();

@@ -85,6 +85,7 @@ fn sandbox_choices(catalog: &Catalog) -> Result<Choices, IntegrationError> {
             pattern: "*Server*".into(),
             type_id: kind("Managed Server")?,
         }],
+        adoption: Default::default(),
     })
 }
 

@@ -304,6 +304,10 @@ pub struct Choices {
     pub default_type_id: i64,
     #[serde(default)]
     pub type_rules: Vec<TypeRuleChoice>,
+    /// Which configurations made by others a device may adopt (serial, MAC, name: all on by
+    /// default), and whether type rules apply to an adopted one (off: its type is kept).
+    #[serde(default)]
+    pub adoption: crate::reconcile::adoption::AdoptionSettings,
 }
 
 impl Choices {
@@ -408,6 +412,7 @@ impl Choices {
                     type_id: r.type_id,
                 })
                 .collect(),
+            adoption: self.adoption,
         }
     }
 }

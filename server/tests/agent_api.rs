@@ -125,22 +125,74 @@ async fn an_agent_enrolls_and_checks_in_and_unchanged_facts_write_nothing() {
 }
 
 #[tokio::test]
-async fn enrolling_again_reuses_the_device() {
+async fn enrolling_again_needs_proof_and_a_known_serial_takes_nothing_over() {
     let s = server().await;
-    s.enroll("agent-1").await;
-    s.enroll("agent-1").await;
-    // The agent's state was wiped: a new agent id, the same serial. It gets its old id back.
-    let body = json!({"token": s.token, "agentId": "agent-2", "agentVersion": "0.1.0", "facts": {"serialNumber": "77NDZ12"}});
+    let checkin = json!({"agentVersion": "0.1.0", "facts": {"name": "pc-1"}}).to_string();
+    let first = s.enroll("agent-1").await;
+    let office = s.state.store.devices(None).await.unwrap()[0].clone();
+
+    // The same agent id without its credential is refused, and the device keeps working.
+    let body = json!({"token": s.token, "agentId": "agent-1", "agentVersion": "0.1.0", "facts": {}});
+    let (status, reply) = s.post("/enroll", None, body.to_string()).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{reply}");
+    assert_eq!(s.post("/checkin", Some(&first), checkin.clone()).await.0, StatusCode::OK);
+    // So is an upper-cased copy of it (ConnectWise would see one identifier for two devices).
+    let body = json!({"token": s.token, "agentId": "AGENT-1", "agentVersion": "0.1.0", "facts": {}});
+    let (status, reply) = s.post("/enroll", None, body.to_string()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{reply}");
+    assert_eq!(reply["field"], "agentId");
+
+    // With its credential, the machine enrolls again: same record, a new secret.
+    let body = json!({"token": s.token, "agentId": "agent-1", "agentVersion": "0.1.0", "facts": {"name": "pc-1", "serialNumber": "77NDZ12"}});
+    let (status, reply) = s.post("/enroll", Some(&first), body.to_string()).await;
+    assert_eq!(status, StatusCode::OK, "{reply}");
+    let second = format!(
+        "Bearer agent-1.{}",
+        reply["deviceSecret"].as_str().unwrap()
+    );
+    assert_eq!(s.post("/checkin", Some(&first), checkin.clone()).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(s.post("/checkin", Some(&second), checkin.clone()).await.0, StatusCode::OK);
+
+    // Someone with another policy's token and the label's serial gets a device of their own,
+    // waiting as a possible reinstall; the real one keeps working, in its own policy.
+    let lab = s.state.store.create_policy("Lab").await.unwrap();
+    let (_, lab_token) = s.state.store.create_token(lab.id, "t", None).await.unwrap();
+    let body = json!({"token": lab_token, "agentId": "agent-2", "agentVersion": "0.1.0", "facts": {"serialNumber": "77NDZ12"}});
     let (status, reply) = s.post("/enroll", None, body.to_string()).await;
     assert_eq!(status, StatusCode::OK);
+    assert_eq!(reply["agentId"], "agent-2");
+    let impostor = format!("Bearer agent-2.{}", reply["deviceSecret"].as_str().unwrap());
+    assert_eq!(s.post("/checkin", Some(&second), checkin.clone()).await.0, StatusCode::OK);
+    let devices = s.state.store.devices(None).await.unwrap();
+    assert_eq!(devices.len(), 2);
+    assert_eq!(devices[0].policy_id, office.policy_id, "the real device stays put");
+    assert_eq!(devices[1].reinstall_of, Some(office.id));
+
+    // An admin approves it as the same machine: its check-in is told the old agent id, and the
+    // old credential stops working.
+    bindery_server::identity::resolve_reinstall(
+        &s.state.store,
+        devices[1].id,
+        bindery_server::identity::ReinstallAnswer::SameMachine,
+    )
+    .await
+    .unwrap();
+    let (status, reply) = s.post("/checkin", Some(&impostor), checkin.clone()).await;
+    assert_eq!(status, StatusCode::OK);
     assert_eq!(reply["agentId"], "agent-1");
-    // A placeholder serial never matches another machine.
-    let body = json!({"token": s.token, "agentId": "agent-3", "agentVersion": "0.1.0", "facts": {"serialNumber": "To Be Filled By O.E.M."}});
-    assert_eq!(
-        s.post("/enroll", None, body.to_string()).await.1["agentId"],
-        "agent-3"
-    );
-    assert_eq!(s.state.store.devices(None).await.unwrap().len(), 2);
+    let as_old = impostor.replace("agent-2", "agent-1");
+    assert_eq!(s.post("/checkin", Some(&as_old), checkin.clone()).await.0, StatusCode::OK);
+    assert_eq!(s.post("/checkin", Some(&second), checkin.clone()).await.0, StatusCode::UNAUTHORIZED);
+
+    // Placeholder serials never match another machine: two white-box boards stay two devices.
+    for id in ["agent-3", "agent-4"] {
+        let body = json!({"token": s.token, "agentId": id, "agentVersion": "0.1.0", "facts": {"serialNumber": "0123456789"}});
+        let (status, reply) = s.post("/enroll", None, body.to_string()).await;
+        assert_eq!((status, reply["agentId"].as_str()), (StatusCode::OK, Some(id)));
+    }
+    let devices = s.state.store.devices(None).await.unwrap();
+    assert_eq!(devices.len(), 4);
+    assert!(devices.iter().all(|d| d.reinstall_of.is_none()));
     let _ = s.stop.send(());
 }
 

@@ -145,6 +145,7 @@ async fn choices_must_fit_what_connectwise_offers() {
             pattern: "Windows Server*".into(),
             type_id: 2,
         }],
+        adoption: Default::default(),
     };
     assert!(
         good.problems(&catalog).is_empty(),
@@ -174,6 +175,7 @@ async fn choices_must_fit_what_connectwise_offers() {
             pattern: " ".into(),
             type_id: 77,
         }],
+        adoption: Default::default(),
     };
     let problems = bad.problems(&catalog).join("\n");
     for expected in [

@@ -198,11 +198,15 @@ fn new_device<'a>(
     NewDevice {
         agent_id,
         serial,
+        mac: None,
         policy_id,
         facts_json: facts,
         facts_hash: facts,
         agent_version: "0.1.0",
         secret_hash: secret,
+        // The store's tests enroll again as the machine itself would: with its credential.
+        proven: true,
+        auto_approve_silent_ms: None,
     }
 }
 
@@ -219,7 +223,8 @@ on_both!(
             panic!("{first:?}")
         };
 
-        // Same agent id: same record, new secret and policy.
+        // Same agent id with its credential: same record, new secret, and the policy it had:
+        // a token never moves a device.
         let again = store
             .enroll_device(&new_device("agent-a", Some("77NDZ12"), q.id, "f2", "h2"))
             .await
@@ -227,33 +232,71 @@ on_both!(
         assert!(matches!(again, Enrollment::SameAgent(_)));
         assert_eq!(
             (again.device().id, again.device().policy_id),
-            (dev.id, Some(q.id))
+            (dev.id, Some(p.id))
         );
         let auth = store.device_auth("agent-a").await.unwrap().unwrap();
         assert_eq!(
             (auth.id, auth.secret_hash.as_str(), auth.policy_id),
-            (dev.id, "h2", Some(q.id))
+            (dev.id, "h2", Some(p.id))
         );
 
-        // State wiped: a new agent id, the same real serial. The record and the old agent id stay.
+        // Without the credential, or in another case, the id is refused and nothing changes.
+        let unproven = NewDevice {
+            proven: false,
+            ..new_device("agent-a", Some("77NDZ12"), q.id, "f9", "h9")
+        };
+        assert!(matches!(
+            store.enroll_device(&unproven).await,
+            Err(StoreError::Conflict(_))
+        ));
+        assert!(matches!(
+            store
+                .enroll_device(&new_device("AGENT-A", None, q.id, "f9", "h9"))
+                .await,
+            Err(StoreError::Conflict(_))
+        ));
+        assert_eq!(
+            store.device_auth("agent-a").await.unwrap().unwrap().secret_hash,
+            "h2"
+        );
+
+        // State wiped: a new agent id with the same real serial is a new device that waits as
+        // a possible reinstall; the known device keeps working.
         let wiped = store
             .enroll_device(&new_device("agent-b", Some("77NDZ12"), q.id, "f3", "h3"))
             .await
             .unwrap();
-        assert!(matches!(wiped, Enrollment::SameSerial(_)));
+        let Enrollment::PossibleReinstall { device: b, of } = &wiped else {
+            panic!("{wiped:?}")
+        };
+        assert_eq!((of.id, b.reinstall_of, b.policy_id), (dev.id, Some(dev.id), Some(q.id)));
+        assert_ne!(b.id, dev.id);
+        assert_eq!(store.device_auth("agent-a").await.unwrap().unwrap().secret_hash, "h2");
+
+        // A person approves: the known device takes the new credential and facts and keeps
+        // its agent id and policy; the new record answers for it until its agent switches.
+        let merged = store.approve_reinstall(b.id).await.unwrap();
         assert_eq!(
-            (wiped.device().id, wiped.device().agent_id.as_str()),
-            (dev.id, "agent-a")
+            (merged.id, merged.agent_id.as_str(), merged.policy_id, merged.facts_json.as_str()),
+            (dev.id, "agent-a", Some(p.id), "f3")
         );
+        let via_new = store.device_auth("agent-b").await.unwrap().unwrap();
+        assert_eq!(
+            (via_new.id, via_new.agent_id.as_str(), via_new.secret_hash.as_str()),
+            (dev.id, "agent-a", "h3")
+        );
+        assert_eq!(store.device_auth("agent-a").await.unwrap().unwrap().secret_hash, "h3");
+        assert!(matches!(
+            store.approve_reinstall(b.id).await,
+            Err(StoreError::Conflict(_))
+        ));
 
         // Another machine, and one without a serial: new records.
-        assert!(matches!(
-            store
-                .enroll_device(&new_device("agent-c", Some("OTHER1"), p.id, "f", "h"))
-                .await
-                .unwrap(),
-            Enrollment::New(_)
-        ));
+        let c = store
+            .enroll_device(&new_device("agent-c", Some("OTHER1"), p.id, "f", "h"))
+            .await
+            .unwrap();
+        assert!(matches!(c, Enrollment::New(_)));
         assert!(matches!(
             store
                 .enroll_device(&new_device("agent-d", None, p.id, "f", "h"))
@@ -261,8 +304,32 @@ on_both!(
                 .unwrap(),
             Enrollment::New(_)
         ));
-        assert_eq!(store.devices(None).await.unwrap().len(), 3);
-        assert_eq!(store.devices(Some(p.id)).await.unwrap().len(), 2);
+        assert_eq!(store.devices(Some(p.id)).await.unwrap().len(), 3);
+
+        // Auto-approval (when on) takes a silent device back only for a token of its policy.
+        let auto = |agent: &'static str, serial: &'static str, policy: i64| NewDevice {
+            auto_approve_silent_ms: Some(0),
+            ..new_device(agent, Some(serial), policy, "f5", "h5")
+        };
+        let back = store.enroll_device(&auto("agent-f", "OTHER1", p.id)).await.unwrap();
+        assert!(matches!(back, Enrollment::Reinstalled(_)), "{back:?}");
+        assert_eq!(
+            (back.device().id, back.device().agent_id.as_str()),
+            (c.device().id, "agent-c")
+        );
+        let other_policy = store.enroll_device(&auto("agent-e", "OTHER1", q.id)).await.unwrap();
+        assert!(matches!(other_policy, Enrollment::PossibleReinstall { .. }));
+        let kept = store.keep_separate(other_policy.device().id).await.unwrap();
+        assert_eq!(kept.reinstall_of, None);
+
+        // A retired device stays retired: its serial enrolling again waits for a person.
+        let h = store
+            .enroll_device(&new_device("agent-h", Some("RETIRED1"), p.id, "f", "h"))
+            .await
+            .unwrap();
+        store.retire_device(h.device().id).await.unwrap();
+        let after = store.enroll_device(&auto("agent-i", "RETIRED1", p.id)).await.unwrap();
+        assert!(matches!(after, Enrollment::PossibleReinstall { .. }), "{after:?}");
     }
 );
 
@@ -541,7 +608,7 @@ async fn reopening_a_store_keeps_its_data_and_migrates_once() {
         .fetch_all(store.pool())
         .await
         .unwrap();
-    assert_eq!(applied, vec![(1,), (2,), (3,), (4,), (5,), (6,)]);
+    assert_eq!(applied, vec![(1,), (2,), (3,), (4,), (5,), (6,), (7,)]);
     assert!(matches!(
         Store::open("what?ever").await,
         Err(StoreError::Config(_))
@@ -586,6 +653,7 @@ on_both!(
             error: None,
             updated_ms: 0,
             write_started_ms: None,
+            candidates: Vec::new(),
         };
         store.set_binding(&bound(a.id, 11)).await.unwrap();
         let failed = Binding {

@@ -14,12 +14,21 @@ use crate::facts::{DeviceFacts, FactField};
 pub const REASON_MAX: usize = 200;
 
 /// Serial numbers that firmware vendors ship as placeholders (compared without case). Collected
-/// from GLPI's blacklist, GLPI Agent, osquery and Fleet; see `../shared/device-facts.md`.
+/// from GLPI's blacklist, GLPI Agent, osquery and Fleet (docs/facts.md lists them with the
+/// patterns `is_junk_serial` adds).
 pub const JUNK_SERIALS: &[&str] = &[
     "0",
     "-1",
     "None",
+    "Null",
     "N/A",
+    "NA",
+    "TBD",
+    "Empty",
+    "Invalid",
+    "No Serial",
+    "No Asset Tag",
+    "Unknow",
     "Unknown",
     "Not Specified",
     "Not Present",
@@ -32,6 +41,9 @@ pub const JUNK_SERIALS: &[&str] = &[
     "To Be Filled By O.E.M.",
     "OEM_Serial",
     "123456789",
+    "0123456789",
+    "1234567890",
+    "ABCDEFGHIJ",
     "<BAD INDEX>",
     "<OUT OF SPEC>",
     "FFFFFFFF-FFFF-FFFF-FFFF-FFFFFFFFFFFF",
@@ -109,7 +121,23 @@ pub fn is_junk_serial(serial: &str) -> bool {
     if alnum.windows(2).all(|w| w[0] == w[1]) || alnum.iter().all(|&c| c == '0' || c == '1') {
         return true;
     }
-    is_version_like(s)
+    is_counting_run(&alnum) || is_version_like(s)
+}
+
+/// Five or more digits that only count up or down ("0123456789", "12345", "987654321"): what a
+/// white-box board's firmware template holds, shared by every board of the batch.
+fn is_counting_run(alnum: &[char]) -> bool {
+    let digits: Option<Vec<i32>> = alnum
+        .iter()
+        .map(|c| c.to_digit(10).map(|d| d as i32))
+        .collect();
+    let Some(digits) = digits else { return false };
+    if digits.len() < 5 {
+        return false;
+    }
+    let step = |w: &[i32]| (w[1] - w[0]).rem_euclid(10);
+    let first = step(&digits[..2]);
+    (first == 1 || first == 9) && digits.windows(2).all(|w| step(w) == first)
 }
 
 /// `\d\.\d(\.\d)?` as a whole: firmware that put its version where the serial belongs.
@@ -260,6 +288,17 @@ mod tests {
             "SerialNumber",
             "To be filled by O.E.M",
             "Base Board Serial Number",
+            "0123456789",
+            "1234567890",
+            "12345678",
+            "987654321",
+            "01234-56789",
+            "None",
+            "n/a",
+            "NULL",
+            "System Serial Number",
+            "ZZZZZZZZ",
+            "aaaa-aaaa",
         ] {
             assert!(is_junk_serial(junk), "{junk:?} should be junk");
         }
@@ -275,6 +314,8 @@ mod tests {
             "PF2ABCDE",
             "12.34",
             "1.2.3.4",
+            "20240117",
+            "8CG3041ABC",
         ] {
             assert!(!is_junk_serial(real), "{real:?} should be kept");
         }

@@ -65,6 +65,7 @@ fn every_message_round_trips() {
             min_duration_secs: 120,
             hysteresis: 0.0,
         }],
+        agent_id: Some("4b1d-77".into()),
     });
     round_trip(&AlertBatch {
         events: vec![AlertEvent {

@@ -16,7 +16,7 @@ use super::{ApiFailure, read_json};
 use crate::app::Shared;
 use crate::monitoring::{self, settings::MonitorSettings};
 use crate::secrets::{hash_secret, random_secret, verify_secret};
-use crate::store::{DeviceAuth, HelpRequest, NewDevice, TicketState, now_ms};
+use crate::store::{DeviceAuth, Enrollment, HelpRequest, NewDevice, TicketState, now_ms};
 
 pub fn router() -> Router<Shared> {
     Router::new()
@@ -47,6 +47,7 @@ fn server_facts(facts: DeviceFacts, agent_id: &str) -> Result<(String, String), 
 async fn enroll(
     State(state): State<Shared>,
     ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
+    headers: HeaderMap,
     body: Body,
 ) -> Result<Json<EnrollResponse>, ApiFailure> {
     if let Err(wait) = state.enroll_limiter.check(peer.ip()) {
@@ -60,6 +61,27 @@ async fn enroll(
     }
     let req: EnrollRequest = read_json(body).await?;
     req.validate()?;
+    if req.agent_id.chars().any(|c| c.is_uppercase()) {
+        // ConnectWise compares deviceIdentifier without case: `ABC` and `abc` would be one
+        // configuration for two devices.
+        return Err(ApiFailure::invalid_body(
+            "agentId: must be lower-case (agent ids are compared without case)",
+            Some("agentId".into()),
+        ));
+    }
+    // A machine enrolling again proves it is the same device with its current credential.
+    let proven = match headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(DeviceCredential::from_authorization)
+    {
+        Some(cred) if cred.agent_id == req.agent_id => state
+            .store
+            .device_auth(&cred.agent_id)
+            .await?
+            .is_some_and(|a| a.agent_id == cred.agent_id && verify_secret(&cred.secret, &a.secret_hash)),
+        _ => false,
+    };
     let token = state
         .store
         .redeem_token(&req.token, now_ms())
@@ -71,7 +93,8 @@ async fn enroll(
                 "the enrollment token is unknown, revoked or expired",
             )
         })?;
-    let serial = req.facts.clone().normalized().serial_number;
+    let clean = req.facts.clone().normalized();
+    let (serial, mac) = (clean.serial_number, clean.mac_address);
     let (facts_json, facts_hash) = server_facts(req.facts, &req.agent_id)?;
     let secret = random_secret("").map_err(|e| {
         tracing::error!(error = %e, "no randomness for a device secret");
@@ -86,15 +109,25 @@ async fn enroll(
         .enroll_device(&NewDevice {
             agent_id: &req.agent_id,
             serial: serial.as_deref(),
+            mac: mac.as_deref(),
             policy_id: token.policy_id,
             facts_json: &facts_json,
             facts_hash: &facts_hash,
             agent_version: &req.agent_version,
             secret_hash: &hash_secret(&secret),
+            proven,
+            auto_approve_silent_ms: crate::identity::auto_approve_silent_ms(&state.store).await?,
         })
         .await?;
     let device = enrollment.device();
-    tracing::info!(device = device.id, agent_id = %device.agent_id, policy = token.policy_id, "device enrolled");
+    match &enrollment {
+        Enrollment::PossibleReinstall { of, .. } => tracing::warn!(
+            device = device.id, agent_id = %device.agent_id, possible_reinstall_of = of.id,
+            "a machine enrolled with the serial or MAC of a known device and no proof; it waits for a person"
+        ),
+        Enrollment::SameAgent(_) => tracing::info!(device = device.id, agent_id = %device.agent_id, "device enrolled again with its credential"),
+        _ => tracing::info!(device = device.id, agent_id = %device.agent_id, policy = token.policy_id, "device enrolled"),
+    }
     state.device_changed(device.id).await;
     Ok(Json(EnrollResponse {
         agent_id: device.agent_id.clone(),
@@ -135,7 +168,8 @@ async fn checkin(
     let (cred, auth) = authenticate(&state, &headers).await?;
     let report: CheckIn = read_json(body).await?;
     report.validate()?;
-    let (facts_json, facts_hash) = server_facts(report.facts, &cred.agent_id)?;
+    // A record merged into another reports as that device, under its agent id.
+    let (facts_json, facts_hash) = server_facts(report.facts, &auth.agent_id)?;
     if facts_hash != auth.facts_hash || report.agent_version != auth.agent_version {
         state
             .store
@@ -160,6 +194,7 @@ async fn checkin(
     Ok(Json(CheckInReply {
         next_checkin_secs: state.agents.checkin_interval_secs,
         monitors: MonitorSettings::from_stored(auth.monitors_json.as_deref()).monitors,
+        agent_id: (auth.agent_id != cred.agent_id).then(|| auth.agent_id.clone()),
     }))
 }
 

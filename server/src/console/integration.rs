@@ -314,6 +314,13 @@ async fn save_choices(
         inactive_status_id: f.inactive_status,
         default_type_id: f.default_type,
         type_rules: rules.iter().map(|(_, r)| r.clone()).collect(),
+        // Adoption is set through the admin API and CLI; the page keeps what is stored.
+        adoption: crate::integration::choices(&state.store)
+            .await
+            .ok()
+            .flatten()
+            .map(|c| c.adoption)
+            .unwrap_or_default(),
     };
     let catalog = match fetch_catalog(&state).await {
         Some(Ok(c)) => c,

@@ -1,11 +1,15 @@
 //! The binding decision for one device, pure: given what Bindery wants (the device's facts, the
-//! company its policy is linked to, the settings) and what ConnectWise holds (the device's
-//! configurations, found by deviceIdentifier), what single write brings ConnectWise in line?
+//! company its policy is linked to, the settings, a person's choice) and what ConnectWise holds
+//! (the device's configurations, found by deviceIdentifier, and what it could adopt), what single
+//! write brings ConnectWise in line?
 //!
 //! The job runner carries the write out and records the result; it decides nothing. A retry, a
 //! restart and a periodic re-sync all come back here, so they cannot disagree.
 
 use bindery_shared::{DeviceFacts, FactField};
+use serde::{Deserialize, Serialize};
+
+use super::adoption::{AdoptionSettings, Candidacy, MatchKey};
 
 /// The choices an admin made in the ConnectWise settings that binding needs.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -15,6 +19,19 @@ pub struct BindingSettings {
     pub default_type_id: i64,
     /// Tried in order; the first that matches chooses the type of a new configuration.
     pub type_rules: Vec<TypeRule>,
+    /// Which configurations made by others a device may adopt.
+    pub adoption: AdoptionSettings,
+}
+
+impl BindingSettings {
+    /// The type a new configuration of these facts gets.
+    pub fn type_for(&self, facts: &DeviceFacts) -> i64 {
+        self.type_rules
+            .iter()
+            .find(|r| r.matches(facts))
+            .map(|r| r.type_id)
+            .unwrap_or(self.default_type_id)
+    }
 }
 
 /// "When `field` of the device matches `pattern`, use configuration type `type_id`."
@@ -63,6 +80,23 @@ pub struct Desired<'a> {
     /// The company of the device's linked policy; `None` when the device should be bound
     /// nowhere (no policy, an unlinked policy, retired).
     pub company_id: Option<i64>,
+    /// What a person decided for this device, if anything.
+    pub choice: PersonChoice,
+    /// Why the device may not be bound until a person acts (a possible reinstall of another).
+    pub hold: Option<&'a str>,
+}
+
+/// A person's decision about which configuration a device is.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", tag = "kind", content = "configurationId")]
+pub enum PersonChoice {
+    /// Bindery decides: its own configuration, else one clear match, else a new one.
+    #[default]
+    Auto,
+    /// This configuration, whoever made it.
+    Adopt(i64),
+    /// A new configuration, whatever matches.
+    CreateNew,
 }
 
 /// The one write to make next (after it, planning again gives the next one, if any).
@@ -84,6 +118,30 @@ pub enum Action {
     },
     /// A configuration that should no longer be active: set the inactive status.
     Deactivate { configuration_id: i64 },
+    /// A configuration someone else made is this device: write its identifier and the owned
+    /// fields, re-activate it, and set the type only when the admin asked for that.
+    Adopt {
+        configuration_id: i64,
+        key: MatchKey,
+        fields: Vec<(FactField, String)>,
+        /// What the configuration held before, for each field written (the activity log).
+        before: Vec<(FactField, Option<String>)>,
+        activate: bool,
+        type_id: Option<i64>,
+    },
+    /// Not a write: the device waits for a person (ambiguous candidates, or a possible
+    /// reinstall of another device).
+    NeedsPerson {
+        candidates: Vec<i64>,
+        reason: String,
+    },
+}
+
+impl Action {
+    /// True for the actions that write to ConnectWise.
+    pub fn writes(&self) -> bool {
+        !matches!(self, Action::InLine | Action::NeedsPerson { .. })
+    }
 }
 
 /// The owned fields and the device's value for each; the agent id is the device identifier.
@@ -102,13 +160,27 @@ fn owned_values(d: &Desired<'_>) -> Vec<(FactField, String)> {
 }
 
 /// Decides the next write for a device. `observed` holds every configuration ConnectWise has
-/// with this device's identifier, in any company Bindery looked in.
-pub fn plan(desired: &Desired<'_>, observed: &[Observed], settings: &BindingSettings) -> Action {
+/// with this device's identifier, in the companies Bindery looked in; `candidacy` what the
+/// device could adopt in its company (see `adoption`).
+pub fn plan(
+    desired: &Desired<'_>,
+    observed: &[Observed],
+    candidacy: &Candidacy,
+    settings: &BindingSettings,
+) -> Action {
+    // A configuration a person pointed the device at replaces any other of its own there.
+    let pinned = match desired.choice {
+        PersonChoice::Adopt(id) => Some(id),
+        _ => None,
+    };
     // First take the device out of companies it should no longer be in (a moved device is
-    // deactivated in the old company before it is bound in the new one).
+    // deactivated in the old company before it is bound in the new one), and out of its own
+    // configurations a person re-pointed it away from.
     if let Some(stale) = observed
         .iter()
-        .filter(|o| Some(o.company_id) != desired.company_id)
+        .filter(|o| {
+            Some(o.company_id) != desired.company_id || pinned.is_some_and(|p| p != o.id)
+        })
         .find(|o| o.status_id != Some(settings.inactive_status_id))
     {
         return Action::Deactivate {
@@ -118,39 +190,108 @@ pub fn plan(desired: &Desired<'_>, observed: &[Observed], settings: &BindingSett
     let Some(company_id) = desired.company_id else {
         return Action::InLine;
     };
+    if let Some(reason) = desired.hold {
+        return Action::NeedsPerson {
+            candidates: Vec::new(),
+            reason: reason.to_owned(),
+        };
+    }
     let wanted = owned_values(desired);
-    match chosen(observed, company_id, settings) {
-        None => {
-            let type_id = settings
-                .type_rules
-                .iter()
-                .find(|r| r.matches(desired.facts))
-                .map(|r| r.type_id)
-                .unwrap_or(settings.default_type_id);
-            Action::Create {
-                company_id,
-                type_id,
-                fields: wanted,
+    let current = match pinned {
+        Some(p) => observed.iter().find(|o| o.id == p && o.company_id == company_id),
+        None => chosen(observed, company_id, settings),
+    };
+    if let Some(current) = current {
+        // Only fields we have a value for, and only where it differs: a fact the agent could
+        // not read never blanks a good value.
+        let fields: Vec<(FactField, String)> = wanted
+            .into_iter()
+            .filter(|(f, v)| current.value(*f) != Some(v.as_str()))
+            .collect();
+        let activate = current.status_id != Some(settings.active_status_id);
+        return if fields.is_empty() && !activate {
+            Action::InLine
+        } else {
+            Action::Update {
+                configuration_id: current.id,
+                fields,
+                activate,
             }
+        };
+    }
+    let create = || Action::Create {
+        company_id,
+        type_id: settings.type_for(desired.facts),
+        fields: owned_values(desired),
+    };
+    match (desired.choice, candidacy) {
+        (PersonChoice::CreateNew, _) => create(),
+        (PersonChoice::Adopt(id), Candidacy::One { config, .. }) if config.id == id => {
+            adopt(desired, config, MatchKey::Person, settings)
         }
-        Some(current) => {
-            // Only fields we have a value for, and only where it differs: a fact the agent could
-            // not read never blanks a good value.
-            let fields: Vec<(FactField, String)> = wanted
-                .into_iter()
-                .filter(|(f, v)| current.value(*f) != Some(v.as_str()))
-                .collect();
-            let activate = current.status_id != Some(settings.active_status_id);
-            if fields.is_empty() && !activate {
-                Action::InLine
+        (PersonChoice::Adopt(id), _) => Action::NeedsPerson {
+            candidates: vec![id],
+            reason: format!(
+                "configuration {id} was chosen for this device, but it is not in company \
+                 {company_id} or another device owns it: choose again"
+            ),
+        },
+        (PersonChoice::Auto, Candidacy::Nothing) => create(),
+        (PersonChoice::Auto, Candidacy::One { config, key }) => {
+            adopt(desired, config, *key, settings)
+        }
+        (
+            PersonChoice::Auto,
+            Candidacy::Ambiguous {
+                key,
+                candidates,
+                contested,
+            },
+        ) => Action::NeedsPerson {
+            candidates: candidates.clone(),
+            reason: if *contested {
+                format!(
+                    "configuration {} matches this device by {} and so does another device: \
+                     choose which device it is, or create a new one",
+                    candidates.first().copied().unwrap_or_default(),
+                    key.as_str()
+                )
             } else {
-                Action::Update {
-                    configuration_id: current.id,
-                    fields,
-                    activate,
-                }
-            }
-        }
+                format!(
+                    "{} configurations match this device by {}: adopt one, or create a new one",
+                    candidates.len(),
+                    key.as_str()
+                )
+            },
+        },
+    }
+}
+
+/// Taking over `config`: every owned field that differs, the identifier first among them.
+fn adopt(
+    desired: &Desired<'_>,
+    config: &Observed,
+    key: MatchKey,
+    settings: &BindingSettings,
+) -> Action {
+    let fields: Vec<(FactField, String)> = owned_values(desired)
+        .into_iter()
+        .filter(|(f, v)| config.value(*f) != Some(v.as_str()))
+        .collect();
+    let before = fields
+        .iter()
+        .map(|(f, _)| (*f, config.value(*f).map(str::to_owned)))
+        .collect();
+    Action::Adopt {
+        configuration_id: config.id,
+        key,
+        fields,
+        before,
+        activate: config.status_id != Some(settings.active_status_id),
+        type_id: settings
+            .adoption
+            .apply_type_rules
+            .then(|| settings.type_for(desired.facts)),
     }
 }
 
@@ -211,6 +352,7 @@ mod tests {
                     type_id: 30,
                 },
             ],
+            adoption: AdoptionSettings::default(),
         }
     }
 
@@ -245,12 +387,14 @@ mod tests {
             agent_id: "agent-1",
             facts: &f,
             company_id: Some(5),
+            choice: PersonChoice::Auto,
+            hold: None,
         };
         let Action::Create {
             company_id,
             type_id,
             fields,
-        } = plan(&d, &[], &settings())
+        } = plan(&d, &[], &Candidacy::Nothing, &settings())
         else {
             panic!()
         };
@@ -268,13 +412,14 @@ mod tests {
                     ..d.clone()
                 },
                 &[],
+                &Candidacy::Nothing,
                 &settings()
             ),
             Action::Create { type_id: 30, .. }
         ));
         let f = facts("laptop", "macOS 14.5 (23F79)");
         assert!(matches!(
-            plan(&Desired { facts: &f, ..d }, &[], &settings()),
+            plan(&Desired { facts: &f, ..d }, &[], &Candidacy::Nothing, &settings()),
             Action::Create { type_id: 10, .. }
         ));
     }
@@ -286,6 +431,8 @@ mod tests {
             agent_id: "agent-1",
             facts: &f,
             company_id: Some(5),
+            choice: PersonChoice::Auto,
+            hold: None,
         };
         let o = observed(
             7,
@@ -295,7 +442,7 @@ mod tests {
             "Debian GNU/Linux 12 (bookworm)",
             "16.0 GB",
         );
-        assert_eq!(plan(&d, &[o], &settings()), Action::InLine);
+        assert_eq!(plan(&d, &[o], &Candidacy::Nothing, &settings()), Action::InLine);
     }
 
     #[test]
@@ -305,6 +452,8 @@ mod tests {
             agent_id: "agent-1",
             facts: &f,
             company_id: Some(5),
+            choice: PersonChoice::Auto,
+            hold: None,
         };
         let o = observed(
             7,
@@ -315,7 +464,7 @@ mod tests {
             "8.0 GB",
         );
         assert_eq!(
-            plan(&d, &[o], &settings()),
+            plan(&d, &[o], &Candidacy::Nothing, &settings()),
             Action::Update {
                 configuration_id: 7,
                 fields: vec![
@@ -334,6 +483,8 @@ mod tests {
             agent_id: "agent-1",
             facts: &f,
             company_id: Some(5),
+            choice: PersonChoice::Auto,
+            hold: None,
         };
         let o = observed(
             7,
@@ -344,7 +495,7 @@ mod tests {
             "16.0 GB",
         );
         assert_eq!(
-            plan(&d, &[o], &settings()),
+            plan(&d, &[o], &Candidacy::Nothing, &settings()),
             Action::Update {
                 configuration_id: 7,
                 fields: vec![],
@@ -360,10 +511,12 @@ mod tests {
             agent_id: "agent-1",
             facts: &f,
             company_id: None,
+            choice: PersonChoice::Auto,
+            hold: None,
         };
         let o = observed(7, 5, ACTIVE, "web-01", "x", "16.0 GB");
         assert_eq!(
-            plan(&d, std::slice::from_ref(&o), &settings()),
+            plan(&d, std::slice::from_ref(&o), &Candidacy::Nothing, &settings()),
             Action::Deactivate {
                 configuration_id: 7
             }
@@ -372,8 +525,8 @@ mod tests {
             status_id: Some(INACTIVE),
             ..o
         };
-        assert_eq!(plan(&d, &[done], &settings()), Action::InLine);
-        assert_eq!(plan(&d, &[], &settings()), Action::InLine);
+        assert_eq!(plan(&d, &[done], &Candidacy::Nothing, &settings()), Action::InLine);
+        assert_eq!(plan(&d, &[], &Candidacy::Nothing, &settings()), Action::InLine);
     }
 
     #[test]
@@ -383,10 +536,12 @@ mod tests {
             agent_id: "agent-1",
             facts: &f,
             company_id: Some(6),
+            choice: PersonChoice::Auto,
+            hold: None,
         };
         let old = observed(7, 5, ACTIVE, "web-01", "x", "16.0 GB");
         assert_eq!(
-            plan(&d, std::slice::from_ref(&old), &settings()),
+            plan(&d, std::slice::from_ref(&old), &Candidacy::Nothing, &settings()),
             Action::Deactivate {
                 configuration_id: 7
             }
@@ -396,7 +551,7 @@ mod tests {
             ..old
         };
         assert!(matches!(
-            plan(&d, &[old], &settings()),
+            plan(&d, &[old], &Candidacy::Nothing, &settings()),
             Action::Create { company_id: 6, .. }
         ));
     }
@@ -408,13 +563,122 @@ mod tests {
             agent_id: "agent-1",
             facts: &f,
             company_id: Some(5),
+            choice: PersonChoice::Auto,
+            hold: None,
         };
         let older_inactive = observed(3, 5, INACTIVE, "web-01", "x", "16.0 GB");
         let active = observed(9, 5, ACTIVE, "web-01", "x", "16.0 GB");
         assert_eq!(
-            plan(&d, &[older_inactive, active], &settings()),
+            plan(&d, &[older_inactive, active], &Candidacy::Nothing, &settings()),
             Action::InLine
         );
+    }
+
+    fn adopt_test_desired(f: &DeviceFacts) -> Desired<'_> {
+        Desired {
+            agent_id: "agent-1",
+            facts: f,
+            company_id: Some(5),
+            choice: PersonChoice::Auto,
+            hold: None,
+        }
+    }
+
+    #[test]
+    fn a_clear_match_is_adopted_with_its_type_kept_and_the_old_values_recorded() {
+        let f = facts("web-01", "Windows Server 2022");
+        let d = adopt_test_desired(&f);
+        let mut theirs = observed(40, 5, INACTIVE, "WEB-01", "Windows Server 2019", "16.0 GB");
+        theirs.fields[0].1 = None; // no deviceIdentifier: made by a person or another tool
+        let one = Candidacy::One {
+            config: theirs.clone(),
+            key: MatchKey::Name,
+        };
+        let Action::Adopt {
+            configuration_id,
+            key,
+            fields,
+            before,
+            activate,
+            type_id,
+        } = plan(&d, &[], &one, &settings())
+        else {
+            panic!()
+        };
+        assert_eq!((configuration_id, key, activate, type_id), (40, MatchKey::Name, true, None));
+        assert!(fields.contains(&(FactField::DeviceIdentifier, "agent-1".into())));
+        assert!(fields.contains(&(FactField::Name, "web-01".into())));
+        assert!(!fields.iter().any(|(f, _)| *f == FactField::Ram), "unchanged: not written");
+        assert!(before.contains(&(FactField::Name, Some("WEB-01".into()))));
+        assert!(before.contains(&(FactField::DeviceIdentifier, None)));
+        // Asked to, adoption applies the type rules.
+        let mut s = settings();
+        s.adoption.apply_type_rules = true;
+        assert!(matches!(
+            plan(&d, &[], &one, &s),
+            Action::Adopt { type_id: Some(20), .. }
+        ));
+    }
+
+    #[test]
+    fn ambiguity_and_holds_wait_for_a_person_and_a_person_decides() {
+        let f = facts("web-01", "x");
+        let d = adopt_test_desired(&f);
+        let two = Candidacy::Ambiguous {
+            key: MatchKey::Serial,
+            candidates: vec![40, 41],
+            contested: false,
+        };
+        assert!(matches!(
+            plan(&d, &[], &two, &settings()),
+            Action::NeedsPerson { ref candidates, .. } if *candidates == vec![40, 41]
+        ));
+        let held = Desired {
+            hold: Some("possible reinstall of device 3"),
+            ..d.clone()
+        };
+        assert!(matches!(
+            plan(&held, &[], &Candidacy::Nothing, &settings()),
+            Action::NeedsPerson { .. }
+        ));
+        let create = Desired {
+            choice: PersonChoice::CreateNew,
+            ..d.clone()
+        };
+        assert!(matches!(
+            plan(&create, &[], &two, &settings()),
+            Action::Create { .. }
+        ));
+        // A person's pick is adopted; the device's own configuration elsewhere in the company
+        // is deactivated first.
+        let theirs = observed(41, 5, ACTIVE, "web-01", "x", "16.0 GB");
+        let pick = Desired {
+            choice: PersonChoice::Adopt(41),
+            ..d
+        };
+        let mine = observed(7, 5, ACTIVE, "web-01", "x", "16.0 GB");
+        let chosen = Candidacy::One {
+            config: theirs,
+            key: MatchKey::Person,
+        };
+        assert_eq!(
+            plan(&pick, std::slice::from_ref(&mine), &chosen, &settings()),
+            Action::Deactivate {
+                configuration_id: 7
+            }
+        );
+        let mine = Observed {
+            status_id: Some(INACTIVE),
+            ..mine
+        };
+        assert!(matches!(
+            plan(&pick, &[mine], &chosen, &settings()),
+            Action::Adopt {
+                configuration_id: 41,
+                key: MatchKey::Person,
+                ..
+            }
+        ));
     }
 
     #[test]

@@ -5,6 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::adoption::Candidacy;
 use super::plan::Observed;
 use crate::store::{BindingState, DeviceTarget, NewJob, Result, Store, now_ms};
 
@@ -43,6 +44,9 @@ pub struct Snapshot {
     /// When the read that produced it started.
     pub taken_ms: i64,
     pub observed: Vec<Observed>,
+    /// What the device could adopt, as the company's read found it.
+    #[serde(default)]
+    pub candidacy: Candidacy,
 }
 
 /// A write started less than this long before a read may not show in it (a request can take up
@@ -136,6 +140,7 @@ pub fn device_job(t: &DeviceTarget) -> Option<NewJob> {
                 status_id: None,
                 fields: Vec::new(),
             }],
+            candidacy: Candidacy::Nothing,
         }),
         _ => None,
     };

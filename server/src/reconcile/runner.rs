@@ -10,7 +10,6 @@
 //! - A running job's lease is renewed while it runs; a server that dies loses its leases, and
 //!   another server (or this one, restarted) takes the jobs over.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -21,13 +20,16 @@ use connectwise_client::{Client, Condition, Error as CwError, ListQuery};
 use tokio::sync::{Mutex, Notify, watch};
 use tokio::task::JoinSet;
 
+use super::adoption::{Candidacy, MatchKey};
 use super::fields;
-use super::plan::{self, Action, BindingSettings, Desired, Observed};
+pub use super::job_error::JobError;
+use super::plan::{self, Action, BindingSettings, Desired, Observed, PersonChoice};
 use super::queue::{self, BindDevice, Snapshot, SyncCompany, TicketWork, WRITE_VISIBLE_AFTER_MS};
+use super::sync::{self, device_facts};
 use super::tickets;
 use crate::integration::{self, IntegrationError};
 use crate::sealing::ServerKey;
-use crate::store::{Backend, Binding, BindingState, DeviceTarget, Job, Store, StoreError, now_ms};
+use crate::store::{Backend, Binding, BindingState, DeviceTarget, Job, Store, now_ms};
 
 /// Tunables of the runner.
 #[derive(Clone, Debug)]
@@ -72,57 +74,6 @@ pub struct EngineStats {
     pub jobs_retried: AtomicU64,
     pub jobs_failed: AtomicU64,
     pub writes: AtomicU64,
-}
-
-/// Why a job did not finish.
-#[derive(Debug)]
-pub(super) enum JobError {
-    /// Try again later without anyone changing anything.
-    Transient {
-        message: String,
-        retry_after: Option<Duration>,
-    },
-    /// Waits for a person (or a settings change, which queues it again).
-    Permanent(String),
-}
-
-impl From<CwError> for JobError {
-    fn from(e: CwError) -> JobError {
-        if e.is_transient() {
-            JobError::Transient {
-                retry_after: e.retry_after(),
-                message: e.to_string(),
-            }
-        } else {
-            JobError::Permanent(e.to_string())
-        }
-    }
-}
-
-impl From<StoreError> for JobError {
-    fn from(e: StoreError) -> JobError {
-        JobError::Transient {
-            message: e.to_string(),
-            retry_after: None,
-        }
-    }
-}
-
-impl From<IntegrationError> for JobError {
-    fn from(e: IntegrationError) -> JobError {
-        match e {
-            IntegrationError::Store(e) => e.into(),
-            other => JobError::Permanent(other.to_string()),
-        }
-    }
-}
-
-impl JobError {
-    pub(super) fn message(&self) -> &str {
-        match self {
-            JobError::Transient { message, .. } | JobError::Permanent(message) => message,
-        }
-    }
 }
 
 /// The delay before attempt `attempts + 1`: `base * 2^(attempts-1)`, at most `max`, scaled by
@@ -411,78 +362,62 @@ impl Engine {
             })
     }
 
-    /// One paged read of the company's configurations; then, per device, either nothing (in
-    /// line), a binding record (in line, not yet recorded) or a queued write carrying the read.
+    /// One paged read of the company's configurations, planned for every device at once (see
+    /// `company`); then, per device, either nothing (in line), a binding record (in line, or
+    /// waiting for a person) or a queued write carrying what the read showed.
     async fn sync_company(&self, company_id: i64) -> Result<(), JobError> {
         let settings = self.settings().await?;
         let client = self.client().await?;
-        let taken_ms = now_ms();
-        let configs = client
-            .company_configurations(company_id, fields::READ_FIELDS)
-            .await?;
-        let mut by_device: HashMap<String, Vec<Observed>> = HashMap::new();
-        for c in &configs {
-            if let (Some(ident), Some(o)) = (&c.device_identifier, fields::observed(c)) {
-                by_device.entry(ident.to_lowercase()).or_default().push(o);
-            }
-        }
         let targets = self.store.company_targets(company_id).await?;
+        let read = sync::read_company(&self.store, &client, company_id, &targets, &settings).await?;
         let (mut jobs, mut pending) = (Vec::new(), Vec::new());
-        let mut settled = 0usize;
-        for t in &targets {
-            let mut observed = by_device
-                .get(&t.agent_id.to_lowercase())
-                .cloned()
-                .unwrap_or_default();
-            // A configuration recorded in another company (the device is moving) is known by id.
-            if let Some(b) = &t.binding
-                && b.state != BindingState::Inactive
-                && let (Some(other), Some(id)) = (b.company_id, b.configuration_id)
-                && other != company_id
-            {
-                observed.push(Observed {
-                    id,
-                    company_id: other,
-                    status_id: None,
-                    fields: Vec::new(),
-                });
-            }
+        let (mut settled, mut waiting) = (0usize, 0usize);
+        for (t, d) in targets.iter().zip(read.plan.devices) {
             let recent_write = t
                 .binding
                 .as_ref()
                 .and_then(|b| b.write_started_ms)
-                .is_some_and(|w| w >= taken_ms - WRITE_VISIBLE_AFTER_MS);
-            let facts = device_facts(t)?;
-            let desired = Desired {
-                agent_id: &t.agent_id,
-                facts: &facts,
-                company_id: t.company_id,
-            };
-            if plan::plan(&desired, &observed, &settings) == Action::InLine {
+                .is_some_and(|w| w >= read.taken_ms - WRITE_VISIBLE_AFTER_MS);
+            match &d.action {
                 // A recent write's job records its own outcome; this read may predate it.
-                if !recent_write
-                    && let Some(b) = settle(t, &observed, &settings)
-                    && !same_binding(t.binding.as_ref(), &b)
-                {
-                    self.store.set_binding(&b).await?;
-                    settled += 1;
+                _ if recent_write && !d.action.writes() => {}
+                Action::InLine => {
+                    if let Some(b) = settle(t, &d.observed, &settings)
+                        && !same_binding(t.binding.as_ref(), &b)
+                    {
+                        self.store.set_binding(&b).await?;
+                        settled += 1;
+                    }
                 }
-                continue;
+                Action::NeedsPerson { candidates, reason } => {
+                    let b = needs_person(t, candidates, reason);
+                    if !same_binding(t.binding.as_ref(), &b) {
+                        self.store.set_binding(&b).await?;
+                    }
+                    waiting += 1;
+                }
+                _ => {
+                    // The read covers the device only if it should be bound here or nowhere.
+                    let covered = t.company_id.is_none_or(|c| c == company_id);
+                    let snapshot = (covered && !recent_write).then(|| Snapshot {
+                        taken_ms: read.taken_ms,
+                        observed: d.observed.clone(),
+                        candidacy: d.candidacy.clone(),
+                    });
+                    jobs.push(queue::bind_job(t.device_id, snapshot));
+                    pending.push(t.device_id);
+                }
             }
-            // The read covers the device only if it should be bound here or nowhere.
-            let covered = t.company_id.is_none_or(|c| c == company_id);
-            let snapshot = (covered && !recent_write).then_some(Snapshot { taken_ms, observed });
-            jobs.push(queue::bind_job(t.device_id, snapshot));
-            pending.push(t.device_id);
         }
         self.store.enqueue_many(&jobs).await?;
         self.store.mark_pending(&pending).await?;
         tracing::info!(
             company = company_id,
-            configurations = configs.len(),
+            configurations = read.configurations,
             devices = targets.len(),
             writes_queued = jobs.len(),
             settled,
+            waiting_for_a_person = waiting,
             "company synced"
         );
         if !jobs.is_empty() {
@@ -492,13 +427,14 @@ impl Engine {
     }
 
     /// Brings one device's configurations in line, one planned write at a time, and records
-    /// its binding: bound, inactive, or (on failure) pending or failed with the error.
+    /// its binding: bound, inactive, waiting for a person, or (on failure) pending or failed
+    /// with the error.
     async fn bind_device(&self, job: BindDevice, attempts: i64) -> Result<(), JobError> {
         let Some(target) = self.store.device_target(job.device_id).await? else {
             return Ok(()); // the device was deleted: nothing to bind
         };
         match self.bind_target(&target, job.snapshot, attempts).await {
-            Ok(()) => {
+            Ok(true) => {
                 // Tickets opened before the device had a configuration get it attached now.
                 let waiting = self.store.tickets_to_attach(target.device_id).await?;
                 if !waiting.is_empty() {
@@ -508,6 +444,7 @@ impl Engine {
                 }
                 Ok(())
             }
+            Ok(false) => Ok(()),
             Err(e) => {
                 let previous = target.binding.clone();
                 let record = Binding {
@@ -524,6 +461,7 @@ impl Engine {
                     error: Some(e.message().to_owned()),
                     updated_ms: now_ms(),
                     write_started_ms: None,
+                    candidates: Vec::new(),
                 };
                 self.store.set_binding(&record).await?;
                 Err(e)
@@ -531,34 +469,113 @@ impl Engine {
         }
     }
 
+    /// What the device could adopt, when its own configuration is not there: the candidacy a
+    /// company read found (checked again if it may be stale), or a person's pick, read by id.
+    /// `None` when only a company read can tell (a sync is queued for that).
+    async fn candidacy(
+        &self,
+        client: &Client,
+        target: &DeviceTarget,
+        observed: &[Observed],
+        snapshot: Option<Candidacy>,
+    ) -> Result<Option<Candidacy>, JobError> {
+        let Some(company_id) = target.company_id else {
+            return Ok(Some(Candidacy::Nothing));
+        };
+        if observed.iter().any(|o| o.company_id == company_id) {
+            return Ok(Some(Candidacy::Nothing));
+        }
+        let pick = match (target.choice, snapshot) {
+            (PersonChoice::CreateNew, _) => return Ok(Some(Candidacy::Nothing)),
+            (PersonChoice::Adopt(id), _) => (id, MatchKey::Person),
+            (PersonChoice::Auto, Some(Candidacy::One { config, key })) => (config.id, key),
+            (PersonChoice::Auto, Some(other)) => return Ok(Some(other)),
+            (PersonChoice::Auto, None) if !self.settings().await?.adoption.any() => {
+                return Ok(Some(Candidacy::Nothing));
+            }
+            (PersonChoice::Auto, None) => return Ok(None),
+        };
+        // Read the configuration again: it must still be in the company and nobody's.
+        let fresh = match client.get_configuration(pick.0).await {
+            Ok(c) => fields::observed(&c).zip(Some(c.device_identifier)),
+            Err(CwError::NotFound { .. }) => None,
+            Err(e) => return Err(e.into()),
+        };
+        let Some((config, ident)) = fresh else {
+            return Ok(Some(Candidacy::Nothing));
+        };
+        let owned = match ident.as_deref().map(str::trim).filter(|i| !i.is_empty()) {
+            Some(i) if i.eq_ignore_ascii_case(&target.agent_id) => false,
+            Some(i) => !self.store.known_agent_ids(&[i.to_owned()]).await?.is_empty(),
+            None => false,
+        };
+        Ok(Some(if config.company_id == company_id && !owned {
+            Candidacy::One {
+                config,
+                key: pick.1,
+            }
+        } else {
+            Candidacy::Nothing
+        }))
+    }
+
+    /// Returns true when the device is settled (bound or inactive), false when it waits (for a
+    /// person, or for the company sync it queued).
     async fn bind_target(
         &self,
         target: &DeviceTarget,
         snapshot: Option<Snapshot>,
         attempts: i64,
-    ) -> Result<(), JobError> {
+    ) -> Result<bool, JobError> {
         let settings = self.settings().await?;
         let client = self.client().await?;
         let facts = device_facts(target)?;
         let write_started = target.binding.as_ref().and_then(|b| b.write_started_ms);
-        let mut observed = match snapshot {
-            Some(s) if s.usable(attempts, write_started) => s.observed,
-            _ => self.lookup(&client, &target.agent_id).await?,
+        let (mut observed, candidacy) = match snapshot {
+            Some(s) if s.usable(attempts, write_started) => (s.observed, s.candidacy),
+            stale => {
+                let observed = self.lookup(&client, target).await?;
+                let from_read = stale.map(|s| s.candidacy);
+                match self.candidacy(&client, target, &observed, from_read).await? {
+                    Some(c) => (observed, c),
+                    None => {
+                        // Whether something made by others is this device, only the company's
+                        // read can tell: the sync plans it with every other device.
+                        if let Some(company) = target.company_id {
+                            queue::sync_company(&self.store, company).await?;
+                            self.wake();
+                        }
+                        return Ok(false);
+                    }
+                }
+            }
         };
+        let hold = target.hold();
         let desired = Desired {
             agent_id: &target.agent_id,
             facts: &facts,
             company_id: target.company_id,
+            choice: target.choice,
+            hold: hold.as_deref(),
         };
         // A device needs at most a deactivation elsewhere and one write here; a few more rounds
         // absorb configurations deleted by hand meanwhile.
         for _ in 0..6 {
-            let action = plan::plan(&desired, &observed, &settings);
-            if action == Action::InLine {
-                if let Some(b) = settle(target, &observed, &settings) {
-                    self.store.set_binding(&b).await?;
+            let action = plan::plan(&desired, &observed, &candidacy, &settings);
+            match &action {
+                Action::InLine => {
+                    if let Some(b) = settle(target, &observed, &settings) {
+                        self.store.set_binding(&b).await?;
+                    }
+                    return Ok(true);
                 }
-                return Ok(());
+                Action::NeedsPerson { candidates, reason } => {
+                    self.store
+                        .set_binding(&needs_person(target, candidates, reason))
+                        .await?;
+                    return Ok(false);
+                }
+                _ => {}
             }
             self.store
                 .mark_write_started(target.device_id, now_ms())
@@ -579,7 +596,10 @@ impl Engine {
                     if let Action::Update {
                         configuration_id, ..
                     }
-                    | Action::Deactivate { configuration_id } = action
+                    | Action::Deactivate { configuration_id }
+                    | Action::Adopt {
+                        configuration_id, ..
+                    } = action
                     {
                         observed.retain(|o| o.id != configuration_id);
                     }
@@ -601,8 +621,11 @@ impl Engine {
         written: &Result<Option<Observed>, CwError>,
     ) {
         let (name, known_id) = match action {
-            Action::InLine => return,
+            Action::InLine | Action::NeedsPerson { .. } => return,
             Action::Create { .. } => ("configuration.create", None),
+            Action::Adopt {
+                configuration_id, ..
+            } => ("configuration.adopt", Some(*configuration_id)),
             Action::Update {
                 configuration_id, ..
             } => ("configuration.update", Some(*configuration_id)),
@@ -618,16 +641,33 @@ impl Engine {
             Ok(after) => (after.as_ref().map(|o| o.id).or(known_id), None),
             Err(e) => (known_id, Some(e.to_string())),
         };
+        if let (Action::Adopt { key, fields, before, type_id, .. }, None) = (action, &refusal) {
+            // What changed, field by field, so a person can see and undo it.
+            let detail = adoption_detail(*key, fields, before, *type_id);
+            self.store
+                .record_activity_detail(name, &subject, cw_id, true, Some(&detail))
+                .await;
+            return;
+        }
         let outcome = refusal.as_deref().map_or(Ok(()), Err);
         self.store
             .record_activity(name, &subject, cw_id, outcome)
             .await;
     }
 
-    /// Every configuration of the device, in any company.
-    async fn lookup(&self, client: &Client, agent_id: &str) -> Result<Vec<Observed>, JobError> {
+    /// The device's configurations (by deviceIdentifier) in the companies it is bound or to
+    /// be bound in. Its agent id showing up anywhere else is never touched.
+    async fn lookup(&self, client: &Client, target: &DeviceTarget) -> Result<Vec<Observed>, JobError> {
+        let allowed: Vec<i64> = target
+            .company_id
+            .into_iter()
+            .chain(target.binding.as_ref().and_then(|b| b.company_id))
+            .collect();
+        if allowed.is_empty() {
+            return Ok(Vec::new());
+        }
         let query = ListQuery::filter(
-            Condition::text("deviceIdentifier", Op::Eq, agent_id).map_err(CwError::from)?,
+            Condition::text("deviceIdentifier", Op::Eq, &target.agent_id).map_err(CwError::from)?,
         )
         .fields(fields::READ_FIELDS);
         let found = client.configurations(&query).await?;
@@ -636,9 +676,10 @@ impl Engine {
             .filter(|c| {
                 c.device_identifier
                     .as_deref()
-                    .is_some_and(|d| d.eq_ignore_ascii_case(agent_id))
+                    .is_some_and(|d| d.eq_ignore_ascii_case(&target.agent_id))
             })
             .filter_map(fields::observed)
+            .filter(|o| allowed.contains(&o.company_id))
             .collect())
     }
 
@@ -651,7 +692,20 @@ impl Engine {
         agent_id: &str,
     ) -> Result<Option<Observed>, CwError> {
         let written = match action {
-            Action::InLine => return Ok(None),
+            Action::InLine | Action::NeedsPerson { .. } => return Ok(None),
+            Action::Adopt {
+                configuration_id,
+                fields: values,
+                activate,
+                type_id,
+                ..
+            } => {
+                let mut ops = fields::patch(values, activate.then_some(settings.active_status_id));
+                if let Some(t) = type_id {
+                    ops.push(connectwise_client::model::PatchOp::replace_reference("type", *t));
+                }
+                client.patch_configuration(*configuration_id, &ops).await?
+            }
             Action::Create {
                 company_id,
                 type_id,
@@ -692,15 +746,6 @@ fn decode<T: serde::de::DeserializeOwned>(payload: &str) -> Result<T, JobError> 
         .map_err(|e| JobError::Permanent(format!("the job's payload is damaged: {e}")))
 }
 
-fn device_facts(t: &DeviceTarget) -> Result<DeviceFacts, JobError> {
-    serde_json::from_str(&t.facts_json).map_err(|e| {
-        JobError::Permanent(format!(
-            "the stored facts of device {} are damaged: {e}",
-            t.device_id
-        ))
-    })
-}
-
 /// The binding record for a device whose configurations are in line.
 fn settle(t: &DeviceTarget, observed: &[Observed], settings: &BindingSettings) -> Option<Binding> {
     let base = Binding {
@@ -711,6 +756,7 @@ fn settle(t: &DeviceTarget, observed: &[Observed], settings: &BindingSettings) -
         error: None,
         updated_ms: now_ms(),
         write_started_ms: None,
+        candidates: Vec::new(),
     };
     match t.company_id {
         Some(company) => plan::chosen(observed, company, settings).map(|o| Binding {
@@ -729,9 +775,45 @@ fn settle(t: &DeviceTarget, observed: &[Observed], settings: &BindingSettings) -
 
 fn same_binding(current: Option<&Binding>, new: &Binding) -> bool {
     current.is_some_and(|c| {
-        (c.state, c.company_id, c.configuration_id, &c.error)
-            == (new.state, new.company_id, new.configuration_id, &new.error)
+        (c.state, c.company_id, c.configuration_id, &c.error, &c.candidates)
+            == (new.state, new.company_id, new.configuration_id, &new.error, &new.candidates)
     })
+}
+
+/// The record of a device that waits for a person, with the configurations it could be.
+fn needs_person(t: &DeviceTarget, candidates: &[i64], reason: &str) -> Binding {
+    Binding {
+        device_id: t.device_id,
+        state: BindingState::NeedsPerson,
+        company_id: t.company_id,
+        configuration_id: None,
+        error: Some(reason.to_owned()),
+        updated_ms: now_ms(),
+        write_started_ms: None,
+        candidates: candidates.to_vec(),
+    }
+}
+
+/// An adoption for the activity log: the key, then each field as it was and as it is now.
+fn adoption_detail(
+    key: MatchKey,
+    fields: &[(bindery_shared::FactField, String)],
+    before: &[(bindery_shared::FactField, Option<String>)],
+    type_id: Option<i64>,
+) -> String {
+    let mut parts = vec![format!("adopted by {}", key.as_str())];
+    for (f, after) in fields {
+        let was = before
+            .iter()
+            .find(|(g, _)| g == f)
+            .and_then(|(_, v)| v.as_deref())
+            .unwrap_or("");
+        parts.push(format!("{}: {was:?} -> {after:?}", f.as_str()));
+    }
+    if let Some(t) = type_id {
+        parts.push(format!("type -> {t}"));
+    }
+    parts.join("; ")
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@
 use connectwise_client::model::{NewTicket as CwNewTicket, Reference};
 use connectwise_client::{Client, Error as CwError};
 
-use super::runner::JobError;
+use super::job_error::JobError;
 use crate::integration::{BoardUse, Choices};
 use crate::store::{BindingState, Store, Ticket, TicketBoard, TicketState, now_ms};
 

@@ -8,7 +8,8 @@ use super::{Result, Store, now_ms};
 pub struct Activity {
     pub id: i64,
     pub at_ms: i64,
-    /// `configuration.create`, `configuration.update`, `configuration.deactivate`,
+    /// `configuration.create`, `configuration.update`, `configuration.adopt`,
+    /// `configuration.deactivate`,
     /// `ticket.create`, `ticket.attach`, `ticket.note`, `ticket.close`.
     pub action: String,
     /// What it was about, for people: a device's name and agent id, a ticket's summary.
@@ -16,7 +17,7 @@ pub struct Activity {
     /// The ConnectWise record's id, when known.
     pub cw_id: Option<i64>,
     pub ok: bool,
-    /// ConnectWise's error, when it refused.
+    /// ConnectWise's error, when it refused; for an adoption, each field before and after.
     pub detail: Option<String>,
 }
 
@@ -29,10 +30,22 @@ impl Store {
         cw_id: Option<i64>,
         outcome: std::result::Result<(), &str>,
     ) {
+        self.record_activity_detail(action, subject, cw_id, outcome.is_ok(), outcome.err())
+            .await;
+    }
+
+    /// Records one write with its detail: ConnectWise's refusal, or (for an adoption) what
+    /// changed.
+    pub async fn record_activity_detail(
+        &self,
+        action: &str,
+        subject: &str,
+        cw_id: Option<i64>,
+        ok: bool,
+        detail: Option<&str>,
+    ) {
         let subject: String = subject.chars().take(200).collect();
-        let detail = outcome
-            .err()
-            .map(|d| d.chars().take(1000).collect::<String>());
+        let detail = detail.map(|d| d.chars().take(2000).collect::<String>());
         let done = sqlx::query(
             "INSERT INTO activity (at_ms, action, subject, cw_id, ok, detail) VALUES ($1, $2, $3, $4, $5, $6)",
         )
@@ -40,7 +53,7 @@ impl Store {
         .bind(action)
         .bind(&subject)
         .bind(cw_id)
-        .bind(i64::from(detail.is_none()))
+        .bind(i64::from(ok))
         .bind(&detail)
         .execute(&self.pool)
         .await;

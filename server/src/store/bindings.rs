@@ -5,6 +5,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::{Result, Store, StoreError, now_ms};
+use crate::reconcile::plan::PersonChoice;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BindingState {
@@ -16,6 +17,10 @@ pub enum BindingState {
     Failed,
     /// The configuration was set to the inactive status (device left, policy unlinked, retired).
     Inactive,
+    /// Bindery will not choose: several configurations could be this device, one is wanted by
+    /// two devices, or the device may be a reinstall of another. `candidates` and `error` say
+    /// which and why.
+    NeedsPerson,
 }
 
 impl BindingState {
@@ -25,6 +30,7 @@ impl BindingState {
             BindingState::Bound => "bound",
             BindingState::Failed => "failed",
             BindingState::Inactive => "inactive",
+            BindingState::NeedsPerson => "needs_person",
         }
     }
 
@@ -34,6 +40,7 @@ impl BindingState {
             "bound" => BindingState::Bound,
             "failed" => BindingState::Failed,
             "inactive" => BindingState::Inactive,
+            "needs_person" => BindingState::NeedsPerson,
             other => {
                 return Err(StoreError::Conflict(format!(
                     "unknown binding state {other:?} in the database"
@@ -55,6 +62,8 @@ pub struct Binding {
     /// When a ConnectWise write for the device last started (kept by `mark_write_started`;
     /// `set_binding` leaves it alone).
     pub write_started_ms: Option<i64>,
+    /// For `NeedsPerson`: the configurations the device could be.
+    pub candidates: Vec<i64>,
 }
 
 /// A device as binding sees it: what it wants (`company_id`: its policy's linked company, or
@@ -67,12 +76,44 @@ pub struct DeviceTarget {
     pub policy_id: Option<i64>,
     pub company_id: Option<i64>,
     pub binding: Option<Binding>,
+    /// What a person decided about its configuration.
+    pub choice: PersonChoice,
+    /// The device it may be a reinstall of (it waits for a person meanwhile).
+    pub reinstall_of: Option<i64>,
+    pub retired: bool,
+}
+
+impl DeviceTarget {
+    /// Why the device may not be bound yet, for people.
+    pub fn hold(&self) -> Option<String> {
+        self.reinstall_of.map(|of| {
+            format!(
+                "possible reinstall of device {of}: approve it as the same machine, or keep it \
+                 separate"
+            )
+        })
+    }
 }
 
 const TARGET_SELECT: &str = "SELECT d.id AS device_id, d.agent_id, d.facts_json, d.policy_id, \
      CASE WHEN d.retired_ms IS NULL THEN p.cw_company_id ELSE NULL END AS want_company, \
-     b.state, b.company_id, b.configuration_id, b.error, b.updated_ms, b.write_started_ms \
+     d.bind_choice, d.bind_configuration_id, d.reinstall_of, d.retired_ms, \
+     b.state, b.company_id, b.configuration_id, b.error, b.updated_ms, b.write_started_ms, b.candidates \
      FROM devices d LEFT JOIN policies p ON p.id = d.policy_id LEFT JOIN bindings b ON b.device_id = d.id";
+
+/// The stored form of a person's choice: `adopt` with a configuration id, or `create`.
+pub(crate) fn choice_from(kind: Option<&str>, configuration_id: Option<i64>) -> PersonChoice {
+    match (kind, configuration_id) {
+        (Some("adopt"), Some(id)) => PersonChoice::Adopt(id),
+        (Some("create"), _) => PersonChoice::CreateNew,
+        _ => PersonChoice::Auto,
+    }
+}
+
+fn candidates_from(text: Option<String>) -> Vec<i64> {
+    text.map(|t| t.split(',').filter_map(|c| c.trim().parse().ok()).collect())
+        .unwrap_or_default()
+}
 
 fn target_from_row(r: &AnyRow) -> Result<DeviceTarget> {
     let device_id: i64 = r.try_get("device_id")?;
@@ -87,8 +128,10 @@ fn target_from_row(r: &AnyRow) -> Result<DeviceTarget> {
             error: r.try_get("error")?,
             updated_ms: r.try_get("updated_ms")?,
             write_started_ms: r.try_get("write_started_ms")?,
+            candidates: candidates_from(r.try_get("candidates")?),
         }),
     };
+    let kind: Option<String> = r.try_get("bind_choice")?;
     Ok(DeviceTarget {
         device_id,
         agent_id: r.try_get("agent_id")?,
@@ -96,6 +139,9 @@ fn target_from_row(r: &AnyRow) -> Result<DeviceTarget> {
         policy_id: r.try_get("policy_id")?,
         company_id: r.try_get("want_company")?,
         binding,
+        choice: choice_from(kind.as_deref(), r.try_get("bind_configuration_id")?),
+        reinstall_of: r.try_get("reinstall_of")?,
+        retired: r.try_get::<Option<i64>, _>("retired_ms")?.is_some(),
     })
 }
 
@@ -123,11 +169,19 @@ impl Store {
     /// Records a device's binding (the job runner's result).
     pub async fn set_binding(&self, b: &Binding) -> Result<()> {
         let error: Option<String> = b.error.as_ref().map(|e| e.chars().take(2000).collect());
+        let candidates = (!b.candidates.is_empty()).then(|| {
+            b.candidates
+                .iter()
+                .take(50)
+                .map(i64::to_string)
+                .collect::<Vec<_>>()
+                .join(",")
+        });
         sqlx::query(
-            "INSERT INTO bindings (device_id, state, company_id, configuration_id, error, updated_ms) \
-             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (device_id) DO UPDATE SET state = excluded.state, \
+            "INSERT INTO bindings (device_id, state, company_id, configuration_id, error, updated_ms, candidates) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (device_id) DO UPDATE SET state = excluded.state, \
              company_id = excluded.company_id, configuration_id = excluded.configuration_id, \
-             error = excluded.error, updated_ms = excluded.updated_ms",
+             error = excluded.error, updated_ms = excluded.updated_ms, candidates = excluded.candidates",
         )
         .bind(b.device_id)
         .bind(b.state.as_str())
@@ -135,6 +189,7 @@ impl Store {
         .bind(b.configuration_id)
         .bind(error)
         .bind(now_ms())
+        .bind(candidates)
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -142,7 +197,7 @@ impl Store {
 
     pub async fn binding(&self, device_id: i64) -> Result<Option<Binding>> {
         let row = sqlx::query(
-            "SELECT device_id, state, company_id, configuration_id, error, updated_ms, write_started_ms FROM bindings WHERE device_id = $1",
+            "SELECT device_id, state, company_id, configuration_id, error, updated_ms, write_started_ms, candidates FROM bindings WHERE device_id = $1",
         )
         .bind(device_id)
         .fetch_optional(&self.pool)
@@ -157,6 +212,7 @@ impl Store {
             error: r.try_get("error")?,
             updated_ms: r.try_get("updated_ms")?,
             write_started_ms: r.try_get("write_started_ms")?,
+            candidates: candidates_from(r.try_get("candidates")?),
         }))
     }
 
@@ -285,5 +341,63 @@ impl Store {
             Some(_) => LinkState::Red,
         };
         Ok(s)
+    }
+
+    /// Which of these agent ids (compared without case) belong to a Bindery device, retired and
+    /// merged ones included: their configurations are never another device's to adopt.
+    pub async fn known_agent_ids(
+        &self,
+        ids: &[String],
+    ) -> Result<std::collections::HashSet<String>> {
+        let mut known = std::collections::HashSet::new();
+        for chunk in ids.chunks(500) {
+            let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = format!(
+                "SELECT lower(agent_id) FROM devices WHERE lower(agent_id) IN ({})",
+                marks.join(",")
+            );
+            let mut q = sqlx::query_as::<_, (String,)>(sqlx::AssertSqlSafe(sql));
+            for id in chunk {
+                q = q.bind(id.to_lowercase());
+            }
+            known.extend(q.fetch_all(&self.pool).await?.into_iter().map(|(a,)| a));
+        }
+        Ok(known)
+    }
+
+    /// The configurations of a company that are recorded for a device: no other device adopts
+    /// them.
+    pub async fn claimed_configurations(
+        &self,
+        company_id: i64,
+    ) -> Result<std::collections::HashSet<i64>> {
+        let rows: Vec<(i64,)> = sqlx::query_as(
+            "SELECT configuration_id FROM bindings WHERE company_id = $1 AND configuration_id IS NOT NULL",
+        )
+        .bind(company_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(|(id,)| id).collect())
+    }
+
+    /// Records a person's binding choice for a device (and clears a wait for one).
+    pub async fn set_bind_choice(&self, device_id: i64, choice: PersonChoice) -> Result<()> {
+        let (kind, id) = match choice {
+            PersonChoice::Auto => (None, None),
+            PersonChoice::Adopt(id) => (Some("adopt"), Some(id)),
+            PersonChoice::CreateNew => (Some("create"), None),
+        };
+        let done = sqlx::query(
+            "UPDATE devices SET bind_choice = $1, bind_configuration_id = $2 WHERE id = $3",
+        )
+        .bind(kind)
+        .bind(id)
+        .bind(device_id)
+        .execute(&self.pool)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound("device"));
+        }
+        Ok(())
     }
 }

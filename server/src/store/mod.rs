@@ -60,6 +60,7 @@ const SQLITE_MIGRATIONS: &[(i64, &str)] = &[
     (4, include_str!("migrations/sqlite/0004_admins.sql")),
     (5, include_str!("migrations/sqlite/0005_alerts.sql")),
     (6, include_str!("migrations/sqlite/0006_activity.sql")),
+    (7, include_str!("migrations/sqlite/0007_identity.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("migrations/postgres/0001_initial.sql")),
@@ -68,6 +69,7 @@ const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (4, include_str!("migrations/postgres/0004_admins.sql")),
     (5, include_str!("migrations/postgres/0005_alerts.sql")),
     (6, include_str!("migrations/postgres/0006_activity.sql")),
+    (7, include_str!("migrations/postgres/0007_identity.sql")),
 ];
 
 /// A handle on the store; cheap to clone (a connection pool).

@@ -107,11 +107,14 @@ impl World {
             .enroll_device(&NewDevice {
                 agent_id: &agent,
                 serial: f.serial_number.as_deref(),
+                mac: f.mac_address.as_deref(),
                 policy_id,
                 facts_json: &json,
                 facts_hash: &bindery_server::secrets::hash_secret(&json),
                 agent_version: "test",
                 secret_hash: "x",
+                proven: false,
+                auto_approve_silent_ms: None,
             })
             .await
             .unwrap();

@@ -78,6 +78,10 @@ pub struct CheckInReply {
     /// The monitors this device should run (replaces the previous set).
     #[serde(default)]
     pub monitors: Vec<MonitorSpec>,
+    /// Set when an admin approved this machine as a reinstall of a device the server already
+    /// knew: the agent id to use from now on (the credential stays the same).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<String>,
 }
 
 /// A monitor to evaluate on the device.

@@ -1,0 +1,325 @@
+//! A whole company's plan, pure: given the devices that should (or should no longer) be bound in
+//! it and the company's configurations as one paged read returned them, what each device needs.
+//! The sync carries this plan out; a link's preview shows it without writing anything. Both call
+//! the same function, so the preview and the outcome cannot disagree.
+
+use std::collections::{HashMap, HashSet};
+
+use bindery_shared::{DeviceFacts, FactField};
+use serde::Serialize;
+
+use super::adoption::{self, Candidacy, MatchKey, Seeker};
+use super::plan::{self, Action, BindingSettings, Desired, Observed, PersonChoice};
+
+/// One device as the company's plan sees it.
+#[derive(Clone, Debug)]
+pub struct DeviceInput {
+    pub device_id: i64,
+    pub agent_id: String,
+    pub facts: DeviceFacts,
+    /// Where it should be bound (`None`: nowhere).
+    pub company_id: Option<i64>,
+    pub choice: PersonChoice,
+    pub hold: Option<String>,
+    /// A configuration recorded for it in another company, still active (it is moving).
+    pub recorded_elsewhere: Option<Observed>,
+}
+
+/// What one device needs, with what the plan was made from (a write job carries it).
+#[derive(Clone, Debug)]
+pub struct DevicePlan {
+    pub device_id: i64,
+    pub observed: Vec<Observed>,
+    pub candidacy: Candidacy,
+    /// The next write (or `InLine`, or `NeedsPerson`).
+    pub action: Action,
+}
+
+#[derive(Clone, Debug)]
+pub struct CompanyPlan {
+    pub devices: Vec<DevicePlan>,
+    /// Configurations of the company no device owns or would adopt: left alone.
+    pub unclaimed: Vec<Observed>,
+}
+
+/// Plans every device of `inputs` against `configs`, the company's configurations.
+/// `owners` holds every Bindery device's agent id (lower-case), `claimed` the configuration ids
+/// recorded for some device: neither kind is another device's to adopt.
+pub fn plan_company(
+    company_id: i64,
+    inputs: &[DeviceInput],
+    configs: &[Observed],
+    owners: &HashSet<String>,
+    claimed: &HashSet<i64>,
+    settings: &BindingSettings,
+) -> CompanyPlan {
+    let ident = |o: &Observed| {
+        o.fields
+            .iter()
+            .find(|(f, _)| *f == FactField::DeviceIdentifier)
+            .and_then(|(_, v)| v.as_deref())
+            .map(|v| v.trim().to_lowercase())
+            .filter(|v| !v.is_empty())
+    };
+    // Configurations a person chose for some device are not for the others to adopt.
+    let picked: HashSet<i64> = inputs
+        .iter()
+        .filter_map(|d| match d.choice {
+            PersonChoice::Adopt(id) => Some(id),
+            _ => None,
+        })
+        .collect();
+    let mut by_device: HashMap<String, Vec<Observed>> = HashMap::new();
+    let mut unowned: Vec<Observed> = Vec::new();
+    for c in configs {
+        match ident(c) {
+            Some(id) if owners.contains(&id) => by_device.entry(id).or_default().push(c.clone()),
+            _ if claimed.contains(&c.id) || picked.contains(&c.id) => {}
+            _ => unowned.push(c.clone()),
+        }
+    }
+    let observed: Vec<Vec<Observed>> = inputs
+        .iter()
+        .map(|d| {
+            let mut o = by_device
+                .get(&d.agent_id.to_lowercase())
+                .cloned()
+                .unwrap_or_default();
+            o.extend(d.recorded_elsewhere.iter().cloned());
+            o
+        })
+        .collect();
+    // Devices that should be here, have nothing of their own here and let Bindery choose.
+    let seeks = |i: usize| {
+        let d = &inputs[i];
+        d.company_id == Some(company_id)
+            && d.choice == PersonChoice::Auto
+            && d.hold.is_none()
+            && !observed[i].iter().any(|o| o.company_id == company_id)
+    };
+    let seeking: Vec<usize> = (0..inputs.len()).filter(|&i| seeks(i)).collect();
+    let seekers: Vec<Seeker<'_>> = seeking
+        .iter()
+        .map(|&i| Seeker {
+            facts: &inputs[i].facts,
+        })
+        .collect();
+    let mut candidacy: Vec<Candidacy> = vec![Candidacy::Nothing; inputs.len()];
+    for (i, c) in seeking
+        .iter()
+        .zip(adoption::candidacies(&seekers, &unowned, &settings.adoption))
+    {
+        candidacy[*i] = c;
+    }
+    // A person's pick is adoptable when no other device owns it (whatever else wanted it).
+    for (i, d) in inputs.iter().enumerate() {
+        if let PersonChoice::Adopt(id) = d.choice
+            && let Some(c) = configs.iter().find(|c| c.id == id && c.company_id == company_id)
+            && ident(c).is_none_or(|o| !owners.contains(&o))
+        {
+            candidacy[i] = Candidacy::One {
+                config: c.clone(),
+                key: MatchKey::Person,
+            };
+        }
+    }
+    let mut wanted: HashSet<i64> = HashSet::new();
+    for c in &candidacy {
+        match c {
+            Candidacy::One { config, .. } => {
+                wanted.insert(config.id);
+            }
+            Candidacy::Ambiguous { candidates, .. } => wanted.extend(candidates.iter().copied()),
+            Candidacy::Nothing => {}
+        }
+    }
+    let devices = inputs
+        .iter()
+        .zip(observed)
+        .zip(candidacy)
+        .map(|((d, observed), candidacy)| {
+            let desired = Desired {
+                agent_id: &d.agent_id,
+                facts: &d.facts,
+                company_id: d.company_id,
+                choice: d.choice,
+                hold: d.hold.as_deref(),
+            };
+            let action = plan::plan(&desired, &observed, &candidacy, settings);
+            DevicePlan {
+                device_id: d.device_id,
+                observed,
+                candidacy,
+                action,
+            }
+        })
+        .collect();
+    CompanyPlan {
+        devices,
+        unclaimed: unowned
+            .into_iter()
+            .filter(|c| !wanted.contains(&c.id))
+            .collect(),
+    }
+}
+
+/// What linking (or syncing) would do, for people: counts, and the devices that need a person.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Preview {
+    pub company_id: i64,
+    /// Configurations made by others that would become devices', by key.
+    pub adopt_by_serial: usize,
+    pub adopt_by_mac: usize,
+    pub adopt_by_name: usize,
+    pub adopt_by_person: usize,
+    pub create: usize,
+    /// The device's own configuration, inactive, made active again (adopted ones included).
+    pub reactivate: usize,
+    pub update: usize,
+    pub deactivate: usize,
+    pub in_line: usize,
+    pub needs_person: Vec<NeedsPerson>,
+    /// Configurations of the company that no device claims; they are left alone.
+    pub unclaimed: Vec<Unclaimed>,
+    /// Every device and what it gets, in device order.
+    pub devices: Vec<DeviceOutcome>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NeedsPerson {
+    pub device_id: i64,
+    pub candidates: Vec<i64>,
+    pub reason: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Unclaimed {
+    pub configuration_id: i64,
+    pub name: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeviceOutcome {
+    pub device_id: i64,
+    /// `adopt`, `create`, `update`, `reactivate`, `deactivate`, `in_line`, `needs_person`.
+    pub outcome: &'static str,
+    pub configuration_id: Option<i64>,
+    /// For an adoption: the key that matched.
+    pub key: Option<MatchKey>,
+}
+
+/// The preview of a plan: each device's last write in this company (a moving device is first
+/// deactivated elsewhere, which counts as a deactivation too).
+pub fn preview(company_id: i64, plan: &CompanyPlan, inputs: &[DeviceInput], settings: &BindingSettings) -> Preview {
+    let mut p = Preview {
+        company_id,
+        unclaimed: plan
+            .unclaimed
+            .iter()
+            .map(|c| Unclaimed {
+                configuration_id: c.id,
+                name: c
+                    .fields
+                    .iter()
+                    .find(|(f, _)| *f == FactField::Name)
+                    .and_then(|(_, v)| v.clone()),
+            })
+            .collect(),
+        ..Preview::default()
+    };
+    for (d, input) in plan.devices.iter().zip(inputs) {
+        for action in actions(d, input, settings) {
+            let (outcome, configuration_id, key) = match &action {
+                Action::InLine => {
+                    p.in_line += 1;
+                    ("in_line", None, None)
+                }
+                Action::Create { .. } => {
+                    p.create += 1;
+                    ("create", None, None)
+                }
+                Action::Update {
+                    configuration_id,
+                    activate,
+                    ..
+                } => {
+                    if *activate {
+                        p.reactivate += 1;
+                        ("reactivate", Some(*configuration_id), None)
+                    } else {
+                        p.update += 1;
+                        ("update", Some(*configuration_id), None)
+                    }
+                }
+                Action::Deactivate { configuration_id } => {
+                    p.deactivate += 1;
+                    ("deactivate", Some(*configuration_id), None)
+                }
+                Action::Adopt {
+                    configuration_id,
+                    key,
+                    activate,
+                    ..
+                } => {
+                    *match key {
+                        MatchKey::Serial => &mut p.adopt_by_serial,
+                        MatchKey::Mac => &mut p.adopt_by_mac,
+                        MatchKey::Name => &mut p.adopt_by_name,
+                        MatchKey::Person => &mut p.adopt_by_person,
+                    } += 1;
+                    if *activate {
+                        p.reactivate += 1;
+                    }
+                    ("adopt", Some(*configuration_id), Some(*key))
+                }
+                Action::NeedsPerson { candidates, reason } => {
+                    p.needs_person.push(NeedsPerson {
+                        device_id: d.device_id,
+                        candidates: candidates.clone(),
+                        reason: reason.clone(),
+                    });
+                    ("needs_person", None, None)
+                }
+            };
+            p.devices.push(DeviceOutcome {
+                device_id: d.device_id,
+                outcome,
+                configuration_id,
+                key,
+            });
+        }
+    }
+    p
+}
+
+/// The writes a device needs in turn: deactivations first, then at most one write here.
+fn actions(d: &DevicePlan, input: &DeviceInput, settings: &BindingSettings) -> Vec<Action> {
+    let mut observed = d.observed.clone();
+    let mut out = Vec::new();
+    let mut action = d.action.clone();
+    for _ in 0..8 {
+        let Action::Deactivate { configuration_id } = action else {
+            break;
+        };
+        out.push(action.clone());
+        for o in observed.iter_mut().filter(|o| o.id == configuration_id) {
+            o.status_id = Some(settings.inactive_status_id);
+        }
+        let desired = Desired {
+            agent_id: &input.agent_id,
+            facts: &input.facts,
+            company_id: input.company_id,
+            choice: input.choice,
+            hold: input.hold.as_deref(),
+        };
+        action = plan::plan(&desired, &observed, &d.candidacy, settings);
+    }
+    if !matches!(action, Action::Deactivate { .. }) && (out.is_empty() || action != Action::InLine) {
+        out.push(action);
+    }
+    out
+}

@@ -1,0 +1,142 @@
+//! Reading a company for its plan: the one paged read of its configurations, which of them are
+//! Bindery devices', and what each device wants. The runner's sync carries the plan out; a
+//! link's preview only shows it. Both come through here, so they plan from the same facts.
+
+use std::collections::HashSet;
+
+use bindery_shared::{DeviceFacts, FactField};
+use connectwise_client::Client;
+
+use super::company::{self, CompanyPlan, DeviceInput, Preview};
+use super::fields;
+use super::job_error::JobError;
+use super::plan::{BindingSettings, Observed};
+use crate::store::{BindingState, DeviceTarget, Store, now_ms};
+
+/// A company as one read found it, planned.
+pub struct CompanyRead {
+    /// When the read started.
+    pub taken_ms: i64,
+    pub configurations: usize,
+    pub inputs: Vec<DeviceInput>,
+    pub plan: CompanyPlan,
+}
+
+/// The stored facts of a device, decoded; a damaged row is an error naming the device.
+pub fn device_facts(t: &DeviceTarget) -> Result<DeviceFacts, JobError> {
+    serde_json::from_str(&t.facts_json).map_err(|e| {
+        JobError::Permanent(format!(
+            "the stored facts of device {} are damaged: {e}",
+            t.device_id
+        ))
+    })
+}
+
+/// What the plan needs of a device.
+pub fn input(t: &DeviceTarget, reading: i64) -> Result<DeviceInput, JobError> {
+    // A configuration recorded in another company (the device is moving) is known by id.
+    let recorded_elsewhere = t.binding.as_ref().and_then(|b| {
+        let (Some(other), Some(id)) = (b.company_id, b.configuration_id) else {
+            return None;
+        };
+        (b.state != BindingState::Inactive && other != reading).then(|| Observed {
+            id,
+            company_id: other,
+            status_id: None,
+            fields: Vec::new(),
+        })
+    });
+    Ok(DeviceInput {
+        device_id: t.device_id,
+        agent_id: t.agent_id.clone(),
+        facts: device_facts(t)?,
+        company_id: t.company_id,
+        choice: t.choice,
+        hold: t.hold(),
+        recorded_elsewhere,
+    })
+}
+
+/// Reads the company's configurations (one paged query) and plans `targets` against them.
+pub async fn read_company(
+    store: &Store,
+    client: &Client,
+    company_id: i64,
+    targets: &[DeviceTarget],
+    settings: &BindingSettings,
+) -> Result<CompanyRead, JobError> {
+    let taken_ms = now_ms();
+    let configs: Vec<Observed> = client
+        .company_configurations(company_id, fields::READ_FIELDS)
+        .await?
+        .iter()
+        .filter_map(fields::observed)
+        // Whatever a condition matched, only this company's configurations are planned on.
+        .filter(|o| o.company_id == company_id)
+        .collect();
+    let identifiers: Vec<String> = configs
+        .iter()
+        .filter_map(|o| {
+            o.fields
+                .iter()
+                .find(|(f, _)| *f == FactField::DeviceIdentifier)
+                .and_then(|(_, v)| v.clone())
+        })
+        .filter(|v| !v.trim().is_empty())
+        .collect();
+    let mut owners: HashSet<String> = store.known_agent_ids(&identifiers).await?;
+    owners.extend(targets.iter().map(|t| t.agent_id.to_lowercase()));
+    let claimed = store.claimed_configurations(company_id).await?;
+    let inputs = targets
+        .iter()
+        .map(|t| input(t, company_id))
+        .collect::<Result<Vec<_>, _>>()?;
+    let plan = company::plan_company(company_id, &inputs, &configs, &owners, &claimed, settings);
+    Ok(CompanyRead {
+        taken_ms,
+        configurations: configs.len(),
+        inputs,
+        plan,
+    })
+}
+
+/// What linking `policy_id` to `company_id` would do, without writing anything: the reads of
+/// one sync, planned by the same code the sync runs.
+pub async fn preview_link(
+    store: &Store,
+    client: &Client,
+    policy_id: i64,
+    company_id: i64,
+    settings: &BindingSettings,
+) -> Result<Preview, JobError> {
+    let mut targets = store.company_targets(company_id).await?;
+    let policy: Vec<DeviceTarget> = store
+        .policy_targets(policy_id)
+        .await?
+        .into_iter()
+        .map(|mut t| {
+            if !t.retired {
+                t.company_id = Some(company_id);
+            }
+            t
+        })
+        .collect();
+    let ours: HashSet<i64> = policy.iter().map(|t| t.device_id).collect();
+    targets.retain(|t| !ours.contains(&t.device_id));
+    targets.extend(policy);
+    let read = read_company(store, client, company_id, &targets, settings).await?;
+    // Only the policy's devices are the link's doing; the others share the ownership rules.
+    let (plans, inputs): (Vec<_>, Vec<_>) = read
+        .plan
+        .devices
+        .iter()
+        .zip(&read.inputs)
+        .filter(|(p, _)| ours.contains(&p.device_id))
+        .map(|(p, i)| (p.clone(), i.clone()))
+        .unzip();
+    let only_ours = CompanyPlan {
+        devices: plans,
+        unclaimed: read.plan.unclaimed.clone(),
+    };
+    Ok(company::preview(company_id, &only_ours, &inputs, settings))
+}
