@@ -244,14 +244,17 @@ async fn enroll(
         .flatten()
         .filter(|e| e.agent_id == agent_id && e.server == client.url())
         .map(|e| e.credential());
-    let reply = client.enroll(&request, proof.as_ref()).await.map_err(|e| match e {
-        ServerError::Unauthorized(m) => format!("enrollment refused: {m}"),
-        other if other.to_string().contains("certificate") => format!(
-            "{other} (for a server whose certificate comes from its own CA, give that CA's \
+    let reply = client
+        .enroll(&request, proof.as_ref())
+        .await
+        .map_err(|e| match e {
+            ServerError::Unauthorized(m) => format!("enrollment refused: {m}"),
+            other if other.to_string().contains("certificate") => format!(
+                "{other} (for a server whose certificate comes from its own CA, give that CA's \
              certificate with --ca-cert FILE)"
-        ),
-        other => other.to_string(),
-    })?;
+            ),
+            other => other.to_string(),
+        })?;
     if reply.agent_id != agent_id {
         // The server knew this machine (by its serial) under its earlier id: keep that one.
         state.adopt_agent_id(&reply.agent_id)?;
@@ -391,7 +394,11 @@ async fn run(state_dir: Option<PathBuf>, once: bool) -> Result<(), String> {
                 }
                 status.last_success_ms = Some(status.last_attempt_ms);
                 status.last_result = "ok".into();
-                if let Some(id) = reply.agent_id.as_deref().filter(|id| *id != enrolled.agent_id) {
+                if let Some(id) = reply
+                    .agent_id
+                    .as_deref()
+                    .filter(|id| *id != enrolled.agent_id)
+                {
                     // An admin approved this machine as a reinstall of a device the server knew:
                     // it carries on under that device's agent id, with the same secret.
                     match adopt_identity(&state, &mut enrolled, id) {

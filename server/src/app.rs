@@ -58,6 +58,11 @@ pub struct AppState {
 pub type Shared = Arc<AppState>;
 
 impl AppState {
+    /// The admin actions, with this server's key and engine (so one ConnectWise client).
+    pub fn ops(&self) -> crate::ops::Ops<'_> {
+        crate::ops::Ops::new(&self.store, self.key.as_deref(), self.engine.as_deref())
+    }
+
     pub fn new(store: Store, agents: AgentSettings) -> Shared {
         AppState::with_engine(store, agents, None)
     }

@@ -10,7 +10,7 @@ use crate::store::{Store, StoreError};
 
 const CREDENTIALS: &str = "cw.credentials";
 const PRIVATE_KEY: &str = "cw.private_key";
-const CHOICES: &str = "cw.choices";
+pub const CHOICES: &str = "cw.choices";
 
 /// Where and who: everything but the private key.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,6 +1,6 @@
 //! Bindery's server: the store (`store`) on SQLite or PostgreSQL, the agent and admin APIs
 //! (`api`) and the web console (`console`) served by `app::launch`, the ConnectWise settings (`integration`), the binding engine
-//! and ticket engine (`reconcile`), device identity (`identity`), monitors, alerts and help requests (`monitoring`), secrets
+//! and ticket engine (`reconcile`), the admin actions shared by the API, console and CLI (`ops`), monitors, alerts and help requests (`monitoring`), secrets
 //! at rest (`secrets`, `sealing`), and the all-in-one `demo`.
 
 pub mod api;
@@ -9,10 +9,10 @@ pub mod config;
 pub mod console;
 pub mod demo;
 pub mod downloads;
-pub mod identity;
 pub mod integration;
 pub mod metrics;
 pub mod monitoring;
+pub mod ops;
 pub mod reconcile;
 pub mod sealing;
 pub mod secrets;

@@ -15,6 +15,8 @@ use bindery_server::sealing::ServerKey;
 use bindery_server::store::{AlertFilter, AlertState, Store};
 use clap::{Args, Parser, Subcommand};
 
+mod cli;
+
 #[derive(Parser)]
 #[command(name = "bindery-server", version, about = "Bindery's server")]
 struct Cli {
@@ -206,18 +208,10 @@ enum Admin {
     /// sessions.
     #[command(name = "admin-password")]
     AccountPassword { username: String },
-    /// Link a policy to a ConnectWise company (by id); its devices are bound by the server.
-    Link {
-        #[arg(long)]
-        policy: String,
-        #[arg(long)]
-        company: i64,
-    },
-    /// Unlink a policy: its devices' configurations are set to the inactive status.
-    Unlink {
-        #[arg(long)]
-        policy: String,
-    },
+    #[command(flatten)]
+    Links(cli::links::Command),
+    #[command(flatten)]
+    Identity(cli::identity::Command),
     /// Move a device (by id) to another policy, or out of every policy.
     DeviceMove {
         device: i64,
@@ -513,14 +507,6 @@ fn admin_password() -> Result<(String, bool), String> {
     }
 }
 
-async fn policy_named(store: &Store, name: &str) -> Result<bindery_server::store::Policy, String> {
-    let policies = store.policies().await.map_err(|e| e.to_string())?;
-    policies
-        .into_iter()
-        .find(|p| p.name == name)
-        .ok_or_else(|| format!("no policy named {name:?}"))
-}
-
 async fn admin(db: Database, key_file: Option<PathBuf>, action: Admin) -> Result<(), String> {
     let store = open(&db).await?;
     let e = |e: bindery_server::store::StoreError| e.to_string();
@@ -544,32 +530,27 @@ async fn admin(db: Database, key_file: Option<PathBuf>, action: Admin) -> Result
                 println!("{username}\t{password}");
             }
         }
-        Admin::Link { policy, company } => {
-            let p = policy_named(&store, &policy).await?;
-            let key = load_key(&db, key_file)?;
-            let config = bindery_server::integration::client_config(&store, &key)
-                .await
-                .map_err(|e| e.to_string())?;
-            let client = connectwise_client::Client::new(config).map_err(|e| e.to_string())?;
-            let found = client
-                .get_company(company)
-                .await
-                .map_err(|e| format!("company {company}: {e}"))?;
-            let name = found.name;
-            store
-                .link_policy(p.id, Some((company, &name)))
-                .await
-                .map_err(e)?;
-            queue::policy_linked(&store, p.id).await.map_err(e)?;
-            println!("{} linked to {name}; its devices are being bound", p.name);
+        Admin::Links(command) => {
+            let key = || load_key(&db, key_file.clone());
+            cli::links::run(
+                &cli::Context {
+                    store: &store,
+                    key: &key,
+                },
+                command,
+            )
+            .await?;
         }
-        Admin::Unlink { policy } => {
-            let p = policy_named(&store, &policy).await?;
-            let (_, n) = queue::unlink_policy(&store, p.id).await.map_err(e)?;
-            println!(
-                "{} unlinked; {n} configurations are being deactivated",
-                p.name
-            );
+        Admin::Identity(command) => {
+            let key = || load_key(&db, key_file.clone());
+            cli::identity::run(
+                &cli::Context {
+                    store: &store,
+                    key: &key,
+                },
+                command,
+            )
+            .await?;
         }
         Admin::DeviceMove {
             device,
@@ -577,7 +558,7 @@ async fn admin(db: Database, key_file: Option<PathBuf>, action: Admin) -> Result
             none: _,
         } => {
             let target = match policy {
-                Some(name) => Some(policy_named(&store, &name).await?.id),
+                Some(name) => Some(cli::policy_named(&store, &name).await?.id),
                 None => None,
             };
             store.move_device(device, target).await.map_err(e)?;
@@ -592,12 +573,12 @@ async fn admin(db: Database, key_file: Option<PathBuf>, action: Admin) -> Result
             println!("re-sync of {n} companies queued");
         }
         Admin::RetryPending { policy } => {
-            let p = policy_named(&store, &policy).await?;
+            let p = cli::policy_named(&store, &policy).await?;
             let n = queue::retry_pending(&store, p.id).await.map_err(e)?;
             println!("{n} devices queued again");
         }
         Admin::Bindings { policy } => {
-            let p = policy_named(&store, &policy).await?;
+            let p = cli::policy_named(&store, &policy).await?;
             let s = store.policy_bindings(p.id).await.map_err(e)?;
             println!(
                 "{}\t{:?}\t{} devices, {} bound, {} pending, {} failed",
@@ -609,7 +590,12 @@ async fn admin(db: Database, key_file: Option<PathBuf>, action: Admin) -> Result
                         b.state.as_str(),
                         b.configuration_id
                             .map(|c| c.to_string())
-                            .unwrap_or_default(),
+                            .unwrap_or_else(|| {
+                                // Waiting for a person: the configurations it could be.
+                                let c: Vec<String> =
+                                    b.candidates.iter().map(i64::to_string).collect();
+                                c.join(",")
+                            }),
                         b.error.clone().unwrap_or_default(),
                     ),
                     None => ("pending", String::new(), String::new()),
@@ -621,7 +607,7 @@ async fn admin(db: Database, key_file: Option<PathBuf>, action: Admin) -> Result
             }
         }
         Admin::MonitorsShow { policy } => {
-            let p = policy_named(&store, &policy).await?;
+            let p = cli::policy_named(&store, &policy).await?;
             let stored = store.policy_monitors(p.id).await.map_err(e)?;
             let settings = MonitorSettings::from_stored(stored.as_deref());
             let json = serde_json::to_string_pretty(&settings).map_err(|e| e.to_string())?;
@@ -632,7 +618,7 @@ async fn admin(db: Database, key_file: Option<PathBuf>, action: Admin) -> Result
             file,
             default,
         } => {
-            let p = policy_named(&store, &policy).await?;
+            let p = cli::policy_named(&store, &policy).await?;
             if default {
                 store.set_policy_monitors(p.id, None).await.map_err(e)?;
                 println!("{}: the default monitors", p.name);
@@ -732,7 +718,7 @@ async fn admin(db: Database, key_file: Option<PathBuf>, action: Admin) -> Result
             }
         }
         Admin::PolicyRename { name, new_name } => {
-            let p = policy_named(&store, &name).await?;
+            let p = cli::policy_named(&store, &name).await?;
             let p = store
                 .rename_policy(p.id, &new_name)
                 .await
@@ -740,7 +726,7 @@ async fn admin(db: Database, key_file: Option<PathBuf>, action: Admin) -> Result
             println!("{}\t{}", p.id, p.name);
         }
         Admin::PolicyDelete { name } => {
-            let p = policy_named(&store, &name).await?;
+            let p = cli::policy_named(&store, &name).await?;
             queue::delete_policy(&store, p.id).await.map_err(e)?;
         }
         Admin::TokenCreate {
@@ -749,7 +735,7 @@ async fn admin(db: Database, key_file: Option<PathBuf>, action: Admin) -> Result
             expires_in_days,
             server_url,
         } => {
-            let p = policy_named(&store, &policy).await?;
+            let p = cli::policy_named(&store, &policy).await?;
             let expires = expires_in_days
                 .map(|d| bindery_server::store::now_ms() + i64::from(d) * 86_400_000);
             let (_, token) = store
@@ -768,7 +754,7 @@ async fn admin(db: Database, key_file: Option<PathBuf>, action: Admin) -> Result
             }
         }
         Admin::TokenList { policy } => {
-            let p = policy_named(&store, &policy).await?;
+            let p = cli::policy_named(&store, &policy).await?;
             let now = bindery_server::store::now_ms();
             for t in store.tokens(p.id).await.map_err(|e| e.to_string())? {
                 let state = match (t.revoked_ms, t.is_usable(now)) {
@@ -782,7 +768,7 @@ async fn admin(db: Database, key_file: Option<PathBuf>, action: Admin) -> Result
         Admin::TokenRevoke { id } => store.revoke_token(id).await.map_err(|e| e.to_string())?,
         Admin::DeviceList { policy } => {
             let policy_id = match policy {
-                Some(name) => Some(policy_named(&store, &name).await?.id),
+                Some(name) => Some(cli::policy_named(&store, &name).await?.id),
                 None => None,
             };
             for d in store.devices(policy_id).await.map_err(|e| e.to_string())? {

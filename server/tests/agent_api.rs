@@ -132,12 +132,17 @@ async fn enrolling_again_needs_proof_and_a_known_serial_takes_nothing_over() {
     let office = s.state.store.devices(None).await.unwrap()[0].clone();
 
     // The same agent id without its credential is refused, and the device keeps working.
-    let body = json!({"token": s.token, "agentId": "agent-1", "agentVersion": "0.1.0", "facts": {}});
+    let body =
+        json!({"token": s.token, "agentId": "agent-1", "agentVersion": "0.1.0", "facts": {}});
     let (status, reply) = s.post("/enroll", None, body.to_string()).await;
     assert_eq!(status, StatusCode::CONFLICT, "{reply}");
-    assert_eq!(s.post("/checkin", Some(&first), checkin.clone()).await.0, StatusCode::OK);
+    assert_eq!(
+        s.post("/checkin", Some(&first), checkin.clone()).await.0,
+        StatusCode::OK
+    );
     // So is an upper-cased copy of it (ConnectWise would see one identifier for two devices).
-    let body = json!({"token": s.token, "agentId": "AGENT-1", "agentVersion": "0.1.0", "facts": {}});
+    let body =
+        json!({"token": s.token, "agentId": "AGENT-1", "agentVersion": "0.1.0", "facts": {}});
     let (status, reply) = s.post("/enroll", None, body.to_string()).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{reply}");
     assert_eq!(reply["field"], "agentId");
@@ -146,12 +151,15 @@ async fn enrolling_again_needs_proof_and_a_known_serial_takes_nothing_over() {
     let body = json!({"token": s.token, "agentId": "agent-1", "agentVersion": "0.1.0", "facts": {"name": "pc-1", "serialNumber": "77NDZ12"}});
     let (status, reply) = s.post("/enroll", Some(&first), body.to_string()).await;
     assert_eq!(status, StatusCode::OK, "{reply}");
-    let second = format!(
-        "Bearer agent-1.{}",
-        reply["deviceSecret"].as_str().unwrap()
+    let second = format!("Bearer agent-1.{}", reply["deviceSecret"].as_str().unwrap());
+    assert_eq!(
+        s.post("/checkin", Some(&first), checkin.clone()).await.0,
+        StatusCode::UNAUTHORIZED
     );
-    assert_eq!(s.post("/checkin", Some(&first), checkin.clone()).await.0, StatusCode::UNAUTHORIZED);
-    assert_eq!(s.post("/checkin", Some(&second), checkin.clone()).await.0, StatusCode::OK);
+    assert_eq!(
+        s.post("/checkin", Some(&second), checkin.clone()).await.0,
+        StatusCode::OK
+    );
 
     // Someone with another policy's token and the label's serial gets a device of their own,
     // waiting as a possible reinstall; the real one keeps working, in its own policy.
@@ -162,18 +170,24 @@ async fn enrolling_again_needs_proof_and_a_known_serial_takes_nothing_over() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(reply["agentId"], "agent-2");
     let impostor = format!("Bearer agent-2.{}", reply["deviceSecret"].as_str().unwrap());
-    assert_eq!(s.post("/checkin", Some(&second), checkin.clone()).await.0, StatusCode::OK);
+    assert_eq!(
+        s.post("/checkin", Some(&second), checkin.clone()).await.0,
+        StatusCode::OK
+    );
     let devices = s.state.store.devices(None).await.unwrap();
     assert_eq!(devices.len(), 2);
-    assert_eq!(devices[0].policy_id, office.policy_id, "the real device stays put");
+    assert_eq!(
+        devices[0].policy_id, office.policy_id,
+        "the real device stays put"
+    );
     assert_eq!(devices[1].reinstall_of, Some(office.id));
 
     // An admin approves it as the same machine: its check-in is told the old agent id, and the
     // old credential stops working.
-    bindery_server::identity::resolve_reinstall(
+    bindery_server::ops::identity::resolve_reinstall(
         &s.state.store,
         devices[1].id,
-        bindery_server::identity::ReinstallAnswer::SameMachine,
+        bindery_server::ops::identity::ReinstallAnswer::SameMachine,
     )
     .await
     .unwrap();
@@ -181,14 +195,23 @@ async fn enrolling_again_needs_proof_and_a_known_serial_takes_nothing_over() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(reply["agentId"], "agent-1");
     let as_old = impostor.replace("agent-2", "agent-1");
-    assert_eq!(s.post("/checkin", Some(&as_old), checkin.clone()).await.0, StatusCode::OK);
-    assert_eq!(s.post("/checkin", Some(&second), checkin.clone()).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        s.post("/checkin", Some(&as_old), checkin.clone()).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        s.post("/checkin", Some(&second), checkin.clone()).await.0,
+        StatusCode::UNAUTHORIZED
+    );
 
     // Placeholder serials never match another machine: two white-box boards stay two devices.
     for id in ["agent-3", "agent-4"] {
         let body = json!({"token": s.token, "agentId": id, "agentVersion": "0.1.0", "facts": {"serialNumber": "0123456789"}});
         let (status, reply) = s.post("/enroll", None, body.to_string()).await;
-        assert_eq!((status, reply["agentId"].as_str()), (StatusCode::OK, Some(id)));
+        assert_eq!(
+            (status, reply["agentId"].as_str()),
+            (StatusCode::OK, Some(id))
+        );
     }
     let devices = s.state.store.devices(None).await.unwrap();
     assert_eq!(devices.len(), 4);

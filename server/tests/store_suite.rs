@@ -256,7 +256,12 @@ on_both!(
             Err(StoreError::Conflict(_))
         ));
         assert_eq!(
-            store.device_auth("agent-a").await.unwrap().unwrap().secret_hash,
+            store
+                .device_auth("agent-a")
+                .await
+                .unwrap()
+                .unwrap()
+                .secret_hash,
             "h2"
         );
 
@@ -269,23 +274,51 @@ on_both!(
         let Enrollment::PossibleReinstall { device: b, of } = &wiped else {
             panic!("{wiped:?}")
         };
-        assert_eq!((of.id, b.reinstall_of, b.policy_id), (dev.id, Some(dev.id), Some(q.id)));
+        assert_eq!(
+            (of.id, b.reinstall_of, b.policy_id),
+            (dev.id, Some(dev.id), Some(q.id))
+        );
         assert_ne!(b.id, dev.id);
-        assert_eq!(store.device_auth("agent-a").await.unwrap().unwrap().secret_hash, "h2");
+        assert_eq!(
+            store
+                .device_auth("agent-a")
+                .await
+                .unwrap()
+                .unwrap()
+                .secret_hash,
+            "h2"
+        );
 
         // A person approves: the known device takes the new credential and facts and keeps
         // its agent id and policy; the new record answers for it until its agent switches.
         let merged = store.approve_reinstall(b.id).await.unwrap();
         assert_eq!(
-            (merged.id, merged.agent_id.as_str(), merged.policy_id, merged.facts_json.as_str()),
+            (
+                merged.id,
+                merged.agent_id.as_str(),
+                merged.policy_id,
+                merged.facts_json.as_str()
+            ),
             (dev.id, "agent-a", Some(p.id), "f3")
         );
         let via_new = store.device_auth("agent-b").await.unwrap().unwrap();
         assert_eq!(
-            (via_new.id, via_new.agent_id.as_str(), via_new.secret_hash.as_str()),
+            (
+                via_new.id,
+                via_new.agent_id.as_str(),
+                via_new.secret_hash.as_str()
+            ),
             (dev.id, "agent-a", "h3")
         );
-        assert_eq!(store.device_auth("agent-a").await.unwrap().unwrap().secret_hash, "h3");
+        assert_eq!(
+            store
+                .device_auth("agent-a")
+                .await
+                .unwrap()
+                .unwrap()
+                .secret_hash,
+            "h3"
+        );
         assert!(matches!(
             store.approve_reinstall(b.id).await,
             Err(StoreError::Conflict(_))
@@ -311,13 +344,19 @@ on_both!(
             auto_approve_silent_ms: Some(0),
             ..new_device(agent, Some(serial), policy, "f5", "h5")
         };
-        let back = store.enroll_device(&auto("agent-f", "OTHER1", p.id)).await.unwrap();
+        let back = store
+            .enroll_device(&auto("agent-f", "OTHER1", p.id))
+            .await
+            .unwrap();
         assert!(matches!(back, Enrollment::Reinstalled(_)), "{back:?}");
         assert_eq!(
             (back.device().id, back.device().agent_id.as_str()),
             (c.device().id, "agent-c")
         );
-        let other_policy = store.enroll_device(&auto("agent-e", "OTHER1", q.id)).await.unwrap();
+        let other_policy = store
+            .enroll_device(&auto("agent-e", "OTHER1", q.id))
+            .await
+            .unwrap();
         assert!(matches!(other_policy, Enrollment::PossibleReinstall { .. }));
         let kept = store.keep_separate(other_policy.device().id).await.unwrap();
         assert_eq!(kept.reinstall_of, None);
@@ -328,8 +367,14 @@ on_both!(
             .await
             .unwrap();
         store.retire_device(h.device().id).await.unwrap();
-        let after = store.enroll_device(&auto("agent-i", "RETIRED1", p.id)).await.unwrap();
-        assert!(matches!(after, Enrollment::PossibleReinstall { .. }), "{after:?}");
+        let after = store
+            .enroll_device(&auto("agent-i", "RETIRED1", p.id))
+            .await
+            .unwrap();
+        assert!(
+            matches!(after, Enrollment::PossibleReinstall { .. }),
+            "{after:?}"
+        );
     }
 );
 

@@ -79,7 +79,9 @@ async fn enroll(
             .store
             .device_auth(&cred.agent_id)
             .await?
-            .is_some_and(|a| a.agent_id == cred.agent_id && verify_secret(&cred.secret, &a.secret_hash)),
+            .is_some_and(|a| {
+                a.agent_id == cred.agent_id && verify_secret(&cred.secret, &a.secret_hash)
+            }),
         _ => false,
     };
     let token = state
@@ -116,7 +118,8 @@ async fn enroll(
             agent_version: &req.agent_version,
             secret_hash: &hash_secret(&secret),
             proven,
-            auto_approve_silent_ms: crate::identity::auto_approve_silent_ms(&state.store).await?,
+            auto_approve_silent_ms: crate::ops::identity::auto_approve_silent_ms(&state.store)
+                .await?,
         })
         .await?;
     let device = enrollment.device();
@@ -125,8 +128,12 @@ async fn enroll(
             device = device.id, agent_id = %device.agent_id, possible_reinstall_of = of.id,
             "a machine enrolled with the serial or MAC of a known device and no proof; it waits for a person"
         ),
-        Enrollment::SameAgent(_) => tracing::info!(device = device.id, agent_id = %device.agent_id, "device enrolled again with its credential"),
-        _ => tracing::info!(device = device.id, agent_id = %device.agent_id, policy = token.policy_id, "device enrolled"),
+        Enrollment::SameAgent(_) => {
+            tracing::info!(device = device.id, agent_id = %device.agent_id, "device enrolled again with its credential")
+        }
+        _ => {
+            tracing::info!(device = device.id, agent_id = %device.agent_id, policy = token.policy_id, "device enrolled")
+        }
     }
     state.device_changed(device.id).await;
     Ok(Json(EnrollResponse {

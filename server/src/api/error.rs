@@ -5,6 +5,10 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use bindery_shared::protocol::{ApiError, Invalid};
 
+use connectwise_client::Error as CwError;
+
+use crate::integration::IntegrationError;
+use crate::ops::OpError;
 use crate::store::StoreError;
 
 #[derive(Debug)]
@@ -63,6 +67,57 @@ impl From<StoreError> for ApiFailure {
                     "unavailable",
                     "the server cannot reach its database; try again shortly",
                 )
+            }
+        }
+    }
+}
+
+impl From<IntegrationError> for ApiFailure {
+    fn from(e: IntegrationError) -> ApiFailure {
+        match e {
+            IntegrationError::Store(e) => e.into(),
+            IntegrationError::NotConfigured => {
+                ApiFailure::new(StatusCode::CONFLICT, "not_configured", e.to_string())
+            }
+            IntegrationError::Invalid(m) => ApiFailure::invalid_body(m, None),
+            IntegrationError::Sealing(e) => {
+                tracing::error!(error = %e, "cannot open the sealed ConnectWise key");
+                ApiFailure::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "sealing",
+                    "the stored private key cannot be opened with this server's key: save it again",
+                )
+            }
+        }
+    }
+}
+
+/// ConnectWise's failure, for the admin: 502 with its words (they never carry the keys).
+impl From<CwError> for ApiFailure {
+    fn from(e: CwError) -> ApiFailure {
+        let code = match &e {
+            CwError::Authentication => "cw_unauthorized",
+            CwError::Forbidden { .. } => "cw_forbidden",
+            CwError::NotFound { .. } => "cw_not_found",
+            CwError::Codebase { .. } => "cw_codebase",
+            CwError::Network { .. } | CwError::Timeout => "cw_unreachable",
+            _ => "cw_error",
+        };
+        ApiFailure::new(StatusCode::BAD_GATEWAY, code, e.to_string())
+    }
+}
+
+impl From<OpError> for ApiFailure {
+    fn from(e: OpError) -> ApiFailure {
+        match e {
+            OpError::Store(e) => e.into(),
+            OpError::Integration(e) => e.into(),
+            OpError::ConnectWise(e) => e.into(),
+            OpError::Invalid { field, message } => {
+                ApiFailure::invalid_body(message, field.map(str::to_owned))
+            }
+            OpError::Unavailable(message) => {
+                ApiFailure::new(StatusCode::BAD_GATEWAY, "cw_error", message)
             }
         }
     }

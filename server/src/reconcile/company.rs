@@ -105,16 +105,19 @@ pub fn plan_company(
         })
         .collect();
     let mut candidacy: Vec<Candidacy> = vec![Candidacy::Nothing; inputs.len()];
-    for (i, c) in seeking
-        .iter()
-        .zip(adoption::candidacies(&seekers, &unowned, &settings.adoption))
-    {
+    for (i, c) in seeking.iter().zip(adoption::candidacies(
+        &seekers,
+        &unowned,
+        &settings.adoption,
+    )) {
         candidacy[*i] = c;
     }
     // A person's pick is adoptable when no other device owns it (whatever else wanted it).
     for (i, d) in inputs.iter().enumerate() {
         if let PersonChoice::Adopt(id) = d.choice
-            && let Some(c) = configs.iter().find(|c| c.id == id && c.company_id == company_id)
+            && let Some(c) = configs
+                .iter()
+                .find(|c| c.id == id && c.company_id == company_id)
             && ident(c).is_none_or(|o| !owners.contains(&o))
         {
             candidacy[i] = Candidacy::One {
@@ -214,7 +217,12 @@ pub struct DeviceOutcome {
 
 /// The preview of a plan: each device's last write in this company (a moving device is first
 /// deactivated elsewhere, which counts as a deactivation too).
-pub fn preview(company_id: i64, plan: &CompanyPlan, inputs: &[DeviceInput], settings: &BindingSettings) -> Preview {
+pub fn preview(
+    company_id: i64,
+    plan: &CompanyPlan,
+    inputs: &[DeviceInput],
+    settings: &BindingSettings,
+) -> Preview {
     let mut p = Preview {
         company_id,
         unclaimed: plan
@@ -318,7 +326,8 @@ fn actions(d: &DevicePlan, input: &DeviceInput, settings: &BindingSettings) -> V
         };
         action = plan::plan(&desired, &observed, &d.candidacy, settings);
     }
-    if !matches!(action, Action::Deactivate { .. }) && (out.is_empty() || action != Action::InLine) {
+    if !matches!(action, Action::Deactivate { .. }) && (out.is_empty() || action != Action::InLine)
+    {
         out.push(action);
     }
     out

@@ -178,9 +178,7 @@ pub fn plan(
     // configurations a person re-pointed it away from.
     if let Some(stale) = observed
         .iter()
-        .filter(|o| {
-            Some(o.company_id) != desired.company_id || pinned.is_some_and(|p| p != o.id)
-        })
+        .filter(|o| Some(o.company_id) != desired.company_id || pinned.is_some_and(|p| p != o.id))
         .find(|o| o.status_id != Some(settings.inactive_status_id))
     {
         return Action::Deactivate {
@@ -198,7 +196,9 @@ pub fn plan(
     }
     let wanted = owned_values(desired);
     let current = match pinned {
-        Some(p) => observed.iter().find(|o| o.id == p && o.company_id == company_id),
+        Some(p) => observed
+            .iter()
+            .find(|o| o.id == p && o.company_id == company_id),
         None => chosen(observed, company_id, settings),
     };
     if let Some(current) = current {
@@ -419,7 +419,12 @@ mod tests {
         ));
         let f = facts("laptop", "macOS 14.5 (23F79)");
         assert!(matches!(
-            plan(&Desired { facts: &f, ..d }, &[], &Candidacy::Nothing, &settings()),
+            plan(
+                &Desired { facts: &f, ..d },
+                &[],
+                &Candidacy::Nothing,
+                &settings()
+            ),
             Action::Create { type_id: 10, .. }
         ));
     }
@@ -442,7 +447,10 @@ mod tests {
             "Debian GNU/Linux 12 (bookworm)",
             "16.0 GB",
         );
-        assert_eq!(plan(&d, &[o], &Candidacy::Nothing, &settings()), Action::InLine);
+        assert_eq!(
+            plan(&d, &[o], &Candidacy::Nothing, &settings()),
+            Action::InLine
+        );
     }
 
     #[test]
@@ -516,7 +524,12 @@ mod tests {
         };
         let o = observed(7, 5, ACTIVE, "web-01", "x", "16.0 GB");
         assert_eq!(
-            plan(&d, std::slice::from_ref(&o), &Candidacy::Nothing, &settings()),
+            plan(
+                &d,
+                std::slice::from_ref(&o),
+                &Candidacy::Nothing,
+                &settings()
+            ),
             Action::Deactivate {
                 configuration_id: 7
             }
@@ -525,8 +538,14 @@ mod tests {
             status_id: Some(INACTIVE),
             ..o
         };
-        assert_eq!(plan(&d, &[done], &Candidacy::Nothing, &settings()), Action::InLine);
-        assert_eq!(plan(&d, &[], &Candidacy::Nothing, &settings()), Action::InLine);
+        assert_eq!(
+            plan(&d, &[done], &Candidacy::Nothing, &settings()),
+            Action::InLine
+        );
+        assert_eq!(
+            plan(&d, &[], &Candidacy::Nothing, &settings()),
+            Action::InLine
+        );
     }
 
     #[test]
@@ -541,7 +560,12 @@ mod tests {
         };
         let old = observed(7, 5, ACTIVE, "web-01", "x", "16.0 GB");
         assert_eq!(
-            plan(&d, std::slice::from_ref(&old), &Candidacy::Nothing, &settings()),
+            plan(
+                &d,
+                std::slice::from_ref(&old),
+                &Candidacy::Nothing,
+                &settings()
+            ),
             Action::Deactivate {
                 configuration_id: 7
             }
@@ -569,7 +593,12 @@ mod tests {
         let older_inactive = observed(3, 5, INACTIVE, "web-01", "x", "16.0 GB");
         let active = observed(9, 5, ACTIVE, "web-01", "x", "16.0 GB");
         assert_eq!(
-            plan(&d, &[older_inactive, active], &Candidacy::Nothing, &settings()),
+            plan(
+                &d,
+                &[older_inactive, active],
+                &Candidacy::Nothing,
+                &settings()
+            ),
             Action::InLine
         );
     }
@@ -605,10 +634,16 @@ mod tests {
         else {
             panic!()
         };
-        assert_eq!((configuration_id, key, activate, type_id), (40, MatchKey::Name, true, None));
+        assert_eq!(
+            (configuration_id, key, activate, type_id),
+            (40, MatchKey::Name, true, None)
+        );
         assert!(fields.contains(&(FactField::DeviceIdentifier, "agent-1".into())));
         assert!(fields.contains(&(FactField::Name, "web-01".into())));
-        assert!(!fields.iter().any(|(f, _)| *f == FactField::Ram), "unchanged: not written");
+        assert!(
+            !fields.iter().any(|(f, _)| *f == FactField::Ram),
+            "unchanged: not written"
+        );
         assert!(before.contains(&(FactField::Name, Some("WEB-01".into()))));
         assert!(before.contains(&(FactField::DeviceIdentifier, None)));
         // Asked to, adoption applies the type rules.
@@ -616,7 +651,10 @@ mod tests {
         s.adoption.apply_type_rules = true;
         assert!(matches!(
             plan(&d, &[], &one, &s),
-            Action::Adopt { type_id: Some(20), .. }
+            Action::Adopt {
+                type_id: Some(20),
+                ..
+            }
         ));
     }
 

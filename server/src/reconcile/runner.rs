@@ -321,7 +321,7 @@ impl Engine {
                                 .into(),
                         )
                     })?;
-                    Ok((self.client().await?, choices))
+                    Ok((self.shared_client().await?, choices))
                 }
                 .await;
                 tickets::work(&self.store, connection, p.ticket_id).await
@@ -332,7 +332,9 @@ impl Engine {
         }
     }
 
-    async fn client(&self) -> Result<Client, JobError> {
+    /// The ConnectWise client for the saved credentials, shared by every job and by the admin
+    /// paths of this process (one rate budget), rebuilt when the credentials change.
+    pub async fn shared_client(&self) -> Result<Client, JobError> {
         let version = integration::credentials_version(&self.store)
             .await?
             .ok_or(IntegrationError::NotConfigured)?;
@@ -367,9 +369,10 @@ impl Engine {
     /// waiting for a person) or a queued write carrying what the read showed.
     async fn sync_company(&self, company_id: i64) -> Result<(), JobError> {
         let settings = self.settings().await?;
-        let client = self.client().await?;
+        let client = self.shared_client().await?;
         let targets = self.store.company_targets(company_id).await?;
-        let read = sync::read_company(&self.store, &client, company_id, &targets, &settings).await?;
+        let read =
+            sync::read_company(&self.store, &client, company_id, &targets, &settings).await?;
         let (mut jobs, mut pending) = (Vec::new(), Vec::new());
         let (mut settled, mut waiting) = (0usize, 0usize);
         for (t, d) in targets.iter().zip(read.plan.devices) {
@@ -482,7 +485,13 @@ impl Engine {
         let Some(company_id) = target.company_id else {
             return Ok(Some(Candidacy::Nothing));
         };
-        if observed.iter().any(|o| o.company_id == company_id) {
+        // Its own configuration there is the one, unless a person pointed it at another.
+        let own = observed.iter().filter(|o| o.company_id == company_id);
+        let pinned_elsewhere = match target.choice {
+            PersonChoice::Adopt(id) => !observed.iter().any(|o| o.id == id),
+            _ => false,
+        };
+        if own.count() > 0 && !pinned_elsewhere {
             return Ok(Some(Candidacy::Nothing));
         }
         let pick = match (target.choice, snapshot) {
@@ -506,7 +515,11 @@ impl Engine {
         };
         let owned = match ident.as_deref().map(str::trim).filter(|i| !i.is_empty()) {
             Some(i) if i.eq_ignore_ascii_case(&target.agent_id) => false,
-            Some(i) => !self.store.known_agent_ids(&[i.to_owned()]).await?.is_empty(),
+            Some(i) => !self
+                .store
+                .known_agent_ids(&[i.to_owned()])
+                .await?
+                .is_empty(),
             None => false,
         };
         Ok(Some(if config.company_id == company_id && !owned {
@@ -528,7 +541,7 @@ impl Engine {
         attempts: i64,
     ) -> Result<bool, JobError> {
         let settings = self.settings().await?;
-        let client = self.client().await?;
+        let client = self.shared_client().await?;
         let facts = device_facts(target)?;
         let write_started = target.binding.as_ref().and_then(|b| b.write_started_ms);
         let (mut observed, candidacy) = match snapshot {
@@ -536,7 +549,10 @@ impl Engine {
             stale => {
                 let observed = self.lookup(&client, target).await?;
                 let from_read = stale.map(|s| s.candidacy);
-                match self.candidacy(&client, target, &observed, from_read).await? {
+                match self
+                    .candidacy(&client, target, &observed, from_read)
+                    .await?
+                {
                     Some(c) => (observed, c),
                     None => {
                         // Whether something made by others is this device, only the company's
@@ -641,7 +657,17 @@ impl Engine {
             Ok(after) => (after.as_ref().map(|o| o.id).or(known_id), None),
             Err(e) => (known_id, Some(e.to_string())),
         };
-        if let (Action::Adopt { key, fields, before, type_id, .. }, None) = (action, &refusal) {
+        if let (
+            Action::Adopt {
+                key,
+                fields,
+                before,
+                type_id,
+                ..
+            },
+            None,
+        ) = (action, &refusal)
+        {
             // What changed, field by field, so a person can see and undo it.
             let detail = adoption_detail(*key, fields, before, *type_id);
             self.store
@@ -657,7 +683,11 @@ impl Engine {
 
     /// The device's configurations (by deviceIdentifier) in the companies it is bound or to
     /// be bound in. Its agent id showing up anywhere else is never touched.
-    async fn lookup(&self, client: &Client, target: &DeviceTarget) -> Result<Vec<Observed>, JobError> {
+    async fn lookup(
+        &self,
+        client: &Client,
+        target: &DeviceTarget,
+    ) -> Result<Vec<Observed>, JobError> {
         let allowed: Vec<i64> = target
             .company_id
             .into_iter()
@@ -702,7 +732,9 @@ impl Engine {
             } => {
                 let mut ops = fields::patch(values, activate.then_some(settings.active_status_id));
                 if let Some(t) = type_id {
-                    ops.push(connectwise_client::model::PatchOp::replace_reference("type", *t));
+                    ops.push(connectwise_client::model::PatchOp::replace_reference(
+                        "type", *t,
+                    ));
                 }
                 client.patch_configuration(*configuration_id, &ops).await?
             }
@@ -775,8 +807,19 @@ fn settle(t: &DeviceTarget, observed: &[Observed], settings: &BindingSettings) -
 
 fn same_binding(current: Option<&Binding>, new: &Binding) -> bool {
     current.is_some_and(|c| {
-        (c.state, c.company_id, c.configuration_id, &c.error, &c.candidates)
-            == (new.state, new.company_id, new.configuration_id, &new.error, &new.candidates)
+        (
+            c.state,
+            c.company_id,
+            c.configuration_id,
+            &c.error,
+            &c.candidates,
+        ) == (
+            new.state,
+            new.company_id,
+            new.configuration_id,
+            &new.error,
+            &new.candidates,
+        )
     })
 }
 

@@ -96,7 +96,10 @@ pub enum Enrollment {
     Reinstalled(Device),
     /// A new device that may be a reinstall of `of` (same serial or MAC, no proof). It waits for
     /// a person to approve it as the same machine or keep it separate.
-    PossibleReinstall { device: Device, of: Device },
+    PossibleReinstall {
+        device: Device,
+        of: Device,
+    },
 }
 
 impl Enrollment {
@@ -146,8 +149,7 @@ impl Store {
             }
             if known.retired_ms.is_some() {
                 return Err(StoreError::Conflict(
-                    "this device was retired: it cannot enroll again under its old identity"
-                        .into(),
+                    "this device was retired: it cannot enroll again under its old identity".into(),
                 ));
             }
             let row = sqlx::query(sqlx::AssertSqlSafe(format!(
@@ -327,7 +329,15 @@ impl Store {
     /// its secret (to check the credential) and of its stored facts (to skip unchanged ones).
     /// Retired devices have none; a record merged into another answers for that one.
     pub async fn device_auth(&self, agent_id: &str) -> Result<Option<DeviceAuth>> {
-        type AuthRow = (i64, String, String, String, String, Option<i64>, Option<String>);
+        type AuthRow = (
+            i64,
+            String,
+            String,
+            String,
+            String,
+            Option<i64>,
+            Option<String>,
+        );
         let row: Option<AuthRow> = sqlx::query_as(
             "SELECT d.id, d.agent_id, a.secret_hash, d.facts_hash, d.agent_version, d.policy_id, p.monitors_json \
              FROM devices a JOIN devices d ON d.id = COALESCE(a.merged_into, a.id) \

@@ -163,6 +163,35 @@ impl World {
             .collect()
     }
 
+    /// Puts a configuration into the sandbox as someone other than Bindery made it (no
+    /// deviceIdentifier unless given); returns its id.
+    pub fn seed_config(&self, company: i64, name: &str, extra: Value) -> i64 {
+        let mut data = self.sb.sandbox.data();
+        let c = data.companies.get(company).cloned().unwrap();
+        let mut record = serde_json::json!({
+            "name": name,
+            "type": {"id": 1, "name": "Managed Workstation"},
+            "status": {"id": 1, "name": "Active"},
+            "activeFlag": true,
+            "company": {"id": company, "identifier": c["identifier"], "name": c["name"]},
+        });
+        for (k, v) in extra.as_object().unwrap() {
+            record[k] = v.clone();
+        }
+        data.configurations.insert(record)
+    }
+
+    /// One configuration as the sandbox holds it now.
+    pub fn config(&self, id: i64) -> Value {
+        self.sb
+            .sandbox
+            .data()
+            .configurations
+            .get(id)
+            .cloned()
+            .unwrap()
+    }
+
     pub fn all_configs(&self) -> Vec<Value> {
         self.sb
             .sandbox

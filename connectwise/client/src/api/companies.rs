@@ -44,6 +44,18 @@ impl Client {
         self.get(call).await
     }
 
+    /// Every company not marked deleted, with its id, identifier and name (all pages): what
+    /// matching policies to companies by name needs.
+    pub async fn all_companies(&self) -> Result<Vec<Company>, Error> {
+        let query = ListQuery::default().fields("id,identifier,name,deletedFlag");
+        Ok(self
+            .list_companies(&query)
+            .await?
+            .into_iter()
+            .filter(|c| c.deleted_flag != Some(true))
+            .collect())
+    }
+
     /// Every company matching `query` (all pages).
     pub async fn list_companies(&self, query: &ListQuery) -> Result<Vec<Company>, Error> {
         let pages = self.pages::<Company>(

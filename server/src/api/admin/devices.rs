@@ -10,6 +10,8 @@ use crate::api::{ApiFailure, read_json};
 use crate::app::Shared;
 use std::collections::HashMap;
 
+use crate::ops::identity::{self, ReinstallAnswer};
+use crate::reconcile::plan::PersonChoice;
 use crate::store::{Device, DeviceTarget};
 
 pub fn router() -> Router<Shared> {
@@ -18,6 +20,12 @@ pub fn router() -> Router<Shared> {
         .route("/devices/{id}", get(one))
         .route("/devices/{id}/move", post(move_device))
         .route("/devices/{id}/retire", post(retire))
+        .route("/devices/{id}/configuration", post(choose_configuration))
+        .route("/devices/{id}/reinstall", post(answer_reinstall))
+        .route(
+            "/identity",
+            get(identity_settings).put(save_identity_settings),
+        )
 }
 
 #[derive(Serialize)]
@@ -34,17 +42,27 @@ pub struct DeviceView {
     pub binding: BindingView,
     /// Alert events the agent had to drop from its full spool while the server was unreachable.
     pub alert_events_dropped: i64,
+    /// The device this one may be a reinstall of: it waits for an admin's answer.
+    pub reinstall_of: Option<i64>,
+    /// The device an admin merged this one into (this record is retired).
+    pub merged_into: Option<i64>,
 }
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct BindingView {
-    /// `pending`, `bound`, `failed`, `inactive`; `none` for a device never bound.
+    /// `pending`, `bound`, `failed`, `inactive`, `needs_person`; `none` for a device never
+    /// bound.
     pub state: &'static str,
     pub company_id: Option<i64>,
     pub configuration_id: Option<i64>,
-    /// ConnectWise's error, as it gave it.
+    /// ConnectWise's error, as it gave it; for `needs_person`, why.
     pub error: Option<String>,
+    /// For `needs_person`: the configurations the device could be.
+    pub candidates: Vec<i64>,
+    /// An admin's choice of configuration: `auto` (Bindery decides), `adopt` (with its id) or
+    /// `createNew`.
+    pub choice: PersonChoice,
 }
 
 /// One device's view, from its record and its binding target (one read for the target).
@@ -54,12 +72,15 @@ pub async fn view(state: &Shared, d: Device) -> Result<DeviceView, ApiFailure> {
 }
 
 fn view_with(d: Device, target: Option<&DeviceTarget>) -> DeviceView {
+    let choice = target.map(|t| t.choice).unwrap_or_default();
     let binding = match target.and_then(|t| t.binding.clone()) {
         Some(b) => BindingView {
             state: b.state.as_str(),
             company_id: b.company_id,
             configuration_id: b.configuration_id,
             error: b.error,
+            candidates: b.candidates,
+            choice,
         },
         None => BindingView {
             state: if target.and_then(|t| t.company_id).is_some() {
@@ -70,6 +91,8 @@ fn view_with(d: Device, target: Option<&DeviceTarget>) -> DeviceView {
             company_id: None,
             configuration_id: None,
             error: None,
+            candidates: Vec::new(),
+            choice,
         },
     };
     DeviceView {
@@ -83,6 +106,8 @@ fn view_with(d: Device, target: Option<&DeviceTarget>) -> DeviceView {
         retired: d.retired_ms.is_some(),
         binding,
         alert_events_dropped: d.alert_events_dropped,
+        reinstall_of: d.reinstall_of,
+        merged_into: d.merged_into,
     }
 }
 
@@ -152,4 +177,68 @@ async fn retire(
     let d = state.store.retire_device(id).await?;
     state.device_changed(id).await;
     Ok(Json(view(&state, d).await?))
+}
+
+/// Which configuration the device is: `{"kind": "adopt", "configurationId": N}` (any
+/// configuration of its company no other device owns; a bound device is re-pointed),
+/// `{"kind": "createNew"}`, or `{"kind": "auto"}` to let Bindery decide again.
+async fn choose_configuration(
+    State(state): State<Shared>,
+    _: AdminAuth,
+    Path(id): Path<i64>,
+    body: axum::body::Body,
+) -> Result<Json<DeviceView>, ApiFailure> {
+    let choice: PersonChoice = read_json(body).await?;
+    let d = state.ops().choose_configuration(id, choice).await?;
+    Ok(Json(view(&state, d).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ReinstallBody {
+    answer: ReinstallAnswer,
+}
+
+/// An admin's answer for a possible reinstall: `sameMachine` merges it into the device it may
+/// be (that device is returned), `keepSeparate` makes it a device of its own.
+async fn answer_reinstall(
+    State(state): State<Shared>,
+    _: AdminAuth,
+    Path(id): Path<i64>,
+    body: axum::body::Body,
+) -> Result<Json<DeviceView>, ApiFailure> {
+    let req: ReinstallBody = read_json(body).await?;
+    let d = state.ops().answer_reinstall(id, req.answer).await?;
+    Ok(Json(view(&state, d).await?))
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct IdentitySettings {
+    /// Days a device must be silent before a machine with its serial or MAC, enrolling with a
+    /// token of its policy, takes its record back without an admin; `null`: never.
+    auto_approve_silent_days: Option<u32>,
+}
+
+async fn identity_settings(
+    State(state): State<Shared>,
+    _: AdminAuth,
+) -> Result<Json<IdentitySettings>, ApiFailure> {
+    let days = identity::auto_approve_days(&state.store).await?;
+    Ok(Json(IdentitySettings {
+        auto_approve_silent_days: days.and_then(|d| u32::try_from(d).ok()),
+    }))
+}
+
+async fn save_identity_settings(
+    State(state): State<Shared>,
+    _: AdminAuth,
+    body: axum::body::Body,
+) -> Result<Json<IdentitySettings>, ApiFailure> {
+    let req: IdentitySettings = read_json(body).await?;
+    state
+        .ops()
+        .set_auto_approve_days(req.auto_approve_silent_days)
+        .await?;
+    Ok(Json(req))
 }

@@ -2,7 +2,6 @@
 //! and what it found, the choices, company search, and "Sync now".
 
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use connectwise_client::{Client, Error as CwError};
@@ -26,34 +25,11 @@ pub fn router() -> Router<Shared> {
 }
 
 pub(crate) fn integration_failure(e: IntegrationError) -> ApiFailure {
-    match e {
-        IntegrationError::Store(e) => e.into(),
-        IntegrationError::NotConfigured => {
-            ApiFailure::new(StatusCode::CONFLICT, "not_configured", e.to_string())
-        }
-        IntegrationError::Invalid(m) => ApiFailure::invalid_body(m, None),
-        IntegrationError::Sealing(e) => {
-            tracing::error!(error = %e, "cannot open the sealed ConnectWise key");
-            ApiFailure::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "sealing",
-                "the stored private key cannot be opened with this server's key: save it again",
-            )
-        }
-    }
+    e.into()
 }
 
-/// ConnectWise's failure, for the admin: 502 with its words (they never carry the keys).
 pub(crate) fn cw_failure(e: CwError) -> ApiFailure {
-    let code = match &e {
-        CwError::Authentication => "cw_unauthorized",
-        CwError::Forbidden { .. } => "cw_forbidden",
-        CwError::NotFound { .. } => "cw_not_found",
-        CwError::Codebase { .. } => "cw_codebase",
-        CwError::Network { .. } | CwError::Timeout => "cw_unreachable",
-        _ => "cw_error",
-    };
-    ApiFailure::new(StatusCode::BAD_GATEWAY, code, e.to_string())
+    e.into()
 }
 
 pub(crate) async fn cw_client(state: &Shared) -> Result<Client, ApiFailure> {

@@ -7,9 +7,10 @@ use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
-use super::{AdminAuth, integration::cw_client};
+use super::AdminAuth;
 use crate::api::{ApiFailure, read_json};
 use crate::app::Shared;
+use crate::ops::links::{LinkPreview, Suggestion};
 use crate::reconcile::queue;
 use crate::store::{LinkState, Policy, now_ms};
 
@@ -18,6 +19,10 @@ pub fn router() -> Router<Shared> {
         .route("/policies", get(list).post(create))
         .route("/policies/{id}", get(one).patch(rename).delete(remove))
         .route("/policies/{id}/link", put(link).delete(unlink))
+        .route("/policies/{id}/link/preview", post(preview))
+        .route("/company-suggestions", get(suggestions))
+        .route("/policies/links", post(link_many))
+        .route("/policies/links/preview", post(preview_many))
         .route("/policies/{id}/retry-pending", post(retry_pending))
         .route("/policies/{id}/tokens", get(tokens).post(create_token))
         .route("/tokens/{id}", delete(revoke_token))
@@ -141,19 +146,20 @@ async fn link(
     body: axum::body::Body,
 ) -> Result<Json<PolicyView>, ApiFailure> {
     let req: LinkBody = read_json(body).await?;
-    state.store.policy(id).await?;
-    let company = cw_client(&state)
-        .await?
-        .get_company(req.company_id)
-        .await
-        .map_err(super::integration::cw_failure)?;
-    let p = state
-        .store
-        .link_policy(id, Some((company.id, &company.name)))
-        .await?;
-    queue::policy_linked(&state.store, id).await?;
-    state.wake_engine();
+    let p = state.ops().link(id, req.company_id).await?;
     Ok(Json(view(&state, p).await?))
+}
+
+/// What linking would do (adopt, create, re-activate, deactivate, wait for a person), from the
+/// reads of one sync; nothing is written.
+async fn preview(
+    State(state): State<Shared>,
+    _: AdminAuth,
+    Path(id): Path<i64>,
+    body: axum::body::Body,
+) -> Result<Json<LinkPreview>, ApiFailure> {
+    let req: LinkBody = read_json(body).await?;
+    Ok(Json(state.ops().preview_link(id, req.company_id).await?))
 }
 
 async fn unlink(
@@ -161,9 +167,74 @@ async fn unlink(
     _: AdminAuth,
     Path(id): Path<i64>,
 ) -> Result<Json<PolicyView>, ApiFailure> {
-    let (p, _) = queue::unlink_policy(&state.store, id).await?;
-    state.wake_engine();
+    let (p, _) = state.ops().unlink(id).await?;
     Ok(Json(view(&state, p).await?))
+}
+
+/// Each unlinked policy with the ConnectWise company whose name matches it best.
+async fn suggestions(
+    State(state): State<Shared>,
+    _: AdminAuth,
+) -> Result<Json<Vec<Suggestion>>, ApiFailure> {
+    Ok(Json(state.ops().company_suggestions().await?))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct LinksBody {
+    links: Vec<PolicyCompany>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct PolicyCompany {
+    policy_id: i64,
+    company_id: i64,
+}
+
+/// At most this many links in one request (each costs a sync's reads).
+const MAX_LINKS: usize = 200;
+
+fn check_links(req: &LinksBody) -> Result<(), ApiFailure> {
+    if req.links.is_empty() || req.links.len() > MAX_LINKS {
+        return Err(ApiFailure::invalid_body(
+            format!("give 1 to {MAX_LINKS} links"),
+            Some("links".into()),
+        ));
+    }
+    Ok(())
+}
+
+/// Previews of several links (accepted suggestions), in the order given.
+async fn preview_many(
+    State(state): State<Shared>,
+    _: AdminAuth,
+    body: axum::body::Body,
+) -> Result<Json<Vec<LinkPreview>>, ApiFailure> {
+    let req: LinksBody = read_json(body).await?;
+    check_links(&req)?;
+    let mut out = Vec::new();
+    for l in &req.links {
+        out.push(state.ops().preview_link(l.policy_id, l.company_id).await?);
+    }
+    Ok(Json(out))
+}
+
+/// Links several policies at once (accepted suggestions); stops at the first that fails, with
+/// the ones before it linked.
+async fn link_many(
+    State(state): State<Shared>,
+    _: AdminAuth,
+    body: axum::body::Body,
+) -> Result<Json<Vec<PolicyView>>, ApiFailure> {
+    let req: LinksBody = read_json(body).await?;
+    check_links(&req)?;
+    let mut out = Vec::new();
+    for l in &req.links {
+        let p = state.ops().link(l.policy_id, l.company_id).await?;
+        out.push(view(&state, p).await?);
+    }
+    Ok(Json(out))
 }
 
 #[derive(Serialize)]

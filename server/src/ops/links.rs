@@ -1,0 +1,123 @@
+//! Linking policies to ConnectWise companies: the preview of what a link would do, the link
+//! itself, unlinking, and suggestions of the company that best matches each unlinked policy.
+
+use serde::Serialize;
+
+use super::{OpError, Ops, suggest};
+use crate::reconcile::company::Preview;
+use crate::reconcile::{queue, sync};
+use crate::store::Policy;
+
+/// What linking a policy to a company would do.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LinkPreview {
+    pub policy_id: i64,
+    pub policy_name: String,
+    pub company_name: String,
+    #[serde(flatten)]
+    pub plan: Preview,
+}
+
+/// A company as a suggestion names it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CompanyMatch {
+    pub id: i64,
+    pub name: String,
+    /// 1 for the same name after normalising; lower for a looser match.
+    pub score: f64,
+}
+
+/// An unlinked policy and the company whose name matches it best, if any does well enough.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Suggestion {
+    pub policy_id: i64,
+    pub policy_name: String,
+    pub company: Option<CompanyMatch>,
+}
+
+impl Ops<'_> {
+    /// The company's name, as ConnectWise confirms it exists.
+    async fn company_name(&self, company_id: i64) -> Result<String, OpError> {
+        Ok(self.client().await?.get_company(company_id).await?.name)
+    }
+
+    /// What linking would do, computed from one sync's reads by the sync's own planning code;
+    /// nothing is written anywhere.
+    pub async fn preview_link(
+        &self,
+        policy_id: i64,
+        company_id: i64,
+    ) -> Result<LinkPreview, OpError> {
+        let policy = self.store.policy(policy_id).await?;
+        let settings = self.binding_settings().await?;
+        let client = self.client().await?;
+        let company_name = client.get_company(company_id).await?.name;
+        let plan =
+            sync::preview_link(self.store, &client, policy_id, company_id, &settings).await?;
+        Ok(LinkPreview {
+            policy_id,
+            policy_name: policy.name,
+            company_name,
+            plan,
+        })
+    }
+
+    /// Links the policy to a company ConnectWise confirms exists; binding starts at once.
+    pub async fn link(&self, policy_id: i64, company_id: i64) -> Result<Policy, OpError> {
+        self.store.policy(policy_id).await?;
+        let name = self.company_name(company_id).await?;
+        let policy = self
+            .store
+            .link_policy(policy_id, Some((company_id, &name)))
+            .await?;
+        queue::policy_linked(self.store, policy_id).await?;
+        self.wake();
+        Ok(policy)
+    }
+
+    /// Unlinks the policy; its devices' configurations are deactivated. Returns how many.
+    pub async fn unlink(&self, policy_id: i64) -> Result<(Policy, usize), OpError> {
+        let done = queue::unlink_policy(self.store, policy_id).await?;
+        self.wake();
+        Ok(done)
+    }
+
+    /// Every unlinked policy with the best-matching company (one paged read of the companies).
+    pub async fn company_suggestions(&self) -> Result<Vec<Suggestion>, OpError> {
+        let unlinked: Vec<Policy> = self
+            .store
+            .policies()
+            .await?
+            .into_iter()
+            .filter(|p| p.cw_company_id.is_none())
+            .collect();
+        if unlinked.is_empty() {
+            return Ok(Vec::new());
+        }
+        let companies: Vec<(i64, String)> = self
+            .client()
+            .await?
+            .all_companies()
+            .await?
+            .into_iter()
+            .map(|c| (c.id, c.name))
+            .collect();
+        Ok(unlinked
+            .into_iter()
+            .map(|p| Suggestion {
+                company: suggest::best(&p.name, &companies).map(|((id, name), score)| {
+                    CompanyMatch {
+                        id: *id,
+                        name: name.clone(),
+                        score: (score * 100.0).round() / 100.0,
+                    }
+                }),
+                policy_id: p.id,
+                policy_name: p.name,
+            })
+            .collect())
+    }
+}

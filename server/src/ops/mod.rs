@@ -1,0 +1,105 @@
+//! The admin actions, each written once: the admin API, the console and the CLI parse their
+//! input, call these, and render the result. None of them imports another.
+//!
+//! - `links`: link a policy to a company (with its preview), unlink, and company suggestions;
+//! - `identity`: possible reinstalls, a person's choice of configuration, auto-approval.
+
+pub mod identity;
+pub mod links;
+pub mod suggest;
+
+use connectwise_client::{Client, Error as CwError};
+
+use crate::integration::{self, IntegrationError};
+use crate::reconcile::Engine;
+use crate::reconcile::job_error::JobError;
+use crate::reconcile::plan::BindingSettings;
+use crate::sealing::ServerKey;
+use crate::store::{Store, StoreError};
+
+/// What an action needs: the store, and for ConnectWise the server key and, in a serving
+/// process, the engine (whose client, and so whose rate budget, every path shares).
+#[derive(Clone, Copy)]
+pub struct Ops<'a> {
+    pub store: &'a Store,
+    key: Option<&'a ServerKey>,
+    engine: Option<&'a Engine>,
+}
+
+/// Why an action did not happen; each caller renders it its own way.
+#[derive(Debug, thiserror::Error)]
+pub enum OpError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Integration(#[from] IntegrationError),
+    #[error(transparent)]
+    ConnectWise(#[from] CwError),
+    /// The request itself is wrong; `field` names the part at fault.
+    #[error("{message}")]
+    Invalid {
+        field: Option<&'static str>,
+        message: String,
+    },
+    /// ConnectWise (or the server's own key) could not serve the action now.
+    #[error("{0}")]
+    Unavailable(String),
+}
+
+impl From<JobError> for OpError {
+    fn from(e: JobError) -> OpError {
+        OpError::Unavailable(e.message().to_owned())
+    }
+}
+
+impl OpError {
+    pub fn invalid(field: &'static str, message: impl Into<String>) -> OpError {
+        OpError::Invalid {
+            field: Some(field),
+            message: message.into(),
+        }
+    }
+}
+
+impl<'a> Ops<'a> {
+    pub fn new(
+        store: &'a Store,
+        key: Option<&'a ServerKey>,
+        engine: Option<&'a Engine>,
+    ) -> Ops<'a> {
+        Ops { store, key, engine }
+    }
+
+    /// The ConnectWise client for the saved credentials: the engine's where one runs (one rate
+    /// budget for the whole server), else one made for this action (the CLI).
+    pub async fn client(&self) -> Result<Client, OpError> {
+        if let Some(engine) = self.engine {
+            return Ok(engine.shared_client().await?);
+        }
+        let key = self
+            .key
+            .ok_or_else(|| OpError::Unavailable("this server runs without a server key".into()))?;
+        let config = integration::client_config(self.store, key).await?;
+        Ok(Client::new(config)?)
+    }
+
+    /// Has the engine look for the jobs an action queued now, not at its next poll.
+    pub fn wake(&self) {
+        if let Some(engine) = self.engine {
+            engine.wake();
+        }
+    }
+
+    /// The binding choices, which previews and links need.
+    pub async fn binding_settings(&self) -> Result<BindingSettings, OpError> {
+        integration::choices(self.store)
+            .await?
+            .map(|c| c.binding_settings())
+            .ok_or_else(|| OpError::Invalid {
+                field: None,
+                message:
+                    "choose the configuration statuses and type in the ConnectWise settings first"
+                        .into(),
+            })
+    }
+}
