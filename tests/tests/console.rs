@@ -179,6 +179,20 @@ impl Session {
     }
 }
 
+/// A configuration made by someone other than Bindery, in Acme; returns its id.
+fn seed_config(sb: &connectwise_sandbox::Running, name: &str, extra: serde_json::Value) -> i64 {
+    let mut record = json!({
+        "name": name,
+        "type": {"id": 2, "name": "Managed Server"},
+        "status": {"id": 1, "name": "Active"},
+        "company": {"id": 2, "identifier": "Acme", "name": "Acme Corporation"},
+    });
+    for (k, v) in extra.as_object().unwrap() {
+        record[k] = v.clone();
+    }
+    sb.sandbox.data().configurations.insert(record)
+}
+
 fn set_asset_tag_required(sb: &connectwise_sandbox::Running, required: bool) {
     let mut data = sb.sandbox.data();
     for q in data.type_questions.rows.values_mut() {
@@ -307,10 +321,30 @@ async fn an_admin_sets_up_links_watches_binding_and_fixes_a_failure_in_a_real_br
     // The workstation's type gets a required question: its configuration will be refused.
     set_asset_tag_required(&sb, true);
 
-    // Link with the company picker and "Save Account"; devices bind, one fails: red.
+    // An earlier tool left a record of web-0 (by serial) and a printer in the company.
+    let earlier = seed_config(&sb, "old-web-0", json!({"serialNumber": "web00000"}));
+    seed_config(&sb, "printer", json!({"serialNumber": "PRN-1"}));
+
+    // Link with the company picker and "Save Account": first the preview, which writes
+    // nothing; then "Confirm link". Devices bind, one fails: red.
     s.go("/console/policies/1?q=Acme").await;
     s.click("input[name=company_id][value='2']").await;
-    s.click("form[action$='/link'] button[type=submit]").await;
+    s.click("form[action$='/preview'] button[type=submit]")
+        .await;
+    assert_eq!(s.text("#adopt-1").await, "1");
+    assert_eq!(s.text("#create-1").await, "2");
+    assert!(
+        s.text(".preview details summary")
+            .await
+            .contains("1 configurations")
+    );
+    assert_eq!(
+        sb.sandbox.data().configurations.rows.len(),
+        2,
+        "a preview writes nothing"
+    );
+    s.shot("link-preview").await;
+    s.click("#confirm-link").await;
     s.wait_for("two bound and one failed", "/console/policies/1", |html| {
         html.contains("2 of 3 bound · 0 pending · 1 failed")
     })
@@ -349,7 +383,52 @@ async fn an_admin_sets_up_links_watches_binding_and_fixes_a_failure_in_a_real_br
         Some("blue".into())
     );
     s.shot("policy-blue").await;
-    assert_eq!(sb.sandbox.data().configurations.rows.len(), 3);
+    // One adopted, two created; the printer is left alone.
+    assert_eq!(sb.sandbox.data().configurations.rows.len(), 4);
+    assert_eq!(
+        sb.sandbox.data().configurations.get(earlier).unwrap()["deviceIdentifier"],
+        "web-0"
+    );
+
+    // A fourth machine matches two records by name: it waits for a person, who adopts one.
+    let twins = [
+        seed_config(&sb, "HOST-3", json!({})),
+        seed_config(&sb, "host-3.corp.example", json!({})),
+    ];
+    let body = json!({"token": token, "agentId": "web-3", "agentVersion": "0.1.0",
+        "facts": {"name": "host-3", "osType": "Windows", "osInfo": "Windows Server 2022 Standard"}});
+    let r = http
+        .post(format!("{}/api/agent/v1/enroll", server.url))
+        .header("content-type", "application/json")
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    s.wait_for("web-3 waits for a person", "/console/policies/1", |html| {
+        html.contains("3 of 4 bound") && html.contains("needs_person")
+    })
+    .await;
+    s.shot("policy-needs-person").await;
+    s.click(&format!(
+        "tr[data-agent='web-3'] button.adopt[value='{}']",
+        twins[1]
+    ))
+    .await;
+    s.wait_for("web-3 adopted", "/console/policies/1", |html| {
+        html.contains("4 of 4 bound")
+    })
+    .await;
+    assert_eq!(
+        sb.sandbox.data().configurations.get(twins[1]).unwrap()["deviceIdentifier"],
+        "web-3"
+    );
+    assert!(sb.sandbox.data().configurations.get(twins[0]).unwrap()["deviceIdentifier"].is_null());
+    assert_eq!(
+        sb.sandbox.data().configurations.rows.len(),
+        6,
+        "nothing created for it"
+    );
 
     // A form posted without its CSRF token is refused and changes nothing.
     s.c.execute(

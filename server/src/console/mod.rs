@@ -3,12 +3,17 @@
 //! buttons. Templates live in `server/templates/console/` and escape everything they print.
 //!
 //! - `auth`: sign-in, sign-out, the session behind each page, CSRF on every form.
-//! - `policies`: policies, linking (company picker, "Save Account"), devices binding, tokens.
+//! - `policies`: policies, the company picker, devices binding, tokens.
+//! - `links`: a link's preview and confirmation, and company suggestions for many policies.
+//! - `identity`: a person's answers for devices that wait for one (which configuration, or
+//!   whether a possible reinstall is the same machine).
 //! - `integration`: ConnectWise credentials, "Connect", and the choices.
 //! - `lists`: devices, alerts, help requests and the activity log, paged and filtered.
 
 mod auth;
+mod identity;
 mod integration;
+mod links;
 mod lists;
 mod policies;
 
@@ -33,6 +38,8 @@ pub fn router() -> Router<Shared> {
         .route("/static/console.js", get(js))
         .merge(auth::router())
         .merge(policies::router())
+        .merge(links::router())
+        .merge(identity::router())
         .merge(integration::router())
         .merge(lists::router())
 }
@@ -110,6 +117,8 @@ fn notice_text(code: &str) -> Option<&'static str> {
         "moved" => "Moved. The device is bound in its new policy's company.",
         "revoked" => "The token is revoked: it can enroll no more machines.",
         "deleted" => "Deleted.",
+        "decided" => "Done. The device is being bound accordingly.",
+        "none_chosen" => "Tick at least one policy to link.",
         _ => return None,
     })
 }
@@ -207,6 +216,12 @@ impl IntoResponse for ConsoleError {
 
 impl From<StoreError> for ConsoleError {
     fn from(e: StoreError) -> ConsoleError {
+        ApiFailure::from(e).into()
+    }
+}
+
+impl From<crate::ops::OpError> for ConsoleError {
+    fn from(e: crate::ops::OpError) -> ConsoleError {
         ApiFailure::from(e).into()
     }
 }

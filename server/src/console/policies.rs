@@ -10,7 +10,6 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 
 use super::{CsrfForm, Frame, Page, Viewer, render, see_other};
-use crate::api::admin::integration::{cw_client, cw_failure};
 use crate::app::Shared;
 use crate::reconcile::queue;
 use crate::store::{BindingState, LinkState, now_ms};
@@ -19,7 +18,6 @@ pub fn router() -> Router<Shared> {
     Router::new()
         .route("/policies", get(list).post(create))
         .route("/policies/{id}", get(one))
-        .route("/policies/{id}/link", post(link))
         .route("/policies/{id}/unlink", post(unlink))
         .route("/policies/{id}/retry", post(retry))
         .route("/policies/{id}/delete", post(delete))
@@ -98,11 +96,16 @@ async fn create(State(state): State<Shared>, viewer: Viewer, Form(f): Form<NameF
 }
 
 struct DeviceRow {
+    device_id: i64,
     name: String,
     agent_id: String,
     state: &'static str,
     configuration_id: Option<i64>,
     error: Option<String>,
+    /// Waiting for a person: the configurations it could be.
+    candidates: Vec<i64>,
+    /// Waiting as a possible reinstall of this device.
+    reinstall_of: Option<i64>,
 }
 
 struct TokenRow {
@@ -137,6 +140,7 @@ struct PolicyPage {
     bound: i64,
     pending: i64,
     failed: i64,
+    needs_person: i64,
     rows: Vec<DeviceRow>,
     tokens: Vec<TokenRow>,
 }
@@ -160,8 +164,11 @@ async fn one(
     let (mut companies, mut search_error) = (Vec::new(), None);
     let searched = !q.is_empty() && p.cw_company_id.is_none();
     if searched {
-        let found = match cw_client(&state).await {
-            Ok(client) => client.search_companies(&q, 25).await.map_err(cw_failure),
+        let found = match state.ops().client().await {
+            Ok(client) => client
+                .search_companies(&q, 25)
+                .await
+                .map_err(crate::ops::OpError::from),
             Err(f) => Err(f),
         };
         match found {
@@ -175,12 +182,7 @@ async fn one(
                     })
                     .collect()
             }
-            Err(f) => {
-                search_error = Some(format!(
-                    "ConnectWise could not be searched: {}",
-                    f.body.message
-                ))
-            }
+            Err(f) => search_error = Some(format!("ConnectWise could not be searched: {f}")),
         }
     }
     let rows = state
@@ -191,17 +193,27 @@ async fn one(
         .map(|t| {
             let facts: bindery_shared::DeviceFacts =
                 serde_json::from_str(&t.facts_json).unwrap_or_default();
-            let (state, configuration_id, error) = match &t.binding {
-                Some(b) => (b.state.as_str(), b.configuration_id, b.error.clone()),
-                None if t.company_id.is_some() => (BindingState::Pending.as_str(), None, None),
-                None => ("none", None, None),
+            let (state, configuration_id, error, candidates) = match &t.binding {
+                Some(b) => (
+                    b.state.as_str(),
+                    b.configuration_id,
+                    b.error.clone(),
+                    b.candidates.clone(),
+                ),
+                None if t.company_id.is_some() => {
+                    (BindingState::Pending.as_str(), None, None, Vec::new())
+                }
+                None => ("none", None, None, Vec::new()),
             };
             DeviceRow {
+                device_id: t.device_id,
                 name: facts.name.unwrap_or_else(|| t.agent_id.clone()),
                 agent_id: t.agent_id,
                 state,
                 configuration_id,
                 error,
+                candidates,
+                reinstall_of: t.reinstall_of,
             }
         })
         .collect();
@@ -252,40 +264,11 @@ async fn one(
         bound: b.bound,
         pending: b.pending,
         failed: b.failed,
+        needs_person: b.needs_person,
         rows,
         tokens,
     };
     render(&page, StatusCode::OK)
-}
-
-#[derive(Deserialize)]
-struct LinkForm {
-    #[serde(default)]
-    csrf: String,
-    company_id: i64,
-}
-
-/// "Save Account": checks the company with ConnectWise, links, and starts binding.
-async fn link(
-    State(state): State<Shared>,
-    viewer: Viewer,
-    Path(id): Path<i64>,
-    Form(f): Form<LinkForm>,
-) -> Page {
-    viewer.check(&f.csrf)?;
-    state.store.policy(id).await?;
-    let company = cw_client(&state)
-        .await?
-        .get_company(f.company_id)
-        .await
-        .map_err(cw_failure)?;
-    state
-        .store
-        .link_policy(id, Some((company.id, &company.name)))
-        .await?;
-    queue::policy_linked(&state.store, id).await?;
-    state.wake_engine();
-    Ok(see_other(&format!("/console/policies/{id}"), "linked"))
 }
 
 async fn unlink(
@@ -295,8 +278,7 @@ async fn unlink(
     Form(f): Form<CsrfForm>,
 ) -> Page {
     viewer.check(&f.csrf)?;
-    queue::unlink_policy(&state.store, id).await?;
-    state.wake_engine();
+    state.ops().unlink(id).await?;
     Ok(see_other(&format!("/console/policies/{id}"), "unlinked"))
 }
 

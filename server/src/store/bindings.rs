@@ -162,6 +162,8 @@ pub struct PolicyBindings {
     pub bound: i64,
     pub pending: i64,
     pub failed: i64,
+    /// Waiting for a person (which configuration it is, or a possible reinstall).
+    pub needs_person: i64,
     pub link: LinkState,
 }
 
@@ -325,6 +327,7 @@ impl Store {
             bound: 0,
             pending: 0,
             failed: 0,
+            needs_person: 0,
             link: LinkState::Grey,
         };
         for (state, n) in rows {
@@ -332,6 +335,7 @@ impl Store {
             match state.as_deref() {
                 Some("bound") => s.bound += n,
                 Some("failed") => s.failed += n,
+                Some("needs_person") => s.needs_person += n,
                 _ => s.pending += n,
             }
         }

@@ -40,6 +40,8 @@ pub struct PolicyView {
     pub bound: i64,
     pub pending: i64,
     pub failed: i64,
+    /// Devices waiting for a person (several candidates, or a possible reinstall).
+    pub needs_person: i64,
 }
 
 #[derive(Serialize)]
@@ -71,6 +73,7 @@ pub async fn view(state: &Shared, p: Policy) -> Result<PolicyView, ApiFailure> {
         bound: b.bound,
         pending: b.pending,
         failed: b.failed,
+        needs_person: b.needs_person,
     })
 }
 

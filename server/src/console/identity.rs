@@ -1,0 +1,70 @@
+//! A person's answers where Bindery does not decide a device's identity alone: which
+//! configuration a waiting device is (adopt one, or create a new one), re-pointing a bound
+//! device, and whether a possible reinstall is the same machine.
+
+use axum::Router;
+use axum::extract::{Form, Path, State};
+use axum::routing::post;
+use serde::Deserialize;
+
+use super::{Page, Viewer, see_other};
+use crate::app::Shared;
+use crate::ops::identity::ReinstallAnswer;
+use crate::reconcile::plan::PersonChoice;
+
+pub fn router() -> Router<Shared> {
+    Router::new()
+        .route("/devices/{id}/configuration", post(configuration))
+        .route("/devices/{id}/reinstall", post(reinstall))
+}
+
+#[derive(Deserialize)]
+struct ConfigurationForm {
+    #[serde(default)]
+    csrf: String,
+    /// The policy page to go back to.
+    back: i64,
+    adopt: Option<i64>,
+    create_new: Option<String>,
+}
+
+async fn configuration(
+    State(state): State<Shared>,
+    viewer: Viewer,
+    Path(id): Path<i64>,
+    Form(f): Form<ConfigurationForm>,
+) -> Page {
+    viewer.check(&f.csrf)?;
+    let choice = match (f.adopt, f.create_new) {
+        (Some(c), _) => PersonChoice::Adopt(c),
+        (None, Some(_)) => PersonChoice::CreateNew,
+        (None, None) => PersonChoice::Auto,
+    };
+    state.ops().choose_configuration(id, choice).await?;
+    Ok(see_other(
+        &format!("/console/policies/{}", f.back),
+        "decided",
+    ))
+}
+
+#[derive(Deserialize)]
+struct ReinstallForm {
+    #[serde(default)]
+    csrf: String,
+    back: i64,
+    answer: ReinstallAnswer,
+}
+
+async fn reinstall(
+    State(state): State<Shared>,
+    viewer: Viewer,
+    Path(id): Path<i64>,
+    Form(f): Form<ReinstallForm>,
+) -> Page {
+    viewer.check(&f.csrf)?;
+    state.ops().answer_reinstall(id, f.answer).await?;
+    Ok(see_other(
+        &format!("/console/policies/{}", f.back),
+        "decided",
+    ))
+}

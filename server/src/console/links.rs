@@ -1,0 +1,238 @@
+//! Linking with a preview first: "Save Account" shows what the link would do (adopt, create,
+//! re-activate, deactivate, wait for a person, leave alone) before the admin confirms; the
+//! company suggestions page links many policies at once, through the same previews.
+
+use std::collections::HashMap;
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{Form, Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use serde::Deserialize;
+
+use super::{Frame, Page, Viewer, render, see_other};
+use crate::app::Shared;
+use crate::ops::links::LinkPreview;
+
+pub fn router() -> Router<Shared> {
+    Router::new()
+        .route("/policies/{id}/preview", get(preview))
+        .route("/policies/{id}/link", post(link))
+        .route("/suggestions", get(suggestions))
+        .route("/suggestions/preview", get(preview_many))
+        .route("/suggestions/link", post(link_many))
+}
+
+/// A preview as the page shows it.
+struct PreviewView {
+    policy_id: i64,
+    policy_name: String,
+    company_id: i64,
+    company_name: String,
+    adopted: usize,
+    by_serial: usize,
+    by_mac: usize,
+    by_name: usize,
+    by_person: usize,
+    create: usize,
+    reactivate: usize,
+    update: usize,
+    deactivate: usize,
+    in_line: usize,
+    waiting: Vec<Waiting>,
+    unclaimed: Vec<(i64, String)>,
+}
+
+struct Waiting {
+    device: String,
+    reason: String,
+    candidates: String,
+}
+
+async fn view(state: &Shared, p: LinkPreview) -> Result<PreviewView, super::ConsoleError> {
+    let plan = p.plan;
+    let mut waiting = Vec::new();
+    for n in plan.needs_person {
+        let d = state.store.device(n.device_id).await?;
+        let facts: bindery_shared::DeviceFacts =
+            serde_json::from_str(&d.facts_json).unwrap_or_default();
+        let candidates: Vec<String> = n.candidates.iter().map(i64::to_string).collect();
+        waiting.push(Waiting {
+            device: facts.name.unwrap_or(d.agent_id),
+            reason: n.reason,
+            candidates: candidates.join(", "),
+        });
+    }
+    Ok(PreviewView {
+        policy_id: p.policy_id,
+        policy_name: p.policy_name,
+        company_id: plan.company_id,
+        company_name: p.company_name,
+        adopted: plan.adopt_by_serial
+            + plan.adopt_by_mac
+            + plan.adopt_by_name
+            + plan.adopt_by_person,
+        by_serial: plan.adopt_by_serial,
+        by_mac: plan.adopt_by_mac,
+        by_name: plan.adopt_by_name,
+        by_person: plan.adopt_by_person,
+        create: plan.create,
+        reactivate: plan.reactivate,
+        update: plan.update,
+        deactivate: plan.deactivate,
+        in_line: plan.in_line,
+        waiting,
+        unclaimed: plan
+            .unclaimed
+            .into_iter()
+            .map(|u| (u.configuration_id, u.name.unwrap_or_default()))
+            .collect(),
+    })
+}
+
+#[derive(Template)]
+#[template(path = "console/link_preview.html")]
+struct PreviewPage {
+    frame: Frame,
+    previews: Vec<PreviewView>,
+    /// Where "Confirm" posts, and where "Back" leads.
+    confirm: String,
+    back: String,
+    /// Several accepted suggestions (posted as `pick_<policy>` fields) rather than one link.
+    bulk: bool,
+}
+
+#[derive(Deserialize)]
+struct CompanyQuery {
+    company_id: i64,
+}
+
+/// "Save Account": what linking would do; nothing is written until the admin confirms.
+async fn preview(
+    State(state): State<Shared>,
+    viewer: Viewer,
+    Path(id): Path<i64>,
+    Query(q): Query<CompanyQuery>,
+) -> Page {
+    let p = state.ops().preview_link(id, q.company_id).await?;
+    let title = format!("Link {} to {}?", p.policy_name, p.company_name);
+    let page = PreviewPage {
+        frame: Frame::new(&viewer, "policies", title),
+        previews: vec![view(&state, p).await?],
+        confirm: format!("/console/policies/{id}/link"),
+        back: format!("/console/policies/{id}"),
+        bulk: false,
+    };
+    render(&page, StatusCode::OK)
+}
+
+#[derive(Deserialize)]
+struct LinkForm {
+    #[serde(default)]
+    csrf: String,
+    company_id: i64,
+}
+
+/// The confirmed link: checks the company with ConnectWise, links, and starts binding.
+async fn link(
+    State(state): State<Shared>,
+    viewer: Viewer,
+    Path(id): Path<i64>,
+    Form(f): Form<LinkForm>,
+) -> Page {
+    viewer.check(&f.csrf)?;
+    state.ops().link(id, f.company_id).await?;
+    Ok(see_other(&format!("/console/policies/{id}"), "linked"))
+}
+
+struct SuggestionRow {
+    policy_id: i64,
+    policy_name: String,
+    company: Option<(i64, String, String)>,
+}
+
+#[derive(Template)]
+#[template(path = "console/suggestions.html")]
+struct SuggestionsPage {
+    frame: Frame,
+    rows: Vec<SuggestionRow>,
+}
+
+/// Every unlinked policy with the company whose name matches it best.
+async fn suggestions(State(state): State<Shared>, viewer: Viewer) -> Page {
+    let rows = state
+        .ops()
+        .company_suggestions()
+        .await?
+        .into_iter()
+        .map(|s| SuggestionRow {
+            policy_id: s.policy_id,
+            policy_name: s.policy_name,
+            company: s
+                .company
+                .map(|c| (c.id, c.name, format!("{:.0} %", c.score * 100.0))),
+        })
+        .collect();
+    let page = SuggestionsPage {
+        frame: Frame::new(&viewer, "policies", "Link policies to companies"),
+        rows,
+    };
+    render(&page, StatusCode::OK)
+}
+
+/// The accepted suggestions, from `pick_<policy id>=<company id>` fields.
+fn picks(fields: &HashMap<String, String>) -> Vec<(i64, i64)> {
+    let mut out: Vec<(i64, i64)> = fields
+        .iter()
+        .filter_map(|(k, v)| {
+            let policy = k.strip_prefix("pick_")?.parse().ok()?;
+            Some((policy, v.parse().ok()?))
+        })
+        .collect();
+    out.sort_unstable();
+    out.truncate(200);
+    out
+}
+
+/// Previews of every accepted suggestion, and one "Confirm" for them all.
+async fn preview_many(
+    State(state): State<Shared>,
+    viewer: Viewer,
+    Query(fields): Query<HashMap<String, String>>,
+) -> Page {
+    let chosen = picks(&fields);
+    if chosen.is_empty() {
+        return Ok(see_other("/console/suggestions", "none_chosen"));
+    }
+    let mut previews = Vec::new();
+    for (policy, company) in chosen {
+        let p = state.ops().preview_link(policy, company).await?;
+        previews.push(view(&state, p).await?);
+    }
+    let page = PreviewPage {
+        frame: Frame::new(
+            &viewer,
+            "policies",
+            format!("Link {} policies?", previews.len()),
+        ),
+        previews,
+        confirm: "/console/suggestions/link".into(),
+        back: "/console/suggestions".into(),
+        bulk: true,
+    };
+    render(&page, StatusCode::OK)
+}
+
+/// Links every confirmed suggestion.
+async fn link_many(
+    State(state): State<Shared>,
+    viewer: Viewer,
+    Form(fields): Form<HashMap<String, String>>,
+) -> Page {
+    viewer.check(fields.get("csrf").map(String::as_str).unwrap_or_default())?;
+    for (policy, company) in picks(&fields) {
+        state.ops().link(policy, company).await?;
+    }
+    Ok(see_other("/console/policies", "linked"))
+}
