@@ -780,12 +780,16 @@ async fn admin(db: Database, key_file: Option<PathBuf>, action: Admin) -> Result
                     .policy_id
                     .map(|p| p.to_string())
                     .unwrap_or_else(|| "-".into());
-                let retired = if d.retired_ms.is_some() {
-                    "\tretired"
-                } else {
-                    ""
-                };
-                println!("{}\t{}\t{name}\tpolicy {policy}{retired}", d.id, d.agent_id);
+                let mut notes = String::new();
+                if let Some(into) = d.merged_into {
+                    notes += &format!("\tmerged into {into}");
+                } else if d.retired_ms.is_some() {
+                    notes += "\tretired";
+                }
+                if let Some(of) = d.reinstall_of {
+                    notes += &format!("\tpossible reinstall of {of}");
+                }
+                println!("{}\t{}\t{name}\tpolicy {policy}{notes}", d.id, d.agent_id);
             }
         }
     }
