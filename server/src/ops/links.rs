@@ -54,9 +54,13 @@ impl Ops<'_> {
         let policy = self.store.policy(policy_id).await?;
         let settings = self.binding_settings().await?;
         let client = self.client().await?;
-        let company_name = client.get_company(company_id).await?.name;
-        let plan =
+        let (plan, name) =
             sync::preview_link(self.store, &client, policy_id, company_id, &settings).await?;
+        // A company without configurations is named (and shown to exist) by a read of its own.
+        let company_name = match name {
+            Some(n) => n,
+            None => client.get_company(company_id).await?.name,
+        };
         Ok(LinkPreview {
             policy_id,
             policy_name: policy.name,

@@ -7,9 +7,10 @@ use connectwise_client::model::{Configuration, PatchOp, Reference};
 
 use super::plan::Observed;
 
-/// What binding reads of a configuration (`fields=` keeps list answers small).
-pub const READ_FIELDS: &str = "id,company/id,status/id,name,deviceIdentifier,serialNumber,\
-macAddress,ipAddress,osType,osInfo,cpuSpeed,ram,lastLoginName";
+/// What binding reads of a configuration (`fields=` keeps list answers small). The company's
+/// name lets a link's preview name the company without a request of its own.
+pub const READ_FIELDS: &str = "id,company/id,company/name,status/id,name,deviceIdentifier,\
+serialNumber,macAddress,ipAddress,osType,osInfo,cpuSpeed,ram,lastLoginName";
 
 /// The configuration field that carries `field`.
 fn value(c: &Configuration, field: FactField) -> Option<&String> {

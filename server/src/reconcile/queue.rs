@@ -155,8 +155,9 @@ pub async fn device_changed(store: &Store, device_id: i64) -> Result<bool> {
     let Some(job) = device_job(&target) else {
         return Ok(false);
     };
-    store.enqueue(&job).await?;
+    // Pending first: a job that ran at once must not have its result overwritten.
     store.mark_pending(&[device_id]).await?;
+    store.enqueue(&job).await?;
     Ok(true)
 }
 
@@ -191,8 +192,8 @@ pub async fn devices_released(store: &Store, targets: &[DeviceTarget]) -> Result
         })
         .collect();
     let (ids, jobs): (Vec<i64>, Vec<NewJob>) = jobs.into_iter().unzip();
-    store.enqueue_many(&jobs).await?;
     store.mark_pending(&ids).await?;
+    store.enqueue_many(&jobs).await?;
     Ok(ids.len())
 }
 

@@ -412,8 +412,10 @@ impl Engine {
                 }
             }
         }
-        self.store.enqueue_many(&jobs).await?;
+        // Pending before queued: a write job that finishes at once must not have its result
+        // overwritten by this mark.
         self.store.mark_pending(&pending).await?;
+        self.store.enqueue_many(&jobs).await?;
         tracing::info!(
             company = company_id,
             configurations = read.configurations,

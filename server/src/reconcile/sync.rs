@@ -18,6 +18,8 @@ pub struct CompanyRead {
     /// When the read started.
     pub taken_ms: i64,
     pub configurations: usize,
+    /// The company's name, as its configurations carry it (none when it has none).
+    pub company_name: Option<String>,
     pub inputs: Vec<DeviceInput>,
     pub plan: CompanyPlan,
 }
@@ -66,9 +68,15 @@ pub async fn read_company(
     settings: &BindingSettings,
 ) -> Result<CompanyRead, JobError> {
     let taken_ms = now_ms();
-    let configs: Vec<Observed> = client
+    let read = client
         .company_configurations(company_id, fields::READ_FIELDS)
-        .await?
+        .await?;
+    let company_name = read
+        .iter()
+        .filter_map(|c| c.company.as_ref())
+        .find(|c| c.id == Some(company_id))
+        .and_then(|c| c.name.clone());
+    let configs: Vec<Observed> = read
         .iter()
         .filter_map(fields::observed)
         // Whatever a condition matched, only this company's configurations are planned on.
@@ -95,20 +103,22 @@ pub async fn read_company(
     Ok(CompanyRead {
         taken_ms,
         configurations: configs.len(),
+        company_name,
         inputs,
         plan,
     })
 }
 
 /// What linking `policy_id` to `company_id` would do, without writing anything: the reads of
-/// one sync, planned by the same code the sync runs.
+/// one sync, planned by the same code the sync runs. Also the company's name, when its
+/// configurations carry it.
 pub async fn preview_link(
     store: &Store,
     client: &Client,
     policy_id: i64,
     company_id: i64,
     settings: &BindingSettings,
-) -> Result<Preview, JobError> {
+) -> Result<(Preview, Option<String>), JobError> {
     let mut targets = store.company_targets(company_id).await?;
     let policy: Vec<DeviceTarget> = store
         .policy_targets(policy_id)
@@ -138,5 +148,8 @@ pub async fn preview_link(
         devices: plans,
         unclaimed: read.plan.unclaimed.clone(),
     };
-    Ok(company::preview(company_id, &only_ours, &inputs, settings))
+    Ok((
+        company::preview(company_id, &only_ours, &inputs, settings),
+        read.company_name,
+    ))
 }
