@@ -1,4 +1,4 @@
-//! The field map between device facts and ConnectWise configurations (../shared/device-facts.md):
+//! The field map between device facts and ConnectWise configurations (docs/facts.md):
 //! reading what a configuration holds into the planner's terms, and writing a plan's action back
 //! as a configuration or a patch.
 
