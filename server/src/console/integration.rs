@@ -13,6 +13,7 @@ use serde::Deserialize;
 use super::{ConsoleError, Frame, Page, Viewer, render, see_other};
 use crate::api::admin::integration::{cw_failure, integration_failure};
 use crate::app::Shared;
+use crate::reconcile::adoption::AdoptionSettings;
 use crate::integration::{self, BoardUse, Catalog, Choices, CwCredentials, TypeRuleChoice};
 use crate::reconcile::queue;
 
@@ -60,6 +61,7 @@ struct IntegrationPage {
     default_type_error: Option<String>,
     rules: Vec<RuleRow>,
     facts: Vec<(&'static str, &'static str)>,
+    adoption: AdoptionSettings,
 }
 
 impl IntegrationPage {
@@ -126,6 +128,7 @@ impl IntegrationPage {
                     "self_service",
                 ),
             ],
+            adoption: c.map(|c| c.adoption).unwrap_or_default(),
             active: c.map_or(0, |c| c.active_status_id),
             inactive: c.map_or(0, |c| c.inactive_status_id),
             default_type: c.map_or(0, |c| c.default_type_id),
@@ -265,6 +268,11 @@ struct ChoicesForm {
     rule2_field: Option<String>,
     rule2_pattern: Option<String>,
     rule2_type: Option<String>,
+    /// Checkboxes: present when ticked.
+    adopt_serial: Option<String>,
+    adopt_mac: Option<String>,
+    adopt_name: Option<String>,
+    adopt_type_rules: Option<String>,
 }
 
 impl ChoicesForm {
@@ -314,13 +322,12 @@ async fn save_choices(
         inactive_status_id: f.inactive_status,
         default_type_id: f.default_type,
         type_rules: rules.iter().map(|(_, r)| r.clone()).collect(),
-        // Adoption is set through the admin API and CLI; the page keeps what is stored.
-        adoption: crate::integration::choices(&state.store)
-            .await
-            .ok()
-            .flatten()
-            .map(|c| c.adoption)
-            .unwrap_or_default(),
+        adoption: AdoptionSettings {
+            by_serial: f.adopt_serial.is_some(),
+            by_mac: f.adopt_mac.is_some(),
+            by_name: f.adopt_name.is_some(),
+            apply_type_rules: f.adopt_type_rules.is_some(),
+        },
     };
     let catalog = match fetch_catalog(&state).await {
         Some(Ok(c)) => c,
