@@ -86,14 +86,14 @@ async fn metrics(State(state): State<Shared>) -> impl IntoResponse {
         ] {
             let _ = writeln!(out, "bindery_job_attempts_total{{outcome=\"{o}\"}} {n}");
         }
-        if let Some((answers, waits)) = engine.client_stats().await {
+        if let Some(stats) = engine.client_stats().await {
             family(
                 &mut out,
                 "bindery_connectwise_requests_total",
                 "counter",
                 "ConnectWise requests by HTTP status (0: no answer), since this process started.",
             );
-            for (status, n) in answers {
+            for (status, n) in stats.answers {
                 let _ = writeln!(
                     out,
                     "bindery_connectwise_requests_total{{status=\"{status}\"}} {n}"
@@ -105,7 +105,33 @@ async fn metrics(State(state): State<Shared>) -> impl IntoResponse {
                 "counter",
                 "ConnectWise requests that waited for the rate limiter.",
             );
-            let _ = writeln!(out, "bindery_connectwise_rate_limit_waits_total {waits}");
+            let _ = writeln!(
+                out,
+                "bindery_connectwise_rate_limit_waits_total {}",
+                stats.rate_limit_waits
+            );
+            family(
+                &mut out,
+                "bindery_connectwise_retry_after_pauses_total",
+                "counter",
+                "429s from ConnectWise whose Retry-After held back every request of the integration.",
+            );
+            let _ = writeln!(
+                out,
+                "bindery_connectwise_retry_after_pauses_total {}",
+                stats.retry_after_pauses
+            );
+            family(
+                &mut out,
+                "bindery_connectwise_paused_requests_total",
+                "counter",
+                "ConnectWise requests that waited for a Retry-After pause to end.",
+            );
+            let _ = writeln!(
+                out,
+                "bindery_connectwise_paused_requests_total {}",
+                stats.paused_requests
+            );
         }
     }
     (

@@ -653,7 +653,10 @@ async fn reopening_a_store_keeps_its_data_and_migrates_once() {
         .fetch_all(store.pool())
         .await
         .unwrap();
-    assert_eq!(applied, vec![(1,), (2,), (3,), (4,), (5,), (6,), (7,)]);
+    assert_eq!(
+        applied,
+        vec![(1,), (2,), (3,), (4,), (5,), (6,), (7,), (8,)]
+    );
     assert!(matches!(
         Store::open("what?ever").await,
         Err(StoreError::Config(_))

@@ -377,3 +377,98 @@ async fn a_silent_device_is_raised_offline_and_resolved_when_it_checks_in() {
     assert_eq!(status(&w.tickets()[0]), MONITORING_CLOSED);
     w.finish().await;
 }
+
+#[tokio::test]
+async fn a_lost_attach_reply_is_listed_before_any_second_attach() {
+    let w = world().await;
+    let devices = w.linked(1).await;
+    // Every attach's reply is lost: it lands in ConnectWise, the server never hears.
+    w.sb.sandbox.set_faults(Faults {
+        lost_reply_rate: 1.0,
+        only_method: Some("POST".into()),
+        only_path: Some("/configurations".into()),
+        ..Faults::default()
+    });
+    w.sb.sandbox.clear_requests();
+    w.send(devices[0], event(1, "disk-free", AlertEventKind::Raised))
+        .await;
+    w.engine.wake();
+    w.settled().await;
+    let tickets = w.tickets();
+    assert_eq!(tickets.len(), 1);
+    let tid = tickets[0]["id"].as_i64().unwrap();
+    assert_eq!(w.attached(tid), vec![w.config_id(0)]);
+    let log = w.sb.sandbox.requests();
+    let attach_path = format!("/service/tickets/{tid}/configurations");
+    let posts: Vec<_> = log
+        .iter()
+        .filter(|r| r.method == "POST" && r.path.ends_with(&attach_path))
+        .collect();
+    assert_eq!(
+        posts.len(),
+        1,
+        "one attach, never a blind second: {posts:?}"
+    );
+    assert!(
+        log.iter()
+            .any(|r| r.method == "GET" && r.path.ends_with(&attach_path)),
+        "the retry listed the attachments"
+    );
+    assert!(log.iter().all(|r| r.status != 400), "no refused duplicate");
+    let (alerts, _) = w.store.alerts(&AlertFilter::default()).await.unwrap();
+    assert_eq!(
+        alerts[0].ticket.as_ref().map(|t| t.state),
+        Some(TicketState::Open)
+    );
+    w.finish().await;
+}
+
+#[tokio::test]
+async fn after_a_429_no_request_of_any_job_goes_out_before_retry_after() {
+    let w = world().await;
+    let devices = w.linked(3).await;
+    // The next request gets 429 with Retry-After: 2, whichever job sends it.
+    w.sb.sandbox.set_faults(Faults {
+        burst_429: 1,
+        retry_after_secs: 2,
+        ..Faults::default()
+    });
+    w.sb.sandbox.clear_requests();
+    w.send(devices[0], event(1, "disk-free", AlertEventKind::Raised))
+        .await;
+    w.engine.wake();
+    // Once the 429 is answered, more work arrives: other devices' alerts and a re-sync.
+    for _ in 0..100 {
+        if w.sb.sandbox.requests().iter().any(|r| r.status == 429) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let throttled_at = std::time::Instant::now();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    w.send(devices[1], event(1, "memory-used", AlertEventKind::Raised))
+        .await;
+    w.send(devices[2], event(1, "memory-used", AlertEventKind::Raised))
+        .await;
+    bindery_server::reconcile::queue::sync_company(&w.store, ACME)
+        .await
+        .unwrap();
+    w.engine.wake();
+    w.settled().await;
+    let log = w.sb.sandbox.requests();
+    assert_eq!(log.iter().filter(|r| r.status == 429).count(), 1);
+    let during: Vec<_> = log.iter().filter(|r| r.during_retry_after).collect();
+    assert!(
+        during.is_empty(),
+        "requests sent while throttled: {during:?}"
+    );
+    assert!(
+        throttled_at.elapsed() >= Duration::from_millis(1700),
+        "the work after the 429 waited for it"
+    );
+    assert_eq!(w.tickets().len(), 3, "nothing failed: everything waited");
+    let stats = w.engine.client_stats().await.unwrap();
+    assert_eq!(stats.retry_after_pauses, 1);
+    assert!(stats.paused_requests >= 1, "{stats:?}");
+    w.finish().await;
+}

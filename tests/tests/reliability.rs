@@ -699,3 +699,66 @@ async fn only_the_right_credentials_get_in() {
     assert!(!admin(&d, &["policy-list"]).contains("Evil"));
     drop(server);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_throttled_integration_sends_nothing_until_retry_after_has_passed() {
+    let scale = scale();
+    connectwise_client::install_tls_provider();
+    let sb = connectwise_sandbox::spawn("127.0.0.1:0".parse().unwrap(), Seed::default_seed(), true)
+        .await
+        .unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let d = data.path().to_str().unwrap().to_owned();
+    admin(&d, &["connect-sandbox", &sb.url()]);
+    admin(&d, &["policy-create", "Throttled"]);
+    let token = admin(&d, &["token-create", "--policy", "Throttled"])
+        .trim()
+        .to_owned();
+    let server = ServerProcess::start(&[
+        "--data-dir",
+        &d,
+        "--retry-base-ms",
+        "100",
+        "--enroll-per-minute",
+        "1000000",
+        "--cw-requests-per-minute",
+        "1000000",
+    ]);
+    let devices = scale.scale_out_devices;
+    let creds = enroll(&server.url, &token, "thr", devices).await;
+    admin(&d, &["link", "--policy", "Throttled", "--company", "2"]);
+    // While it binds and opens tickets, ConnectWise throttles it again and again: each round
+    // answers the next three requests with 429 and Retry-After: 1.
+    let rounds = if devices > 500 { 20 } else { 8 };
+    let started = Instant::now();
+    for round in 0..rounds {
+        sb.sandbox.set_faults(Faults {
+            latency_ms: 5,
+            burst_429: 3,
+            retry_after_secs: 1,
+            ..Faults::default()
+        });
+        for (n, cred) in creds.iter().enumerate().skip(round * 5).take(5) {
+            assert!(raise(&server.url, cred, n).await, "alert {n} taken");
+        }
+        tokio::time::sleep(Duration::from_millis(700)).await;
+    }
+    sb.sandbox.set_faults(Faults::default());
+    let alerts = rounds * 5;
+    wait_for("every device bound and every ticket open", 300, || {
+        let b = bindings_line(&["--data-dir", &d], "Throttled");
+        b.contains("\tBlue\t") && sb.sandbox.data().tickets.rows.len() == alerts
+    });
+    let log = sb.sandbox.requests();
+    let throttled = log.iter().filter(|r| r.status == 429).count();
+    let during = log.iter().filter(|r| r.during_retry_after).count();
+    println!(
+        "throttling: {devices} devices and {alerts} alerts over {:.1} s of 429 bursts; {throttled} 429s met; \
+         requests sent during a Retry-After window: {during}",
+        started.elapsed().as_secs_f64()
+    );
+    assert!(throttled >= rounds, "the bursts were met");
+    assert_eq!(during, 0, "no request while throttled");
+    assert_eq!(configurations_per_device(&sb).len(), devices);
+    drop(server);
+}

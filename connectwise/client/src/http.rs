@@ -17,8 +17,13 @@ use crate::model::CompanyInfo;
 use crate::paging::parse_link_header;
 use crate::rate_limit::RateLimiter;
 
-/// A ConnectWise Manage client. Cheap to clone; clones share the rate limiter and the bound on
-/// concurrent requests.
+/// How long a 429 without `Retry-After` holds the client's requests back.
+const DEFAULT_THROTTLE_PAUSE: Duration = Duration::from_secs(5);
+/// The longest pause a `Retry-After` can ask for (a mistaken header must not stall the server).
+const MAX_THROTTLE_PAUSE: Duration = Duration::from_secs(300);
+
+/// A ConnectWise Manage client. Cheap to clone; clones share the rate limiter (with its pause
+/// after a 429) and the bound on concurrent requests.
 #[derive(Clone)]
 pub struct Client {
     inner: Arc<Inner>,
@@ -137,6 +142,12 @@ impl Client {
     /// How many requests had to wait for the rate limiter so far.
     pub fn rate_limit_waits(&self) -> u64 {
         self.inner.limiter.waits()
+    }
+
+    /// How many 429s paused this client for their `Retry-After`, and how many requests waited
+    /// for such a pause to end.
+    pub fn retry_after_pauses(&self) -> (u64, u64) {
+        self.inner.limiter.pauses()
     }
 
     /// `GET /login/companyinfo/{companyId}`: the site's codebase and version. Needs no keys.
@@ -289,6 +300,15 @@ impl Client {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map(Duration::from_secs);
+        if status == 429 {
+            // The whole integration is throttled: every request of this client waits, not only
+            // the one that was refused. Without a Retry-After, a short pause all the same.
+            self.inner.limiter.pause(
+                retry_after
+                    .unwrap_or(DEFAULT_THROTTLE_PAUSE)
+                    .min(MAX_THROTTLE_PAUSE),
+            );
+        }
         Err(Error::from_response(status, retry_after, &body))
     }
 

@@ -1,5 +1,7 @@
 //! One token bucket per client, sized so that no 60-second window holds more requests than the
-//! configured rate (ConnectWise throttles around 1,000 requests a minute per integration).
+//! configured rate (ConnectWise throttles around 1,000 requests a minute per integration), and a
+//! pause: after a 429 with `Retry-After`, the whole integration is throttled, so no request of
+//! this client goes out until that time has passed.
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -12,6 +14,10 @@ pub(crate) struct RateLimiter {
     capacity: f64,
     per_second: f64,
     waits: AtomicU64,
+    /// No request before this instant (ConnectWise's `Retry-After`).
+    paused_until: Mutex<Option<Instant>>,
+    pauses: AtomicU64,
+    paused_waits: AtomicU64,
 }
 
 struct Bucket {
@@ -33,11 +39,40 @@ impl RateLimiter {
             capacity,
             per_second,
             waits: AtomicU64::new(0),
+            paused_until: Mutex::new(None),
+            pauses: AtomicU64::new(0),
+            paused_waits: AtomicU64::new(0),
         }
     }
 
-    /// Waits until one more request is allowed.
+    /// Holds every request back for `wait` from now (ConnectWise answered 429 with
+    /// `Retry-After`); a pause already longer is kept.
+    pub fn pause(&self, wait: Duration) {
+        let until = Instant::now() + wait;
+        let mut p = self.paused_until.lock().unwrap_or_else(|p| p.into_inner());
+        if p.is_none_or(|current| current < until) {
+            *p = Some(until);
+        }
+        self.pauses.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Waits out a pause, if one is on.
+    async fn wait_out_pause(&self) {
+        loop {
+            let until = *self.paused_until.lock().unwrap_or_else(|p| p.into_inner());
+            match until {
+                Some(t) if t > Instant::now() => {
+                    self.paused_waits.fetch_add(1, Ordering::Relaxed);
+                    tokio::time::sleep_until(t).await;
+                }
+                _ => return,
+            }
+        }
+    }
+
+    /// Waits until one more request is allowed: past any pause, then a token.
     pub async fn acquire(&self) {
+        self.wait_out_pause().await;
         loop {
             let wait = {
                 let mut b = self.bucket.lock().unwrap_or_else(|p| p.into_inner());
@@ -63,6 +98,14 @@ impl RateLimiter {
     pub fn waits(&self) -> u64 {
         self.waits.load(Ordering::Relaxed)
     }
+
+    /// How many 429s paused the client, and how many requests waited for a pause to end.
+    pub fn pauses(&self) -> (u64, u64) {
+        (
+            self.pauses.load(Ordering::Relaxed),
+            self.paused_waits.load(Ordering::Relaxed),
+        )
+    }
 }
 
 #[cfg(test)]
@@ -87,6 +130,23 @@ mod tests {
             "600 requests took {elapsed:?}"
         );
         assert!(limiter.waits() > 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_pause_holds_every_request_until_it_ends_and_a_shorter_one_changes_nothing() {
+        let limiter = RateLimiter::new(1000);
+        let start = Instant::now();
+        limiter.pause(Duration::from_secs(6));
+        limiter.pause(Duration::from_secs(2));
+        limiter.acquire().await;
+        assert_eq!(start.elapsed(), Duration::from_secs(6));
+        limiter.acquire().await;
+        assert_eq!(
+            start.elapsed(),
+            Duration::from_secs(6),
+            "over: no more waiting"
+        );
+        assert_eq!(limiter.pauses(), (2, 1));
     }
 
     #[tokio::test(start_paused = true)]

@@ -33,7 +33,17 @@ pub struct Faults {
     pub seed: Option<u64>,
     /// Answer every API request with this error (403 for a missing permission, 409, …).
     pub fail_with: Option<FixedFailure>,
+    /// The shares of 500s, timeouts and lost replies apply only to requests with this method
+    /// (`POST`) …
+    pub only_method: Option<String>,
+    /// … and whose path contains this (`/service/tickets/`); the rate limit applies to all.
+    pub only_path: Option<String>,
 }
+
+/// A request arriving later than this after a 429 was answered, and before its `Retry-After`
+/// ran out, was sent while the integration was throttled: a client that honours the 429 sends
+/// none. (Requests already on their way when the 429 left are not held against it.)
+pub const RETRY_AFTER_GRACE: Duration = Duration::from_millis(100);
 
 /// An error answer to give every API request, in ConnectWise's error shape.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -72,6 +82,8 @@ pub struct FaultState {
     pub faults: Faults,
     rng: fastrand::Rng,
     recent: VecDeque<Instant>,
+    /// When the last 429 was answered, and when its `Retry-After` runs out.
+    throttled: Option<(Instant, Instant)>,
 }
 
 impl Default for FaultState {
@@ -80,6 +92,7 @@ impl Default for FaultState {
             faults: Faults::default(),
             rng: fastrand::Rng::new(),
             recent: VecDeque::new(),
+            throttled: None,
         }
     }
 }
@@ -91,11 +104,30 @@ impl FaultState {
             .map(fastrand::Rng::with_seed)
             .unwrap_or_default();
         self.recent.clear();
+        // A Retry-After already given still holds: new faults do not shorten it.
         self.faults = faults;
     }
 
+    /// Notes that a 429 was just answered.
+    pub fn throttle_answered(&mut self) {
+        let now = Instant::now();
+        let until = now + Duration::from_secs(self.faults.retry_after_secs);
+        let until = match self.throttled {
+            Some((_, earlier)) if earlier > until => earlier,
+            _ => until,
+        };
+        self.throttled = Some((now, until));
+    }
+
+    /// True when a request arriving now was sent during a `Retry-After` window.
+    pub fn in_retry_after_window(&self) -> bool {
+        let now = Instant::now();
+        self.throttled
+            .is_some_and(|(from, until)| now > from + RETRY_AFTER_GRACE && now < until)
+    }
+
     /// Decides a request's fate (and counts it against the rate limit).
-    pub fn draw(&mut self) -> Fate {
+    pub fn draw(&mut self, method: &str, path: &str) -> Fate {
         let now = Instant::now();
         while self
             .recent
@@ -118,6 +150,14 @@ impl FaultState {
         }
         self.recent.push_back(now);
         let f = &self.faults;
+        let chosen = f
+            .only_method
+            .as_deref()
+            .is_none_or(|m| m.eq_ignore_ascii_case(method))
+            && f.only_path.as_deref().is_none_or(|p| path.contains(p));
+        if !chosen {
+            return Fate::Normal;
+        }
         let x = self.rng.f64();
         if x < f.error_rate {
             Fate::ServerError

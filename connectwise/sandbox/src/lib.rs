@@ -42,6 +42,10 @@ pub struct LoggedRequest {
     /// The injected fault, if any: `rate-limited`, `server-error`, `timeout`, `lost-reply`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fault: Option<&'static str>,
+    /// Sent while the integration was throttled: after a 429 was answered (and had time to
+    /// arrive) and before its `Retry-After` ran out. A client that honours 429s sends none.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub during_retry_after: bool,
 }
 
 pub struct Sandbox {

@@ -13,8 +13,8 @@ use serde::Deserialize;
 use super::{ConsoleError, Frame, Page, Viewer, render, see_other};
 use crate::api::admin::integration::{cw_failure, integration_failure};
 use crate::app::Shared;
-use crate::reconcile::adoption::AdoptionSettings;
 use crate::integration::{self, BoardUse, Catalog, Choices, CwCredentials, TypeRuleChoice};
+use crate::reconcile::adoption::AdoptionSettings;
 use crate::reconcile::queue;
 
 /// Rule rows on the page (more rules: the admin API).

@@ -67,6 +67,19 @@ impl Default for EngineConfig {
     }
 }
 
+/// What the shared ConnectWise client counted since this process started.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ClientStats {
+    /// Requests by HTTP status (0: no answer).
+    pub answers: Vec<(u16, u64)>,
+    /// Requests that waited for the rate limiter.
+    pub rate_limit_waits: u64,
+    /// 429s whose `Retry-After` paused every request of the client.
+    pub retry_after_pauses: u64,
+    /// Requests that waited for such a pause to end.
+    pub paused_requests: u64,
+}
+
 /// Counters for tests, benchmarks and (later) metrics.
 #[derive(Debug, Default)]
 pub struct EngineStats {
@@ -126,13 +139,18 @@ impl Engine {
         })
     }
 
-    /// The shared ConnectWise client's answers by status and its rate-limit waits, once a job
-    /// has used it.
-    pub async fn client_stats(&self) -> Option<(Vec<(u16, u64)>, u64)> {
+    /// The shared ConnectWise client's figures, once it has been used.
+    pub async fn client_stats(&self) -> Option<ClientStats> {
         let cached = self.client.lock().await;
-        cached
-            .as_ref()
-            .map(|(_, c)| (c.answers_by_status(), c.rate_limit_waits()))
+        cached.as_ref().map(|(_, c)| {
+            let (pauses, paused_requests) = c.retry_after_pauses();
+            ClientStats {
+                answers: c.answers_by_status(),
+                rate_limit_waits: c.rate_limit_waits(),
+                retry_after_pauses: pauses,
+                paused_requests,
+            }
+        })
     }
 
     /// Looks for jobs now rather than at the next poll (after queueing some in this process).

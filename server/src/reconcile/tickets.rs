@@ -21,8 +21,10 @@ pub enum Step {
     Create {
         look_first: bool,
     },
+    /// Attach the configuration; `look_first` when an earlier attach may have landed.
     Attach {
         configuration_id: i64,
+        look_first: bool,
     },
     /// Add the closing note and set the closed status; `look_first` when an earlier try may
     /// have done part of it.
@@ -46,7 +48,10 @@ pub fn next_step(t: &Ticket, configuration_id: Option<i64>) -> Step {
     if p.attached_configuration_id.is_none()
         && let Some(configuration_id) = configuration_id
     {
-        return Step::Attach { configuration_id };
+        return Step::Attach {
+            configuration_id,
+            look_first: p.attach_started_ms.is_some(),
+        };
     }
     if t.want_closed {
         return Step::Close {
@@ -184,18 +189,36 @@ async fn steps(
                     "ticket opened"
                 );
             }
-            Step::Attach { configuration_id } => {
+            Step::Attach {
+                configuration_id,
+                look_first,
+            } => {
                 let cw = t.progress.cw_ticket_id.unwrap_or_default();
-                let attached_now = client.attach_configuration(cw, configuration_id).await;
-                log(store, "ticket.attach", t, Some(cw), &attached_now).await;
-                match attached_now {
-                    Ok(_) => {}
-                    // Deleted in ConnectWise by a person: nothing left to keep in line.
-                    Err(CwError::NotFound { .. }) => return gone(store, t).await,
-                    // Attached already (an earlier reply was lost).
-                    Err(CwError::Validation { .. }) | Err(CwError::Conflict { .. })
-                        if attached(client, cw, configuration_id).await? => {}
-                    Err(e) => return Err(e.into()),
+                // An earlier attach whose outcome is unknown (its reply lost, a crash): list
+                // first, and write only if it did not land.
+                let there = if look_first {
+                    match attached(client, cw, configuration_id).await {
+                        // Deleted in ConnectWise by a person: nothing left to keep in line.
+                        Err(CwError::NotFound { .. }) => return gone(store, t).await,
+                        other => other?,
+                    }
+                } else {
+                    false
+                };
+                if !there {
+                    t.progress.attach_started_ms = Some(now_ms());
+                    store.record_ticket(t.id, &t.progress).await?;
+                    let attached_now = client.attach_configuration(cw, configuration_id).await;
+                    log(store, "ticket.attach", t, Some(cw), &attached_now).await;
+                    match attached_now {
+                        Ok(_) => {}
+                        // Deleted in ConnectWise by a person: nothing left to keep in line.
+                        Err(CwError::NotFound { .. }) => return gone(store, t).await,
+                        // Attached already (by someone else meanwhile).
+                        Err(CwError::Validation { .. }) | Err(CwError::Conflict { .. })
+                            if attached(client, cw, configuration_id).await? => {}
+                        Err(e) => return Err(e.into()),
+                    }
                 }
                 t.progress.attached_configuration_id = Some(configuration_id);
                 store.record_ticket(t.id, &t.progress).await?;
@@ -279,7 +302,7 @@ async fn log<T>(
 }
 
 /// True when the configuration is attached to the ticket already.
-async fn attached(client: &Client, ticket: i64, configuration_id: i64) -> Result<bool, JobError> {
+async fn attached(client: &Client, ticket: i64, configuration_id: i64) -> Result<bool, CwError> {
     Ok(client
         .ticket_configurations(ticket)
         .await?
@@ -317,6 +340,7 @@ mod tests {
                 cw_ticket_id: None,
                 attached_configuration_id: None,
                 create_started_ms: None,
+                attach_started_ms: None,
                 close_started_ms: None,
             },
             created_ms: 1_795_310_405_000,
@@ -336,7 +360,16 @@ mod tests {
         assert_eq!(
             next_step(&t, Some(9)),
             Step::Attach {
-                configuration_id: 9
+                configuration_id: 9,
+                look_first: false
+            }
+        );
+        t.progress.attach_started_ms = Some(3);
+        assert_eq!(
+            next_step(&t, Some(9)),
+            Step::Attach {
+                configuration_id: 9,
+                look_first: true
             }
         );
         t.progress.attached_configuration_id = Some(9);

@@ -61,6 +61,7 @@ const SQLITE_MIGRATIONS: &[(i64, &str)] = &[
     (5, include_str!("migrations/sqlite/0005_alerts.sql")),
     (6, include_str!("migrations/sqlite/0006_activity.sql")),
     (7, include_str!("migrations/sqlite/0007_identity.sql")),
+    (8, include_str!("migrations/sqlite/0008_attach_started.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("migrations/postgres/0001_initial.sql")),
@@ -70,6 +71,10 @@ const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (5, include_str!("migrations/postgres/0005_alerts.sql")),
     (6, include_str!("migrations/postgres/0006_activity.sql")),
     (7, include_str!("migrations/postgres/0007_identity.sql")),
+    (
+        8,
+        include_str!("migrations/postgres/0008_attach_started.sql"),
+    ),
 ];
 
 /// A handle on the store; cheap to clone (a connection pool).

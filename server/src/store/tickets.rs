@@ -89,6 +89,9 @@ pub struct TicketProgress {
     pub attached_configuration_id: Option<i64>,
     /// When a create was first sent: a retry looks for the ticket before sending another.
     pub create_started_ms: Option<i64>,
+    /// When the configuration's attach was first sent: a retry lists the ticket's
+    /// configurations before sending another.
+    pub attach_started_ms: Option<i64>,
     /// When the closing note was first sent: a retry looks for the note before adding another.
     pub close_started_ms: Option<i64>,
 }
@@ -117,7 +120,7 @@ pub struct TicketBrief {
 }
 
 const COLUMNS: &str = "id, device_id, board, company_id, summary, description, contact_name, want_closed, close_note, \
-     state, error, cw_ticket_id, attached_configuration_id, create_started_ms, close_started_ms, created_ms";
+     state, error, cw_ticket_id, attached_configuration_id, create_started_ms, attach_started_ms, close_started_ms, created_ms";
 
 /// The columns a joined list selects (`t` is the tickets table) for [`brief_from_row`].
 pub(crate) const BRIEF_COLUMNS: &str = "t.id AS t_id, t.state AS t_state, t.cw_ticket_id AS t_number, t.error AS t_error, t.want_closed AS t_want_closed";
@@ -152,6 +155,7 @@ fn from_row(r: &AnyRow) -> std::result::Result<Ticket, sqlx::Error> {
             cw_ticket_id: r.try_get("cw_ticket_id")?,
             attached_configuration_id: r.try_get("attached_configuration_id")?,
             create_started_ms: r.try_get("create_started_ms")?,
+            attach_started_ms: r.try_get("attach_started_ms")?,
             close_started_ms: r.try_get("close_started_ms")?,
         },
         created_ms: r.try_get("created_ms")?,
@@ -224,7 +228,7 @@ impl Store {
             .map(|e| e.chars().take(2000).collect::<String>());
         sqlx::query(
             "UPDATE tickets SET state = $1, error = $2, cw_ticket_id = $3, attached_configuration_id = $4, \
-             create_started_ms = $5, close_started_ms = $6, updated_ms = $7 WHERE id = $8",
+             create_started_ms = $5, close_started_ms = $6, updated_ms = $7, attach_started_ms = $9 WHERE id = $8",
         )
         .bind(p.state.as_str())
         .bind(error)
@@ -234,6 +238,7 @@ impl Store {
         .bind(p.close_started_ms)
         .bind(now_ms())
         .bind(id)
+        .bind(p.attach_started_ms)
         .execute(&self.pool)
         .await?;
         Ok(())

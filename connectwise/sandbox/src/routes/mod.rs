@@ -42,9 +42,10 @@ async fn faults_and_log(State(sb): State<Arc<Sandbox>>, req: Request, next: Next
     }
     let method = req.method().to_string();
     let query = req.uri().query().unwrap_or("").to_owned();
-    let (fate, faults) = {
+    let (fate, faults, during_retry_after) = {
         let mut state = sb.faults.lock().unwrap_or_else(|p| p.into_inner());
-        (state.draw(), state.faults.clone())
+        let during = state.in_retry_after_window();
+        (state.draw(&method, &path), state.faults.clone(), during)
     };
     if faults.latency_ms > 0 {
         tokio::time::sleep(std::time::Duration::from_millis(faults.latency_ms)).await;
@@ -54,10 +55,16 @@ async fn faults_and_log(State(sb): State<Arc<Sandbox>>, req: Request, next: Next
             let r = next.run(req).await;
             (r.status(), r)
         }
-        Fate::RateLimited => (
-            StatusCode::TOO_MANY_REQUESTS,
-            too_many_requests(faults.retry_after_secs),
-        ),
+        Fate::RateLimited => {
+            sb.faults
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .throttle_answered();
+            (
+                StatusCode::TOO_MANY_REQUESTS,
+                too_many_requests(faults.retry_after_secs),
+            )
+        }
         Fate::ServerError => (StatusCode::INTERNAL_SERVER_ERROR, server_error()),
         Fate::Fixed => {
             let r = faults
@@ -75,6 +82,7 @@ async fn faults_and_log(State(sb): State<Arc<Sandbox>>, req: Request, next: Next
                 query,
                 status: 504,
                 fault: fate.label(),
+                during_retry_after,
             });
             let hang = if faults.hang_ms == 0 {
                 30_000
@@ -95,6 +103,7 @@ async fn faults_and_log(State(sb): State<Arc<Sandbox>>, req: Request, next: Next
         query,
         status: status.as_u16(),
         fault: fate.label(),
+        during_retry_after,
     });
     response
 }
