@@ -98,7 +98,7 @@ pub enum Enrollment {
     /// a person to approve it as the same machine or keep it separate.
     PossibleReinstall {
         device: Device,
-        of: Device,
+        of: Box<Device>,
     },
 }
 
@@ -230,7 +230,10 @@ impl Store {
         let device = from_row(&row)?;
         tx.commit().await?;
         Ok(match twin {
-            Some(of) => Enrollment::PossibleReinstall { device, of },
+            Some(of) => Enrollment::PossibleReinstall {
+                device,
+                of: Box::new(of),
+            },
             None => Enrollment::New(device),
         })
     }
