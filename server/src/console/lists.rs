@@ -174,7 +174,7 @@ async fn devices(
         frame: Frame::new(&viewer, "devices", "Devices").with_notice(query.notice.as_deref()),
         rows,
         policies,
-        states: ["any", "pending", "bound", "failed", "inactive", "none"]
+        states: ["any", "pending", "bound", "failed", "needs_person", "inactive", "none"]
             .into_iter()
             .map(|s| (s, s == wanted_state))
             .collect(),
