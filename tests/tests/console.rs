@@ -217,6 +217,7 @@ async fn an_admin_sets_up_links_watches_binding_and_fixes_a_failure_in_a_real_br
         .unwrap();
     assert!(created.status.success());
     admin(&d, &["policy-create", "Acme office"]);
+    admin(&d, &["policy-create", "GLOBEX, Inc. office"]);
     let token = admin(&d, &["token-create", "--policy", "Acme office"])
         .trim()
         .to_owned();
@@ -428,6 +429,29 @@ async fn an_admin_sets_up_links_watches_binding_and_fixes_a_failure_in_a_real_br
         sb.sandbox.data().configurations.rows.len(),
         6,
         "nothing created for it"
+    );
+
+    // The other policy is linked through the company suggestions: matched by name, previewed,
+    // confirmed.
+    s.go("/console/suggestions").await;
+    assert!(
+        s.text("#suggestions tr[data-policy='2']")
+            .await
+            .contains("Globex Inc")
+    );
+    s.click("#preview-all").await;
+    assert!(
+        s.text(".preview[data-policy='2'] h2")
+            .await
+            .contains("Globex Inc")
+    );
+    assert_eq!(s.text("#create-2").await, "0");
+    s.shot("suggestions-preview").await;
+    s.click("#confirm-link").await;
+    s.go("/console/policies").await;
+    assert!(
+        s.seen.last().unwrap().contains("Globex Inc (id 3)"),
+        "linked to the suggested company"
     );
 
     // A form posted without its CSRF token is refused and changes nothing.

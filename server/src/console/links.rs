@@ -201,7 +201,19 @@ async fn preview_many(
     viewer: Viewer,
     Query(fields): Query<HashMap<String, String>>,
 ) -> Page {
-    let chosen = picks(&fields);
+    // "Preview all": every suggestion there is.
+    let chosen = if fields.contains_key("all") {
+        state
+            .ops()
+            .company_suggestions()
+            .await?
+            .into_iter()
+            .filter_map(|s| s.company.map(|c| (s.policy_id, c.id)))
+            .take(200)
+            .collect()
+    } else {
+        picks(&fields)
+    };
     if chosen.is_empty() {
         return Ok(see_other("/console/suggestions", "none_chosen"));
     }

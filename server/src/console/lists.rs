@@ -174,10 +174,18 @@ async fn devices(
         frame: Frame::new(&viewer, "devices", "Devices").with_notice(query.notice.as_deref()),
         rows,
         policies,
-        states: ["any", "pending", "bound", "failed", "needs_person", "inactive", "none"]
-            .into_iter()
-            .map(|s| (s, s == wanted_state))
-            .collect(),
+        states: [
+            "any",
+            "pending",
+            "bound",
+            "failed",
+            "needs_person",
+            "inactive",
+            "none",
+        ]
+        .into_iter()
+        .map(|s| (s, s == wanted_state))
+        .collect(),
         q: query.q.chars().take(100).collect(),
         policy: policy.unwrap_or(0),
         paging,
