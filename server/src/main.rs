@@ -736,10 +736,8 @@ async fn admin(db: Database, key_file: Option<PathBuf>, action: Admin) -> Result
             server_url,
         } => {
             let p = cli::policy_named(&store, &policy).await?;
-            let expires = expires_in_days
-                .map(|d| bindery_server::store::now_ms() + i64::from(d) * 86_400_000);
-            let (_, token) = store
-                .create_token(p.id, &label, expires)
+            let (_, token) = bindery_server::ops::Ops::new(&store, None, None)
+                .create_token(p.id, &label, expires_in_days)
                 .await
                 .map_err(|e| e.to_string())?;
             match server_url {

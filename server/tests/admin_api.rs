@@ -496,6 +496,28 @@ async fn previews_suggestions_and_decisions_about_identity_through_the_api() {
         )
         .await;
     let token = token["token"].as_str().unwrap().to_owned();
+    // One rule for every way a token is made: a bounded label without control characters, at
+    // most ten years.
+    let tokens = format!("/policies/{}/tokens", ids[0]);
+    for bad in ["x".repeat(101), "bell\u{7}".into()] {
+        let (status, body) = s
+            .as_admin(&t, Method::POST, &tokens, Some(json!({"label": bad})))
+            .await;
+        assert_eq!(
+            (status, body["field"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("label"))
+        );
+    }
+    let (_, long) = s
+        .as_admin(
+            &t,
+            Method::POST,
+            &tokens,
+            Some(json!({"expiresInDays": 99_999})),
+        )
+        .await;
+    let ten_years = 3650 * 86_400_000i64;
+    assert!(long["expiresMs"].as_i64().unwrap() <= bindery_server::store::now_ms() + ten_years);
     let on_record = seed(&s, "old-pc", Some("SN-A"));
     let dups = [seed(&s, "dup", None), seed(&s, "DUP.corp", None)];
     let enroll = |agent: &str, facts: Value| {

@@ -11,7 +11,6 @@ use bindery_shared::FactField;
 use serde::Deserialize;
 
 use super::{ConsoleError, Frame, Page, Viewer, render, see_other};
-use crate::api::admin::integration::{cw_failure, integration_failure};
 use crate::app::Shared;
 use crate::integration::{self, BoardUse, Catalog, Choices, CwCredentials, TypeRuleChoice};
 use crate::reconcile::adoption::AdoptionSettings;
@@ -73,14 +72,10 @@ impl IntegrationPage {
         catalog: Option<Catalog>,
         choices: Option<Choices>,
     ) -> Result<IntegrationPage, ConsoleError> {
-        let creds = integration::credentials(&state.store)
-            .await
-            .map_err(integration_failure)?;
+        let creds = integration::credentials(&state.store).await?;
         let choices = match choices {
             Some(c) => Some(c),
-            None => integration::choices(&state.store)
-                .await
-                .map_err(integration_failure)?,
+            None => integration::choices(&state.store).await?,
         };
         let board = |b: Option<&BoardUse>, legend, prefix| BoardField {
             legend,
@@ -153,7 +148,7 @@ async fn fetch_catalog(state: &Shared) -> Option<Result<Catalog, String>> {
     Some(
         integration::test_connection(config)
             .await
-            .map_err(|e| cw_failure(e).body.message),
+            .map_err(|e| crate::api::ApiFailure::from(e).body.message),
     )
 }
 
@@ -200,7 +195,12 @@ async fn connect(
     Form(f): Form<CredentialsForm>,
 ) -> Page {
     viewer.check(&f.csrf)?;
-    let key = crate::api::admin::key(&state)?;
+    let key = state.key.as_deref().ok_or_else(|| {
+        ConsoleError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "this server runs without a server key",
+        )
+    })?;
     let credentials = CwCredentials {
         site: f.site.trim().to_owned(),
         company_id: f.company_id.trim().to_owned(),
@@ -224,11 +224,7 @@ async fn connect(
     match fetch_catalog(&state).await {
         Some(Ok(_)) => {
             // Whatever failed under the old settings is tried again under the new ones.
-            if integration::choices(&state.store)
-                .await
-                .map_err(integration_failure)?
-                .is_some()
-            {
+            if integration::choices(&state.store).await?.is_some() {
                 queue::sync_all(&state.store).await?;
                 queue::retry_failed_tickets(&state.store).await?;
                 state.wake_engine();

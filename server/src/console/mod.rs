@@ -220,6 +220,12 @@ impl From<StoreError> for ConsoleError {
     }
 }
 
+impl From<crate::integration::IntegrationError> for ConsoleError {
+    fn from(e: crate::integration::IntegrationError) -> ConsoleError {
+        ApiFailure::from(e).into()
+    }
+}
+
 impl From<crate::ops::OpError> for ConsoleError {
     fn from(e: crate::ops::OpError) -> ConsoleError {
         ApiFailure::from(e).into()

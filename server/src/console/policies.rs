@@ -67,7 +67,7 @@ async fn list(State(state): State<Shared>, viewer: Viewer, Query(q): Query<Notic
                 .cw_company_id
                 .map(|id| format!("{} (id {id})", p.cw_company_name.unwrap_or_default())),
             name: p.name,
-            link: crate::api::admin::policies::link_name(b.link),
+            link: b.link.as_str(),
             link_label: link_label(b.link),
             devices: b.devices,
             bound: b.bound,
@@ -251,7 +251,7 @@ async fn one(
     let page = PolicyPage {
         frame,
         id,
-        link: crate::api::admin::policies::link_name(b.link),
+        link: b.link.as_str(),
         link_label: link_label(b.link),
         company: p
             .cw_company_id
@@ -355,15 +355,8 @@ async fn create_token(
     Form(f): Form<TokenForm>,
 ) -> Page {
     viewer.check(&f.csrf)?;
-    let label: String = f
-        .label
-        .trim()
-        .chars()
-        .filter(|c| !c.is_control())
-        .take(100)
-        .collect();
     let p = state.store.policy(f.policy_id).await?;
-    let (_, token) = state.store.create_token(p.id, &label, None).await?;
+    let (_, token) = state.ops().create_token(p.id, &f.label, None).await?;
     let commands = crate::downloads::install_commands(&server_url(&headers), &token);
     let page = TokenCreated {
         frame: Frame::new(&viewer, "policies", "New enrollment token"),

@@ -2,11 +2,13 @@
 //! input, call these, and render the result. None of them imports another.
 //!
 //! - `links`: link a policy to a company (with its preview), unlink, and company suggestions;
-//! - `identity`: possible reinstalls, a person's choice of configuration, auto-approval.
+//! - `identity`: possible reinstalls, a person's choice of configuration, auto-approval;
+//! - `tokens`: enrollment tokens, with one rule for their label and lifetime.
 
 pub mod identity;
 pub mod links;
 pub mod suggest;
+pub mod tokens;
 
 use connectwise_client::{Client, Error as CwError};
 

@@ -155,6 +155,17 @@ pub enum LinkState {
     Red,
 }
 
+impl LinkState {
+    /// `grey`, `blue` or `red`, as the API and the console name the icon.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LinkState::Grey => "grey",
+            LinkState::Blue => "blue",
+            LinkState::Red => "red",
+        }
+    }
+}
+
 /// A policy's binding counts and the icon they make.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PolicyBindings {

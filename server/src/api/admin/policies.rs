@@ -12,7 +12,7 @@ use crate::api::{ApiFailure, read_json};
 use crate::app::Shared;
 use crate::ops::links::{LinkPreview, Suggestion};
 use crate::reconcile::queue;
-use crate::store::{LinkState, Policy, now_ms};
+use crate::store::{Policy, now_ms};
 
 pub fn router() -> Router<Shared> {
     Router::new()
@@ -51,14 +51,6 @@ pub struct CompanyRef {
     pub name: String,
 }
 
-pub fn link_name(link: LinkState) -> &'static str {
-    match link {
-        LinkState::Grey => "grey",
-        LinkState::Blue => "blue",
-        LinkState::Red => "red",
-    }
-}
-
 pub async fn view(state: &Shared, p: Policy) -> Result<PolicyView, ApiFailure> {
     let b = state.store.policy_bindings(p.id).await?;
     Ok(PolicyView {
@@ -68,7 +60,7 @@ pub async fn view(state: &Shared, p: Policy) -> Result<PolicyView, ApiFailure> {
             id,
             name: p.cw_company_name.unwrap_or_default(),
         }),
-        link: link_name(b.link),
+        link: b.link.as_str(),
         devices: b.devices,
         bound: b.bound,
         pending: b.pending,
@@ -311,16 +303,10 @@ async fn create_token(
     body: axum::body::Body,
 ) -> Result<(StatusCode, Json<TokenView>), ApiFailure> {
     let req: NewToken = read_json(body).await?;
-    if req.label.chars().count() > 100 || req.label.chars().any(char::is_control) {
-        return Err(ApiFailure::invalid_body(
-            "a label must be at most 100 characters, without control characters",
-            Some("label".into()),
-        ));
-    }
-    let expires = req
-        .expires_in_days
-        .map(|d| now_ms() + i64::from(d.min(3650)) * 86_400_000);
-    let (record, token) = state.store.create_token(id, &req.label, expires).await?;
+    let (record, token) = state
+        .ops()
+        .create_token(id, &req.label, req.expires_in_days)
+        .await?;
     Ok((StatusCode::CREATED, Json(token_view(record, Some(token)))))
 }
 

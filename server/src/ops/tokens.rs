@@ -1,0 +1,30 @@
+//! Enrollment tokens: made with one rule for their label and lifetime, whoever asks (the API, the
+//! console or the CLI).
+
+use super::{OpError, Ops};
+use crate::store::{EnrollmentToken, now_ms};
+
+/// The longest lifetime a token may be given, in days (ten years).
+pub const MAX_EXPIRY_DAYS: u32 = 3650;
+
+impl Ops<'_> {
+    /// Makes a token for the policy; returns its record and the token itself (shown once, only
+    /// its hash is kept). The label is at most 100 characters, without control characters.
+    pub async fn create_token(
+        &self,
+        policy_id: i64,
+        label: &str,
+        expires_in_days: Option<u32>,
+    ) -> Result<(EnrollmentToken, String), OpError> {
+        let label = label.trim();
+        if label.chars().count() > 100 || label.chars().any(char::is_control) {
+            return Err(OpError::invalid(
+                "label",
+                "a label must be at most 100 characters, without control characters",
+            ));
+        }
+        let expires =
+            expires_in_days.map(|d| now_ms() + i64::from(d.min(MAX_EXPIRY_DAYS)) * 86_400_000);
+        Ok(self.store.create_token(policy_id, label, expires).await?)
+    }
+}
