@@ -1,0 +1,55 @@
+//! `admin-create` and `admin-password`: the accounts that sign in to the console and the admin API.
+
+use clap::Subcommand;
+
+use super::Context;
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Create an admin account for the console and the admin API. The password comes from
+    /// BINDERY_ADMIN_PASSWORD, or a strong one is made and printed.
+    #[command(name = "admin-create", alias = "create")]
+    AccountCreate { username: String },
+    /// Set an admin's password (from BINDERY_ADMIN_PASSWORD, or made and printed); it ends their
+    /// sessions.
+    #[command(name = "admin-password")]
+    AccountPassword { username: String },
+}
+
+pub async fn run(cx: &Context<'_>, command: Command) -> Result<(), String> {
+    let store = cx.store;
+    let e = |e: bindery_server::store::StoreError| e.to_string();
+    match command {
+        Command::AccountCreate { username } => {
+            let (password, made) = admin_password()?;
+            let hash = bindery_server::secrets::hash_password(&password)?;
+            store.create_admin(&username, &hash).await.map_err(e)?;
+            if made {
+                println!("{username}\t{password}");
+            }
+        }
+        Command::AccountPassword { username } => {
+            let (password, made) = admin_password()?;
+            let hash = bindery_server::secrets::hash_password(&password)?;
+            store
+                .set_admin_password(&username, &hash)
+                .await
+                .map_err(e)?;
+            if made {
+                println!("{username}\t{password}");
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The password to set: BINDERY_ADMIN_PASSWORD, or a new random one (true: print it).
+fn admin_password() -> Result<(String, bool), String> {
+    match std::env::var("BINDERY_ADMIN_PASSWORD") {
+        Ok(p) if p.chars().count() >= 12 => Ok((p, false)),
+        Ok(_) => Err("BINDERY_ADMIN_PASSWORD must be at least 12 characters".into()),
+        Err(_) => bindery_server::secrets::random_secret("")
+            .map(|p| (p.chars().take(20).collect(), true))
+            .map_err(|e| e.to_string()),
+    }
+}

@@ -1,0 +1,101 @@
+//! `policy-*`, `bindings`, `retry-pending` and `sync-now`: policies and how their devices are bound.
+
+use bindery_server::reconcile::queue;
+use clap::Subcommand;
+
+use super::{Context, policy_named};
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Create a policy.
+    PolicyCreate { name: String },
+    /// List policies.
+    PolicyList,
+    /// Rename a policy.
+    PolicyRename { name: String, new_name: String },
+    /// Delete a policy (its devices stay, without a policy; its tokens go).
+    PolicyDelete { name: String },
+    /// Show each device's binding state in a policy, with the policy's icon colour.
+    Bindings {
+        #[arg(long)]
+        policy: String,
+    },
+    /// Try every unbound device of a policy again now.
+    RetryPending {
+        #[arg(long)]
+        policy: String,
+    },
+    /// Re-sync every linked company now.
+    SyncNow,
+}
+
+pub async fn run(cx: &Context<'_>, command: Command) -> Result<(), String> {
+    let store = cx.store;
+    let e = |e: bindery_server::store::StoreError| e.to_string();
+    match command {
+        Command::PolicyCreate { name } => {
+            let p = store
+                .create_policy(&name)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("{}\t{}", p.id, p.name);
+        }
+        Command::PolicyList => {
+            for p in store.policies().await.map_err(|e| e.to_string())? {
+                let link = p.cw_company_name.as_deref().unwrap_or("not linked");
+                println!("{}\t{}\t{link}", p.id, p.name);
+            }
+        }
+        Command::PolicyRename { name, new_name } => {
+            let p = policy_named(store, &name).await?;
+            let p = store
+                .rename_policy(p.id, &new_name)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("{}\t{}", p.id, p.name);
+        }
+        Command::PolicyDelete { name } => {
+            let p = policy_named(store, &name).await?;
+            queue::delete_policy(store, p.id).await.map_err(e)?;
+        }
+        Command::Bindings { policy } => {
+            let p = policy_named(store, &policy).await?;
+            let s = store.policy_bindings(p.id).await.map_err(e)?;
+            println!(
+                "{}\t{:?}\t{} devices, {} bound, {} pending, {} failed",
+                p.name, s.link, s.devices, s.bound, s.pending, s.failed
+            );
+            for t in store.policy_targets(p.id).await.map_err(e)? {
+                let (state, config, error) = match &t.binding {
+                    Some(b) => (
+                        b.state.as_str(),
+                        b.configuration_id
+                            .map(|c| c.to_string())
+                            .unwrap_or_else(|| {
+                                // Waiting for a person: the configurations it could be.
+                                let c: Vec<String> =
+                                    b.candidates.iter().map(i64::to_string).collect();
+                                c.join(",")
+                            }),
+                        b.error.clone().unwrap_or_default(),
+                    ),
+                    None => ("pending", String::new(), String::new()),
+                };
+                println!(
+                    "{}\t{}\t{state}\t{config}\t{error}",
+                    t.device_id, t.agent_id
+                );
+            }
+        }
+        Command::RetryPending { policy } => {
+            let p = policy_named(store, &policy).await?;
+            let n = queue::retry_pending(store, p.id).await.map_err(e)?;
+            println!("{n} devices queued again");
+        }
+        Command::SyncNow => {
+            let n = queue::sync_all(store).await.map_err(e)?;
+            println!("re-sync of {n} companies queued");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,28 @@
+//! `connect-sandbox`: point the ConnectWise settings at the sandbox, with the demo's choices.
+
+use bindery_server::reconcile::queue;
+use clap::Subcommand;
+
+use super::Context;
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Point the server at the ConnectWise sandbox at URL and make the demo's choices.
+    ConnectSandbox { url: String },
+}
+
+pub async fn run(cx: &Context<'_>, command: Command) -> Result<(), String> {
+    let store = cx.store;
+    let e = |e: bindery_server::store::StoreError| e.to_string();
+    match command {
+        Command::ConnectSandbox { url } => {
+            let key = (cx.key)()?;
+            bindery_server::demo::connect_to_sandbox(store, &key, &url)
+                .await
+                .map_err(|e| e.to_string())?;
+            queue::sync_all(store).await.map_err(e)?;
+            println!("ConnectWise settings point at the sandbox {url}");
+        }
+    }
+    Ok(())
+}
