@@ -453,6 +453,7 @@ async fn an_admin_sets_up_links_watches_binding_and_fixes_a_failure_in_a_real_br
         s.seen.last().unwrap().contains("Globex Inc (id 3)"),
         "linked to the suggested company"
     );
+    s.go("/console/policies/1").await;
 
     // A form posted without its CSRF token is refused and changes nothing.
     s.c.execute(
