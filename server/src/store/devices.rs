@@ -113,6 +113,32 @@ impl Enrollment {
     }
 }
 
+/// A known device takes the enrolling machine's new secret and facts (its record, agent id and
+/// policy stay); its alert sequence starts afresh with the agent's.
+async fn renew(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    id: i64,
+    d: &NewDevice<'_>,
+    now: i64,
+) -> Result<Device> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "UPDATE devices SET secret_hash = $1, serial = COALESCE($2, serial), mac = COALESCE($3, mac), \
+         facts_json = $4, facts_hash = $5, agent_version = $6, last_seen_ms = $7, alert_seq = 0 \
+         WHERE id = $8 RETURNING {COLUMNS}"
+    )))
+    .bind(d.secret_hash)
+    .bind(d.serial)
+    .bind(d.mac)
+    .bind(d.facts_json)
+    .bind(d.facts_hash)
+    .bind(d.agent_version)
+    .bind(now)
+    .bind(id)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(from_row(&row)?)
+}
+
 impl Store {
     /// Enrolls a machine. A known agent id needs its credential as proof, and keeps its record
     /// and policy (a token never moves a device). A new agent id with a known serial or MAC is a
@@ -152,22 +178,7 @@ impl Store {
                     "this device was retired: it cannot enroll again under its old identity".into(),
                 ));
             }
-            let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-                "UPDATE devices SET secret_hash = $1, serial = COALESCE($2, serial), mac = COALESCE($3, mac), \
-                 facts_json = $4, facts_hash = $5, agent_version = $6, last_seen_ms = $7, alert_seq = 0 \
-                 WHERE id = $8 RETURNING {COLUMNS}"
-            )))
-            .bind(d.secret_hash)
-            .bind(d.serial)
-            .bind(d.mac)
-            .bind(d.facts_json)
-            .bind(d.facts_hash)
-            .bind(d.agent_version)
-            .bind(now)
-            .bind(known.id)
-            .fetch_one(&mut *tx)
-            .await?;
-            let device = from_row(&row)?;
+            let device = renew(&mut tx, known.id, d, now).await?;
             tx.commit().await?;
             return Ok(Enrollment::SameAgent(device));
         }
@@ -192,22 +203,7 @@ impl Store {
             && d.auto_approve_silent_ms
                 .is_some_and(|silent| old.last_seen_ms <= now - silent)
         {
-            let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-                "UPDATE devices SET secret_hash = $1, serial = COALESCE($2, serial), mac = COALESCE($3, mac), \
-                 facts_json = $4, facts_hash = $5, agent_version = $6, last_seen_ms = $7, alert_seq = 0 \
-                 WHERE id = $8 RETURNING {COLUMNS}"
-            )))
-            .bind(d.secret_hash)
-            .bind(d.serial)
-            .bind(d.mac)
-            .bind(d.facts_json)
-            .bind(d.facts_hash)
-            .bind(d.agent_version)
-            .bind(now)
-            .bind(old.id)
-            .fetch_one(&mut *tx)
-            .await?;
-            let device = from_row(&row)?;
+            let device = renew(&mut tx, old.id, d, now).await?;
             tx.commit().await?;
             return Ok(Enrollment::Reinstalled(device));
         }
