@@ -8,11 +8,80 @@ pub mod links;
 pub mod monitoring;
 pub mod policies;
 pub mod sandbox;
+pub mod serve;
 pub mod tokens;
+
+use std::path::PathBuf;
 
 use bindery_server::sealing::ServerKey;
 use bindery_server::store::{Policy, Store};
-use clap::Subcommand;
+use clap::{Args, Subcommand};
+
+/// Where the data lives.
+#[derive(Args, Clone)]
+pub struct Database {
+    /// SQLite data directory (default: the platform's data dir for bindery-server).
+    #[arg(long, env = "BINDERY_DATA_DIR", value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// A postgres:// URL instead of SQLite (several servers may share one database).
+    #[arg(
+        long,
+        env = "BINDERY_DATABASE_URL",
+        value_name = "URL",
+        conflicts_with = "data_dir"
+    )]
+    database_url: Option<String>,
+}
+
+impl Database {
+    /// The server key: the given file, else `server.key` in the data dir (created when missing).
+    fn key_path(&self, given: Option<PathBuf>) -> Result<PathBuf, String> {
+        if let Some(p) = given {
+            return Ok(p);
+        }
+        let dir = match &self.data_dir {
+            Some(d) => d.clone(),
+            None => default_data_dir()?,
+        };
+        Ok(dir.join("server.key"))
+    }
+}
+
+fn default_data_dir() -> Result<PathBuf, String> {
+    directories::ProjectDirs::from("", "", "bindery-server")
+        .map(|d| d.data_dir().to_path_buf())
+        .ok_or_else(|| "no data directory for this user: give --data-dir".to_owned())
+}
+
+/// The server key (made when missing).
+pub fn load_key(db: &Database, given: Option<PathBuf>) -> Result<ServerKey, String> {
+    let path = db.key_path(given)?;
+    ServerKey::load_or_create(&path).map_err(|e| format!("server key {}: {e}", path.display()))
+}
+
+/// The store the options name: PostgreSQL by URL, else SQLite in the data dir.
+pub async fn open(db: &Database) -> Result<Store, String> {
+    let opened = match (&db.database_url, &db.data_dir) {
+        (Some(url), _) => Store::open(url).await,
+        (None, Some(dir)) => Store::open_in_dir(dir).await,
+        (None, None) => Store::open_in_dir(&default_data_dir()?).await,
+    };
+    opened.map_err(|e| format!("cannot open the database: {e}"))
+}
+
+/// Runs an admin command against the database the options name.
+pub async fn admin(db: Database, key_file: Option<PathBuf>, action: Admin) -> Result<(), String> {
+    let store = open(&db).await?;
+    let key = || load_key(&db, key_file.clone());
+    run(
+        &Context {
+            store: &store,
+            key: &key,
+        },
+        action,
+    )
+    .await
+}
 
 /// `bindery-server admin …`: every admin command, by noun.
 #[derive(Subcommand)]

@@ -1,0 +1,197 @@
+//! `serve`: the agent API, the console and the admin API, and the engine that keeps ConnectWise in
+//! line, with every option of theirs in one struct.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bindery_server::app::{self, AgentSettings, AppState};
+use bindery_server::reconcile::{Engine, EngineConfig};
+
+use super::{Database, load_key, open};
+
+/// HTTPS on the server's own listener (otherwise plain HTTP, for a reverse proxy in front).
+#[derive(clap::Args)]
+pub struct TlsFiles {
+    /// The PEM certificate chain to serve HTTPS with (leaf first).
+    #[arg(
+        long,
+        env = "BINDERY_TLS_CERT",
+        value_name = "FILE",
+        requires = "tls_key"
+    )]
+    tls_cert: Option<PathBuf>,
+    /// The certificate's PEM private key.
+    #[arg(
+        long,
+        env = "BINDERY_TLS_KEY",
+        value_name = "FILE",
+        requires = "tls_cert"
+    )]
+    tls_key: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
+pub struct ServeArgs {
+    /// A TOML file of settings (packaging/bindery-server.toml documents them); flags and
+    /// BINDERY_* variables take precedence over it.
+    #[arg(long, env = "BINDERY_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(flatten)]
+    db: Database,
+    /// The key that seals secrets at rest (default: server.key in the data dir; with
+    /// PostgreSQL give every server the same file).
+    #[arg(long, env = "BINDERY_SERVER_KEY_FILE", value_name = "FILE")]
+    server_key_file: Option<PathBuf>,
+    /// Hours between full re-syncs of every linked company (drift repair).
+    #[arg(long, env = "BINDERY_RESYNC_HOURS", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=720))]
+    resync_hours: u32,
+    /// First retry delay of a failed ConnectWise write, in milliseconds (doubles per attempt).
+    #[arg(
+        long,
+        env = "BINDERY_RETRY_BASE_MS",
+        default_value_t = 5000,
+        hide = true
+    )]
+    retry_base_ms: u64,
+    /// Seconds a job stays leased without a renewal (a dead server's jobs are taken over
+    /// after this).
+    #[arg(long, env = "BINDERY_LEASE_SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(2..=3600), hide = true)]
+    lease_secs: u64,
+    /// ConnectWise jobs carried out at once.
+    #[arg(long, env = "BINDERY_WORKERS", default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=256))]
+    workers: u32,
+    /// ConnectWise requests a minute from this server (ConnectWise throttles around 1,000 per
+    /// integration: raise it only where your instance allows more).
+    #[arg(long, env = "BINDERY_CW_REQUESTS_PER_MINUTE", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..))]
+    cw_requests_per_minute: u32,
+    /// ConnectWise requests in flight at once.
+    #[arg(long, env = "BINDERY_CW_CONCURRENCY", default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=256))]
+    cw_concurrency: u32,
+    #[arg(long, env = "BINDERY_LISTEN", default_value = "127.0.0.1:8700")]
+    listen: SocketAddr,
+    /// Serve Prometheus metrics (/metrics), /healthz and /readyz on this address too, apart
+    /// from the agents' and admins' listener.
+    #[arg(long, env = "BINDERY_METRICS_LISTEN", value_name = "ADDR")]
+    metrics_listen: Option<SocketAddr>,
+    /// Seconds between agent check-ins (agents read their monitors every 15 s, or at each
+    /// check-in when that is sooner).
+    #[arg(long, env = "BINDERY_CHECKIN_INTERVAL", default_value_t = 60, value_parser = clap::value_parser!(u32).range(2..=86_400))]
+    checkin_interval: u32,
+    /// Enrollment attempts a minute from one address (429 past it).
+    #[arg(long, env = "BINDERY_ENROLL_PER_MINUTE", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
+    enroll_per_minute: u32,
+    /// Log as JSON lines instead of text.
+    #[arg(long, env = "BINDERY_LOG_JSON")]
+    log_json: bool,
+    #[command(flatten)]
+    tls: TlsFiles,
+    /// A folder of agent builds served at /downloads/ for the install scripts
+    /// (bindery-agent-linux-x86_64, bindery-agent-macos-aarch64,
+    /// bindery-agent-windows-x86_64.exe, …).
+    #[arg(long, env = "BINDERY_DOWNLOADS_DIR", value_name = "DIR")]
+    downloads_dir: Option<PathBuf>,
+}
+
+impl ServeArgs {
+    /// The binding engine's tunables from these options.
+    pub fn engine_config(&self) -> EngineConfig {
+        EngineConfig {
+            resync_every: Duration::from_secs(u64::from(self.resync_hours) * 3600),
+            retry_base: Duration::from_millis(self.retry_base_ms.max(1)),
+            lease: Duration::from_secs(self.lease_secs),
+            workers: self.workers as usize,
+            cw_requests_per_minute: self.cw_requests_per_minute,
+            cw_concurrency: self.cw_concurrency as usize,
+            ..EngineConfig::default()
+        }
+    }
+
+    /// What the agent API needs from these options.
+    pub fn agent_settings(&self) -> AgentSettings {
+        AgentSettings {
+            checkin_interval_secs: self.checkin_interval,
+            enroll_per_minute: self.enroll_per_minute,
+            downloads_dir: self.downloads_dir.clone(),
+        }
+    }
+
+    /// Serves until Ctrl-C or SIGTERM.
+    pub async fn run(self) -> Result<(), String> {
+        init_logging(self.log_json);
+        // Certificate problems stop the server before it takes anything on.
+        let tls = match (&self.tls.tls_cert, &self.tls.tls_key) {
+            (Some(cert), Some(key)) => Some(bindery_server::tls::server_config(cert, key)?),
+            _ => None,
+        };
+        let store = open(&self.db).await?;
+        let key = Arc::new(load_key(&self.db, self.server_key_file.clone())?);
+        let listen = self.listen;
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+        let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        tracing::info!(%addr, scheme, backend = ?store.backend(), "bindery-server listening");
+        println!("bindery-server listening on {scheme}://{addr}");
+        let engine = Engine::new(store.clone(), key.clone(), self.engine_config());
+        let state = AppState::with_engine(store, self.agent_settings(), Some((engine, key)));
+        if let Some(addr) = self.metrics_listen {
+            let metrics = tokio::net::TcpListener::bind(addr)
+                .await
+                .map_err(|e| format!("cannot listen on {addr} for metrics: {e}"))?;
+            let router = bindery_server::metrics::router(state.clone());
+            tracing::info!(%addr, "metrics, health and readiness listening");
+            tokio::spawn(async move {
+                if let Err(e) = axum::serve(metrics, router).await {
+                    tracing::warn!(error = %e, "the metrics listener stopped");
+                }
+            });
+        }
+        match tls {
+            Some(config) => app::launch_https(state, listener, config, shutdown_signal()).await,
+            None => app::launch(state, listener, shutdown_signal()).await,
+        }
+        .map_err(|e| e.to_string())
+    }
+}
+
+/// Text logs to stderr (JSON lines when asked); `RUST_LOG` sets the level.
+pub fn init_logging(json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let colour = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(colour)
+        .with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+/// Ctrl-C, or SIGTERM from a service manager.
+pub async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = tokio::signal::ctrl_c().await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
