@@ -1,6 +1,6 @@
 //! `device-list`, `device-move` and `device-retire`.
 
-use bindery_server::reconcile::queue;
+use bindery_server::ops::Ops;
 use clap::Subcommand;
 
 use super::{Context, policy_named};
@@ -29,7 +29,6 @@ pub enum Command {
 
 pub async fn run(cx: &Context<'_>, command: Command) -> Result<(), String> {
     let store = cx.store;
-    let e = |e: bindery_server::store::StoreError| e.to_string();
     match command {
         Command::List { policy } => {
             let policy_id = match policy {
@@ -66,12 +65,16 @@ pub async fn run(cx: &Context<'_>, command: Command) -> Result<(), String> {
                 Some(name) => Some(policy_named(store, &name).await?.id),
                 None => None,
             };
-            store.move_device(device, target).await.map_err(e)?;
-            queue::device_changed(store, device).await.map_err(e)?;
+            Ops::new(store, None, None)
+                .move_device(device, target)
+                .await
+                .map_err(|e| e.to_string())?;
         }
         Command::Retire { device } => {
-            store.retire_device(device).await.map_err(e)?;
-            queue::device_changed(store, device).await.map_err(e)?;
+            Ops::new(store, None, None)
+                .retire_device(device)
+                .await
+                .map_err(|e| e.to_string())?;
         }
     }
     Ok(())

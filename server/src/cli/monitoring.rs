@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use bindery_server::monitoring::{self, settings::MonitorSettings};
+use bindery_server::monitoring::settings::MonitorSettings;
 use bindery_server::store::{AlertFilter, AlertState};
 use clap::Subcommand;
 
@@ -123,9 +123,10 @@ pub async fn run(cx: &Context<'_>, command: Command) -> Result<(), String> {
         }
         Command::AlertClose { id } => {
             let who = std::env::var("USER").unwrap_or_else(|_| "an administrator".into());
-            match monitoring::close_alert(store, id, &format!("{who} (command line)"))
+            match bindery_server::ops::Ops::new(store, None, None)
+                .close_alert(id, &format!("{who} (command line)"))
                 .await
-                .map_err(e)?
+                .map_err(|e| e.to_string())?
             {
                 Some(a) => println!("alert {} closed", a.id),
                 None => return Err(format!("no alert {id}")),

@@ -1,6 +1,6 @@
 //! `policy-*`, `bindings`, `retry-pending` and `sync-now`: policies and how their devices are bound.
 
-use bindery_server::reconcile::queue;
+use bindery_server::ops::Ops;
 use clap::Subcommand;
 
 use super::{Context, policy_named};
@@ -56,7 +56,10 @@ pub async fn run(cx: &Context<'_>, command: Command) -> Result<(), String> {
         }
         Command::PolicyDelete { name } => {
             let p = policy_named(store, &name).await?;
-            queue::delete_policy(store, p.id).await.map_err(e)?;
+            Ops::new(store, None, None)
+                .delete_policy(p.id)
+                .await
+                .map_err(|e| e.to_string())?;
         }
         Command::Bindings { policy } => {
             let p = policy_named(store, &policy).await?;
@@ -89,11 +92,17 @@ pub async fn run(cx: &Context<'_>, command: Command) -> Result<(), String> {
         }
         Command::RetryPending { policy } => {
             let p = policy_named(store, &policy).await?;
-            let n = queue::retry_pending(store, p.id).await.map_err(e)?;
+            let n = Ops::new(store, None, None)
+                .retry_pending(p.id)
+                .await
+                .map_err(|e| e.to_string())?;
             println!("{n} devices queued again");
         }
         Command::SyncNow => {
-            let n = queue::sync_all(store).await.map_err(e)?;
+            let n = Ops::new(store, None, None)
+                .sync_now()
+                .await
+                .map_err(|e| e.to_string())?;
             println!("re-sync of {n} companies queued");
         }
     }

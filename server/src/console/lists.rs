@@ -214,8 +214,7 @@ async fn move_device(
             ConsoleError::new(StatusCode::BAD_REQUEST, "choose a policy from the list")
         })?),
     };
-    state.store.move_device(id, policy).await?;
-    state.device_changed(id).await;
+    state.ops().move_device(id, policy).await?;
     Ok(see_other("/console/devices", "moved"))
 }
 
@@ -308,10 +307,11 @@ async fn close_alert(
     Form(f): Form<CsrfForm>,
 ) -> Page {
     viewer.check(&f.csrf)?;
-    monitoring::close_alert(&state.store, id, &viewer.username)
+    state
+        .ops()
+        .close_alert(id, &viewer.username)
         .await?
         .ok_or_else(|| ConsoleError::new(StatusCode::NOT_FOUND, "no such alert"))?;
-    state.wake_engine();
     Ok(see_other("/console/alerts", "closed"))
 }
 

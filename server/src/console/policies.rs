@@ -11,7 +11,6 @@ use serde::Deserialize;
 
 use super::{CsrfForm, Frame, Page, Viewer, render, see_other};
 use crate::app::Shared;
-use crate::reconcile::queue;
 use crate::store::{BindingState, LinkState, now_ms};
 
 pub fn router() -> Router<Shared> {
@@ -289,8 +288,7 @@ async fn retry(
     Form(f): Form<CsrfForm>,
 ) -> Page {
     viewer.check(&f.csrf)?;
-    queue::retry_pending(&state.store, id).await?;
-    state.wake_engine();
+    state.ops().retry_pending(id).await?;
     Ok(see_other(&format!("/console/policies/{id}"), "retry"))
 }
 
@@ -301,8 +299,7 @@ async fn delete(
     Form(f): Form<CsrfForm>,
 ) -> Page {
     viewer.check(&f.csrf)?;
-    queue::delete_policy(&state.store, id).await?;
-    state.wake_engine();
+    state.ops().delete_policy(id).await?;
     Ok(see_other("/console/policies", "deleted"))
 }
 

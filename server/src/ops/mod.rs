@@ -3,8 +3,10 @@
 //!
 //! - `links`: link a policy to a company (with its preview), unlink, and company suggestions;
 //! - `identity`: possible reinstalls, a person's choice of configuration, auto-approval;
-//! - `tokens`: enrollment tokens, with one rule for their label and lifetime.
+//! - `tokens`: enrollment tokens, with one rule for their label and lifetime;
+//! - `actions`: delete a policy, retry pending, sync now, move and retire a device, close an alert.
 
+pub mod actions;
 pub mod identity;
 pub mod links;
 pub mod suggest;

@@ -164,8 +164,7 @@ async fn move_device(
     body: axum::body::Body,
 ) -> Result<Json<DeviceView>, ApiFailure> {
     let req: MoveBody = read_json(body).await?;
-    let d = state.store.move_device(id, req.policy_id).await?;
-    state.device_changed(id).await;
+    let d = state.ops().move_device(id, req.policy_id).await?;
     Ok(Json(view(&state, d).await?))
 }
 
@@ -174,8 +173,7 @@ async fn retire(
     _: AdminAuth,
     Path(id): Path<i64>,
 ) -> Result<Json<DeviceView>, ApiFailure> {
-    let d = state.store.retire_device(id).await?;
-    state.device_changed(id).await;
+    let d = state.ops().retire_device(id).await?;
     Ok(Json(view(&state, d).await?))
 }
 

@@ -182,7 +182,6 @@ async fn sync_now(
     State(state): State<Shared>,
     _: AdminAuth,
 ) -> Result<Json<SyncReply>, ApiFailure> {
-    let companies = queue::sync_all(&state.store).await?;
-    state.wake_engine();
+    let companies = state.ops().sync_now().await?;
     Ok(Json(SyncReply { companies }))
 }

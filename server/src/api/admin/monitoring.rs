@@ -104,10 +104,11 @@ async fn close_alert(
     auth: AdminAuth,
     Path(id): Path<i64>,
 ) -> Result<Json<Alert>, ApiFailure> {
-    let a = monitoring::close_alert(&state.store, id, &auth.username)
+    let a = state
+        .ops()
+        .close_alert(id, &auth.username)
         .await?
         .ok_or_else(|| not_found("alert"))?;
-    state.wake_engine();
     Ok(Json(a))
 }
 

@@ -11,7 +11,6 @@ use super::AdminAuth;
 use crate::api::{ApiFailure, read_json};
 use crate::app::Shared;
 use crate::ops::links::{LinkPreview, Suggestion};
-use crate::reconcile::queue;
 use crate::store::{Policy, now_ms};
 
 pub fn router() -> Router<Shared> {
@@ -122,8 +121,7 @@ async fn remove(
     _: AdminAuth,
     Path(id): Path<i64>,
 ) -> Result<StatusCode, ApiFailure> {
-    queue::delete_policy(&state.store, id).await?;
-    state.wake_engine();
+    state.ops().delete_policy(id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -243,8 +241,7 @@ async fn retry_pending(
     _: AdminAuth,
     Path(id): Path<i64>,
 ) -> Result<Json<RetryReply>, ApiFailure> {
-    let queued = queue::retry_pending(&state.store, id).await?;
-    state.wake_engine();
+    let queued = state.ops().retry_pending(id).await?;
     Ok(Json(RetryReply { queued }))
 }
 
