@@ -1,11 +1,16 @@
-//! Keeping ConnectWise in line with Bindery. `plan` decides, per device, the next write, and
-//! `adoption` which configuration made by others a device is; `company` plans a whole company
-//! (for a sync, and for a link's preview) and `sync` reads a company for it;
-//! `queue` says which jobs an event needs; `runner` carries the jobs out through the ConnectWise
-//! client and records each device's binding; `fields` is the field map between the two;
-//! `tickets` carries out ticket jobs (open, attach the configuration, close).
+//! Keeping ConnectWise in line with Bindery. Data flows one way: facts and links in, a plan,
+//! jobs, ConnectWise writes, the recorded result.
+//!
+//! - Deciding, purely: `plan` (a device's next write), `adoption` (which configuration made by
+//!   others a device is), `company` (a whole company's plan, and a link's preview of it).
+//! - Reading for a plan: `sync` (one paged read of a company).
+//! - Queueing: `queue` says which jobs an event needs.
+//! - Carrying out: `runner` leases jobs and owns the ConnectWise client; `binding` carries out
+//!   syncs and device writes, `tickets` ticket jobs; `fields` maps facts to configuration
+//!   fields; `job_error` is the error both report.
 
 pub mod adoption;
+mod binding;
 pub mod company;
 pub mod fields;
 pub mod job_error;

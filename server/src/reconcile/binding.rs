@@ -1,0 +1,518 @@
+//! Binding: the jobs that keep each device's ConnectWise configuration in line. It decides
+//! nothing itself (`plan`, `adoption` and `company` do); it reads, writes and records.
+//!
+//! - A sync reads a company's configurations in one paged query, plans every device at once,
+//!   and queues one write job per device that needs one, carrying what it read, so the write
+//!   needs no read of its own.
+//! - A write job that is retried (a timeout, a lost reply, a crash) looks the device up again
+//!   first, so a create or an adoption that did land is found, never repeated.
+//! - A device that waits for a person (several candidates, a possible reinstall) is recorded
+//!   as such, with nothing written.
+
+use std::sync::atomic::Ordering;
+
+use bindery_shared::DeviceFacts;
+use connectwise_client::conditions::Op;
+use connectwise_client::{Client, Condition, Error as CwError, ListQuery};
+
+use super::adoption::{Candidacy, MatchKey};
+use super::fields;
+use super::job_error::JobError;
+use super::plan::{self, Action, BindingSettings, Desired, Observed, PersonChoice};
+use super::queue::{self, BindDevice, Snapshot, WRITE_VISIBLE_AFTER_MS};
+use super::runner::Engine;
+use super::sync::{self, device_facts};
+use crate::store::{Binding, BindingState, DeviceTarget, now_ms};
+
+impl Engine {
+    /// One paged read of the company's configurations, planned for every device at once (see
+    /// `company`); then, per device, either nothing (in line), a binding record (in line, or
+    /// waiting for a person) or a queued write carrying what the read showed.
+    pub(super) async fn sync_company(&self, company_id: i64) -> Result<(), JobError> {
+        let settings = self.settings().await?;
+        let client = self.shared_client().await?;
+        let targets = self.store.company_targets(company_id).await?;
+        let read =
+            sync::read_company(&self.store, &client, company_id, &targets, &settings).await?;
+        let (mut jobs, mut pending) = (Vec::new(), Vec::new());
+        let (mut settled, mut waiting) = (0usize, 0usize);
+        for (t, d) in targets.iter().zip(read.plan.devices) {
+            let recent_write = t
+                .binding
+                .as_ref()
+                .and_then(|b| b.write_started_ms)
+                .is_some_and(|w| w >= read.taken_ms - WRITE_VISIBLE_AFTER_MS);
+            match &d.action {
+                // A recent write's job records its own outcome; this read may predate it.
+                _ if recent_write && !d.action.writes() => {}
+                Action::InLine => {
+                    if let Some(b) = settle(t, &d.observed, &settings)
+                        && !same_binding(t.binding.as_ref(), &b)
+                    {
+                        self.store.set_binding(&b).await?;
+                        settled += 1;
+                    }
+                }
+                Action::NeedsPerson { candidates, reason } => {
+                    let b = needs_person(t, candidates, reason);
+                    if !same_binding(t.binding.as_ref(), &b) {
+                        self.store.set_binding(&b).await?;
+                    }
+                    waiting += 1;
+                }
+                _ => {
+                    // The read covers the device only if it should be bound here or nowhere.
+                    let covered = t.company_id.is_none_or(|c| c == company_id);
+                    let snapshot = (covered && !recent_write).then(|| Snapshot {
+                        taken_ms: read.taken_ms,
+                        observed: d.observed.clone(),
+                        candidacy: d.candidacy.clone(),
+                    });
+                    jobs.push(queue::bind_job(t.device_id, snapshot));
+                    pending.push(t.device_id);
+                }
+            }
+        }
+        // Pending before queued: a write job that finishes at once must not have its result
+        // overwritten by this mark.
+        self.store.mark_pending(&pending).await?;
+        self.store.enqueue_many(&jobs).await?;
+        tracing::info!(
+            company = company_id,
+            configurations = read.configurations,
+            devices = targets.len(),
+            writes_queued = jobs.len(),
+            settled,
+            waiting_for_a_person = waiting,
+            "company synced"
+        );
+        if !jobs.is_empty() {
+            self.wake();
+        }
+        Ok(())
+    }
+
+    /// Brings one device's configurations in line, one planned write at a time, and records
+    /// its binding: bound, inactive, waiting for a person, or (on failure) pending or failed
+    /// with the error.
+    pub(super) async fn bind_device(&self, job: BindDevice, attempts: i64) -> Result<(), JobError> {
+        let Some(target) = self.store.device_target(job.device_id).await? else {
+            return Ok(()); // the device was deleted: nothing to bind
+        };
+        match self.bind_target(&target, job.snapshot, attempts).await {
+            Ok(true) => {
+                // Tickets opened before the device had a configuration get it attached now.
+                let waiting = self.store.tickets_to_attach(target.device_id).await?;
+                if !waiting.is_empty() {
+                    let jobs: Vec<_> = waiting.into_iter().map(queue::ticket_job).collect();
+                    self.store.enqueue_many(&jobs).await?;
+                    self.wake();
+                }
+                Ok(())
+            }
+            Ok(false) => Ok(()),
+            Err(e) => {
+                let previous = target.binding.clone();
+                let record = Binding {
+                    device_id: target.device_id,
+                    state: match e {
+                        JobError::Transient { .. } => BindingState::Pending,
+                        JobError::Permanent(_) => BindingState::Failed,
+                    },
+                    company_id: previous
+                        .as_ref()
+                        .and_then(|b| b.company_id)
+                        .or(target.company_id),
+                    configuration_id: previous.as_ref().and_then(|b| b.configuration_id),
+                    error: Some(e.message().to_owned()),
+                    updated_ms: now_ms(),
+                    write_started_ms: None,
+                    candidates: Vec::new(),
+                };
+                self.store.set_binding(&record).await?;
+                Err(e)
+            }
+        }
+    }
+
+    /// What the device could adopt, when its own configuration is not there: the candidacy a
+    /// company read found (checked again if it may be stale), or a person's pick, read by id.
+    /// `None` when only a company read can tell (a sync is queued for that).
+    async fn candidacy(
+        &self,
+        client: &Client,
+        target: &DeviceTarget,
+        observed: &[Observed],
+        snapshot: Option<Candidacy>,
+    ) -> Result<Option<Candidacy>, JobError> {
+        let Some(company_id) = target.company_id else {
+            return Ok(Some(Candidacy::Nothing));
+        };
+        // Its own configuration there is the one, unless a person pointed it at another.
+        let own = observed.iter().filter(|o| o.company_id == company_id);
+        let pinned_elsewhere = match target.choice {
+            PersonChoice::Adopt(id) => !observed.iter().any(|o| o.id == id),
+            _ => false,
+        };
+        if own.count() > 0 && !pinned_elsewhere {
+            return Ok(Some(Candidacy::Nothing));
+        }
+        let pick = match (target.choice, snapshot) {
+            (PersonChoice::CreateNew, _) => return Ok(Some(Candidacy::Nothing)),
+            (PersonChoice::Adopt(id), _) => (id, MatchKey::Person),
+            (PersonChoice::Auto, Some(Candidacy::One { config, key })) => (config.id, key),
+            (PersonChoice::Auto, Some(other)) => return Ok(Some(other)),
+            (PersonChoice::Auto, None) if !self.settings().await?.adoption.any() => {
+                return Ok(Some(Candidacy::Nothing));
+            }
+            (PersonChoice::Auto, None) => return Ok(None),
+        };
+        // Read the configuration again: it must still be in the company and nobody's.
+        let fresh = match client.get_configuration(pick.0).await {
+            Ok(c) => fields::observed(&c).zip(Some(c.device_identifier)),
+            Err(CwError::NotFound { .. }) => None,
+            Err(e) => return Err(e.into()),
+        };
+        let Some((config, ident)) = fresh else {
+            return Ok(Some(Candidacy::Nothing));
+        };
+        let owned = match ident.as_deref().map(str::trim).filter(|i| !i.is_empty()) {
+            Some(i) if i.eq_ignore_ascii_case(&target.agent_id) => false,
+            Some(i) => !self
+                .store
+                .known_agent_ids(&[i.to_owned()])
+                .await?
+                .is_empty(),
+            None => false,
+        };
+        Ok(Some(if config.company_id == company_id && !owned {
+            Candidacy::One {
+                config,
+                key: pick.1,
+            }
+        } else {
+            Candidacy::Nothing
+        }))
+    }
+
+    /// Returns true when the device is settled (bound or inactive), false when it waits (for a
+    /// person, or for the company sync it queued).
+    async fn bind_target(
+        &self,
+        target: &DeviceTarget,
+        snapshot: Option<Snapshot>,
+        attempts: i64,
+    ) -> Result<bool, JobError> {
+        let settings = self.settings().await?;
+        let client = self.shared_client().await?;
+        let facts = device_facts(target)?;
+        let write_started = target.binding.as_ref().and_then(|b| b.write_started_ms);
+        let (mut observed, candidacy) = match snapshot {
+            Some(s) if s.usable(attempts, write_started) => (s.observed, s.candidacy),
+            stale => {
+                let observed = self.lookup(&client, target).await?;
+                let from_read = stale.map(|s| s.candidacy);
+                match self
+                    .candidacy(&client, target, &observed, from_read)
+                    .await?
+                {
+                    Some(c) => (observed, c),
+                    None => {
+                        // Whether something made by others is this device, only the company's
+                        // read can tell: the sync plans it with every other device.
+                        if let Some(company) = target.company_id {
+                            queue::sync_company(&self.store, company).await?;
+                            self.wake();
+                        }
+                        return Ok(false);
+                    }
+                }
+            }
+        };
+        let hold = target.hold();
+        let desired = Desired {
+            agent_id: &target.agent_id,
+            facts: &facts,
+            company_id: target.company_id,
+            choice: target.choice,
+            hold: hold.as_deref(),
+        };
+        // A device needs at most a deactivation elsewhere and one write here; a few more rounds
+        // absorb configurations deleted by hand meanwhile.
+        for _ in 0..6 {
+            let action = plan::plan(&desired, &observed, &candidacy, &settings);
+            match &action {
+                Action::InLine => {
+                    if let Some(b) = settle(target, &observed, &settings) {
+                        self.store.set_binding(&b).await?;
+                    }
+                    return Ok(true);
+                }
+                Action::NeedsPerson { candidates, reason } => {
+                    self.store
+                        .set_binding(&needs_person(target, candidates, reason))
+                        .await?;
+                    return Ok(false);
+                }
+                _ => {}
+            }
+            self.store
+                .mark_write_started(target.device_id, now_ms())
+                .await?;
+            self.stats.writes.fetch_add(1, Ordering::Relaxed);
+            let written = self
+                .write(&client, &action, &settings, &target.agent_id)
+                .await;
+            self.log_write(&action, target, &facts, &written).await;
+            match written {
+                Ok(Some(after)) => {
+                    observed.retain(|o| o.id != after.id);
+                    observed.push(after);
+                }
+                Ok(None) => {}
+                // Deleted by hand: plan again without it (a create follows if it is needed).
+                Err(CwError::NotFound { .. }) => {
+                    if let Action::Update {
+                        configuration_id, ..
+                    }
+                    | Action::Deactivate { configuration_id }
+                    | Action::Adopt {
+                        configuration_id, ..
+                    } = action
+                    {
+                        observed.retain(|o| o.id != configuration_id);
+                    }
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(JobError::Permanent(
+            "the configuration keeps changing under Bindery; look at it in ConnectWise".into(),
+        ))
+    }
+
+    /// Records a configuration write in the activity log.
+    async fn log_write(
+        &self,
+        action: &Action,
+        target: &DeviceTarget,
+        facts: &DeviceFacts,
+        written: &Result<Option<Observed>, CwError>,
+    ) {
+        let (name, known_id) = match action {
+            Action::InLine | Action::NeedsPerson { .. } => return,
+            Action::Create { .. } => ("configuration.create", None),
+            Action::Adopt {
+                configuration_id, ..
+            } => ("configuration.adopt", Some(*configuration_id)),
+            Action::Update {
+                configuration_id, ..
+            } => ("configuration.update", Some(*configuration_id)),
+            Action::Deactivate { configuration_id } => {
+                ("configuration.deactivate", Some(*configuration_id))
+            }
+        };
+        let subject = match facts.get(bindery_shared::FactField::Name) {
+            Some(n) => format!("{n} ({})", target.agent_id),
+            None => target.agent_id.clone(),
+        };
+        let (cw_id, refusal) = match written {
+            Ok(after) => (after.as_ref().map(|o| o.id).or(known_id), None),
+            Err(e) => (known_id, Some(e.to_string())),
+        };
+        if let (
+            Action::Adopt {
+                key,
+                fields,
+                before,
+                type_id,
+                ..
+            },
+            None,
+        ) = (action, &refusal)
+        {
+            // What changed, field by field, so a person can see and undo it.
+            let detail = adoption_detail(*key, fields, before, *type_id);
+            self.store
+                .record_activity_detail(name, &subject, cw_id, true, Some(&detail))
+                .await;
+            return;
+        }
+        let outcome = refusal.as_deref().map_or(Ok(()), Err);
+        self.store
+            .record_activity(name, &subject, cw_id, outcome)
+            .await;
+    }
+
+    /// The device's configurations (by deviceIdentifier) in the companies it is bound or to
+    /// be bound in. Its agent id showing up anywhere else is never touched.
+    async fn lookup(
+        &self,
+        client: &Client,
+        target: &DeviceTarget,
+    ) -> Result<Vec<Observed>, JobError> {
+        let allowed: Vec<i64> = target
+            .company_id
+            .into_iter()
+            .chain(target.binding.as_ref().and_then(|b| b.company_id))
+            .collect();
+        if allowed.is_empty() {
+            return Ok(Vec::new());
+        }
+        let query = ListQuery::filter(
+            Condition::text("deviceIdentifier", Op::Eq, &target.agent_id).map_err(CwError::from)?,
+        )
+        .fields(fields::READ_FIELDS);
+        let found = client.configurations(&query).await?;
+        Ok(found
+            .iter()
+            .filter(|c| {
+                c.device_identifier
+                    .as_deref()
+                    .is_some_and(|d| d.eq_ignore_ascii_case(&target.agent_id))
+            })
+            .filter_map(fields::observed)
+            .filter(|o| allowed.contains(&o.company_id))
+            .collect())
+    }
+
+    /// Carries out one planned write; returns the configuration as it now is.
+    async fn write(
+        &self,
+        client: &Client,
+        action: &Action,
+        settings: &BindingSettings,
+        agent_id: &str,
+    ) -> Result<Option<Observed>, CwError> {
+        let written = match action {
+            Action::InLine | Action::NeedsPerson { .. } => return Ok(None),
+            Action::Adopt {
+                configuration_id,
+                fields: values,
+                activate,
+                type_id,
+                ..
+            } => {
+                let mut ops = fields::patch(values, activate.then_some(settings.active_status_id));
+                if let Some(t) = type_id {
+                    ops.push(connectwise_client::model::PatchOp::replace_reference(
+                        "type", *t,
+                    ));
+                }
+                client.patch_configuration(*configuration_id, &ops).await?
+            }
+            Action::Create {
+                company_id,
+                type_id,
+                fields: values,
+            } => {
+                let body = fields::new_configuration(
+                    *company_id,
+                    *type_id,
+                    settings.active_status_id,
+                    values,
+                    agent_id,
+                );
+                let mut made = client.create_configuration(&body).await?;
+                // What was sent is what is there, whatever the answer leaves out.
+                made.company = made.company.or(body.company);
+                made.status = made.status.or(body.status);
+                made
+            }
+            Action::Update {
+                configuration_id,
+                fields: values,
+                activate,
+            } => {
+                let ops = fields::patch(values, activate.then_some(settings.active_status_id));
+                client.patch_configuration(*configuration_id, &ops).await?
+            }
+            Action::Deactivate { configuration_id } => {
+                let ops = fields::patch(&[], Some(settings.inactive_status_id));
+                client.patch_configuration(*configuration_id, &ops).await?
+            }
+        };
+        Ok(fields::observed(&written))
+    }
+}
+
+/// The binding record for a device whose configurations are in line.
+fn settle(t: &DeviceTarget, observed: &[Observed], settings: &BindingSettings) -> Option<Binding> {
+    let base = Binding {
+        device_id: t.device_id,
+        state: BindingState::Bound,
+        company_id: None,
+        configuration_id: None,
+        error: None,
+        updated_ms: now_ms(),
+        write_started_ms: None,
+        candidates: Vec::new(),
+    };
+    match t.company_id {
+        Some(company) => plan::chosen(observed, company, settings).map(|o| Binding {
+            company_id: Some(company),
+            configuration_id: Some(o.id),
+            ..base
+        }),
+        None => t.binding.as_ref().map(|b| Binding {
+            state: BindingState::Inactive,
+            company_id: b.company_id,
+            configuration_id: b.configuration_id,
+            ..base
+        }),
+    }
+}
+
+fn same_binding(current: Option<&Binding>, new: &Binding) -> bool {
+    current.is_some_and(|c| {
+        (
+            c.state,
+            c.company_id,
+            c.configuration_id,
+            &c.error,
+            &c.candidates,
+        ) == (
+            new.state,
+            new.company_id,
+            new.configuration_id,
+            &new.error,
+            &new.candidates,
+        )
+    })
+}
+
+/// The record of a device that waits for a person, with the configurations it could be.
+fn needs_person(t: &DeviceTarget, candidates: &[i64], reason: &str) -> Binding {
+    Binding {
+        device_id: t.device_id,
+        state: BindingState::NeedsPerson,
+        company_id: t.company_id,
+        configuration_id: None,
+        error: Some(reason.to_owned()),
+        updated_ms: now_ms(),
+        write_started_ms: None,
+        candidates: candidates.to_vec(),
+    }
+}
+
+/// An adoption for the activity log: the key, then each field as it was and as it is now.
+fn adoption_detail(
+    key: MatchKey,
+    fields: &[(bindery_shared::FactField, String)],
+    before: &[(bindery_shared::FactField, Option<String>)],
+    type_id: Option<i64>,
+) -> String {
+    let mut parts = vec![format!("adopted by {}", key.as_str())];
+    for (f, after) in fields {
+        let was = before
+            .iter()
+            .find(|(g, _)| g == f)
+            .and_then(|(_, v)| v.as_deref())
+            .unwrap_or("");
+        parts.push(format!("{}: {was:?} -> {after:?}", f.as_str()));
+    }
+    if let Some(t) = type_id {
+        parts.push(format!("type -> {t}"));
+    }
+    parts.join("; ")
+}
