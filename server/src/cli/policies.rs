@@ -65,8 +65,8 @@ pub async fn run(cx: &Context<'_>, command: Command) -> Result<(), String> {
             let p = policy_named(store, &policy).await?;
             let s = store.policy_bindings(p.id).await.map_err(e)?;
             println!(
-                "{}\t{:?}\t{} devices, {} bound, {} pending, {} failed",
-                p.name, s.link, s.devices, s.bound, s.pending, s.failed
+                "{}\t{:?}\t{} devices, {} bound, {} pending, {} failed, {} need a person",
+                p.name, s.link, s.devices, s.bound, s.pending, s.failed, s.needs_person
             );
             for t in store.policy_targets(p.id).await.map_err(e)? {
                 let (state, config, error) = match &t.binding {

@@ -42,6 +42,7 @@ struct PolicyRow {
     bound: i64,
     pending: i64,
     failed: i64,
+    needs_person: i64,
 }
 
 #[derive(Template)]
@@ -72,6 +73,7 @@ async fn list(State(state): State<Shared>, viewer: Viewer, Query(q): Query<Notic
             bound: b.bound,
             pending: b.pending,
             failed: b.failed,
+            needs_person: b.needs_person,
         });
     }
     let page = PoliciesPage {
