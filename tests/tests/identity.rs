@@ -5,7 +5,7 @@
 //! id, while the old credential stops working.
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
-use bindery_e2e::{ServerProcess, admin, run, wait_for};
+use bindery_e2e::{ServerProcess, admin, enroll, run, wait_for};
 use connectwise_sandbox::Seed;
 use serde_json::{Value, json};
 
@@ -48,18 +48,7 @@ async fn a_known_machine_is_adopted_previewed_and_cannot_be_taken_over() {
 
     let state = tempfile::tempdir().unwrap();
     let state_dir = state.path().to_str().unwrap();
-    let (ok, _, err) = run(
-        "bindery-agent",
-        &[
-            "enroll",
-            "--server",
-            &server.url,
-            "--token",
-            &token,
-            "--state-dir",
-            state_dir,
-        ],
-    );
+    let (ok, _, err) = enroll(&server.url, &token, state_dir, &[]);
     assert!(ok, "{err}");
     let agent_id = std::fs::read_to_string(state.path().join("agent-id"))
         .unwrap()

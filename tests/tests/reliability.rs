@@ -133,31 +133,49 @@ fn admin_raw(args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn crashes_and_connectwise_faults_lose_nothing_and_duplicate_nothing() {
-    let scale = scale();
+/// A sandbox, a data dir set up against it with one policy, and that policy's enrollment token.
+struct Fleet {
+    sb: connectwise_sandbox::Running,
+    data: tempfile::TempDir,
+    d: String,
+    token: String,
+}
+
+async fn fleet(policy: &str) -> Fleet {
     connectwise_client::install_tls_provider();
     let sb = connectwise_sandbox::spawn("127.0.0.1:0".parse().unwrap(), Seed::default_seed(), true)
         .await
         .unwrap();
     let data = tempfile::tempdir().unwrap();
     let d = data.path().to_str().unwrap().to_owned();
-    let log = data.path().join("server.log");
     admin(&d, &["connect-sandbox", &sb.url()]);
-    admin(&d, &["policy-create", "Fleet"]);
-    let token = admin(&d, &["token-create", "--policy", "Fleet"])
+    admin(&d, &["policy-create", policy]);
+    let token = admin(&d, &["token-create", "--policy", policy])
         .trim()
         .to_owned();
-    let args = [
+    Fleet { sb, data, d, token }
+}
+
+/// Server flags for load: fast retries, no enrollment or ConnectWise rate limit of its own.
+fn fast_args(d: &str) -> [&str; 8] {
+    [
         "--data-dir",
-        d.as_str(),
+        d,
         "--retry-base-ms",
         "100",
         "--enroll-per-minute",
         "1000000",
         "--cw-requests-per-minute",
         "1000000",
-    ];
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crashes_and_connectwise_faults_lose_nothing_and_duplicate_nothing() {
+    let scale = scale();
+    let Fleet { sb, data, d, token } = fleet("Fleet").await;
+    let log = data.path().join("server.log");
+    let args = fast_args(&d);
     let mut server = Some(ServerProcess::start_logged(&args, &log));
     let url = server.as_ref().unwrap().url.clone();
     let creds = enroll(&url, &token, "crash", scale.devices).await;
@@ -703,27 +721,13 @@ async fn only_the_right_credentials_get_in() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_throttled_integration_sends_nothing_until_retry_after_has_passed() {
     let scale = scale();
-    connectwise_client::install_tls_provider();
-    let sb = connectwise_sandbox::spawn("127.0.0.1:0".parse().unwrap(), Seed::default_seed(), true)
-        .await
-        .unwrap();
-    let data = tempfile::tempdir().unwrap();
-    let d = data.path().to_str().unwrap().to_owned();
-    admin(&d, &["connect-sandbox", &sb.url()]);
-    admin(&d, &["policy-create", "Throttled"]);
-    let token = admin(&d, &["token-create", "--policy", "Throttled"])
-        .trim()
-        .to_owned();
-    let server = ServerProcess::start(&[
-        "--data-dir",
-        &d,
-        "--retry-base-ms",
-        "100",
-        "--enroll-per-minute",
-        "1000000",
-        "--cw-requests-per-minute",
-        "1000000",
-    ]);
+    let Fleet {
+        sb,
+        data: _data,
+        d,
+        token,
+    } = fleet("Throttled").await;
+    let server = ServerProcess::start(&fast_args(&d));
     let devices = scale.scale_out_devices;
     let creds = enroll(&server.url, &token, "thr", devices).await;
     admin(&d, &["link", "--policy", "Throttled", "--company", "2"]);

@@ -57,7 +57,8 @@ impl Ops<'_> {
         Ok(a)
     }
 
-    async fn device_changed(&self, device_id: i64) -> Result<(), OpError> {
+    /// Queues what a changed device needs, and wakes the engine if anything was queued.
+    pub(super) async fn device_changed(&self, device_id: i64) -> Result<(), OpError> {
         if queue::device_changed(self.store, device_id).await? {
             self.wake();
         }

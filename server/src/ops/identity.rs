@@ -109,8 +109,7 @@ impl Ops<'_> {
             return Err(OpError::invalid("id", "a retired device is bound nowhere"));
         }
         self.store.set_bind_choice(device_id, choice).await?;
-        queue::device_changed(self.store, device_id).await?;
-        self.wake();
+        self.device_changed(device_id).await?;
         Ok(device)
     }
 }

@@ -144,6 +144,7 @@ impl Engine {
         target: &DeviceTarget,
         observed: &[Observed],
         snapshot: Option<Candidacy>,
+        settings: &BindingSettings,
     ) -> Result<Option<Candidacy>, JobError> {
         let Some(company_id) = target.company_id else {
             return Ok(Some(Candidacy::Nothing));
@@ -162,7 +163,7 @@ impl Engine {
             (PersonChoice::Adopt(id), _) => (id, MatchKey::Person),
             (PersonChoice::Auto, Some(Candidacy::One { config, key })) => (config.id, key),
             (PersonChoice::Auto, Some(other)) => return Ok(Some(other)),
-            (PersonChoice::Auto, None) if !self.settings().await?.adoption.any() => {
+            (PersonChoice::Auto, None) if !settings.adoption.any() => {
                 return Ok(Some(Candidacy::Nothing));
             }
             (PersonChoice::Auto, None) => return Ok(None),
@@ -213,7 +214,7 @@ impl Engine {
                 let observed = self.lookup(&client, target).await?;
                 let from_read = stale.map(|s| s.candidacy);
                 match self
-                    .candidacy(&client, target, &observed, from_read)
+                    .candidacy(&client, target, &observed, from_read, &settings)
                     .await?
                 {
                     Some(c) => (observed, c),
