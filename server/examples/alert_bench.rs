@@ -12,9 +12,10 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bindery_server::app::{self, AgentSettings, AppState};
+use bindery_server::app;
 use bindery_server::reconcile::{Engine, EngineConfig, queue};
 use bindery_server::sealing::ServerKey;
+use bindery_server::state::{AgentSettings, AppState};
 use bindery_server::store::Store;
 use connectwise_sandbox::{Faults, Seed};
 use serde_json::json;

@@ -9,7 +9,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use bindery_server::app::{self, AgentSettings, AppState};
+use bindery_server::app;
+use bindery_server::state::{AgentSettings, AppState};
 use bindery_server::store::Store;
 use serde_json::json;
 

@@ -1,51 +1,62 @@
-//! Configuration from a file and the environment, for `serve`. In order of precedence:
-//! command-line flags, then `BINDERY_*` environment variables, then the TOML file given with
-//! `--config FILE` (or `BINDERY_CONFIG`), then the defaults. A secret can be kept out of the
-//! environment and the process list: `BINDERY_X_FILE` (or `x_file` in the file) names a file
-//! holding `BINDERY_X`. packaging/bindery-server.toml documents every key.
+//! Layered configuration for `serve` and `admin`, lowest first: the defaults, the TOML file given
+//! with `--config FILE` (or `BINDERY_CONFIG`), the `BINDERY_*` environment variables, then the
+//! flags. clap does the layering: each key of the file becomes the default of the option of the
+//! same name, so clap's own parsers check the file's values as they check flags, and the file's
+//! keys are exactly the options `serve` takes (any other key is refused by name). Nothing is
+//! written to the process environment.
 //!
-//! The functions here are pure: they say which variables to set; `main` sets them before any
-//! thread starts.
+//! A secret can be kept out of the file, the environment and the process list: `database_url_file`
+//! (`BINDERY_DATABASE_URL_FILE`) names a file holding the database URL, and
+//! `BINDERY_ADMIN_PASSWORD_FILE` one holding a new admin's password (`read_secret`).
+//! packaging/bindery-server.toml documents every key.
 
-/// The keys a config file may hold, as `serve`'s flags name them (with `_` for `-`).
-pub const KEYS: &[&str] = &[
-    "data_dir",
-    "database_url",
-    "server_key_file",
-    "listen",
-    "metrics_listen",
-    "checkin_interval",
-    "enroll_per_minute",
-    "resync_hours",
-    "workers",
-    "cw_requests_per_minute",
-    "cw_concurrency",
-    "log_json",
-    "tls_cert",
-    "tls_key",
-    "downloads_dir",
-];
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
 
-fn env_name(key: &str) -> String {
-    format!("BINDERY_{}", key.to_ascii_uppercase())
+/// The subcommands that take `--config`, and so read the file.
+const READERS: &[&str] = &["serve", "admin"];
+/// The subcommand whose options are the file's keys.
+const KEYS_FROM: &str = "serve";
+/// Options that are not settings of the server.
+const NOT_KEYS: &[&str] = &["config", "help", "version"];
+
+/// `cmd` with the config file's values as the defaults of its options, when `args` (or
+/// `BINDERY_CONFIG`) name a file. A file that cannot be read, is not TOML, holds an unknown key
+/// or a value that is not a string, number or true/false is an error naming it.
+pub fn with_file_defaults(cmd: clap::Command, args: &[OsString]) -> Result<clap::Command, String> {
+    let Some(path) = config_path(&cmd, args) else {
+        return Ok(cmd);
+    };
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| format!("cannot read the config file {}: {e}", path.display()))?;
+    let values =
+        file_values(&cmd, &text).map_err(|e| format!("the config file {}: {e}", path.display()))?;
+    Ok(apply(cmd, &values))
 }
 
-/// The variables a config file's text sets: `(BINDERY_KEY, value)` for each key whose variable is
-/// not set already (`is_set`). Unknown keys and values that are not strings, integers or
-/// booleans are errors naming them.
-pub fn from_toml(
-    text: &str,
-    is_set: impl Fn(&str) -> bool,
-) -> Result<Vec<(String, String)>, String> {
+/// The `--config` a command line names, or `BINDERY_CONFIG` (clap reads both).
+fn config_path(cmd: &clap::Command, args: &[OsString]) -> Option<PathBuf> {
+    // A first, forgiving parse only to learn the file's name; the real parse comes after.
+    let matches = cmd
+        .clone()
+        .ignore_errors(true)
+        .try_get_matches_from(args)
+        .ok()?;
+    let (_, sub) = matches.subcommand()?;
+    let mut raw = sub.try_get_raw("config").ok().flatten()?;
+    raw.next().map(PathBuf::from)
+}
+
+/// The file's keys, checked against the options of `serve`, with their values as text.
+fn file_values(cmd: &clap::Command, text: &str) -> Result<Vec<(String, String)>, String> {
     let table: toml::Table = text.parse().map_err(|e| format!("{e}"))?;
+    let keys = keys(cmd);
     let mut out = Vec::new();
     for (key, value) in table {
-        let base = key.strip_suffix("_file").unwrap_or(&key);
-        // `server_key_file` is a key of its own, not a secret's file.
-        if !KEYS.contains(&key.as_str()) && !KEYS.contains(&base) {
+        if !keys.contains(&key) {
             return Err(format!(
-                "unknown key {key:?}; the keys are {} (and KEY_file for a file holding KEY)",
-                KEYS.join(", ")
+                "unknown key {key:?}; the keys are {}",
+                keys.join(", ")
             ));
         }
         let value = match value {
@@ -59,98 +70,170 @@ pub fn from_toml(
                 ));
             }
         };
-        let var = env_name(&key);
-        if !is_set(&var) {
-            out.push((var, value));
-        }
+        out.push((key, value));
     }
     Ok(out)
 }
 
-/// The variables that `BINDERY_X_FILE` variables stand for: `(BINDERY_X, the file's text
-/// without its final newline)`, unless `BINDERY_X` is set itself.
-pub fn from_files(
-    vars: &[(String, String)],
-    is_set: impl Fn(&str) -> bool,
-    read: impl Fn(&str) -> std::io::Result<String>,
-) -> Result<Vec<(String, String)>, String> {
-    let mut out = Vec::new();
-    for (name, path) in vars {
-        let Some(base) = name.strip_suffix("_FILE") else {
+/// The keys a config file may hold: the ids of `serve`'s options (`tls_cert`, `workers`, …).
+pub fn keys(cmd: &clap::Command) -> Vec<String> {
+    let mut keys: Vec<String> = cmd
+        .find_subcommand(KEYS_FROM)
+        .into_iter()
+        .flat_map(|s| s.get_arguments())
+        .filter(|a| !a.is_positional())
+        .map(|a| a.get_id().to_string())
+        .filter(|id| !NOT_KEYS.contains(&id.as_str()))
+        .collect();
+    keys.sort();
+    keys
+}
+
+/// Each value as the default of the option it names, in every subcommand that has the option.
+fn apply(mut cmd: clap::Command, values: &[(String, String)]) -> clap::Command {
+    for reader in READERS {
+        let Some(sub) = cmd.find_subcommand(reader) else {
             continue;
         };
-        // BINDERY_SERVER_KEY_FILE is the key file's path, read by the server itself.
-        if !base.starts_with("BINDERY_") || name == "BINDERY_SERVER_KEY_FILE" || is_set(base) {
-            continue;
+        let present: Vec<String> = sub
+            .get_arguments()
+            .map(|a| a.get_id().to_string())
+            .collect();
+        for (key, value) in values {
+            if present.contains(key) {
+                let value = value.clone();
+                cmd = cmd.mut_subcommand(reader, |s| {
+                    s.mut_arg(key.as_str(), |a| a.default_value(value))
+                });
+            }
         }
-        let text = read(path).map_err(|e| format!("{name}: cannot read {path}: {e}"))?;
-        out.push((
-            base.to_owned(),
-            text.trim_end_matches(['\n', '\r']).to_owned(),
-        ));
     }
-    Ok(out)
+    cmd
+}
+
+/// A secret given directly, else read from the file its `_file` option names (without the
+/// final newline).
+pub fn read_secret(
+    name: &str,
+    given: Option<String>,
+    file: Option<&Path>,
+) -> Result<Option<String>, String> {
+    if given.is_some() {
+        return Ok(given);
+    }
+    let Some(file) = file else {
+        return Ok(None);
+    };
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| format!("{name}: cannot read {}: {e}", file.display()))?;
+    Ok(Some(text.trim_end_matches(['\n', '\r']).to_owned()))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::{Arg, ArgAction, Command};
 
-    #[test]
-    fn a_file_fills_in_what_the_environment_does_not_give() {
-        let text = "listen = \"0.0.0.0:8700\"\ncheckin_interval = 30\nlog_json = true\ndata_dir = \"/var/lib/bindery\"\n";
-        let set = from_toml(text, |v| v == "BINDERY_DATA_DIR").unwrap();
-        let mut set: Vec<_> = set.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        set.sort();
-        assert_eq!(
-            set,
-            [
-                "BINDERY_CHECKIN_INTERVAL=30",
-                "BINDERY_LISTEN=0.0.0.0:8700",
-                "BINDERY_LOG_JSON=true",
-            ]
-        );
+    /// A command shaped as bindery-server's: `serve` and `admin` both read the file.
+    fn cli() -> Command {
+        let config = || Arg::new("config").long("config").env("TEST_CONFIG_UNSET");
+        Command::new("t")
+            .subcommand(
+                Command::new("serve")
+                    .arg(config())
+                    .arg(
+                        Arg::new("listen")
+                            .long("listen")
+                            .default_value("127.0.0.1:8700"),
+                    )
+                    .arg(
+                        Arg::new("workers")
+                            .long("workers")
+                            .default_value("16")
+                            .value_parser(clap::value_parser!(u32).range(1..=256)),
+                    )
+                    .arg(
+                        Arg::new("log_json")
+                            .long("log-json")
+                            .action(ArgAction::SetTrue),
+                    )
+                    .arg(Arg::new("data_dir").long("data-dir")),
+            )
+            .subcommand(
+                Command::new("admin")
+                    .arg(config())
+                    .arg(Arg::new("data_dir").long("data-dir")),
+            )
+    }
+
+    fn args(a: &[&str]) -> Vec<OsString> {
+        a.iter().map(OsString::from).collect()
+    }
+
+    fn parse(file: &str, argv: &[&str]) -> Result<clap::ArgMatches, String> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, file).unwrap();
+        let mut argv = args(argv);
+        argv.extend(args(&["--config", path.to_str().unwrap()]));
+        let cmd = with_file_defaults(cli(), &argv)?;
+        cmd.try_get_matches_from(argv).map_err(|e| e.to_string())
     }
 
     #[test]
-    fn unknown_keys_and_odd_values_are_named() {
-        let e = from_toml("lisen = \"x\"", |_| false).unwrap_err();
-        assert!(e.contains("lisen") && e.contains("listen"), "{e}");
-        let e = from_toml("workers = [1, 2]", |_| false).unwrap_err();
-        assert!(e.contains("workers"), "{e}");
-        assert!(from_toml("listen = ", |_| false).is_err());
-        // A secret's file is a key too.
-        let set = from_toml("database_url_file = \"/run/secrets/db\"", |_| false).unwrap();
+    fn the_file_fills_in_what_flags_do_not_give() {
+        let text = "listen = \"0.0.0.0:8700\"\nworkers = 30\nlog_json = true\ndata_dir = \"/f\"\n";
+        let m = parse(text, &["t", "serve", "--data-dir", "/flag"]).unwrap();
+        let (_, s) = m.subcommand().unwrap();
+        assert_eq!(s.get_one::<String>("listen").unwrap(), "0.0.0.0:8700");
+        assert_eq!(*s.get_one::<u32>("workers").unwrap(), 30);
+        assert!(s.get_flag("log_json"));
         assert_eq!(
-            set,
-            [(
-                "BINDERY_DATABASE_URL_FILE".to_owned(),
-                "/run/secrets/db".to_owned()
-            )]
+            s.get_one::<String>("data_dir").unwrap(),
+            "/flag",
+            "flags win"
         );
+        // admin takes the keys it has, and ignores the rest.
+        let m = parse(text, &["t", "admin"]).unwrap();
+        let (_, a) = m.subcommand().unwrap();
+        assert_eq!(a.get_one::<String>("data_dir").unwrap(), "/f");
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_named() {
+        let e = parse("lisen = \"x\"", &["t", "serve"]).unwrap_err();
+        assert!(e.contains("lisen") && e.contains("listen"), "{e}");
+        let e = parse("workers = [1, 2]", &["t", "serve"]).unwrap_err();
+        assert!(e.contains("workers"), "{e}");
+        // clap checks the file's values as it checks flags.
+        let e = parse("workers = 9000", &["t", "serve"]).unwrap_err();
+        assert!(e.contains("9000") && e.contains("workers"), "{e}");
+        assert!(parse("listen = ", &["t", "serve"]).is_err());
+        assert!(parse("config = \"/x\"", &["t", "serve"]).is_err());
+    }
+
+    #[test]
+    fn no_file_no_change_and_help_still_works() {
+        let cmd = with_file_defaults(cli(), &args(&["t", "serve", "--help"])).unwrap();
+        assert!(cmd.try_get_matches_from(args(&["t", "serve"])).is_ok());
+        let e = with_file_defaults(cli(), &args(&["t", "serve", "--config", "/no/such"]));
+        assert!(e.unwrap_err().contains("/no/such"));
     }
 
     #[test]
     fn secrets_come_from_files_unless_given_directly() {
-        let vars = vec![
-            ("BINDERY_DATABASE_URL_FILE".to_owned(), "/s/db".to_owned()),
-            ("BINDERY_ADMIN_PASSWORD_FILE".to_owned(), "/s/pw".to_owned()),
-            ("BINDERY_SERVER_KEY_FILE".to_owned(), "/s/key".to_owned()),
-            ("OTHER_FILE".to_owned(), "/s/other".to_owned()),
-        ];
-        let read = |p: &str| match p {
-            "/s/db" => Ok("postgres://u:secret@db/bindery\n".to_owned()),
-            _ => Err(std::io::Error::other("no such file")),
-        };
-        let set = from_files(&vars, |v| v == "BINDERY_ADMIN_PASSWORD", read).unwrap();
-        assert_eq!(
-            set,
-            [(
-                "BINDERY_DATABASE_URL".to_owned(),
-                "postgres://u:secret@db/bindery".to_owned()
-            )]
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("db");
+        std::fs::write(&file, "postgres://u:secret@db/bindery\n").unwrap();
+        let got = read_secret("database_url_file", None, Some(&file)).unwrap();
+        assert_eq!(got.as_deref(), Some("postgres://u:secret@db/bindery"));
+        let got = read_secret("database_url_file", Some("direct".into()), Some(&file)).unwrap();
+        assert_eq!(got.as_deref(), Some("direct"));
+        assert_eq!(read_secret("x", None, None).unwrap(), None);
+        let e = read_secret("database_url_file", None, Some(Path::new("/no/such"))).unwrap_err();
+        assert!(
+            e.contains("database_url_file") && e.contains("/no/such"),
+            "{e}"
         );
-        let e = from_files(&vars, |_| false, read).unwrap_err();
-        assert!(e.contains("BINDERY_ADMIN_PASSWORD_FILE"), "{e}");
     }
 }

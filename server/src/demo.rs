@@ -207,12 +207,12 @@ pub async fn run(
         key.clone(),
         crate::reconcile::EngineConfig::default(),
     );
-    let state = crate::app::AppState::with_engine(
+    let state = crate::state::AppState::with_engine(
         store.clone(),
-        crate::app::AgentSettings {
+        crate::state::AgentSettings {
             checkin_interval_secs: 30,
             downloads_dir: offer_agent(options.agent.as_deref(), &data_dir),
-            ..crate::app::AgentSettings::default()
+            ..crate::state::AgentSettings::default()
         },
         Some((engine, key)),
     );

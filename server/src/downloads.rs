@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tokio::io::AsyncReadExt;
 
-use crate::app::Shared;
+use crate::state::Shared;
 
 /// For Linux and macOS (POSIX sh).
 pub const INSTALL_SH: &str = include_str!("../../packaging/install.sh");

@@ -1,11 +1,12 @@
 //! `bindery-server`: serve (agent API and binding engine), the all-in-one demo, and admin
 //! commands for scripts. The commands themselves live in `cli/`, one file per noun.
 
+use std::ffi::OsString;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 mod cli;
 
@@ -36,7 +37,7 @@ enum Command {
     },
     /// Administration from scripts.
     Admin {
-        /// The server's config file, for where its data is (as `serve --config`).
+        /// The server's config file, for where its data and key are (as `serve --config`).
         #[arg(long, env = "BINDERY_CONFIG", value_name = "FILE")]
         config: Option<PathBuf>,
         #[command(flatten)]
@@ -50,15 +51,23 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    if let Err(e) = load_config() {
-        eprintln!("bindery-server: {e}");
-        return ExitCode::FAILURE;
-    }
+    let args: Vec<OsString> = std::env::args_os().collect();
+    let command = match bindery_server::config::with_file_defaults(Cli::command(), &args) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("bindery-server: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let cli = match Cli::from_arg_matches(&command.get_matches_from(args)) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
     match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
     {
-        Ok(runtime) => runtime.block_on(run()),
+        Ok(runtime) => runtime.block_on(run(cli)),
         Err(e) => {
             eprintln!("bindery-server: cannot start: {e}");
             ExitCode::FAILURE
@@ -66,45 +75,7 @@ fn main() -> ExitCode {
     }
 }
 
-/// Applies `--config FILE` (or BINDERY_CONFIG) and the BINDERY_*_FILE secrets to the
-/// environment, where the flags' `env` settings read them. Runs before any thread exists.
-fn load_config() -> Result<(), String> {
-    let args: Vec<String> = std::env::args().collect();
-    let file = args
-        .windows(2)
-        .find(|w| w[0] == "--config")
-        .map(|w| w[1].clone())
-        .or_else(|| {
-            args.iter()
-                .find_map(|a| a.strip_prefix("--config=").map(str::to_owned))
-        })
-        .or_else(|| std::env::var("BINDERY_CONFIG").ok());
-    let is_set = |v: &str| std::env::var_os(v).is_some();
-    if let Some(file) = file {
-        let text = std::fs::read_to_string(&file)
-            .map_err(|e| format!("cannot read the config file {file}: {e}"))?;
-        let vars = bindery_server::config::from_toml(&text, is_set)
-            .map_err(|e| format!("the config file {file}: {e}"))?;
-        set_vars(&vars);
-    }
-    let files: Vec<(String, String)> = std::env::vars()
-        .filter(|(k, _)| k.starts_with("BINDERY_") && k.ends_with("_FILE"))
-        .collect();
-    let secrets =
-        bindery_server::config::from_files(&files, is_set, |p| std::fs::read_to_string(p))?;
-    set_vars(&secrets);
-    Ok(())
-}
-
-fn set_vars(vars: &[(String, String)]) {
-    for (k, v) in vars {
-        // SAFETY: called from `main` before the runtime starts, while this is the only thread.
-        unsafe { std::env::set_var(k, v) };
-    }
-}
-
-async fn run() -> ExitCode {
-    let cli = Cli::parse();
+async fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
         Command::Serve(args) => args.run().await,
         Command::Demo {

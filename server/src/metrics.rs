@@ -11,7 +11,7 @@ use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
 
-use crate::app::Shared;
+use crate::state::Shared;
 
 pub fn router(state: Shared) -> Router {
     Router::new()

@@ -6,9 +6,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use bindery_server::app::{self, AgentSettings, AppState};
+use bindery_server::app;
 use bindery_server::reconcile::{Engine, EngineConfig};
 use bindery_server::sealing::ServerKey;
+use bindery_server::state::{AgentSettings, AppState};
 use bindery_server::store::Store;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};

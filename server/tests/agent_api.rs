@@ -1,7 +1,8 @@
 //! The agent API over real HTTP, served in-process on 127.0.0.1:0 with a SQLite store.
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
-use bindery_server::app::{self, AgentSettings, AppState, Shared};
+use bindery_server::app;
+use bindery_server::state::{AgentSettings, AppState, Shared};
 use bindery_server::store::Store;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -109,7 +110,7 @@ async fn an_agent_enrolls_and_checks_in_and_unchanged_facts_write_nothing() {
     assert_eq!(s.state.facts_writes(), 2);
 
     let device = &s.state.store.devices(None).await.unwrap()[0];
-    let facts: Value = serde_json::from_str(&device.facts_json).unwrap();
+    let facts = serde_json::to_value(&device.facts).unwrap();
     assert_eq!(facts["name"], "pc-renamed");
     assert_eq!(
         facts["macAddress"], "AA:BB:CC:DD:EE:FF",
@@ -280,8 +281,7 @@ async fn bad_tokens_and_credentials_get_401_and_change_nothing() {
         assert_eq!(reply["code"], "unauthorized");
     }
     assert_eq!(s.state.facts_writes(), 0);
-    let facts: Value =
-        serde_json::from_str(&s.state.store.devices(None).await.unwrap()[0].facts_json).unwrap();
+    let facts = serde_json::to_value(&s.state.store.devices(None).await.unwrap()[0].facts).unwrap();
     assert_eq!(facts["name"], "pc-1");
     let _ = s.stop.send(());
 }

@@ -154,7 +154,10 @@ async fn choices_must_fit_what_connectwise_offers() {
     );
     save_choices(&store, &catalog, &good).await.unwrap();
     assert_eq!(choices(&store).await.unwrap(), Some(good.clone()));
-    assert_eq!(good.binding_settings().type_rules[0].type_id, 2);
+    assert_eq!(
+        bindery_server::reconcile::plan::BindingSettings::from_choices(&good).type_rules[0].type_id,
+        2
+    );
 
     let bad = Choices {
         monitoring: BoardUse {

@@ -216,7 +216,13 @@ on_both!(
         let p = store.create_policy("P").await.unwrap();
         let q = store.create_policy("Q").await.unwrap();
         let first = store
-            .enroll_device(&new_device("agent-a", Some("77NDZ12"), p.id, "f1", "h1"))
+            .enroll_device(&new_device(
+                "agent-a",
+                Some("77NDZ12"),
+                p.id,
+                r#"{"name":"f1"}"#,
+                "h1",
+            ))
             .await
             .unwrap();
         let Enrollment::New(dev) = first else {
@@ -226,7 +232,13 @@ on_both!(
         // Same agent id with its credential: same record, new secret, and the policy it had:
         // a token never moves a device.
         let again = store
-            .enroll_device(&new_device("agent-a", Some("77NDZ12"), q.id, "f2", "h2"))
+            .enroll_device(&new_device(
+                "agent-a",
+                Some("77NDZ12"),
+                q.id,
+                r#"{"name":"f2"}"#,
+                "h2",
+            ))
             .await
             .unwrap();
         assert!(matches!(again, Enrollment::SameAgent(_)));
@@ -243,7 +255,7 @@ on_both!(
         // Without the credential, or in another case, the id is refused and nothing changes.
         let unproven = NewDevice {
             proven: false,
-            ..new_device("agent-a", Some("77NDZ12"), q.id, "f9", "h9")
+            ..new_device("agent-a", Some("77NDZ12"), q.id, r#"{"name":"f9"}"#, "h9")
         };
         assert!(matches!(
             store.enroll_device(&unproven).await,
@@ -251,7 +263,7 @@ on_both!(
         ));
         assert!(matches!(
             store
-                .enroll_device(&new_device("AGENT-A", None, q.id, "f9", "h9"))
+                .enroll_device(&new_device("AGENT-A", None, q.id, r#"{"name":"f9"}"#, "h9"))
                 .await,
             Err(StoreError::Conflict(_))
         ));
@@ -268,7 +280,13 @@ on_both!(
         // State wiped: a new agent id with the same real serial is a new device that waits as
         // a possible reinstall; the known device keeps working.
         let wiped = store
-            .enroll_device(&new_device("agent-b", Some("77NDZ12"), q.id, "f3", "h3"))
+            .enroll_device(&new_device(
+                "agent-b",
+                Some("77NDZ12"),
+                q.id,
+                r#"{"name":"f3"}"#,
+                "h3",
+            ))
             .await
             .unwrap();
         let Enrollment::PossibleReinstall { device: b, of } = &wiped else {
@@ -297,9 +315,9 @@ on_both!(
                 merged.id,
                 merged.agent_id.as_str(),
                 merged.policy_id,
-                merged.facts_json.as_str()
+                merged.facts.name.as_deref()
             ),
-            (dev.id, "agent-a", Some(p.id), "f3")
+            (dev.id, "agent-a", Some(p.id), Some("f3"))
         );
         let via_new = store.device_auth("agent-b").await.unwrap().unwrap();
         assert_eq!(
@@ -342,7 +360,7 @@ on_both!(
         // Auto-approval (when on) takes a silent device back only for a token of its policy.
         let auto = |agent: &'static str, serial: &'static str, policy: i64| NewDevice {
             auto_approve_silent_ms: Some(0),
-            ..new_device(agent, Some(serial), policy, "f5", "h5")
+            ..new_device(agent, Some(serial), policy, r#"{"name":"f5"}"#, "h5")
         };
         let back = store
             .enroll_device(&auto("agent-f", "OTHER1", p.id))
@@ -412,8 +430,8 @@ on_both!(
             "a new agent version is a change"
         );
         assert_eq!(
-            store.device(d.id).await.unwrap().facts_json,
-            "{\"ram\":\"8 GB\"}"
+            store.device(d.id).await.unwrap().facts.ram.as_deref(),
+            Some("8 GB")
         );
 
         let seen = d.last_seen_ms + 5_000;

@@ -90,7 +90,7 @@ async fn an_agent_enrolls_checks_in_and_reports_this_machine() {
     let devices = store.devices(None).await.unwrap();
     assert_eq!(devices.len(), 1);
     assert_eq!(devices[0].agent_id, agent_id);
-    let facts: Value = serde_json::from_str(&devices[0].facts_json).unwrap();
+    let facts = serde_json::to_value(&devices[0].facts).unwrap();
     let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
     assert_eq!(facts["name"], hostname.trim());
     assert_eq!(facts["osType"], "Linux");

@@ -13,9 +13,9 @@ use bindery_shared::protocol::{
 use bindery_shared::{DeviceFacts, FactField};
 
 use super::{ApiFailure, read_json};
-use crate::app::Shared;
 use crate::monitoring::{self, settings::MonitorSettings};
 use crate::secrets::{hash_secret, random_secret, verify_secret};
+use crate::state::Shared;
 use crate::store::{DeviceAuth, Enrollment, HelpRequest, NewDevice, TicketState, now_ms};
 
 pub fn router() -> Router<Shared> {

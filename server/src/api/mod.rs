@@ -3,9 +3,7 @@
 
 pub mod admin;
 pub mod agent;
-mod error;
 mod json_body;
-pub mod rate_limit;
 
-pub use error::ApiFailure;
+pub use crate::failure::ApiFailure;
 pub use json_body::read_json;

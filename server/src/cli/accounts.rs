@@ -7,7 +7,7 @@ use super::Context;
 #[derive(Subcommand)]
 pub enum Command {
     /// Create an admin account for the console and the admin API. The password comes from
-    /// BINDERY_ADMIN_PASSWORD, or a strong one is made and printed.
+    /// BINDERY_ADMIN_PASSWORD (or BINDERY_ADMIN_PASSWORD_FILE), or a strong one is made and printed.
     #[command(name = "admin-create", alias = "create")]
     AccountCreate { username: String },
     /// Set an admin's password (from BINDERY_ADMIN_PASSWORD, or made and printed); it ends their
@@ -43,12 +43,19 @@ pub async fn run(cx: &Context<'_>, command: Command) -> Result<(), String> {
     Ok(())
 }
 
-/// The password to set: BINDERY_ADMIN_PASSWORD, or a new random one (true: print it).
+/// The password to set: BINDERY_ADMIN_PASSWORD (or the file BINDERY_ADMIN_PASSWORD_FILE names),
+/// or a new random one (true: print it).
 fn admin_password() -> Result<(String, bool), String> {
-    match std::env::var("BINDERY_ADMIN_PASSWORD") {
-        Ok(p) if p.chars().count() >= 12 => Ok((p, false)),
-        Ok(_) => Err("BINDERY_ADMIN_PASSWORD must be at least 12 characters".into()),
-        Err(_) => bindery_server::secrets::random_secret("")
+    let file = std::env::var_os("BINDERY_ADMIN_PASSWORD_FILE").map(std::path::PathBuf::from);
+    let given = bindery_server::config::read_secret(
+        "BINDERY_ADMIN_PASSWORD_FILE",
+        std::env::var("BINDERY_ADMIN_PASSWORD").ok(),
+        file.as_deref(),
+    )?;
+    match given {
+        Some(p) if p.chars().count() >= 12 => Ok((p, false)),
+        Some(_) => Err("BINDERY_ADMIN_PASSWORD must be at least 12 characters".into()),
+        None => bindery_server::secrets::random_secret("")
             .map(|p| (p.chars().take(20).collect(), true))
             .map_err(|e| e.to_string()),
     }

@@ -36,10 +36,7 @@ pub async fn run(cx: &Context<'_>, command: Command) -> Result<(), String> {
                 None => None,
             };
             for d in store.devices(policy_id).await.map_err(|e| e.to_string())? {
-                let name = serde_json::from_str::<serde_json::Value>(&d.facts_json)
-                    .ok()
-                    .and_then(|f| f["name"].as_str().map(str::to_owned))
-                    .unwrap_or_default();
+                let name = d.facts.name.clone().unwrap_or_default();
                 let policy = d
                     .policy_id
                     .map(|p| p.to_string())

@@ -31,6 +31,14 @@ pub struct Database {
         conflicts_with = "data_dir"
     )]
     database_url: Option<String>,
+    /// A file holding the postgres:// URL (keeps its password out of the process list).
+    #[arg(
+        long,
+        env = "BINDERY_DATABASE_URL_FILE",
+        value_name = "FILE",
+        conflicts_with = "data_dir"
+    )]
+    database_url_file: Option<PathBuf>,
 }
 
 impl Database {
@@ -61,7 +69,12 @@ pub fn load_key(db: &Database, given: Option<PathBuf>) -> Result<ServerKey, Stri
 
 /// The store the options name: PostgreSQL by URL, else SQLite in the data dir.
 pub async fn open(db: &Database) -> Result<Store, String> {
-    let opened = match (&db.database_url, &db.data_dir) {
+    let url = bindery_server::config::read_secret(
+        "database_url_file",
+        db.database_url.clone(),
+        db.database_url_file.as_deref(),
+    )?;
+    let opened = match (&url, &db.data_dir) {
         (Some(url), _) => Store::open(url).await,
         (None, Some(dir)) => Store::open_in_dir(dir).await,
         (None, None) => Store::open_in_dir(&default_data_dir()?).await,

@@ -6,8 +6,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bindery_server::app::{self, AgentSettings, AppState};
+use bindery_server::app;
 use bindery_server::reconcile::{Engine, EngineConfig};
+use bindery_server::state::{AgentSettings, AppState};
 
 use super::{Database, load_key, open};
 
@@ -15,20 +16,10 @@ use super::{Database, load_key, open};
 #[derive(clap::Args)]
 pub struct TlsFiles {
     /// The PEM certificate chain to serve HTTPS with (leaf first).
-    #[arg(
-        long,
-        env = "BINDERY_TLS_CERT",
-        value_name = "FILE",
-        requires = "tls_key"
-    )]
+    #[arg(long, env = "BINDERY_TLS_CERT", value_name = "FILE")]
     tls_cert: Option<PathBuf>,
     /// The certificate's PEM private key.
-    #[arg(
-        long,
-        env = "BINDERY_TLS_KEY",
-        value_name = "FILE",
-        requires = "tls_cert"
-    )]
+    #[arg(long, env = "BINDERY_TLS_KEY", value_name = "FILE")]
     tls_key: Option<PathBuf>,
 }
 
@@ -123,7 +114,9 @@ impl ServeArgs {
         // Certificate problems stop the server before it takes anything on.
         let tls = match (&self.tls.tls_cert, &self.tls.tls_key) {
             (Some(cert), Some(key)) => Some(bindery_server::tls::server_config(cert, key)?),
-            _ => None,
+            (None, None) => None,
+            // Checked here rather than by clap, which would not count one given in the file.
+            _ => return Err("tls_cert and tls_key go together: give both, or neither".into()),
         };
         let store = open(&self.db).await?;
         let key = Arc::new(load_key(&self.db, self.server_key_file.clone())?);

@@ -12,11 +12,9 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 
 use super::{ConsoleError, CsrfForm, Page, render};
-use crate::api::admin::{
-    check_password, session_cookie, session_for, session_token, start_session,
-};
-use crate::app::Shared;
 use crate::secrets::hash_secret;
+use crate::sessions::{check_password, session_cookie, session_for, session_token, start_session};
+use crate::state::Shared;
 
 pub fn router() -> Router<Shared> {
     Router::new()

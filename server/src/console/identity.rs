@@ -8,9 +8,9 @@ use axum::routing::post;
 use serde::Deserialize;
 
 use super::{Page, Viewer, see_other};
-use crate::app::Shared;
 use crate::ops::identity::ReinstallAnswer;
 use crate::reconcile::plan::PersonChoice;
+use crate::state::Shared;
 
 pub fn router() -> Router<Shared> {
     Router::new()

@@ -11,10 +11,10 @@ use bindery_shared::FactField;
 use serde::Deserialize;
 
 use super::{ConsoleError, Frame, Page, Viewer, render, see_other};
-use crate::app::Shared;
 use crate::integration::{self, BoardUse, Catalog, Choices, CwCredentials, TypeRuleChoice};
 use crate::reconcile::adoption::AdoptionSettings;
 use crate::reconcile::queue;
+use crate::state::Shared;
 
 /// Rule rows on the page (more rules: the admin API).
 const RULE_ROWS: usize = 3;
@@ -148,7 +148,7 @@ async fn fetch_catalog(state: &Shared) -> Option<Result<Catalog, String>> {
     Some(
         integration::test_connection(config)
             .await
-            .map_err(|e| crate::api::ApiFailure::from(e).body.message),
+            .map_err(|e| crate::failure::ApiFailure::from(e).body.message),
     )
 }
 

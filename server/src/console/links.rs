@@ -12,8 +12,8 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 
 use super::{Frame, Page, Viewer, render, see_other};
-use crate::app::Shared;
 use crate::ops::links::LinkPreview;
+use crate::state::Shared;
 
 pub fn router() -> Router<Shared> {
     Router::new()
@@ -55,8 +55,7 @@ async fn view(state: &Shared, p: LinkPreview) -> Result<PreviewView, super::Cons
     let mut waiting = Vec::new();
     for n in plan.needs_person {
         let d = state.store.device(n.device_id).await?;
-        let facts: bindery_shared::DeviceFacts =
-            serde_json::from_str(&d.facts_json).unwrap_or_default();
+        let facts = d.facts;
         let candidates: Vec<String> = n.candidates.iter().map(i64::to_string).collect();
         waiting.push(Waiting {
             device: facts.name.unwrap_or(d.agent_id),

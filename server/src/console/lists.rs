@@ -6,12 +6,12 @@ use axum::Router;
 use axum::extract::{Form, Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
-use bindery_shared::{DeviceFacts, FactField};
+use bindery_shared::FactField;
 use serde::Deserialize;
 
 use super::{ConsoleError, CsrfForm, Frame, Page, Paging, Viewer, ago, enc, render, see_other};
-use crate::app::Shared;
 use crate::monitoring;
+use crate::state::Shared;
 use crate::store::{AlertFilter, AlertState, TicketBrief, TicketState};
 
 pub fn router() -> Router<Shared> {
@@ -116,7 +116,7 @@ async fn devices(
         if d.retired_ms.is_some() {
             continue;
         }
-        let facts: DeviceFacts = serde_json::from_str(&d.facts_json).unwrap_or_default();
+        let facts = &d.facts;
         let t = targets.get(&d.id);
         let (binding_state, error) = match t.and_then(|t| t.binding.as_ref()) {
             Some(b) => (b.state.as_str(), b.error.clone()),

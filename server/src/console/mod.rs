@@ -23,8 +23,8 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 
-use crate::api::ApiFailure;
-use crate::app::Shared;
+use crate::failure::ApiFailure;
+use crate::state::Shared;
 use crate::store::StoreError;
 
 pub use auth::Viewer;

@@ -10,7 +10,7 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 
 use super::{CsrfForm, Frame, Page, Viewer, render, see_other};
-use crate::app::Shared;
+use crate::state::Shared;
 use crate::store::{BindingState, LinkState, now_ms};
 
 pub fn router() -> Router<Shared> {
@@ -192,8 +192,7 @@ async fn one(
         .await?
         .into_iter()
         .map(|t| {
-            let facts: bindery_shared::DeviceFacts =
-                serde_json::from_str(&t.facts_json).unwrap_or_default();
+            let facts = &t.facts;
             let (state, configuration_id, error, candidates) = match &t.binding {
                 Some(b) => (
                     b.state.as_str(),
@@ -208,7 +207,7 @@ async fn one(
             };
             DeviceRow {
                 device_id: t.device_id,
-                name: facts.name.unwrap_or_else(|| t.agent_id.clone()),
+                name: facts.name.clone().unwrap_or_else(|| t.agent_id.clone()),
                 agent_id: t.agent_id,
                 state,
                 configuration_id,

@@ -10,7 +10,6 @@ pub mod offline;
 pub mod settings;
 pub mod ticket_text;
 
-use bindery_shared::DeviceFacts;
 use bindery_shared::normalize::clean_text;
 use bindery_shared::protocol::{AlertBatch, AlertEventKind, HelpRequest as HelpMessage};
 
@@ -32,22 +31,18 @@ async fn target(store: &Store, device_id: i64) -> Result<DeviceTarget> {
         .ok_or(StoreError::NotFound("device"))
 }
 
-fn facts_of(t: &DeviceTarget) -> DeviceFacts {
-    serde_json::from_str(&t.facts_json).unwrap_or_default()
-}
-
 /// The ticket to open for the device, or why there is none.
 fn ticket_for(
     t: &DeviceTarget,
     make: impl FnOnce(&DeviceContext<'_>) -> NewTicket,
 ) -> std::result::Result<NewTicket, String> {
     let company_id = t.company_id.ok_or_else(|| NOT_LINKED.to_owned())?;
-    let facts = facts_of(t);
+    let facts = &t.facts;
     Ok(make(&DeviceContext {
         device_id: t.device_id,
         company_id,
         agent_id: &t.agent_id,
-        facts: &facts,
+        facts,
     }))
 }
 

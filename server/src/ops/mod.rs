@@ -98,7 +98,7 @@ impl<'a> Ops<'a> {
     pub async fn binding_settings(&self) -> Result<BindingSettings, OpError> {
         integration::choices(self.store)
             .await?
-            .map(|c| c.binding_settings())
+            .map(|c| crate::reconcile::plan::BindingSettings::from_choices(&c))
             .ok_or_else(|| OpError::Invalid {
                 field: None,
                 message:

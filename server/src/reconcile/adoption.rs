@@ -14,34 +14,7 @@ use bindery_shared::{DeviceFacts, FactField};
 use serde::{Deserialize, Serialize};
 
 use super::plan::Observed;
-
-/// Which keys may adopt, and whether type rules apply to an adopted configuration (its type is
-/// kept by default: a person chose it). Part of the ConnectWise settings.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
-pub struct AdoptionSettings {
-    pub by_serial: bool,
-    pub by_mac: bool,
-    pub by_name: bool,
-    pub apply_type_rules: bool,
-}
-
-impl Default for AdoptionSettings {
-    fn default() -> AdoptionSettings {
-        AdoptionSettings {
-            by_serial: true,
-            by_mac: true,
-            by_name: true,
-            apply_type_rules: false,
-        }
-    }
-}
-
-impl AdoptionSettings {
-    pub fn any(&self) -> bool {
-        self.by_serial || self.by_mac || self.by_name
-    }
-}
+pub use crate::integration::AdoptionSettings;
 
 /// How a configuration was matched to a device.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

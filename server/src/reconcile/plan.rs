@@ -6,8 +6,10 @@
 //! The job runner carries the write out and records the result; it decides nothing. A retry, a
 //! restart and a periodic re-sync all come back here, so they cannot disagree.
 
+pub use crate::store::PersonChoice;
 use bindery_shared::{DeviceFacts, FactField};
-use serde::{Deserialize, Serialize};
+
+use crate::integration::Choices;
 
 use super::adoption::{AdoptionSettings, Candidacy, MatchKey};
 
@@ -24,6 +26,25 @@ pub struct BindingSettings {
 }
 
 impl BindingSettings {
+    /// What the planner needs of the admin's ConnectWise choices.
+    pub fn from_choices(choices: &Choices) -> BindingSettings {
+        BindingSettings {
+            active_status_id: choices.active_status_id,
+            inactive_status_id: choices.inactive_status_id,
+            default_type_id: choices.default_type_id,
+            type_rules: choices
+                .type_rules
+                .iter()
+                .map(|r| TypeRule {
+                    field: r.field,
+                    pattern: r.pattern.clone(),
+                    type_id: r.type_id,
+                })
+                .collect(),
+            adoption: choices.adoption,
+        }
+    }
+
     /// The type a new configuration of these facts gets.
     pub fn type_for(&self, facts: &DeviceFacts) -> i64 {
         self.type_rules
@@ -84,19 +105,6 @@ pub struct Desired<'a> {
     pub choice: PersonChoice,
     /// Why the device may not be bound until a person acts (a possible reinstall of another).
     pub hold: Option<&'a str>,
-}
-
-/// A person's decision about which configuration a device is.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", tag = "kind", content = "configurationId")]
-pub enum PersonChoice {
-    /// Bindery decides: its own configuration, else one clear match, else a new one.
-    #[default]
-    Auto,
-    /// This configuration, whoever made it.
-    Adopt(i64),
-    /// A new configuration, whatever matches.
-    CreateNew,
 }
 
 /// The one write to make next (after it, planning again gives the next one, if any).

@@ -9,6 +9,7 @@ use super::adoption::Candidacy;
 use super::plan::Observed;
 use crate::store::{BindingState, DeviceTarget, NewJob, Result, Store, now_ms};
 
+/// The stored kinds (see `Work`).
 pub const SYNC_COMPANY: &str = "cw.sync_company";
 pub const BIND_DEVICE: &str = "cw.bind_device";
 pub const TICKET: &str = "cw.ticket";
@@ -60,41 +61,83 @@ impl Snapshot {
     }
 }
 
-fn job(kind: &str, key: String, payload: &impl Serialize) -> NewJob {
-    NewJob {
-        kind: kind.into(),
-        dedupe_key: Some(key),
-        // Plain structs of numbers and strings always encode.
-        payload: serde_json::to_string(payload).unwrap_or_default(),
-        run_after_ms: now_ms(),
+/// Every kind of job, with its payload: the one place a stored job's kind string meets its
+/// type. Stored as the kind (`cw.sync_company`, `cw.bind_device`, `cw.ticket`, as servers have
+/// always written them) and the payload's JSON.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "payload")]
+pub enum Work {
+    #[serde(rename = "cw.sync_company")]
+    SyncCompany(SyncCompany),
+    #[serde(rename = "cw.bind_device")]
+    BindDevice(BindDevice),
+    #[serde(rename = "cw.ticket")]
+    Ticket(TicketWork),
+}
+
+impl Work {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Work::SyncCompany(_) => SYNC_COMPANY,
+            Work::BindDevice(_) => BIND_DEVICE,
+            Work::Ticket(_) => TICKET,
+        }
+    }
+
+    /// At most one live job per key: a company's sync, a device's binding, a ticket.
+    fn dedupe_key(&self) -> String {
+        match self {
+            Work::SyncCompany(p) => format!("sync:{}", p.company_id),
+            Work::BindDevice(p) => format!("bind:{}", p.device_id),
+            Work::Ticket(p) => format!("ticket:{}", p.ticket_id),
+        }
+    }
+
+    /// The row to store, due now.
+    pub fn to_job(&self) -> NewJob {
+        let payload = match self {
+            Work::SyncCompany(p) => serde_json::to_string(p),
+            Work::BindDevice(p) => serde_json::to_string(p),
+            Work::Ticket(p) => serde_json::to_string(p),
+        };
+        NewJob {
+            kind: self.kind().into(),
+            dedupe_key: Some(self.dedupe_key()),
+            // Plain structs of numbers and strings always encode.
+            payload: payload.unwrap_or_default(),
+            run_after_ms: now_ms(),
+        }
+    }
+
+    /// A stored job's work; a kind this server does not know (written by a newer one) or a
+    /// damaged payload is an error saying which.
+    pub fn from_job(kind: &str, payload: &str) -> std::result::Result<Work, String> {
+        let payload: serde_json::Value = serde_json::from_str(payload)
+            .map_err(|e| format!("the job's payload is damaged: {e}"))?;
+        if ![SYNC_COMPANY, BIND_DEVICE, TICKET].contains(&kind) {
+            return Err(format!(
+                "unknown job kind {kind:?} (written by a newer server?)"
+            ));
+        }
+        serde_json::from_value(serde_json::json!({ "kind": kind, "payload": payload }))
+            .map_err(|e| format!("the job's payload is damaged: {e}"))
     }
 }
 
 pub fn sync_job(company_id: i64) -> NewJob {
-    job(
-        SYNC_COMPANY,
-        format!("sync:{company_id}"),
-        &SyncCompany { company_id },
-    )
+    Work::SyncCompany(SyncCompany { company_id }).to_job()
 }
 
 pub fn bind_job(device_id: i64, snapshot: Option<Snapshot>) -> NewJob {
-    job(
-        BIND_DEVICE,
-        format!("bind:{device_id}"),
-        &BindDevice {
-            device_id,
-            snapshot,
-        },
-    )
+    Work::BindDevice(BindDevice {
+        device_id,
+        snapshot,
+    })
+    .to_job()
 }
 
 pub fn ticket_job(ticket_id: i64) -> NewJob {
-    job(
-        TICKET,
-        format!("ticket:{ticket_id}"),
-        &TicketWork { ticket_id },
-    )
+    Work::Ticket(TicketWork { ticket_id }).to_job()
 }
 
 /// Queues every ticket ConnectWise refused again (after the settings changed); returns how many.
@@ -235,4 +278,47 @@ pub async fn retry_pending(store: &Store, policy_id: i64) -> Result<usize> {
     store.mark_pending(&unbound).await?;
     sync_company(store, company).await?;
     Ok(unbound.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stored_jobs_read_back_as_the_work_they_were() {
+        let works = [
+            Work::SyncCompany(SyncCompany { company_id: 250 }),
+            Work::BindDevice(BindDevice {
+                device_id: 7,
+                snapshot: None,
+            }),
+            Work::Ticket(TicketWork { ticket_id: 3 }),
+        ];
+        for work in works {
+            let job = work.to_job();
+            assert_eq!(job.kind, work.kind());
+            assert_eq!(Work::from_job(&job.kind, &job.payload).unwrap(), work);
+        }
+        // The payloads older servers wrote, under the kinds they wrote.
+        assert_eq!(
+            Work::from_job("cw.bind_device", r#"{"deviceId":9}"#).unwrap(),
+            Work::BindDevice(BindDevice {
+                device_id: 9,
+                snapshot: None
+            })
+        );
+        assert_eq!(sync_job(250).dedupe_key.as_deref(), Some("sync:250"));
+        assert_eq!(bind_job(7, None).dedupe_key.as_deref(), Some("bind:7"));
+        assert_eq!(ticket_job(3).dedupe_key.as_deref(), Some("ticket:3"));
+    }
+
+    #[test]
+    fn unknown_kinds_and_damaged_payloads_say_which() {
+        let e = Work::from_job("cw.frobnicate", "{}").unwrap_err();
+        assert!(e.contains("cw.frobnicate") && e.contains("newer"), "{e}");
+        let e = Work::from_job("cw.ticket", "{not json").unwrap_err();
+        assert!(e.contains("damaged"), "{e}");
+        let e = Work::from_job("cw.ticket", r#"{"deviceId":1}"#).unwrap_err();
+        assert!(e.contains("damaged"), "{e}");
+    }
 }

@@ -17,7 +17,7 @@ use tokio::task::JoinSet;
 
 pub use super::job_error::JobError;
 use super::plan::BindingSettings;
-use super::queue::{self, BindDevice, SyncCompany, TicketWork};
+use super::queue::{self, Work};
 use super::tickets;
 use crate::integration::{self, IntegrationError};
 use crate::sealing::ServerKey;
@@ -313,17 +313,10 @@ impl Engine {
     }
 
     async fn perform(&self, job: &Job) -> Result<(), JobError> {
-        match job.kind.as_str() {
-            queue::SYNC_COMPANY => {
-                let p: SyncCompany = decode(&job.payload)?;
-                self.sync_company(p.company_id).await
-            }
-            queue::BIND_DEVICE => {
-                let p: BindDevice = decode(&job.payload)?;
-                self.bind_device(p, job.attempts).await
-            }
-            queue::TICKET => {
-                let p: TicketWork = decode(&job.payload)?;
+        match Work::from_job(&job.kind, &job.payload).map_err(JobError::Permanent)? {
+            Work::SyncCompany(p) => self.sync_company(p.company_id).await,
+            Work::BindDevice(p) => self.bind_device(p, job.attempts).await,
+            Work::Ticket(p) => {
                 let connection = async {
                     let choices = integration::choices(&self.store).await?.ok_or_else(|| {
                         JobError::Permanent(
@@ -336,9 +329,6 @@ impl Engine {
                 .await;
                 tickets::work(&self.store, connection, p.ticket_id).await
             }
-            other => Err(JobError::Permanent(format!(
-                "unknown job kind {other:?} (written by a newer server?)"
-            ))),
         }
     }
 
@@ -365,7 +355,7 @@ impl Engine {
     pub(super) async fn settings(&self) -> Result<BindingSettings, JobError> {
         integration::choices(&self.store)
             .await?
-            .map(|c| c.binding_settings())
+            .map(|c| crate::reconcile::plan::BindingSettings::from_choices(&c))
             .ok_or_else(|| {
                 JobError::Permanent(
                     "choose the configuration statuses and type in the ConnectWise settings first"
@@ -373,11 +363,6 @@ impl Engine {
                 )
             })
     }
-}
-
-fn decode<T: serde::de::DeserializeOwned>(payload: &str) -> Result<T, JobError> {
-    serde_json::from_str(payload)
-        .map_err(|e| JobError::Permanent(format!("the job's payload is damaged: {e}")))
 }
 
 #[cfg(test)]

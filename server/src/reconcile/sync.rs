@@ -24,14 +24,16 @@ pub struct CompanyRead {
     pub plan: CompanyPlan,
 }
 
-/// The stored facts of a device, decoded; a damaged row is an error naming the device.
+/// The facts of a device to bind: a device without a name (its stored facts were damaged, see
+/// `store::devices::stored_facts`) is an error naming it, never a nameless configuration.
 pub fn device_facts(t: &DeviceTarget) -> Result<DeviceFacts, JobError> {
-    serde_json::from_str(&t.facts_json).map_err(|e| {
-        JobError::Permanent(format!(
-            "the stored facts of device {} are damaged: {e}",
+    if t.facts.name.as_deref().is_none_or(str::is_empty) {
+        return Err(JobError::Permanent(format!(
+            "device {} has no stored facts to bind with (damaged in the database?)",
             t.device_id
-        ))
-    })
+        )));
+    }
+    Ok(t.facts.clone())
 }
 
 /// What the plan needs of a device.

@@ -1,9 +1,10 @@
 //! Devices: one per managed machine, found again when the machine enrolls again.
 
+use bindery_shared::DeviceFacts;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::{Result, Store, StoreError, is_unique_violation, now_ms};
+use super::{Result, Store, StoreError, now_ms};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Device {
@@ -13,7 +14,8 @@ pub struct Device {
     /// The clean (non-placeholder) serial, used to recognise the machine after its agent state
     /// was wiped.
     pub serial: Option<String>,
-    pub facts_json: String,
+    /// Decoded once, by `stored_facts`.
+    pub facts: DeviceFacts,
     pub facts_hash: String,
     pub agent_version: String,
     pub enrolled_ms: i64,
@@ -29,15 +31,27 @@ pub struct Device {
     pub merged_into: Option<i64>,
 }
 
-const COLUMNS: &str = "id, agent_id, policy_id, serial, facts_json, facts_hash, agent_version, enrolled_ms, last_seen_ms, retired_ms, alert_events_dropped, mac, reinstall_of, merged_into";
+pub(super) const COLUMNS: &str = "id, agent_id, policy_id, serial, facts_json, facts_hash, agent_version, enrolled_ms, last_seen_ms, retired_ms, alert_events_dropped, mac, reinstall_of, merged_into";
 
-fn from_row(r: &AnyRow) -> std::result::Result<Device, sqlx::Error> {
+/// The one rule for stored facts, used by every read of a device: decoded here, once. The server
+/// stores only facts it validated, so a row that does not decode was damaged outside it; it reads
+/// as a device without facts (and says so in the log), which binding refuses with a clear error,
+/// rather than one row failing a whole list.
+pub(crate) fn stored_facts(device_id: i64, json: &str) -> DeviceFacts {
+    serde_json::from_str(json).unwrap_or_else(|e| {
+        tracing::warn!(device = device_id, error = %e, "the stored facts of a device are damaged; it reads as having none");
+        DeviceFacts::default()
+    })
+}
+
+pub(super) fn from_row(r: &AnyRow) -> std::result::Result<Device, sqlx::Error> {
+    let id: i64 = r.try_get("id")?;
     Ok(Device {
-        id: r.try_get("id")?,
+        id,
         agent_id: r.try_get("agent_id")?,
         policy_id: r.try_get("policy_id")?,
         serial: r.try_get("serial")?,
-        facts_json: r.try_get("facts_json")?,
+        facts: stored_facts(id, r.try_get("facts_json")?),
         facts_hash: r.try_get("facts_hash")?,
         agent_version: r.try_get("agent_version")?,
         enrolled_ms: r.try_get("enrolled_ms")?,
@@ -65,254 +79,7 @@ pub struct DeviceAuth {
     pub monitors_json: Option<String>,
 }
 
-/// A machine enrolling.
-#[derive(Clone, Debug)]
-pub struct NewDevice<'a> {
-    pub agent_id: &'a str,
-    pub serial: Option<&'a str>,
-    /// The canonical MAC of the default route's interface.
-    pub mac: Option<&'a str>,
-    pub policy_id: i64,
-    pub facts_json: &'a str,
-    pub facts_hash: &'a str,
-    pub agent_version: &'a str,
-    pub secret_hash: &'a str,
-    /// The machine showed the current credential of `agent_id` (a reinstall that kept its state).
-    pub proven: bool,
-    /// Merge a reinstall without a person when the known device has been silent this long and
-    /// the token is of its policy (`None`: never; a setting, off by default).
-    pub auto_approve_silent_ms: Option<i64>,
-}
-
-/// How an enrollment was matched.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Enrollment {
-    New(Device),
-    /// The same agent id, with its credential as proof: the same record, a new secret.
-    SameAgent(Device),
-    /// A new agent id with the serial or MAC of a long-silent device of the token's policy, merged
-    /// into it by the auto-approval setting. The device keeps its earlier agent id, which the
-    /// agent adopts.
-    Reinstalled(Device),
-    /// A new device that may be a reinstall of `of` (same serial or MAC, no proof). It waits for
-    /// a person to approve it as the same machine or keep it separate.
-    PossibleReinstall {
-        device: Device,
-        of: Box<Device>,
-    },
-}
-
-impl Enrollment {
-    pub fn device(&self) -> &Device {
-        match self {
-            Enrollment::New(d)
-            | Enrollment::SameAgent(d)
-            | Enrollment::Reinstalled(d)
-            | Enrollment::PossibleReinstall { device: d, .. } => d,
-        }
-    }
-}
-
-/// A known device takes the enrolling machine's new secret and facts (its record, agent id and
-/// policy stay); its alert sequence starts afresh with the agent's.
-async fn renew(
-    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
-    id: i64,
-    d: &NewDevice<'_>,
-    now: i64,
-) -> Result<Device> {
-    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "UPDATE devices SET secret_hash = $1, serial = COALESCE($2, serial), mac = COALESCE($3, mac), \
-         facts_json = $4, facts_hash = $5, agent_version = $6, last_seen_ms = $7, alert_seq = 0 \
-         WHERE id = $8 RETURNING {COLUMNS}"
-    )))
-    .bind(d.secret_hash)
-    .bind(d.serial)
-    .bind(d.mac)
-    .bind(d.facts_json)
-    .bind(d.facts_hash)
-    .bind(d.agent_version)
-    .bind(now)
-    .bind(id)
-    .fetch_one(&mut **tx)
-    .await?;
-    Ok(from_row(&row)?)
-}
-
 impl Store {
-    /// Enrolls a machine. A known agent id needs its credential as proof, and keeps its record
-    /// and policy (a token never moves a device). A new agent id with a known serial or MAC is a
-    /// new device, marked as a possible reinstall of the known one, unless the auto-approval
-    /// setting applies.
-    pub async fn enroll_device(&self, d: &NewDevice<'_>) -> Result<Enrollment> {
-        match self.try_enroll(d).await {
-            // Two enrollments of one new machine raced; the second finds the first's record.
-            Err(StoreError::Database(e)) if is_unique_violation(&e) => self.try_enroll(d).await,
-            other => other,
-        }
-    }
-
-    async fn try_enroll(&self, d: &NewDevice<'_>) -> Result<Enrollment> {
-        let now = now_ms();
-        let mut tx = self.begin_write().await?;
-        let by_agent = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM devices WHERE lower(agent_id) = lower($1)"
-        )))
-        .bind(d.agent_id)
-        .fetch_optional(&mut *tx)
-        .await?
-        .as_ref()
-        .map(from_row)
-        .transpose()?;
-        if let Some(known) = by_agent {
-            if !d.proven || known.agent_id != d.agent_id {
-                return Err(StoreError::Conflict(
-                    "this agent id belongs to another device: a machine enrolling again must show \
-                     its current device credential (delete the agent's state to enroll as a new \
-                     device, which an admin can then approve as the same machine)"
-                        .into(),
-                ));
-            }
-            if known.retired_ms.is_some() {
-                return Err(StoreError::Conflict(
-                    "this device was retired: it cannot enroll again under its old identity".into(),
-                ));
-            }
-            let device = renew(&mut tx, known.id, d, now).await?;
-            tx.commit().await?;
-            return Ok(Enrollment::SameAgent(device));
-        }
-        // Another record with this serial or MAC: the same machine reinstalled, or an impostor
-        // that read the label. Only proof or a person tells them apart.
-        let twin = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM devices WHERE merged_into IS NULL AND \
-             ((serial IS NOT NULL AND serial = $1) OR (mac IS NOT NULL AND mac = $2)) \
-             ORDER BY CASE WHEN serial = $1 THEN 0 ELSE 1 END, last_seen_ms DESC LIMIT 1"
-        )))
-        .bind(d.serial)
-        .bind(d.mac)
-        .fetch_optional(&mut *tx)
-        .await?
-        .as_ref()
-        .map(from_row)
-        .transpose()?;
-        if let Some(old) = &twin
-            && old.retired_ms.is_none()
-            && old.reinstall_of.is_none()
-            && old.policy_id == Some(d.policy_id)
-            && d.auto_approve_silent_ms
-                .is_some_and(|silent| old.last_seen_ms <= now - silent)
-        {
-            let device = renew(&mut tx, old.id, d, now).await?;
-            tx.commit().await?;
-            return Ok(Enrollment::Reinstalled(device));
-        }
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "INSERT INTO devices (agent_id, secret_hash, policy_id, serial, mac, facts_json, facts_hash, agent_version, \
-             enrolled_ms, last_seen_ms, reinstall_of) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10) RETURNING {COLUMNS}"
-        )))
-        .bind(d.agent_id)
-        .bind(d.secret_hash)
-        .bind(d.policy_id)
-        .bind(d.serial)
-        .bind(d.mac)
-        .bind(d.facts_json)
-        .bind(d.facts_hash)
-        .bind(d.agent_version)
-        .bind(now)
-        .bind(twin.as_ref().map(|t| t.id))
-        .fetch_one(&mut *tx)
-        .await?;
-        let device = from_row(&row)?;
-        tx.commit().await?;
-        Ok(match twin {
-            Some(of) => Enrollment::PossibleReinstall {
-                device,
-                of: Box::new(of),
-            },
-            None => Enrollment::New(device),
-        })
-    }
-
-    /// A person says a possible reinstall is the same machine as the device it may be: that
-    /// device takes over the new one's credential and facts (its agent id, configuration and
-    /// history stay), comes back if it was retired, and the new record is retired, pointing at
-    /// it so that its agent learns the old agent id at its next check-in. The old credential
-    /// stops working. Returns the merged device.
-    pub async fn approve_reinstall(&self, device_id: i64) -> Result<Device> {
-        let mut tx = self.begin_write().await?;
-        let new = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM devices WHERE id = $1"
-        )))
-        .bind(device_id)
-        .fetch_optional(&mut *tx)
-        .await?
-        .as_ref()
-        .map(from_row)
-        .transpose()?
-        .ok_or(StoreError::NotFound("device"))?;
-        let Some(of) = new.reinstall_of else {
-            return Err(StoreError::Conflict(
-                "this device is not waiting as a possible reinstall".into(),
-            ));
-        };
-        let secret: (String, i64) =
-            sqlx::query_as("SELECT secret_hash, alert_seq FROM devices WHERE id = $1")
-                .bind(new.id)
-                .fetch_one(&mut *tx)
-                .await?;
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "UPDATE devices SET secret_hash = $1, alert_seq = $2, serial = COALESCE($3, serial), \
-             mac = COALESCE($4, mac), facts_json = $5, facts_hash = $6, agent_version = $7, \
-             last_seen_ms = $8, retired_ms = NULL WHERE id = $9 RETURNING {COLUMNS}"
-        )))
-        .bind(&secret.0)
-        .bind(secret.1)
-        .bind(&new.serial)
-        .bind(&new.mac)
-        .bind(&new.facts_json)
-        .bind(&new.facts_hash)
-        .bind(&new.agent_version)
-        .bind(new.last_seen_ms)
-        .bind(of)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or(StoreError::NotFound("device it may be a reinstall of"))?;
-        let merged = from_row(&row)?;
-        sqlx::query(
-            "UPDATE devices SET retired_ms = $1, merged_into = $2, reinstall_of = NULL WHERE id = $3",
-        )
-        .bind(now_ms())
-        .bind(of)
-        .bind(new.id)
-        .execute(&mut *tx)
-        .await?;
-        // Earlier merges into the new record now lead to the old one.
-        sqlx::query("UPDATE devices SET merged_into = $1 WHERE merged_into = $2")
-            .bind(of)
-            .bind(new.id)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(merged)
-    }
-
-    /// A person says a possible reinstall is another machine: it becomes an ordinary device.
-    pub async fn keep_separate(&self, device_id: i64) -> Result<Device> {
-        let done = sqlx::query(
-            "UPDATE devices SET reinstall_of = NULL WHERE id = $1 AND reinstall_of IS NOT NULL",
-        )
-        .bind(device_id)
-        .execute(&self.pool)
-        .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::Conflict(
-                "this device is not waiting as a possible reinstall".into(),
-            ));
-        }
-        self.device(device_id).await
-    }
-
     pub async fn device(&self, id: i64) -> Result<Device> {
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {COLUMNS} FROM devices WHERE id = $1"
@@ -461,5 +228,19 @@ impl Store {
             return Err(StoreError::NotFound("active device"));
         }
         self.device(device_id).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn damaged_stored_facts_read_as_none_and_good_ones_as_written() {
+        assert_eq!(stored_facts(1, "{not json"), DeviceFacts::default());
+        assert_eq!(stored_facts(1, ""), DeviceFacts::default());
+        let facts = stored_facts(1, r#"{"name":"pc-1","ram":"8 GB"}"#);
+        assert_eq!(facts.name.as_deref(), Some("pc-1"));
+        assert_eq!(facts.ram.as_deref(), Some("8 GB"));
     }
 }

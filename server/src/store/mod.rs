@@ -8,10 +8,12 @@ mod admins;
 mod alerts;
 mod bindings;
 mod devices;
+mod enrollment;
 mod help;
 mod jobs;
 mod policies;
 mod settings;
+mod targets;
 mod tickets;
 mod tokens;
 
@@ -24,11 +26,13 @@ use sqlx::{AnyPool, Executor};
 pub use activity::Activity;
 pub use admins::{Admin, AdminSession};
 pub use alerts::{Alert, AlertFilter, AlertInput, AlertIntake, AlertState};
-pub use bindings::{Binding, BindingState, DeviceTarget, LinkState, PolicyBindings};
-pub use devices::{Device, DeviceAuth, Enrollment, NewDevice};
+pub use bindings::{Binding, BindingState, LinkState, PersonChoice, PolicyBindings};
+pub use devices::{Device, DeviceAuth};
+pub use enrollment::{Enrollment, NewDevice};
 pub use help::{HelpRequest, NewHelpRequest};
 pub use jobs::{Job, JobCounts, NewJob};
 pub use policies::Policy;
+pub use targets::DeviceTarget;
 pub use tickets::{NewTicket, Ticket, TicketBoard, TicketBrief, TicketProgress, TicketState};
 pub use tokens::EnrollmentToken;
 

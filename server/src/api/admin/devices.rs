@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::AdminAuth;
 use crate::api::{ApiFailure, read_json};
-use crate::app::Shared;
+use crate::state::Shared;
 use std::collections::HashMap;
 
 use crate::ops::identity::{self, ReinstallAnswer};
@@ -34,7 +34,7 @@ pub struct DeviceView {
     pub id: i64,
     pub agent_id: String,
     pub policy_id: Option<i64>,
-    pub facts: serde_json::Value,
+    pub facts: bindery_shared::DeviceFacts,
     pub agent_version: String,
     pub enrolled_ms: i64,
     pub last_seen_ms: i64,
@@ -99,7 +99,7 @@ fn view_with(d: Device, target: Option<&DeviceTarget>) -> DeviceView {
         id: d.id,
         agent_id: d.agent_id,
         policy_id: d.policy_id,
-        facts: serde_json::from_str(&d.facts_json).unwrap_or(serde_json::Value::Null),
+        facts: d.facts,
         agent_version: d.agent_version,
         enrolled_ms: d.enrolled_ms,
         last_seen_ms: d.last_seen_ms,

@@ -9,11 +9,11 @@ use serde::{Deserialize, Serialize};
 
 use super::AdminAuth;
 use crate::api::{ApiFailure, read_json};
-use crate::app::Shared;
 use crate::integration::{
     self, Catalog, Choices, CwCredentials, CwCredentialsView, IntegrationError,
 };
 use crate::reconcile::queue;
+use crate::state::Shared;
 
 pub fn router() -> Router<Shared> {
     Router::new()

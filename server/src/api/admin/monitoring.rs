@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 
 use super::AdminAuth;
 use crate::api::{ApiFailure, read_json};
-use crate::app::Shared;
 use crate::monitoring::{self, settings::MonitorSettings};
+use crate::state::Shared;
 use crate::store::{Alert, AlertFilter, AlertState, HelpRequest};
 
 pub fn router() -> Router<Shared> {

@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 
 use super::AdminAuth;
 use crate::api::{ApiFailure, read_json};
-use crate::app::Shared;
 use crate::ops::links::{LinkPreview, Suggestion};
+use crate::state::Shared;
 use crate::store::{Policy, now_ms};
 
 pub fn router() -> Router<Shared> {

@@ -1,5 +1,5 @@
-//! Error answers: a status and the protocol's `ApiError` body, with a message a person can act
-//! on. Internal details (database errors) are logged, never sent.
+//! Error answers, for the agent API, the admin API and the console alike: a status and the
+//! protocol's `ApiError` body, with a message a person can act on. Internal details (database errors) are logged, never sent.
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};

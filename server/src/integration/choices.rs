@@ -1,0 +1,186 @@
+//! What the admin chose after a connection test: the two boards and their statuses, the
+//! configuration statuses and types, the type rules and what adoption may match on. Saved only
+//! when it fits what ConnectWise offers.
+
+use serde::{Deserialize, Serialize};
+
+use super::{CHOICES, Catalog, IntegrationError};
+use crate::store::Store;
+
+/// A board and the statuses tickets take on it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BoardUse {
+    pub board_id: i64,
+    pub open_status_id: i64,
+    pub closed_status_id: i64,
+}
+
+/// A conditional type rule as the admin enters it (first match wins).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TypeRuleChoice {
+    /// A fact: `osType`, `osInfo`, `name`, …
+    pub field: bindery_shared::FactField,
+    /// Case-insensitive, `*` for any run of characters.
+    pub pattern: String,
+    pub type_id: i64,
+}
+
+/// What the admin chose from the [`Catalog`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Choices {
+    pub monitoring: BoardUse,
+    pub self_service: BoardUse,
+    pub active_status_id: i64,
+    pub inactive_status_id: i64,
+    pub default_type_id: i64,
+    #[serde(default)]
+    pub type_rules: Vec<TypeRuleChoice>,
+    /// Which configurations made by others a device may adopt (serial, MAC, name: all on by
+    /// default), and whether type rules apply to an adopted one (off: its type is kept).
+    #[serde(default)]
+    pub adoption: AdoptionSettings,
+}
+
+impl Choices {
+    /// Every reason these choices do not fit what ConnectWise offers (empty when they fit).
+    pub fn problems(&self, catalog: &Catalog) -> Vec<String> {
+        let mut out = Vec::new();
+        for (label, board) in [
+            ("monitoring", &self.monitoring),
+            ("self-service", &self.self_service),
+        ] {
+            let Some(b) = catalog.boards.iter().find(|b| b.id == board.board_id) else {
+                out.push(format!(
+                    "the {label} board does not exist (or is inactive) in ConnectWise"
+                ));
+                continue;
+            };
+            let status = |id: i64| b.statuses.iter().find(|s| s.id == id);
+            match status(board.open_status_id) {
+                Some(s) if !s.closed => {}
+                Some(s) => out.push(format!(
+                    "the {label} open status {:?} is a closed status of {:?}",
+                    s.name, b.name
+                )),
+                None => out.push(format!(
+                    "the {label} open status is not a status of {:?}",
+                    b.name
+                )),
+            }
+            match status(board.closed_status_id) {
+                Some(s) if s.closed => {}
+                Some(s) => out.push(format!(
+                    "the {label} closed status {:?} does not close tickets on {:?}",
+                    s.name, b.name
+                )),
+                None => out.push(format!(
+                    "the {label} closed status is not a status of {:?}",
+                    b.name
+                )),
+            }
+        }
+        let config_status = |id: i64| catalog.configuration_statuses.iter().find(|s| s.id == id);
+        match config_status(self.active_status_id) {
+            Some(s) if !s.closed => {}
+            Some(s) => out.push(format!(
+                "the active configuration status {:?} is a closed one",
+                s.name
+            )),
+            None => out.push("the active configuration status does not exist".into()),
+        }
+        match config_status(self.inactive_status_id) {
+            Some(s) if s.closed => {}
+            Some(s) => out.push(format!(
+                "the inactive configuration status {:?} is not a closed one",
+                s.name
+            )),
+            None => out.push("the inactive configuration status does not exist".into()),
+        }
+        let types = std::iter::once((
+            "the default configuration type".to_owned(),
+            self.default_type_id,
+        ))
+        .chain(
+            self.type_rules
+                .iter()
+                .enumerate()
+                .map(|(i, r)| (format!("rule {}", i + 1), r.type_id)),
+        );
+        for (label, id) in types {
+            match catalog.configuration_types.iter().find(|t| t.id == id) {
+                Some(t) => out.extend(t.refusal().map(|r| format!("{label}: {r}"))),
+                None => out.push(format!(
+                    "{label}: the configuration type does not exist (or is inactive)"
+                )),
+            }
+        }
+        for (i, r) in self.type_rules.iter().enumerate() {
+            if r.pattern.trim().is_empty()
+                || r.pattern.chars().count() > 100
+                || r.pattern.chars().any(char::is_control)
+            {
+                out.push(format!(
+                    "rule {}: the pattern must be 1-100 characters",
+                    i + 1
+                ));
+            }
+        }
+        out
+    }
+}
+
+/// Saves the choices when they fit the catalog; otherwise changes nothing and lists every problem.
+pub async fn save_choices(
+    store: &Store,
+    catalog: &Catalog,
+    choices: &Choices,
+) -> Result<(), IntegrationError> {
+    let problems = choices.problems(catalog);
+    if !problems.is_empty() {
+        return Err(IntegrationError::Invalid(problems.join("; ")));
+    }
+    let json =
+        serde_json::to_string(choices).map_err(|e| IntegrationError::Invalid(e.to_string()))?;
+    store.put_setting(CHOICES, &json).await?;
+    Ok(())
+}
+
+pub async fn choices(store: &Store) -> Result<Option<Choices>, IntegrationError> {
+    let Some(json) = store.setting(CHOICES).await? else {
+        return Ok(None);
+    };
+    serde_json::from_str(&json).map(Some).map_err(|e| {
+        IntegrationError::Invalid(format!("the stored ConnectWise choices are damaged: {e}"))
+    })
+}
+
+/// Which keys may adopt, and whether type rules apply to an adopted configuration (its type is
+/// kept by default: a person chose it). Part of the ConnectWise settings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+pub struct AdoptionSettings {
+    pub by_serial: bool,
+    pub by_mac: bool,
+    pub by_name: bool,
+    pub apply_type_rules: bool,
+}
+
+impl Default for AdoptionSettings {
+    fn default() -> AdoptionSettings {
+        AdoptionSettings {
+            by_serial: true,
+            by_mac: true,
+            by_name: true,
+            apply_type_rules: false,
+        }
+    }
+}
+
+impl AdoptionSettings {
+    pub fn any(&self) -> bool {
+        self.by_serial || self.by_mac || self.by_name
+    }
+}

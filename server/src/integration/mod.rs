@@ -1,0 +1,256 @@
+//! The ConnectWise integration's settings as the server keeps them: the site and keys (the
+//! private key sealed under the server key and never given back), and the choices made after a
+//! connection test (boards, statuses, configuration types).
+
+use connectwise_client::{ClientConfig, Credentials, PrivateKey, Site};
+use serde::{Deserialize, Serialize};
+
+use crate::sealing::{SealError, ServerKey};
+use crate::store::{Store, StoreError};
+
+mod catalog;
+mod choices;
+
+pub use catalog::{BoardChoice, Catalog, Named, TypeChoice, test_connection};
+pub use choices::{AdoptionSettings, BoardUse, Choices, TypeRuleChoice, choices, save_choices};
+
+const CREDENTIALS: &str = "cw.credentials";
+const PRIVATE_KEY: &str = "cw.private_key";
+pub const CHOICES: &str = "cw.choices";
+
+/// Where and who: everything but the private key.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CwCredentials {
+    /// A host (`api-na.myconnectwise.net`) or base URL.
+    pub site: String,
+    pub company_id: String,
+    pub public_key: String,
+    pub client_id: String,
+    /// Plain HTTP to the site (the local sandbox only).
+    #[serde(default)]
+    pub allow_http: bool,
+}
+
+/// The credentials as shown to an admin: the private key only as "set" or "not set".
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CwCredentialsView {
+    #[serde(flatten)]
+    pub credentials: CwCredentials,
+    pub private_key_set: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum IntegrationError {
+    #[error("ConnectWise is not set up yet: save the site, company id and keys first")]
+    NotConfigured,
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Sealing(#[from] SealError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl CwCredentials {
+    fn check(&self) -> Result<(), IntegrationError> {
+        Site::parse(&self.site, self.allow_http)
+            .map_err(|e| IntegrationError::Invalid(e.to_string()))?;
+        for (name, value, max) in [
+            ("company id", &self.company_id, 100),
+            ("public key", &self.public_key, 100),
+            ("client id", &self.client_id, 100),
+        ] {
+            let v = value.trim();
+            if v.is_empty()
+                || v.chars().count() > max
+                || v.chars().any(|c| c.is_control() || c == '+' || c == ':')
+            {
+                return Err(IntegrationError::Invalid(format!(
+                    "the {name} must be 1-{max} characters, without '+', ':' or control characters"
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Saves the credentials. The private key is write-only: `None` keeps the stored one.
+pub async fn save_credentials(
+    store: &Store,
+    key: &ServerKey,
+    credentials: &CwCredentials,
+    private_key: Option<&str>,
+) -> Result<(), IntegrationError> {
+    credentials.check()?;
+    if let Some(pk) = private_key {
+        if pk.trim().is_empty() || pk.chars().any(char::is_control) {
+            return Err(IntegrationError::Invalid(
+                "the private key must not be empty".into(),
+            ));
+        }
+        store
+            .put_setting(PRIVATE_KEY, &key.seal(PRIVATE_KEY, pk.trim())?)
+            .await?;
+    } else if store.setting(PRIVATE_KEY).await?.is_none() {
+        return Err(IntegrationError::Invalid(
+            "a private key is needed the first time".into(),
+        ));
+    }
+    let json =
+        serde_json::to_string(credentials).map_err(|e| IntegrationError::Invalid(e.to_string()))?;
+    store.put_setting(CREDENTIALS, &json).await?;
+    Ok(())
+}
+
+/// The saved credentials for display, or `None` before the first save.
+pub async fn credentials(store: &Store) -> Result<Option<CwCredentialsView>, IntegrationError> {
+    let Some(json) = store.setting(CREDENTIALS).await? else {
+        return Ok(None);
+    };
+    let credentials: CwCredentials = serde_json::from_str(&json).map_err(|e| {
+        IntegrationError::Invalid(format!("the stored ConnectWise settings are damaged: {e}"))
+    })?;
+    let private_key_set = store.setting(PRIVATE_KEY).await?.is_some();
+    Ok(Some(CwCredentialsView {
+        credentials,
+        private_key_set,
+    }))
+}
+
+/// Changes whenever the saved credentials or private key change (a running client is rebuilt
+/// then); `None` before the first save. A digest, so no secret is held in the clear.
+pub async fn credentials_version(store: &Store) -> Result<Option<String>, IntegrationError> {
+    let (Some(creds), Some(key)) = (
+        store.setting(CREDENTIALS).await?,
+        store.setting(PRIVATE_KEY).await?,
+    ) else {
+        return Ok(None);
+    };
+    Ok(Some(crate::secrets::hash_secret(&format!(
+        "{creds}\n{key}"
+    ))))
+}
+
+/// A ConnectWise client configuration from the saved settings, the private key unsealed.
+pub async fn client_config(
+    store: &Store,
+    key: &ServerKey,
+) -> Result<ClientConfig, IntegrationError> {
+    let view = credentials(store)
+        .await?
+        .ok_or(IntegrationError::NotConfigured)?;
+    let sealed = store
+        .setting(PRIVATE_KEY)
+        .await?
+        .ok_or(IntegrationError::NotConfigured)?;
+    let private_key = PrivateKey::new(key.open(PRIVATE_KEY, &sealed)?);
+    let c = view.credentials;
+    let site =
+        Site::parse(&c.site, c.allow_http).map_err(|e| IntegrationError::Invalid(e.to_string()))?;
+    Ok(ClientConfig::new(
+        site,
+        Credentials {
+            company_id: c.company_id,
+            public_key: c.public_key,
+            private_key,
+            client_id: c.client_id,
+        },
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_private_key_is_sealed_write_only_and_never_shown() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_in_dir(dir.path()).await.unwrap();
+        let key = ServerKey::load_or_create(&dir.path().join("server.key")).unwrap();
+        assert!(matches!(
+            client_config(&store, &key).await,
+            Err(IntegrationError::NotConfigured)
+        ));
+        let creds = CwCredentials {
+            site: "http://127.0.0.1:8701".into(),
+            company_id: "bindery".into(),
+            public_key: "sandbox-public".into(),
+            client_id: "3f1b".into(),
+            allow_http: true,
+        };
+        assert!(
+            matches!(
+                save_credentials(&store, &key, &creds, None).await,
+                Err(IntegrationError::Invalid(_))
+            ),
+            "a key the first time"
+        );
+        save_credentials(&store, &key, &creds, Some("sandbox-private"))
+            .await
+            .unwrap();
+
+        let view = credentials(&store).await.unwrap().unwrap();
+        assert!(view.private_key_set);
+        let shown = serde_json::to_string(&view).unwrap();
+        assert!(!shown.contains("sandbox-private"), "{shown}");
+        let rows: Vec<(String,)> = sqlx::query_as("SELECT value FROM settings")
+            .fetch_all(store.pool())
+            .await
+            .unwrap();
+        assert!(
+            rows.iter().all(|(v,)| !v.contains("sandbox-private")),
+            "never stored in the clear"
+        );
+
+        // Saving again without a key keeps it.
+        let renamed = CwCredentials {
+            client_id: "other".into(),
+            ..creds.clone()
+        };
+        save_credentials(&store, &key, &renamed, None)
+            .await
+            .unwrap();
+        let config = client_config(&store, &key).await.unwrap();
+        assert_eq!(config.credentials.private_key.expose(), "sandbox-private");
+        assert_eq!(config.credentials.client_id, "other");
+        assert!(!format!("{config:?}").contains("sandbox-private"));
+
+        for bad in [
+            CwCredentials {
+                site: "http://cw.example.com".into(),
+                allow_http: false,
+                ..creds.clone()
+            },
+            CwCredentials {
+                company_id: "".into(),
+                ..creds.clone()
+            },
+            CwCredentials {
+                public_key: "a+b".into(),
+                ..creds.clone()
+            },
+        ] {
+            assert!(matches!(
+                save_credentials(&store, &key, &bad, Some("k")).await,
+                Err(IntegrationError::Invalid(_))
+            ));
+        }
+        assert_eq!(
+            credentials(&store)
+                .await
+                .unwrap()
+                .unwrap()
+                .credentials
+                .client_id,
+            "other",
+            "a refused save changes nothing"
+        );
+        let wrong = ServerKey::from_bytes(&[9u8; 32]).unwrap();
+        assert!(matches!(
+            client_config(&store, &wrong).await,
+            Err(IntegrationError::Sealing(SealError::WrongKey))
+        ));
+    }
+}

@@ -1,0 +1,121 @@
+//! Admin sessions, for the admin API and the console alike: checking a password, starting a
+//! session, finding the live one behind a token (sliding it forward), and its cookie. A session
+//! ends after 12 hours unused.
+
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+
+use crate::failure::ApiFailure;
+use crate::secrets::{hash_secret, random_secret, verify_password};
+use crate::state::Shared;
+use crate::store::now_ms;
+
+pub const SESSION_COOKIE: &str = "bindery_session";
+/// A session ends after this long unused.
+const SESSION_IDLE_MS: i64 = 12 * 3600 * 1000;
+
+/// A signed-in admin.
+#[derive(Clone, Debug)]
+pub struct Session {
+    pub username: String,
+    pub csrf: String,
+}
+
+/// The session token a request carries, and whether it came in a cookie.
+pub fn session_token(headers: &HeaderMap) -> Option<(String, bool)> {
+    if let Some(token) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+    {
+        return Some((token.trim().to_owned(), false));
+    }
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(name, _)| *name == SESSION_COOKIE)
+        .map(|(_, value)| (value.to_owned(), true))
+}
+
+/// The live session behind `token`, slid forward when half used.
+pub async fn session_for(state: &Shared, token: &str) -> Result<Option<Session>, ApiFailure> {
+    let id_hash = hash_secret(token);
+    let now = now_ms();
+    let Some(session) = state.store.session(&id_hash, now).await? else {
+        return Ok(None);
+    };
+    if session.expires_ms - now < SESSION_IDLE_MS / 2 {
+        state
+            .store
+            .extend_session(&id_hash, now + SESSION_IDLE_MS)
+            .await?;
+    }
+    Ok(Some(Session {
+        username: session.username,
+        csrf: session.csrf,
+    }))
+}
+
+/// Checks a username and password; the same work (one argon2 verification) whether or not the
+/// user exists, so timing tells nothing.
+pub async fn check_password(
+    state: &Shared,
+    username: &str,
+    password: &str,
+) -> Result<Option<i64>, ApiFailure> {
+    // A hash of a random password, verified when the user does not exist.
+    static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let admin = state.store.admin_by_name(username).await?;
+    let stored = match &admin {
+        Some(a) => a.password_hash.clone(),
+        None => DECOY
+            .get_or_init(|| {
+                let random = random_secret("").unwrap_or_else(|_| now_ms().to_string());
+                crate::secrets::hash_password(&random).unwrap_or_default()
+            })
+            .clone(),
+    };
+    let password = password.to_owned();
+    let ok = tokio::task::spawn_blocking(move || verify_password(&password, &stored))
+        .await
+        .unwrap_or(false);
+    Ok(admin.filter(|_| ok).map(|a| a.id))
+}
+
+/// Starts a session for `admin_id`: (token, csrf).
+pub async fn start_session(state: &Shared, admin_id: i64) -> Result<(String, String), ApiFailure> {
+    let unavailable = |_| {
+        ApiFailure::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "the server cannot make a session right now",
+        )
+    };
+    let token = random_secret("bdy_ses_").map_err(unavailable)?;
+    let csrf = random_secret("").map_err(unavailable)?;
+    state
+        .store
+        .create_session(
+            &hash_secret(&token),
+            admin_id,
+            &csrf,
+            now_ms() + SESSION_IDLE_MS,
+        )
+        .await?;
+    Ok((token, csrf))
+}
+
+/// `Set-Cookie` for a session (or its removal with an empty token).
+pub fn session_cookie(token: &str) -> HeaderValue {
+    let max_age = if token.is_empty() {
+        0
+    } else {
+        SESSION_IDLE_MS / 1000
+    };
+    HeaderValue::from_str(&format!(
+        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}"
+    ))
+    .unwrap_or_else(|_| HeaderValue::from_static("bindery_session=; Path=/; Max-Age=0"))
+}

@@ -1,0 +1,151 @@
+//! What every request handler shares: the store, the engine and key, the agent API's tunables
+//! and limiters, and the last-seen times not yet written. Everything above the store imports
+//! this; it imports nothing that serves requests.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use crate::reconcile::Engine;
+use crate::sealing::ServerKey;
+use crate::store::Store;
+
+/// Tunables of the agent API.
+#[derive(Clone, Debug)]
+pub struct AgentSettings {
+    /// Seconds between check-ins, sent to agents.
+    pub checkin_interval_secs: u32,
+    /// Enrollment attempts a minute from one address (429 past it).
+    pub enroll_per_minute: u32,
+    /// Agent builds served at /downloads/ for the install scripts.
+    pub downloads_dir: Option<std::path::PathBuf>,
+}
+
+impl Default for AgentSettings {
+    fn default() -> AgentSettings {
+        AgentSettings {
+            checkin_interval_secs: 60,
+            enroll_per_minute: 10,
+            downloads_dir: None,
+        }
+    }
+}
+
+pub struct AppState {
+    pub store: Store,
+    pub agents: AgentSettings,
+    /// The binding engine and the key that seals secrets; absent in tests of the agent API
+    /// alone (changes are then only queued).
+    pub engine: Option<Arc<Engine>>,
+    pub key: Option<Arc<ServerKey>>,
+    /// Last-seen times not yet written: check-ins only touch memory; a flusher writes them in
+    /// batches, so an unchanged check-in costs no database write.
+    seen: Mutex<HashMap<i64, i64>>,
+    /// Check-ins whose facts had to be written (the rest cost no write).
+    facts_writes: AtomicU64,
+    /// Check-ins taken.
+    checkins: AtomicU64,
+    pub enroll_limiter: crate::rate_limit::KeyedLimiter,
+    /// Sign-in attempts a minute from one address.
+    pub login_limiter: crate::rate_limit::KeyedLimiter,
+}
+
+pub type Shared = Arc<AppState>;
+
+impl AppState {
+    /// The admin actions, with this server's key and engine (so one ConnectWise client).
+    pub fn ops(&self) -> crate::ops::Ops<'_> {
+        crate::ops::Ops::new(&self.store, self.key.as_deref(), self.engine.as_deref())
+    }
+
+    pub fn new(store: Store, agents: AgentSettings) -> Shared {
+        AppState::with_engine(store, agents, None)
+    }
+
+    /// A server that also binds: `engine` carries out the jobs that requests queue.
+    pub fn with_engine(
+        store: Store,
+        agents: AgentSettings,
+        engine: Option<(Arc<Engine>, Arc<ServerKey>)>,
+    ) -> Shared {
+        let enroll_limiter = crate::rate_limit::KeyedLimiter::new(agents.enroll_per_minute);
+        let (engine, key) = match engine {
+            Some((e, k)) => (Some(e), Some(k)),
+            None => (None, None),
+        };
+        Arc::new(AppState {
+            store,
+            agents,
+            engine,
+            key,
+            seen: Mutex::new(HashMap::new()),
+            facts_writes: AtomicU64::new(0),
+            checkins: AtomicU64::new(0),
+            enroll_limiter,
+            login_limiter: crate::rate_limit::KeyedLimiter::new(10),
+        })
+    }
+
+    /// Queues what a changed device needs and nudges the engine. A failure is logged, not
+    /// returned: the change itself is stored, and the periodic re-sync repairs the binding.
+    pub async fn device_changed(&self, device_id: i64) {
+        match crate::reconcile::queue::device_changed(&self.store, device_id).await {
+            Ok(true) => self.wake_engine(),
+            Ok(false) => {}
+            Err(e) => {
+                tracing::warn!(device = device_id, error = %e, "cannot queue the device's binding; the next re-sync will")
+            }
+        }
+    }
+
+    pub fn wake_engine(&self) {
+        if let Some(e) = &self.engine {
+            e.wake();
+        }
+    }
+
+    pub fn count_facts_write(&self) {
+        self.facts_writes.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn count_checkin(&self) {
+        self.checkins.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn checkins(&self) -> u64 {
+        self.checkins.load(Ordering::Relaxed)
+    }
+
+    pub fn facts_writes(&self) -> u64 {
+        self.facts_writes.load(Ordering::Relaxed)
+    }
+
+    pub fn mark_seen(&self, device_id: i64, at_ms: i64) {
+        self.seen
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(device_id, at_ms);
+    }
+
+    /// Writes the pending last-seen times.
+    pub async fn flush_seen(&self) {
+        let pending: Vec<(i64, i64)> = self
+            .seen
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .drain()
+            .collect();
+        if pending.is_empty() {
+            return;
+        }
+        if let Err(e) = self.store.touch_seen(&pending).await {
+            tracing::warn!(error = %e, "could not record last-seen times; keeping them for the next flush");
+            let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+            for (id, at) in pending {
+                seen.entry(id)
+                    .and_modify(|t| *t = (*t).max(at))
+                    .or_insert(at);
+            }
+        }
+    }
+}

@@ -1,0 +1,122 @@
+//! Devices as binding sees them (`DeviceTarget`): what each wants (its policy's linked company)
+//! beside what was last recorded (its binding), read in one query for one device, a company, a
+//! policy or all.
+
+use bindery_shared::DeviceFacts;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use super::bindings::{candidates_from, choice_from};
+use super::{Binding, BindingState, PersonChoice, Result, Store};
+
+/// A device as binding sees it: what it wants (`company_id`: its policy's linked company, or
+/// `None` when retired, unlinked or without a policy) and what was last recorded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeviceTarget {
+    pub device_id: i64,
+    pub agent_id: String,
+    pub facts: DeviceFacts,
+    pub policy_id: Option<i64>,
+    pub company_id: Option<i64>,
+    pub binding: Option<Binding>,
+    /// What a person decided about its configuration.
+    pub choice: PersonChoice,
+    /// The device it may be a reinstall of (it waits for a person meanwhile).
+    pub reinstall_of: Option<i64>,
+    pub retired: bool,
+}
+
+impl DeviceTarget {
+    /// Why the device may not be bound yet, for people.
+    pub fn hold(&self) -> Option<String> {
+        self.reinstall_of.map(|of| {
+            format!(
+                "possible reinstall of device {of}: approve it as the same machine, or keep it \
+                 separate"
+            )
+        })
+    }
+}
+
+const TARGET_SELECT: &str = "SELECT d.id AS device_id, d.agent_id, d.facts_json, d.policy_id, \
+     CASE WHEN d.retired_ms IS NULL THEN p.cw_company_id ELSE NULL END AS want_company, \
+     d.bind_choice, d.bind_configuration_id, d.reinstall_of, d.retired_ms, \
+     b.state, b.company_id, b.configuration_id, b.error, b.updated_ms, b.write_started_ms, b.candidates \
+     FROM devices d LEFT JOIN policies p ON p.id = d.policy_id LEFT JOIN bindings b ON b.device_id = d.id";
+
+fn target_from_row(r: &AnyRow) -> Result<DeviceTarget> {
+    let device_id: i64 = r.try_get("device_id")?;
+    let state: Option<String> = r.try_get("state")?;
+    let binding = match state {
+        None => None,
+        Some(state) => Some(Binding {
+            device_id,
+            state: BindingState::parse(&state)?,
+            company_id: r.try_get("company_id")?,
+            configuration_id: r.try_get("configuration_id")?,
+            error: r.try_get("error")?,
+            updated_ms: r.try_get("updated_ms")?,
+            write_started_ms: r.try_get("write_started_ms")?,
+            candidates: candidates_from(r.try_get("candidates")?),
+        }),
+    };
+    let kind: Option<String> = r.try_get("bind_choice")?;
+    Ok(DeviceTarget {
+        device_id,
+        agent_id: r.try_get("agent_id")?,
+        facts: super::devices::stored_facts(device_id, r.try_get("facts_json")?),
+        policy_id: r.try_get("policy_id")?,
+        company_id: r.try_get("want_company")?,
+        binding,
+        choice: choice_from(kind.as_deref(), r.try_get("bind_configuration_id")?),
+        reinstall_of: r.try_get("reinstall_of")?,
+        retired: r.try_get::<Option<i64>, _>("retired_ms")?.is_some(),
+    })
+}
+
+impl Store {
+    /// One device's binding target; `None` when the device does not exist.
+    pub async fn device_target(&self, device_id: i64) -> Result<Option<DeviceTarget>> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{TARGET_SELECT} WHERE d.id = $1"
+        )))
+        .bind(device_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(target_from_row).transpose()
+    }
+
+    /// Every device a sync of `company_id` must look at: those that should be bound there, and
+    /// those still recorded there (active) that should not.
+    pub async fn company_targets(&self, company_id: i64) -> Result<Vec<DeviceTarget>> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{TARGET_SELECT} WHERE (p.cw_company_id = $1 AND d.retired_ms IS NULL) \
+             OR (b.company_id = $1 AND b.state <> 'inactive') ORDER BY d.id"
+        )))
+        .bind(company_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(target_from_row).collect()
+    }
+
+    /// The devices of a policy (retired ones included), with their binding.
+    pub async fn policy_targets(&self, policy_id: i64) -> Result<Vec<DeviceTarget>> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{TARGET_SELECT} WHERE d.policy_id = $1 ORDER BY d.id"
+        )))
+        .bind(policy_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(target_from_row).collect()
+    }
+
+    /// Every device with its binding target, in one query (device lists).
+    pub async fn all_targets(&self) -> Result<Vec<DeviceTarget>> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{TARGET_SELECT} ORDER BY d.id"
+        )))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(target_from_row).collect()
+    }
+}
