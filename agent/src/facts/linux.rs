@@ -10,7 +10,7 @@ use bindery_shared::{DeviceFacts, FactField};
 use super::linux_parse as parse;
 use super::{format_gb, format_ghz};
 
-/// Serial sources, best first (`../shared/device-facts.md`): the product serial is the service
+/// Serial sources, best first (docs/facts.md): the product serial is the service
 /// tag; the board serial is a fallback because on some vendors it is a composite string.
 const SERIAL_FILES: [&str; 3] = [
     "/sys/class/dmi/id/product_serial",

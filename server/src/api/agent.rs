@@ -69,21 +69,7 @@ async fn enroll(
             Some("agentId".into()),
         ));
     }
-    // A machine enrolling again proves it is the same device with its current credential.
-    let proven = match headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(DeviceCredential::from_authorization)
-    {
-        Some(cred) if cred.agent_id == req.agent_id => state
-            .store
-            .device_auth(&cred.agent_id)
-            .await?
-            .is_some_and(|a| {
-                a.agent_id == cred.agent_id && verify_secret(&cred.secret, &a.secret_hash)
-            }),
-        _ => false,
-    };
+    let proven = proves_same_device(&state, &headers, &req.agent_id).await?;
     let token = state
         .store
         .redeem_token(&req.token, now_ms())
@@ -123,7 +109,42 @@ async fn enroll(
         })
         .await?;
     let device = enrollment.device();
-    match &enrollment {
+    log_enrollment(&enrollment, token.policy_id);
+    state.device_changed(device.id).await;
+    Ok(Json(EnrollResponse {
+        agent_id: device.agent_id.clone(),
+        device_secret: secret,
+        checkin_interval_secs: state.agents.checkin_interval_secs,
+    }))
+}
+
+/// True when a machine enrolling again sends its current credential for this agent id: it is
+/// the same device.
+async fn proves_same_device(
+    state: &Shared,
+    headers: &HeaderMap,
+    agent_id: &str,
+) -> Result<bool, ApiFailure> {
+    let Some(cred) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(DeviceCredential::from_authorization)
+        .filter(|c| c.agent_id == agent_id)
+    else {
+        return Ok(false);
+    };
+    Ok(state
+        .store
+        .device_auth(&cred.agent_id)
+        .await?
+        .is_some_and(|a| {
+            a.agent_id == cred.agent_id && verify_secret(&cred.secret, &a.secret_hash)
+        }))
+}
+
+fn log_enrollment(enrollment: &Enrollment, policy_id: i64) {
+    let device = enrollment.device();
+    match enrollment {
         Enrollment::PossibleReinstall { of, .. } => tracing::warn!(
             device = device.id, agent_id = %device.agent_id, possible_reinstall_of = of.id,
             "a machine enrolled with the serial or MAC of a known device and no proof; it waits for a person"
@@ -132,15 +153,9 @@ async fn enroll(
             tracing::info!(device = device.id, agent_id = %device.agent_id, "device enrolled again with its credential")
         }
         _ => {
-            tracing::info!(device = device.id, agent_id = %device.agent_id, policy = token.policy_id, "device enrolled")
+            tracing::info!(device = device.id, agent_id = %device.agent_id, policy = policy_id, "device enrolled")
         }
     }
-    state.device_changed(device.id).await;
-    Ok(Json(EnrollResponse {
-        agent_id: device.agent_id.clone(),
-        device_secret: secret,
-        checkin_interval_secs: state.agents.checkin_interval_secs,
-    }))
 }
 
 /// The device behind the request's credential; 401 for anything else.

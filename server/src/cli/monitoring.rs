@@ -39,88 +39,21 @@ pub enum Command {
 
 pub async fn run(cx: &Context<'_>, command: Command) -> Result<(), String> {
     let store = cx.store;
-    let e = |e: bindery_server::store::StoreError| e.to_string();
     match command {
         Command::MonitorsShow { policy } => {
             let p = policy_named(store, &policy).await?;
-            let stored = store.policy_monitors(p.id).await.map_err(e)?;
+            let stored = store.policy_monitors(p.id).await.map_err(text)?;
             let settings = MonitorSettings::from_stored(stored.as_deref());
             let json = serde_json::to_string_pretty(&settings).map_err(|e| e.to_string())?;
             println!("{json}");
+            Ok(())
         }
         Command::MonitorsSet {
             policy,
             file,
             default,
-        } => {
-            let p = policy_named(store, &policy).await?;
-            if default {
-                store.set_policy_monitors(p.id, None).await.map_err(e)?;
-                println!("{}: the default monitors", p.name);
-                return Ok(());
-            }
-            let text = match file.as_deref() {
-                Some(f) if f.as_os_str() != "-" => std::fs::read_to_string(f)
-                    .map_err(|err| format!("cannot read {}: {err}", f.display()))?,
-                _ => std::io::read_to_string(std::io::stdin())
-                    .map_err(|err| format!("cannot read standard input: {err}"))?,
-            };
-            let settings: MonitorSettings = serde_json::from_str(&text)
-                .map_err(|err| format!("the monitor settings do not read: {err}"))?;
-            let problems = settings.problems();
-            if !problems.is_empty() {
-                return Err(problems.join("; "));
-            }
-            let json = serde_json::to_string(&settings).map_err(|e| e.to_string())?;
-            store
-                .set_policy_monitors(p.id, Some(&json))
-                .await
-                .map_err(e)?;
-            println!(
-                "{}: {} monitors; offline after {} min",
-                p.name,
-                settings.monitors.len(),
-                settings.offline_after_mins
-            );
-        }
-        Command::Alerts { state, limit } => {
-            let state = match state.as_deref() {
-                None => None,
-                Some("open") => Some(AlertState::Open),
-                Some("resolved") => Some(AlertState::Resolved),
-                Some("closed") => Some(AlertState::Closed),
-                Some(other) => {
-                    return Err(format!("{other:?} is not open, resolved or closed"));
-                }
-            };
-            let (alerts, _) = store
-                .alerts(&AlertFilter {
-                    state,
-                    limit,
-                    ..AlertFilter::default()
-                })
-                .await
-                .map_err(e)?;
-            for a in alerts {
-                let ticket = match &a.ticket {
-                    Some(t) => format!(
-                        "{}\t{}",
-                        t.state.as_str(),
-                        t.number.map(|n| n.to_string()).unwrap_or_default()
-                    ),
-                    None => "none\t".into(),
-                };
-                println!(
-                    "{}\t{}\t{}\t{}\t{}\t{ticket}\t{}",
-                    a.id,
-                    a.agent_id,
-                    a.monitor_id,
-                    a.subject,
-                    a.state.as_str(),
-                    a.summary
-                );
-            }
-        }
+        } => set_monitors(cx, &policy, file, default).await,
+        Command::Alerts { state, limit } => list_alerts(cx, state.as_deref(), limit).await,
         Command::AlertClose { id } => {
             let who = std::env::var("USER").unwrap_or_else(|_| "an administrator".into());
             match bindery_server::ops::Ops::new(store, None, None)
@@ -131,7 +64,91 @@ pub async fn run(cx: &Context<'_>, command: Command) -> Result<(), String> {
                 Some(a) => println!("alert {} closed", a.id),
                 None => return Err(format!("no alert {id}")),
             }
+            Ok(())
         }
+    }
+}
+
+fn text(e: bindery_server::store::StoreError) -> String {
+    e.to_string()
+}
+
+async fn set_monitors(
+    cx: &Context<'_>,
+    policy: &str,
+    file: Option<PathBuf>,
+    default: bool,
+) -> Result<(), String> {
+    let store = cx.store;
+    let p = policy_named(store, policy).await?;
+    if default {
+        store.set_policy_monitors(p.id, None).await.map_err(text)?;
+        println!("{}: the default monitors", p.name);
+        return Ok(());
+    }
+    let json_text = match file.as_deref() {
+        Some(f) if f.as_os_str() != "-" => std::fs::read_to_string(f)
+            .map_err(|err| format!("cannot read {}: {err}", f.display()))?,
+        _ => std::io::read_to_string(std::io::stdin())
+            .map_err(|err| format!("cannot read standard input: {err}"))?,
+    };
+    let settings: MonitorSettings = serde_json::from_str(&json_text)
+        .map_err(|err| format!("the monitor settings do not read: {err}"))?;
+    let problems = settings.problems();
+    if !problems.is_empty() {
+        return Err(problems.join("; "));
+    }
+    let json = serde_json::to_string(&settings).map_err(|e| e.to_string())?;
+    store
+        .set_policy_monitors(p.id, Some(&json))
+        .await
+        .map_err(text)?;
+    println!(
+        "{}: {} monitors; offline after {} min",
+        p.name,
+        settings.monitors.len(),
+        settings.offline_after_mins
+    );
+    Ok(())
+}
+
+async fn list_alerts(cx: &Context<'_>, state: Option<&str>, limit: i64) -> Result<(), String> {
+    let state = match state {
+        None => None,
+        Some("open") => Some(AlertState::Open),
+        Some("resolved") => Some(AlertState::Resolved),
+        Some("closed") => Some(AlertState::Closed),
+        Some(other) => {
+            return Err(format!("{other:?} is not open, resolved or closed"));
+        }
+    };
+    let (alerts, _) = cx
+        .store
+        .alerts(&AlertFilter {
+            state,
+            limit,
+            ..AlertFilter::default()
+        })
+        .await
+        .map_err(text)?;
+    for a in alerts {
+        let ticket = match &a.ticket {
+            Some(t) => format!(
+                "{}\t{}",
+                t.state.as_str(),
+                t.number.map(|n| n.to_string()).unwrap_or_default()
+            ),
+            None => "none\t".into(),
+        };
+        println!(
+            "{}\t{}\t{}\t{}\t{}\t{ticket}\t{}",
+            a.id,
+            a.agent_id,
+            a.monitor_id,
+            a.subject,
+            a.state.as_str(),
+            a.summary
+        );
     }
     Ok(())
 }

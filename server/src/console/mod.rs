@@ -11,6 +11,7 @@
 //! - `lists`: devices, alerts, help requests and the activity log, paged and filtered.
 
 mod auth;
+mod devices;
 mod identity;
 mod integration;
 mod links;
@@ -41,6 +42,7 @@ pub fn router() -> Router<Shared> {
         .merge(links::router())
         .merge(identity::router())
         .merge(integration::router())
+        .merge(devices::router())
         .merge(lists::router())
 }
 

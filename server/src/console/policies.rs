@@ -162,60 +162,18 @@ async fn one(
     let p = state.store.policy(id).await?;
     let b = state.store.policy_bindings(id).await?;
     let q: String = query.q.trim().chars().take(100).collect();
-    let (mut companies, mut search_error) = (Vec::new(), None);
     let searched = !q.is_empty() && p.cw_company_id.is_none();
-    if searched {
-        let found = match state.ops().client().await {
-            Ok(client) => client
-                .search_companies(&q, 25)
-                .await
-                .map_err(crate::ops::OpError::from),
-            Err(f) => Err(f),
-        };
-        match found {
-            Ok(list) => {
-                companies = list
-                    .into_iter()
-                    .map(|c| CompanyRow {
-                        id: c.id,
-                        identifier: c.identifier,
-                        name: c.name,
-                    })
-                    .collect()
-            }
-            Err(f) => search_error = Some(format!("ConnectWise could not be searched: {f}")),
-        }
-    }
+    let (companies, search_error) = if searched {
+        search_companies(&state, &q).await
+    } else {
+        (Vec::new(), None)
+    };
     let rows = state
         .store
         .policy_targets(id)
         .await?
         .into_iter()
-        .map(|t| {
-            let facts = &t.facts;
-            let (state, configuration_id, error, candidates) = match &t.binding {
-                Some(b) => (
-                    b.state.as_str(),
-                    b.configuration_id,
-                    b.error.clone(),
-                    b.candidates.clone(),
-                ),
-                None if t.company_id.is_some() => {
-                    (BindingState::Pending.as_str(), None, None, Vec::new())
-                }
-                None => ("none", None, None, Vec::new()),
-            };
-            DeviceRow {
-                device_id: t.device_id,
-                name: facts.name.clone().unwrap_or_else(|| t.agent_id.clone()),
-                agent_id: t.agent_id,
-                state,
-                configuration_id,
-                error,
-                candidates,
-                reinstall_of: t.reinstall_of,
-            }
-        })
+        .map(device_row)
         .collect();
     let now = now_ms();
     let tokens = state
@@ -223,24 +181,7 @@ async fn one(
         .tokens(id)
         .await?
         .into_iter()
-        .map(|t| TokenRow {
-            id: t.id,
-            created: super::ago(t.created_ms),
-            uses: t.uses,
-            expires: t
-                .expires_ms
-                .map(bindery_shared::time::utc_text)
-                .unwrap_or_else(|| "never".into()),
-            state: if t.revoked_ms.is_some() {
-                "revoked"
-            } else if t.is_usable(now) {
-                "usable"
-            } else {
-                "expired"
-            },
-            usable: t.is_usable(now),
-            label: t.label,
-        })
+        .map(|t| token_row(t, now))
         .collect();
     let mut frame = Frame::new(&viewer, "policies", format!("Policy {}", p.name))
         .with_notice(query.notice.as_deref());
@@ -269,6 +210,77 @@ async fn one(
         tokens,
     };
     render(&page, StatusCode::OK)
+}
+
+/// Companies whose name matches `q`, or why ConnectWise could not be searched.
+async fn search_companies(state: &Shared, q: &str) -> (Vec<CompanyRow>, Option<String>) {
+    let found = match state.ops().client().await {
+        Ok(client) => client
+            .search_companies(q, 25)
+            .await
+            .map_err(crate::ops::OpError::from),
+        Err(f) => Err(f),
+    };
+    match found {
+        Ok(list) => (
+            list.into_iter()
+                .map(|c| CompanyRow {
+                    id: c.id,
+                    identifier: c.identifier,
+                    name: c.name,
+                })
+                .collect(),
+            None,
+        ),
+        Err(f) => (
+            Vec::new(),
+            Some(format!("ConnectWise could not be searched: {f}")),
+        ),
+    }
+}
+
+fn device_row(t: crate::store::DeviceTarget) -> DeviceRow {
+    let (state, configuration_id, error, candidates) = match &t.binding {
+        Some(b) => (
+            b.state.as_str(),
+            b.configuration_id,
+            b.error.clone(),
+            b.candidates.clone(),
+        ),
+        None if t.company_id.is_some() => (BindingState::Pending.as_str(), None, None, Vec::new()),
+        None => ("none", None, None, Vec::new()),
+    };
+    DeviceRow {
+        device_id: t.device_id,
+        name: t.facts.name.clone().unwrap_or_else(|| t.agent_id.clone()),
+        agent_id: t.agent_id,
+        state,
+        configuration_id,
+        error,
+        candidates,
+        reinstall_of: t.reinstall_of,
+    }
+}
+
+fn token_row(t: crate::store::EnrollmentToken, now: i64) -> TokenRow {
+    TokenRow {
+        id: t.id,
+        created: super::ago(t.created_ms),
+        uses: t.uses,
+        expires: t
+            .expires_ms
+            .map(bindery_shared::time::utc_text)
+            .unwrap_or_else(|| "never".into()),
+        state: if t.revoked_ms.is_some() {
+            "revoked"
+        } else if t.is_usable(now) {
+            "usable"
+        } else {
+            "expired"
+        },
+        usable: t.is_usable(now),
+        label: t.label,
+    }
 }
 
 async fn unlink(

@@ -50,37 +50,7 @@ pub async fn sweep(store: &Store, watching_since_ms: i64) -> Result<Sweep> {
         let Some(t) = store.device_target(device_id).await? else {
             continue;
         };
-        let mins = (now - last_seen) / 60_000;
-        let summary = "Device offline".to_owned();
-        let detail = format!(
-            "No check-in for {mins} minutes; last seen {}.",
-            utc_text(last_seen)
-        );
-        let ticket = super::ticket_for(&t, |d| {
-            ticket_text::alert_ticket(
-                d,
-                &AlertFacts {
-                    monitor_id: OFFLINE_MONITOR,
-                    subject: "",
-                    summary: &summary,
-                    detail: Some(&detail),
-                    value: None,
-                    at_ms: now,
-                },
-            )
-        });
-        let input = AlertInput {
-            seq: None,
-            monitor_id: OFFLINE_MONITOR.into(),
-            subject: String::new(),
-            raised: true,
-            at_ms: now,
-            summary,
-            detail: Some(detail),
-            value: None,
-            ticket,
-            note: String::new(),
-        };
+        let input = offline_alert(&t, last_seen, now);
         match store
             .record_alert_events(device_id, &[input], &ticket_job)
             .await
@@ -112,4 +82,39 @@ pub async fn sweep(store: &Store, watching_since_ms: i64) -> Result<Sweep> {
         done.resolved += 1;
     }
     Ok(done)
+}
+
+/// The "offline" alert for a device last seen at `last_seen`, with its ticket (or why none).
+fn offline_alert(t: &crate::store::DeviceTarget, last_seen: i64, now: i64) -> AlertInput {
+    let mins = (now - last_seen) / 60_000;
+    let summary = "Device offline".to_owned();
+    let detail = format!(
+        "No check-in for {mins} minutes; last seen {}.",
+        utc_text(last_seen)
+    );
+    let ticket = super::ticket_for(t, |d| {
+        ticket_text::alert_ticket(
+            d,
+            &AlertFacts {
+                monitor_id: OFFLINE_MONITOR,
+                subject: "",
+                summary: &summary,
+                detail: Some(&detail),
+                value: None,
+                at_ms: now,
+            },
+        )
+    });
+    AlertInput {
+        seq: None,
+        monitor_id: OFFLINE_MONITOR.into(),
+        subject: String::new(),
+        raised: true,
+        at_ms: now,
+        summary,
+        detail: Some(detail),
+        value: None,
+        ticket,
+        note: String::new(),
+    }
 }

@@ -11,9 +11,7 @@
 
 use std::sync::atomic::Ordering;
 
-use bindery_shared::DeviceFacts;
-use connectwise_client::conditions::Op;
-use connectwise_client::{Client, Condition, Error as CwError, ListQuery};
+use connectwise_client::{Client, Error as CwError};
 
 use super::adoption::{Candidacy, MatchKey};
 use super::fields;
@@ -196,6 +194,41 @@ impl Engine {
         }))
     }
 
+    /// What is known of the device's configurations and candidates: the snapshot when it can be
+    /// trusted, else a fresh lookup. `None` when only the company's read can tell whether
+    /// something made by others is this device: a sync of the company is then queued, which
+    /// plans the device with every other one.
+    async fn known(
+        &self,
+        client: &Client,
+        target: &DeviceTarget,
+        snapshot: Option<Snapshot>,
+        attempts: i64,
+        settings: &BindingSettings,
+    ) -> Result<Option<(Vec<Observed>, Candidacy)>, JobError> {
+        let write_started = target.binding.as_ref().and_then(|b| b.write_started_ms);
+        if let Some(s) = snapshot.as_ref()
+            && s.usable(attempts, write_started)
+        {
+            return Ok(snapshot.map(|s| (s.observed, s.candidacy)));
+        }
+        let observed = self.lookup(client, target).await?;
+        let from_read = snapshot.map(|s| s.candidacy);
+        match self
+            .candidacy(client, target, &observed, from_read, settings)
+            .await?
+        {
+            Some(c) => Ok(Some((observed, c))),
+            None => {
+                if let Some(company) = target.company_id {
+                    queue::sync_company(&self.store, company).await?;
+                    self.wake();
+                }
+                Ok(None)
+            }
+        }
+    }
+
     /// Returns true when the device is settled (bound or inactive), false when it waits (for a
     /// person, or for the company sync it queued).
     async fn bind_target(
@@ -207,28 +240,11 @@ impl Engine {
         let settings = self.settings().await?;
         let client = self.shared_client().await?;
         let facts = device_facts(target)?;
-        let write_started = target.binding.as_ref().and_then(|b| b.write_started_ms);
-        let (mut observed, candidacy) = match snapshot {
-            Some(s) if s.usable(attempts, write_started) => (s.observed, s.candidacy),
-            stale => {
-                let observed = self.lookup(&client, target).await?;
-                let from_read = stale.map(|s| s.candidacy);
-                match self
-                    .candidacy(&client, target, &observed, from_read, &settings)
-                    .await?
-                {
-                    Some(c) => (observed, c),
-                    None => {
-                        // Whether something made by others is this device, only the company's
-                        // read can tell: the sync plans it with every other device.
-                        if let Some(company) = target.company_id {
-                            queue::sync_company(&self.store, company).await?;
-                            self.wake();
-                        }
-                        return Ok(false);
-                    }
-                }
-            }
+        let Some((mut observed, candidacy)) = self
+            .known(&client, target, snapshot, attempts, &settings)
+            .await?
+        else {
+            return Ok(false);
         };
         let hold = target.hold();
         let desired = Desired {
@@ -291,150 +307,6 @@ impl Engine {
             "the configuration keeps changing under Bindery; look at it in ConnectWise".into(),
         ))
     }
-
-    /// Records a configuration write in the activity log.
-    async fn log_write(
-        &self,
-        action: &Action,
-        target: &DeviceTarget,
-        facts: &DeviceFacts,
-        written: &Result<Option<Observed>, CwError>,
-    ) {
-        let (name, known_id) = match action {
-            Action::InLine | Action::NeedsPerson { .. } => return,
-            Action::Create { .. } => ("configuration.create", None),
-            Action::Adopt {
-                configuration_id, ..
-            } => ("configuration.adopt", Some(*configuration_id)),
-            Action::Update {
-                configuration_id, ..
-            } => ("configuration.update", Some(*configuration_id)),
-            Action::Deactivate { configuration_id } => {
-                ("configuration.deactivate", Some(*configuration_id))
-            }
-        };
-        let subject = match facts.get(bindery_shared::FactField::Name) {
-            Some(n) => format!("{n} ({})", target.agent_id),
-            None => target.agent_id.clone(),
-        };
-        let (cw_id, refusal) = match written {
-            Ok(after) => (after.as_ref().map(|o| o.id).or(known_id), None),
-            Err(e) => (known_id, Some(e.to_string())),
-        };
-        if let (
-            Action::Adopt {
-                key,
-                fields,
-                before,
-                type_id,
-                ..
-            },
-            None,
-        ) = (action, &refusal)
-        {
-            // What changed, field by field, so a person can see and undo it.
-            let detail = adoption_detail(*key, fields, before, *type_id);
-            self.store
-                .record_activity_detail(name, &subject, cw_id, true, Some(&detail))
-                .await;
-            return;
-        }
-        let outcome = refusal.as_deref().map_or(Ok(()), Err);
-        self.store
-            .record_activity(name, &subject, cw_id, outcome)
-            .await;
-    }
-
-    /// The device's configurations (by deviceIdentifier) in the companies it is bound or to
-    /// be bound in. Its agent id showing up anywhere else is never touched.
-    async fn lookup(
-        &self,
-        client: &Client,
-        target: &DeviceTarget,
-    ) -> Result<Vec<Observed>, JobError> {
-        let allowed: Vec<i64> = target
-            .company_id
-            .into_iter()
-            .chain(target.binding.as_ref().and_then(|b| b.company_id))
-            .collect();
-        if allowed.is_empty() {
-            return Ok(Vec::new());
-        }
-        let query = ListQuery::filter(
-            Condition::text("deviceIdentifier", Op::Eq, &target.agent_id).map_err(CwError::from)?,
-        )
-        .fields(fields::READ_FIELDS);
-        let found = client.configurations(&query).await?;
-        Ok(found
-            .iter()
-            .filter(|c| {
-                c.device_identifier
-                    .as_deref()
-                    .is_some_and(|d| d.eq_ignore_ascii_case(&target.agent_id))
-            })
-            .filter_map(fields::observed)
-            .filter(|o| allowed.contains(&o.company_id))
-            .collect())
-    }
-
-    /// Carries out one planned write; returns the configuration as it now is.
-    async fn write(
-        &self,
-        client: &Client,
-        action: &Action,
-        settings: &BindingSettings,
-        agent_id: &str,
-    ) -> Result<Option<Observed>, CwError> {
-        let written = match action {
-            Action::InLine | Action::NeedsPerson { .. } => return Ok(None),
-            Action::Adopt {
-                configuration_id,
-                fields: values,
-                activate,
-                type_id,
-                ..
-            } => {
-                let mut ops = fields::patch(values, activate.then_some(settings.active_status_id));
-                if let Some(t) = type_id {
-                    ops.push(connectwise_client::model::PatchOp::replace_reference(
-                        "type", *t,
-                    ));
-                }
-                client.patch_configuration(*configuration_id, &ops).await?
-            }
-            Action::Create {
-                company_id,
-                type_id,
-                fields: values,
-            } => {
-                let body = fields::new_configuration(
-                    *company_id,
-                    *type_id,
-                    settings.active_status_id,
-                    values,
-                    agent_id,
-                );
-                let mut made = client.create_configuration(&body).await?;
-                // What was sent is what is there, whatever the answer leaves out.
-                made.company = made.company.or(body.company);
-                made.status = made.status.or(body.status);
-                made
-            }
-            Action::Update {
-                configuration_id,
-                fields: values,
-                activate,
-            } => {
-                let ops = fields::patch(values, activate.then_some(settings.active_status_id));
-                client.patch_configuration(*configuration_id, &ops).await?
-            }
-            Action::Deactivate { configuration_id } => {
-                let ops = fields::patch(&[], Some(settings.inactive_status_id));
-                client.patch_configuration(*configuration_id, &ops).await?
-            }
-        };
-        Ok(fields::observed(&written))
-    }
 }
 
 /// The binding record for a device whose configurations are in line.
@@ -494,26 +366,4 @@ fn needs_person(t: &DeviceTarget, candidates: &[i64], reason: &str) -> Binding {
         write_started_ms: None,
         candidates: candidates.to_vec(),
     }
-}
-
-/// An adoption for the activity log: the key, then each field as it was and as it is now.
-fn adoption_detail(
-    key: MatchKey,
-    fields: &[(bindery_shared::FactField, String)],
-    before: &[(bindery_shared::FactField, Option<String>)],
-    type_id: Option<i64>,
-) -> String {
-    let mut parts = vec![format!("adopted by {}", key.as_str())];
-    for (f, after) in fields {
-        let was = before
-            .iter()
-            .find(|(g, _)| g == f)
-            .and_then(|(_, v)| v.as_deref())
-            .unwrap_or("");
-        parts.push(format!("{}: {was:?} -> {after:?}", f.as_str()));
-    }
-    if let Some(t) = type_id {
-        parts.push(format!("type -> {t}"));
-    }
-    parts.join("; ")
 }

@@ -53,31 +53,7 @@ pub fn plan_company(
     claimed: &HashSet<i64>,
     settings: &BindingSettings,
 ) -> CompanyPlan {
-    let ident = |o: &Observed| {
-        o.fields
-            .iter()
-            .find(|(f, _)| *f == FactField::DeviceIdentifier)
-            .and_then(|(_, v)| v.as_deref())
-            .map(|v| v.trim().to_lowercase())
-            .filter(|v| !v.is_empty())
-    };
-    // Configurations a person chose for some device are not for the others to adopt.
-    let picked: HashSet<i64> = inputs
-        .iter()
-        .filter_map(|d| match d.choice {
-            PersonChoice::Adopt(id) => Some(id),
-            _ => None,
-        })
-        .collect();
-    let mut by_device: HashMap<String, Vec<Observed>> = HashMap::new();
-    let mut unowned: Vec<Observed> = Vec::new();
-    for c in configs {
-        match ident(c) {
-            Some(id) if owners.contains(&id) => by_device.entry(id).or_default().push(c.clone()),
-            _ if claimed.contains(&c.id) || picked.contains(&c.id) => {}
-            _ => unowned.push(c.clone()),
-        }
-    }
+    let (by_device, unowned) = split(inputs, configs, owners, claimed);
     let observed: Vec<Vec<Observed>> = inputs
         .iter()
         .map(|d| {
@@ -89,43 +65,9 @@ pub fn plan_company(
             o
         })
         .collect();
-    // Devices that should be here, have nothing of their own here and let Bindery choose.
-    let seeks = |i: usize| {
-        let d = &inputs[i];
-        d.company_id == Some(company_id)
-            && d.choice == PersonChoice::Auto
-            && d.hold.is_none()
-            && !observed[i].iter().any(|o| o.company_id == company_id)
-    };
-    let seeking: Vec<usize> = (0..inputs.len()).filter(|&i| seeks(i)).collect();
-    let seekers: Vec<Seeker<'_>> = seeking
-        .iter()
-        .map(|&i| Seeker {
-            facts: &inputs[i].facts,
-        })
-        .collect();
-    let mut candidacy: Vec<Candidacy> = vec![Candidacy::Nothing; inputs.len()];
-    for (i, c) in seeking.iter().zip(adoption::candidacies(
-        &seekers,
-        &unowned,
-        &settings.adoption,
-    )) {
-        candidacy[*i] = c;
-    }
-    // A person's pick is adoptable when no other device owns it (whatever else wanted it).
-    for (i, d) in inputs.iter().enumerate() {
-        if let PersonChoice::Adopt(id) = d.choice
-            && let Some(c) = configs
-                .iter()
-                .find(|c| c.id == id && c.company_id == company_id)
-            && ident(c).is_none_or(|o| !owners.contains(&o))
-        {
-            candidacy[i] = Candidacy::One {
-                config: c.clone(),
-                key: MatchKey::Person,
-            };
-        }
-    }
+    let candidacy = candidacies(
+        company_id, inputs, &observed, &unowned, configs, owners, settings,
+    );
     let mut wanted: HashSet<i64> = HashSet::new();
     for c in &candidacy {
         match c {
@@ -164,6 +106,92 @@ pub fn plan_company(
             .filter(|c| !wanted.contains(&c.id))
             .collect(),
     }
+}
+
+/// The configuration's device identifier, lower-case (none when blank).
+fn ident(o: &Observed) -> Option<String> {
+    o.fields
+        .iter()
+        .find(|(f, _)| *f == FactField::DeviceIdentifier)
+        .and_then(|(_, v)| v.as_deref())
+        .map(|v| v.trim().to_lowercase())
+        .filter(|v| !v.is_empty())
+}
+
+/// The company's configurations by owning device (agent id), and those no device owns, claims
+/// or was pointed at by a person (the only ones others may adopt).
+fn split(
+    inputs: &[DeviceInput],
+    configs: &[Observed],
+    owners: &HashSet<String>,
+    claimed: &HashSet<i64>,
+) -> (HashMap<String, Vec<Observed>>, Vec<Observed>) {
+    let picked: HashSet<i64> = inputs
+        .iter()
+        .filter_map(|d| match d.choice {
+            PersonChoice::Adopt(id) => Some(id),
+            _ => None,
+        })
+        .collect();
+    let mut by_device: HashMap<String, Vec<Observed>> = HashMap::new();
+    let mut unowned: Vec<Observed> = Vec::new();
+    for c in configs {
+        match ident(c) {
+            Some(id) if owners.contains(&id) => by_device.entry(id).or_default().push(c.clone()),
+            _ if claimed.contains(&c.id) || picked.contains(&c.id) => {}
+            _ => unowned.push(c.clone()),
+        }
+    }
+    (by_device, unowned)
+}
+
+/// What each device could adopt: matches among the unowned configurations for devices that seek
+/// one, and a person's pick when no other device owns it (whatever else wanted it).
+fn candidacies(
+    company_id: i64,
+    inputs: &[DeviceInput],
+    observed: &[Vec<Observed>],
+    unowned: &[Observed],
+    configs: &[Observed],
+    owners: &HashSet<String>,
+    settings: &BindingSettings,
+) -> Vec<Candidacy> {
+    // Devices that should be here, have nothing of their own here and let Bindery choose.
+    let seeks = |i: usize| {
+        let d = &inputs[i];
+        d.company_id == Some(company_id)
+            && d.choice == PersonChoice::Auto
+            && d.hold.is_none()
+            && !observed[i].iter().any(|o| o.company_id == company_id)
+    };
+    let seeking: Vec<usize> = (0..inputs.len()).filter(|&i| seeks(i)).collect();
+    let seekers: Vec<Seeker<'_>> = seeking
+        .iter()
+        .map(|&i| Seeker {
+            facts: &inputs[i].facts,
+        })
+        .collect();
+    let mut candidacy: Vec<Candidacy> = vec![Candidacy::Nothing; inputs.len()];
+    for (i, c) in seeking
+        .iter()
+        .zip(adoption::candidacies(&seekers, unowned, &settings.adoption))
+    {
+        candidacy[*i] = c;
+    }
+    for (i, d) in inputs.iter().enumerate() {
+        if let PersonChoice::Adopt(id) = d.choice
+            && let Some(c) = configs
+                .iter()
+                .find(|c| c.id == id && c.company_id == company_id)
+            && ident(c).is_none_or(|o| !owners.contains(&o))
+        {
+            candidacy[i] = Candidacy::One {
+                config: c.clone(),
+                key: MatchKey::Person,
+            };
+        }
+    }
+    candidacy
 }
 
 /// What linking (or syncing) would do, for people: counts, and the devices that need a person.
@@ -241,67 +269,76 @@ pub fn preview(
     };
     for (d, input) in plan.devices.iter().zip(inputs) {
         for action in actions(d, input, settings) {
-            let (outcome, configuration_id, key) = match &action {
-                Action::InLine => {
-                    p.in_line += 1;
-                    ("in_line", None, None)
-                }
-                Action::Create { .. } => {
-                    p.create += 1;
-                    ("create", None, None)
-                }
-                Action::Update {
-                    configuration_id,
-                    activate,
-                    ..
-                } => {
-                    if *activate {
-                        p.reactivate += 1;
-                        ("reactivate", Some(*configuration_id), None)
-                    } else {
-                        p.update += 1;
-                        ("update", Some(*configuration_id), None)
-                    }
-                }
-                Action::Deactivate { configuration_id } => {
-                    p.deactivate += 1;
-                    ("deactivate", Some(*configuration_id), None)
-                }
-                Action::Adopt {
-                    configuration_id,
-                    key,
-                    activate,
-                    ..
-                } => {
-                    *match key {
-                        MatchKey::Serial => &mut p.adopt_by_serial,
-                        MatchKey::Mac => &mut p.adopt_by_mac,
-                        MatchKey::Name => &mut p.adopt_by_name,
-                        MatchKey::Person => &mut p.adopt_by_person,
-                    } += 1;
-                    if *activate {
-                        p.reactivate += 1;
-                    }
-                    ("adopt", Some(*configuration_id), Some(*key))
-                }
-                Action::NeedsPerson { candidates, reason } => {
-                    p.needs_person.push(NeedsPerson {
-                        device_id: d.device_id,
-                        candidates: candidates.clone(),
-                        reason: reason.clone(),
-                    });
-                    ("needs_person", None, None)
-                }
-            };
-            p.devices.push(DeviceOutcome {
-                device_id: d.device_id,
-                outcome,
-                configuration_id,
-                key,
-            });
+            let outcome = p.count(d.device_id, &action);
+            p.devices.push(outcome);
         }
     }
     p
+}
+
+impl Preview {
+    /// Counts one write of a device, and says what it is.
+    fn count(&mut self, device_id: i64, action: &Action) -> DeviceOutcome {
+        let (outcome, configuration_id, key) = match action {
+            Action::InLine => {
+                self.in_line += 1;
+                ("in_line", None, None)
+            }
+            Action::Create { .. } => {
+                self.create += 1;
+                ("create", None, None)
+            }
+            Action::Update {
+                configuration_id,
+                activate: true,
+                ..
+            } => {
+                self.reactivate += 1;
+                ("reactivate", Some(*configuration_id), None)
+            }
+            Action::Update {
+                configuration_id, ..
+            } => {
+                self.update += 1;
+                ("update", Some(*configuration_id), None)
+            }
+            Action::Deactivate { configuration_id } => {
+                self.deactivate += 1;
+                ("deactivate", Some(*configuration_id), None)
+            }
+            Action::Adopt {
+                configuration_id,
+                key,
+                activate,
+                ..
+            } => {
+                *match key {
+                    MatchKey::Serial => &mut self.adopt_by_serial,
+                    MatchKey::Mac => &mut self.adopt_by_mac,
+                    MatchKey::Name => &mut self.adopt_by_name,
+                    MatchKey::Person => &mut self.adopt_by_person,
+                } += 1;
+                if *activate {
+                    self.reactivate += 1;
+                }
+                ("adopt", Some(*configuration_id), Some(*key))
+            }
+            Action::NeedsPerson { candidates, reason } => {
+                self.needs_person.push(NeedsPerson {
+                    device_id,
+                    candidates: candidates.clone(),
+                    reason: reason.clone(),
+                });
+                ("needs_person", None, None)
+            }
+        };
+        DeviceOutcome {
+            device_id,
+            outcome,
+            configuration_id,
+            key,
+        }
+    }
 }
 
 /// The writes a device needs in turn: deactivations first, then at most one write here.

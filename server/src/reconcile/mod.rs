@@ -19,5 +19,6 @@ pub mod queue;
 pub mod runner;
 pub mod sync;
 pub mod tickets;
+mod writes;
 
 pub use runner::{Engine, EngineConfig};

@@ -103,6 +103,12 @@ pub(super) async fn work(
     }
 }
 
+/// Whether a step left more to do, or ended the ticket's work (deleted in ConnectWise).
+enum Flow {
+    Continue,
+    Finished,
+}
+
 async fn steps(
     store: &Store,
     client: &Client,
@@ -121,165 +127,202 @@ async fn steps(
     };
     // A handful of steps at most: create, attach, close.
     for _ in 0..5 {
-        let step = next_step(t, configuration_id);
-        match step {
-            Step::Done => {
-                if t.progress.state == TicketState::Failed || t.progress.error.is_some() {
-                    // A re-run after a failure that needed nothing more.
-                    t.progress.state = if t.progress.cw_ticket_id.is_some() {
-                        TicketState::Open
-                    } else {
-                        TicketState::Pending
-                    };
-                    t.progress.error = None;
-                    store.record_ticket(t.id, &t.progress).await?;
-                }
-                return Ok(());
-            }
+        let flow = match next_step(t, configuration_id) {
+            Step::Done => return settle(store, t).await,
             Step::Create { look_first } => {
-                let key = external_ref(t);
-                let found = if look_first {
-                    client
-                        .find_tickets_by_external_ref(&key)
-                        .await?
-                        .into_iter()
-                        .min_by_key(|c| c.id)
-                } else {
-                    None
-                };
-                let made = match found {
-                    Some(existing) => existing,
-                    None => {
-                        t.progress.create_started_ms = Some(now_ms());
-                        store.record_ticket(t.id, &t.progress).await?;
-                        let made = client
-                            .create_ticket(&CwNewTicket {
-                                summary: t.summary.clone(),
-                                company: Reference::id(t.company_id),
-                                board: Reference::id(board.board_id),
-                                status: Some(Reference::id(board.open_status_id)),
-                                initial_description: Some(t.description.clone()),
-                                external_x_ref: Some(key),
-                                contact_name: t.contact_name.clone(),
-                            })
-                            .await;
-                        log(
-                            store,
-                            "ticket.create",
-                            t,
-                            made.as_ref().ok().map(|m| m.id),
-                            &made,
-                        )
-                        .await;
-                        made?
-                    }
-                };
-                t.progress.cw_ticket_id = Some(made.id);
-                t.progress.state = if made.closed_flag == Some(true) {
-                    TicketState::Closed
-                } else {
-                    TicketState::Open
-                };
-                t.progress.error = None;
-                store.record_ticket(t.id, &t.progress).await?;
-                tracing::info!(
-                    ticket = t.id,
-                    cw_ticket = made.id,
-                    board = t.board.as_str(),
-                    "ticket opened"
-                );
+                create(store, client, board, t, look_first).await?;
+                Flow::Continue
             }
             Step::Attach {
                 configuration_id,
                 look_first,
-            } => {
-                let cw = t.progress.cw_ticket_id.unwrap_or_default();
-                // An earlier attach whose outcome is unknown (its reply lost, a crash): list
-                // first, and write only if it did not land.
-                let there = if look_first {
-                    match attached(client, cw, configuration_id).await {
-                        // Deleted in ConnectWise by a person: nothing left to keep in line.
-                        Err(CwError::NotFound { .. }) => return gone(store, t).await,
-                        other => other?,
-                    }
-                } else {
-                    false
-                };
-                if !there {
-                    t.progress.attach_started_ms = Some(now_ms());
-                    store.record_ticket(t.id, &t.progress).await?;
-                    let attached_now = client.attach_configuration(cw, configuration_id).await;
-                    log(store, "ticket.attach", t, Some(cw), &attached_now).await;
-                    match attached_now {
-                        Ok(_) => {}
-                        // Deleted in ConnectWise by a person: nothing left to keep in line.
-                        Err(CwError::NotFound { .. }) => return gone(store, t).await,
-                        // Attached already (by someone else meanwhile).
-                        Err(CwError::Validation { .. }) | Err(CwError::Conflict { .. })
-                            if attached(client, cw, configuration_id).await? => {}
-                        Err(e) => return Err(e.into()),
-                    }
-                }
-                t.progress.attached_configuration_id = Some(configuration_id);
-                store.record_ticket(t.id, &t.progress).await?;
-            }
-            Step::Close { look_first } => {
-                let cw = t.progress.cw_ticket_id.unwrap_or_default();
-                let note = t
-                    .close_note
-                    .clone()
-                    .unwrap_or_else(|| "Closed by Bindery.".into());
-                let mut note_there = false;
-                if look_first {
-                    let current = match client.get_ticket(cw).await {
-                        Ok(c) => c,
-                        Err(CwError::NotFound { .. }) => return gone(store, t).await,
-                        Err(e) => return Err(e.into()),
-                    };
-                    if current.closed_flag == Some(true)
-                        && current.status.as_ref().and_then(|s| s.id)
-                            == Some(board.closed_status_id)
-                    {
-                        t.progress.state = TicketState::Closed;
-                        t.progress.error = None;
-                        store.record_ticket(t.id, &t.progress).await?;
-                        continue;
-                    }
-                    note_there = client
-                        .ticket_notes(cw)
-                        .await?
-                        .iter()
-                        .any(|n| n.text.trim() == note.trim());
-                } else {
-                    t.progress.close_started_ms = Some(now_ms());
-                    store.record_ticket(t.id, &t.progress).await?;
-                }
-                if !note_there {
-                    let added = client.add_ticket_note(cw, &note, false).await;
-                    log(store, "ticket.note", t, Some(cw), &added).await;
-                    match added {
-                        Ok(_) => {}
-                        Err(CwError::NotFound { .. }) => return gone(store, t).await,
-                        Err(e) => return Err(e.into()),
-                    }
-                }
-                let closed = client.set_ticket_status(cw, board.closed_status_id).await;
-                log(store, "ticket.close", t, Some(cw), &closed).await;
-                match closed {
-                    Ok(_) => {}
-                    Err(CwError::NotFound { .. }) => return gone(store, t).await,
-                    Err(e) => return Err(e.into()),
-                }
-                t.progress.state = TicketState::Closed;
-                t.progress.error = None;
-                store.record_ticket(t.id, &t.progress).await?;
-                tracing::info!(ticket = t.id, cw_ticket = cw, "ticket closed");
-            }
+            } => attach(store, client, t, configuration_id, look_first).await?,
+            Step::Close { look_first } => close(store, client, board, t, look_first).await?,
+        };
+        if let Flow::Finished = flow {
+            return Ok(());
         }
     }
     Err(JobError::Permanent(
         "the ticket keeps changing under Bindery; look at it in ConnectWise".into(),
     ))
+}
+
+/// Nothing left to write: a re-run after a failure that needed nothing more clears it.
+async fn settle(store: &Store, t: &mut Ticket) -> Result<(), JobError> {
+    if t.progress.state == TicketState::Failed || t.progress.error.is_some() {
+        t.progress.state = if t.progress.cw_ticket_id.is_some() {
+            TicketState::Open
+        } else {
+            TicketState::Pending
+        };
+        t.progress.error = None;
+        store.record_ticket(t.id, &t.progress).await?;
+    }
+    Ok(())
+}
+
+/// Opens the ticket on its board, unless an earlier attempt whose outcome is unknown did.
+async fn create(
+    store: &Store,
+    client: &Client,
+    board: &BoardUse,
+    t: &mut Ticket,
+    look_first: bool,
+) -> Result<(), JobError> {
+    let key = external_ref(t);
+    let found = if look_first {
+        client
+            .find_tickets_by_external_ref(&key)
+            .await?
+            .into_iter()
+            .min_by_key(|c| c.id)
+    } else {
+        None
+    };
+    let made = match found {
+        Some(existing) => existing,
+        None => {
+            t.progress.create_started_ms = Some(now_ms());
+            store.record_ticket(t.id, &t.progress).await?;
+            let made = client
+                .create_ticket(&CwNewTicket {
+                    summary: t.summary.clone(),
+                    company: Reference::id(t.company_id),
+                    board: Reference::id(board.board_id),
+                    status: Some(Reference::id(board.open_status_id)),
+                    initial_description: Some(t.description.clone()),
+                    external_x_ref: Some(key),
+                    contact_name: t.contact_name.clone(),
+                })
+                .await;
+            log(
+                store,
+                "ticket.create",
+                t,
+                made.as_ref().ok().map(|m| m.id),
+                &made,
+            )
+            .await;
+            made?
+        }
+    };
+    t.progress.cw_ticket_id = Some(made.id);
+    t.progress.state = if made.closed_flag == Some(true) {
+        TicketState::Closed
+    } else {
+        TicketState::Open
+    };
+    t.progress.error = None;
+    store.record_ticket(t.id, &t.progress).await?;
+    tracing::info!(
+        ticket = t.id,
+        cw_ticket = made.id,
+        board = t.board.as_str(),
+        "ticket opened"
+    );
+    Ok(())
+}
+
+/// Attaches the device's configuration to the ticket.
+async fn attach(
+    store: &Store,
+    client: &Client,
+    t: &mut Ticket,
+    configuration_id: i64,
+    look_first: bool,
+) -> Result<Flow, JobError> {
+    let cw = t.progress.cw_ticket_id.unwrap_or_default();
+    // An earlier attach whose outcome is unknown (its reply lost, a crash): list first, and
+    // write only if it did not land.
+    let there = if look_first {
+        match attached(client, cw, configuration_id).await {
+            // Deleted in ConnectWise by a person: nothing left to keep in line.
+            Err(CwError::NotFound { .. }) => return gone(store, t).await,
+            other => other?,
+        }
+    } else {
+        false
+    };
+    if !there {
+        t.progress.attach_started_ms = Some(now_ms());
+        store.record_ticket(t.id, &t.progress).await?;
+        let attached_now = client.attach_configuration(cw, configuration_id).await;
+        log(store, "ticket.attach", t, Some(cw), &attached_now).await;
+        match attached_now {
+            Ok(_) => {}
+            Err(CwError::NotFound { .. }) => return gone(store, t).await,
+            // Attached already (by someone else meanwhile).
+            Err(CwError::Validation { .. }) | Err(CwError::Conflict { .. })
+                if attached(client, cw, configuration_id).await? => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    t.progress.attached_configuration_id = Some(configuration_id);
+    store.record_ticket(t.id, &t.progress).await?;
+    Ok(Flow::Continue)
+}
+
+/// Adds the closing note (once) and sets the board's closed status.
+async fn close(
+    store: &Store,
+    client: &Client,
+    board: &BoardUse,
+    t: &mut Ticket,
+    look_first: bool,
+) -> Result<Flow, JobError> {
+    let cw = t.progress.cw_ticket_id.unwrap_or_default();
+    let note = t
+        .close_note
+        .clone()
+        .unwrap_or_else(|| "Closed by Bindery.".into());
+    let mut note_there = false;
+    if look_first {
+        let current = match client.get_ticket(cw).await {
+            Ok(c) => c,
+            Err(CwError::NotFound { .. }) => return gone(store, t).await,
+            Err(e) => return Err(e.into()),
+        };
+        if current.closed_flag == Some(true)
+            && current.status.as_ref().and_then(|s| s.id) == Some(board.closed_status_id)
+        {
+            return closed(store, t).await;
+        }
+        note_there = client
+            .ticket_notes(cw)
+            .await?
+            .iter()
+            .any(|n| n.text.trim() == note.trim());
+    } else {
+        t.progress.close_started_ms = Some(now_ms());
+        store.record_ticket(t.id, &t.progress).await?;
+    }
+    if !note_there {
+        let added = client.add_ticket_note(cw, &note, false).await;
+        log(store, "ticket.note", t, Some(cw), &added).await;
+        match added {
+            Ok(_) => {}
+            Err(CwError::NotFound { .. }) => return gone(store, t).await,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let set = client.set_ticket_status(cw, board.closed_status_id).await;
+    log(store, "ticket.close", t, Some(cw), &set).await;
+    match set {
+        Ok(_) => {}
+        Err(CwError::NotFound { .. }) => return gone(store, t).await,
+        Err(e) => return Err(e.into()),
+    }
+    tracing::info!(ticket = t.id, cw_ticket = cw, "ticket closed");
+    closed(store, t).await
+}
+
+/// Recorded as closed (the next step finds nothing more to do).
+async fn closed(store: &Store, t: &mut Ticket) -> Result<Flow, JobError> {
+    t.progress.state = TicketState::Closed;
+    t.progress.error = None;
+    store.record_ticket(t.id, &t.progress).await?;
+    Ok(Flow::Continue)
 }
 
 /// Records a ticket write in the activity log.
@@ -311,91 +354,13 @@ async fn attached(client: &Client, ticket: i64, configuration_id: i64) -> Result
 }
 
 /// The ticket was deleted in ConnectWise: recorded as closed, with why.
-async fn gone(store: &Store, t: &mut Ticket) -> Result<(), JobError> {
+async fn gone(store: &Store, t: &mut Ticket) -> Result<Flow, JobError> {
     t.progress.state = TicketState::Closed;
     t.progress.error = Some("the ticket was deleted in ConnectWise".into());
     store.record_ticket(t.id, &t.progress).await?;
-    Ok(())
+    Ok(Flow::Finished)
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::store::TicketProgress;
-
-    fn ticket() -> Ticket {
-        Ticket {
-            id: 7,
-            device_id: Some(3),
-            board: TicketBoard::Monitoring,
-            company_id: 2,
-            summary: "Disk / has 4% free on WS-1".into(),
-            description: String::new(),
-            contact_name: None,
-            want_closed: false,
-            close_note: None,
-            progress: TicketProgress {
-                state: TicketState::Pending,
-                error: None,
-                cw_ticket_id: None,
-                attached_configuration_id: None,
-                create_started_ms: None,
-                attach_started_ms: None,
-                close_started_ms: None,
-            },
-            created_ms: 1_795_310_405_000,
-        }
-    }
-
-    #[test]
-    fn a_ticket_is_created_then_attached_then_closed_and_retries_look_first() {
-        let mut t = ticket();
-        assert_eq!(next_step(&t, None), Step::Create { look_first: false });
-        t.progress.create_started_ms = Some(1);
-        assert_eq!(next_step(&t, Some(9)), Step::Create { look_first: true });
-        t.progress.cw_ticket_id = Some(100);
-        t.progress.state = TicketState::Open;
-        // Not bound yet: nothing to attach, nothing else to do until it is.
-        assert_eq!(next_step(&t, None), Step::Done);
-        assert_eq!(
-            next_step(&t, Some(9)),
-            Step::Attach {
-                configuration_id: 9,
-                look_first: false
-            }
-        );
-        t.progress.attach_started_ms = Some(3);
-        assert_eq!(
-            next_step(&t, Some(9)),
-            Step::Attach {
-                configuration_id: 9,
-                look_first: true
-            }
-        );
-        t.progress.attached_configuration_id = Some(9);
-        assert_eq!(next_step(&t, Some(9)), Step::Done);
-        t.want_closed = true;
-        assert_eq!(next_step(&t, Some(9)), Step::Close { look_first: false });
-        t.progress.close_started_ms = Some(2);
-        assert_eq!(next_step(&t, Some(9)), Step::Close { look_first: true });
-        t.progress.state = TicketState::Closed;
-        assert_eq!(next_step(&t, Some(9)), Step::Done);
-    }
-
-    #[test]
-    fn a_ticket_resolved_before_it_was_created_is_still_created_then_closed() {
-        let mut t = ticket();
-        t.want_closed = true;
-        assert_eq!(next_step(&t, None), Step::Create { look_first: false });
-        t.progress.cw_ticket_id = Some(100);
-        t.progress.state = TicketState::Open;
-        assert_eq!(next_step(&t, None), Step::Close { look_first: false });
-    }
-
-    #[test]
-    fn the_key_fits_externalxref_and_a_condition() {
-        let key = external_ref(&ticket());
-        assert!(key.len() <= 100);
-        assert!(bindery_shared::normalize::is_safe_identifier(&key));
-    }
-}
+#[path = "tickets_tests.rs"]
+mod tests;

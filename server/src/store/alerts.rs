@@ -151,68 +151,7 @@ impl Store {
                 last = seq;
             }
             intake.accepted += 1;
-            let open: Option<(i64, Option<i64>)> = sqlx::query_as(
-                "SELECT id, ticket_id FROM alerts WHERE device_id = $1 AND monitor_id = $2 AND subject = $3 AND state = 'open'",
-            )
-            .bind(device_id)
-            .bind(&e.monitor_id)
-            .bind(&e.subject)
-            .fetch_optional(&mut *tx)
-            .await?;
-            let now = now_ms();
-            match (e.raised, open) {
-                (true, Some((id, _))) => {
-                    sqlx::query(
-                        "UPDATE alerts SET repeats = repeats + 1, value = $1, detail = COALESCE($2, detail), updated_ms = $3 WHERE id = $4",
-                    )
-                    .bind(e.value)
-                    .bind(&e.detail)
-                    .bind(now)
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await?;
-                }
-                (true, None) => {
-                    let (ticket_id, reason) = match &e.ticket {
-                        Ok(t) => (Some(tickets::insert_ticket(&mut tx, t, job).await?), None),
-                        Err(reason) => (None, Some(reason.clone())),
-                    };
-                    sqlx::query(
-                        "INSERT INTO alerts (device_id, monitor_id, subject, state, summary, detail, value, raised_ms, \
-                         ticket_id, no_ticket_reason, created_ms, updated_ms) \
-                         VALUES ($1, $2, $3, 'open', $4, $5, $6, $7, $8, $9, $10, $10)",
-                    )
-                    .bind(device_id)
-                    .bind(&e.monitor_id)
-                    .bind(&e.subject)
-                    .bind(&e.summary)
-                    .bind(&e.detail)
-                    .bind(e.value)
-                    .bind(e.at_ms)
-                    .bind(ticket_id)
-                    .bind(reason)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
-                }
-                (false, Some((id, ticket_id))) => {
-                    sqlx::query(
-                        "UPDATE alerts SET state = 'resolved', ended_ms = $1, end_note = $2, value = COALESCE($3, value), updated_ms = $4 WHERE id = $5",
-                    )
-                    .bind(e.at_ms)
-                    .bind(&e.note)
-                    .bind(e.value)
-                    .bind(now)
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await?;
-                    if let Some(t) = ticket_id {
-                        tickets::want_closed(&mut tx, t, &e.note, job).await?;
-                    }
-                }
-                // Resolving what is not open (it was closed by a person meanwhile): nothing to do.
-                (false, None) => {}
-            }
+            apply_event(&mut tx, device_id, e, job).await?;
         }
         sqlx::query("UPDATE devices SET alert_seq = $1 WHERE id = $2")
             .bind(last)
@@ -330,4 +269,77 @@ impl Store {
         .fetch_all(&self.pool)
         .await?)
     }
+}
+
+/// One alert event: a raise opens an alert (and its ticket) or counts a repeat of the open one;
+/// a resolve ends the open one and asks for its ticket to close.
+async fn apply_event(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    device_id: i64,
+    e: &AlertInput,
+    job: &(dyn Fn(i64) -> NewJob + Sync),
+) -> Result<()> {
+    let open: Option<(i64, Option<i64>)> = sqlx::query_as(
+        "SELECT id, ticket_id FROM alerts WHERE device_id = $1 AND monitor_id = $2 AND subject = $3 AND state = 'open'",
+    )
+    .bind(device_id)
+    .bind(&e.monitor_id)
+    .bind(&e.subject)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let now = now_ms();
+    match (e.raised, open) {
+        (true, Some((id, _))) => {
+            sqlx::query(
+                "UPDATE alerts SET repeats = repeats + 1, value = $1, detail = COALESCE($2, detail), updated_ms = $3 WHERE id = $4",
+            )
+            .bind(e.value)
+            .bind(&e.detail)
+            .bind(now)
+            .bind(id)
+            .execute(&mut **tx)
+            .await?;
+        }
+        (true, None) => {
+            let (ticket_id, reason) = match &e.ticket {
+                Ok(t) => (Some(tickets::insert_ticket(tx, t, job).await?), None),
+                Err(reason) => (None, Some(reason.clone())),
+            };
+            sqlx::query(
+                "INSERT INTO alerts (device_id, monitor_id, subject, state, summary, detail, value, raised_ms, \
+                 ticket_id, no_ticket_reason, created_ms, updated_ms) \
+                 VALUES ($1, $2, $3, 'open', $4, $5, $6, $7, $8, $9, $10, $10)",
+            )
+            .bind(device_id)
+            .bind(&e.monitor_id)
+            .bind(&e.subject)
+            .bind(&e.summary)
+            .bind(&e.detail)
+            .bind(e.value)
+            .bind(e.at_ms)
+            .bind(ticket_id)
+            .bind(reason)
+            .bind(now)
+            .execute(&mut **tx)
+            .await?;
+        }
+        (false, Some((id, ticket_id))) => {
+            sqlx::query(
+                "UPDATE alerts SET state = 'resolved', ended_ms = $1, end_note = $2, value = COALESCE($3, value), updated_ms = $4 WHERE id = $5",
+            )
+            .bind(e.at_ms)
+            .bind(&e.note)
+            .bind(e.value)
+            .bind(now)
+            .bind(id)
+            .execute(&mut **tx)
+            .await?;
+            if let Some(t) = ticket_id {
+                tickets::want_closed(tx, t, &e.note, job).await?;
+            }
+        }
+        // Resolving what is not open (it was closed by a person meanwhile): nothing to do.
+        (false, None) => {}
+    }
+    Ok(())
 }

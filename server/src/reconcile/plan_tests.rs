@@ -1,0 +1,408 @@
+//! The planner's unit tests: one device, every situation it can meet.
+
+use super::*;
+
+const ACTIVE: i64 = 1;
+const INACTIVE: i64 = 2;
+
+fn settings() -> BindingSettings {
+    BindingSettings {
+        active_status_id: ACTIVE,
+        inactive_status_id: INACTIVE,
+        default_type_id: 10,
+        type_rules: vec![
+            TypeRule {
+                field: FactField::OsInfo,
+                pattern: "Windows Server*".into(),
+                type_id: 20,
+            },
+            TypeRule {
+                field: FactField::Name,
+                pattern: "*-fw-*".into(),
+                type_id: 30,
+            },
+        ],
+        adoption: AdoptionSettings::default(),
+    }
+}
+
+fn facts(name: &str, os_info: &str) -> DeviceFacts {
+    let mut f = DeviceFacts::default();
+    f.set(FactField::Name, name);
+    f.set(FactField::OsInfo, os_info);
+    f.set(FactField::Ram, "16.0 GB");
+    f.set_absent(FactField::SerialNumber, "needs root");
+    f
+}
+
+fn observed(id: i64, company: i64, status: i64, name: &str, os: &str, ram: &str) -> Observed {
+    Observed {
+        id,
+        company_id: company,
+        status_id: Some(status),
+        fields: vec![
+            (FactField::DeviceIdentifier, Some("agent-1".into())),
+            (FactField::Name, Some(name.into())),
+            (FactField::OsInfo, Some(os.into())),
+            (FactField::Ram, Some(ram.into())),
+            (FactField::SerialNumber, Some("77NDZ12".into())),
+        ],
+    }
+}
+
+#[test]
+fn a_new_device_is_created_with_the_type_its_first_matching_rule_names() {
+    let f = facts("web-01", "Windows Server 2022 Standard 21H2 (20348)");
+    let d = Desired {
+        agent_id: "agent-1",
+        facts: &f,
+        company_id: Some(5),
+        choice: PersonChoice::Auto,
+        hold: None,
+    };
+    let Action::Create {
+        company_id,
+        type_id,
+        fields,
+    } = plan(&d, &[], &Candidacy::Nothing, &settings())
+    else {
+        panic!()
+    };
+    assert_eq!((company_id, type_id), (5, 20));
+    assert!(fields.contains(&(FactField::DeviceIdentifier, "agent-1".into())));
+    assert!(
+        !fields.iter().any(|(f, _)| *f == FactField::SerialNumber),
+        "an absent fact is not sent"
+    );
+    let f = facts("branch-fw-02", "Linux");
+    assert!(matches!(
+        plan(
+            &Desired {
+                facts: &f,
+                ..d.clone()
+            },
+            &[],
+            &Candidacy::Nothing,
+            &settings()
+        ),
+        Action::Create { type_id: 30, .. }
+    ));
+    let f = facts("laptop", "macOS 14.5 (23F79)");
+    assert!(matches!(
+        plan(
+            &Desired { facts: &f, ..d },
+            &[],
+            &Candidacy::Nothing,
+            &settings()
+        ),
+        Action::Create { type_id: 10, .. }
+    ));
+}
+
+#[test]
+fn an_up_to_date_configuration_needs_no_write() {
+    let f = facts("web-01", "Debian GNU/Linux 12 (bookworm)");
+    let d = Desired {
+        agent_id: "agent-1",
+        facts: &f,
+        company_id: Some(5),
+        choice: PersonChoice::Auto,
+        hold: None,
+    };
+    let o = observed(
+        7,
+        5,
+        ACTIVE,
+        "web-01",
+        "Debian GNU/Linux 12 (bookworm)",
+        "16.0 GB",
+    );
+    assert_eq!(
+        plan(&d, &[o], &Candidacy::Nothing, &settings()),
+        Action::InLine
+    );
+}
+
+#[test]
+fn only_changed_fields_are_written_and_absent_facts_blank_nothing() {
+    let f = facts("web-01", "Debian GNU/Linux 12 (bookworm)");
+    let d = Desired {
+        agent_id: "agent-1",
+        facts: &f,
+        company_id: Some(5),
+        choice: PersonChoice::Auto,
+        hold: None,
+    };
+    let o = observed(
+        7,
+        5,
+        ACTIVE,
+        "web-01",
+        "Debian GNU/Linux 11 (bullseye)",
+        "8.0 GB",
+    );
+    assert_eq!(
+        plan(&d, &[o], &Candidacy::Nothing, &settings()),
+        Action::Update {
+            configuration_id: 7,
+            fields: vec![
+                (FactField::OsInfo, "Debian GNU/Linux 12 (bookworm)".into()),
+                (FactField::Ram, "16.0 GB".into())
+            ],
+            activate: false,
+        }
+    );
+}
+
+#[test]
+fn an_inactive_configuration_is_reactivated_rather_than_duplicated() {
+    let f = facts("web-01", "Debian GNU/Linux 12 (bookworm)");
+    let d = Desired {
+        agent_id: "agent-1",
+        facts: &f,
+        company_id: Some(5),
+        choice: PersonChoice::Auto,
+        hold: None,
+    };
+    let o = observed(
+        7,
+        5,
+        INACTIVE,
+        "web-01",
+        "Debian GNU/Linux 12 (bookworm)",
+        "16.0 GB",
+    );
+    assert_eq!(
+        plan(&d, &[o], &Candidacy::Nothing, &settings()),
+        Action::Update {
+            configuration_id: 7,
+            fields: vec![],
+            activate: true
+        }
+    );
+}
+
+#[test]
+fn a_device_bound_nowhere_has_its_configurations_deactivated() {
+    let f = facts("web-01", "x");
+    let d = Desired {
+        agent_id: "agent-1",
+        facts: &f,
+        company_id: None,
+        choice: PersonChoice::Auto,
+        hold: None,
+    };
+    let o = observed(7, 5, ACTIVE, "web-01", "x", "16.0 GB");
+    assert_eq!(
+        plan(
+            &d,
+            std::slice::from_ref(&o),
+            &Candidacy::Nothing,
+            &settings()
+        ),
+        Action::Deactivate {
+            configuration_id: 7
+        }
+    );
+    let done = Observed {
+        status_id: Some(INACTIVE),
+        ..o
+    };
+    assert_eq!(
+        plan(&d, &[done], &Candidacy::Nothing, &settings()),
+        Action::InLine
+    );
+    assert_eq!(
+        plan(&d, &[], &Candidacy::Nothing, &settings()),
+        Action::InLine
+    );
+}
+
+#[test]
+fn a_moved_device_leaves_its_old_company_first() {
+    let f = facts("web-01", "x");
+    let d = Desired {
+        agent_id: "agent-1",
+        facts: &f,
+        company_id: Some(6),
+        choice: PersonChoice::Auto,
+        hold: None,
+    };
+    let old = observed(7, 5, ACTIVE, "web-01", "x", "16.0 GB");
+    assert_eq!(
+        plan(
+            &d,
+            std::slice::from_ref(&old),
+            &Candidacy::Nothing,
+            &settings()
+        ),
+        Action::Deactivate {
+            configuration_id: 7
+        }
+    );
+    let old = Observed {
+        status_id: Some(INACTIVE),
+        ..old
+    };
+    assert!(matches!(
+        plan(&d, &[old], &Candidacy::Nothing, &settings()),
+        Action::Create { company_id: 6, .. }
+    ));
+}
+
+#[test]
+fn with_hand_made_duplicates_the_active_one_is_bound() {
+    let f = facts("web-01", "x");
+    let d = Desired {
+        agent_id: "agent-1",
+        facts: &f,
+        company_id: Some(5),
+        choice: PersonChoice::Auto,
+        hold: None,
+    };
+    let older_inactive = observed(3, 5, INACTIVE, "web-01", "x", "16.0 GB");
+    let active = observed(9, 5, ACTIVE, "web-01", "x", "16.0 GB");
+    assert_eq!(
+        plan(
+            &d,
+            &[older_inactive, active],
+            &Candidacy::Nothing,
+            &settings()
+        ),
+        Action::InLine
+    );
+}
+
+fn adopt_test_desired(f: &DeviceFacts) -> Desired<'_> {
+    Desired {
+        agent_id: "agent-1",
+        facts: f,
+        company_id: Some(5),
+        choice: PersonChoice::Auto,
+        hold: None,
+    }
+}
+
+#[test]
+fn a_clear_match_is_adopted_with_its_type_kept_and_the_old_values_recorded() {
+    let f = facts("web-01", "Windows Server 2022");
+    let d = adopt_test_desired(&f);
+    let mut theirs = observed(40, 5, INACTIVE, "WEB-01", "Windows Server 2019", "16.0 GB");
+    theirs.fields[0].1 = None; // no deviceIdentifier: made by a person or another tool
+    let one = Candidacy::One {
+        config: theirs.clone(),
+        key: MatchKey::Name,
+    };
+    let Action::Adopt {
+        configuration_id,
+        key,
+        fields,
+        before,
+        activate,
+        type_id,
+    } = plan(&d, &[], &one, &settings())
+    else {
+        panic!()
+    };
+    assert_eq!(
+        (configuration_id, key, activate, type_id),
+        (40, MatchKey::Name, true, None)
+    );
+    assert!(fields.contains(&(FactField::DeviceIdentifier, "agent-1".into())));
+    assert!(fields.contains(&(FactField::Name, "web-01".into())));
+    assert!(
+        !fields.iter().any(|(f, _)| *f == FactField::Ram),
+        "unchanged: not written"
+    );
+    assert!(before.contains(&(FactField::Name, Some("WEB-01".into()))));
+    assert!(before.contains(&(FactField::DeviceIdentifier, None)));
+    // Asked to, adoption applies the type rules.
+    let mut s = settings();
+    s.adoption.apply_type_rules = true;
+    assert!(matches!(
+        plan(&d, &[], &one, &s),
+        Action::Adopt {
+            type_id: Some(20),
+            ..
+        }
+    ));
+}
+
+#[test]
+fn ambiguity_and_holds_wait_for_a_person_and_a_person_decides() {
+    let f = facts("web-01", "x");
+    let d = adopt_test_desired(&f);
+    let two = Candidacy::Ambiguous {
+        key: MatchKey::Serial,
+        candidates: vec![40, 41],
+        contested: false,
+    };
+    assert!(matches!(
+        plan(&d, &[], &two, &settings()),
+        Action::NeedsPerson { ref candidates, .. } if *candidates == vec![40, 41]
+    ));
+    let held = Desired {
+        hold: Some("possible reinstall of device 3"),
+        ..d.clone()
+    };
+    assert!(matches!(
+        plan(&held, &[], &Candidacy::Nothing, &settings()),
+        Action::NeedsPerson { .. }
+    ));
+    let create = Desired {
+        choice: PersonChoice::CreateNew,
+        ..d.clone()
+    };
+    assert!(matches!(
+        plan(&create, &[], &two, &settings()),
+        Action::Create { .. }
+    ));
+    // A person's pick is adopted; the device's own configuration elsewhere in the company
+    // is deactivated first.
+    let theirs = observed(41, 5, ACTIVE, "web-01", "x", "16.0 GB");
+    let pick = Desired {
+        choice: PersonChoice::Adopt(41),
+        ..d
+    };
+    let mine = observed(7, 5, ACTIVE, "web-01", "x", "16.0 GB");
+    let chosen = Candidacy::One {
+        config: theirs,
+        key: MatchKey::Person,
+    };
+    assert_eq!(
+        plan(&pick, std::slice::from_ref(&mine), &chosen, &settings()),
+        Action::Deactivate {
+            configuration_id: 7
+        }
+    );
+    let mine = Observed {
+        status_id: Some(INACTIVE),
+        ..mine
+    };
+    assert!(matches!(
+        plan(&pick, &[mine], &chosen, &settings()),
+        Action::Adopt {
+            configuration_id: 41,
+            key: MatchKey::Person,
+            ..
+        }
+    ));
+}
+
+#[test]
+fn globs_match_as_admins_expect() {
+    for (text, pattern, expected) in [
+        ("windows server 2022", "windows server*", true),
+        ("windows 11 pro", "windows server*", false),
+        ("branch-fw-02", "*-fw-*", true),
+        ("fw", "*-fw-*", false),
+        ("exact", "exact", true),
+        ("ab", "a*b*", true),
+        ("aXbYc", "a*b*c", true),
+        ("abc", "*", true),
+        ("aa", "a*a", true),
+        ("a", "a*a", false),
+    ] {
+        assert_eq!(glob(text, pattern), expected, "{text} ~ {pattern}");
+    }
+}

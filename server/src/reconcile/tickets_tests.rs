@@ -1,0 +1,80 @@
+//! The ticket steps' unit tests: which write comes next for a ticket in each state.
+
+use super::*;
+use crate::store::TicketProgress;
+
+fn ticket() -> Ticket {
+    Ticket {
+        id: 7,
+        device_id: Some(3),
+        board: TicketBoard::Monitoring,
+        company_id: 2,
+        summary: "Disk / has 4% free on WS-1".into(),
+        description: String::new(),
+        contact_name: None,
+        want_closed: false,
+        close_note: None,
+        progress: TicketProgress {
+            state: TicketState::Pending,
+            error: None,
+            cw_ticket_id: None,
+            attached_configuration_id: None,
+            create_started_ms: None,
+            attach_started_ms: None,
+            close_started_ms: None,
+        },
+        created_ms: 1_795_310_405_000,
+    }
+}
+
+#[test]
+fn a_ticket_is_created_then_attached_then_closed_and_retries_look_first() {
+    let mut t = ticket();
+    assert_eq!(next_step(&t, None), Step::Create { look_first: false });
+    t.progress.create_started_ms = Some(1);
+    assert_eq!(next_step(&t, Some(9)), Step::Create { look_first: true });
+    t.progress.cw_ticket_id = Some(100);
+    t.progress.state = TicketState::Open;
+    // Not bound yet: nothing to attach, nothing else to do until it is.
+    assert_eq!(next_step(&t, None), Step::Done);
+    assert_eq!(
+        next_step(&t, Some(9)),
+        Step::Attach {
+            configuration_id: 9,
+            look_first: false
+        }
+    );
+    t.progress.attach_started_ms = Some(3);
+    assert_eq!(
+        next_step(&t, Some(9)),
+        Step::Attach {
+            configuration_id: 9,
+            look_first: true
+        }
+    );
+    t.progress.attached_configuration_id = Some(9);
+    assert_eq!(next_step(&t, Some(9)), Step::Done);
+    t.want_closed = true;
+    assert_eq!(next_step(&t, Some(9)), Step::Close { look_first: false });
+    t.progress.close_started_ms = Some(2);
+    assert_eq!(next_step(&t, Some(9)), Step::Close { look_first: true });
+    t.progress.state = TicketState::Closed;
+    assert_eq!(next_step(&t, Some(9)), Step::Done);
+}
+
+#[test]
+fn a_ticket_resolved_before_it_was_created_is_still_created_then_closed() {
+    let mut t = ticket();
+    t.want_closed = true;
+    assert_eq!(next_step(&t, None), Step::Create { look_first: false });
+    t.progress.cw_ticket_id = Some(100);
+    t.progress.state = TicketState::Open;
+    assert_eq!(next_step(&t, None), Step::Close { look_first: false });
+}
+
+#[test]
+fn the_key_fits_externalxref_and_a_condition() {
+    let key = external_ref(&ticket());
+    assert!(key.len() <= 100);
+    assert!(bindery_shared::normalize::is_safe_identifier(&key));
+}

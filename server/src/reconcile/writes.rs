@@ -1,0 +1,182 @@
+//! The configuration writes binding makes, one per planned action, each recorded in the
+//! activity log (an adoption field by field, so a person can see and undo it); and the lookup of
+//! a device's own configurations that a retried write starts with.
+
+use bindery_shared::DeviceFacts;
+use connectwise_client::conditions::Op;
+use connectwise_client::{Client, Condition, Error as CwError, ListQuery};
+
+use super::adoption::MatchKey;
+use super::fields;
+use super::job_error::JobError;
+use super::plan::{Action, BindingSettings, Observed};
+use super::runner::Engine;
+use crate::store::DeviceTarget;
+
+impl Engine {
+    /// Records a configuration write in the activity log.
+    pub(super) async fn log_write(
+        &self,
+        action: &Action,
+        target: &DeviceTarget,
+        facts: &DeviceFacts,
+        written: &Result<Option<Observed>, CwError>,
+    ) {
+        let (name, known_id) = match action {
+            Action::InLine | Action::NeedsPerson { .. } => return,
+            Action::Create { .. } => ("configuration.create", None),
+            Action::Adopt {
+                configuration_id, ..
+            } => ("configuration.adopt", Some(*configuration_id)),
+            Action::Update {
+                configuration_id, ..
+            } => ("configuration.update", Some(*configuration_id)),
+            Action::Deactivate { configuration_id } => {
+                ("configuration.deactivate", Some(*configuration_id))
+            }
+        };
+        let subject = match facts.get(bindery_shared::FactField::Name) {
+            Some(n) => format!("{n} ({})", target.agent_id),
+            None => target.agent_id.clone(),
+        };
+        let (cw_id, refusal) = match written {
+            Ok(after) => (after.as_ref().map(|o| o.id).or(known_id), None),
+            Err(e) => (known_id, Some(e.to_string())),
+        };
+        if let (
+            Action::Adopt {
+                key,
+                fields,
+                before,
+                type_id,
+                ..
+            },
+            None,
+        ) = (action, &refusal)
+        {
+            // What changed, field by field, so a person can see and undo it.
+            let detail = adoption_detail(*key, fields, before, *type_id);
+            self.store
+                .record_activity_detail(name, &subject, cw_id, true, Some(&detail))
+                .await;
+            return;
+        }
+        let outcome = refusal.as_deref().map_or(Ok(()), Err);
+        self.store
+            .record_activity(name, &subject, cw_id, outcome)
+            .await;
+    }
+
+    /// The device's configurations (by deviceIdentifier) in the companies it is bound or to
+    /// be bound in. Its agent id showing up anywhere else is never touched.
+    pub(super) async fn lookup(
+        &self,
+        client: &Client,
+        target: &DeviceTarget,
+    ) -> Result<Vec<Observed>, JobError> {
+        let allowed: Vec<i64> = target
+            .company_id
+            .into_iter()
+            .chain(target.binding.as_ref().and_then(|b| b.company_id))
+            .collect();
+        if allowed.is_empty() {
+            return Ok(Vec::new());
+        }
+        let query = ListQuery::filter(
+            Condition::text("deviceIdentifier", Op::Eq, &target.agent_id).map_err(CwError::from)?,
+        )
+        .fields(fields::READ_FIELDS);
+        let found = client.configurations(&query).await?;
+        Ok(found
+            .iter()
+            .filter(|c| {
+                c.device_identifier
+                    .as_deref()
+                    .is_some_and(|d| d.eq_ignore_ascii_case(&target.agent_id))
+            })
+            .filter_map(fields::observed)
+            .filter(|o| allowed.contains(&o.company_id))
+            .collect())
+    }
+
+    /// Carries out one planned write; returns the configuration as it now is.
+    pub(super) async fn write(
+        &self,
+        client: &Client,
+        action: &Action,
+        settings: &BindingSettings,
+        agent_id: &str,
+    ) -> Result<Option<Observed>, CwError> {
+        let written = match action {
+            Action::InLine | Action::NeedsPerson { .. } => return Ok(None),
+            Action::Adopt {
+                configuration_id,
+                fields: values,
+                activate,
+                type_id,
+                ..
+            } => {
+                let mut ops = fields::patch(values, activate.then_some(settings.active_status_id));
+                if let Some(t) = type_id {
+                    ops.push(connectwise_client::model::PatchOp::replace_reference(
+                        "type", *t,
+                    ));
+                }
+                client.patch_configuration(*configuration_id, &ops).await?
+            }
+            Action::Create {
+                company_id,
+                type_id,
+                fields: values,
+            } => {
+                let body = fields::new_configuration(
+                    *company_id,
+                    *type_id,
+                    settings.active_status_id,
+                    values,
+                    agent_id,
+                );
+                let mut made = client.create_configuration(&body).await?;
+                // What was sent is what is there, whatever the answer leaves out.
+                made.company = made.company.or(body.company);
+                made.status = made.status.or(body.status);
+                made
+            }
+            Action::Update {
+                configuration_id,
+                fields: values,
+                activate,
+            } => {
+                let ops = fields::patch(values, activate.then_some(settings.active_status_id));
+                client.patch_configuration(*configuration_id, &ops).await?
+            }
+            Action::Deactivate { configuration_id } => {
+                let ops = fields::patch(&[], Some(settings.inactive_status_id));
+                client.patch_configuration(*configuration_id, &ops).await?
+            }
+        };
+        Ok(fields::observed(&written))
+    }
+}
+
+/// An adoption for the activity log: the key, then each field as it was and as it is now.
+fn adoption_detail(
+    key: MatchKey,
+    fields: &[(bindery_shared::FactField, String)],
+    before: &[(bindery_shared::FactField, Option<String>)],
+    type_id: Option<i64>,
+) -> String {
+    let mut parts = vec![format!("adopted by {}", key.as_str())];
+    for (f, after) in fields {
+        let was = before
+            .iter()
+            .find(|(g, _)| g == f)
+            .and_then(|(_, v)| v.as_deref())
+            .unwrap_or("");
+        parts.push(format!("{}: {was:?} -> {after:?}", f.as_str()));
+    }
+    if let Some(t) = type_id {
+        parts.push(format!("type -> {t}"));
+    }
+    parts.join("; ")
+}

@@ -1,0 +1,152 @@
+//! The server's shape, checked: data flows one way between its rooms (no module imports one that
+//! imports it back, however far round), no source file outgrows about 400 lines, and no function
+//! about 80. A newcomer can then read any one room, and any one function, whole.
+
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+/// Most lines of a source file (tests in a file of their own count apart).
+const FILE_LINES: usize = 420;
+/// Most lines of one function outside tests.
+const FN_LINES: usize = 85;
+
+fn src() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
+}
+
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+/// The file's code without its unit tests (which start at `#[cfg(test)]`).
+fn code(text: &str) -> &str {
+    text.split("#[cfg(test)]").next().unwrap_or(text)
+}
+
+/// The top-level module a file belongs to (`reconcile` for src/reconcile/plan.rs).
+fn room(path: &Path) -> String {
+    let rel = path.strip_prefix(src()).unwrap();
+    let first = rel
+        .components()
+        .next()
+        .unwrap()
+        .as_os_str()
+        .to_string_lossy();
+    first.trim_end_matches(".rs").to_owned()
+}
+
+/// room → the rooms its code names (`crate::x` or `bindery_server::x`).
+fn imports() -> BTreeMap<String, BTreeSet<String>> {
+    let mut files = Vec::new();
+    rust_files(&src(), &mut files);
+    let rooms: BTreeSet<String> = files.iter().map(|f| room(f)).collect();
+    let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for file in &files {
+        let from = room(file);
+        let text = std::fs::read_to_string(file).unwrap();
+        for prefix in ["crate::", "bindery_server::"] {
+            for (at, _) in code(&text).match_indices(prefix) {
+                let rest = &code(&text)[at + prefix.len()..];
+                let to: String = rest
+                    .chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_')
+                    .collect();
+                if to != from && rooms.contains(&to) {
+                    graph.entry(from.clone()).or_default().insert(to);
+                }
+            }
+        }
+    }
+    graph
+}
+
+/// A path that leads from `start` back to it, if any.
+fn cycle_from(
+    graph: &BTreeMap<String, BTreeSet<String>>,
+    start: &str,
+    at: &str,
+    path: &mut Vec<String>,
+) -> Option<Vec<String>> {
+    for next in graph.get(at).into_iter().flatten() {
+        if next == start {
+            let mut found = path.clone();
+            found.push(next.clone());
+            return Some(found);
+        }
+        if !path.contains(next) {
+            path.push(next.clone());
+            if let Some(c) = cycle_from(graph, start, next, path) {
+                return Some(c);
+            }
+            path.pop();
+        }
+    }
+    None
+}
+
+#[test]
+fn no_room_imports_one_that_imports_it_back() {
+    let graph = imports();
+    assert!(
+        graph.get("store").is_some_and(|s| !s.contains("reconcile")),
+        "the graph is read: {graph:?}"
+    );
+    for room in graph.keys() {
+        let mut path = vec![room.clone()];
+        if let Some(cycle) = cycle_from(&graph, room, room, &mut path) {
+            panic!(
+                "a cycle between the server's modules: {}",
+                cycle.join(" → ")
+            );
+        }
+    }
+}
+
+#[test]
+fn files_and_functions_stay_readable_whole() {
+    let mut files = Vec::new();
+    rust_files(&src(), &mut files);
+    let mut too_long = Vec::new();
+    for file in &files {
+        let text = std::fs::read_to_string(file).unwrap();
+        let name = file.strip_prefix(src()).unwrap().display().to_string();
+        let lines = text.lines().count();
+        if lines > FILE_LINES {
+            too_long.push(format!("{name}: {lines} lines"));
+        }
+        let code: Vec<&str> = code(&text).lines().collect();
+        for (i, line) in code.iter().enumerate() {
+            let trimmed = line.trim_start();
+            let signature = ["fn ", "pub fn ", "async fn ", "pub async fn "]
+                .iter()
+                .chain(&["pub(crate) fn ", "pub(crate) async fn ", "pub(super) fn "])
+                .any(|p| trimmed.starts_with(p));
+            if !signature || line.trim_end().ends_with(';') {
+                continue;
+            }
+            let indent = &line[..line.len() - trimmed.len()];
+            let close = format!("{indent}}}");
+            let end = code[i..]
+                .iter()
+                .position(|l| l.trim_end() == close || (l.trim_end().ends_with('}') && l == line))
+                .unwrap_or(0);
+            if end + 1 > FN_LINES {
+                too_long.push(format!("{name}:{}: a function of {} lines", i + 1, end + 1));
+            }
+        }
+    }
+    assert!(
+        too_long.is_empty(),
+        "too long to read whole:\n{}",
+        too_long.join("\n")
+    );
+}
