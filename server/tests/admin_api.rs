@@ -3,126 +3,13 @@
 //! credentials to a policy turning blue.
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
-use std::sync::Arc;
+mod common;
+
 use std::time::Duration;
 
-use bindery_server::app;
-use bindery_server::reconcile::{Engine, EngineConfig};
-use bindery_server::sealing::ServerKey;
-use bindery_server::state::{AgentSettings, AppState};
-use bindery_server::store::Store;
+use common::admin::{PASSWORD, PRIVATE_KEY, connect, seed, server};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-
-const PASSWORD: &str = "correct horse battery staple";
-const PRIVATE_KEY: &str = "sandbox-private";
-
-struct Server {
-    base: String,
-    admin: String,
-    agent: String,
-    http: reqwest::Client,
-    sb: connectwise_sandbox::Running,
-    /// Every response body seen, to check that no secret was ever in one.
-    seen: std::sync::Mutex<Vec<String>>,
-    _dir: tempfile::TempDir,
-    stop: tokio::sync::oneshot::Sender<()>,
-}
-
-async fn server() -> Server {
-    connectwise_client::install_tls_provider();
-    let sb = connectwise_sandbox::spawn(
-        "127.0.0.1:0".parse().unwrap(),
-        connectwise_sandbox::Seed::default_seed(),
-        true,
-    )
-    .await
-    .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open_in_dir(dir.path()).await.unwrap();
-    let hash = bindery_server::secrets::hash_password(PASSWORD).unwrap();
-    store.create_admin("alice", &hash).await.unwrap();
-    let key = Arc::new(ServerKey::load_or_create(&dir.path().join("server.key")).unwrap());
-    let engine = Engine::new(
-        store.clone(),
-        key.clone(),
-        EngineConfig {
-            poll: Duration::from_millis(50),
-            ..EngineConfig::default()
-        },
-    );
-    let state = AppState::with_engine(store, AgentSettings::default(), Some((engine, key)));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(app::launch(state, listener, async move {
-        let _ = stopped.await;
-    }));
-    Server {
-        admin: format!("{base}/api/admin/v1"),
-        agent: format!("{base}/api/agent/v1"),
-        base,
-        http: reqwest::Client::new(),
-        sb,
-        seen: std::sync::Mutex::new(Vec::new()),
-        _dir: dir,
-        stop,
-    }
-}
-
-impl Server {
-    /// A call with optional headers; (status, JSON body or Null).
-    async fn call(
-        &self,
-        method: Method,
-        path: &str,
-        headers: &[(&str, &str)],
-        body: Option<Value>,
-    ) -> (StatusCode, Value) {
-        let mut req = self.http.request(method, format!("{}{path}", self.admin));
-        for (k, v) in headers {
-            req = req.header(*k, *v);
-        }
-        if let Some(b) = body {
-            req = req
-                .header("content-type", "application/json")
-                .body(b.to_string());
-        }
-        let resp = req.send().await.unwrap();
-        let status = resp.status();
-        let text = resp.text().await.unwrap();
-        self.seen.lock().unwrap().push(text.clone());
-        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-    }
-
-    async fn login(&self) -> (String, String) {
-        let (s, b) = self
-            .call(
-                Method::POST,
-                "/session",
-                &[],
-                Some(json!({"username": "alice", "password": PASSWORD})),
-            )
-            .await;
-        assert_eq!(s, StatusCode::OK, "{b}");
-        (
-            b["token"].as_str().unwrap().to_owned(),
-            b["csrfToken"].as_str().unwrap().to_owned(),
-        )
-    }
-
-    async fn as_admin(
-        &self,
-        token: &str,
-        method: Method,
-        path: &str,
-        body: Option<Value>,
-    ) -> (StatusCode, Value) {
-        let auth = format!("Bearer {token}");
-        self.call(method, path, &[("authorization", &auth)], body)
-            .await
-    }
-}
 
 #[tokio::test]
 async fn every_documented_route_refuses_a_request_without_a_session() {
@@ -432,35 +319,6 @@ async fn an_admin_sets_up_connectwise_links_a_policy_and_watches_it_bind() {
     );
     assert!(!seen.contains("not-the-key"));
     let _ = (s.stop.send(()), s.base);
-}
-
-/// Credentials and choices saved, as an admin would after "Connect".
-async fn connect(s: &Server, t: &str) {
-    let creds = json!({"site": s.sb.url(), "companyId": "bindery", "publicKey": "sandbox-public",
-        "clientId": "tests", "allowHttp": true, "privateKey": PRIVATE_KEY});
-    let (status, _) = s
-        .as_admin(t, Method::PUT, "/integration", Some(creds))
-        .await;
-    assert_eq!(status, StatusCode::OK);
-    let choices = json!({
-        "monitoring": {"boardId": 1, "openStatusId": 1, "closedStatusId": 2},
-        "selfService": {"boardId": 2, "openStatusId": 3, "closedStatusId": 4},
-        "activeStatusId": 1, "inactiveStatusId": 2, "defaultTypeId": 1, "typeRules": []});
-    let (status, body) = s
-        .as_admin(t, Method::PUT, "/integration/choices", Some(choices))
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-}
-
-/// A configuration made by someone else in Acme.
-fn seed(s: &Server, name: &str, serial: Option<&str>) -> i64 {
-    let mut record = json!({"name": name, "type": {"id": 1, "name": "Managed Workstation"},
-        "status": {"id": 1, "name": "Active"},
-        "company": {"id": 2, "identifier": "Acme", "name": "Acme Corporation"}});
-    if let Some(serial) = serial {
-        record["serialNumber"] = serial.into();
-    }
-    s.sb.sandbox.data().configurations.insert(record)
 }
 
 #[tokio::test]

@@ -23,8 +23,9 @@ use crate::state::Shared;
 
 pub const PREFIX: &str = "/api/admin/v1";
 
-/// The OpenAPI document of this API (kept beside the code; a test checks that it names every
-/// route the router serves and no other).
+/// The OpenAPI document of this API, kept beside the code. Tests check it against the running
+/// server: every answer of every documented route must match its documented schema strictly
+/// (server/tests/openapi.rs), and every route must refuse a request without a session.
 pub const OPENAPI: &str = include_str!("openapi.json");
 
 pub fn router() -> Router<Shared> {

@@ -1,0 +1,243 @@
+//! The OpenAPI document against the real server: one admin's tour calls every documented
+//! operation on real data (a linked policy, enrolled devices, an alert, a help request, a possible
+//! reinstall), and each answer must match the schema documented for it, strictly. A route the
+//! document lacks, a status it does not list, or a field it does not name fails here.
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
+mod common;
+
+use common::admin::{Server, connect, server};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+impl Server {
+    /// An agent API call with a device credential (or none); the answer as JSON.
+    async fn agent_call(&self, path: &str, auth: Option<&str>, body: Value) -> Value {
+        let mut req = self
+            .http
+            .post(format!("{}{path}", self.agent))
+            .header("content-type", "application/json")
+            .body(body.to_string());
+        if let Some(a) = auth {
+            req = req.header("authorization", a);
+        }
+        let r = req.send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{path}");
+        serde_json::from_str(&r.text().await.unwrap()).unwrap()
+    }
+
+    /// Enrolls a machine with `token`; its credential.
+    async fn enroll(&self, token: &str, agent_id: &str, serial: &str) -> String {
+        let body = json!({"token": token, "agentId": agent_id, "agentVersion": "0.1.0",
+            "facts": {"name": agent_id, "serialNumber": serial}});
+        let b = self.agent_call("/enroll", None, body).await;
+        format!(
+            "Bearer {}.{}",
+            b["agentId"].as_str().unwrap(),
+            b["deviceSecret"].as_str().unwrap()
+        )
+    }
+}
+
+/// `(status, body)` of an admin call, which must succeed (2xx).
+async fn ok(s: &Server, t: &str, method: Method, path: &str, body: Option<Value>) -> Value {
+    let (status, b) = s.as_admin(t, method.clone(), path, body).await;
+    assert!(status.is_success(), "{method} {path}: {status} {b}");
+    b
+}
+
+#[tokio::test]
+async fn every_documented_operation_answers_as_the_document_says() {
+    let s = server().await;
+    let (t, _) = s.login().await;
+    let t = t.as_str();
+    let get = Method::GET;
+    ok(&s, t, get.clone(), "/session", None).await;
+    ok(&s, t, get.clone(), "/openapi.json", None).await;
+
+    // ConnectWise: credentials, the connection test, the choices.
+    connect(&s, t).await;
+    ok(&s, t, get.clone(), "/integration", None).await;
+    ok(&s, t, Method::POST, "/integration/test", None).await;
+    ok(&s, t, get.clone(), "/integration/choices", None).await;
+    ok(&s, t, get.clone(), "/identity", None).await;
+    let identity = json!({"autoApproveSilentDays": null});
+    ok(&s, t, Method::PUT, "/identity", Some(identity)).await;
+
+    // Two policies, a token, machines enrolling (the third a possible reinstall of the first).
+    let acme = ok(
+        &s,
+        t,
+        Method::POST,
+        "/policies",
+        Some(json!({"name": "Acme"})),
+    )
+    .await;
+    let pid = acme["id"].as_i64().unwrap();
+    let other = json!({"name": "Globex Corporation"});
+    let other = ok(&s, t, Method::POST, "/policies", Some(other)).await;
+    let qid = other["id"].as_i64().unwrap();
+    let p = format!("/policies/{pid}");
+    ok(&s, t, get.clone(), "/policies", None).await;
+    ok(&s, t, get.clone(), &p, None).await;
+    let renamed = json!({"name": "Acme office"});
+    ok(&s, t, Method::PATCH, &p, Some(renamed)).await;
+    let label = json!({"label": "rollout"});
+    let token = ok(&s, t, Method::POST, &format!("{p}/tokens"), Some(label)).await;
+    let tokens = ok(&s, t, get.clone(), &format!("{p}/tokens"), None).await;
+    let token_id = tokens[0]["id"].as_i64().unwrap();
+    let enroll_token = token["token"].as_str().unwrap();
+    let first = s.enroll(enroll_token, "agent-1", "SN-ONE-1").await;
+    s.enroll(enroll_token, "agent-2", "SN-TWO-2").await;
+    s.enroll(enroll_token, "agent-3", "SN-ONE-1").await;
+
+    // Links: companies, suggestions, previews, one link and a bulk one.
+    ok(&s, t, get.clone(), "/companies?q=acme", None).await;
+    ok(&s, t, get.clone(), "/company-suggestions", None).await;
+    let company = json!({"companyId": 2});
+    ok(
+        &s,
+        t,
+        Method::POST,
+        &format!("{p}/link/preview"),
+        Some(company.clone()),
+    )
+    .await;
+    ok(&s, t, Method::PUT, &format!("{p}/link"), Some(company)).await;
+    let links = json!({"links": [{"policyId": qid, "companyId": 3}]});
+    ok(
+        &s,
+        t,
+        Method::POST,
+        "/policies/links/preview",
+        Some(links.clone()),
+    )
+    .await;
+    ok(&s, t, Method::POST, "/policies/links", Some(links)).await;
+    ok(&s, t, Method::POST, "/sync", None).await;
+    ok(&s, t, Method::POST, &format!("{p}/retry-pending"), None).await;
+
+    // Devices, and the identity answers.
+    let devices = ok(&s, t, get.clone(), &format!("/devices?policy={pid}"), None).await;
+    let id_of = |agent: &str| {
+        devices
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["agentId"] == agent)
+            .unwrap()["id"]
+            .as_i64()
+            .unwrap()
+    };
+    let (one, two, three) = (id_of("agent-1"), id_of("agent-2"), id_of("agent-3"));
+    ok(&s, t, get.clone(), &format!("/devices/{one}"), None).await;
+    let separate = json!({"answer": "keepSeparate"});
+    ok(
+        &s,
+        t,
+        Method::POST,
+        &format!("/devices/{three}/reinstall"),
+        Some(separate),
+    )
+    .await;
+    let auto = json!({"kind": "auto"});
+    ok(
+        &s,
+        t,
+        Method::POST,
+        &format!("/devices/{two}/configuration"),
+        Some(auto),
+    )
+    .await;
+    let to_other = json!({"policyId": qid});
+    ok(
+        &s,
+        t,
+        Method::POST,
+        &format!("/devices/{two}/move"),
+        Some(to_other),
+    )
+    .await;
+
+    // Monitors, an alert and a help request from the first machine.
+    let m = format!("{p}/monitors");
+    let shown = ok(&s, t, get.clone(), &m, None).await;
+    let monitors =
+        json!({"monitors": shown["monitors"], "offlineAfterMins": shown["offlineAfterMins"]});
+    ok(&s, t, Method::PUT, &m, Some(monitors)).await;
+    ok(&s, t, Method::DELETE, &m, None).await;
+    let event = json!({"seq": 1, "monitorId": "disk-free", "subject": "/var", "kind": "raised",
+        "atMs": 1_795_310_405_000u64, "summary": "Disk /var has 4.2% free", "value": 4.2});
+    let events = json!({"events": [event]});
+    s.agent_call("/alerts", Some(&first), events).await;
+    let help = json!({"requestId": "r-1", "user": "jane", "summary": "Printer jammed"});
+    s.agent_call("/help", Some(&first), help).await;
+    let alerts = ok(&s, t, get.clone(), "/alerts", None).await;
+    let alert = alerts["items"][0]["id"].as_i64().unwrap();
+    ok(&s, t, get.clone(), &format!("/alerts/{alert}"), None).await;
+    ok(&s, t, Method::POST, &format!("/alerts/{alert}/close"), None).await;
+    let help = ok(&s, t, get.clone(), "/help-requests", None).await;
+    let help = help["items"][0]["id"].as_i64().unwrap();
+    ok(
+        &s,
+        t,
+        Method::POST,
+        &format!("/help-requests/{help}/close"),
+        None,
+    )
+    .await;
+
+    // Endings: retire, revoke, unlink, delete, sign out.
+    ok(
+        &s,
+        t,
+        Method::POST,
+        &format!("/devices/{three}/retire"),
+        None,
+    )
+    .await;
+    ok(&s, t, Method::DELETE, &format!("/tokens/{token_id}"), None).await;
+    ok(&s, t, Method::DELETE, &format!("{p}/link"), None).await;
+    ok(&s, t, Method::DELETE, &format!("/policies/{qid}"), None).await;
+    ok(&s, t, Method::DELETE, "/session", None).await;
+
+    let covered = s.covered.lock().unwrap().clone();
+    let missing: Vec<String> = s
+        .documented
+        .operations()
+        .into_iter()
+        .filter(|op| !covered.contains(op))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "documented but never answered here: {missing:?}"
+    );
+    let _ = s.stop.send(());
+}
+
+#[test]
+fn the_checker_catches_drift() {
+    let doc = common::openapi::Documented::load();
+    let error = json!({"code": "not_found", "message": "device not found"});
+    assert_eq!(
+        doc.check("GET", "/devices/7", 404, &error).unwrap(),
+        "GET /devices/{id}"
+    );
+    let cases = [
+        (json!({"code": "x"}), "required"),
+        (
+            json!({"code": "x", "message": "m", "extra": 1}),
+            "not documented",
+        ),
+        (json!({"code": 1, "message": "m"}), "is not string"),
+    ];
+    for (body, why) in cases {
+        let e = doc.check("GET", "/devices/7", 404, &body).unwrap_err();
+        assert!(e.contains(why), "{e}");
+    }
+    assert!(doc.check("GET", "/devices/7", 418, &error).is_err());
+    assert!(doc.check("GET", "/nowhere", 200, &error).is_err());
+    // A literal segment wins over a parameter.
+    let preview = doc.check("POST", "/policies/links/preview", 400, &error);
+    assert_eq!(preview.unwrap(), "POST /policies/links/preview");
+}
