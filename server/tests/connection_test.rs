@@ -21,12 +21,16 @@ fn config(site: &str, company: &str, private_key: &str) -> ClientConfig {
     c
 }
 
+fn client(site: &str, company: &str, private_key: &str) -> connectwise_client::Client {
+    connectwise_client::Client::new(config(site, company, private_key)).unwrap()
+}
+
 #[tokio::test]
 async fn a_working_connection_lists_boards_statuses_and_types() {
     let sb = connectwise_sandbox::spawn("127.0.0.1:0".parse().unwrap(), Seed::default_seed(), true)
         .await
         .unwrap();
-    let catalog = test_connection(config(&sb.url(), "bindery", "sandbox-private"))
+    let catalog = test_connection(&client(&sb.url(), "bindery", "sandbox-private"))
         .await
         .unwrap();
     let boards: Vec<&str> = catalog.boards.iter().map(|b| b.name.as_str()).collect();
@@ -68,13 +72,13 @@ async fn each_failure_is_named_precisely() {
     let sb = connectwise_sandbox::spawn("127.0.0.1:0".parse().unwrap(), Seed::default_seed(), true)
         .await
         .unwrap();
-    let err = test_connection(config(&sb.url(), "bindery", "wrong"))
+    let err = test_connection(&client(&sb.url(), "bindery", "wrong"))
         .await
         .unwrap_err();
     assert_eq!(err, Error::Authentication);
     assert!(err.to_string().contains("401"));
 
-    let err = test_connection(config(&sb.url(), "nosuchco", "sandbox-private"))
+    let err = test_connection(&client(&sb.url(), "nosuchco", "sandbox-private"))
         .await
         .unwrap_err();
     assert!(matches!(err, Error::Codebase { .. }), "{err:?}");
@@ -87,7 +91,7 @@ async fn each_failure_is_named_precisely() {
         }),
         ..Faults::default()
     });
-    let err = test_connection(config(&sb.url(), "bindery", "sandbox-private"))
+    let err = test_connection(&client(&sb.url(), "bindery", "sandbox-private"))
         .await
         .unwrap_err();
     assert!(
@@ -100,7 +104,7 @@ async fn each_failure_is_named_precisely() {
         .local_addr()
         .unwrap()
         .port();
-    let err = test_connection(config(&format!("http://127.0.0.1:{port}"), "bindery", "k"))
+    let err = test_connection(&client(&format!("http://127.0.0.1:{port}"), "bindery", "k"))
         .await
         .unwrap_err();
     assert!(
@@ -119,7 +123,7 @@ async fn choices_must_fit_what_connectwise_offers() {
     let sb = connectwise_sandbox::spawn("127.0.0.1:0".parse().unwrap(), Seed::default_seed(), true)
         .await
         .unwrap();
-    let catalog = test_connection(config(&sb.url(), "bindery", "sandbox-private"))
+    let catalog = test_connection(&client(&sb.url(), "bindery", "sandbox-private"))
         .await
         .unwrap();
     let dir = tempfile::tempdir().unwrap();

@@ -11,9 +11,10 @@ use bindery_shared::FactField;
 use serde::Deserialize;
 
 use super::{ConsoleError, Frame, Page, Viewer, render, see_other};
+use crate::integration::IntegrationError;
 use crate::integration::{self, BoardUse, Catalog, Choices, CwCredentials, TypeRuleChoice};
+use crate::ops::OpError;
 use crate::reconcile::adoption::AdoptionSettings;
-use crate::reconcile::queue;
 use crate::state::Shared;
 
 /// Rule rows on the page (more rules: the admin API).
@@ -139,17 +140,12 @@ impl IntegrationPage {
 
 /// What ConnectWise offers, when credentials are saved; the failure when it cannot be reached.
 async fn fetch_catalog(state: &Shared) -> Option<Result<Catalog, String>> {
-    let key = state.key.as_deref()?;
-    let config = match integration::client_config(&state.store, key).await {
-        Ok(c) => c,
-        Err(integration::IntegrationError::NotConfigured) => return None,
-        Err(e) => return Some(Err(e.to_string())),
-    };
-    Some(
-        integration::test_connection(config)
-            .await
-            .map_err(|e| crate::failure::ApiFailure::from(e).body.message),
-    )
+    state.key.as_ref()?;
+    match state.ops().test_connection().await {
+        Ok(c) => Some(Ok(c)),
+        Err(OpError::Integration(IntegrationError::NotConfigured)) => None,
+        Err(e) => Some(Err(crate::failure::ApiFailure::from(e).body.message)),
+    }
 }
 
 #[derive(Deserialize)]
@@ -195,12 +191,6 @@ async fn connect(
     Form(f): Form<CredentialsForm>,
 ) -> Page {
     viewer.check(&f.csrf)?;
-    let key = state.key.as_deref().ok_or_else(|| {
-        ConsoleError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "this server runs without a server key",
-        )
-    })?;
     let credentials = CwCredentials {
         site: f.site.trim().to_owned(),
         company_id: f.company_id.trim().to_owned(),
@@ -209,8 +199,10 @@ async fn connect(
         allow_http: f.allow_http.is_some(),
     };
     let private_key = (!f.private_key.is_empty()).then_some(f.private_key.as_str());
-    if let Err(e) =
-        integration::save_credentials(&state.store, key, &credentials, private_key).await
+    if let Err(e) = state
+        .ops()
+        .save_credentials(&credentials, private_key)
+        .await
     {
         let mut page = IntegrationPage::build(&state, &viewer, None, None).await?;
         page.site = credentials.site;
@@ -222,15 +214,7 @@ async fn connect(
         return render(&page, StatusCode::BAD_REQUEST);
     }
     match fetch_catalog(&state).await {
-        Some(Ok(_)) => {
-            // Whatever failed under the old settings is tried again under the new ones.
-            if integration::choices(&state.store).await?.is_some() {
-                queue::sync_all(&state.store).await?;
-                queue::retry_failed_tickets(&state.store).await?;
-                state.wake_engine();
-            }
-            Ok(see_other("/console/integration", "connected"))
-        }
+        Some(Ok(_)) => Ok(see_other("/console/integration", "connected")),
         Some(Err(e)) => {
             let mut page = IntegrationPage::build(&state, &viewer, None, None).await?;
             page.frame.error = Some(format!(
@@ -340,41 +324,48 @@ async fn save_choices(
             ));
         }
     };
-    if let Err(e) = integration::save_choices(&state.store, &catalog, &choices).await {
-        // Types with required questions are refused next to their field; the rest in the banner.
-        let refusal = |id: i64| {
-            catalog
-                .configuration_types
-                .iter()
-                .find(|t| t.id == id)
-                .and_then(|t| t.refusal())
-        };
-        let mut page = IntegrationPage::build(
-            &state,
-            &viewer,
-            Some(catalog.clone()),
-            Some(choices.clone()),
-        )
-        .await?;
-        page.default_type_error = refusal(choices.default_type_id);
-        // The rows as the admin filled them, each with its own refusal.
-        for r in &mut page.rules {
-            r.pattern.clear();
-            r.type_id = 0;
+    match state.ops().save_choices_against(&catalog, &choices).await {
+        Ok(()) => Ok(see_other("/console/integration", "saved")),
+        Err(OpError::Integration(IntegrationError::Invalid(why))) => {
+            refused(&state, &viewer, catalog, &choices, &rules, &why).await
         }
-        for (n, rule) in &rules {
-            if let Some(r) = page.rules.get_mut(*n) {
-                r.error = refusal(rule.type_id);
-                r.field = rule.field.as_str();
-                r.pattern = rule.pattern.clone();
-                r.type_id = rule.type_id;
-            }
-        }
-        page.frame.error = Some(format!("Not saved: {e}"));
-        return render(&page, StatusCode::BAD_REQUEST);
+        Err(other) => Err(other.into()),
     }
-    queue::sync_all(&state.store).await?;
-    queue::retry_failed_tickets(&state.store).await?;
-    state.wake_engine();
-    Ok(see_other("/console/integration", "saved"))
+}
+
+/// The integration page again with the choices as the admin made them: types with required
+/// questions refused beside their field, the rest in the banner.
+async fn refused(
+    state: &Shared,
+    viewer: &Viewer,
+    catalog: Catalog,
+    choices: &Choices,
+    rules: &[(usize, TypeRuleChoice)],
+    why: &str,
+) -> Page {
+    let refusal = |id: i64| {
+        catalog
+            .configuration_types
+            .iter()
+            .find(|t| t.id == id)
+            .and_then(|t| t.refusal())
+    };
+    let mut page =
+        IntegrationPage::build(state, viewer, Some(catalog.clone()), Some(choices.clone())).await?;
+    page.default_type_error = refusal(choices.default_type_id);
+    // The rows as the admin filled them, each with its own refusal.
+    for r in &mut page.rules {
+        r.pattern.clear();
+        r.type_id = 0;
+    }
+    for (n, rule) in rules {
+        if let Some(r) = page.rules.get_mut(*n) {
+            r.error = refusal(rule.type_id);
+            r.field = rule.field.as_str();
+            r.pattern = rule.pattern.clone();
+            r.type_id = rule.type_id;
+        }
+    }
+    page.frame.error = Some(format!("Not saved: {why}"));
+    render(&page, StatusCode::BAD_REQUEST)
 }

@@ -36,7 +36,9 @@ pub async fn connect_to_sandbox(
     };
     integration::save_credentials(store, key, &credentials, Some(SANDBOX_PRIVATE_KEY)).await?;
     let config = integration::client_config(store, key).await?;
-    let catalog = integration::test_connection(config)
+    let client = connectwise_client::Client::new(config)
+        .map_err(|e| IntegrationError::Invalid(e.to_string()))?;
+    let catalog = integration::test_connection(&client)
         .await
         .map_err(|e| IntegrationError::Invalid(e.to_string()))?;
     let choices = sandbox_choices(&catalog)?;

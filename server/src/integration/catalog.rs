@@ -1,7 +1,7 @@
 //! The connection test: connect with the given settings and read what the admin chooses from
 //! (boards and their statuses, configuration statuses, types and their required questions).
 
-use connectwise_client::{Client, ClientConfig, Error as CwError};
+use connectwise_client::{Client, Error as CwError};
 use serde::Serialize;
 
 /// What a successful connection test found, for the admin to choose from.
@@ -54,11 +54,10 @@ impl TypeChoice {
     }
 }
 
-/// Connects with `config` and reads what the admin will choose from. The error says precisely
+/// Connects with `client` and reads what the admin will choose from. The error says precisely
 /// what failed: the host, the codebase (site or company id), the keys (401), or a missing
 /// permission (403, naming its area).
-pub async fn test_connection(config: ClientConfig) -> Result<Catalog, CwError> {
-    let client = Client::new(config)?;
+pub async fn test_connection(client: &Client) -> Result<Catalog, CwError> {
     client.company_info().await?;
     let info = client.system_info().await?;
     let mut boards = Vec::new();

@@ -4,11 +4,13 @@
 //! - `links`: link a policy to a company (with its preview), unlink, and company suggestions;
 //! - `identity`: possible reinstalls, a person's choice of configuration, auto-approval;
 //! - `tokens`: enrollment tokens, with one rule for their label and lifetime;
+//! - `settings`: the ConnectWise credentials, the connection test and the choices;
 //! - `actions`: delete a policy, retry pending, sync now, move and retire a device, close an alert.
 
 pub mod actions;
 pub mod identity;
 pub mod links;
+pub mod settings;
 pub mod suggest;
 pub mod tokens;
 
@@ -80,10 +82,7 @@ impl<'a> Ops<'a> {
         if let Some(engine) = self.engine {
             return Ok(engine.shared_client().await?);
         }
-        let key = self
-            .key
-            .ok_or_else(|| OpError::Unavailable("this server runs without a server key".into()))?;
-        let config = integration::client_config(self.store, key).await?;
+        let config = integration::client_config(self.store, self.server_key()?).await?;
         Ok(Client::new(config)?)
     }
 

@@ -4,15 +4,11 @@
 use axum::extract::{Query, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use connectwise_client::{Client, Error as CwError};
 use serde::{Deserialize, Serialize};
 
 use super::AdminAuth;
 use crate::api::{ApiFailure, read_json};
-use crate::integration::{
-    self, Catalog, Choices, CwCredentials, CwCredentialsView, IntegrationError,
-};
-use crate::reconcile::queue;
+use crate::integration::{self, Catalog, Choices, CwCredentials, CwCredentialsView};
 use crate::state::Shared;
 
 pub fn router() -> Router<Shared> {
@@ -24,30 +20,11 @@ pub fn router() -> Router<Shared> {
         .route("/sync", post(sync_now))
 }
 
-pub(crate) fn integration_failure(e: IntegrationError) -> ApiFailure {
-    e.into()
-}
-
-pub(crate) fn cw_failure(e: CwError) -> ApiFailure {
-    e.into()
-}
-
-pub(crate) async fn cw_client(state: &Shared) -> Result<Client, ApiFailure> {
-    let config = integration::client_config(&state.store, super::key(state)?)
-        .await
-        .map_err(integration_failure)?;
-    Client::new(config).map_err(cw_failure)
-}
-
 async fn show(
     State(state): State<Shared>,
     _: AdminAuth,
 ) -> Result<Json<Option<CwCredentialsView>>, ApiFailure> {
-    Ok(Json(
-        integration::credentials(&state.store)
-            .await
-            .map_err(integration_failure)?,
-    ))
+    Ok(Json(integration::credentials(&state.store).await?))
 }
 
 #[derive(Deserialize)]
@@ -65,50 +42,23 @@ async fn save(
     body: axum::body::Body,
 ) -> Result<Json<Option<CwCredentialsView>>, ApiFailure> {
     let req: SaveBody = read_json(body).await?;
-    integration::save_credentials(
-        &state.store,
-        super::key(&state)?,
-        &req.credentials,
-        req.private_key.as_deref(),
-    )
-    .await
-    .map_err(integration_failure)?;
-    // Whatever failed under the old credentials is tried again under the new ones.
-    if integration::choices(&state.store)
-        .await
-        .map_err(integration_failure)?
-        .is_some()
-    {
-        queue::sync_all(&state.store).await?;
-        queue::retry_failed_tickets(&state.store).await?;
-        state.wake_engine();
-    }
-    show(State(state), AdminAuth::internal()).await
-}
-
-async fn catalog(state: &Shared) -> Result<Catalog, ApiFailure> {
-    let config = integration::client_config(&state.store, super::key(state)?)
-        .await
-        .map_err(integration_failure)?;
-    integration::test_connection(config)
-        .await
-        .map_err(cw_failure)
+    let view = state
+        .ops()
+        .save_credentials(&req.credentials, req.private_key.as_deref())
+        .await?;
+    Ok(Json(view))
 }
 
 /// "Test connection": what ConnectWise offers to choose from, or precisely why it failed.
 async fn test(State(state): State<Shared>, _: AdminAuth) -> Result<Json<Catalog>, ApiFailure> {
-    Ok(Json(catalog(&state).await?))
+    Ok(Json(state.ops().test_connection().await?))
 }
 
 async fn show_choices(
     State(state): State<Shared>,
     _: AdminAuth,
 ) -> Result<Json<Option<Choices>>, ApiFailure> {
-    Ok(Json(
-        integration::choices(&state.store)
-            .await
-            .map_err(integration_failure)?,
-    ))
+    Ok(Json(integration::choices(&state.store).await?))
 }
 
 /// Saves the choices after checking them against what ConnectWise offers now; every device is
@@ -119,13 +69,7 @@ async fn save_choices(
     body: axum::body::Body,
 ) -> Result<Json<Choices>, ApiFailure> {
     let choices: Choices = read_json(body).await?;
-    let catalog = catalog(&state).await?;
-    integration::save_choices(&state.store, &catalog, &choices)
-        .await
-        .map_err(integration_failure)?;
-    queue::sync_all(&state.store).await?;
-    queue::retry_failed_tickets(&state.store).await?;
-    state.wake_engine();
+    state.ops().save_choices(&choices).await?;
     Ok(Json(choices))
 }
 
@@ -155,11 +99,12 @@ async fn companies(
             Some("q".into()),
         ));
     }
-    let found = cw_client(&state)
+    let found = state
+        .ops()
+        .client()
         .await?
         .search_companies(search.q.trim(), 25)
-        .await
-        .map_err(cw_failure)?;
+        .await?;
     Ok(Json(
         found
             .into_iter()

@@ -56,16 +56,6 @@ pub struct AdminAuth {
     pub csrf: String,
 }
 
-impl AdminAuth {
-    /// For a handler reusing another after its own check.
-    fn internal() -> AdminAuth {
-        AdminAuth {
-            username: String::new(),
-            csrf: String::new(),
-        }
-    }
-}
-
 impl FromRequestParts<Shared> for AdminAuth {
     type Rejection = ApiFailure;
 
@@ -169,15 +159,4 @@ async fn logout(
         [(header::SET_COOKIE, session_cookie(""))],
     )
         .into_response())
-}
-
-/// The engine's key, or a clear 503 (a server started without one cannot touch secrets).
-pub(crate) fn key(state: &Shared) -> Result<&crate::sealing::ServerKey, ApiFailure> {
-    state.key.as_deref().ok_or_else(|| {
-        ApiFailure::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "unavailable",
-            "this server runs without a server key",
-        )
-    })
 }

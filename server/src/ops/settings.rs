@@ -1,0 +1,63 @@
+//! The ConnectWise settings: saving the site and keys, the connection test, and saving the
+//! choices made from what the test found. Saving either re-syncs every company under the new
+//! settings and retries the tickets ConnectWise refused under the old ones.
+
+use crate::integration::{self, Catalog, Choices, CwCredentials, CwCredentialsView};
+use crate::reconcile::queue;
+use crate::sealing::ServerKey;
+
+use super::{OpError, Ops};
+
+impl Ops<'_> {
+    pub(super) fn server_key(&self) -> Result<&ServerKey, OpError> {
+        self.key
+            .ok_or_else(|| OpError::Unavailable("this server runs without a server key".into()))
+    }
+
+    /// Saves the credentials (the private key is write-only: `None` keeps the stored one);
+    /// returns them as an admin sees them.
+    pub async fn save_credentials(
+        &self,
+        credentials: &CwCredentials,
+        private_key: Option<&str>,
+    ) -> Result<Option<CwCredentialsView>, OpError> {
+        integration::save_credentials(self.store, self.server_key()?, credentials, private_key)
+            .await?;
+        if integration::choices(self.store).await?.is_some() {
+            self.resync_everything().await?;
+        }
+        Ok(integration::credentials(self.store).await?)
+    }
+
+    /// "Test connection" with the saved settings, through the server's one client: what
+    /// ConnectWise offers to choose from, or precisely what failed.
+    pub async fn test_connection(&self) -> Result<Catalog, OpError> {
+        let client = self.client().await?;
+        Ok(integration::test_connection(&client).await?)
+    }
+
+    /// Saves the choices after checking them against what ConnectWise offers now.
+    pub async fn save_choices(&self, choices: &Choices) -> Result<(), OpError> {
+        let catalog = self.test_connection().await?;
+        self.save_choices_against(&catalog, choices).await
+    }
+
+    /// As `save_choices`, against a catalog the caller has just read (the console shows each
+    /// refusal beside the catalog's entry).
+    pub async fn save_choices_against(
+        &self,
+        catalog: &Catalog,
+        choices: &Choices,
+    ) -> Result<(), OpError> {
+        integration::save_choices(self.store, catalog, choices).await?;
+        self.resync_everything().await
+    }
+
+    /// Every company synced again, and the tickets ConnectWise refused tried again.
+    async fn resync_everything(&self) -> Result<(), OpError> {
+        queue::sync_all(self.store).await?;
+        queue::retry_failed_tickets(self.store).await?;
+        self.wake();
+        Ok(())
+    }
+}
