@@ -18,7 +18,7 @@ use bindery_shared::{DeviceFacts, FactField};
 use connectwise_sandbox::Seed;
 use serde_json::json;
 
-const ACME: i64 = 2;
+const ACME: bindery_server::ids::CompanyId = bindery_server::ids::CompanyId(2);
 const AMBIGUOUS: usize = 50;
 const BY_MAC: usize = 1_000;
 
@@ -134,7 +134,7 @@ async fn main() {
         .shared_client()
         .await
         .unwrap()
-        .get_company(ACME)
+        .get_company(ACME.0)
         .await
         .unwrap();
     sb.sandbox.clear_requests();

@@ -20,7 +20,7 @@ use bindery_server::store::Store;
 use connectwise_sandbox::{Faults, Seed};
 use serde_json::json;
 
-const ACME: i64 = 2;
+const ACME: bindery_server::ids::CompanyId = bindery_server::ids::CompanyId(2);
 
 #[tokio::main]
 async fn main() {

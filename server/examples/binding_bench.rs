@@ -15,7 +15,7 @@ use bindery_server::store::{NewDevice, Store};
 use bindery_shared::{DeviceFacts, FactField};
 use connectwise_sandbox::{Faults, Seed};
 
-const ACME: i64 = 2;
+const ACME: bindery_server::ids::CompanyId = bindery_server::ids::CompanyId(2);
 
 #[tokio::main]
 async fn main() {

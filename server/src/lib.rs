@@ -10,6 +10,7 @@ pub mod console;
 pub mod demo;
 pub mod downloads;
 pub mod failure;
+pub mod ids;
 pub mod integration;
 pub mod metrics;
 pub mod monitoring;

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
+use crate::ids::DeviceId;
 use crate::reconcile::Engine;
 use crate::sealing::ServerKey;
 use crate::store::Store;
@@ -40,7 +41,7 @@ pub struct AppState {
     pub key: Option<Arc<ServerKey>>,
     /// Last-seen times not yet written: check-ins only touch memory; a flusher writes them in
     /// batches, so an unchanged check-in costs no database write.
-    seen: Mutex<HashMap<i64, i64>>,
+    seen: Mutex<HashMap<DeviceId, i64>>,
     /// Check-ins whose facts had to be written (the rest cost no write).
     facts_writes: AtomicU64,
     /// Check-ins taken.
@@ -88,12 +89,12 @@ impl AppState {
 
     /// Queues what a changed device needs and nudges the engine. A failure is logged, not
     /// returned: the change itself is stored, and the periodic re-sync repairs the binding.
-    pub async fn device_changed(&self, device_id: i64) {
+    pub async fn device_changed(&self, device_id: DeviceId) {
         match crate::reconcile::queue::device_changed(&self.store, device_id).await {
             Ok(true) => self.wake_engine(),
             Ok(false) => {}
             Err(e) => {
-                tracing::warn!(device = device_id, error = %e, "cannot queue the device's binding; the next re-sync will")
+                tracing::warn!(device = %device_id, error = %e, "cannot queue the device's binding; the next re-sync will")
             }
         }
     }
@@ -120,7 +121,7 @@ impl AppState {
         self.facts_writes.load(Ordering::Relaxed)
     }
 
-    pub fn mark_seen(&self, device_id: i64, at_ms: i64) {
+    pub fn mark_seen(&self, device_id: DeviceId, at_ms: i64) {
         self.seen
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -129,7 +130,7 @@ impl AppState {
 
     /// Writes the pending last-seen times.
     pub async fn flush_seen(&self) {
-        let pending: Vec<(i64, i64)> = self
+        let pending: Vec<(DeviceId, i64)> = self
             .seen
             .lock()
             .unwrap_or_else(|p| p.into_inner())

@@ -13,10 +13,11 @@ use bindery_shared::FactField;
 use serde_json::{Value, json};
 
 mod common;
+use bindery_server::ids::{CompanyId, ConfigurationId, DeviceId, PolicyId};
 use common::world::{World, agent_id, facts, world};
 
-const ACME: i64 = 2;
-const GLOBEX: i64 = 3;
+const ACME: CompanyId = CompanyId(2);
+const GLOBEX: CompanyId = CompanyId(3);
 const ACTIVE: i64 = 1;
 const INACTIVE: i64 = 2;
 
@@ -24,25 +25,25 @@ fn ident(c: &Value) -> Option<&str> {
     c["deviceIdentifier"].as_str()
 }
 
-async fn binding(w: &World, device: i64) -> bindery_server::store::Binding {
+async fn binding(w: &World, device: DeviceId) -> bindery_server::store::Binding {
     w.store.binding(device).await.unwrap().unwrap()
 }
 
 /// Six machines, and the configurations an earlier tool left in ConnectWise.
 struct Scene {
-    devices: Vec<i64>,
-    by_serial: i64,
-    by_mac: i64,
-    by_name: i64,
-    dup_a: i64,
-    dup_b: i64,
-    twin: i64,
-    printer: i64,
-    foreign: i64,
-    stray: i64,
+    devices: Vec<DeviceId>,
+    by_serial: ConfigurationId,
+    by_mac: ConfigurationId,
+    by_name: ConfigurationId,
+    dup_a: ConfigurationId,
+    dup_b: ConfigurationId,
+    twin: ConfigurationId,
+    printer: ConfigurationId,
+    foreign: ConfigurationId,
+    stray: ConfigurationId,
 }
 
-async fn scene(w: &World, policy: i64) -> Scene {
+async fn scene(w: &World, policy: PolicyId) -> Scene {
     let mut devices = w.enroll(policy, 0..4).await;
     // Two machines that share a name (and nothing else).
     for n in [4usize, 5] {
@@ -111,11 +112,12 @@ async fn a_full_company_is_adopted_by_each_key_previewed_exactly_and_never_dupli
         "{plan:?}"
     );
     assert_eq!(plan.reactivate, 1, "the inactive one found by name");
-    let waiting: Vec<i64> = plan.needs_person.iter().map(|n| n.device_id).collect();
+    let waiting: Vec<DeviceId> = plan.needs_person.iter().map(|n| n.device_id).collect();
     assert_eq!(waiting, vec![s.devices[3], s.devices[4], s.devices[5]]);
     assert_eq!(plan.needs_person[0].candidates, vec![s.dup_a, s.dup_b]);
     assert_eq!(plan.needs_person[1].candidates, vec![s.twin]);
-    let unclaimed: Vec<i64> = plan.unclaimed.iter().map(|u| u.configuration_id).collect();
+    let unclaimed: Vec<ConfigurationId> =
+        plan.unclaimed.iter().map(|u| u.configuration_id).collect();
     assert_eq!(unclaimed, vec![s.printer]);
     assert!(
         w.store.policy(p.id).await.unwrap().cw_company_id.is_none(),
@@ -192,7 +194,7 @@ async fn a_full_company_is_adopted_by_each_key_previewed_exactly_and_never_dupli
         .await
         .unwrap();
     assert_eq!(log.len(), 3);
-    let serial_entry = log.iter().find(|a| a.cw_id == Some(s.by_serial)).unwrap();
+    let serial_entry = log.iter().find(|a| a.cw_id == Some(s.by_serial.0)).unwrap();
     let detail = serial_entry.detail.as_deref().unwrap();
     assert!(detail.contains("adopted by serial"), "{detail}");
     assert!(

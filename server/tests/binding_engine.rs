@@ -15,6 +15,7 @@ use connectwise_sandbox::{Faults, Seed};
 use serde_json::Value;
 
 mod common;
+use bindery_server::ids::CompanyId;
 use common::world::{World, agent_id, facts, world};
 
 const ACME: i64 = 2;
@@ -42,7 +43,7 @@ async fn linking_binds_each_device_once_and_an_unchanged_resync_only_reads() {
     );
 
     w.sb.sandbox.clear_requests();
-    w.link(p.id, Some((ACME, "Acme"))).await;
+    w.link(p.id, Some((CompanyId(ACME), "Acme"))).await;
     w.settled().await;
     for n in 0..30 {
         let found = w.configs(n);
@@ -64,7 +65,7 @@ async fn linking_binds_each_device_once_and_an_unchanged_resync_only_reads() {
         );
         let b = w.store.binding(devices[n]).await.unwrap().unwrap();
         assert_eq!(b.state, BindingState::Bound);
-        assert_eq!(b.configuration_id, c["id"].as_i64());
+        assert_eq!(b.configuration_id.map(i64::from), c["id"].as_i64());
     }
     let s = w.store.policy_bindings(p.id).await.unwrap();
     assert_eq!((s.bound, s.link), (30, LinkState::Blue));
@@ -79,7 +80,9 @@ async fn linking_binds_each_device_once_and_an_unchanged_resync_only_reads() {
 
     // Nothing changed: a re-sync reads the company's page and writes nothing.
     w.sb.sandbox.clear_requests();
-    queue::sync_company(&w.store, ACME).await.unwrap();
+    queue::sync_company(&w.store, CompanyId(ACME))
+        .await
+        .unwrap();
     w.engine.wake();
     w.settled().await;
     let reqs = w.requests();
@@ -117,8 +120,8 @@ async fn moving_unlinking_and_retiring_deactivate_and_relinking_reactivates() {
     let w = world().await;
     let a = w.store.create_policy("A").await.unwrap();
     let b = w.store.create_policy("B").await.unwrap();
-    w.link(a.id, Some((ACME, "Acme"))).await;
-    w.link(b.id, Some((GLOBEX, "Globex"))).await;
+    w.link(a.id, Some((CompanyId(ACME), "Acme"))).await;
+    w.link(b.id, Some((CompanyId(GLOBEX), "Globex"))).await;
     let devices = w.enroll(a.id, 0..6).await;
     w.engine.wake();
     w.settled().await;
@@ -143,7 +146,7 @@ async fn moving_unlinking_and_retiring_deactivate_and_relinking_reactivates() {
     let binding = w.store.binding(devices[0]).await.unwrap().unwrap();
     assert_eq!(
         (binding.state, binding.company_id),
-        (BindingState::Bound, Some(GLOBEX))
+        (BindingState::Bound, Some(CompanyId(GLOBEX)))
     );
 
     // Retire device 1: inactive.
@@ -168,7 +171,7 @@ async fn moving_unlinking_and_retiring_deactivate_and_relinking_reactivates() {
 
     // Link A again: the same configurations come back active, none is added.
     let before = w.all_configs().len();
-    w.link(a.id, Some((ACME, "Acme"))).await;
+    w.link(a.id, Some((CompanyId(ACME), "Acme"))).await;
     w.settled().await;
     assert_eq!(w.all_configs().len(), before);
     for n in 2..6 {
@@ -191,7 +194,7 @@ async fn a_resync_repairs_configurations_deleted_or_deactivated_by_hand() {
     let w = world().await;
     let p = w.store.create_policy("P").await.unwrap();
     w.enroll(p.id, 0..4).await;
-    w.link(p.id, Some((ACME, "Acme"))).await;
+    w.link(p.id, Some((CompanyId(ACME), "Acme"))).await;
     w.settled().await;
     let deleted = w.configs(0)[0]["id"].as_i64().unwrap();
     let edited = w.configs(1)[0]["id"].as_i64().unwrap();
@@ -232,7 +235,7 @@ async fn faults_lost_replies_and_429s_never_make_a_second_configuration() {
         seed: Some(7),
         ..Faults::default()
     });
-    w.link(p.id, Some((ACME, "Acme"))).await;
+    w.link(p.id, Some((CompanyId(ACME), "Acme"))).await;
     w.settled().await;
     let faulted =
         w.sb.sandbox
@@ -271,7 +274,7 @@ async fn a_refused_write_fails_the_device_with_connectwises_words_until_retried(
         }),
         ..Faults::default()
     });
-    w.link(p.id, Some((ACME, "Acme"))).await;
+    w.link(p.id, Some((CompanyId(ACME), "Acme"))).await;
     w.settled().await;
     assert!(w.all_configs().is_empty());
     let s = w.store.policy_bindings(p.id).await.unwrap();
@@ -371,7 +374,7 @@ async fn two_servers_on_one_postgres_bind_each_device_once_when_one_dies() {
     let engine_b = Engine::new(b.clone(), key.clone(), config());
     let run_a = tokio::spawn(engine_a.clone().run(stopped_a));
     tokio::spawn(engine_b.clone().run(stopped_b));
-    w.link(p.id, Some((ACME, "Acme"))).await;
+    w.link(p.id, Some((CompanyId(ACME), "Acme"))).await;
 
     // Server A dies once both have done some work.
     for _ in 0..400 {

@@ -5,6 +5,7 @@
 
 use std::collections::HashSet;
 
+use bindery_server::ids::{CompanyId, ConfigurationId, DeviceId, PolicyId, TicketId};
 use bindery_server::secrets::hash_secret;
 use bindery_server::store::{
     AlertFilter, AlertInput, AlertState, Backend, Enrollment, NewDevice, NewHelpRequest, NewJob,
@@ -73,12 +74,12 @@ on_both!(
         ));
         let b = store.rename_policy(b.id, "Data centre").await.unwrap();
         let linked = store
-            .link_policy(b.id, Some((2, "Acme Corporation")))
+            .link_policy(b.id, Some((CompanyId(2), "Acme Corporation")))
             .await
             .unwrap();
         assert_eq!(
             (linked.cw_company_id, linked.cw_company_name.as_deref()),
-            (Some(2), Some("Acme Corporation"))
+            (Some(CompanyId(2)), Some("Acme Corporation"))
         );
         assert_eq!(
             store.link_policy(b.id, None).await.unwrap().cw_company_id,
@@ -182,7 +183,7 @@ on_both!(
         assert_eq!(listed.len(), 2);
         assert!(!listed[0].is_usable(now_ms()) && listed[1].is_usable(now_ms()));
         assert!(matches!(
-            store.create_token(999, "x", None).await,
+            store.create_token(PolicyId(999), "x", None).await,
             Err(StoreError::NotFound(_))
         ));
     }
@@ -191,7 +192,7 @@ on_both!(
 fn new_device<'a>(
     agent_id: &'a str,
     serial: Option<&'a str>,
-    policy_id: i64,
+    policy_id: PolicyId,
     facts: &'a str,
     secret: &'a str,
 ) -> NewDevice<'a> {
@@ -358,7 +359,7 @@ on_both!(
         assert_eq!(store.devices(Some(p.id)).await.unwrap().len(), 3);
 
         // Auto-approval (when on) takes a silent device back only for a token of its policy.
-        let auto = |agent: &'static str, serial: &'static str, policy: i64| NewDevice {
+        let auto = |agent: &'static str, serial: &'static str, policy: PolicyId| NewDevice {
             auto_approve_silent_ms: Some(0),
             ..new_device(agent, Some(serial), policy, r#"{"name":"f5"}"#, "h5")
         };
@@ -459,7 +460,7 @@ on_both!(devices_move_and_retire, |store: Store| async move {
         Some(q.id)
     );
     assert!(matches!(
-        store.move_device(d.id, Some(999)).await,
+        store.move_device(d.id, Some(PolicyId(999))).await,
         Err(StoreError::NotFound(_))
     ));
     store.delete_policy(q.id).await.unwrap();
@@ -703,7 +704,10 @@ on_both!(
             LinkState::Grey,
             "not linked"
         );
-        store.link_policy(p.id, Some((2, "Acme"))).await.unwrap();
+        store
+            .link_policy(p.id, Some((CompanyId(2), "Acme")))
+            .await
+            .unwrap();
         let s = store.policy_bindings(p.id).await.unwrap();
         assert_eq!(
             (s.devices, s.pending, s.link),
@@ -711,22 +715,25 @@ on_both!(
             "no binding yet is pending"
         );
 
-        let bound = |device_id: i64, configuration_id: i64| Binding {
+        let bound = |device_id: DeviceId, configuration_id: ConfigurationId| Binding {
             device_id,
             state: BindingState::Bound,
-            company_id: Some(2),
+            company_id: Some(CompanyId(2)),
             configuration_id: Some(configuration_id),
             error: None,
             updated_ms: 0,
             write_started_ms: None,
             candidates: Vec::new(),
         };
-        store.set_binding(&bound(a.id, 11)).await.unwrap();
+        store
+            .set_binding(&bound(a.id, ConfigurationId(11)))
+            .await
+            .unwrap();
         let failed = Binding {
         state: BindingState::Failed,
         configuration_id: None,
         error: Some("ConnectWise rejected the request (400): name: may not be longer than 100 characters".into()),
-        ..bound(b.id, 0)
+        ..bound(b.id, ConfigurationId(0))
     };
         store.set_binding(&failed).await.unwrap();
         let s = store.policy_bindings(p.id).await.unwrap();
@@ -737,7 +744,10 @@ on_both!(
             "ConnectWise's error, as it gave it"
         );
 
-        store.set_binding(&bound(b.id, 12)).await.unwrap();
+        store
+            .set_binding(&bound(b.id, ConfigurationId(12)))
+            .await
+            .unwrap();
         assert_eq!(
             store.policy_bindings(p.id).await.unwrap().link,
             LinkState::Blue
@@ -750,13 +760,13 @@ on_both!(
             "retired devices do not count"
         );
         assert!(matches!(
-            store.policy_bindings(999).await,
+            store.policy_bindings(PolicyId(999)).await,
             Err(StoreError::NotFound(_))
         ));
     }
 );
 
-fn alert_input(seq: Option<i64>, monitor: &str, raised: bool, device_id: i64) -> AlertInput {
+fn alert_input(seq: Option<i64>, monitor: &str, raised: bool, device_id: DeviceId) -> AlertInput {
     AlertInput {
         seq,
         monitor_id: monitor.into(),
@@ -769,7 +779,7 @@ fn alert_input(seq: Option<i64>, monitor: &str, raised: bool, device_id: i64) ->
         ticket: Ok(NewTicket {
             device_id,
             board: TicketBoard::Monitoring,
-            company_id: 2,
+            company_id: CompanyId(2),
             summary: "Disk /var has 4.5% free on host".into(),
             description: "details".into(),
             contact_name: None,
@@ -778,7 +788,7 @@ fn alert_input(seq: Option<i64>, monitor: &str, raised: bool, device_id: i64) ->
     }
 }
 
-fn ticket_job(id: i64) -> NewJob {
+fn ticket_job(id: TicketId) -> NewJob {
     NewJob {
         kind: "cw.ticket".into(),
         dedupe_key: Some(format!("ticket:{id}")),
@@ -931,7 +941,7 @@ on_both!(
             ticket: Ok(NewTicket {
                 device_id: d,
                 board: TicketBoard::SelfService,
-                company_id: 2,
+                company_id: CompanyId(2),
                 summary: "Printer jammed".into(),
                 description: "Requested by jane".into(),
                 contact_name: Some("jane".into()),
@@ -979,7 +989,7 @@ on_both!(
         // Queued last and due last, but a person waits for it.
         let ticket = NewJob {
             run_after_ms: now,
-            ..ticket_job(9)
+            ..ticket_job(TicketId(9))
         };
         store.enqueue(&ticket).await.unwrap();
         let first = store.lease_jobs("w", now, 60_000, 1).await.unwrap();

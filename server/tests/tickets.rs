@@ -14,6 +14,7 @@ use connectwise_sandbox::Faults;
 use serde_json::Value;
 
 mod common;
+use bindery_server::ids::{CompanyId, DeviceId};
 use common::world::{World, world};
 
 const ACME: i64 = 2;
@@ -43,7 +44,7 @@ fn batch(events: Vec<AlertEvent>) -> AlertBatch {
 
 impl World {
     /// One alert event from device `d`, stored as the agent API would.
-    async fn send(&self, d: i64, e: AlertEvent) -> bindery_server::store::AlertIntake {
+    async fn send(&self, d: DeviceId, e: AlertEvent) -> bindery_server::store::AlertIntake {
         monitoring::take_alert_batch(&self.store, d, &batch(vec![e]))
             .await
             .unwrap()
@@ -83,10 +84,10 @@ impl World {
     }
 
     /// A linked policy with `count` bound devices; returns their ids.
-    async fn linked(&self, count: usize) -> Vec<i64> {
+    async fn linked(&self, count: usize) -> Vec<DeviceId> {
         let p = self.store.create_policy("Monitored").await.unwrap();
         let ids = self.enroll(p.id, 0..count).await;
-        self.link(p.id, Some((ACME, "Acme"))).await;
+        self.link(p.id, Some((CompanyId(ACME), "Acme"))).await;
         self.settled().await;
         ids
     }
@@ -323,7 +324,7 @@ async fn a_help_request_opens_a_self_service_ticket_once_and_the_user_closes_it(
     assert_eq!(stored.ticket.as_ref().unwrap().number, Some(tid));
     // Another device cannot close it; this one can.
     assert_eq!(
-        monitoring::close_help_from_device(&w.store, d + 1000, tid, None)
+        monitoring::close_help_from_device(&w.store, DeviceId(d.0 + 1000), tid, None)
             .await
             .unwrap(),
         None
@@ -450,7 +451,7 @@ async fn after_a_429_no_request_of_any_job_goes_out_before_retry_after() {
         .await;
     w.send(devices[2], event(1, "memory-used", AlertEventKind::Raised))
         .await;
-    bindery_server::reconcile::queue::sync_company(&w.store, ACME)
+    bindery_server::reconcile::queue::sync_company(&w.store, CompanyId(ACME))
         .await
         .unwrap();
     w.engine.wake();

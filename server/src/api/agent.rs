@@ -13,6 +13,7 @@ use bindery_shared::protocol::{
 use bindery_shared::{DeviceFacts, FactField};
 
 use super::{ApiFailure, read_json};
+use crate::ids::PolicyId;
 use crate::monitoring::{self, settings::MonitorSettings};
 use crate::secrets::{hash_secret, random_secret, verify_secret};
 use crate::state::Shared;
@@ -142,18 +143,18 @@ async fn proves_same_device(
         }))
 }
 
-fn log_enrollment(enrollment: &Enrollment, policy_id: i64) {
+fn log_enrollment(enrollment: &Enrollment, policy_id: PolicyId) {
     let device = enrollment.device();
     match enrollment {
         Enrollment::PossibleReinstall { of, .. } => tracing::warn!(
-            device = device.id, agent_id = %device.agent_id, possible_reinstall_of = of.id,
+            device = %device.id, agent_id = %device.agent_id, possible_reinstall_of = %of.id,
             "a machine enrolled with the serial or MAC of a known device and no proof; it waits for a person"
         ),
         Enrollment::SameAgent(_) => {
-            tracing::info!(device = device.id, agent_id = %device.agent_id, "device enrolled again with its credential")
+            tracing::info!(device = %device.id, agent_id = %device.agent_id, "device enrolled again with its credential")
         }
         _ => {
-            tracing::info!(device = device.id, agent_id = %device.agent_id, policy = policy_id, "device enrolled")
+            tracing::info!(device = %device.id, agent_id = %device.agent_id, policy = %policy_id, "device enrolled")
         }
     }
 }
@@ -205,7 +206,7 @@ async fn checkin(
     if report.spool_dropped > 0 {
         let n = i64::try_from(report.spool_dropped).unwrap_or(i64::MAX);
         tracing::warn!(
-            device = auth.id,
+            device = %auth.id,
             dropped = n,
             "the agent's alert spool overflowed; events were lost"
         );

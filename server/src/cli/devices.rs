@@ -4,6 +4,7 @@ use bindery_server::ops::Ops;
 use clap::Subcommand;
 
 use super::{Context, policy_named};
+use bindery_server::ids::DeviceId;
 
 #[derive(Subcommand)]
 pub enum Command {
@@ -16,7 +17,7 @@ pub enum Command {
     /// Move a device (by id) to another policy, or out of every policy.
     #[command(name = "device-move")]
     Move {
-        device: i64,
+        device: DeviceId,
         #[arg(long, conflicts_with = "none")]
         policy: Option<String>,
         #[arg(long)]
@@ -24,7 +25,7 @@ pub enum Command {
     },
     /// Retire a device: it can no longer report; its configuration is deactivated.
     #[command(name = "device-retire")]
-    Retire { device: i64 },
+    Retire { device: DeviceId },
 }
 
 pub async fn run(cx: &Context<'_>, command: Command) -> Result<(), String> {

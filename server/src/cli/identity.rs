@@ -7,6 +7,7 @@ use bindery_server::reconcile::plan::PersonChoice;
 use clap::Subcommand;
 
 use super::Context;
+use bindery_server::ids::{ConfigurationId, DeviceId};
 
 #[derive(Subcommand)]
 pub enum Command {
@@ -14,9 +15,9 @@ pub enum Command {
     /// no other device owns; a bound device is re-pointed to it), --create-new, or --auto to
     /// let Bindery decide again.
     DeviceConfiguration {
-        device: i64,
+        device: DeviceId,
         #[arg(long, conflicts_with_all = ["create_new", "auto"], required_unless_present_any = ["create_new", "auto"])]
-        adopt: Option<i64>,
+        adopt: Option<ConfigurationId>,
         #[arg(long, conflicts_with = "auto")]
         create_new: bool,
         #[arg(long)]
@@ -26,7 +27,7 @@ pub enum Command {
     /// device it may be (that device keeps its agent id, configuration and history), or
     /// --keep-separate makes it a device of its own.
     DeviceReinstall {
-        device: i64,
+        device: DeviceId,
         #[arg(
             long,
             conflicts_with = "keep_separate",

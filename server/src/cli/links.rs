@@ -6,6 +6,7 @@ use bindery_server::ops::links::LinkPreview;
 use clap::Subcommand;
 
 use super::{Context, policy_named};
+use bindery_server::ids::{CompanyId, ConfigurationId};
 
 #[derive(Subcommand)]
 pub enum Command {
@@ -16,7 +17,7 @@ pub enum Command {
         #[arg(long)]
         policy: String,
         #[arg(long)]
-        company: i64,
+        company: CompanyId,
         #[arg(long)]
         dry_run: bool,
     },
@@ -142,7 +143,11 @@ pub fn render(p: &LinkPreview) -> String {
     out += &format!("  leave {} in line\n", plan.in_line);
     out += &format!("  wait for a person: {}\n", plan.needs_person.len());
     for n in &plan.needs_person {
-        let candidates: Vec<String> = n.candidates.iter().map(i64::to_string).collect();
+        let candidates: Vec<String> = n
+            .candidates
+            .iter()
+            .map(ConfigurationId::to_string)
+            .collect();
         out += &format!(
             "    device {}: {} (candidates: {})\n",
             n.device_id,

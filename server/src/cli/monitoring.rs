@@ -7,6 +7,7 @@ use bindery_server::store::{AlertFilter, AlertState};
 use clap::Subcommand;
 
 use super::{Context, policy_named};
+use bindery_server::ids::AlertId;
 
 #[derive(Subcommand)]
 pub enum Command {
@@ -34,7 +35,7 @@ pub enum Command {
         limit: i64,
     },
     /// Close an open alert (its ticket gets the closed status and a note).
-    AlertClose { id: i64 },
+    AlertClose { id: AlertId },
 }
 
 pub async fn run(cx: &Context<'_>, command: Command) -> Result<(), String> {

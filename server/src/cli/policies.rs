@@ -4,6 +4,7 @@ use bindery_server::ops::Ops;
 use clap::Subcommand;
 
 use super::{Context, policy_named};
+use bindery_server::ids::ConfigurationId;
 
 #[derive(Subcommand)]
 pub enum Command {
@@ -76,8 +77,11 @@ pub async fn run(cx: &Context<'_>, command: Command) -> Result<(), String> {
                             .map(|c| c.to_string())
                             .unwrap_or_else(|| {
                                 // Waiting for a person: the configurations it could be.
-                                let c: Vec<String> =
-                                    b.candidates.iter().map(i64::to_string).collect();
+                                let c: Vec<String> = b
+                                    .candidates
+                                    .iter()
+                                    .map(ConfigurationId::to_string)
+                                    .collect();
                                 c.join(",")
                             }),
                         b.error.clone().unwrap_or_default(),

@@ -12,6 +12,7 @@ use bindery_shared::FactField;
 use serde::Deserialize;
 
 use super::{ConsoleError, Frame, Page, Paging, Viewer, ago, enc, render, see_other};
+use crate::ids::{DeviceId, PolicyId};
 use crate::state::Shared;
 use crate::store::{Device, DeviceTarget};
 
@@ -22,7 +23,7 @@ pub fn router() -> Router<Shared> {
 }
 
 struct DeviceRow {
-    id: i64,
+    id: DeviceId,
     name: String,
     agent_id: String,
     os: String,
@@ -32,7 +33,7 @@ struct DeviceRow {
     last_seen: String,
     policy: String,
     /// 0: in no policy.
-    policy_id: i64,
+    policy_id: PolicyId,
     state: &'static str,
     error: Option<String>,
 }
@@ -42,12 +43,12 @@ struct DeviceRow {
 struct DevicesPage {
     frame: Frame,
     rows: Vec<DeviceRow>,
-    policies: Vec<(i64, String)>,
+    policies: Vec<(PolicyId, String)>,
     /// (state, selected)
     states: Vec<(&'static str, bool)>,
     q: String,
     /// 0: any policy.
-    policy: i64,
+    policy: PolicyId,
     paging: Paging,
 }
 
@@ -68,21 +69,21 @@ async fn devices(
     viewer: Viewer,
     Query(query): Query<DeviceQuery>,
 ) -> Page {
-    let policies: Vec<(i64, String)> = state
+    let policies: Vec<(PolicyId, String)> = state
         .store
         .policies()
         .await?
         .into_iter()
         .map(|p| (p.id, p.name))
         .collect();
-    let policy = query.policy.parse::<i64>().ok();
+    let policy = query.policy.parse::<PolicyId>().ok();
     let q = query.q.trim().to_lowercase();
     let wanted_state = if query.state.is_empty() {
         "any"
     } else {
         query.state.as_str()
     };
-    let targets: HashMap<i64, DeviceTarget> = state
+    let targets: HashMap<DeviceId, DeviceTarget> = state
         .store
         .all_targets()
         .await?
@@ -133,7 +134,7 @@ async fn devices(
         .map(|s| (s, s == wanted_state))
         .collect(),
         q: query.q.chars().take(100).collect(),
-        policy: policy.unwrap_or(0),
+        policy: policy.unwrap_or_default(),
         paging,
     };
     render(&page, StatusCode::OK)
@@ -142,8 +143,8 @@ async fn devices(
 /// A device's row, unless it is retired or not in the binding state asked for.
 fn device_row(
     d: Device,
-    targets: &HashMap<i64, DeviceTarget>,
-    policies: &[(i64, String)],
+    targets: &HashMap<DeviceId, DeviceTarget>,
+    policies: &[(PolicyId, String)],
     wanted_state: &str,
 ) -> Option<DeviceRow> {
     if d.retired_ms.is_some() {
@@ -176,7 +177,7 @@ fn device_row(
             .and_then(|p| policies.iter().find(|(id, _)| *id == p))
             .map(|(_, n)| n.clone())
             .unwrap_or_else(|| "none".into()),
-        policy_id: d.policy_id.unwrap_or(0),
+        policy_id: d.policy_id.unwrap_or_default(),
         state: binding_state,
         error,
         agent_id: d.agent_id,
@@ -194,13 +195,13 @@ struct MoveForm {
 async fn move_device(
     State(state): State<Shared>,
     viewer: Viewer,
-    Path(id): Path<i64>,
+    Path(id): Path<DeviceId>,
     Form(f): Form<MoveForm>,
 ) -> Page {
     viewer.check(&f.csrf)?;
     let policy = match f.policy_id.trim() {
         "" => None,
-        p => Some(p.parse::<i64>().map_err(|_| {
+        p => Some(p.parse::<PolicyId>().map_err(|_| {
             ConsoleError::new(StatusCode::BAD_REQUEST, "choose a policy from the list")
         })?),
     };

@@ -8,6 +8,7 @@ use axum::routing::post;
 use serde::Deserialize;
 
 use super::{Page, Viewer, see_other};
+use crate::ids::{ConfigurationId, DeviceId, PolicyId};
 use crate::ops::identity::ReinstallAnswer;
 use crate::reconcile::plan::PersonChoice;
 use crate::state::Shared;
@@ -23,15 +24,15 @@ struct ConfigurationForm {
     #[serde(default)]
     csrf: String,
     /// The policy page to go back to.
-    back: i64,
-    adopt: Option<i64>,
+    back: PolicyId,
+    adopt: Option<ConfigurationId>,
     create_new: Option<String>,
 }
 
 async fn configuration(
     State(state): State<Shared>,
     viewer: Viewer,
-    Path(id): Path<i64>,
+    Path(id): Path<DeviceId>,
     Form(f): Form<ConfigurationForm>,
 ) -> Page {
     viewer.check(&f.csrf)?;
@@ -51,14 +52,14 @@ async fn configuration(
 struct ReinstallForm {
     #[serde(default)]
     csrf: String,
-    back: i64,
+    back: PolicyId,
     answer: ReinstallAnswer,
 }
 
 async fn reinstall(
     State(state): State<Shared>,
     viewer: Viewer,
-    Path(id): Path<i64>,
+    Path(id): Path<DeviceId>,
     Form(f): Form<ReinstallForm>,
 ) -> Page {
     viewer.check(&f.csrf)?;

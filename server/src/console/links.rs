@@ -12,6 +12,7 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 
 use super::{Frame, Page, Viewer, render, see_other};
+use crate::ids::{CompanyId, ConfigurationId, PolicyId};
 use crate::ops::links::LinkPreview;
 use crate::state::Shared;
 
@@ -26,9 +27,9 @@ pub fn router() -> Router<Shared> {
 
 /// A preview as the page shows it.
 struct PreviewView {
-    policy_id: i64,
+    policy_id: PolicyId,
     policy_name: String,
-    company_id: i64,
+    company_id: CompanyId,
     company_name: String,
     adopted: usize,
     by_serial: usize,
@@ -41,7 +42,7 @@ struct PreviewView {
     deactivate: usize,
     in_line: usize,
     waiting: Vec<Waiting>,
-    unclaimed: Vec<(i64, String)>,
+    unclaimed: Vec<(ConfigurationId, String)>,
 }
 
 struct Waiting {
@@ -56,7 +57,11 @@ async fn view(state: &Shared, p: LinkPreview) -> Result<PreviewView, super::Cons
     for n in plan.needs_person {
         let d = state.store.device(n.device_id).await?;
         let facts = d.facts;
-        let candidates: Vec<String> = n.candidates.iter().map(i64::to_string).collect();
+        let candidates: Vec<String> = n
+            .candidates
+            .iter()
+            .map(ConfigurationId::to_string)
+            .collect();
         waiting.push(Waiting {
             device: facts.name.unwrap_or(d.agent_id),
             reason: n.reason,
@@ -104,14 +109,14 @@ struct PreviewPage {
 
 #[derive(Deserialize)]
 struct CompanyQuery {
-    company_id: i64,
+    company_id: CompanyId,
 }
 
 /// "Save Account": what linking would do; nothing is written until the admin confirms.
 async fn preview(
     State(state): State<Shared>,
     viewer: Viewer,
-    Path(id): Path<i64>,
+    Path(id): Path<PolicyId>,
     Query(q): Query<CompanyQuery>,
 ) -> Page {
     let p = state.ops().preview_link(id, q.company_id).await?;
@@ -130,14 +135,14 @@ async fn preview(
 struct LinkForm {
     #[serde(default)]
     csrf: String,
-    company_id: i64,
+    company_id: CompanyId,
 }
 
 /// The confirmed link: checks the company with ConnectWise, links, and starts binding.
 async fn link(
     State(state): State<Shared>,
     viewer: Viewer,
-    Path(id): Path<i64>,
+    Path(id): Path<PolicyId>,
     Form(f): Form<LinkForm>,
 ) -> Page {
     viewer.check(&f.csrf)?;
@@ -146,9 +151,9 @@ async fn link(
 }
 
 struct SuggestionRow {
-    policy_id: i64,
+    policy_id: PolicyId,
     policy_name: String,
-    company: Option<(i64, String, String)>,
+    company: Option<(CompanyId, String, String)>,
 }
 
 #[derive(Template)]
@@ -181,8 +186,8 @@ async fn suggestions(State(state): State<Shared>, viewer: Viewer) -> Page {
 }
 
 /// The accepted suggestions, from `pick_<policy id>=<company id>` fields.
-fn picks(fields: &HashMap<String, String>) -> Vec<(i64, i64)> {
-    let mut out: Vec<(i64, i64)> = fields
+fn picks(fields: &HashMap<String, String>) -> Vec<(PolicyId, CompanyId)> {
+    let mut out: Vec<(PolicyId, CompanyId)> = fields
         .iter()
         .filter_map(|(k, v)| {
             let policy = k.strip_prefix("pick_")?.parse().ok()?;

@@ -9,6 +9,7 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 
 use super::{ConsoleError, CsrfForm, Frame, Page, Paging, Viewer, ago, enc, render, see_other};
+use crate::ids::AlertId;
 use crate::monitoring;
 use crate::state::Shared;
 use crate::store::{AlertFilter, AlertState, TicketBrief, TicketState};
@@ -41,7 +42,7 @@ fn ticket_text(t: Option<&TicketBrief>, no_ticket: Option<&str>) -> (String, Opt
 }
 
 struct AlertRow {
-    id: i64,
+    id: AlertId,
     raised: String,
     agent_id: String,
     summary: String,
@@ -125,7 +126,7 @@ async fn alerts(
 async fn close_alert(
     State(state): State<Shared>,
     viewer: Viewer,
-    Path(id): Path<i64>,
+    Path(id): Path<AlertId>,
     Form(f): Form<CsrfForm>,
 ) -> Page {
     viewer.check(&f.csrf)?;

@@ -10,6 +10,7 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 
 use super::{CsrfForm, Frame, Page, Viewer, render, see_other};
+use crate::ids::{CompanyId, ConfigurationId, DeviceId, PolicyId};
 use crate::state::Shared;
 use crate::store::{BindingState, LinkState, now_ms};
 
@@ -33,7 +34,7 @@ pub fn link_label(link: LinkState) -> &'static str {
 }
 
 struct PolicyRow {
-    id: i64,
+    id: PolicyId,
     name: String,
     company: Option<String>,
     link: &'static str,
@@ -97,16 +98,16 @@ async fn create(State(state): State<Shared>, viewer: Viewer, Form(f): Form<NameF
 }
 
 struct DeviceRow {
-    device_id: i64,
+    device_id: DeviceId,
     name: String,
     agent_id: String,
     state: &'static str,
-    configuration_id: Option<i64>,
+    configuration_id: Option<ConfigurationId>,
     error: Option<String>,
     /// Waiting for a person: the configurations it could be.
-    candidates: Vec<i64>,
+    candidates: Vec<ConfigurationId>,
     /// Waiting as a possible reinstall of this device.
-    reinstall_of: Option<i64>,
+    reinstall_of: Option<DeviceId>,
 }
 
 struct TokenRow {
@@ -120,7 +121,7 @@ struct TokenRow {
 }
 
 struct CompanyRow {
-    id: i64,
+    id: CompanyId,
     identifier: String,
     name: String,
 }
@@ -129,7 +130,7 @@ struct CompanyRow {
 #[template(path = "console/policy.html")]
 struct PolicyPage {
     frame: Frame,
-    id: i64,
+    id: PolicyId,
     link: &'static str,
     link_label: &'static str,
     company: Option<String>,
@@ -156,7 +157,7 @@ struct PolicyQuery {
 async fn one(
     State(state): State<Shared>,
     viewer: Viewer,
-    Path(id): Path<i64>,
+    Path(id): Path<PolicyId>,
     Query(query): Query<PolicyQuery>,
 ) -> Page {
     let p = state.store.policy(id).await?;
@@ -225,7 +226,7 @@ async fn search_companies(state: &Shared, q: &str) -> (Vec<CompanyRow>, Option<S
         Ok(list) => (
             list.into_iter()
                 .map(|c| CompanyRow {
-                    id: c.id,
+                    id: CompanyId(c.id),
                     identifier: c.identifier,
                     name: c.name,
                 })
@@ -286,7 +287,7 @@ fn token_row(t: crate::store::EnrollmentToken, now: i64) -> TokenRow {
 async fn unlink(
     State(state): State<Shared>,
     viewer: Viewer,
-    Path(id): Path<i64>,
+    Path(id): Path<PolicyId>,
     Form(f): Form<CsrfForm>,
 ) -> Page {
     viewer.check(&f.csrf)?;
@@ -297,7 +298,7 @@ async fn unlink(
 async fn retry(
     State(state): State<Shared>,
     viewer: Viewer,
-    Path(id): Path<i64>,
+    Path(id): Path<PolicyId>,
     Form(f): Form<CsrfForm>,
 ) -> Page {
     viewer.check(&f.csrf)?;
@@ -308,7 +309,7 @@ async fn retry(
 async fn delete(
     State(state): State<Shared>,
     viewer: Viewer,
-    Path(id): Path<i64>,
+    Path(id): Path<PolicyId>,
     Form(f): Form<CsrfForm>,
 ) -> Page {
     viewer.check(&f.csrf)?;
@@ -321,7 +322,7 @@ async fn delete(
 struct TokenCreated {
     frame: Frame,
     policy: String,
-    policy_id: i64,
+    policy_id: PolicyId,
     linux: String,
     windows: String,
     token: String,
@@ -331,7 +332,7 @@ struct TokenCreated {
 struct TokenForm {
     #[serde(default)]
     csrf: String,
-    policy_id: i64,
+    policy_id: PolicyId,
     #[serde(default)]
     label: String,
 }

@@ -11,6 +11,7 @@ use crate::store::Store;
 
 mod agent;
 
+use crate::ids::CompanyId;
 use agent::{offer_agent, start_agent};
 
 /// The sandbox seed's API member (see connectwise/sandbox's seed).
@@ -269,7 +270,7 @@ async fn link_demo_policy(
         None => store.create_policy(DEMO_POLICY).await.map_err(e)?,
     };
     store
-        .link_policy(policy.id, Some((DEMO_COMPANY_ID, company_name)))
+        .link_policy(policy.id, Some((CompanyId(DEMO_COMPANY_ID), company_name)))
         .await
         .map_err(e)?;
     crate::reconcile::queue::policy_linked(store, policy.id)

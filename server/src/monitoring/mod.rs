@@ -13,6 +13,7 @@ pub mod ticket_text;
 use bindery_shared::normalize::clean_text;
 use bindery_shared::protocol::{AlertBatch, AlertEventKind, HelpRequest as HelpMessage};
 
+use crate::ids::{AlertId, DeviceId};
 use crate::reconcile::queue::ticket_job;
 use crate::store::{
     AlertInput, AlertIntake, DeviceTarget, HelpRequest, NewHelpRequest, NewTicket, Result, Store,
@@ -24,7 +25,7 @@ use ticket_text::{AlertFacts, DeviceContext};
 pub const NOT_LINKED: &str = "the device's policy is not linked to a ConnectWise company";
 
 /// The device's target (facts and company), or not found.
-async fn target(store: &Store, device_id: i64) -> Result<DeviceTarget> {
+async fn target(store: &Store, device_id: DeviceId) -> Result<DeviceTarget> {
     store
         .device_target(device_id)
         .await?
@@ -49,7 +50,7 @@ fn ticket_for(
 /// Stores an agent's batch of alert events (already validated), dropping replays.
 pub async fn take_alert_batch(
     store: &Store,
-    device_id: i64,
+    device_id: DeviceId,
     batch: &AlertBatch,
 ) -> Result<AlertIntake> {
     let t = target(store, device_id).await?;
@@ -101,7 +102,7 @@ pub async fn take_alert_batch(
 /// returns the stored one.
 pub async fn take_help_request(
     store: &Store,
-    device_id: i64,
+    device_id: DeviceId,
     msg: &HelpMessage,
 ) -> Result<HelpRequest> {
     if let Some(known) = store.help_request(device_id, &msg.request_id).await? {
@@ -129,7 +130,7 @@ pub async fn take_help_request(
 /// A person closes an alert from the console or the admin API.
 pub async fn close_alert(
     store: &Store,
-    alert_id: i64,
+    alert_id: AlertId,
     admin: &str,
 ) -> Result<Option<crate::store::Alert>> {
     let note = format!("Closed in Bindery by {admin}.");
@@ -149,7 +150,7 @@ pub async fn close_help_as_admin(
 /// The machine's user closes their own request by ticket number (`bindery-agent help --close`).
 pub async fn close_help_from_device(
     store: &Store,
-    device_id: i64,
+    device_id: DeviceId,
     ticket_number: i64,
     user: Option<&str>,
 ) -> Result<Option<HelpRequest>> {

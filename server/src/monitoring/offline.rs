@@ -8,6 +8,7 @@ use bindery_shared::time::utc_text;
 
 use super::settings::{MonitorSettings, OFFLINE_MONITOR};
 use super::ticket_text::{self, AlertFacts};
+use crate::ids::PolicyId;
 use crate::reconcile::queue::ticket_job;
 use crate::store::{AlertInput, Result, Store, now_ms};
 
@@ -25,7 +26,7 @@ pub struct Sweep {
 pub async fn sweep(store: &Store, watching_since_ms: i64) -> Result<Sweep> {
     let now = now_ms();
     let mut done = Sweep::default();
-    let mut limits: HashMap<Option<i64>, Option<i64>> = HashMap::new();
+    let mut limits: HashMap<Option<PolicyId>, Option<i64>> = HashMap::new();
     // The shortest limit allowed is 2 minutes: nothing silent for less can be offline.
     for (device_id, policy_id, last_seen) in
         store.silent_devices(now - 120_000, OFFLINE_MONITOR).await?
@@ -57,7 +58,7 @@ pub async fn sweep(store: &Store, watching_since_ms: i64) -> Result<Sweep> {
         {
             Ok(_) => done.raised += 1,
             // Another server raised it first.
-            Err(e) => tracing::debug!(device = device_id, error = %e, "offline alert not raised"),
+            Err(e) => tracing::debug!(device = %device_id, error = %e, "offline alert not raised"),
         }
     }
     for (device_id, seen_ms) in store.seen_since_alert(OFFLINE_MONITOR).await? {

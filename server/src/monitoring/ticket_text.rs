@@ -6,6 +6,7 @@ use bindery_shared::normalize::{clean_text, truncate_to_limit};
 use bindery_shared::time::utc_text;
 use bindery_shared::{DeviceFacts, FactField};
 
+use crate::ids::{CompanyId, DeviceId};
 use crate::store::{NewTicket, TicketBoard};
 
 /// ConnectWise's limits: `Ticket.summary` 100, `Ticket.contactName` 62.
@@ -16,8 +17,8 @@ const DETAIL_MAX: usize = 4000;
 
 /// The device a ticket is about.
 pub struct DeviceContext<'a> {
-    pub device_id: i64,
-    pub company_id: i64,
+    pub device_id: DeviceId,
+    pub company_id: CompanyId,
     pub agent_id: &'a str,
     pub facts: &'a DeviceFacts,
 }
@@ -149,8 +150,8 @@ mod tests {
     fn an_alert_ticket_says_what_and_where_within_100_characters() {
         let f = facts("WS-ACCOUNTING-07");
         let device = DeviceContext {
-            device_id: 4,
-            company_id: 2,
+            device_id: DeviceId(4),
+            company_id: CompanyId(2),
             agent_id: "a-1",
             facts: &f,
         };
@@ -186,8 +187,8 @@ mod tests {
     fn a_help_ticket_names_the_user_as_contact_and_in_the_description() {
         let f = facts("MAC-RECEPTION");
         let device = DeviceContext {
-            device_id: 4,
-            company_id: 2,
+            device_id: DeviceId(4),
+            company_id: CompanyId(2),
             agent_id: "a-1",
             facts: &f,
         };

@@ -6,6 +6,7 @@
 use serde::Deserialize;
 
 use super::{OpError, Ops};
+use crate::ids::DeviceId;
 use crate::reconcile::{plan::PersonChoice, queue};
 use crate::store::{Device, Result as StoreResult, Store};
 
@@ -44,7 +45,7 @@ pub enum ReinstallAnswer {
 /// remains (the merged one, or the one kept separate).
 pub async fn resolve_reinstall(
     store: &Store,
-    device_id: i64,
+    device_id: DeviceId,
     answer: ReinstallAnswer,
 ) -> StoreResult<Device> {
     let device = match answer {
@@ -80,7 +81,7 @@ impl Ops<'_> {
     /// Carries out a person's answer about a possible reinstall.
     pub async fn answer_reinstall(
         &self,
-        device_id: i64,
+        device_id: DeviceId,
         answer: ReinstallAnswer,
     ) -> Result<Device, OpError> {
         let d = resolve_reinstall(self.store, device_id, answer).await?;
@@ -93,11 +94,11 @@ impl Ops<'_> {
     /// device is bound again accordingly.
     pub async fn choose_configuration(
         &self,
-        device_id: i64,
+        device_id: DeviceId,
         choice: PersonChoice,
     ) -> Result<Device, OpError> {
         if let PersonChoice::Adopt(id) = choice
-            && id <= 0
+            && id.0 <= 0
         {
             return Err(OpError::invalid(
                 "configurationId",

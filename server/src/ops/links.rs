@@ -4,6 +4,7 @@
 use serde::Serialize;
 
 use super::{OpError, Ops, suggest};
+use crate::ids::{CompanyId, PolicyId};
 use crate::reconcile::company::Preview;
 use crate::reconcile::{queue, sync};
 use crate::store::Policy;
@@ -12,7 +13,7 @@ use crate::store::Policy;
 #[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LinkPreview {
-    pub policy_id: i64,
+    pub policy_id: PolicyId,
     pub policy_name: String,
     pub company_name: String,
     #[serde(flatten)]
@@ -23,7 +24,7 @@ pub struct LinkPreview {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CompanyMatch {
-    pub id: i64,
+    pub id: CompanyId,
     pub name: String,
     /// 1 for the same name after normalising; lower for a looser match.
     pub score: f64,
@@ -33,23 +34,23 @@ pub struct CompanyMatch {
 #[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Suggestion {
-    pub policy_id: i64,
+    pub policy_id: PolicyId,
     pub policy_name: String,
     pub company: Option<CompanyMatch>,
 }
 
 impl Ops<'_> {
     /// The company's name, as ConnectWise confirms it exists.
-    async fn company_name(&self, company_id: i64) -> Result<String, OpError> {
-        Ok(self.client().await?.get_company(company_id).await?.name)
+    async fn company_name(&self, company_id: CompanyId) -> Result<String, OpError> {
+        Ok(self.client().await?.get_company(company_id.0).await?.name)
     }
 
     /// What linking would do, computed from one sync's reads by the sync's own planning code;
     /// nothing is written anywhere.
     pub async fn preview_link(
         &self,
-        policy_id: i64,
-        company_id: i64,
+        policy_id: PolicyId,
+        company_id: CompanyId,
     ) -> Result<LinkPreview, OpError> {
         let policy = self.store.policy(policy_id).await?;
         let settings = self.binding_settings().await?;
@@ -59,7 +60,7 @@ impl Ops<'_> {
         // A company without configurations is named (and shown to exist) by a read of its own.
         let company_name = match name {
             Some(n) => n,
-            None => client.get_company(company_id).await?.name,
+            None => client.get_company(company_id.0).await?.name,
         };
         Ok(LinkPreview {
             policy_id,
@@ -70,7 +71,11 @@ impl Ops<'_> {
     }
 
     /// Links the policy to a company ConnectWise confirms exists; binding starts at once.
-    pub async fn link(&self, policy_id: i64, company_id: i64) -> Result<Policy, OpError> {
+    pub async fn link(
+        &self,
+        policy_id: PolicyId,
+        company_id: CompanyId,
+    ) -> Result<Policy, OpError> {
         self.store.policy(policy_id).await?;
         let name = self.company_name(company_id).await?;
         let policy = self
@@ -83,7 +88,7 @@ impl Ops<'_> {
     }
 
     /// Unlinks the policy; its devices' configurations are deactivated. Returns how many.
-    pub async fn unlink(&self, policy_id: i64) -> Result<(Policy, usize), OpError> {
+    pub async fn unlink(&self, policy_id: PolicyId) -> Result<(Policy, usize), OpError> {
         let done = queue::unlink_policy(self.store, policy_id).await?;
         self.wake();
         Ok(done)
@@ -101,13 +106,13 @@ impl Ops<'_> {
         if unlinked.is_empty() {
             return Ok(Vec::new());
         }
-        let companies: Vec<(i64, String)> = self
+        let companies: Vec<(CompanyId, String)> = self
             .client()
             .await?
             .all_companies()
             .await?
             .into_iter()
-            .map(|c| (c.id, c.name))
+            .map(|c| (CompanyId(c.id), c.name))
             .collect();
         Ok(unlinked
             .into_iter()

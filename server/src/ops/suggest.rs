@@ -87,7 +87,10 @@ pub const MIN_SCORE: f64 = 0.5;
 
 /// The best match for `name` among `(id, name)` candidates, with its score; ties go to the
 /// lower id (the older company).
-pub fn best<'a>(name: &str, candidates: &'a [(i64, String)]) -> Option<(&'a (i64, String), f64)> {
+pub fn best<'a, T: Ord>(
+    name: &str,
+    candidates: &'a [(T, String)],
+) -> Option<(&'a (T, String), f64)> {
     candidates
         .iter()
         .map(|c| (c, similarity(name, &c.1)))

@@ -2,6 +2,7 @@
 //! console or the CLI).
 
 use super::{OpError, Ops};
+use crate::ids::PolicyId;
 use crate::store::{EnrollmentToken, now_ms};
 
 /// The longest lifetime a token may be given, in days (ten years).
@@ -12,7 +13,7 @@ impl Ops<'_> {
     /// its hash is kept). The label is at most 100 characters, without control characters.
     pub async fn create_token(
         &self,
-        policy_id: i64,
+        policy_id: PolicyId,
         label: &str,
         expires_in_days: Option<u32>,
     ) -> Result<(EnrollmentToken, String), OpError> {

@@ -14,6 +14,7 @@ use bindery_shared::{DeviceFacts, FactField};
 use serde::{Deserialize, Serialize};
 
 use super::plan::Observed;
+use crate::ids::ConfigurationId;
 pub use crate::integration::AdoptionSettings;
 
 /// How a configuration was matched to a device.
@@ -50,7 +51,7 @@ pub enum Candidacy {
     /// Several, or one that another device wants too: a person decides.
     Ambiguous {
         key: MatchKey,
-        candidates: Vec<i64>,
+        candidates: Vec<ConfigurationId>,
         /// True when the trouble is another device wanting the same configuration.
         contested: bool,
     },
@@ -177,11 +178,12 @@ pub fn candidacies(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ids::CompanyId;
 
     fn config(id: i64, serial: Option<&str>, mac: Option<&str>, name: Option<&str>) -> Observed {
         Observed {
-            id,
-            company_id: 2,
+            id: ConfigurationId(id),
+            company_id: CompanyId(2),
             status_id: Some(1),
             fields: vec![
                 (FactField::SerialNumber, serial.map(str::to_owned)),
@@ -205,7 +207,7 @@ mod tests {
 
     fn one(c: &Candidacy) -> (i64, MatchKey) {
         match c {
-            Candidacy::One { config, key } => (config.id, *key),
+            Candidacy::One { config, key } => (config.id.0, *key),
             other => panic!("{other:?}"),
         }
     }
@@ -276,7 +278,7 @@ mod tests {
             got[0],
             Candidacy::Ambiguous {
                 key: MatchKey::Serial,
-                candidates: vec![1, 2],
+                candidates: vec![ConfigurationId(1), ConfigurationId(2)],
                 contested: false
             }
         );
@@ -285,7 +287,7 @@ mod tests {
                 *g,
                 Candidacy::Ambiguous {
                     key: MatchKey::Name,
-                    candidates: vec![3],
+                    candidates: vec![ConfigurationId(3)],
                     contested: true
                 }
             );

@@ -20,13 +20,14 @@ use super::plan::{self, Action, BindingSettings, Desired, Observed, PersonChoice
 use super::queue::{self, BindDevice, Snapshot, WRITE_VISIBLE_AFTER_MS};
 use super::runner::Engine;
 use super::sync::{self, device_facts};
+use crate::ids::{CompanyId, ConfigurationId};
 use crate::store::{Binding, BindingState, DeviceTarget, now_ms};
 
 impl Engine {
     /// One paged read of the company's configurations, planned for every device at once (see
     /// `company`); then, per device, either nothing (in line), a binding record (in line, or
     /// waiting for a person) or a queued write carrying what the read showed.
-    pub(super) async fn sync_company(&self, company_id: i64) -> Result<(), JobError> {
+    pub(super) async fn sync_company(&self, company_id: CompanyId) -> Result<(), JobError> {
         let settings = self.settings().await?;
         let client = self.shared_client().await?;
         let targets = self.store.company_targets(company_id).await?;
@@ -76,7 +77,7 @@ impl Engine {
         self.store.mark_pending(&pending).await?;
         self.store.enqueue_many(&jobs).await?;
         tracing::info!(
-            company = company_id,
+            company = %company_id,
             configurations = read.configurations,
             devices = targets.len(),
             writes_queued = jobs.len(),
@@ -167,7 +168,7 @@ impl Engine {
             (PersonChoice::Auto, None) => return Ok(None),
         };
         // Read the configuration again: it must still be in the company and nobody's.
-        let fresh = match client.get_configuration(pick.0).await {
+        let fresh = match client.get_configuration(pick.0.0).await {
             Ok(c) => fields::observed(&c).zip(Some(c.device_identifier)),
             Err(CwError::NotFound { .. }) => None,
             Err(e) => return Err(e.into()),
@@ -355,7 +356,7 @@ fn same_binding(current: Option<&Binding>, new: &Binding) -> bool {
 }
 
 /// The record of a device that waits for a person, with the configurations it could be.
-fn needs_person(t: &DeviceTarget, candidates: &[i64], reason: &str) -> Binding {
+fn needs_person(t: &DeviceTarget, candidates: &[ConfigurationId], reason: &str) -> Binding {
     Binding {
         device_id: t.device_id,
         state: BindingState::NeedsPerson,

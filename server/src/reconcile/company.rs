@@ -10,15 +10,16 @@ use serde::Serialize;
 
 use super::adoption::{self, Candidacy, MatchKey, Seeker};
 use super::plan::{self, Action, BindingSettings, Desired, Observed, PersonChoice};
+use crate::ids::{CompanyId, ConfigurationId, DeviceId};
 
 /// One device as the company's plan sees it.
 #[derive(Clone, Debug)]
 pub struct DeviceInput {
-    pub device_id: i64,
+    pub device_id: DeviceId,
     pub agent_id: String,
     pub facts: DeviceFacts,
     /// Where it should be bound (`None`: nowhere).
-    pub company_id: Option<i64>,
+    pub company_id: Option<CompanyId>,
     pub choice: PersonChoice,
     pub hold: Option<String>,
     /// A configuration recorded for it in another company, still active (it is moving).
@@ -28,7 +29,7 @@ pub struct DeviceInput {
 /// What one device needs, with what the plan was made from (a write job carries it).
 #[derive(Clone, Debug)]
 pub struct DevicePlan {
-    pub device_id: i64,
+    pub device_id: DeviceId,
     pub observed: Vec<Observed>,
     pub candidacy: Candidacy,
     /// The next write (or `InLine`, or `NeedsPerson`).
@@ -46,11 +47,11 @@ pub struct CompanyPlan {
 /// `owners` holds every Bindery device's agent id (lower-case), `claimed` the configuration ids
 /// recorded for some device: neither kind is another device's to adopt.
 pub fn plan_company(
-    company_id: i64,
+    company_id: CompanyId,
     inputs: &[DeviceInput],
     configs: &[Observed],
     owners: &HashSet<String>,
-    claimed: &HashSet<i64>,
+    claimed: &HashSet<ConfigurationId>,
     settings: &BindingSettings,
 ) -> CompanyPlan {
     let (by_device, unowned) = split(inputs, configs, owners, claimed);
@@ -68,7 +69,7 @@ pub fn plan_company(
     let candidacy = candidacies(
         company_id, inputs, &observed, &unowned, configs, owners, settings,
     );
-    let mut wanted: HashSet<i64> = HashSet::new();
+    let mut wanted: HashSet<ConfigurationId> = HashSet::new();
     for c in &candidacy {
         match c {
             Candidacy::One { config, .. } => {
@@ -124,9 +125,9 @@ fn split(
     inputs: &[DeviceInput],
     configs: &[Observed],
     owners: &HashSet<String>,
-    claimed: &HashSet<i64>,
+    claimed: &HashSet<ConfigurationId>,
 ) -> (HashMap<String, Vec<Observed>>, Vec<Observed>) {
-    let picked: HashSet<i64> = inputs
+    let picked: HashSet<ConfigurationId> = inputs
         .iter()
         .filter_map(|d| match d.choice {
             PersonChoice::Adopt(id) => Some(id),
@@ -148,7 +149,7 @@ fn split(
 /// What each device could adopt: matches among the unowned configurations for devices that seek
 /// one, and a person's pick when no other device owns it (whatever else wanted it).
 fn candidacies(
-    company_id: i64,
+    company_id: CompanyId,
     inputs: &[DeviceInput],
     observed: &[Vec<Observed>],
     unowned: &[Observed],
@@ -198,7 +199,7 @@ fn candidacies(
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Preview {
-    pub company_id: i64,
+    pub company_id: CompanyId,
     /// Configurations made by others that would become devices', by key.
     pub adopt_by_serial: usize,
     pub adopt_by_mac: usize,
@@ -220,25 +221,25 @@ pub struct Preview {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct NeedsPerson {
-    pub device_id: i64,
-    pub candidates: Vec<i64>,
+    pub device_id: DeviceId,
+    pub candidates: Vec<ConfigurationId>,
     pub reason: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Unclaimed {
-    pub configuration_id: i64,
+    pub configuration_id: ConfigurationId,
     pub name: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DeviceOutcome {
-    pub device_id: i64,
+    pub device_id: DeviceId,
     /// `adopt`, `create`, `update`, `reactivate`, `deactivate`, `in_line`, `needs_person`.
     pub outcome: &'static str,
-    pub configuration_id: Option<i64>,
+    pub configuration_id: Option<ConfigurationId>,
     /// For an adoption: the key that matched.
     pub key: Option<MatchKey>,
 }
@@ -246,7 +247,7 @@ pub struct DeviceOutcome {
 /// The preview of a plan: each device's last write in this company (a moving device is first
 /// deactivated elsewhere, which counts as a deactivation too).
 pub fn preview(
-    company_id: i64,
+    company_id: CompanyId,
     plan: &CompanyPlan,
     inputs: &[DeviceInput],
     settings: &BindingSettings,
@@ -278,7 +279,7 @@ pub fn preview(
 
 impl Preview {
     /// Counts one write of a device, and says what it is.
-    fn count(&mut self, device_id: i64, action: &Action) -> DeviceOutcome {
+    fn count(&mut self, device_id: DeviceId, action: &Action) -> DeviceOutcome {
         let (outcome, configuration_id, key) = match action {
             Action::InLine => {
                 self.in_line += 1;

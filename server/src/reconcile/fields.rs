@@ -6,6 +6,7 @@ use bindery_shared::FactField;
 use connectwise_client::model::{Configuration, PatchOp, Reference};
 
 use super::plan::Observed;
+use crate::ids::{CompanyId, ConfigurationId};
 
 /// What binding reads of a configuration (`fields=` keeps list answers small). The company's
 /// name lets a link's preview name the company without a request of its own.
@@ -47,8 +48,8 @@ fn slot(c: &mut Configuration, field: FactField) -> &mut Option<String> {
 /// list answer asked for `READ_FIELDS` always has).
 pub fn observed(c: &Configuration) -> Option<Observed> {
     Some(Observed {
-        id: c.id?,
-        company_id: c.company.as_ref()?.id?,
+        id: ConfigurationId(c.id?),
+        company_id: CompanyId(c.company.as_ref()?.id?),
         status_id: c.status.as_ref().and_then(|s| s.id),
         fields: FactField::ALL
             .into_iter()
@@ -60,14 +61,14 @@ pub fn observed(c: &Configuration) -> Option<Observed> {
 /// The body of a create. ConnectWise requires a name: a device that could not read its own
 /// uses its agent id.
 pub fn new_configuration(
-    company_id: i64,
+    company_id: CompanyId,
     type_id: i64,
     status_id: i64,
     fields: &[(FactField, String)],
     agent_id: &str,
 ) -> Configuration {
     let mut c = Configuration {
-        company: Some(Reference::id(company_id)),
+        company: Some(Reference::id(company_id.0)),
         kind: Some(Reference::id(type_id)),
         status: Some(Reference::id(status_id)),
         ..Configuration::default()
@@ -104,11 +105,14 @@ mod tests {
             (FactField::SerialNumber, "SN1".to_owned()),
             (FactField::Ram, "16 GB".to_owned()),
         ];
-        let mut c = new_configuration(7, 1, 3, &fields, "agent-1");
+        let mut c = new_configuration(CompanyId(7), 1, 3, &fields, "agent-1");
         assert_eq!(c.name.as_deref(), Some("agent-1"), "a name is required");
         c.id = Some(99);
         let o = observed(&c).unwrap();
-        assert_eq!((o.id, o.company_id, o.status_id), (99, 7, Some(3)));
+        assert_eq!(
+            (o.id, o.company_id, o.status_id),
+            (ConfigurationId(99), CompanyId(7), Some(3))
+        );
         for (f, v) in &fields {
             assert_eq!(
                 o.fields.iter().find(|(g, _)| g == f).unwrap().1.as_deref(),

@@ -12,6 +12,7 @@ use bindery_shared::{DeviceFacts, FactField};
 use crate::integration::Choices;
 
 use super::adoption::{AdoptionSettings, Candidacy, MatchKey};
+use crate::ids::{CompanyId, ConfigurationId};
 
 /// The choices an admin made in the ConnectWise settings that binding needs.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -77,8 +78,8 @@ impl TypeRule {
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Observed {
-    pub id: i64,
-    pub company_id: i64,
+    pub id: ConfigurationId,
+    pub company_id: CompanyId,
     pub status_id: Option<i64>,
     /// The owned fields' current values, by field.
     pub fields: Vec<(FactField, Option<String>)>,
@@ -100,7 +101,7 @@ pub struct Desired<'a> {
     pub facts: &'a DeviceFacts,
     /// The company of the device's linked policy; `None` when the device should be bound
     /// nowhere (no policy, an unlinked policy, retired).
-    pub company_id: Option<i64>,
+    pub company_id: Option<CompanyId>,
     /// What a person decided for this device, if anything.
     pub choice: PersonChoice,
     /// Why the device may not be bound until a person acts (a possible reinstall of another).
@@ -114,22 +115,22 @@ pub enum Action {
     InLine,
     /// No configuration of this device exists in the company: create one.
     Create {
-        company_id: i64,
+        company_id: CompanyId,
         type_id: i64,
         fields: Vec<(FactField, String)>,
     },
     /// The configuration exists: set these owned fields (and the active status if it was not).
     Update {
-        configuration_id: i64,
+        configuration_id: ConfigurationId,
         fields: Vec<(FactField, String)>,
         activate: bool,
     },
     /// A configuration that should no longer be active: set the inactive status.
-    Deactivate { configuration_id: i64 },
+    Deactivate { configuration_id: ConfigurationId },
     /// A configuration someone else made is this device: write its identifier and the owned
     /// fields, re-activate it, and set the type only when the admin asked for that.
     Adopt {
-        configuration_id: i64,
+        configuration_id: ConfigurationId,
         key: MatchKey,
         fields: Vec<(FactField, String)>,
         /// What the configuration held before, for each field written (the activity log).
@@ -140,7 +141,7 @@ pub enum Action {
     /// Not a write: the device waits for a person (ambiguous candidates, or a possible
     /// reinstall of another device).
     NeedsPerson {
-        candidates: Vec<i64>,
+        candidates: Vec<ConfigurationId>,
         reason: String,
     },
 }
@@ -239,7 +240,7 @@ pub fn plan(
 /// one that matches, or wait for a person.
 fn no_configuration_yet(
     desired: &Desired<'_>,
-    company_id: i64,
+    company_id: CompanyId,
     candidacy: &Candidacy,
     settings: &BindingSettings,
     create: Action,
@@ -275,7 +276,7 @@ fn no_configuration_yet(
 }
 
 /// Why a device waits when its key matches more than it can adopt alone.
-fn ambiguity(key: MatchKey, candidates: &[i64], contested: bool) -> String {
+fn ambiguity(key: MatchKey, candidates: &[ConfigurationId], contested: bool) -> String {
     if contested {
         format!(
             "configuration {} matches this device by {} and so does another device: \
@@ -324,7 +325,7 @@ fn adopt(
 /// (made by hand): the active one, else the oldest; the others are left alone.
 pub fn chosen<'a>(
     observed: &'a [Observed],
-    company_id: i64,
+    company_id: CompanyId,
     settings: &BindingSettings,
 ) -> Option<&'a Observed> {
     observed

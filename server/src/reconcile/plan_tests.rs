@@ -1,6 +1,7 @@
 //! The planner's unit tests: one device, every situation it can meet.
 
 use super::*;
+use crate::ids::{CompanyId, ConfigurationId};
 
 const ACTIVE: i64 = 1;
 const INACTIVE: i64 = 2;
@@ -37,8 +38,8 @@ fn facts(name: &str, os_info: &str) -> DeviceFacts {
 
 fn observed(id: i64, company: i64, status: i64, name: &str, os: &str, ram: &str) -> Observed {
     Observed {
-        id,
-        company_id: company,
+        id: ConfigurationId(id),
+        company_id: CompanyId(company),
         status_id: Some(status),
         fields: vec![
             (FactField::DeviceIdentifier, Some("agent-1".into())),
@@ -56,7 +57,7 @@ fn a_new_device_is_created_with_the_type_its_first_matching_rule_names() {
     let d = Desired {
         agent_id: "agent-1",
         facts: &f,
-        company_id: Some(5),
+        company_id: Some(CompanyId(5)),
         choice: PersonChoice::Auto,
         hold: None,
     };
@@ -68,7 +69,7 @@ fn a_new_device_is_created_with_the_type_its_first_matching_rule_names() {
     else {
         panic!()
     };
-    assert_eq!((company_id, type_id), (5, 20));
+    assert_eq!((company_id, type_id), (CompanyId(5), 20));
     assert!(fields.contains(&(FactField::DeviceIdentifier, "agent-1".into())));
     assert!(
         !fields.iter().any(|(f, _)| *f == FactField::SerialNumber),
@@ -105,7 +106,7 @@ fn an_up_to_date_configuration_needs_no_write() {
     let d = Desired {
         agent_id: "agent-1",
         facts: &f,
-        company_id: Some(5),
+        company_id: Some(CompanyId(5)),
         choice: PersonChoice::Auto,
         hold: None,
     };
@@ -129,7 +130,7 @@ fn only_changed_fields_are_written_and_absent_facts_blank_nothing() {
     let d = Desired {
         agent_id: "agent-1",
         facts: &f,
-        company_id: Some(5),
+        company_id: Some(CompanyId(5)),
         choice: PersonChoice::Auto,
         hold: None,
     };
@@ -144,7 +145,7 @@ fn only_changed_fields_are_written_and_absent_facts_blank_nothing() {
     assert_eq!(
         plan(&d, &[o], &Candidacy::Nothing, &settings()),
         Action::Update {
-            configuration_id: 7,
+            configuration_id: ConfigurationId(7),
             fields: vec![
                 (FactField::OsInfo, "Debian GNU/Linux 12 (bookworm)".into()),
                 (FactField::Ram, "16.0 GB".into())
@@ -160,7 +161,7 @@ fn an_inactive_configuration_is_reactivated_rather_than_duplicated() {
     let d = Desired {
         agent_id: "agent-1",
         facts: &f,
-        company_id: Some(5),
+        company_id: Some(CompanyId(5)),
         choice: PersonChoice::Auto,
         hold: None,
     };
@@ -175,7 +176,7 @@ fn an_inactive_configuration_is_reactivated_rather_than_duplicated() {
     assert_eq!(
         plan(&d, &[o], &Candidacy::Nothing, &settings()),
         Action::Update {
-            configuration_id: 7,
+            configuration_id: ConfigurationId(7),
             fields: vec![],
             activate: true
         }
@@ -201,7 +202,7 @@ fn a_device_bound_nowhere_has_its_configurations_deactivated() {
             &settings()
         ),
         Action::Deactivate {
-            configuration_id: 7
+            configuration_id: ConfigurationId(7)
         }
     );
     let done = Observed {
@@ -224,7 +225,7 @@ fn a_moved_device_leaves_its_old_company_first() {
     let d = Desired {
         agent_id: "agent-1",
         facts: &f,
-        company_id: Some(6),
+        company_id: Some(CompanyId(6)),
         choice: PersonChoice::Auto,
         hold: None,
     };
@@ -237,7 +238,7 @@ fn a_moved_device_leaves_its_old_company_first() {
             &settings()
         ),
         Action::Deactivate {
-            configuration_id: 7
+            configuration_id: ConfigurationId(7)
         }
     );
     let old = Observed {
@@ -246,7 +247,10 @@ fn a_moved_device_leaves_its_old_company_first() {
     };
     assert!(matches!(
         plan(&d, &[old], &Candidacy::Nothing, &settings()),
-        Action::Create { company_id: 6, .. }
+        Action::Create {
+            company_id: CompanyId(6),
+            ..
+        }
     ));
 }
 
@@ -256,7 +260,7 @@ fn with_hand_made_duplicates_the_active_one_is_bound() {
     let d = Desired {
         agent_id: "agent-1",
         facts: &f,
-        company_id: Some(5),
+        company_id: Some(CompanyId(5)),
         choice: PersonChoice::Auto,
         hold: None,
     };
@@ -277,7 +281,7 @@ fn adopt_test_desired(f: &DeviceFacts) -> Desired<'_> {
     Desired {
         agent_id: "agent-1",
         facts: f,
-        company_id: Some(5),
+        company_id: Some(CompanyId(5)),
         choice: PersonChoice::Auto,
         hold: None,
     }
@@ -306,7 +310,7 @@ fn a_clear_match_is_adopted_with_its_type_kept_and_the_old_values_recorded() {
     };
     assert_eq!(
         (configuration_id, key, activate, type_id),
-        (40, MatchKey::Name, true, None)
+        (ConfigurationId(40), MatchKey::Name, true, None)
     );
     assert!(fields.contains(&(FactField::DeviceIdentifier, "agent-1".into())));
     assert!(fields.contains(&(FactField::Name, "web-01".into())));
@@ -334,12 +338,12 @@ fn ambiguity_and_holds_wait_for_a_person_and_a_person_decides() {
     let d = adopt_test_desired(&f);
     let two = Candidacy::Ambiguous {
         key: MatchKey::Serial,
-        candidates: vec![40, 41],
+        candidates: vec![ConfigurationId(40), ConfigurationId(41)],
         contested: false,
     };
     assert!(matches!(
         plan(&d, &[], &two, &settings()),
-        Action::NeedsPerson { ref candidates, .. } if *candidates == vec![40, 41]
+        Action::NeedsPerson { ref candidates, .. } if *candidates == vec![ConfigurationId(40), ConfigurationId(41)]
     ));
     let held = Desired {
         hold: Some("possible reinstall of device 3"),
@@ -361,7 +365,7 @@ fn ambiguity_and_holds_wait_for_a_person_and_a_person_decides() {
     // is deactivated first.
     let theirs = observed(41, 5, ACTIVE, "web-01", "x", "16.0 GB");
     let pick = Desired {
-        choice: PersonChoice::Adopt(41),
+        choice: PersonChoice::Adopt(ConfigurationId(41)),
         ..d
     };
     let mine = observed(7, 5, ACTIVE, "web-01", "x", "16.0 GB");
@@ -372,7 +376,7 @@ fn ambiguity_and_holds_wait_for_a_person_and_a_person_decides() {
     assert_eq!(
         plan(&pick, std::slice::from_ref(&mine), &chosen, &settings()),
         Action::Deactivate {
-            configuration_id: 7
+            configuration_id: ConfigurationId(7)
         }
     );
     let mine = Observed {
@@ -382,7 +386,7 @@ fn ambiguity_and_holds_wait_for_a_person_and_a_person_decides() {
     assert!(matches!(
         plan(&pick, &[mine], &chosen, &settings()),
         Action::Adopt {
-            configuration_id: 41,
+            configuration_id: ConfigurationId(41),
             key: MatchKey::Person,
             ..
         }

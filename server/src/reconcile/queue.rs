@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::adoption::Candidacy;
 use super::plan::Observed;
+use crate::ids::{CompanyId, DeviceId, PolicyId, TicketId};
 use crate::store::{BindingState, DeviceTarget, NewJob, Result, Store, now_ms};
 
 /// The stored kinds (see `Work`).
@@ -18,14 +19,14 @@ pub const TICKET: &str = "cw.ticket";
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SyncCompany {
-    pub company_id: i64,
+    pub company_id: CompanyId,
 }
 
 /// Bring one device's configurations in line.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct BindDevice {
-    pub device_id: i64,
+    pub device_id: DeviceId,
     /// What a read already showed, so the first attempt needs no read of its own. Without one,
     /// or when it may be stale (a retry, or a write since), the job looks the device up.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -36,7 +37,7 @@ pub struct BindDevice {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TicketWork {
-    pub ticket_id: i64,
+    pub ticket_id: TicketId,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -124,11 +125,11 @@ impl Work {
     }
 }
 
-pub fn sync_job(company_id: i64) -> NewJob {
+pub fn sync_job(company_id: CompanyId) -> NewJob {
     Work::SyncCompany(SyncCompany { company_id }).to_job()
 }
 
-pub fn bind_job(device_id: i64, snapshot: Option<Snapshot>) -> NewJob {
+pub fn bind_job(device_id: DeviceId, snapshot: Option<Snapshot>) -> NewJob {
     Work::BindDevice(BindDevice {
         device_id,
         snapshot,
@@ -136,7 +137,7 @@ pub fn bind_job(device_id: i64, snapshot: Option<Snapshot>) -> NewJob {
     .to_job()
 }
 
-pub fn ticket_job(ticket_id: i64) -> NewJob {
+pub fn ticket_job(ticket_id: TicketId) -> NewJob {
     Work::Ticket(TicketWork { ticket_id }).to_job()
 }
 
@@ -149,7 +150,7 @@ pub async fn retry_failed_tickets(store: &Store) -> Result<usize> {
 }
 
 /// Queues a sync of one company ("Sync now", a link).
-pub async fn sync_company(store: &Store, company_id: i64) -> Result<i64> {
+pub async fn sync_company(store: &Store, company_id: CompanyId) -> Result<i64> {
     store.enqueue(&sync_job(company_id)).await
 }
 
@@ -191,7 +192,7 @@ pub fn device_job(t: &DeviceTarget) -> Option<NewJob> {
 }
 
 /// Queues what a changed device needs; true when something was queued.
-pub async fn device_changed(store: &Store, device_id: i64) -> Result<bool> {
+pub async fn device_changed(store: &Store, device_id: DeviceId) -> Result<bool> {
     let Some(target) = store.device_target(device_id).await? else {
         return Ok(false);
     };
@@ -206,11 +207,11 @@ pub async fn device_changed(store: &Store, device_id: i64) -> Result<bool> {
 
 /// After a policy was linked (or linked to another company): a sync of its company binds its
 /// devices (and takes them out of the old company); they show pending meanwhile.
-pub async fn policy_linked(store: &Store, policy_id: i64) -> Result<()> {
+pub async fn policy_linked(store: &Store, policy_id: PolicyId) -> Result<()> {
     let policy = store.policy(policy_id).await?;
     if let Some(company) = policy.cw_company_id {
         let targets = store.policy_targets(policy_id).await?;
-        let live: Vec<i64> = targets
+        let live: Vec<DeviceId> = targets
             .iter()
             .filter(|t| t.company_id.is_some())
             .map(|t| t.device_id)
@@ -224,7 +225,7 @@ pub async fn policy_linked(store: &Store, policy_id: i64) -> Result<()> {
 /// After a policy was unlinked or deleted (pass its devices as read before): each device bound
 /// through it is deactivated, all queued in one transaction.
 pub async fn devices_released(store: &Store, targets: &[DeviceTarget]) -> Result<usize> {
-    let jobs: Vec<(i64, NewJob)> = targets
+    let jobs: Vec<(DeviceId, NewJob)> = targets
         .iter()
         .filter_map(|t| {
             let released = DeviceTarget {
@@ -234,7 +235,7 @@ pub async fn devices_released(store: &Store, targets: &[DeviceTarget]) -> Result
             device_job(&released).map(|j| (t.device_id, j))
         })
         .collect();
-    let (ids, jobs): (Vec<i64>, Vec<NewJob>) = jobs.into_iter().unzip();
+    let (ids, jobs): (Vec<DeviceId>, Vec<NewJob>) = jobs.into_iter().unzip();
     store.mark_pending(&ids).await?;
     store.enqueue_many(&jobs).await?;
     Ok(ids.len())
@@ -242,7 +243,10 @@ pub async fn devices_released(store: &Store, targets: &[DeviceTarget]) -> Result
 
 /// Unlinks a policy and queues the deactivation of its devices' configurations; returns the
 /// policy and how many devices that is.
-pub async fn unlink_policy(store: &Store, policy_id: i64) -> Result<(crate::store::Policy, usize)> {
+pub async fn unlink_policy(
+    store: &Store,
+    policy_id: PolicyId,
+) -> Result<(crate::store::Policy, usize)> {
     let before = store.policy_targets(policy_id).await?;
     let p = store.link_policy(policy_id, None).await?;
     let n = devices_released(store, &before).await?;
@@ -250,7 +254,7 @@ pub async fn unlink_policy(store: &Store, policy_id: i64) -> Result<(crate::stor
 }
 
 /// Deletes a policy and queues the deactivation of its devices' configurations.
-pub async fn delete_policy(store: &Store, policy_id: i64) -> Result<usize> {
+pub async fn delete_policy(store: &Store, policy_id: PolicyId) -> Result<usize> {
     let before = store.policy_targets(policy_id).await?;
     store.delete_policy(policy_id).await?;
     devices_released(store, &before).await
@@ -258,12 +262,12 @@ pub async fn delete_policy(store: &Store, policy_id: i64) -> Result<usize> {
 
 /// "Retry Pending": every device of the policy not bound is tried again now, whatever its
 /// backoff or failure, through one sync of the company. Returns how many devices that is.
-pub async fn retry_pending(store: &Store, policy_id: i64) -> Result<usize> {
+pub async fn retry_pending(store: &Store, policy_id: PolicyId) -> Result<usize> {
     let policy = store.policy(policy_id).await?;
     let Some(company) = policy.cw_company_id else {
         return Ok(0);
     };
-    let unbound: Vec<i64> = store
+    let unbound: Vec<DeviceId> = store
         .policy_targets(policy_id)
         .await?
         .into_iter()
@@ -287,12 +291,16 @@ mod tests {
     #[test]
     fn stored_jobs_read_back_as_the_work_they_were() {
         let works = [
-            Work::SyncCompany(SyncCompany { company_id: 250 }),
+            Work::SyncCompany(SyncCompany {
+                company_id: CompanyId(250),
+            }),
             Work::BindDevice(BindDevice {
-                device_id: 7,
+                device_id: DeviceId(7),
                 snapshot: None,
             }),
-            Work::Ticket(TicketWork { ticket_id: 3 }),
+            Work::Ticket(TicketWork {
+                ticket_id: TicketId(3),
+            }),
         ];
         for work in works {
             let job = work.to_job();
@@ -303,13 +311,22 @@ mod tests {
         assert_eq!(
             Work::from_job("cw.bind_device", r#"{"deviceId":9}"#).unwrap(),
             Work::BindDevice(BindDevice {
-                device_id: 9,
+                device_id: DeviceId(9),
                 snapshot: None
             })
         );
-        assert_eq!(sync_job(250).dedupe_key.as_deref(), Some("sync:250"));
-        assert_eq!(bind_job(7, None).dedupe_key.as_deref(), Some("bind:7"));
-        assert_eq!(ticket_job(3).dedupe_key.as_deref(), Some("ticket:3"));
+        assert_eq!(
+            sync_job(CompanyId(250)).dedupe_key.as_deref(),
+            Some("sync:250")
+        );
+        assert_eq!(
+            bind_job(DeviceId(7), None).dedupe_key.as_deref(),
+            Some("bind:7")
+        );
+        assert_eq!(
+            ticket_job(TicketId(3)).dedupe_key.as_deref(),
+            Some("ticket:3")
+        );
     }
 
     #[test]

@@ -11,6 +11,7 @@ use super::company::{self, CompanyPlan, DeviceInput, Preview};
 use super::fields;
 use super::job_error::JobError;
 use super::plan::{BindingSettings, Observed};
+use crate::ids::{CompanyId, DeviceId, PolicyId};
 use crate::store::{BindingState, DeviceTarget, Store, now_ms};
 
 /// A company as one read found it, planned.
@@ -37,7 +38,7 @@ pub fn device_facts(t: &DeviceTarget) -> Result<DeviceFacts, JobError> {
 }
 
 /// What the plan needs of a device.
-pub fn input(t: &DeviceTarget, reading: i64) -> Result<DeviceInput, JobError> {
+pub fn input(t: &DeviceTarget, reading: CompanyId) -> Result<DeviceInput, JobError> {
     // A configuration recorded in another company (the device is moving) is known by id.
     let recorded_elsewhere = t.binding.as_ref().and_then(|b| {
         let (Some(other), Some(id)) = (b.company_id, b.configuration_id) else {
@@ -65,18 +66,18 @@ pub fn input(t: &DeviceTarget, reading: i64) -> Result<DeviceInput, JobError> {
 pub async fn read_company(
     store: &Store,
     client: &Client,
-    company_id: i64,
+    company_id: CompanyId,
     targets: &[DeviceTarget],
     settings: &BindingSettings,
 ) -> Result<CompanyRead, JobError> {
     let taken_ms = now_ms();
     let read = client
-        .company_configurations(company_id, fields::READ_FIELDS)
+        .company_configurations(company_id.0, fields::READ_FIELDS)
         .await?;
     let company_name = read
         .iter()
         .filter_map(|c| c.company.as_ref())
-        .find(|c| c.id == Some(company_id))
+        .find(|c| c.id == Some(company_id.0))
         .and_then(|c| c.name.clone());
     let configs: Vec<Observed> = read
         .iter()
@@ -117,8 +118,8 @@ pub async fn read_company(
 pub async fn preview_link(
     store: &Store,
     client: &Client,
-    policy_id: i64,
-    company_id: i64,
+    policy_id: PolicyId,
+    company_id: CompanyId,
     settings: &BindingSettings,
 ) -> Result<(Preview, Option<String>), JobError> {
     let mut targets = store.company_targets(company_id).await?;
@@ -133,7 +134,7 @@ pub async fn preview_link(
             t
         })
         .collect();
-    let ours: HashSet<i64> = policy.iter().map(|t| t.device_id).collect();
+    let ours: HashSet<DeviceId> = policy.iter().map(|t| t.device_id).collect();
     targets.retain(|t| !ours.contains(&t.device_id));
     targets.extend(policy);
     let read = read_company(store, client, company_id, &targets, settings).await?;

@@ -11,6 +11,7 @@ use connectwise_client::model::{NewTicket as CwNewTicket, Reference};
 use connectwise_client::{Client, Error as CwError};
 
 use super::job_error::JobError;
+use crate::ids::{ConfigurationId, TicketId};
 use crate::integration::{BoardUse, Choices};
 use crate::store::{BindingState, Store, Ticket, TicketBoard, TicketState, now_ms};
 
@@ -23,7 +24,7 @@ pub enum Step {
     },
     /// Attach the configuration; `look_first` when an earlier attach may have landed.
     Attach {
-        configuration_id: i64,
+        configuration_id: ConfigurationId,
         look_first: bool,
     },
     /// Add the closing note and set the closed status; `look_first` when an earlier try may
@@ -35,7 +36,7 @@ pub enum Step {
 }
 
 /// Decides the next step from what is recorded and the device's configuration (if bound).
-pub fn next_step(t: &Ticket, configuration_id: Option<i64>) -> Step {
+pub fn next_step(t: &Ticket, configuration_id: Option<ConfigurationId>) -> Step {
     let p = &t.progress;
     if p.state == TicketState::Closed {
         return Step::Done;
@@ -81,7 +82,7 @@ fn board_of(choices: &Choices, board: TicketBoard) -> &BoardUse {
 pub(super) async fn work(
     store: &Store,
     connection: Result<(Client, Choices), JobError>,
-    ticket_id: i64,
+    ticket_id: TicketId,
 ) -> Result<(), JobError> {
     let Some(mut t) = store.ticket(ticket_id).await? else {
         return Ok(()); // deleted with its device
@@ -188,7 +189,7 @@ async fn create(
             let made = client
                 .create_ticket(&CwNewTicket {
                     summary: t.summary.clone(),
-                    company: Reference::id(t.company_id),
+                    company: Reference::id(t.company_id.0),
                     board: Reference::id(board.board_id),
                     status: Some(Reference::id(board.open_status_id)),
                     initial_description: Some(t.description.clone()),
@@ -216,7 +217,7 @@ async fn create(
     t.progress.error = None;
     store.record_ticket(t.id, &t.progress).await?;
     tracing::info!(
-        ticket = t.id,
+        ticket = %t.id,
         cw_ticket = made.id,
         board = t.board.as_str(),
         "ticket opened"
@@ -229,7 +230,7 @@ async fn attach(
     store: &Store,
     client: &Client,
     t: &mut Ticket,
-    configuration_id: i64,
+    configuration_id: ConfigurationId,
     look_first: bool,
 ) -> Result<Flow, JobError> {
     let cw = t.progress.cw_ticket_id.unwrap_or_default();
@@ -247,7 +248,7 @@ async fn attach(
     if !there {
         t.progress.attach_started_ms = Some(now_ms());
         store.record_ticket(t.id, &t.progress).await?;
-        let attached_now = client.attach_configuration(cw, configuration_id).await;
+        let attached_now = client.attach_configuration(cw, configuration_id.0).await;
         log(store, "ticket.attach", t, Some(cw), &attached_now).await;
         match attached_now {
             Ok(_) => {}
@@ -313,7 +314,7 @@ async fn close(
         Err(CwError::NotFound { .. }) => return gone(store, t).await,
         Err(e) => return Err(e.into()),
     }
-    tracing::info!(ticket = t.id, cw_ticket = cw, "ticket closed");
+    tracing::info!(ticket = %t.id, cw_ticket = cw, "ticket closed");
     closed(store, t).await
 }
 
@@ -345,12 +346,16 @@ async fn log<T>(
 }
 
 /// True when the configuration is attached to the ticket already.
-async fn attached(client: &Client, ticket: i64, configuration_id: i64) -> Result<bool, CwError> {
+async fn attached(
+    client: &Client,
+    ticket: i64,
+    configuration_id: ConfigurationId,
+) -> Result<bool, CwError> {
     Ok(client
         .ticket_configurations(ticket)
         .await?
         .iter()
-        .any(|c| c.id == Some(configuration_id)))
+        .any(|c| c.id == Some(configuration_id.0)))
 }
 
 /// The ticket was deleted in ConnectWise: recorded as closed, with why.

@@ -1,14 +1,15 @@
 //! The ticket steps' unit tests: which write comes next for a ticket in each state.
 
 use super::*;
+use crate::ids::{CompanyId, ConfigurationId, DeviceId, TicketId};
 use crate::store::TicketProgress;
 
 fn ticket() -> Ticket {
     Ticket {
-        id: 7,
-        device_id: Some(3),
+        id: TicketId(7),
+        device_id: Some(DeviceId(3)),
         board: TicketBoard::Monitoring,
-        company_id: 2,
+        company_id: CompanyId(2),
         summary: "Disk / has 4% free on WS-1".into(),
         description: String::new(),
         contact_name: None,
@@ -32,34 +33,43 @@ fn a_ticket_is_created_then_attached_then_closed_and_retries_look_first() {
     let mut t = ticket();
     assert_eq!(next_step(&t, None), Step::Create { look_first: false });
     t.progress.create_started_ms = Some(1);
-    assert_eq!(next_step(&t, Some(9)), Step::Create { look_first: true });
+    assert_eq!(
+        next_step(&t, Some(ConfigurationId(9))),
+        Step::Create { look_first: true }
+    );
     t.progress.cw_ticket_id = Some(100);
     t.progress.state = TicketState::Open;
     // Not bound yet: nothing to attach, nothing else to do until it is.
     assert_eq!(next_step(&t, None), Step::Done);
     assert_eq!(
-        next_step(&t, Some(9)),
+        next_step(&t, Some(ConfigurationId(9))),
         Step::Attach {
-            configuration_id: 9,
+            configuration_id: ConfigurationId(9),
             look_first: false
         }
     );
     t.progress.attach_started_ms = Some(3);
     assert_eq!(
-        next_step(&t, Some(9)),
+        next_step(&t, Some(ConfigurationId(9))),
         Step::Attach {
-            configuration_id: 9,
+            configuration_id: ConfigurationId(9),
             look_first: true
         }
     );
-    t.progress.attached_configuration_id = Some(9);
-    assert_eq!(next_step(&t, Some(9)), Step::Done);
+    t.progress.attached_configuration_id = Some(ConfigurationId(9));
+    assert_eq!(next_step(&t, Some(ConfigurationId(9))), Step::Done);
     t.want_closed = true;
-    assert_eq!(next_step(&t, Some(9)), Step::Close { look_first: false });
+    assert_eq!(
+        next_step(&t, Some(ConfigurationId(9))),
+        Step::Close { look_first: false }
+    );
     t.progress.close_started_ms = Some(2);
-    assert_eq!(next_step(&t, Some(9)), Step::Close { look_first: true });
+    assert_eq!(
+        next_step(&t, Some(ConfigurationId(9))),
+        Step::Close { look_first: true }
+    );
     t.progress.state = TicketState::Closed;
-    assert_eq!(next_step(&t, Some(9)), Step::Done);
+    assert_eq!(next_step(&t, Some(ConfigurationId(9))), Step::Done);
 }
 
 #[test]

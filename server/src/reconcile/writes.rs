@@ -11,6 +11,7 @@ use super::fields;
 use super::job_error::JobError;
 use super::plan::{Action, BindingSettings, Observed};
 use super::runner::Engine;
+use crate::ids::CompanyId;
 use crate::store::DeviceTarget;
 
 impl Engine {
@@ -57,13 +58,13 @@ impl Engine {
             // What changed, field by field, so a person can see and undo it.
             let detail = adoption_detail(*key, fields, before, *type_id);
             self.store
-                .record_activity_detail(name, &subject, cw_id, true, Some(&detail))
+                .record_activity_detail(name, &subject, cw_id.map(i64::from), true, Some(&detail))
                 .await;
             return;
         }
         let outcome = refusal.as_deref().map_or(Ok(()), Err);
         self.store
-            .record_activity(name, &subject, cw_id, outcome)
+            .record_activity(name, &subject, cw_id.map(i64::from), outcome)
             .await;
     }
 
@@ -74,7 +75,7 @@ impl Engine {
         client: &Client,
         target: &DeviceTarget,
     ) -> Result<Vec<Observed>, JobError> {
-        let allowed: Vec<i64> = target
+        let allowed: Vec<CompanyId> = target
             .company_id
             .into_iter()
             .chain(target.binding.as_ref().and_then(|b| b.company_id))
@@ -122,7 +123,7 @@ impl Engine {
                         "type", *t,
                     ));
                 }
-                client.patch_configuration(*configuration_id, &ops).await?
+                client.patch_configuration(configuration_id.0, &ops).await?
             }
             Action::Create {
                 company_id,
@@ -148,11 +149,11 @@ impl Engine {
                 activate,
             } => {
                 let ops = fields::patch(values, activate.then_some(settings.active_status_id));
-                client.patch_configuration(*configuration_id, &ops).await?
+                client.patch_configuration(configuration_id.0, &ops).await?
             }
             Action::Deactivate { configuration_id } => {
                 let ops = fields::patch(&[], Some(settings.inactive_status_id));
-                client.patch_configuration(*configuration_id, &ops).await?
+                client.patch_configuration(configuration_id.0, &ops).await?
             }
         };
         Ok(fields::observed(&written))

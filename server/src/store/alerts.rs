@@ -8,6 +8,7 @@ use sqlx::any::AnyRow;
 
 use super::tickets::{self, BRIEF_COLUMNS, NewTicket, TicketBrief, brief_from_row};
 use super::{NewJob, Result, Store, StoreError, now_ms};
+use crate::ids::{AlertId, DeviceId, PolicyId, TicketId};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -41,8 +42,8 @@ impl AlertState {
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Alert {
-    pub id: i64,
-    pub device_id: i64,
+    pub id: AlertId,
+    pub device_id: DeviceId,
     pub agent_id: String,
     pub monitor_id: String,
     /// What the monitor looked at when it watches several things (a mount point); "" otherwise.
@@ -117,8 +118,8 @@ pub struct AlertIntake {
 #[derive(Clone, Debug, Default)]
 pub struct AlertFilter {
     pub state: Option<AlertState>,
-    pub device_id: Option<i64>,
-    pub policy_id: Option<i64>,
+    pub device_id: Option<DeviceId>,
+    pub policy_id: Option<PolicyId>,
     pub limit: i64,
     pub offset: i64,
 }
@@ -128,9 +129,9 @@ impl Store {
     /// ask for. Events at or below the device's last sequence number are replays and dropped.
     pub async fn record_alert_events(
         &self,
-        device_id: i64,
+        device_id: DeviceId,
         events: &[AlertInput],
-        job: &(dyn Fn(i64) -> NewJob + Sync),
+        job: &(dyn Fn(TicketId) -> NewJob + Sync),
     ) -> Result<AlertIntake> {
         let mut tx = self.begin_write().await?;
         // The no-op update locks the device's row on PostgreSQL: one batch per device at a time.
@@ -167,12 +168,12 @@ impl Store {
     /// such alert; a conflict when it is not open.
     pub async fn close_alert(
         &self,
-        id: i64,
+        id: AlertId,
         note: &str,
-        job: &(dyn Fn(i64) -> NewJob + Sync),
+        job: &(dyn Fn(TicketId) -> NewJob + Sync),
     ) -> Result<Option<Alert>> {
         let mut tx = self.begin_write().await?;
-        let row: Option<(String, Option<i64>)> =
+        let row: Option<(String, Option<TicketId>)> =
             sqlx::query_as("SELECT state, ticket_id FROM alerts WHERE id = $1")
                 .bind(id)
                 .fetch_optional(&mut *tx)
@@ -201,7 +202,7 @@ impl Store {
         self.alert(id).await
     }
 
-    pub async fn alert(&self, id: i64) -> Result<Option<Alert>> {
+    pub async fn alert(&self, id: AlertId) -> Result<Option<Alert>> {
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {COLUMNS}, {BRIEF_COLUMNS} {FROM} WHERE a.id = $1"
         )))
@@ -220,16 +221,16 @@ impl Store {
             "SELECT COUNT(*) {FROM} {filter}"
         )))
         .bind(state)
-        .bind(f.device_id.unwrap_or(-1))
-        .bind(f.policy_id.unwrap_or(-1))
+        .bind(f.device_id.map_or(-1, i64::from))
+        .bind(f.policy_id.map_or(-1, i64::from))
         .fetch_one(&self.pool)
         .await?;
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {COLUMNS}, {BRIEF_COLUMNS} {FROM} {filter} ORDER BY a.id DESC LIMIT $4 OFFSET $5"
         )))
         .bind(state)
-        .bind(f.device_id.unwrap_or(-1))
-        .bind(f.policy_id.unwrap_or(-1))
+        .bind(f.device_id.map_or(-1, i64::from))
+        .bind(f.policy_id.map_or(-1, i64::from))
         .bind(f.limit.clamp(1, 500))
         .bind(f.offset.max(0))
         .fetch_all(&self.pool)
@@ -247,7 +248,7 @@ impl Store {
         &self,
         cutoff_ms: i64,
         monitor_id: &str,
-    ) -> Result<Vec<(i64, Option<i64>, i64)>> {
+    ) -> Result<Vec<(DeviceId, Option<PolicyId>, i64)>> {
         Ok(sqlx::query_as(
             "SELECT d.id, d.policy_id, d.last_seen_ms FROM devices d WHERE d.retired_ms IS NULL AND d.last_seen_ms < $1 \
              AND NOT EXISTS (SELECT 1 FROM alerts a WHERE a.device_id = d.id AND a.monitor_id = $2 AND a.state = 'open') \
@@ -260,7 +261,7 @@ impl Store {
     }
 
     /// Devices with an open alert of `monitor_id` that were seen after it was raised.
-    pub async fn seen_since_alert(&self, monitor_id: &str) -> Result<Vec<(i64, i64)>> {
+    pub async fn seen_since_alert(&self, monitor_id: &str) -> Result<Vec<(DeviceId, i64)>> {
         Ok(sqlx::query_as(
             "SELECT d.id, d.last_seen_ms FROM alerts a JOIN devices d ON d.id = a.device_id \
              WHERE a.monitor_id = $1 AND a.state = 'open' AND d.last_seen_ms > a.raised_ms ORDER BY d.id",
@@ -275,11 +276,11 @@ impl Store {
 /// a resolve ends the open one and asks for its ticket to close.
 async fn apply_event(
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
-    device_id: i64,
+    device_id: DeviceId,
     e: &AlertInput,
-    job: &(dyn Fn(i64) -> NewJob + Sync),
+    job: &(dyn Fn(TicketId) -> NewJob + Sync),
 ) -> Result<()> {
-    let open: Option<(i64, Option<i64>)> = sqlx::query_as(
+    let open: Option<(AlertId, Option<TicketId>)> = sqlx::query_as(
         "SELECT id, ticket_id FROM alerts WHERE device_id = $1 AND monitor_id = $2 AND subject = $3 AND state = 'open'",
     )
     .bind(device_id)

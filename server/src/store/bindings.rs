@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::Row;
 
 use super::{Result, Store, StoreError, now_ms};
+use crate::ids::{CompanyId, ConfigurationId, DeviceId, PolicyId};
 
 /// A person's decision about which configuration a device is.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -14,7 +15,7 @@ pub enum PersonChoice {
     #[default]
     Auto,
     /// This configuration, whoever made it.
-    Adopt(i64),
+    Adopt(ConfigurationId),
     /// A new configuration, whatever matches.
     CreateNew,
 }
@@ -64,10 +65,10 @@ impl BindingState {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Binding {
-    pub device_id: i64,
+    pub device_id: DeviceId,
     pub state: BindingState,
-    pub company_id: Option<i64>,
-    pub configuration_id: Option<i64>,
+    pub company_id: Option<CompanyId>,
+    pub configuration_id: Option<ConfigurationId>,
     /// ConnectWise's error, as it gave it.
     pub error: Option<String>,
     pub updated_ms: i64,
@@ -75,11 +76,14 @@ pub struct Binding {
     /// `set_binding` leaves it alone).
     pub write_started_ms: Option<i64>,
     /// For `NeedsPerson`: the configurations the device could be.
-    pub candidates: Vec<i64>,
+    pub candidates: Vec<ConfigurationId>,
 }
 
 /// The stored form of a person's choice: `adopt` with a configuration id, or `create`.
-pub(super) fn choice_from(kind: Option<&str>, configuration_id: Option<i64>) -> PersonChoice {
+pub(super) fn choice_from(
+    kind: Option<&str>,
+    configuration_id: Option<ConfigurationId>,
+) -> PersonChoice {
     match (kind, configuration_id) {
         (Some("adopt"), Some(id)) => PersonChoice::Adopt(id),
         (Some("create"), _) => PersonChoice::CreateNew,
@@ -87,7 +91,7 @@ pub(super) fn choice_from(kind: Option<&str>, configuration_id: Option<i64>) -> 
     }
 }
 
-pub(super) fn candidates_from(text: Option<String>) -> Vec<i64> {
+pub(super) fn candidates_from(text: Option<String>) -> Vec<ConfigurationId> {
     text.map(|t| t.split(',').filter_map(|c| c.trim().parse().ok()).collect())
         .unwrap_or_default()
 }
@@ -133,7 +137,7 @@ impl Store {
             b.candidates
                 .iter()
                 .take(50)
-                .map(i64::to_string)
+                .map(ConfigurationId::to_string)
                 .collect::<Vec<_>>()
                 .join(",")
         });
@@ -155,7 +159,7 @@ impl Store {
         Ok(())
     }
 
-    pub async fn binding(&self, device_id: i64) -> Result<Option<Binding>> {
+    pub async fn binding(&self, device_id: DeviceId) -> Result<Option<Binding>> {
         let row = sqlx::query(
             "SELECT device_id, state, company_id, configuration_id, error, updated_ms, write_started_ms, candidates FROM bindings WHERE device_id = $1",
         )
@@ -178,7 +182,7 @@ impl Store {
 
     /// Notes, before a ConnectWise write for the device starts, that it is starting (a binding
     /// record is made, pending, if the device had none).
-    pub async fn mark_write_started(&self, device_id: i64, at_ms: i64) -> Result<()> {
+    pub async fn mark_write_started(&self, device_id: DeviceId, at_ms: i64) -> Result<()> {
         sqlx::query(
             "INSERT INTO bindings (device_id, state, updated_ms, write_started_ms) VALUES ($1, 'pending', $2, $2) \
              ON CONFLICT (device_id) DO UPDATE SET write_started_ms = excluded.write_started_ms",
@@ -192,7 +196,7 @@ impl Store {
 
     /// Marks devices pending (a write for them was queued), keeping what is known of their
     /// configuration; the error of the last attempt stays visible until the next result.
-    pub async fn mark_pending(&self, device_ids: &[i64]) -> Result<()> {
+    pub async fn mark_pending(&self, device_ids: &[DeviceId]) -> Result<()> {
         let mut tx = self.begin_write().await?;
         let now = now_ms();
         for id in device_ids {
@@ -211,14 +215,14 @@ impl Store {
 
     /// Every company a full re-sync visits: those linked to a policy, and those where some
     /// configuration is still recorded as active.
-    pub async fn companies_to_sync(&self) -> Result<Vec<i64>> {
-        let rows: Vec<(i64,)> = sqlx::query_as(
+    pub async fn companies_to_sync(&self) -> Result<Vec<CompanyId>> {
+        let rows: Vec<(CompanyId,)> = sqlx::query_as(
             "SELECT cw_company_id FROM policies WHERE cw_company_id IS NOT NULL \
              UNION SELECT company_id FROM bindings WHERE company_id IS NOT NULL AND state <> 'inactive'",
         )
         .fetch_all(&self.pool)
         .await?;
-        let mut ids: Vec<i64> = rows.into_iter().map(|(id,)| id).collect();
+        let mut ids: Vec<CompanyId> = rows.into_iter().map(|(id,)| id).collect();
         ids.sort_unstable();
         ids.dedup();
         Ok(ids)
@@ -226,7 +230,7 @@ impl Store {
 
     /// The policy's active devices by binding state, and its icon. A device without a binding
     /// record in a linked policy counts as pending.
-    pub async fn policy_bindings(&self, policy_id: i64) -> Result<PolicyBindings> {
+    pub async fn policy_bindings(&self, policy_id: PolicyId) -> Result<PolicyBindings> {
         let policy = self.policy(policy_id).await?;
         let rows: Vec<(Option<String>, i64)> = sqlx::query_as(
             "SELECT b.state, COUNT(*) FROM devices d LEFT JOIN bindings b ON b.device_id = d.id \
@@ -286,9 +290,9 @@ impl Store {
     /// them.
     pub async fn claimed_configurations(
         &self,
-        company_id: i64,
-    ) -> Result<std::collections::HashSet<i64>> {
-        let rows: Vec<(i64,)> = sqlx::query_as(
+        company_id: CompanyId,
+    ) -> Result<std::collections::HashSet<ConfigurationId>> {
+        let rows: Vec<(ConfigurationId,)> = sqlx::query_as(
             "SELECT configuration_id FROM bindings WHERE company_id = $1 AND configuration_id IS NOT NULL",
         )
         .bind(company_id)
@@ -298,7 +302,7 @@ impl Store {
     }
 
     /// Records a person's binding choice for a device (and clears a wait for one).
-    pub async fn set_bind_choice(&self, device_id: i64, choice: PersonChoice) -> Result<()> {
+    pub async fn set_bind_choice(&self, device_id: DeviceId, choice: PersonChoice) -> Result<()> {
         let (kind, id) = match choice {
             PersonChoice::Auto => (None, None),
             PersonChoice::Adopt(id) => (Some("adopt"), Some(id)),

@@ -5,12 +5,13 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::{Result, Store, StoreError, now_ms};
+use crate::ids::{DeviceId, PolicyId};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Device {
-    pub id: i64,
+    pub id: DeviceId,
     pub agent_id: String,
-    pub policy_id: Option<i64>,
+    pub policy_id: Option<PolicyId>,
     /// The clean (non-placeholder) serial, used to recognise the machine after its agent state
     /// was wiped.
     pub serial: Option<String>,
@@ -26,9 +27,9 @@ pub struct Device {
     /// The canonical MAC, used like the serial.
     pub mac: Option<String>,
     /// The device this one may be a reinstall of; it waits for a person.
-    pub reinstall_of: Option<i64>,
+    pub reinstall_of: Option<DeviceId>,
     /// The device a person merged this one into (this record is then retired).
-    pub merged_into: Option<i64>,
+    pub merged_into: Option<DeviceId>,
 }
 
 pub(super) const COLUMNS: &str = "id, agent_id, policy_id, serial, facts_json, facts_hash, agent_version, enrolled_ms, last_seen_ms, retired_ms, alert_events_dropped, mac, reinstall_of, merged_into";
@@ -37,15 +38,15 @@ pub(super) const COLUMNS: &str = "id, agent_id, policy_id, serial, facts_json, f
 /// stores only facts it validated, so a row that does not decode was damaged outside it; it reads
 /// as a device without facts (and says so in the log), which binding refuses with a clear error,
 /// rather than one row failing a whole list.
-pub(crate) fn stored_facts(device_id: i64, json: &str) -> DeviceFacts {
+pub(crate) fn stored_facts(device_id: DeviceId, json: &str) -> DeviceFacts {
     serde_json::from_str(json).unwrap_or_else(|e| {
-        tracing::warn!(device = device_id, error = %e, "the stored facts of a device are damaged; it reads as having none");
+        tracing::warn!(device = %device_id, error = %e, "the stored facts of a device are damaged; it reads as having none");
         DeviceFacts::default()
     })
 }
 
 pub(super) fn from_row(r: &AnyRow) -> std::result::Result<Device, sqlx::Error> {
-    let id: i64 = r.try_get("id")?;
+    let id: DeviceId = r.try_get("id")?;
     Ok(Device {
         id,
         agent_id: r.try_get("agent_id")?,
@@ -67,20 +68,20 @@ pub(super) fn from_row(r: &AnyRow) -> std::result::Result<Device, sqlx::Error> {
 /// A reporting device as a check-in sees it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DeviceAuth {
-    pub id: i64,
+    pub id: DeviceId,
     /// The device's agent id; another than the one that authenticated when that record was
     /// merged into this device (the agent is told to use this one).
     pub agent_id: String,
     pub secret_hash: String,
     pub facts_hash: String,
     pub agent_version: String,
-    pub policy_id: Option<i64>,
+    pub policy_id: Option<PolicyId>,
     /// The policy's monitor settings (`None`: the defaults).
     pub monitors_json: Option<String>,
 }
 
 impl Store {
-    pub async fn device(&self, id: i64) -> Result<Device> {
+    pub async fn device(&self, id: DeviceId) -> Result<Device> {
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {COLUMNS} FROM devices WHERE id = $1"
         )))
@@ -96,12 +97,12 @@ impl Store {
     /// Retired devices have none; a record merged into another answers for that one.
     pub async fn device_auth(&self, agent_id: &str) -> Result<Option<DeviceAuth>> {
         type AuthRow = (
-            i64,
+            DeviceId,
             String,
             String,
             String,
             String,
-            Option<i64>,
+            Option<PolicyId>,
             Option<String>,
         );
         let row: Option<AuthRow> = sqlx::query_as(
@@ -129,7 +130,7 @@ impl Store {
     }
 
     /// Devices of one policy (`Some`), or all of them (`None`), by id.
-    pub async fn devices(&self, policy_id: Option<i64>) -> Result<Vec<Device>> {
+    pub async fn devices(&self, policy_id: Option<PolicyId>) -> Result<Vec<Device>> {
         let rows = match policy_id {
             Some(p) => {
                 sqlx::query(sqlx::AssertSqlSafe(format!(
@@ -156,7 +157,7 @@ impl Store {
     /// Stores new facts only when they differ from the stored ones; true when they did.
     pub async fn record_facts(
         &self,
-        device_id: i64,
+        device_id: DeviceId,
         facts_json: &str,
         facts_hash: &str,
         agent_version: &str,
@@ -175,7 +176,7 @@ impl Store {
     }
 
     /// Adds to the count of alert events a device's agent dropped from its full spool.
-    pub async fn add_alert_events_dropped(&self, id: i64, n: i64) -> Result<()> {
+    pub async fn add_alert_events_dropped(&self, id: DeviceId, n: i64) -> Result<()> {
         sqlx::query(
             "UPDATE devices SET alert_events_dropped = alert_events_dropped + $1 WHERE id = $2",
         )
@@ -187,7 +188,7 @@ impl Store {
     }
 
     /// Records when devices were last seen (batched by the caller; never moves a time back).
-    pub async fn touch_seen(&self, seen: &[(i64, i64)]) -> Result<()> {
+    pub async fn touch_seen(&self, seen: &[(DeviceId, i64)]) -> Result<()> {
         let mut tx = self.begin_write().await?;
         for (id, at) in seen {
             sqlx::query("UPDATE devices SET last_seen_ms = $1 WHERE id = $2 AND last_seen_ms < $1")
@@ -201,7 +202,11 @@ impl Store {
     }
 
     /// Moves a device to another policy, or out of every policy (`None`).
-    pub async fn move_device(&self, device_id: i64, policy_id: Option<i64>) -> Result<Device> {
+    pub async fn move_device(
+        &self,
+        device_id: DeviceId,
+        policy_id: Option<PolicyId>,
+    ) -> Result<Device> {
         if let Some(p) = policy_id {
             self.policy(p).await?;
         }
@@ -217,7 +222,7 @@ impl Store {
     }
 
     /// Retires a device: it can no longer report, and its configuration is to be deactivated.
-    pub async fn retire_device(&self, device_id: i64) -> Result<Device> {
+    pub async fn retire_device(&self, device_id: DeviceId) -> Result<Device> {
         let done =
             sqlx::query("UPDATE devices SET retired_ms = $1 WHERE id = $2 AND retired_ms IS NULL")
                 .bind(now_ms())
@@ -237,9 +242,12 @@ mod tests {
 
     #[test]
     fn damaged_stored_facts_read_as_none_and_good_ones_as_written() {
-        assert_eq!(stored_facts(1, "{not json"), DeviceFacts::default());
-        assert_eq!(stored_facts(1, ""), DeviceFacts::default());
-        let facts = stored_facts(1, r#"{"name":"pc-1","ram":"8 GB"}"#);
+        assert_eq!(
+            stored_facts(DeviceId(1), "{not json"),
+            DeviceFacts::default()
+        );
+        assert_eq!(stored_facts(DeviceId(1), ""), DeviceFacts::default());
+        let facts = stored_facts(DeviceId(1), r#"{"name":"pc-1","ram":"8 GB"}"#);
         assert_eq!(facts.name.as_deref(), Some("pc-1"));
         assert_eq!(facts.ram.as_deref(), Some("8 GB"));
     }

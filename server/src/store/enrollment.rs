@@ -4,6 +4,7 @@
 
 use super::devices::{COLUMNS, from_row};
 use super::{Device, Result, Store, StoreError, is_unique_violation, now_ms};
+use crate::ids::{DeviceId, PolicyId};
 
 /// A machine enrolling.
 #[derive(Clone, Debug)]
@@ -12,7 +13,7 @@ pub struct NewDevice<'a> {
     pub serial: Option<&'a str>,
     /// The canonical MAC of the default route's interface.
     pub mac: Option<&'a str>,
-    pub policy_id: i64,
+    pub policy_id: PolicyId,
     pub facts_json: &'a str,
     pub facts_hash: &'a str,
     pub agent_version: &'a str,
@@ -57,7 +58,7 @@ impl Enrollment {
 /// policy stay); its alert sequence starts afresh with the agent's.
 async fn renew(
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
-    id: i64,
+    id: DeviceId,
     d: &NewDevice<'_>,
     now: i64,
 ) -> Result<Device> {
@@ -179,7 +180,7 @@ impl Store {
     /// history stay), comes back if it was retired, and the new record is retired, pointing at
     /// it so that its agent learns the old agent id at its next check-in. The old credential
     /// stops working. Returns the merged device.
-    pub async fn approve_reinstall(&self, device_id: i64) -> Result<Device> {
+    pub async fn approve_reinstall(&self, device_id: DeviceId) -> Result<Device> {
         let mut tx = self.begin_write().await?;
         let new = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {COLUMNS} FROM devices WHERE id = $1"
@@ -238,7 +239,7 @@ impl Store {
     }
 
     /// A person says a possible reinstall is another machine: it becomes an ordinary device.
-    pub async fn keep_separate(&self, device_id: i64) -> Result<Device> {
+    pub async fn keep_separate(&self, device_id: DeviceId) -> Result<Device> {
         let done = sqlx::query(
             "UPDATE devices SET reinstall_of = NULL WHERE id = $1 AND reinstall_of IS NOT NULL",
         )

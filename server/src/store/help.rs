@@ -6,12 +6,13 @@ use sqlx::any::AnyRow;
 
 use super::tickets::{self, BRIEF_COLUMNS, NewTicket, TicketBrief, brief_from_row};
 use super::{NewJob, Result, Store, StoreError, is_unique_violation, now_ms};
+use crate::ids::{DeviceId, TicketId};
 
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct HelpRequest {
     pub id: i64,
-    pub device_id: i64,
+    pub device_id: DeviceId,
     pub agent_id: String,
     pub request_id: String,
     pub user_name: Option<String>,
@@ -25,7 +26,7 @@ pub struct HelpRequest {
 /// A request as the agent sent it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NewHelpRequest {
-    pub device_id: i64,
+    pub device_id: DeviceId,
     pub request_id: String,
     pub user_name: Option<String>,
     pub summary: String,
@@ -58,7 +59,7 @@ impl Store {
     pub async fn record_help(
         &self,
         req: &NewHelpRequest,
-        job: &(dyn Fn(i64) -> NewJob + Sync),
+        job: &(dyn Fn(TicketId) -> NewJob + Sync),
     ) -> Result<HelpRequest> {
         if let Some(known) = self.help_request(req.device_id, &req.request_id).await? {
             return Ok(known);
@@ -99,7 +100,7 @@ impl Store {
 
     pub async fn help_request(
         &self,
-        device_id: i64,
+        device_id: DeviceId,
         request_id: &str,
     ) -> Result<Option<HelpRequest>> {
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
@@ -125,7 +126,7 @@ impl Store {
     /// The device's own request whose ticket has this ConnectWise number.
     pub async fn help_request_by_ticket(
         &self,
-        device_id: i64,
+        device_id: DeviceId,
         number: i64,
     ) -> Result<Option<HelpRequest>> {
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
@@ -144,7 +145,7 @@ impl Store {
         &self,
         id: i64,
         note: &str,
-        job: &(dyn Fn(i64) -> NewJob + Sync),
+        job: &(dyn Fn(TicketId) -> NewJob + Sync),
     ) -> Result<Option<HelpRequest>> {
         let Some(req) = self.help_request_by_id(id).await? else {
             return Ok(None);
@@ -168,7 +169,7 @@ impl Store {
     /// A page of help requests, newest first, and how many match in all.
     pub async fn help_requests(
         &self,
-        device_id: Option<i64>,
+        device_id: Option<DeviceId>,
         open_only: bool,
         limit: i64,
         offset: i64,
@@ -177,14 +178,14 @@ impl Store {
         let (total,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT COUNT(*) {FROM} {filter}"
         )))
-        .bind(device_id.unwrap_or(-1))
+        .bind(device_id.map_or(-1, i64::from))
         .bind(i64::from(open_only))
         .fetch_one(&self.pool)
         .await?;
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {COLUMNS}, {BRIEF_COLUMNS} {FROM} {filter} ORDER BY h.id DESC LIMIT $3 OFFSET $4"
         )))
-        .bind(device_id.unwrap_or(-1))
+        .bind(device_id.map_or(-1, i64::from))
         .bind(i64::from(open_only))
         .bind(limit.clamp(1, 500))
         .bind(offset.max(0))

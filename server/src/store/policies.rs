@@ -4,13 +4,14 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::{Result, Store, StoreError, is_unique_violation, now_ms};
+use crate::ids::{CompanyId, PolicyId};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Policy {
-    pub id: i64,
+    pub id: PolicyId,
     pub name: String,
     /// The linked ConnectWise company, when linked.
-    pub cw_company_id: Option<i64>,
+    pub cw_company_id: Option<CompanyId>,
     pub cw_company_name: Option<String>,
     pub created_ms: i64,
     pub updated_ms: i64,
@@ -62,7 +63,7 @@ impl Store {
         Ok(from_row(&row)?)
     }
 
-    pub async fn policy(&self, id: i64) -> Result<Policy> {
+    pub async fn policy(&self, id: PolicyId) -> Result<Policy> {
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {COLUMNS} FROM policies WHERE id = $1"
         )))
@@ -85,7 +86,7 @@ impl Store {
             .collect::<std::result::Result<_, _>>()?)
     }
 
-    pub async fn rename_policy(&self, id: i64, name: &str) -> Result<Policy> {
+    pub async fn rename_policy(&self, id: PolicyId, name: &str) -> Result<Policy> {
         let name = check_name(name)?;
         let done = sqlx::query("UPDATE policies SET name = $1, updated_ms = $2 WHERE id = $3")
             .bind(&name)
@@ -108,7 +109,7 @@ impl Store {
 
     /// Deletes a policy; its devices stay, without a policy (their configurations are then
     /// deactivated by the reconciler), and its enrollment tokens go with it.
-    pub async fn delete_policy(&self, id: i64) -> Result<()> {
+    pub async fn delete_policy(&self, id: PolicyId) -> Result<()> {
         let done = sqlx::query("DELETE FROM policies WHERE id = $1")
             .bind(id)
             .execute(&self.pool)
@@ -120,7 +121,11 @@ impl Store {
     }
 
     /// Links the policy to a ConnectWise company, or unlinks it (`None`).
-    pub async fn link_policy(&self, id: i64, company: Option<(i64, &str)>) -> Result<Policy> {
+    pub async fn link_policy(
+        &self,
+        id: PolicyId,
+        company: Option<(CompanyId, &str)>,
+    ) -> Result<Policy> {
         let (company_id, company_name) = match company {
             Some((cid, name)) => (Some(cid), Some(name.to_owned())),
             None => (None, None),
@@ -139,7 +144,7 @@ impl Store {
     }
 
     /// The policy's monitor settings as stored (`None`: the defaults).
-    pub async fn policy_monitors(&self, id: i64) -> Result<Option<String>> {
+    pub async fn policy_monitors(&self, id: PolicyId) -> Result<Option<String>> {
         let row: Option<(Option<String>,)> =
             sqlx::query_as("SELECT monitors_json FROM policies WHERE id = $1")
                 .bind(id)
@@ -150,7 +155,7 @@ impl Store {
     }
 
     /// Replaces the policy's monitor settings (`None`: back to the defaults).
-    pub async fn set_policy_monitors(&self, id: i64, json: Option<&str>) -> Result<()> {
+    pub async fn set_policy_monitors(&self, id: PolicyId, json: Option<&str>) -> Result<()> {
         let done =
             sqlx::query("UPDATE policies SET monitors_json = $1, updated_ms = $2 WHERE id = $3")
                 .bind(json)

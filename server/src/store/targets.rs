@@ -8,21 +8,22 @@ use sqlx::any::AnyRow;
 
 use super::bindings::{candidates_from, choice_from};
 use super::{Binding, BindingState, PersonChoice, Result, Store};
+use crate::ids::{CompanyId, DeviceId, PolicyId};
 
 /// A device as binding sees it: what it wants (`company_id`: its policy's linked company, or
 /// `None` when retired, unlinked or without a policy) and what was last recorded.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DeviceTarget {
-    pub device_id: i64,
+    pub device_id: DeviceId,
     pub agent_id: String,
     pub facts: DeviceFacts,
-    pub policy_id: Option<i64>,
-    pub company_id: Option<i64>,
+    pub policy_id: Option<PolicyId>,
+    pub company_id: Option<CompanyId>,
     pub binding: Option<Binding>,
     /// What a person decided about its configuration.
     pub choice: PersonChoice,
     /// The device it may be a reinstall of (it waits for a person meanwhile).
-    pub reinstall_of: Option<i64>,
+    pub reinstall_of: Option<DeviceId>,
     pub retired: bool,
 }
 
@@ -45,7 +46,7 @@ const TARGET_SELECT: &str = "SELECT d.id AS device_id, d.agent_id, d.facts_json,
      FROM devices d LEFT JOIN policies p ON p.id = d.policy_id LEFT JOIN bindings b ON b.device_id = d.id";
 
 fn target_from_row(r: &AnyRow) -> Result<DeviceTarget> {
-    let device_id: i64 = r.try_get("device_id")?;
+    let device_id: DeviceId = r.try_get("device_id")?;
     let state: Option<String> = r.try_get("state")?;
     let binding = match state {
         None => None,
@@ -76,7 +77,7 @@ fn target_from_row(r: &AnyRow) -> Result<DeviceTarget> {
 
 impl Store {
     /// One device's binding target; `None` when the device does not exist.
-    pub async fn device_target(&self, device_id: i64) -> Result<Option<DeviceTarget>> {
+    pub async fn device_target(&self, device_id: DeviceId) -> Result<Option<DeviceTarget>> {
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
             "{TARGET_SELECT} WHERE d.id = $1"
         )))
@@ -88,7 +89,7 @@ impl Store {
 
     /// Every device a sync of `company_id` must look at: those that should be bound there, and
     /// those still recorded there (active) that should not.
-    pub async fn company_targets(&self, company_id: i64) -> Result<Vec<DeviceTarget>> {
+    pub async fn company_targets(&self, company_id: CompanyId) -> Result<Vec<DeviceTarget>> {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "{TARGET_SELECT} WHERE (p.cw_company_id = $1 AND d.retired_ms IS NULL) \
              OR (b.company_id = $1 AND b.state <> 'inactive') ORDER BY d.id"
@@ -100,7 +101,7 @@ impl Store {
     }
 
     /// The devices of a policy (retired ones included), with their binding.
-    pub async fn policy_targets(&self, policy_id: i64) -> Result<Vec<DeviceTarget>> {
+    pub async fn policy_targets(&self, policy_id: PolicyId) -> Result<Vec<DeviceTarget>> {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "{TARGET_SELECT} WHERE d.policy_id = $1 ORDER BY d.id"
         )))

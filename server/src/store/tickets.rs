@@ -6,6 +6,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::{NewJob, Result, Store, now_ms};
+use crate::ids::{CompanyId, ConfigurationId, DeviceId, TicketId};
 
 /// Which of the two chosen boards a ticket goes on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -66,10 +67,10 @@ impl TicketState {
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Ticket {
-    pub id: i64,
-    pub device_id: Option<i64>,
+    pub id: TicketId,
+    pub device_id: Option<DeviceId>,
     pub board: TicketBoard,
-    pub company_id: i64,
+    pub company_id: CompanyId,
     pub summary: String,
     pub description: String,
     pub contact_name: Option<String>,
@@ -86,7 +87,7 @@ pub struct TicketProgress {
     pub state: TicketState,
     pub error: Option<String>,
     pub cw_ticket_id: Option<i64>,
-    pub attached_configuration_id: Option<i64>,
+    pub attached_configuration_id: Option<ConfigurationId>,
     /// When a create was first sent: a retry looks for the ticket before sending another.
     pub create_started_ms: Option<i64>,
     /// When the configuration's attach was first sent: a retry lists the ticket's
@@ -99,9 +100,9 @@ pub struct TicketProgress {
 /// A ticket to open.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NewTicket {
-    pub device_id: i64,
+    pub device_id: DeviceId,
     pub board: TicketBoard,
-    pub company_id: i64,
+    pub company_id: CompanyId,
     pub summary: String,
     pub description: String,
     pub contact_name: Option<String>,
@@ -111,7 +112,7 @@ pub struct NewTicket {
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TicketBrief {
-    pub id: i64,
+    pub id: TicketId,
     pub state: TicketState,
     /// The ConnectWise ticket number, once created.
     pub number: Option<i64>,
@@ -126,7 +127,7 @@ const COLUMNS: &str = "id, device_id, board, company_id, summary, description, c
 pub(crate) const BRIEF_COLUMNS: &str = "t.id AS t_id, t.state AS t_state, t.cw_ticket_id AS t_number, t.error AS t_error, t.want_closed AS t_want_closed";
 
 pub(crate) fn brief_from_row(r: &AnyRow) -> std::result::Result<Option<TicketBrief>, sqlx::Error> {
-    let Some(id) = r.try_get::<Option<i64>, _>("t_id")? else {
+    let Some(id) = r.try_get::<Option<TicketId>, _>("t_id")? else {
         return Ok(None);
     };
     Ok(Some(TicketBrief {
@@ -166,10 +167,10 @@ fn from_row(r: &AnyRow) -> std::result::Result<Ticket, sqlx::Error> {
 pub(crate) async fn insert_ticket(
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
     t: &NewTicket,
-    job: &(dyn Fn(i64) -> NewJob + Sync),
-) -> Result<i64> {
+    job: &(dyn Fn(TicketId) -> NewJob + Sync),
+) -> Result<TicketId> {
     let now = now_ms();
-    let (id,): (i64,) = sqlx::query_as(
+    let (id,): (TicketId,) = sqlx::query_as(
         "INSERT INTO tickets (device_id, board, company_id, summary, description, contact_name, state, created_ms, updated_ms) \
          VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $7) RETURNING id",
     )
@@ -190,9 +191,9 @@ pub(crate) async fn insert_ticket(
 /// queues its job, inside the caller's transaction. False when it is closed or asked already.
 pub(crate) async fn want_closed(
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
-    ticket_id: i64,
+    ticket_id: TicketId,
     note: &str,
-    job: &(dyn Fn(i64) -> NewJob + Sync),
+    job: &(dyn Fn(TicketId) -> NewJob + Sync),
 ) -> Result<bool> {
     let changed = sqlx::query(
         "UPDATE tickets SET want_closed = 1, close_note = $1, updated_ms = $2 WHERE id = $3 AND want_closed = 0",
@@ -210,7 +211,7 @@ pub(crate) async fn want_closed(
 }
 
 impl Store {
-    pub async fn ticket(&self, id: i64) -> Result<Option<Ticket>> {
+    pub async fn ticket(&self, id: TicketId) -> Result<Option<Ticket>> {
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {COLUMNS} FROM tickets WHERE id = $1"
         )))
@@ -221,7 +222,7 @@ impl Store {
     }
 
     /// Records the runner's progress on a ticket (never what Bindery wants of it).
-    pub async fn record_ticket(&self, id: i64, p: &TicketProgress) -> Result<()> {
+    pub async fn record_ticket(&self, id: TicketId, p: &TicketProgress) -> Result<()> {
         let error = p
             .error
             .as_ref()
@@ -246,8 +247,8 @@ impl Store {
 
     /// A device's tickets that exist in ConnectWise without its configuration attached (the
     /// device was not bound yet when they opened).
-    pub async fn tickets_to_attach(&self, device_id: i64) -> Result<Vec<i64>> {
-        let rows: Vec<(i64,)> = sqlx::query_as(
+    pub async fn tickets_to_attach(&self, device_id: DeviceId) -> Result<Vec<TicketId>> {
+        let rows: Vec<(TicketId,)> = sqlx::query_as(
             "SELECT id FROM tickets WHERE device_id = $1 AND attached_configuration_id IS NULL \
              AND state IN ('pending', 'open') ORDER BY id",
         )
@@ -258,8 +259,8 @@ impl Store {
     }
 
     /// Tickets ConnectWise refused (to try again after the settings change).
-    pub async fn failed_tickets(&self) -> Result<Vec<i64>> {
-        let rows: Vec<(i64,)> =
+    pub async fn failed_tickets(&self) -> Result<Vec<TicketId>> {
+        let rows: Vec<(TicketId,)> =
             sqlx::query_as("SELECT id FROM tickets WHERE state = 'failed' ORDER BY id")
                 .fetch_all(&self.pool)
                 .await?;

@@ -5,12 +5,13 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::{Result, Store, StoreError, now_ms};
+use crate::ids::PolicyId;
 use crate::secrets::{hash_secret, random_secret};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EnrollmentToken {
     pub id: i64,
-    pub policy_id: i64,
+    pub policy_id: PolicyId,
     pub label: String,
     pub created_ms: i64,
     pub expires_ms: Option<i64>,
@@ -42,7 +43,7 @@ impl Store {
     /// A new token for a policy; returns the record and the token itself (shown once).
     pub async fn create_token(
         &self,
-        policy_id: i64,
+        policy_id: PolicyId,
         label: &str,
         expires_ms: Option<i64>,
     ) -> Result<(EnrollmentToken, String)> {
@@ -69,7 +70,7 @@ impl Store {
         Ok((from_row(&row)?, token))
     }
 
-    pub async fn tokens(&self, policy_id: i64) -> Result<Vec<EnrollmentToken>> {
+    pub async fn tokens(&self, policy_id: PolicyId) -> Result<Vec<EnrollmentToken>> {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {COLUMNS} FROM enrollment_tokens WHERE policy_id = $1 ORDER BY id"
         )))

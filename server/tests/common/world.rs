@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use bindery_server::ids::{CompanyId, ConfigurationId, DeviceId, PolicyId};
 use bindery_server::reconcile::{Engine, EngineConfig, queue};
 use bindery_server::sealing::ServerKey;
 use bindery_server::store::{NewDevice, Store};
@@ -85,7 +86,11 @@ pub fn agent_id(n: usize) -> String {
 }
 
 impl World {
-    pub async fn enroll(&self, policy_id: i64, range: std::ops::Range<usize>) -> Vec<i64> {
+    pub async fn enroll(
+        &self,
+        policy_id: PolicyId,
+        range: std::ops::Range<usize>,
+    ) -> Vec<DeviceId> {
         let mut ids = Vec::new();
         for n in range {
             let os = if n % 10 == 0 {
@@ -98,7 +103,7 @@ impl World {
         ids
     }
 
-    pub async fn enroll_with(&self, policy_id: i64, n: usize, mut f: DeviceFacts) -> i64 {
+    pub async fn enroll_with(&self, policy_id: PolicyId, n: usize, mut f: DeviceFacts) -> DeviceId {
         let agent = agent_id(n);
         f.set(FactField::DeviceIdentifier, agent.clone());
         let json = serde_json::to_string(&f).unwrap();
@@ -123,7 +128,7 @@ impl World {
         id
     }
 
-    pub async fn link(&self, policy_id: i64, company: Option<(i64, &str)>) {
+    pub async fn link(&self, policy_id: PolicyId, company: Option<(CompanyId, &str)>) {
         let before = self.store.policy_targets(policy_id).await.unwrap();
         self.store.link_policy(policy_id, company).await.unwrap();
         match company {
@@ -165,9 +170,9 @@ impl World {
 
     /// Puts a configuration into the sandbox as someone other than Bindery made it (no
     /// deviceIdentifier unless given); returns its id.
-    pub fn seed_config(&self, company: i64, name: &str, extra: Value) -> i64 {
+    pub fn seed_config(&self, company: CompanyId, name: &str, extra: Value) -> ConfigurationId {
         let mut data = self.sb.sandbox.data();
-        let c = data.companies.get(company).cloned().unwrap();
+        let c = data.companies.get(company.0).cloned().unwrap();
         let mut record = serde_json::json!({
             "name": name,
             "type": {"id": 1, "name": "Managed Workstation"},
@@ -178,16 +183,16 @@ impl World {
         for (k, v) in extra.as_object().unwrap() {
             record[k] = v.clone();
         }
-        data.configurations.insert(record)
+        ConfigurationId(data.configurations.insert(record))
     }
 
     /// One configuration as the sandbox holds it now.
-    pub fn config(&self, id: i64) -> Value {
+    pub fn config(&self, id: ConfigurationId) -> Value {
         self.sb
             .sandbox
             .data()
             .configurations
-            .get(id)
+            .get(id.0)
             .cloned()
             .unwrap()
     }

@@ -10,6 +10,7 @@ use crate::api::{ApiFailure, read_json};
 use crate::state::Shared;
 use std::collections::HashMap;
 
+use crate::ids::{CompanyId, ConfigurationId, DeviceId, PolicyId};
 use crate::ops::identity::{self, ReinstallAnswer};
 use crate::reconcile::plan::PersonChoice;
 use crate::store::{Device, DeviceTarget};
@@ -31,9 +32,9 @@ pub fn router() -> Router<Shared> {
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DeviceView {
-    pub id: i64,
+    pub id: DeviceId,
     pub agent_id: String,
-    pub policy_id: Option<i64>,
+    pub policy_id: Option<PolicyId>,
     pub facts: bindery_shared::DeviceFacts,
     pub agent_version: String,
     pub enrolled_ms: i64,
@@ -43,9 +44,9 @@ pub struct DeviceView {
     /// Alert events the agent had to drop from its full spool while the server was unreachable.
     pub alert_events_dropped: i64,
     /// The device this one may be a reinstall of: it waits for an admin's answer.
-    pub reinstall_of: Option<i64>,
+    pub reinstall_of: Option<DeviceId>,
     /// The device an admin merged this one into (this record is retired).
-    pub merged_into: Option<i64>,
+    pub merged_into: Option<DeviceId>,
 }
 
 #[derive(Serialize)]
@@ -54,12 +55,12 @@ pub struct BindingView {
     /// `pending`, `bound`, `failed`, `inactive`, `needs_person`; `none` for a device never
     /// bound.
     pub state: &'static str,
-    pub company_id: Option<i64>,
-    pub configuration_id: Option<i64>,
+    pub company_id: Option<CompanyId>,
+    pub configuration_id: Option<ConfigurationId>,
     /// ConnectWise's error, as it gave it; for `needs_person`, why.
     pub error: Option<String>,
     /// For `needs_person`: the configurations the device could be.
-    pub candidates: Vec<i64>,
+    pub candidates: Vec<ConfigurationId>,
     /// An admin's choice of configuration: `auto` (Bindery decides), `adopt` (with its id) or
     /// `createNew`.
     pub choice: PersonChoice,
@@ -113,7 +114,7 @@ fn view_with(d: Device, target: Option<&DeviceTarget>) -> DeviceView {
 
 #[derive(Deserialize)]
 struct Filter {
-    policy: Option<i64>,
+    policy: Option<PolicyId>,
 }
 
 async fn list(
@@ -122,7 +123,7 @@ async fn list(
     Query(filter): Query<Filter>,
 ) -> Result<Json<Vec<DeviceView>>, ApiFailure> {
     // Two queries for the whole list, not one per device.
-    let targets: HashMap<i64, DeviceTarget> = match filter.policy {
+    let targets: HashMap<DeviceId, DeviceTarget> = match filter.policy {
         Some(p) => state.store.policy_targets(p).await?,
         None => state.store.all_targets().await?,
     }
@@ -144,7 +145,7 @@ async fn list(
 async fn one(
     State(state): State<Shared>,
     _: AdminAuth,
-    Path(id): Path<i64>,
+    Path(id): Path<DeviceId>,
 ) -> Result<Json<DeviceView>, ApiFailure> {
     let d = state.store.device(id).await?;
     Ok(Json(view(&state, d).await?))
@@ -154,13 +155,13 @@ async fn one(
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct MoveBody {
     /// The new policy; `null` takes the device out of every policy.
-    policy_id: Option<i64>,
+    policy_id: Option<PolicyId>,
 }
 
 async fn move_device(
     State(state): State<Shared>,
     _: AdminAuth,
-    Path(id): Path<i64>,
+    Path(id): Path<DeviceId>,
     body: axum::body::Body,
 ) -> Result<Json<DeviceView>, ApiFailure> {
     let req: MoveBody = read_json(body).await?;
@@ -171,7 +172,7 @@ async fn move_device(
 async fn retire(
     State(state): State<Shared>,
     _: AdminAuth,
-    Path(id): Path<i64>,
+    Path(id): Path<DeviceId>,
 ) -> Result<Json<DeviceView>, ApiFailure> {
     let d = state.ops().retire_device(id).await?;
     Ok(Json(view(&state, d).await?))
@@ -183,7 +184,7 @@ async fn retire(
 async fn choose_configuration(
     State(state): State<Shared>,
     _: AdminAuth,
-    Path(id): Path<i64>,
+    Path(id): Path<DeviceId>,
     body: axum::body::Body,
 ) -> Result<Json<DeviceView>, ApiFailure> {
     let choice: PersonChoice = read_json(body).await?;
@@ -202,7 +203,7 @@ struct ReinstallBody {
 async fn answer_reinstall(
     State(state): State<Shared>,
     _: AdminAuth,
-    Path(id): Path<i64>,
+    Path(id): Path<DeviceId>,
     body: axum::body::Body,
 ) -> Result<Json<DeviceView>, ApiFailure> {
     let req: ReinstallBody = read_json(body).await?;

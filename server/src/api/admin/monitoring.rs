@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::AdminAuth;
 use crate::api::{ApiFailure, read_json};
+use crate::ids::{AlertId, DeviceId, PolicyId};
 use crate::monitoring::{self, settings::MonitorSettings};
 use crate::state::Shared;
 use crate::store::{Alert, AlertFilter, AlertState, HelpRequest};
@@ -40,8 +41,8 @@ pub struct Page<T> {
 #[serde(rename_all = "camelCase")]
 struct AlertQuery {
     state: Option<AlertState>,
-    device: Option<i64>,
-    policy: Option<i64>,
+    device: Option<DeviceId>,
+    policy: Option<PolicyId>,
     page: Option<i64>,
     per_page: Option<i64>,
 }
@@ -89,7 +90,7 @@ fn not_found(what: &str) -> ApiFailure {
 async fn alert(
     State(state): State<Shared>,
     _: AdminAuth,
-    Path(id): Path<i64>,
+    Path(id): Path<AlertId>,
 ) -> Result<Json<Alert>, ApiFailure> {
     let a = state
         .store
@@ -102,7 +103,7 @@ async fn alert(
 async fn close_alert(
     State(state): State<Shared>,
     auth: AdminAuth,
-    Path(id): Path<i64>,
+    Path(id): Path<AlertId>,
 ) -> Result<Json<Alert>, ApiFailure> {
     let a = state
         .ops()
@@ -115,7 +116,7 @@ async fn close_alert(
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct HelpQuery {
-    device: Option<i64>,
+    device: Option<DeviceId>,
     /// Only requests whose ticket is not closed (or being closed).
     #[serde(default)]
     open: bool,
@@ -165,7 +166,7 @@ struct MonitorsView {
 async fn monitors(
     State(state): State<Shared>,
     _: AdminAuth,
-    Path(id): Path<i64>,
+    Path(id): Path<PolicyId>,
 ) -> Result<Json<MonitorsView>, ApiFailure> {
     let stored = state.store.policy_monitors(id).await?;
     Ok(Json(MonitorsView {
@@ -177,7 +178,7 @@ async fn monitors(
 async fn set_monitors(
     State(state): State<Shared>,
     _: AdminAuth,
-    Path(id): Path<i64>,
+    Path(id): Path<PolicyId>,
     body: axum::body::Body,
 ) -> Result<Json<MonitorsView>, ApiFailure> {
     let settings: MonitorSettings = read_json(body).await?;
@@ -198,7 +199,7 @@ async fn set_monitors(
 async fn reset_monitors(
     State(state): State<Shared>,
     _: AdminAuth,
-    Path(id): Path<i64>,
+    Path(id): Path<PolicyId>,
 ) -> Result<Json<MonitorsView>, ApiFailure> {
     state.store.set_policy_monitors(id, None).await?;
     Ok(Json(MonitorsView {

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::AdminAuth;
 use crate::api::{ApiFailure, read_json};
+use crate::ids::{CompanyId, PolicyId};
 use crate::ops::links::{LinkPreview, Suggestion};
 use crate::state::Shared;
 use crate::store::{Policy, now_ms};
@@ -30,7 +31,7 @@ pub fn router() -> Router<Shared> {
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PolicyView {
-    pub id: i64,
+    pub id: PolicyId,
     pub name: String,
     pub company: Option<CompanyRef>,
     /// `grey` (not linked), `blue` (linked, every device bound), `red` (linked, some not).
@@ -46,7 +47,7 @@ pub struct PolicyView {
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CompanyRef {
-    pub id: i64,
+    pub id: CompanyId,
     pub name: String,
 }
 
@@ -82,7 +83,7 @@ async fn list(
 async fn one(
     State(state): State<Shared>,
     _: AdminAuth,
-    Path(id): Path<i64>,
+    Path(id): Path<PolicyId>,
 ) -> Result<Json<PolicyView>, ApiFailure> {
     let p = state.store.policy(id).await?;
     Ok(Json(view(&state, p).await?))
@@ -107,7 +108,7 @@ async fn create(
 async fn rename(
     State(state): State<Shared>,
     _: AdminAuth,
-    Path(id): Path<i64>,
+    Path(id): Path<PolicyId>,
     body: axum::body::Body,
 ) -> Result<Json<PolicyView>, ApiFailure> {
     let req: NameBody = read_json(body).await?;
@@ -119,7 +120,7 @@ async fn rename(
 async fn remove(
     State(state): State<Shared>,
     _: AdminAuth,
-    Path(id): Path<i64>,
+    Path(id): Path<PolicyId>,
 ) -> Result<StatusCode, ApiFailure> {
     state.ops().delete_policy(id).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -128,14 +129,14 @@ async fn remove(
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct LinkBody {
-    company_id: i64,
+    company_id: CompanyId,
 }
 
 /// Links the policy to a company that ConnectWise confirms exists; binding starts at once.
 async fn link(
     State(state): State<Shared>,
     _: AdminAuth,
-    Path(id): Path<i64>,
+    Path(id): Path<PolicyId>,
     body: axum::body::Body,
 ) -> Result<Json<PolicyView>, ApiFailure> {
     let req: LinkBody = read_json(body).await?;
@@ -148,7 +149,7 @@ async fn link(
 async fn preview(
     State(state): State<Shared>,
     _: AdminAuth,
-    Path(id): Path<i64>,
+    Path(id): Path<PolicyId>,
     body: axum::body::Body,
 ) -> Result<Json<LinkPreview>, ApiFailure> {
     let req: LinkBody = read_json(body).await?;
@@ -158,7 +159,7 @@ async fn preview(
 async fn unlink(
     State(state): State<Shared>,
     _: AdminAuth,
-    Path(id): Path<i64>,
+    Path(id): Path<PolicyId>,
 ) -> Result<Json<PolicyView>, ApiFailure> {
     let (p, _) = state.ops().unlink(id).await?;
     Ok(Json(view(&state, p).await?))
@@ -181,8 +182,8 @@ struct LinksBody {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct PolicyCompany {
-    policy_id: i64,
-    company_id: i64,
+    policy_id: PolicyId,
+    company_id: CompanyId,
 }
 
 /// At most this many links in one request (each costs a sync's reads).
@@ -239,7 +240,7 @@ struct RetryReply {
 async fn retry_pending(
     State(state): State<Shared>,
     _: AdminAuth,
-    Path(id): Path<i64>,
+    Path(id): Path<PolicyId>,
 ) -> Result<Json<RetryReply>, ApiFailure> {
     let queued = state.ops().retry_pending(id).await?;
     Ok(Json(RetryReply { queued }))
@@ -276,7 +277,7 @@ fn token_view(t: crate::store::EnrollmentToken, token: Option<String>) -> TokenV
 async fn tokens(
     State(state): State<Shared>,
     _: AdminAuth,
-    Path(id): Path<i64>,
+    Path(id): Path<PolicyId>,
 ) -> Result<Json<Vec<TokenView>>, ApiFailure> {
     state.store.policy(id).await?;
     let list = state.store.tokens(id).await?;
@@ -296,7 +297,7 @@ struct NewToken {
 async fn create_token(
     State(state): State<Shared>,
     _: AdminAuth,
-    Path(id): Path<i64>,
+    Path(id): Path<PolicyId>,
     body: axum::body::Body,
 ) -> Result<(StatusCode, Json<TokenView>), ApiFailure> {
     let req: NewToken = read_json(body).await?;
