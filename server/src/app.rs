@@ -96,19 +96,14 @@ where
             }
         })
     });
-    // The peer address reaches handlers for per-address limits (behind a reverse proxy it is
-    // the proxy's; see the server's deployment notes).
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let engine = state.engine.clone().map(|e| tokio::spawn(e.run(stopped)));
     let mut app = router(state.clone());
     if https {
         app = app.layer(axum::middleware::map_request(mark_https));
     }
-    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
-    // Plain TCP or TLS alike; `tap_io` gives handlers the peer address for either.
-    let result = axum::serve(axum::serve::ListenerExt::tap_io(listener, |_| {}), app)
-        .with_graceful_shutdown(shutdown)
-        .await;
+    // Plain TCP or TLS alike, with the connection cap and timeouts (connections.rs).
+    crate::connections::serve(listener, app, &state.agents.connections, shutdown).await;
     flusher.abort();
     if let Some(s) = sweeper {
         s.abort();
@@ -119,5 +114,5 @@ where
     if let Some(engine) = engine {
         let _ = engine.await;
     }
-    result
+    Ok(())
 }

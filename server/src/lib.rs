@@ -6,6 +6,7 @@
 pub mod api;
 pub mod app;
 pub mod config;
+pub mod connections;
 pub mod console;
 pub mod demo;
 pub mod downloads;

@@ -11,7 +11,7 @@ use crate::reconcile::Engine;
 use crate::sealing::ServerKey;
 use crate::store::Store;
 
-/// Tunables of the agent API.
+/// Tunables of serving: the agent API's, and the connection limits every client meets.
 #[derive(Clone, Debug)]
 pub struct AgentSettings {
     /// Seconds between check-ins, sent to agents.
@@ -20,6 +20,8 @@ pub struct AgentSettings {
     pub enroll_per_minute: u32,
     /// Agent builds served at /downloads/ for the install scripts.
     pub downloads_dir: Option<std::path::PathBuf>,
+    /// The connection cap and timeouts (slow and idle clients are cut).
+    pub connections: crate::connections::ConnectionLimits,
 }
 
 impl Default for AgentSettings {
@@ -28,6 +30,7 @@ impl Default for AgentSettings {
             checkin_interval_secs: 60,
             enroll_per_minute: 10,
             downloads_dir: None,
+            connections: crate::connections::ConnectionLimits::default(),
         }
     }
 }

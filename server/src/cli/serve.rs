@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bindery_server::app;
+use bindery_server::connections::ConnectionLimits;
 use bindery_server::reconcile::{Engine, EngineConfig};
 use bindery_server::state::{AgentSettings, AppState};
 
@@ -73,6 +74,17 @@ pub struct ServeArgs {
     /// Enrollment attempts a minute from one address (429 past it).
     #[arg(long, env = "BINDERY_ENROLL_PER_MINUTE", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
     enroll_per_minute: u32,
+    /// Connections served at once; past it a client gets a short 503 (raise the process's
+    /// open-file limit to match).
+    #[arg(long, env = "BINDERY_MAX_CONNECTIONS", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    max_connections: u32,
+    /// Seconds a client has to send a request's headers (an idle keep-alive connection is
+    /// closed after as long).
+    #[arg(long, env = "BINDERY_HEADER_TIMEOUT", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=300))]
+    header_timeout: u64,
+    /// Seconds a whole request may take, its body included.
+    #[arg(long, env = "BINDERY_REQUEST_TIMEOUT", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    request_timeout: u64,
     /// Log as JSON lines instead of text.
     #[arg(long, env = "BINDERY_LOG_JSON")]
     log_json: bool,
@@ -105,6 +117,11 @@ impl ServeArgs {
             checkin_interval_secs: self.checkin_interval,
             enroll_per_minute: self.enroll_per_minute,
             downloads_dir: self.downloads_dir.clone(),
+            connections: ConnectionLimits {
+                max_connections: self.max_connections as usize,
+                header_timeout: Duration::from_secs(self.header_timeout),
+                request_timeout: Duration::from_secs(self.request_timeout),
+            },
         }
     }
 
