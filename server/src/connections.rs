@@ -40,7 +40,7 @@ impl Default for ConnectionLimits {
 
 /// What a connection past the cap reads before it is closed.
 const BUSY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\n\
-retry-after: 5\r\nconnection: close\r\ncontent-length: 89\r\n\r\n\
+retry-after: 5\r\nconnection: close\r\ncontent-length: 87\r\n\r\n\
 {\"code\":\"busy\",\"message\":\"the server has too many connections; try again in a moment\"}\n";
 
 /// Serves `app` on `listener` until `shutdown`, then lets open requests finish (30 s at most).
