@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod app;
+pub mod client_addr;
 pub mod config;
 pub mod connections;
 pub mod console;

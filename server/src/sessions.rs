@@ -58,8 +58,31 @@ pub async fn session_for(state: &Shared, token: &str) -> Result<Option<Session>,
     }))
 }
 
+/// Password verifications at once (argon2 takes 19 MiB and most of a core each): past it a
+/// sign-in is told to wait, and the server never runs out of memory.
+static VERIFYING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(4);
+
+/// One sign-in attempt from `client` for `username`: `Err(wait)` past ten a minute (the state's
+/// limiters) from the
+/// client (an IPv6 one by its /64) or for the name from anywhere.
+pub fn sign_in_attempt(
+    state: &Shared,
+    client: std::net::IpAddr,
+    username: &str,
+) -> Result<(), std::time::Duration> {
+    state.login_limiter.check(client)?;
+    let name: String = username.trim().to_lowercase().chars().take(100).collect();
+    state.login_name_limiter.check(name)
+}
+
+/// A user name as logs show it: at most 64 characters, control characters escaped (a name with
+/// a line break cannot forge a log line).
+pub fn loggable(name: &str) -> String {
+    name.chars().take(64).flat_map(char::escape_debug).collect()
+}
+
 /// Checks a username and password; the same work (one argon2 verification) whether or not the
-/// user exists, so timing tells nothing.
+/// user exists, so timing tells nothing. Too many at once: a 429 to try again.
 pub async fn check_password(
     state: &Shared,
     username: &str,
@@ -76,6 +99,15 @@ pub async fn check_password(
                 crate::secrets::hash_password(&random).unwrap_or_default()
             })
             .clone(),
+    };
+    let Ok(_verifying) = VERIFYING.try_acquire() else {
+        let mut busy = ApiFailure::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "busy",
+            "the server is checking many sign-ins at once; try again in a moment",
+        );
+        busy.retry_after = Some(std::time::Duration::from_secs(1));
+        return Err(busy);
     };
     let password = password.to_owned();
     let ok = tokio::task::spawn_blocking(move || verify_password(&password, &stored))

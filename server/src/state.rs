@@ -22,6 +22,8 @@ pub struct AgentSettings {
     pub downloads_dir: Option<std::path::PathBuf>,
     /// The connection cap and timeouts (slow and idle clients are cut).
     pub connections: crate::connections::ConnectionLimits,
+    /// Reverse proxies whose forwarding headers name the client (none: the TCP peer is).
+    pub trusted_proxies: crate::client_addr::TrustedProxies,
 }
 
 impl Default for AgentSettings {
@@ -31,6 +33,7 @@ impl Default for AgentSettings {
             enroll_per_minute: 10,
             downloads_dir: None,
             connections: crate::connections::ConnectionLimits::default(),
+            trusted_proxies: crate::client_addr::TrustedProxies::default(),
         }
     }
 }
@@ -50,8 +53,9 @@ pub struct AppState {
     /// Check-ins taken.
     checkins: AtomicU64,
     pub enroll_limiter: crate::rate_limit::KeyedLimiter,
-    /// Sign-in attempts a minute from one address.
+    /// Sign-in attempts a minute from one address, and for one user name from anywhere.
     pub login_limiter: crate::rate_limit::KeyedLimiter,
+    pub login_name_limiter: crate::rate_limit::KeyedLimiter<String>,
 }
 
 pub type Shared = Arc<AppState>;
@@ -87,6 +91,7 @@ impl AppState {
             checkins: AtomicU64::new(0),
             enroll_limiter,
             login_limiter: crate::rate_limit::KeyedLimiter::new(10),
+            login_name_limiter: crate::rate_limit::KeyedLimiter::new(10),
         })
     }
 
@@ -100,6 +105,16 @@ impl AppState {
                 tracing::warn!(device = %device_id, error = %e, "cannot queue the device's binding; the next re-sync will")
             }
         }
+    }
+
+    /// The key a request's client is limited under: the peer, or behind a trusted proxy the
+    /// client it names; an IPv6 client by its /64.
+    pub fn client_key(
+        &self,
+        peer: std::net::SocketAddr,
+        headers: &axum::http::HeaderMap,
+    ) -> std::net::IpAddr {
+        crate::client_addr::limit_key(self.agents.trusted_proxies.client(peer.ip(), headers))
     }
 
     pub fn wake_engine(&self) {

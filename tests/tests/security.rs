@@ -184,3 +184,142 @@ async fn past_the_connection_cap_a_client_is_told_the_server_is_busy() {
     }
     assert!(ok, "the server serves again once connections are free");
 }
+
+/// `(status, code)` of a sign-in to the admin API, as from `forwarded_for` when given.
+async fn sign_in(
+    http: &reqwest::Client,
+    url: &str,
+    user: &str,
+    forwarded_for: Option<&str>,
+) -> (u16, String) {
+    let mut req = http
+        .post(format!("{url}/api/admin/v1/session"))
+        .header("content-type", "application/json")
+        .body(json!({"username": user, "password": "not the password"}).to_string());
+    if let Some(f) = forwarded_for {
+        req = req.header("x-forwarded-for", f);
+    }
+    let r = req.send().await.unwrap();
+    let status = r.status().as_u16();
+    let body: serde_json::Value =
+        serde_json::from_str(&r.text().await.unwrap()).unwrap_or_default();
+    (status, body["code"].as_str().unwrap_or_default().to_owned())
+}
+
+/// The status of an enrollment with an unknown token (401, or 429 once limited).
+async fn enroll_attempt(http: &reqwest::Client, url: &str, forwarded_for: &str) -> u16 {
+    let body = json!({"token": "bdy_enr_unknown", "agentId": "agent-x", "agentVersion": "0.1.0",
+        "facts": {"name": "pc"}});
+    http.post(format!("{url}/api/agent/v1/enroll"))
+        .header("content-type", "application/json")
+        .header("x-forwarded-for", forwarded_for)
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+#[tokio::test]
+async fn limits_follow_the_client_behind_a_trusted_proxy_and_the_user_name() {
+    connectwise_client::install_tls_provider();
+    let http = reqwest::Client::new();
+    // No proxy trusted: a forged X-Forwarded-For does not buy a fresh budget.
+    let data = tempfile::tempdir().unwrap();
+    let direct = ServerProcess::start(&[
+        "--data-dir",
+        data.path().to_str().unwrap(),
+        "--enroll-per-minute",
+        "2",
+    ]);
+    let mut statuses = Vec::new();
+    for n in 0..3 {
+        statuses.push(enroll_attempt(&http, &direct.url, &format!("198.51.100.{n}")).await);
+    }
+    assert_eq!(statuses, [401, 401, 429]);
+
+    // Behind a trusted proxy (this test, from 127.0.0.1): each client its own budget...
+    let data = tempfile::tempdir().unwrap();
+    let proxied = ServerProcess::start(&[
+        "--data-dir",
+        data.path().to_str().unwrap(),
+        "--enroll-per-minute",
+        "2",
+        "--trusted-proxies",
+        "127.0.0.1/32",
+    ]);
+    let url = proxied.url.as_str();
+    let a = [
+        enroll_attempt(&http, url, "203.0.113.1").await,
+        enroll_attempt(&http, url, "203.0.113.1").await,
+        enroll_attempt(&http, url, "203.0.113.1").await,
+    ];
+    assert_eq!(a, [401, 401, 429]);
+    let b = enroll_attempt(&http, url, "203.0.113.2").await;
+    assert_eq!(b, 401, "another client behind the proxy is not locked out");
+    // ...the right-most hop that is not the proxy counts, whatever the client put left of it...
+    let c = enroll_attempt(&http, url, "203.0.113.2, 203.0.113.1, 127.0.0.1").await;
+    assert_eq!(c, 429, "{c}");
+    // ...and an IPv6 client by its /64.
+    let v6 = [
+        enroll_attempt(&http, url, "2001:db8:5:6::1").await,
+        enroll_attempt(&http, url, "2001:db8:5:6::2").await,
+        enroll_attempt(&http, url, "2001:db8:5:6:ffff::9").await,
+    ];
+    assert_eq!(v6, [401, 401, 429], "the same /64 shares one budget");
+
+    // One user name from many addresses is limited too (ten sign-ins a minute).
+    let mut statuses = Vec::new();
+    for n in 0..11 {
+        let hop = format!("192.0.2.{n}");
+        statuses.push(sign_in(&http, url, "alice", Some(&hop)).await.0);
+    }
+    assert_eq!(statuses[..10], [401; 10], "{statuses:?}");
+    assert_eq!(statuses[10], 429, "{statuses:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn password_checks_are_bounded_and_a_busy_server_says_so() {
+    connectwise_client::install_tls_provider();
+    let data = tempfile::tempdir().unwrap();
+    let server = ServerProcess::start(&[
+        "--data-dir",
+        data.path().to_str().unwrap(),
+        "--trusted-proxies",
+        "127.0.0.1",
+    ]);
+    let http = reqwest::Client::new();
+    // Forty sign-ins at once, each from its own client and for its own name: at most four argon2
+    // verifications run together; the rest are told to come back.
+    let attempts: Vec<_> = (0..40)
+        .map(|n| {
+            let (http, url) = (http.clone(), server.url.clone());
+            tokio::spawn(async move {
+                sign_in(
+                    &http,
+                    &url,
+                    &format!("n{n}"),
+                    Some(&format!("198.18.0.{n}")),
+                )
+                .await
+            })
+        })
+        .collect();
+    let mut answers = Vec::new();
+    for a in attempts {
+        answers.push(a.await.unwrap());
+    }
+    let busy = answers
+        .iter()
+        .filter(|(s, c)| *s == 429 && c == "busy")
+        .count();
+    let refused = answers.iter().filter(|(s, _)| *s == 401).count();
+    println!("password checks: 40 at once, {refused} checked, {busy} told the server is busy");
+    assert_eq!(busy + refused, 40, "{answers:?}");
+    assert!(busy > 0 && refused >= 4, "{answers:?}");
+    let healthy = reqwest::get(format!("{}/healthz", server.url))
+        .await
+        .unwrap();
+    assert_eq!(healthy.status(), 200);
+}

@@ -51,7 +51,7 @@ async fn enroll(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<EnrollResponse>, ApiFailure> {
-    if let Err(wait) = state.enroll_limiter.check(peer.ip()) {
+    if let Err(wait) = state.enroll_limiter.check(state.client_key(peer, &headers)) {
         let mut f = ApiFailure::new(
             StatusCode::TOO_MANY_REQUESTS,
             "rate_limited",

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bindery_server::app;
+use bindery_server::client_addr::TrustedProxies;
 use bindery_server::connections::ConnectionLimits;
 use bindery_server::reconcile::{Engine, EngineConfig};
 use bindery_server::state::{AgentSettings, AppState};
@@ -85,6 +86,15 @@ pub struct ServeArgs {
     /// Seconds a whole request may take, its body included.
     #[arg(long, env = "BINDERY_REQUEST_TIMEOUT", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
     request_timeout: u64,
+    /// Reverse proxies in front of this server, as addresses or blocks (`10.0.0.0/8,::1`): only
+    /// from these is `X-Forwarded-For` / `Forwarded` read, for per-client limits.
+    #[arg(
+        long,
+        env = "BINDERY_TRUSTED_PROXIES",
+        value_name = "CIDRS",
+        default_value = ""
+    )]
+    trusted_proxies: TrustedProxies,
     /// Log as JSON lines instead of text.
     #[arg(long, env = "BINDERY_LOG_JSON")]
     log_json: bool,
@@ -122,6 +132,7 @@ impl ServeArgs {
                 header_timeout: Duration::from_secs(self.header_timeout),
                 request_timeout: Duration::from_secs(self.request_timeout),
             },
+            trusted_proxies: self.trusted_proxies.clone(),
         }
     }
 

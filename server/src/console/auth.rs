@@ -13,7 +13,10 @@ use serde::Deserialize;
 
 use super::{ConsoleError, CsrfForm, Page, render};
 use crate::secrets::hash_secret;
-use crate::sessions::{check_password, session_cookie, session_for, session_token, start_session};
+use crate::sessions::{
+    check_password, loggable, session_cookie, session_for, session_token, sign_in_attempt,
+    start_session,
+};
 use crate::state::Shared;
 
 pub fn router() -> Router<Shared> {
@@ -124,18 +127,18 @@ async fn login(
             status,
         )
     };
-    if state.login_limiter.check(peer.ip()).is_err() {
+    if sign_in_attempt(&state, state.client_key(peer, &headers), &form.username).is_err() {
         return again(
-            "Too many sign-in attempts from this address. Wait a minute and try again.",
+            "Too many sign-in attempts from this address or for this user. Wait a minute and try again.",
             StatusCode::TOO_MANY_REQUESTS,
         );
     }
     let Some(admin_id) = check_password(&state, form.username.trim(), &form.password).await? else {
-        tracing::info!(username = %form.username.chars().take(64).collect::<String>(), "console sign-in refused");
+        tracing::info!(username = %loggable(&form.username), "console sign-in refused");
         return again("Wrong username or password.", StatusCode::UNAUTHORIZED);
     };
     let (token, _) = start_session(&state, admin_id).await?;
-    tracing::info!(username = %form.username.trim(), "admin signed in to the console");
+    tracing::info!(username = %loggable(form.username.trim()), "admin signed in to the console");
     let mut cookie = session_cookie(&token);
     if over_https(&headers)
         && let Ok(secure) =

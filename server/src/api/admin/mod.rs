@@ -18,7 +18,10 @@ use serde::{Deserialize, Serialize};
 
 use super::{ApiFailure, read_json};
 use crate::secrets::hash_secret;
-use crate::sessions::{check_password, session_cookie, session_for, session_token, start_session};
+use crate::sessions::{
+    check_password, loggable, session_cookie, session_for, session_token, sign_in_attempt,
+    start_session,
+};
 use crate::state::Shared;
 
 pub const PREFIX: &str = "/api/admin/v1";
@@ -108,24 +111,26 @@ pub struct SessionReply {
 async fn login(
     State(state): State<Shared>,
     ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
+    headers: HeaderMap,
     body: axum::body::Body,
 ) -> Result<Response, ApiFailure> {
-    if let Err(wait) = state.login_limiter.check(peer.ip()) {
+    let req: Login = read_json(body).await?;
+    let client = state.client_key(peer, &headers);
+    if let Err(wait) = sign_in_attempt(&state, client, &req.username) {
         let mut f = ApiFailure::new(
             StatusCode::TOO_MANY_REQUESTS,
             "rate_limited",
-            "too many sign-in attempts from this address; try again later",
+            "too many sign-in attempts from this address or for this user; try again later",
         );
         f.retry_after = Some(wait);
         return Err(f);
     }
-    let req: Login = read_json(body).await?;
     let Some(admin_id) = check_password(&state, &req.username, &req.password).await? else {
-        tracing::info!(username = %req.username.chars().take(64).collect::<String>(), "sign-in refused");
+        tracing::info!(username = %loggable(&req.username), "sign-in refused");
         return Err(ApiFailure::unauthorized("wrong username or password"));
     };
     let (token, csrf) = start_session(&state, admin_id).await?;
-    tracing::info!(username = %req.username, "admin signed in");
+    tracing::info!(username = %loggable(&req.username), "admin signed in");
     let cookie = session_cookie(&token);
     Ok((
         [(header::SET_COOKIE, cookie)],
