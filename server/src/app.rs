@@ -24,7 +24,65 @@ pub fn router(state: Shared) -> Router {
         )
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(crate::metrics::ready))
+        .fallback(|| async {
+            crate::failure::ApiFailure::new(
+                axum::http::StatusCode::NOT_FOUND,
+                "not_found",
+                "there is nothing at this address",
+            )
+        })
+        .layer(axum::middleware::map_response(security_headers))
         .with_state(state)
+}
+
+/// On every answer, error pages and 404s included: not to be sniffed, framed or given a
+/// referrer; a content policy unless the page set its own; and over https, HSTS.
+async fn security_headers(
+    request_https: RequestHttps,
+    mut response: axum::response::Response,
+) -> axum::response::Response {
+    use axum::http::{HeaderValue, header};
+    let h = response.headers_mut();
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    h.entry(header::CONTENT_SECURITY_POLICY)
+        .or_insert(HeaderValue::from_static(
+            "default-src 'none'; frame-ancestors 'none'",
+        ));
+    if request_https.0 {
+        h.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        );
+    }
+    response
+}
+
+/// Whether the request came over https (the server's own TLS marks it; a proxy says so).
+struct RequestHttps(bool);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for RequestHttps {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(RequestHttps(
+            parts
+                .headers
+                .get("x-forwarded-proto")
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.eq_ignore_ascii_case("https")),
+        ))
+    }
 }
 
 /// Serves plain HTTP (behind a reverse proxy, or for tests) until `shutdown` completes, then

@@ -1,6 +1,6 @@
 //! Admin sessions, for the admin API and the console alike: checking a password, starting a
 //! session, finding the live one behind a token (sliding it forward), and its cookie. A session
-//! ends after 12 hours unused.
+//! ends after 12 hours unused, and at its absolute lifetime however busy (12 hours by default).
 
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 
@@ -46,10 +46,16 @@ pub async fn session_for(state: &Shared, token: &str) -> Result<Option<Session>,
     let Some(session) = state.store.session(&id_hash, now).await? else {
         return Ok(None);
     };
+    // However busy, a session ends at its absolute lifetime: a stolen one does not live on.
+    let ends_ms = session.created_ms + lifetime_ms(state);
+    if now >= ends_ms {
+        state.store.delete_session(&id_hash).await?;
+        return Ok(None);
+    }
     if session.expires_ms - now < SESSION_IDLE_MS / 2 {
         state
             .store
-            .extend_session(&id_hash, now + SESSION_IDLE_MS)
+            .extend_session(&id_hash, (now + SESSION_IDLE_MS).min(ends_ms))
             .await?;
     }
     Ok(Some(Session {
@@ -139,15 +145,30 @@ pub async fn start_session(state: &Shared, admin_id: i64) -> Result<(String, Str
     Ok((token, csrf))
 }
 
-/// `Set-Cookie` for a session (or its removal with an empty token).
-pub fn session_cookie(token: &str) -> HeaderValue {
+fn lifetime_ms(state: &Shared) -> i64 {
+    i64::try_from(state.agents.session_lifetime.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// True when a cookie set now must be `Secure`: the server's public URL is https, it serves TLS
+/// itself, or the request says it came over https (a forged claim only makes the cookie stricter).
+pub fn secure_cookies(state: &Shared, headers: &HeaderMap) -> bool {
+    state.agents.serves_https()
+        || headers
+            .get("x-forwarded-proto")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.eq_ignore_ascii_case("https"))
+}
+
+/// `Set-Cookie` for a session (or its removal with an empty token), `Secure` when asked.
+pub fn session_cookie(token: &str, secure: bool) -> HeaderValue {
     let max_age = if token.is_empty() {
         0
     } else {
         SESSION_IDLE_MS / 1000
     };
+    let secure = if secure { "; Secure" } else { "" };
     HeaderValue::from_str(&format!(
-        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}"
+        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}"
     ))
     .unwrap_or_else(|_| HeaderValue::from_static("bindery_session=; Path=/; Max-Age=0"))
 }

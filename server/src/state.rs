@@ -24,6 +24,24 @@ pub struct AgentSettings {
     pub connections: crate::connections::ConnectionLimits,
     /// Reverse proxies whose forwarding headers name the client (none: the TCP peer is).
     pub trusted_proxies: crate::client_addr::TrustedProxies,
+    /// How agents and admins reach this server (`https://bindery.example.com`): install
+    /// commands are built from it, never from a request's headers.
+    pub public_url: Option<String>,
+    /// The server terminates TLS itself.
+    pub tls: bool,
+    /// An admin session ends this long after sign-in, however busy.
+    pub session_lifetime: std::time::Duration,
+}
+
+impl AgentSettings {
+    /// True when clients reach the server over https (its public URL, or its own TLS).
+    pub fn serves_https(&self) -> bool {
+        self.tls
+            || self
+                .public_url
+                .as_deref()
+                .is_some_and(|u| u.starts_with("https://"))
+    }
 }
 
 impl Default for AgentSettings {
@@ -34,6 +52,9 @@ impl Default for AgentSettings {
             downloads_dir: None,
             connections: crate::connections::ConnectionLimits::default(),
             trusted_proxies: crate::client_addr::TrustedProxies::default(),
+            public_url: None,
+            tls: false,
+            session_lifetime: std::time::Duration::from_secs(12 * 3600),
         }
     }
 }

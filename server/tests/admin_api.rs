@@ -574,3 +574,24 @@ async fn previews_suggestions_and_decisions_about_identity_through_the_api() {
     );
     let _ = s.stop.send(());
 }
+
+#[tokio::test]
+async fn a_session_ends_at_its_absolute_lifetime_however_busy() {
+    let s = common::admin::server_with(bindery_server::state::AgentSettings {
+        session_lifetime: Duration::from_secs(2),
+        ..Default::default()
+    })
+    .await;
+    let (token, _) = s.login().await;
+    // Used all along (the idle limit is 12 hours), it still ends after two seconds.
+    let mut statuses = Vec::new();
+    for _ in 0..6 {
+        let (status, _) = s.as_admin(&token, Method::GET, "/session", None).await;
+        statuses.push(status);
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert_eq!(statuses[0], StatusCode::OK);
+    let (status, body) = s.as_admin(&token, Method::GET, "/session", None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    let _ = s.stop.send(());
+}

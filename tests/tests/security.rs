@@ -323,3 +323,71 @@ async fn password_checks_are_bounded_and_a_busy_server_says_so() {
         .unwrap();
     assert_eq!(healthy.status(), 200);
 }
+
+#[tokio::test]
+async fn every_answer_carries_the_security_headers_and_https_cookies_are_secure() {
+    connectwise_client::install_tls_provider();
+    let data = tempfile::tempdir().unwrap();
+    let data_dir = data.path().to_str().unwrap();
+    let server = ServerProcess::start(&[
+        "--data-dir",
+        data_dir,
+        "--public-url",
+        "https://bindery.example.com",
+    ]);
+    let http = reqwest::Client::new();
+    let paths = [
+        "/healthz",
+        "/no/such/page",
+        "/api/admin/v1/policies",
+        "/api/agent/v1/checkin",
+        "/console/login",
+    ];
+    for path in paths {
+        let r = http
+            .get(format!("{}{path}", server.url))
+            .send()
+            .await
+            .unwrap();
+        let h = r.headers();
+        assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(h["x-frame-options"], "DENY", "{path}");
+        assert!(h.contains_key("content-security-policy"), "{path}");
+        assert_eq!(h["referrer-policy"], "no-referrer", "{path}");
+        assert!(
+            !h.contains_key("strict-transport-security"),
+            "not over http: {path}"
+        );
+    }
+    let r = http
+        .get(format!("{}/healthz", server.url))
+        .header("x-forwarded-proto", "https")
+        .send()
+        .await
+        .unwrap();
+    assert!(r.headers().contains_key("strict-transport-security"));
+
+    // The public URL is https: the sign-in cookie is Secure, whatever the request said.
+    admin(data_dir, &["admin-create", "alice"]);
+    let password = "correct horse battery staple";
+    let mut cmd = std::process::Command::new(bindery_e2e::binary("bindery-server"));
+    let status = cmd
+        .args(["admin", "--data-dir", data_dir, "admin-password", "alice"])
+        .env("BINDERY_ADMIN_PASSWORD", password)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let r = http
+        .post(format!("{}/api/admin/v1/session", server.url))
+        .header("content-type", "application/json")
+        .body(json!({"username": "alice", "password": password}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let cookie = r.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(
+        cookie.contains("; Secure") && cookie.contains("HttpOnly"),
+        "{cookie}"
+    );
+}

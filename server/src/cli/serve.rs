@@ -95,6 +95,14 @@ pub struct ServeArgs {
         default_value = ""
     )]
     trusted_proxies: TrustedProxies,
+    /// How agents and admins reach this server (`https://bindery.example.com`): install commands
+    /// are built from it, and with https the session cookie is always `Secure`.
+    #[arg(long, env = "BINDERY_PUBLIC_URL", value_name = "URL", value_parser = public_url)]
+    public_url: Option<String>,
+    /// Hours an admin session lasts after sign-in, however busy (it also ends after 12 hours
+    /// unused).
+    #[arg(long, env = "BINDERY_SESSION_HOURS", default_value_t = 12, value_parser = clap::value_parser!(u64).range(1..=720))]
+    session_hours: u64,
     /// Log as JSON lines instead of text.
     #[arg(long, env = "BINDERY_LOG_JSON")]
     log_json: bool,
@@ -105,6 +113,24 @@ pub struct ServeArgs {
     /// bindery-agent-windows-x86_64.exe, …).
     #[arg(long, env = "BINDERY_DOWNLOADS_DIR", value_name = "DIR")]
     downloads_dir: Option<PathBuf>,
+}
+
+/// `https://host[:port]` (or `http://`), without a path: what install commands start with.
+fn public_url(s: &str) -> Result<String, String> {
+    let s = s.trim().trim_end_matches('/');
+    let host = s
+        .strip_prefix("https://")
+        .or_else(|| s.strip_prefix("http://"))
+        .ok_or("the public URL starts with https:// (or http://)")?;
+    let fine = !host.is_empty()
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-.:[]".contains(c));
+    if fine {
+        Ok(s.to_owned())
+    } else {
+        Err(format!("{s:?} is not scheme://host[:port]"))
+    }
 }
 
 impl ServeArgs {
@@ -133,6 +159,9 @@ impl ServeArgs {
                 request_timeout: Duration::from_secs(self.request_timeout),
             },
             trusted_proxies: self.trusted_proxies.clone(),
+            public_url: self.public_url.clone(),
+            tls: self.tls.tls_cert.is_some(),
+            session_lifetime: Duration::from_secs(self.session_hours * 3600),
         }
     }
 

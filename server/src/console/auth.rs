@@ -6,7 +6,7 @@ use askama::Template;
 use axum::Router;
 use axum::extract::{ConnectInfo, Form, FromRequestParts, Query, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
@@ -14,8 +14,8 @@ use serde::Deserialize;
 use super::{ConsoleError, CsrfForm, Page, render};
 use crate::secrets::hash_secret;
 use crate::sessions::{
-    check_password, loggable, session_cookie, session_for, session_token, sign_in_attempt,
-    start_session,
+    check_password, loggable, secure_cookies, session_cookie, session_for, session_token,
+    sign_in_attempt, start_session,
 };
 use crate::state::Shared;
 
@@ -103,14 +103,6 @@ struct LoginForm {
     password: String,
 }
 
-/// True when the request came over HTTPS (directly, or through a proxy that says so).
-fn over_https(headers: &HeaderMap) -> bool {
-    headers
-        .get("x-forwarded-proto")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.eq_ignore_ascii_case("https"))
-}
-
 async fn login(
     State(state): State<Shared>,
     ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
@@ -139,13 +131,7 @@ async fn login(
     };
     let (token, _) = start_session(&state, admin_id).await?;
     tracing::info!(username = %loggable(form.username.trim()), "admin signed in to the console");
-    let mut cookie = session_cookie(&token);
-    if over_https(&headers)
-        && let Ok(secure) =
-            HeaderValue::from_str(&format!("{}; Secure", cookie.to_str().unwrap_or_default()))
-    {
-        cookie = secure;
-    }
+    let cookie = session_cookie(&token, secure_cookies(&state, &headers));
     Ok((
         [(header::SET_COOKIE, cookie)],
         Redirect::to("/console/policies"),
@@ -164,7 +150,10 @@ async fn logout(
         state.store.delete_session(&hash_secret(&token)).await?;
     }
     Ok((
-        [(header::SET_COOKIE, session_cookie(""))],
+        [(
+            header::SET_COOKIE,
+            session_cookie("", secure_cookies(&state, &headers)),
+        )],
         Redirect::to("/console/login?signed_out=1"),
     )
         .into_response())

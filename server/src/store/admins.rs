@@ -16,6 +16,7 @@ pub struct AdminSession {
     pub admin_id: i64,
     pub username: String,
     pub csrf: String,
+    pub created_ms: i64,
     pub expires_ms: i64,
 }
 
@@ -117,22 +118,23 @@ impl Store {
 
     /// The live session with this id hash; expired ones are gone.
     pub async fn session(&self, id_hash: &str, now: i64) -> Result<Option<AdminSession>> {
-        let row: Option<(i64, String, String, i64)> = sqlx::query_as(
-            "SELECT s.admin_id, a.username, s.csrf, s.expires_ms FROM admin_sessions s \
+        let row: Option<(i64, String, String, i64, i64)> = sqlx::query_as(
+            "SELECT s.admin_id, a.username, s.csrf, s.created_ms, s.expires_ms FROM admin_sessions s \
              JOIN admins a ON a.id = s.admin_id WHERE s.id_hash = $1 AND s.expires_ms > $2",
         )
         .bind(id_hash)
         .bind(now)
         .fetch_optional(&self.pool)
         .await?;
-        Ok(
-            row.map(|(admin_id, username, csrf, expires_ms)| AdminSession {
+        Ok(row.map(
+            |(admin_id, username, csrf, created_ms, expires_ms)| AdminSession {
                 admin_id,
                 username,
+                created_ms,
                 csrf,
                 expires_ms,
-            }),
-        )
+            },
+        ))
     }
 
     /// Slides a session's expiry forward (it stays alive while used).

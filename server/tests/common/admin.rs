@@ -34,6 +34,11 @@ pub struct Server {
 }
 
 pub async fn server() -> Server {
+    server_with(AgentSettings::default()).await
+}
+
+/// A server with these serving settings.
+pub async fn server_with(agents: AgentSettings) -> Server {
     connectwise_client::install_tls_provider();
     let sb = connectwise_sandbox::spawn(
         "127.0.0.1:0".parse().unwrap(),
@@ -55,7 +60,7 @@ pub async fn server() -> Server {
             ..EngineConfig::default()
         },
     );
-    let state = AppState::with_engine(store, AgentSettings::default(), Some((engine, key)));
+    let state = AppState::with_engine(store, agents, Some((engine, key)));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

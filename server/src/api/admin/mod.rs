@@ -17,10 +17,10 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
 use super::{ApiFailure, read_json};
-use crate::secrets::hash_secret;
+use crate::secrets::{hash_secret, verify_secret};
 use crate::sessions::{
-    check_password, loggable, session_cookie, session_for, session_token, sign_in_attempt,
-    start_session,
+    check_password, loggable, secure_cookies, session_cookie, session_for, session_token,
+    sign_in_attempt, start_session,
 };
 use crate::state::Shared;
 
@@ -79,7 +79,9 @@ impl FromRequestParts<Shared> for AdminAuth {
                 .headers
                 .get("x-csrf-token")
                 .and_then(|v| v.to_str().ok());
-            if sent != Some(auth.csrf.as_str()) {
+            // Compared in constant time, as the console does.
+            let matches = sent.is_some_and(|s| verify_secret(s, &hash_secret(&auth.csrf)));
+            if !matches {
                 return Err(ApiFailure::new(
                     StatusCode::FORBIDDEN,
                     "csrf",
@@ -131,7 +133,7 @@ async fn login(
     };
     let (token, csrf) = start_session(&state, admin_id).await?;
     tracing::info!(username = %loggable(&req.username), "admin signed in");
-    let cookie = session_cookie(&token);
+    let cookie = session_cookie(&token, secure_cookies(&state, &headers));
     Ok((
         [(header::SET_COOKIE, cookie)],
         Json(SessionReply {
@@ -161,7 +163,10 @@ async fn logout(
     }
     Ok((
         StatusCode::NO_CONTENT,
-        [(header::SET_COOKIE, session_cookie(""))],
+        [(
+            header::SET_COOKIE,
+            session_cookie("", secure_cookies(&state, &headers)),
+        )],
     )
         .into_response())
 }
