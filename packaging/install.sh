@@ -3,12 +3,17 @@
 # a system service. The server serves this script at /install.sh; its console shows the command
 # for each policy with the enrollment token filled in:
 #
+#   (umask 077; printf '%s' 'bdy_enr_...' > "$HOME/.bindery-enroll-token") &&
 #   curl -fsSL https://bindery.example.com/install.sh | sudo sh -s -- \
-#     --server https://bindery.example.com --token bdy_enr_...
+#     --server https://bindery.example.com --token-file "$HOME/.bindery-enroll-token"
+#
+# The token goes through a file only its owner can read (written by the shell's own printf, and
+# removed once read), so it never appears in `ps` or in sudo's log as an argument would.
 #
 # Options:
 #   --server URL      the Bindery server (required)
-#   --token TOKEN     a policy's enrollment token (required; or BINDERY_ENROLL_TOKEN)
+#   --token-file FILE a file holding a policy's enrollment token (read, then removed)
+#   --token TOKEN     the token itself (visible to `ps`; or BINDERY_ENROLL_TOKEN)
 #   --ca-cert FILE    trust this CA for the server too (a server with its own certificate)
 #   --allow-http      accept a plain-http server (tests only)
 #
@@ -19,7 +24,7 @@
 set -eu
 
 die() { echo "install.sh: $*" >&2; exit 1; }
-usage() { die "usage: install.sh --server URL --token TOKEN [--ca-cert FILE] [--allow-http]"; }
+usage() { die "usage: install.sh --server URL --token-file FILE|--token TOKEN [--ca-cert FILE] [--allow-http]"; }
 
 server=''
 ca_cert=''
@@ -29,6 +34,9 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --server) [ $# -ge 2 ] || usage; server=$2; shift 2 ;;
     --token) [ $# -ge 2 ] || usage; token=$2; shift 2 ;;
+    --token-file) [ $# -ge 2 ] || usage
+      [ -r "$2" ] || die "cannot read the token file $2"
+      token=$(tr -d ' \r\n' <"$2"); rm -f "$2"; shift 2 ;;
     --ca-cert) [ $# -ge 2 ] || usage; ca_cert=$2; shift 2 ;;
     --allow-http) allow_http=1; shift ;;
     *) echo "install.sh: unknown option $1" >&2; usage ;;
@@ -42,7 +50,7 @@ case "$server" in
   *) die "$server is not an http(s) URL" ;;
 esac
 [ -z "$ca_cert" ] || [ -r "$ca_cert" ] || die "cannot read the CA certificate $ca_cert"
-[ "$(id -u)" = 0 ] || die "run as root: curl ... | sudo sh -s -- --server URL --token TOKEN"
+[ "$(id -u)" = 0 ] || die "run as root: curl ... | sudo sh -s -- --server URL --token-file FILE"
 
 case "$(uname -s)" in
   Linux) os=linux ;;

@@ -54,6 +54,10 @@ pub struct InstallCommands {
 
 /// The commands for `server` (as agents reach it: `https://bindery.example.com`) and `token`.
 /// Plain http gets the scripts' test-only flags, so what is shown works as shown.
+///
+/// The token never becomes a program's argument, so neither `ps` nor sudo's log shows it: the
+/// Unix command writes it with the shell's own `printf` to a file only its owner reads, which the
+/// script reads and removes; PowerShell sets it in its own environment for the script it runs.
 pub fn install_commands(server: &str, token: &str) -> InstallCommands {
     let server = server.trim_end_matches('/');
     let http = server.starts_with("http://");
@@ -64,10 +68,10 @@ pub fn install_commands(server: &str, token: &str) -> InstallCommands {
     };
     InstallCommands {
         unix: format!(
-            "curl -fsSL {server}/install.sh | sudo sh -s -- --server {server} --token {token}{sh_flag}"
+            "(umask 077; printf '%s' '{token}' > \"$HOME/.bindery-enroll-token\") && curl -fsSL {server}/install.sh | sudo sh -s -- --server {server} --token-file \"$HOME/.bindery-enroll-token\"{sh_flag}"
         ),
         windows: format!(
-            "& ([scriptblock]::Create((irm {server}/install.ps1))) -Server {server} -Token {token}{ps_flag}"
+            "$env:BINDERY_ENROLL_TOKEN = '{token}'; & ([scriptblock]::Create((irm {server}/install.ps1))) -Server {server}{ps_flag}"
         ),
     }
 }
@@ -175,13 +179,18 @@ mod tests {
         let c = install_commands("https://bindery.example.com/", "bdy_enr_T");
         assert_eq!(
             c.unix,
-            "curl -fsSL https://bindery.example.com/install.sh | sudo sh -s -- --server https://bindery.example.com --token bdy_enr_T"
+            "(umask 077; printf '%s' 'bdy_enr_T' > \"$HOME/.bindery-enroll-token\") && curl -fsSL https://bindery.example.com/install.sh | sudo sh -s -- --server https://bindery.example.com --token-file \"$HOME/.bindery-enroll-token\""
         );
         assert!(
             c.windows
                 .contains("irm https://bindery.example.com/install.ps1")
         );
-        assert!(c.windows.ends_with("-Token bdy_enr_T"));
+        assert!(
+            c.windows
+                .starts_with("$env:BINDERY_ENROLL_TOKEN = 'bdy_enr_T';")
+        );
+        // Only the shell and PowerShell themselves ever hold the token: no argument carries it.
+        assert!(!c.unix.contains("--token bdy") && !c.windows.contains("-Token"));
         let plain = install_commands("http://10.0.0.5:8700", "t");
         assert!(plain.unix.ends_with("--allow-http"));
         assert!(plain.windows.ends_with("-AllowHttp"));

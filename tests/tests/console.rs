@@ -221,7 +221,20 @@ async fn an_admin_sets_up_links_watches_binding_and_fixes_a_failure_in_a_real_br
     let token = admin(&d, &["token-create", "--policy", "Acme office"])
         .trim()
         .to_owned();
-    let server = ServerProcess::start(&["--data-dir", &d, "--retry-base-ms", "100"]);
+    // Its public URL is where this test reaches it, so the install commands name it.
+    let listen = format!("127.0.0.1:{}", bindery_e2e::free_port());
+    let public_url = format!("http://{listen}");
+    let server = ServerProcess::start_at(
+        &listen,
+        &[
+            "--data-dir",
+            &d,
+            "--retry-base-ms",
+            "100",
+            "--public-url",
+            &public_url,
+        ],
+    );
 
     // Three machines: two servers, and a workstation that a rule types differently.
     let http = reqwest::Client::new();
@@ -543,14 +556,14 @@ async fn an_admin_sets_up_links_watches_binding_and_fixes_a_failure_in_a_real_br
     assert_eq!(
         value("#install-linux").await,
         format!(
-            "curl -fsSL {0}/install.sh | sudo sh -s -- --server {0} --token {new_token} --allow-http",
+            "(umask 077; printf '%s' '{new_token}' > \"$HOME/.bindery-enroll-token\") && curl -fsSL {0}/install.sh | sudo sh -s -- --server {0} --token-file \"$HOME/.bindery-enroll-token\" --allow-http",
             server.url
         )
     );
     let windows = value("#install-windows").await;
     assert!(
         windows.contains(&format!("irm {}/install.ps1", server.url))
-            && windows.contains(&format!("-Token {new_token}")),
+            && windows.contains(&format!("$env:BINDERY_ENROLL_TOKEN = '{new_token}'")),
         "{windows}"
     );
     s.shot("token").await;

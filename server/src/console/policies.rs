@@ -5,7 +5,7 @@
 use askama::Template;
 use axum::Router;
 use axum::extract::{Form, Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::routing::{get, post};
 use serde::Deserialize;
 
@@ -323,8 +323,9 @@ struct TokenCreated {
     frame: Frame,
     policy: String,
     policy_id: PolicyId,
-    linux: String,
-    windows: String,
+    /// The install commands; none until the server's public URL is configured.
+    linux: Option<String>,
+    windows: Option<String>,
     token: String,
 }
 
@@ -337,42 +338,24 @@ struct TokenForm {
     label: String,
 }
 
-/// The server's address as the browser reached it: what agents on the same network use.
-fn server_url(headers: &HeaderMap) -> String {
-    let host = headers
-        .get(axum::http::header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .filter(|h| {
-            h.chars()
-                .all(|c| c.is_ascii_alphanumeric() || "-.:[]".contains(c))
-        })
-        .unwrap_or("localhost:8700");
-    let scheme = if headers
-        .get("x-forwarded-proto")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.eq_ignore_ascii_case("https"))
-    {
-        "https"
-    } else {
-        "http"
-    };
-    format!("{scheme}://{host}")
-}
-
 async fn create_token(
     State(state): State<Shared>,
     viewer: Viewer,
-    headers: HeaderMap,
     Form(f): Form<TokenForm>,
 ) -> Page {
     viewer.check(&f.csrf)?;
     let p = state.store.policy(f.policy_id).await?;
     let (_, token) = state.ops().create_token(p.id, &f.label, None).await?;
-    let commands = crate::downloads::install_commands(&server_url(&headers), &token);
+    // Built from the configured public URL only: a request's Host header is the client's to say.
+    let commands = state
+        .agents
+        .public_url
+        .as_deref()
+        .map(|url| crate::downloads::install_commands(url, &token));
     let page = TokenCreated {
         frame: Frame::new(&viewer, "policies", "New enrollment token"),
-        linux: commands.unix,
-        windows: commands.windows,
+        linux: commands.as_ref().map(|c| c.unix.clone()),
+        windows: commands.map(|c| c.windows),
         token,
         policy: p.name,
         policy_id: p.id,

@@ -232,6 +232,10 @@ fn serve(
     tokio::sync::oneshot::Sender<()>,
     tokio::task::JoinHandle<std::io::Result<()>>,
 ) {
+    let public_url = listener
+        .local_addr()
+        .ok()
+        .map(|addr| format!("http://{addr}"));
     let engine = crate::reconcile::Engine::new(
         store.clone(),
         key.clone(),
@@ -242,6 +246,7 @@ fn serve(
         crate::state::AgentSettings {
             checkin_interval_secs: 30,
             downloads_dir,
+            public_url,
             ..crate::state::AgentSettings::default()
         },
         Some((engine, key)),
