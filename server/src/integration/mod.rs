@@ -57,6 +57,13 @@ impl CwCredentials {
     fn check(&self) -> Result<(), IntegrationError> {
         Site::parse(&self.site, self.allow_http)
             .map_err(|e| IntegrationError::Invalid(e.to_string()))?;
+        // The keys go with every request: in clear only to this machine (a local sandbox).
+        if self.allow_http && !self.site.trim().starts_with("https://") && !is_loopback(&self.site)
+        {
+            return Err(IntegrationError::Invalid(
+                "plain http is only for a sandbox on this machine (127.0.0.1, ::1, localhost); use https".into(),
+            ));
+        }
         for (name, value, max) in [
             ("company id", &self.company_id, 100),
             ("public key", &self.public_key, 100),
@@ -84,6 +91,18 @@ pub async fn save_credentials(
     private_key: Option<&str>,
 ) -> Result<(), IntegrationError> {
     credentials.check()?;
+    // Where the key goes, and whose it is, changes only with the key itself: a stolen session
+    // cannot send the stored key to a host of its choosing.
+    if private_key.is_none()
+        && let Some(stored) = stored_credentials(store).await?
+        && (stored.site.trim() != credentials.site.trim()
+            || stored.company_id.trim() != credentials.company_id.trim()
+            || stored.public_key.trim() != credentials.public_key.trim())
+    {
+        return Err(IntegrationError::Invalid(
+            "changing the site, company id or public key needs the private key again".into(),
+        ));
+    }
     if let Some(pk) = private_key {
         if pk.trim().is_empty() || pk.chars().any(char::is_control) {
             return Err(IntegrationError::Invalid(
@@ -104,14 +123,33 @@ pub async fn save_credentials(
     Ok(())
 }
 
-/// The saved credentials for display, or `None` before the first save.
-pub async fn credentials(store: &Store) -> Result<Option<CwCredentialsView>, IntegrationError> {
+/// True for `http://127.0.0.1…`, `http://[::1]…` or `http://localhost…`.
+fn is_loopback(site: &str) -> bool {
+    let rest = site.trim().trim_start_matches("http://");
+    let host = match rest.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => rest.split([':', '/']).next().unwrap_or_default(),
+    };
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+async fn stored_credentials(store: &Store) -> Result<Option<CwCredentials>, IntegrationError> {
     let Some(json) = store.setting(CREDENTIALS).await? else {
         return Ok(None);
     };
-    let credentials: CwCredentials = serde_json::from_str(&json).map_err(|e| {
+    serde_json::from_str(&json).map(Some).map_err(|e| {
         IntegrationError::Invalid(format!("the stored ConnectWise settings are damaged: {e}"))
-    })?;
+    })
+}
+
+/// The saved credentials for display, or `None` before the first save.
+pub async fn credentials(store: &Store) -> Result<Option<CwCredentialsView>, IntegrationError> {
+    let Some(credentials) = stored_credentials(store).await? else {
+        return Ok(None);
+    };
     let private_key_set = store.setting(PRIVATE_KEY).await?.is_some();
     Ok(Some(CwCredentialsView {
         credentials,
@@ -223,6 +261,15 @@ mod tests {
                 allow_http: false,
                 ..creds.clone()
             },
+            // Plain http only to this machine, even when allowed.
+            CwCredentials {
+                site: "http://cw.example.com".into(),
+                ..creds.clone()
+            },
+            CwCredentials {
+                site: "http://127.0.0.1.evil.example".into(),
+                ..creds.clone()
+            },
             CwCredentials {
                 company_id: "".into(),
                 ..creds.clone()
@@ -246,6 +293,43 @@ mod tests {
                 .client_id,
             "other",
             "a refused save changes nothing"
+        );
+        // Where the stored key goes changes only with the key itself.
+        for moved in [
+            CwCredentials {
+                site: "http://localhost:9999".into(),
+                ..renamed.clone()
+            },
+            CwCredentials {
+                company_id: "other-co".into(),
+                ..renamed.clone()
+            },
+            CwCredentials {
+                public_key: "other-public".into(),
+                ..renamed.clone()
+            },
+        ] {
+            let refused = save_credentials(&store, &key, &moved, None).await;
+            assert!(
+                matches!(&refused, Err(IntegrationError::Invalid(m)) if m.contains("private key again")),
+                "{refused:?}"
+            );
+        }
+        let moved = CwCredentials {
+            site: "http://[::1]:9999".into(),
+            ..renamed.clone()
+        };
+        save_credentials(&store, &key, &moved, Some("new-private"))
+            .await
+            .unwrap();
+        assert_eq!(
+            client_config(&store, &key)
+                .await
+                .unwrap()
+                .credentials
+                .private_key
+                .expose(),
+            "new-private"
         );
         let wrong = ServerKey::from_bytes(&[9u8; 32]).unwrap();
         assert!(matches!(
