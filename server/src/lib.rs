@@ -14,6 +14,7 @@ pub mod downloads;
 pub mod failure;
 pub mod ids;
 pub mod integration;
+pub mod logged;
 pub mod metrics;
 pub mod monitoring;
 pub mod ops;

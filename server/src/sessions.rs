@@ -84,7 +84,7 @@ pub fn sign_in_attempt(
 /// A user name as logs show it: at most 64 characters, control characters escaped (a name with
 /// a line break cannot forge a log line).
 pub fn loggable(name: &str) -> String {
-    name.chars().take(64).flat_map(char::escape_debug).collect()
+    crate::logged::escaped(name, 64)
 }
 
 /// Checks a username and password; the same work (one argon2 verification) whether or not the

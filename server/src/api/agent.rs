@@ -241,19 +241,25 @@ async fn alerts(
     }))
 }
 
-/// Where a help request stands, for the person waiting at the machine.
+/// Where a help request stands, for the person waiting at the machine (no internal details).
 fn help_reply(h: &HelpRequest) -> HelpReply {
     let (state, message) = match &h.ticket {
         None => (HelpState::Failed, h.no_ticket_reason.clone()),
-        Some(t) => (
-            match t.state {
-                TicketState::Pending => HelpState::Pending,
-                TicketState::Open => HelpState::Open,
-                TicketState::Closed => HelpState::Closed,
-                TicketState::Failed => HelpState::Failed,
-            },
-            t.error.clone(),
-        ),
+        // ConnectWise's and the engine's own words stay in the console: the machine's user gets
+        // a plain state.
+        Some(t) => match (t.state, &t.error) {
+            (TicketState::Pending, None) => (HelpState::Pending, None),
+            (TicketState::Pending, Some(_)) => (
+                HelpState::Pending,
+                Some("the helpdesk has not taken it yet; it is being tried again".to_owned()),
+            ),
+            (TicketState::Open, _) => (HelpState::Open, None),
+            (TicketState::Closed, _) => (HelpState::Closed, None),
+            (TicketState::Failed, _) => (
+                HelpState::Failed,
+                Some("the helpdesk refused it; your IT team can see why".to_owned()),
+            ),
+        },
     };
     HelpReply {
         request_id: h.request_id.clone(),
@@ -319,4 +325,46 @@ async fn help_close(
         })?;
     state.wake_engine();
     Ok(Json(help_reply(&closed)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::{DeviceId, TicketId};
+    use crate::store::TicketBrief;
+
+    #[test]
+    fn a_device_hears_plain_states_never_connectwises_words() {
+        let words = "400 Bad Request: board 7 is locked by admin@msp.example (x-trace 4f1)";
+        let mut request = HelpRequest {
+            id: 1,
+            device_id: DeviceId(2),
+            agent_id: "agent-1".into(),
+            request_id: "r-1".into(),
+            user_name: None,
+            summary: "Printer jammed".into(),
+            details: None,
+            created_ms: 0,
+            ticket: Some(TicketBrief {
+                id: TicketId(3),
+                state: TicketState::Failed,
+                number: None,
+                error: Some(words.into()),
+                want_closed: false,
+            }),
+            no_ticket_reason: None,
+        };
+        for state in [TicketState::Failed, TicketState::Pending, TicketState::Open] {
+            if let Some(t) = request.ticket.as_mut() {
+                t.state = state;
+            }
+            let reply = help_reply(&request);
+            let shown = serde_json::to_string(&reply).unwrap();
+            assert!(
+                !shown.contains("locked") && !shown.contains("admin@"),
+                "{shown}"
+            );
+        }
+        assert_eq!(help_reply(&request).state, HelpState::Open);
+    }
 }

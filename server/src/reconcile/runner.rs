@@ -295,7 +295,7 @@ impl Engine {
                     random_unit(),
                 )
                 .max(retry_after.unwrap_or_default());
-                tracing::info!(job = job.id, kind = %job.kind, attempts = job.attempts, retry_in_ms = delay.as_millis() as u64, error = %message, "job will be retried");
+                tracing::info!(job = job.id, kind = %job.kind, attempts = job.attempts, retry_in_ms = delay.as_millis() as u64, error = %crate::logged::escaped(&message, 2000), "job will be retried");
                 let at = now_ms() + delay.as_millis() as i64;
                 self.store
                     .fail_job(job.id, &owner, &message, Some(at))
@@ -303,7 +303,7 @@ impl Engine {
             }
             Some(Err(JobError::Permanent(message))) => {
                 self.stats.jobs_failed.fetch_add(1, Ordering::Relaxed);
-                tracing::warn!(job = job.id, kind = %job.kind, error = %message, "job failed; it waits for a person");
+                tracing::warn!(job = job.id, kind = %job.kind, error = %crate::logged::escaped(&message, 2000), "job failed; it waits for a person");
                 self.store.fail_job(job.id, &owner, &message, None).await
             }
         };
