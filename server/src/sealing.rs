@@ -44,19 +44,24 @@ impl ServerKey {
     }
 
     /// Reads the key from `path`, creating it (32 random bytes, mode 0600) when it does not exist.
+    /// A key that group or others may read is used, with a warning naming the file.
     pub fn load_or_create(path: &Path) -> Result<ServerKey, SealError> {
+        #[cfg(unix)]
+        if let Ok(meta) = std::fs::metadata(path) {
+            let mode = std::os::unix::fs::PermissionsExt::mode(&meta.permissions());
+            if too_open(mode) {
+                tracing::warn!(
+                    file = %path.display(),
+                    mode = format!("{:o}", mode & 0o777),
+                    "the server key is readable by group or others; chmod 600 it (and keep it out of database backups)"
+                );
+            }
+        }
         match std::fs::read(path) {
             Ok(bytes) => ServerKey::from_bytes(&bytes).map_err(|_| {
                 SealError::KeyFile(format!("{} must hold exactly 32 bytes", path.display()))
             }),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                let mut bytes = [0u8; 32];
-                getrandom::fill(&mut bytes).map_err(|_| SealError::Randomness)?;
-                write_private(path, &bytes).map_err(|e| {
-                    SealError::KeyFile(format!("{} cannot be written: {e}", path.display()))
-                })?;
-                ServerKey::from_bytes(&bytes)
-            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => create_key_file(path),
             Err(e) => Err(SealError::KeyFile(format!(
                 "{} cannot be read: {e}",
                 path.display()
@@ -104,6 +109,20 @@ impl ServerKey {
             .map_err(|_| SealError::WrongKey)?;
         String::from_utf8(plain.to_vec()).map_err(|_| SealError::Damaged)
     }
+}
+
+/// True when a key file's mode lets group or others read or write it.
+pub fn too_open(mode: u32) -> bool {
+    mode & 0o077 != 0
+}
+
+/// A new random key written to `path` (mode 0600; the file must not exist yet).
+pub fn create_key_file(path: &Path) -> Result<ServerKey, SealError> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|_| SealError::Randomness)?;
+    write_private(path, &bytes)
+        .map_err(|e| SealError::KeyFile(format!("{} cannot be written: {e}", path.display())))?;
+    ServerKey::from_bytes(&bytes)
 }
 
 fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {

@@ -391,3 +391,95 @@ async fn every_answer_carries_the_security_headers_and_https_cookies_are_secure(
         "{cookie}"
     );
 }
+
+/// The ConnectWise private key as the store holds it, opened with the key file at `key`.
+async fn stored_private_key(data_dir: &std::path::Path, key: &std::path::Path) -> Option<String> {
+    let store = bindery_server::store::Store::open_in_dir(data_dir)
+        .await
+        .unwrap();
+    let key = bindery_server::sealing::ServerKey::load_or_create(key).unwrap();
+    let config = bindery_server::integration::client_config(&store, &key).await;
+    store.pool().close().await;
+    config
+        .ok()
+        .map(|c| c.credentials.private_key.expose().to_owned())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_key_is_rotated_safely_and_a_loose_one_is_named() {
+    connectwise_client::install_tls_provider();
+    let sb = connectwise_sandbox::spawn(
+        "127.0.0.1:0".parse().unwrap(),
+        connectwise_sandbox::Seed::default_seed(),
+        true,
+    )
+    .await
+    .unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let dir = data.path();
+    let d = dir.to_str().unwrap();
+    admin(d, &["connect-sandbox", &sb.url()]);
+    let key = dir.join("server.key");
+    let before = std::fs::read(&key).unwrap();
+    assert_eq!(
+        stored_private_key(dir, &key).await.as_deref(),
+        Some("sandbox-private")
+    );
+
+    let out = admin(d, &["rekey"]);
+    assert!(out.contains("re-sealed 1"), "{out}");
+    assert_ne!(
+        std::fs::read(&key).unwrap(),
+        before,
+        "a new key is in place"
+    );
+    assert_eq!(std::fs::read(dir.join("server.key.old")).unwrap(), before);
+    assert_eq!(
+        stored_private_key(dir, &key).await.as_deref(),
+        Some("sandbox-private"),
+        "the secret opens under the new key"
+    );
+    assert_eq!(
+        stored_private_key(dir, &dir.join("server.key.old")).await,
+        None
+    );
+
+    // A rekey that crashed after re-sealing, before the new key took its place: running it again
+    // finishes, and nothing is lost.
+    let next = dir.join("server.key.new");
+    let new = bindery_server::sealing::create_key_file(&next).unwrap();
+    {
+        let store = bindery_server::store::Store::open_in_dir(dir)
+            .await
+            .unwrap();
+        let current = bindery_server::sealing::ServerKey::load_or_create(&key).unwrap();
+        bindery_server::integration::reseal(&store, &current, &new)
+            .await
+            .unwrap();
+        store.pool().close().await;
+    }
+    assert_eq!(
+        stored_private_key(dir, &key).await,
+        None,
+        "the crash's state"
+    );
+    let out = admin(d, &["rekey"]);
+    assert!(out.contains("re-sealed 0"), "{out}");
+    assert!(!next.exists());
+    assert_eq!(
+        stored_private_key(dir, &key).await.as_deref(),
+        Some("sandbox-private")
+    );
+
+    // A key others may read: the server says so, naming the file.
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let log = dir.join("server.log");
+    let server = ServerProcess::start_logged(&["--data-dir", d], &log);
+    drop(server);
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        logged.contains("readable by group or others") && logged.contains("server.key"),
+        "{logged}"
+    );
+}

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod devices;
 pub mod identity;
+pub mod keys;
 pub mod links;
 pub mod monitoring;
 pub mod policies;
@@ -86,8 +87,10 @@ pub async fn open(db: &Database) -> Result<Store, String> {
 pub async fn admin(db: Database, key_file: Option<PathBuf>, action: Admin) -> Result<(), String> {
     let store = open(&db).await?;
     let key = || load_key(&db, key_file.clone());
+    let key_path = || db.key_path(key_file.clone());
     run(
         &Context {
+            key_path: &key_path,
             store: &store,
             key: &key,
         },
@@ -115,6 +118,8 @@ pub enum Admin {
     Monitoring(monitoring::Command),
     #[command(flatten)]
     Sandbox(sandbox::Command),
+    #[command(flatten)]
+    Keys(keys::Command),
 }
 
 /// Runs one admin command.
@@ -128,6 +133,7 @@ pub async fn run(cx: &Context<'_>, action: Admin) -> Result<(), String> {
         Admin::Accounts(c) => accounts::run(cx, c).await,
         Admin::Monitoring(c) => monitoring::run(cx, c).await,
         Admin::Sandbox(c) => sandbox::run(cx, c).await,
+        Admin::Keys(c) => keys::run(cx, c).await,
     }
 }
 
@@ -136,6 +142,8 @@ pub async fn run(cx: &Context<'_>, action: Admin) -> Result<(), String> {
 pub struct Context<'a> {
     pub store: &'a Store,
     pub key: &'a dyn Fn() -> Result<ServerKey, String>,
+    /// Where the server key is (for `rekey`).
+    pub key_path: &'a dyn Fn() -> Result<PathBuf, String>,
 }
 
 /// The policy called `name`.

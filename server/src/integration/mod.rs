@@ -123,6 +123,31 @@ pub async fn save_credentials(
     Ok(())
 }
 
+/// Every setting sealed under the server key (each sealed for its own name).
+const SEALED: &[&str] = &[PRIVATE_KEY];
+
+/// Re-seals every sealed setting from `old` to `new`; one that `new` already opens is left as it
+/// is, so running it again after an interruption finishes the job. Returns how many changed.
+pub async fn reseal(
+    store: &Store,
+    old: &ServerKey,
+    new: &ServerKey,
+) -> Result<usize, IntegrationError> {
+    let mut changed = 0;
+    for name in SEALED {
+        let Some(sealed) = store.setting(name).await? else {
+            continue;
+        };
+        if new.open(name, &sealed).is_ok() {
+            continue;
+        }
+        let plain = old.open(name, &sealed)?;
+        store.put_setting(name, &new.seal(name, &plain)?).await?;
+        changed += 1;
+    }
+    Ok(changed)
+}
+
 /// True for `http://127.0.0.1…`, `http://[::1]…` or `http://localhost…`.
 fn is_loopback(site: &str) -> bool {
     let rest = site.trim().trim_start_matches("http://");
