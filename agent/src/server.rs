@@ -23,6 +23,10 @@ pub enum ServerError {
     Unavailable(String),
 }
 
+/// The most of an answer the agent reads: the protocol's answers are a few KiB, and a server (or
+/// whatever answers in its place) cannot make the agent hold more.
+const MAX_REPLY: usize = 1024 * 1024;
+
 pub struct ServerClient {
     base: String,
     http: reqwest::Client,
@@ -181,10 +185,7 @@ impl ServerClient {
             .await
             .map_err(|e| ServerError::Unavailable(root_cause(&e)))?;
         let status = resp.status().as_u16();
-        let bytes = resp
-            .bytes()
-            .await
-            .map_err(|e| ServerError::Unavailable(root_cause(&e)))?;
+        let bytes = capped_body(resp).await?;
         if (200..300).contains(&status) {
             return serde_json::from_slice(&bytes).map_err(|e| ServerError::Rejected {
                 status,
@@ -204,10 +205,95 @@ impl ServerClient {
     }
 }
 
+/// The answer's body, refused past `MAX_REPLY` (read in chunks: never more held than that).
+async fn capped_body(mut resp: reqwest::Response) -> Result<Vec<u8>, ServerError> {
+    let too_big = || {
+        ServerError::Unavailable(format!(
+            "the server's answer is over {} KiB; not read",
+            MAX_REPLY / 1024
+        ))
+    };
+    if resp.content_length().is_some_and(|n| n > MAX_REPLY as u64) {
+        return Err(too_big());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = resp
+        .chunk()
+        .await
+        .map_err(|e| ServerError::Unavailable(root_cause(&e)))?
+    {
+        if body.len() + chunk.len() > MAX_REPLY {
+            return Err(too_big());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
 fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
     let mut cause = e;
     while let Some(next) = cause.source() {
         cause = next;
     }
     cause.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A server on loopback that answers every request with `body` (chunked when asked, so no
+    /// length is announced).
+    async fn answering(body: Vec<u8>, chunked: bool) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((mut s, _)) = listener.accept().await {
+                let body = body.clone();
+                tokio::spawn(async move {
+                    let mut buf = [0u8; 4096];
+                    let _ = s.read(&mut buf).await;
+                    let head = if chunked {
+                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n".to_owned()
+                    } else {
+                        format!(
+                            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+                            body.len()
+                        )
+                    };
+                    let _ = s.write_all(head.as_bytes()).await;
+                    if chunked {
+                        for part in body.chunks(64 * 1024) {
+                            let _ = s.write_all(format!("{:x}\r\n", part.len()).as_bytes()).await;
+                            let _ = s.write_all(part).await;
+                            let _ = s.write_all(b"\r\n").await;
+                        }
+                        let _ = s.write_all(b"0\r\n\r\n").await;
+                    } else {
+                        let _ = s.write_all(&body).await;
+                    }
+                });
+            }
+        });
+        format!("http://{addr}")
+    }
+
+    #[tokio::test]
+    async fn answers_over_a_mebibyte_are_not_read() {
+        let huge = format!("\"{}\"", "x".repeat(2 * MAX_REPLY)).into_bytes();
+        for chunked in [false, true] {
+            let url = answering(huge.clone(), chunked).await;
+            let client = ServerClient::new(&url, false, None).unwrap();
+            let got: Result<String, _> = client.send(client.http.get(&url), None).await;
+            match got {
+                Err(ServerError::Unavailable(m)) => assert!(m.contains("1024 KiB"), "{m}"),
+                other => panic!("chunked {chunked}: {other:?}"),
+            }
+        }
+        let url = answering(b"\"fine\"".to_vec(), true).await;
+        let client = ServerClient::new(&url, false, None).unwrap();
+        let got: String = client.send(client.http.get(&url), None).await.unwrap();
+        assert_eq!(got, "fine");
+    }
 }

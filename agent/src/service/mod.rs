@@ -102,6 +102,41 @@ pub fn run_as_service(state_dir: Option<std::path::PathBuf>) -> Result<(), Strin
     crate::runtime().and_then(|rt| rt.block_on(crate::run(state_dir, false)))
 }
 
+/// Why a file or folder with this owner and mode must not be what a root service runs: someone
+/// other than root could replace it. `None` when only root can. (Windows checks its ACLs instead:
+/// the Windows issue's work.)
+#[cfg_attr(not(unix), allow(dead_code))]
+pub fn replaceable_by_others(uid: u32, mode: u32) -> Option<&'static str> {
+    if uid != 0 {
+        Some("is not owned by root")
+    } else if mode & 0o022 != 0 {
+        Some("is writable by group or others")
+    } else {
+        None
+    }
+}
+
+/// Refuses to make a service of a program that someone other than root could replace (the
+/// program itself or its folder): the service would run their code as root at every start.
+#[cfg(unix)]
+fn only_root_can_replace(binary: &std::path::Path) -> Result<(), String> {
+    use std::os::unix::fs::MetadataExt;
+    let folder = binary.parent().unwrap_or(std::path::Path::new("/"));
+    for path in [binary, folder] {
+        let meta = std::fs::metadata(path)
+            .map_err(|e| format!("cannot check {}: {e}", path.display()))?;
+        if let Some(why) = replaceable_by_others(meta.uid(), meta.mode()) {
+            return Err(format!(
+                "{} {why}, so someone else could replace what the service runs as root: \
+                 `sudo chown root {p} && sudo chmod go-w {p}`, or put the agent in /usr/local/bin",
+                path.display(),
+                p = path.display()
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Runs a service-manager command; its error output on failure.
 #[cfg(unix)]
 fn run(program: &str, args: &[&str]) -> Result<(), String> {
@@ -123,6 +158,37 @@ fn run(program: &str, args: &[&str]) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_service_runs_only_what_only_root_can_replace() {
+        assert_eq!(replaceable_by_others(0, 0o100755), None);
+        assert_eq!(replaceable_by_others(0, 0o040755), None);
+        assert_eq!(
+            replaceable_by_others(1000, 0o100755),
+            Some("is not owned by root")
+        );
+        assert_eq!(
+            replaceable_by_others(0, 0o100775),
+            Some("is writable by group or others")
+        );
+        assert_eq!(
+            replaceable_by_others(0, 0o041777),
+            Some("is writable by group or others"),
+            "a sticky /tmp is still not a place for a root service's program"
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_program_in_a_world_writable_folder_is_refused_with_the_fix() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let program = dir.path().join("bindery-agent");
+        std::fs::write(&program, b"#!/bin/sh\n").unwrap();
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+        let refused = only_root_can_replace(&program).unwrap_err();
+        assert!(refused.contains("chmod go-w"), "{refused}");
+    }
 
     #[test]
     fn the_unit_runs_this_binary_hardened_and_keeps_its_state() {
