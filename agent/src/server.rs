@@ -265,7 +265,9 @@ mod tests {
                     let _ = s.write_all(head.as_bytes()).await;
                     if chunked {
                         for part in body.chunks(64 * 1024) {
-                            let _ = s.write_all(format!("{:x}\r\n", part.len()).as_bytes()).await;
+                            let _ = s
+                                .write_all(format!("{:x}\r\n", part.len()).as_bytes())
+                                .await;
                             let _ = s.write_all(part).await;
                             let _ = s.write_all(b"\r\n").await;
                         }

@@ -52,7 +52,10 @@ async fn main() {
         .await
         .unwrap();
     let policy = store.create_policy("Bench").await.unwrap();
-    let (_, token) = store.create_token(policy.id, "bench", None).await.unwrap();
+    let (_, token) = store
+        .create_token(policy.id, "bench", None, None)
+        .await
+        .unwrap();
     let engine = Engine::new(
         store.clone(),
         key.clone(),

@@ -27,7 +27,10 @@ async fn main() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open_in_dir(dir.path()).await.unwrap();
     let policy = store.create_policy("Load").await.unwrap();
-    let (_, token) = store.create_token(policy.id, "load", None).await.unwrap();
+    let (_, token) = store
+        .create_token(policy.id, "load", None, None)
+        .await
+        .unwrap();
     let settings = AgentSettings {
         checkin_interval_secs: 60,
         enroll_per_minute: u32::MAX,

@@ -31,6 +31,10 @@ pub struct AgentSettings {
     pub tls: bool,
     /// An admin session ends this long after sign-in, however busy.
     pub session_lifetime: std::time::Duration,
+    /// What the console's new-token form starts with: days until a token expires, and machines
+    /// that may enroll with it (0: never / any number, which an admin may still choose).
+    pub token_expiry_days: u32,
+    pub token_max_uses: u32,
 }
 
 impl AgentSettings {
@@ -55,6 +59,8 @@ impl Default for AgentSettings {
             public_url: None,
             tls: false,
             session_lifetime: std::time::Duration::from_secs(12 * 3600),
+            token_expiry_days: 7,
+            token_max_uses: 100,
         }
     }
 }

@@ -28,7 +28,10 @@ async fn server_with(settings: AgentSettings) -> Server {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open_in_dir(dir.path()).await.unwrap();
     let policy = store.create_policy("Office").await.unwrap();
-    let (_, token) = store.create_token(policy.id, "tests", None).await.unwrap();
+    let (_, token) = store
+        .create_token(policy.id, "tests", None, None)
+        .await
+        .unwrap();
     let state = AppState::new(store, settings);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/api/agent/v1", listener.local_addr().unwrap());
@@ -165,7 +168,12 @@ async fn enrolling_again_needs_proof_and_a_known_serial_takes_nothing_over() {
     // Someone with another policy's token and the label's serial gets a device of their own,
     // waiting as a possible reinstall; the real one keeps working, in its own policy.
     let lab = s.state.store.create_policy("Lab").await.unwrap();
-    let (_, lab_token) = s.state.store.create_token(lab.id, "t", None).await.unwrap();
+    let (_, lab_token) = s
+        .state
+        .store
+        .create_token(lab.id, "t", None, None)
+        .await
+        .unwrap();
     let body = json!({"token": lab_token, "agentId": "agent-2", "agentVersion": "0.1.0", "facts": {"serialNumber": "77NDZ12"}});
     let (status, reply) = s.post("/enroll", None, body.to_string()).await;
     assert_eq!(status, StatusCode::OK);

@@ -110,7 +110,7 @@ on_both!(
     |store: Store| async move {
         let p = store.create_policy("P").await.unwrap();
         let (rec, token) = store
-            .create_token(p.id, "office rollout", None)
+            .create_token(p.id, "office rollout", None, None)
             .await
             .unwrap();
         assert!(token.starts_with("bdy_enr_"));
@@ -161,7 +161,7 @@ on_both!(
         ));
 
         let (_, expiring) = store
-            .create_token(p.id, "temp", Some(now_ms() + 60_000))
+            .create_token(p.id, "temp", Some(now_ms() + 60_000), None)
             .await
             .unwrap();
         assert!(
@@ -183,9 +183,26 @@ on_both!(
         assert_eq!(listed.len(), 2);
         assert!(!listed[0].is_usable(now_ms()) && listed[1].is_usable(now_ms()));
         assert!(matches!(
-            store.create_token(PolicyId(999), "x", None).await,
+            store.create_token(PolicyId(999), "x", None, None).await,
             Err(StoreError::NotFound(_))
         ));
+
+        // A token for two machines takes two, and then no more.
+        let (_, pair) = store
+            .create_token(p.id, "two", None, Some(2))
+            .await
+            .unwrap();
+        for _ in 0..2 {
+            assert!(store.redeem_token(&pair, now_ms()).await.unwrap().is_some());
+        }
+        assert!(
+            store.redeem_token(&pair, now_ms()).await.unwrap().is_none(),
+            "used up"
+        );
+        let listed = store.tokens(p.id).await.unwrap();
+        let used_up = listed.iter().find(|t| t.label == "two").unwrap();
+        assert_eq!((used_up.uses, used_up.max_uses), (2, Some(2)));
+        assert!(!used_up.is_usable(now_ms()));
     }
 );
 
@@ -674,7 +691,7 @@ async fn reopening_a_store_keeps_its_data_and_migrates_once() {
         .unwrap();
     assert_eq!(
         applied,
-        vec![(1,), (2,), (3,), (4,), (5,), (6,), (7,), (8,)]
+        vec![(1,), (2,), (3,), (4,), (5,), (6,), (7,), (8,), (9,)]
     );
     assert!(matches!(
         Store::open("what?ever").await,

@@ -123,8 +123,8 @@ fn only_root_can_replace(binary: &std::path::Path) -> Result<(), String> {
     use std::os::unix::fs::MetadataExt;
     let folder = binary.parent().unwrap_or(std::path::Path::new("/"));
     for path in [binary, folder] {
-        let meta = std::fs::metadata(path)
-            .map_err(|e| format!("cannot check {}: {e}", path.display()))?;
+        let meta =
+            std::fs::metadata(path).map_err(|e| format!("cannot check {}: {e}", path.display()))?;
         if let Some(why) = replaceable_by_others(meta.uid(), meta.mode()) {
             return Err(format!(
                 "{} {why}, so someone else could replace what the service runs as root: \

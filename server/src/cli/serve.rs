@@ -103,6 +103,13 @@ pub struct ServeArgs {
     /// unused).
     #[arg(long, env = "BINDERY_SESSION_HOURS", default_value_t = 12, value_parser = clap::value_parser!(u64).range(1..=720))]
     session_hours: u64,
+    /// Days until a token made in the console expires, as its form starts (0: never).
+    #[arg(long, env = "BINDERY_TOKEN_EXPIRY_DAYS", default_value_t = 7, value_parser = clap::value_parser!(u32).range(0..=3650))]
+    token_expiry_days: u32,
+    /// Machines that may enroll with a token made in the console, as its form starts (0: any
+    /// number).
+    #[arg(long, env = "BINDERY_TOKEN_MAX_USES", default_value_t = 100)]
+    token_max_uses: u32,
     /// Log as JSON lines instead of text.
     #[arg(long, env = "BINDERY_LOG_JSON")]
     log_json: bool,
@@ -162,6 +169,8 @@ impl ServeArgs {
             public_url: self.public_url.clone(),
             tls: self.tls.tls_cert.is_some(),
             session_lifetime: Duration::from_secs(self.session_hours * 3600),
+            token_expiry_days: self.token_expiry_days,
+            token_max_uses: self.token_max_uses,
         }
     }
 

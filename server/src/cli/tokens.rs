@@ -17,6 +17,9 @@ pub enum Command {
         /// Days until the token stops working (default: never).
         #[arg(long)]
         expires_in_days: Option<u32>,
+        /// Machines that may enroll with it in all (default: any number).
+        #[arg(long)]
+        max_uses: Option<u32>,
         /// The server's address as machines reach it (https://bindery.example.com).
         #[arg(long, env = "BINDERY_PUBLIC_URL", value_name = "URL")]
         server_url: Option<String>,
@@ -39,11 +42,12 @@ pub async fn run(cx: &Context<'_>, command: Command) -> Result<(), String> {
             policy,
             label,
             expires_in_days,
+            max_uses,
             server_url,
         } => {
             let p = policy_named(store, &policy).await?;
             let (_, token) = bindery_server::ops::Ops::new(store, None, None)
-                .create_token(p.id, &label, expires_in_days)
+                .create_token(p.id, &label, expires_in_days, max_uses)
                 .await
                 .map_err(|e| e.to_string())?;
             match server_url {

@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use serde::Deserialize;
 
-use super::{CsrfForm, Frame, Page, Viewer, render, see_other};
+use super::{ConsoleError, CsrfForm, Frame, Page, Viewer, render, see_other};
 use crate::ids::{CompanyId, ConfigurationId, DeviceId, PolicyId};
 use crate::state::Shared;
 use crate::store::{BindingState, LinkState, now_ms};
@@ -131,6 +131,9 @@ struct CompanyRow {
 struct PolicyPage {
     frame: Frame,
     id: PolicyId,
+    /// The new-token form's defaults (blank: never / any number).
+    token_days: String,
+    token_uses: String,
     link: &'static str,
     link_label: &'static str,
     company: Option<String>,
@@ -209,6 +212,8 @@ async fn one(
         needs_person: b.needs_person,
         rows,
         tokens,
+        token_days: blank_if_zero(state.agents.token_expiry_days),
+        token_uses: blank_if_zero(state.agents.token_max_uses),
     };
     render(&page, StatusCode::OK)
 }
@@ -336,6 +341,29 @@ struct TokenForm {
     policy_id: PolicyId,
     #[serde(default)]
     label: String,
+    /// Days until it stops working (blank: never, on purpose).
+    #[serde(default)]
+    expires_days: String,
+    /// Machines that may enroll with it (blank: any number, on purpose).
+    #[serde(default)]
+    max_uses: String,
+}
+
+fn blank_if_zero(n: u32) -> String {
+    if n == 0 { String::new() } else { n.to_string() }
+}
+
+/// A blank form field as none, a number as itself, anything else as a clear refusal.
+fn optional_number(value: &str, what: &str) -> Result<Option<u32>, ConsoleError> {
+    match value.trim() {
+        "" => Ok(None),
+        v => v.parse().map(Some).map_err(|_| {
+            ConsoleError::new(
+                StatusCode::BAD_REQUEST,
+                format!("{what} is a whole number, or blank"),
+            )
+        }),
+    }
 }
 
 async fn create_token(
@@ -345,7 +373,12 @@ async fn create_token(
 ) -> Page {
     viewer.check(&f.csrf)?;
     let p = state.store.policy(f.policy_id).await?;
-    let (_, token) = state.ops().create_token(p.id, &f.label, None).await?;
+    let expires = optional_number(&f.expires_days, "Expires after (days)")?;
+    let uses = optional_number(&f.max_uses, "Machines")?;
+    let (_, token) = state
+        .ops()
+        .create_token(p.id, &f.label, expires, uses)
+        .await?;
     // Built from the configured public URL only: a request's Host header is the client's to say.
     let commands = state
         .agents

@@ -149,6 +149,7 @@ pub async fn run(
             policy.id,
             "demo agent",
             Some(crate::store::now_ms() + 86_400_000),
+            None,
         )
         .await
         .map_err(|e| e.to_string())?;

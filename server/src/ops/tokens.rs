@@ -16,6 +16,7 @@ impl Ops<'_> {
         policy_id: PolicyId,
         label: &str,
         expires_in_days: Option<u32>,
+        max_uses: Option<u32>,
     ) -> Result<(EnrollmentToken, String), OpError> {
         let label = label.trim();
         if label.chars().count() > 100 || label.chars().any(char::is_control) {
@@ -26,6 +27,15 @@ impl Ops<'_> {
         }
         let expires =
             expires_in_days.map(|d| now_ms() + i64::from(d.min(MAX_EXPIRY_DAYS)) * 86_400_000);
-        Ok(self.store.create_token(policy_id, label, expires).await?)
+        if max_uses == Some(0) {
+            return Err(OpError::invalid(
+                "maxUses",
+                "a token is for at least one machine (leave it out for any number)",
+            ));
+        }
+        Ok(self
+            .store
+            .create_token(policy_id, label, expires, max_uses.map(i64::from))
+            .await?)
     }
 }

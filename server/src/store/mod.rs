@@ -66,6 +66,7 @@ const SQLITE_MIGRATIONS: &[(i64, &str)] = &[
     (6, include_str!("migrations/sqlite/0006_activity.sql")),
     (7, include_str!("migrations/sqlite/0007_identity.sql")),
     (8, include_str!("migrations/sqlite/0008_attach_started.sql")),
+    (9, include_str!("migrations/sqlite/0009_token_uses.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("migrations/postgres/0001_initial.sql")),
@@ -79,6 +80,7 @@ const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
         8,
         include_str!("migrations/postgres/0008_attach_started.sql"),
     ),
+    (9, include_str!("migrations/postgres/0009_token_uses.sql")),
 ];
 
 /// A handle on the store; cheap to clone (a connection pool).

@@ -17,11 +17,15 @@ pub struct EnrollmentToken {
     pub expires_ms: Option<i64>,
     pub revoked_ms: Option<i64>,
     pub uses: i64,
+    /// Machines that may enroll with it in all (`None`: any number).
+    pub max_uses: Option<i64>,
 }
 
 impl EnrollmentToken {
     pub fn is_usable(&self, now: i64) -> bool {
-        self.revoked_ms.is_none() && self.expires_ms.is_none_or(|e| now < e)
+        self.revoked_ms.is_none()
+            && self.expires_ms.is_none_or(|e| now < e)
+            && self.max_uses.is_none_or(|m| self.uses < m)
     }
 }
 
@@ -34,10 +38,11 @@ fn from_row(r: &AnyRow) -> std::result::Result<EnrollmentToken, sqlx::Error> {
         expires_ms: r.try_get("expires_ms")?,
         revoked_ms: r.try_get("revoked_ms")?,
         uses: r.try_get("uses")?,
+        max_uses: r.try_get("max_uses")?,
     })
 }
 
-const COLUMNS: &str = "id, policy_id, label, created_ms, expires_ms, revoked_ms, uses";
+const COLUMNS: &str = "id, policy_id, label, created_ms, expires_ms, revoked_ms, uses, max_uses";
 
 impl Store {
     /// A new token for a policy; returns the record and the token itself (shown once).
@@ -46,6 +51,7 @@ impl Store {
         policy_id: PolicyId,
         label: &str,
         expires_ms: Option<i64>,
+        max_uses: Option<i64>,
     ) -> Result<(EnrollmentToken, String)> {
         self.policy(policy_id).await?;
         let token = random_secret("bdy_enr_")
@@ -57,14 +63,15 @@ impl Store {
             .take(100)
             .collect();
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "INSERT INTO enrollment_tokens (policy_id, token_hash, label, created_ms, expires_ms) \
-             VALUES ($1, $2, $3, $4, $5) RETURNING {COLUMNS}"
+            "INSERT INTO enrollment_tokens (policy_id, token_hash, label, created_ms, expires_ms, max_uses) \
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING {COLUMNS}"
         )))
         .bind(policy_id)
         .bind(hash_secret(&token))
         .bind(label)
         .bind(now_ms())
         .bind(expires_ms)
+        .bind(max_uses)
         .fetch_one(&self.pool)
         .await?;
         Ok((from_row(&row)?, token))
@@ -97,12 +104,13 @@ impl Store {
         Ok(())
     }
 
-    /// The token behind a presented plaintext, if it exists and is neither revoked nor expired;
-    /// counts the use.
+    /// The token behind a presented plaintext, if it exists and is neither revoked, expired nor
+    /// used up; counts the use.
     pub async fn redeem_token(&self, token: &str, now: i64) -> Result<Option<EnrollmentToken>> {
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
             "UPDATE enrollment_tokens SET uses = uses + 1 \
              WHERE token_hash = $1 AND revoked_ms IS NULL AND (expires_ms IS NULL OR expires_ms > $2) \
+             AND (max_uses IS NULL OR uses < max_uses) \
              RETURNING {COLUMNS}"
         )))
         .bind(hash_secret(token))

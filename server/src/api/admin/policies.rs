@@ -256,6 +256,7 @@ struct TokenView {
     revoked: bool,
     usable: bool,
     uses: i64,
+    max_uses: Option<i64>,
     /// Only in the answer that created it: the token itself is never stored.
     #[serde(skip_serializing_if = "Option::is_none")]
     token: Option<String>,
@@ -270,6 +271,7 @@ fn token_view(t: crate::store::EnrollmentToken, token: Option<String>) -> TokenV
         expires_ms: t.expires_ms,
         revoked: t.revoked_ms.is_some(),
         uses: t.uses,
+        max_uses: t.max_uses,
         token,
     }
 }
@@ -292,6 +294,8 @@ struct NewToken {
     #[serde(default)]
     label: String,
     expires_in_days: Option<u32>,
+    /// Machines that may enroll with it in all (none: any number).
+    max_uses: Option<u32>,
 }
 
 async fn create_token(
@@ -303,7 +307,7 @@ async fn create_token(
     let req: NewToken = read_json(body).await?;
     let (record, token) = state
         .ops()
-        .create_token(id, &req.label, req.expires_in_days)
+        .create_token(id, &req.label, req.expires_in_days, req.max_uses)
         .await?;
     Ok((StatusCode::CREATED, Json(token_view(record, Some(token)))))
 }
