@@ -50,6 +50,14 @@ if ($AgentPath) {
     Write-Host "Downloading $url"
     $tmp = "$agent.download"
     Invoke-WebRequest -UseBasicParsing -Uri $url -OutFile $tmp
+    # The server publishes each build's SHA-256 beside it: a download cut short or altered on the
+    # way is refused.
+    $published = ((Invoke-RestMethod -UseBasicParsing -Uri "$url.sha256") -split '\s+')[0].ToLower()
+    $actual = (Get-FileHash -Algorithm SHA256 -Path $tmp).Hash.ToLower()
+    if ($published -ne $actual) {
+        Remove-Item -Force -Path $tmp
+        throw "The download of $url does not match its published SHA-256; nothing was installed."
+    }
     Move-Item -Force -Path $tmp -Destination $agent
 }
 

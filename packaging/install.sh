@@ -79,6 +79,19 @@ else
   else
     die "neither curl nor wget is installed"
   fi
+  # The server publishes each build's SHA-256 beside it: a download cut short or altered on the
+  # way is refused.
+  if command -v curl >/dev/null 2>&1; then
+    published=$(curl -fsS ${ca_cert:+--cacert "$ca_cert"} "$url.sha256") || die "cannot download $url.sha256"
+  else
+    published=$(wget -q ${ca_cert:+--ca-certificate="$ca_cert"} -O - "$url.sha256") || die "cannot download $url.sha256"
+  fi
+  if command -v sha256sum >/dev/null 2>&1; then
+    actual=$(sha256sum "$tmp")
+  else
+    actual=$(shasum -a 256 "$tmp")
+  fi
+  [ "${published%% *}" = "${actual%% *}" ] || die "the download of $url does not match its published SHA-256; nothing was installed"
   chmod 755 "$tmp"
   "$tmp" --version >/dev/null 2>&1 || die "$url is not an agent for this machine"
   # Replacing the file (not writing into it) is safe while an older agent runs.

@@ -96,6 +96,11 @@ pub fn is_agent_build(name: &str) -> bool {
 
 async fn download(State(state): State<Shared>, Path(file): Path<String>) -> Response {
     let not_here = |why: String| (StatusCode::NOT_FOUND, why).into_response();
+    if let Some(build) = file.strip_suffix(".sha256")
+        && is_agent_build(build)
+    {
+        return checksum(&state, build).await;
+    }
     if !is_agent_build(&file) {
         return not_here(format!(
             "{file:?} is not an agent build (bindery-agent-OS-ARCH, OS linux, macos or windows)"
@@ -146,6 +151,44 @@ async fn download(State(state): State<Shared>, Path(file): Path<String>) -> Resp
         headers.insert(header::CONTENT_LENGTH, len.into());
     }
     response
+}
+
+/// `<sha-256>  <name>` of an agent build (as `sha256sum` prints it), which the install scripts
+/// check their download against.
+async fn checksum(state: &Shared, build: &str) -> Response {
+    use sha2::{Digest, Sha256};
+    let Some(dir) = &state.agents.downloads_dir else {
+        return (StatusCode::NOT_FOUND, "this server hosts no agent builds").into_response();
+    };
+    let Ok(mut file) = tokio::fs::File::open(dir.join(build)).await else {
+        return (StatusCode::NOT_FOUND, format!("no {build} on this server")).into_response();
+    };
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        match file.read(&mut buf).await {
+            Ok(0) => break,
+            Ok(n) => hasher.update(&buf[..n]),
+            Err(e) => {
+                tracing::warn!(build, error = %e, "cannot read an agent build");
+                return (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "cannot read the agent build",
+                )
+                    .into_response();
+            }
+        }
+    }
+    let hex: String = hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    (
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        format!("{hex}  {build}\n"),
+    )
+        .into_response()
 }
 
 #[cfg(test)]

@@ -483,3 +483,39 @@ async fn the_server_key_is_rotated_safely_and_a_loose_one_is_named() {
         "{logged}"
     );
 }
+
+#[tokio::test]
+async fn each_agent_build_has_its_sha256_published_beside_it() {
+    connectwise_client::install_tls_provider();
+    let data = tempfile::tempdir().unwrap();
+    let downloads = tempfile::tempdir().unwrap();
+    let build = "pretend agent build\n";
+    std::fs::write(downloads.path().join("bindery-agent-linux-x86_64"), build).unwrap();
+    let server = ServerProcess::start(&[
+        "--data-dir",
+        data.path().to_str().unwrap(),
+        "--downloads-dir",
+        downloads.path().to_str().unwrap(),
+    ]);
+    let get = |path: &str| reqwest::get(format!("{}{path}", server.url));
+    let published = get("/downloads/bindery-agent-linux-x86_64.sha256")
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        published,
+        format!(
+            "{}  bindery-agent-linux-x86_64\n",
+            bindery_server::secrets::hash_secret(build)
+        )
+    );
+    for missing in [
+        "/downloads/bindery-agent-macos-aarch64.sha256",
+        "/downloads/server.key.sha256",
+        "/downloads/..%2Fserver.key.sha256",
+    ] {
+        assert_eq!(get(missing).await.unwrap().status(), 404, "{missing}");
+    }
+}
