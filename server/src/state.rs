@@ -35,6 +35,9 @@ pub struct AgentSettings {
     /// that may enroll with it (0: never / any number, which an admin may still choose).
     pub token_expiry_days: u32,
     pub token_max_uses: u32,
+    /// Whether the ConnectWise settings may use plain http (a sandbox on this machine); set
+    /// only by the server's own options, so a session cannot turn it on.
+    pub connectwise_allow_http: bool,
 }
 
 impl AgentSettings {
@@ -61,6 +64,7 @@ impl Default for AgentSettings {
             session_lifetime: std::time::Duration::from_secs(12 * 3600),
             token_expiry_days: 7,
             token_max_uses: 100,
+            connectwise_allow_http: false,
         }
     }
 }
@@ -91,6 +95,7 @@ impl AppState {
     /// The admin actions, with this server's key and engine (so one ConnectWise client).
     pub fn ops(&self) -> crate::ops::Ops<'_> {
         crate::ops::Ops::new(&self.store, self.key.as_deref(), self.engine.as_deref())
+            .allowing_plain_http(self.agents.connectwise_allow_http)
     }
 
     pub fn new(store: Store, agents: AgentSettings) -> Shared {

@@ -595,3 +595,19 @@ async fn a_session_ends_at_its_absolute_lifetime_however_busy() {
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
     let _ = s.stop.send(());
 }
+
+#[tokio::test]
+async fn plain_http_to_connectwise_needs_the_servers_own_option() {
+    let s = common::admin::server_with(bindery_server::state::AgentSettings::default()).await;
+    let (t, _) = s.login().await;
+    let creds = json!({"site": s.sb.url(), "companyId": "bindery", "publicKey": "sandbox-public",
+        "clientId": "tests", "allowHttp": true, "privateKey": PRIVATE_KEY});
+    let (status, body) = s
+        .as_admin(&t, Method::PUT, "/integration", Some(creds))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["field"], "allowHttp");
+    let (_, stored) = s.as_admin(&t, Method::GET, "/integration", None).await;
+    assert_eq!(stored, Value::Null, "nothing was saved");
+    let _ = s.stop.send(());
+}

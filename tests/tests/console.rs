@@ -233,6 +233,7 @@ async fn an_admin_sets_up_links_watches_binding_and_fixes_a_failure_in_a_real_br
             "100",
             "--public-url",
             &public_url,
+            "--connectwise-allow-http",
         ],
     );
 

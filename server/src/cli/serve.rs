@@ -110,6 +110,10 @@ pub struct ServeArgs {
     /// number).
     #[arg(long, env = "BINDERY_TOKEN_MAX_USES", default_value_t = 100)]
     token_max_uses: u32,
+    /// Let the ConnectWise settings use plain http, to a sandbox on this machine only (for trying
+    /// Bindery out; the console and the admin API cannot turn this on).
+    #[arg(long, env = "BINDERY_CONNECTWISE_ALLOW_HTTP")]
+    connectwise_allow_http: bool,
     /// Log as JSON lines instead of text.
     #[arg(long, env = "BINDERY_LOG_JSON")]
     log_json: bool,
@@ -171,6 +175,7 @@ impl ServeArgs {
             session_lifetime: Duration::from_secs(self.session_hours * 3600),
             token_expiry_days: self.token_expiry_days,
             token_max_uses: self.token_max_uses,
+            connectwise_allow_http: self.connectwise_allow_http,
         }
     }
 

@@ -248,6 +248,8 @@ fn serve(
             checkin_interval_secs: 30,
             downloads_dir,
             public_url,
+            // The demo's ConnectWise is the sandbox, plain http on this machine.
+            connectwise_allow_http: true,
             ..crate::state::AgentSettings::default()
         },
         Some((engine, key)),

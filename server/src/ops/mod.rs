@@ -30,6 +30,9 @@ pub struct Ops<'a> {
     pub store: &'a Store,
     key: Option<&'a ServerKey>,
     engine: Option<&'a Engine>,
+    /// Whether ConnectWise settings may use plain http (to a sandbox on this machine): only
+    /// when the server was started so (`--connectwise-allow-http`), never from a session alone.
+    plain_http: bool,
 }
 
 /// Why an action did not happen; each caller renders it its own way.
@@ -73,7 +76,20 @@ impl<'a> Ops<'a> {
         key: Option<&'a ServerKey>,
         engine: Option<&'a Engine>,
     ) -> Ops<'a> {
-        Ops { store, key, engine }
+        Ops {
+            store,
+            key,
+            engine,
+            plain_http: false,
+        }
+    }
+
+    /// As `new`, allowing ConnectWise settings with plain http (to a sandbox on this machine).
+    pub fn allowing_plain_http(self, allowed: bool) -> Ops<'a> {
+        Ops {
+            plain_http: allowed,
+            ..self
+        }
     }
 
     /// The ConnectWise client for the saved credentials: the engine's where one runs (one rate

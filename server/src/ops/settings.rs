@@ -21,6 +21,13 @@ impl Ops<'_> {
         credentials: &CwCredentials,
         private_key: Option<&str>,
     ) -> Result<Option<CwCredentialsView>, OpError> {
+        if credentials.allow_http && !self.plain_http {
+            return Err(OpError::invalid(
+                "allowHttp",
+                "plain http to ConnectWise is only for a sandbox on this machine, and only on a \
+                 server started with --connectwise-allow-http (connectwise_allow_http)",
+            ));
+        }
         integration::save_credentials(self.store, self.server_key()?, credentials, private_key)
             .await?;
         if integration::choices(self.store).await?.is_some() {

@@ -34,7 +34,12 @@ pub struct Server {
 }
 
 pub async fn server() -> Server {
-    server_with(AgentSettings::default()).await
+    // The sandbox is plain http on this machine, which the server allows only when told to.
+    server_with(AgentSettings {
+        connectwise_allow_http: true,
+        ..AgentSettings::default()
+    })
+    .await
 }
 
 /// A server with these serving settings.
