@@ -119,6 +119,7 @@ async fn slow_clients_are_cut_and_check_ins_still_get_through() {
     tokio::time::sleep(Duration::from_secs(1)).await;
     // While they trickle, a device's check-in is answered.
     let checkin = json!({"agentVersion": "0.1.0", "facts": {"name": "pc-1"}});
+    let asked = Instant::now();
     let reply = http
         .post(format!("{}/api/agent/v1/checkin", server.url))
         .header("authorization", &cred)
@@ -129,6 +130,7 @@ async fn slow_clients_are_cut_and_check_ins_still_get_through() {
         .await
         .unwrap();
     assert_eq!(reply.status(), 200);
+    let answered_in = asked.elapsed();
 
     let mut cut = 0;
     let mut longest = Duration::ZERO;
@@ -138,7 +140,10 @@ async fn slow_clients_are_cut_and_check_ins_still_get_through() {
             longest = longest.max(lived);
         }
     }
-    println!("slow clients: {n} opened, {cut} cut by the server, the longest after {longest:?}");
+    println!(
+        "slow clients: {n} opened, {cut} cut by the server, the longest after {longest:?}; \
+         a check-in meanwhile answered in {answered_in:?}"
+    );
     assert_eq!(cut, n, "every slow client is cut, none held on");
     assert!(
         idle.await.unwrap().is_some(),
@@ -482,6 +487,11 @@ async fn the_server_key_is_rotated_safely_and_a_loose_one_is_named() {
         logged.contains("readable by group or others") && logged.contains("server.key"),
         "{logged}"
     );
+    // The secrets themselves never reach the log: neither the ConnectWise key nor the server key.
+    assert!(!logged.contains("sandbox-private"), "{logged}");
+    let key_bytes = std::fs::read(&key).unwrap();
+    let key_hex: String = key_bytes.iter().map(|b| format!("{b:02x}")).collect();
+    assert!(!logged.contains(&key_hex));
 }
 
 #[tokio::test]
