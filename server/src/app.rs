@@ -107,7 +107,7 @@ pub async fn launch_https(
 }
 
 /// Requests that came over the server's own TLS say so as a proxy's would, whatever the client
-/// sent: the console then marks its cookie Secure and shows https:// install commands.
+/// sent: session cookies are then Secure and answers carry HSTS.
 async fn mark_https(mut request: axum::extract::Request) -> axum::extract::Request {
     request.headers_mut().insert(
         "x-forwarded-proto",
