@@ -130,6 +130,19 @@ async fn every_documented_operation_answers_as_the_document_says() {
             .unwrap()
     };
     let (one, two, three) = (id_of("agent-1"), id_of("agent-2"), id_of("agent-3"));
+    // Searched and paged by the database.
+    let found = ok(
+        &s,
+        t,
+        get.clone(),
+        "/devices?q=AGENT-2&limit=1&offset=0",
+        None,
+    )
+    .await;
+    assert_eq!(found.as_array().unwrap().len(), 1);
+    assert_eq!(found[0]["agentId"], "agent-2");
+    let second = ok(&s, t, get.clone(), "/devices?limit=1&offset=1", None).await;
+    assert_eq!(second[0]["id"], json!(id_of("agent-2")));
     ok(&s, t, get.clone(), &format!("/devices/{one}"), None).await;
     let separate = json!({"answer": "keepSeparate"});
     ok(

@@ -8,8 +8,8 @@ use std::collections::HashSet;
 use bindery_server::ids::{CompanyId, ConfigurationId, DeviceId, PolicyId, TicketId};
 use bindery_server::secrets::hash_secret;
 use bindery_server::store::{
-    AlertFilter, AlertInput, AlertState, Backend, Enrollment, NewDevice, NewHelpRequest, NewJob,
-    NewTicket, Store, StoreError, TicketBoard, TicketState, now_ms,
+    AlertFilter, AlertInput, AlertState, Backend, DeviceFilter, Enrollment, NewDevice,
+    NewHelpRequest, NewJob, NewTicket, Store, StoreError, TicketBoard, TicketState, now_ms,
 };
 
 mod common;
@@ -681,17 +681,41 @@ on_both!(
 async fn reopening_a_store_keeps_its_data_and_migrates_once() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open_in_dir(dir.path()).await.unwrap();
-    store.create_policy("Kept").await.unwrap();
+    let kept = store.create_policy("Kept").await.unwrap();
+    store
+        .enroll_device(&new_device(
+            "agent-old",
+            None,
+            kept.id,
+            r#"{"name":"from-before"}"#,
+            "s",
+        ))
+        .await
+        .unwrap();
+    // A device as a server from before the device search stored it.
+    sqlx::query("UPDATE devices SET search_text = NULL")
+        .execute(store.pool())
+        .await
+        .unwrap();
     drop(store);
     let store = Store::open_in_dir(dir.path()).await.unwrap();
     assert_eq!(store.policies().await.unwrap()[0].name, "Kept");
+    let found = store
+        .device_page(&DeviceFilter {
+            q: "before".into(),
+            limit: 50,
+            ..DeviceFilter::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(found.1, 1, "its search text is filled in at start");
     let applied: Vec<(i64,)> = sqlx::query_as("SELECT version FROM bindery_migrations")
         .fetch_all(store.pool())
         .await
         .unwrap();
     assert_eq!(
         applied,
-        vec![(1,), (2,), (3,), (4,), (5,), (6,), (7,), (8,), (9,)]
+        vec![(1,), (2,), (3,), (4,), (5,), (6,), (7,), (8,), (9,), (10,)]
     );
     assert!(matches!(
         Store::open("what?ever").await,
@@ -1013,5 +1037,122 @@ on_both!(
         assert_eq!(first[0].kind, "cw.ticket");
         let rest = store.lease_jobs("w", now, 60_000, 10).await.unwrap();
         assert_eq!(rest.len(), 5);
+    }
+);
+
+on_both!(
+    the_device_list_is_filtered_and_paged_by_the_database,
+    |store: Store| async move {
+        use bindery_server::store::{Binding, BindingState};
+        let office = store.create_policy("Office").await.unwrap();
+        let lab = store.create_policy("Lab").await.unwrap();
+        let facts = [
+            r#"{"name":"ACCT-PC-01","serialNumber":"5CG1234XYZ","ipAddress":"10.0.0.11","lastLoginName":"ACME\\jane"}"#,
+            r#"{"name":"acct-pc-02","ipAddress":"10.0.0.12","osInfo":"Windows 11 Pro"}"#,
+            r#"{"name":"100%_done","ipAddress":"10.0.0.13"}"#,
+            r#"{"name":"lab-box","ipAddress":"192.168.1.5"}"#,
+        ];
+        let mut ids = Vec::new();
+        for (n, f) in facts.iter().enumerate() {
+            let policy = if n < 3 { office.id } else { lab.id };
+            let agent = format!("agent-list-{n}");
+            let e = store
+                .enroll_device(&new_device(&agent, None, policy, f, "s"))
+                .await
+                .unwrap();
+            ids.push(e.device().id);
+        }
+        store
+            .link_policy(office.id, Some((CompanyId(2), "Acme")))
+            .await
+            .unwrap();
+        store
+            .set_binding(&Binding {
+                device_id: ids[0],
+                state: BindingState::Bound,
+                company_id: Some(CompanyId(2)),
+                configuration_id: Some(ConfigurationId(7)),
+                error: None,
+                updated_ms: 0,
+                write_started_ms: None,
+                candidates: Vec::new(),
+            })
+            .await
+            .unwrap();
+        store.retire_device(ids[2]).await.unwrap();
+
+        let page = |q: &str, policy: Option<PolicyId>, state: Option<&str>, limit, offset| {
+            let filter = DeviceFilter {
+                q: q.into(),
+                policy,
+                state: state.map(str::to_owned),
+                retired_too: false,
+                limit,
+                offset,
+            };
+            let store = store.clone();
+            async move {
+                let (rows, total) = store.device_page(&filter).await.unwrap();
+                let names: Vec<String> = rows
+                    .iter()
+                    .map(|r| format!("{}:{}", r.device.facts.name.clone().unwrap(), r.state))
+                    .collect();
+                (names, total)
+            }
+        };
+        // Retired devices are not listed; the states are as lists show them.
+        let (all, total) = page("", None, None, 50, 0).await;
+        assert_eq!(total, 3);
+        assert_eq!(
+            all,
+            ["ACCT-PC-01:bound", "acct-pc-02:pending", "lab-box:none"]
+        );
+        // Any case, any of the facts people look devices up by, the agent id too.
+        assert_eq!(page("acct", None, None, 50, 0).await.1, 2);
+        assert_eq!(
+            page("5cg1234", None, None, 50, 0).await.0,
+            ["ACCT-PC-01:bound"]
+        );
+        assert_eq!(page("JANE", None, None, 50, 0).await.1, 1);
+        assert_eq!(page("192.168", None, None, 50, 0).await.0, ["lab-box:none"]);
+        assert_eq!(page("windows 11", None, None, 50, 0).await.1, 1);
+        assert_eq!(page("agent-list-3", None, None, 50, 0).await.1, 1);
+        // Searched for literally: a % or _ is that character.
+        assert_eq!(page("100%", None, None, 50, 0).await.1, 0, "retired");
+        assert_eq!(page("%", None, None, 50, 0).await.1, 0);
+        assert_eq!(page("_", None, None, 50, 0).await.1, 0);
+        // Policy and state filters, and pages.
+        assert_eq!(
+            page("", Some(lab.id), None, 50, 0).await.0,
+            ["lab-box:none"]
+        );
+        assert_eq!(
+            page("", None, Some("pending"), 50, 0).await.0,
+            ["acct-pc-02:pending"]
+        );
+        let (second, total) = page("", None, None, 2, 2).await;
+        assert_eq!((second, total), (vec!["lab-box:none".to_owned()], 3));
+        // Facts written later are found by what they say now.
+        store
+            .record_facts(ids[3], r#"{"name":"renamed-box"}"#, "h-new", "0.1.0")
+            .await
+            .unwrap();
+        assert_eq!(page("renamed", None, None, 50, 0).await.1, 1);
+        assert_eq!(page("lab-box", None, None, 50, 0).await.1, 0);
+        // The admin API lists retired devices too, marked as such.
+        let with_retired = DeviceFilter {
+            retired_too: true,
+            limit: 50,
+            ..DeviceFilter::default()
+        };
+        let (rows, total) = store.device_page(&with_retired).await.unwrap();
+        assert_eq!(total, 4);
+        assert!(rows.iter().any(|r| r.device.retired_ms.is_some()));
+        let targets = store
+            .targets_of(&rows.iter().map(|r| r.device.id).collect::<Vec<_>>())
+            .await
+            .unwrap();
+        assert_eq!(targets.len(), 4);
+        assert!(store.targets_of(&[]).await.unwrap().is_empty());
     }
 );

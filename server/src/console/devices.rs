@@ -1,8 +1,6 @@
 //! The console's device list, paged and filtered by name, policy and binding state: each
 //! device's facts, last check-in, policy and binding, and moving it to another policy.
 
-use std::collections::HashMap;
-
 use askama::Template;
 use axum::Router;
 use axum::extract::{Form, Path, Query, State};
@@ -14,7 +12,7 @@ use serde::Deserialize;
 use super::{ConsoleError, Frame, Page, Paging, Viewer, ago, enc, render, see_other};
 use crate::ids::{DeviceId, PolicyId};
 use crate::state::Shared;
-use crate::store::{Device, DeviceTarget};
+use crate::store::{DeviceFilter, DeviceListRow};
 
 pub fn router() -> Router<Shared> {
     Router::new()
@@ -34,7 +32,7 @@ struct DeviceRow {
     policy: String,
     /// 0: in no policy.
     policy_id: PolicyId,
-    state: &'static str,
+    state: String,
     error: Option<String>,
 }
 
@@ -77,45 +75,36 @@ async fn devices(
         .map(|p| (p.id, p.name))
         .collect();
     let policy = query.policy.parse::<PolicyId>().ok();
-    let q = query.q.trim().to_lowercase();
     let wanted_state = if query.state.is_empty() {
         "any"
     } else {
         query.state.as_str()
     };
-    let targets: HashMap<DeviceId, DeviceTarget> = state
-        .store
-        .all_targets()
-        .await?
-        .into_iter()
-        .map(|t| (t.device_id, t))
-        .collect();
-    let mut rows = Vec::new();
-    for d in state.store.devices(policy).await? {
-        let Some(row) = device_row(d, &targets, &policies, wanted_state) else {
-            continue;
-        };
-        let haystack = format!(
-            "{} {} {} {} {}",
-            row.name, row.agent_id, row.serial, row.ip, row.user
-        )
-        .to_lowercase();
-        if q.is_empty() || haystack.contains(&q) {
-            rows.push(row);
-        }
-    }
+    // Filtered and paged by the database: a page costs the same at any fleet size.
+    let mut filter = DeviceFilter {
+        q: query.q.clone(),
+        policy,
+        state: (wanted_state != "any").then(|| wanted_state.to_owned()),
+        retired_too: false,
+        limit: Paging::PER_PAGE,
+        offset: Paging::offset(query.page),
+    };
+    let (mut found, total) = state.store.device_page(&filter).await?;
     let query_string = format!(
         "q={}&policy={}&state={}",
         enc(&query.q),
         enc(&query.policy),
         enc(&query.state)
     );
-    let paging = Paging::new(query.page, rows.len() as i64, query_string);
-    let start = ((paging.page - 1) * Paging::PER_PAGE) as usize;
-    let rows: Vec<DeviceRow> = rows
+    let paging = Paging::new(query.page, total, query_string);
+    if found.is_empty() && total > 0 {
+        // Past the last page: the last page.
+        filter.offset = (paging.page - 1) * Paging::PER_PAGE;
+        found = state.store.device_page(&filter).await?.0;
+    }
+    let rows: Vec<DeviceRow> = found
         .into_iter()
-        .skip(start)
-        .take(Paging::PER_PAGE as usize)
+        .map(|d| device_row(d, &policies))
         .collect();
     let page = DevicesPage {
         frame: Frame::new(&viewer, "devices", "Devices").with_notice(query.notice.as_deref()),
@@ -140,28 +129,12 @@ async fn devices(
     render(&page, StatusCode::OK)
 }
 
-/// A device's row, unless it is retired or not in the binding state asked for.
-fn device_row(
-    d: Device,
-    targets: &HashMap<DeviceId, DeviceTarget>,
-    policies: &[(PolicyId, String)],
-    wanted_state: &str,
-) -> Option<DeviceRow> {
-    if d.retired_ms.is_some() {
-        return None;
-    }
+/// A device's row as the list shows it.
+fn device_row(row: DeviceListRow, policies: &[(PolicyId, String)]) -> DeviceRow {
+    let d = row.device;
     let facts = &d.facts;
-    let t = targets.get(&d.id);
-    let (binding_state, error) = match t.and_then(|t| t.binding.as_ref()) {
-        Some(b) => (b.state.as_str(), b.error.clone()),
-        None if t.and_then(|t| t.company_id).is_some() => ("pending", None),
-        None => ("none", None),
-    };
-    if wanted_state != "any" && wanted_state != binding_state {
-        return None;
-    }
     let fact = |f: FactField| facts.get(f).unwrap_or("").to_owned();
-    Some(DeviceRow {
+    DeviceRow {
         id: d.id,
         name: facts.name.clone().unwrap_or_else(|| d.agent_id.clone()),
         os: [fact(FactField::OsType), fact(FactField::OsInfo)]
@@ -178,10 +151,10 @@ fn device_row(
             .map(|(_, n)| n.clone())
             .unwrap_or_else(|| "none".into()),
         policy_id: d.policy_id.unwrap_or_default(),
-        state: binding_state,
-        error,
+        state: row.state,
+        error: row.error,
         agent_id: d.agent_id,
-    })
+    }
 }
 
 #[derive(Deserialize)]

@@ -34,6 +34,25 @@ pub struct Device {
 
 pub(super) const COLUMNS: &str = "id, agent_id, policy_id, serial, facts_json, facts_hash, agent_version, enrolled_ms, last_seen_ms, retired_ms, alert_events_dropped, mac, reinstall_of, merged_into";
 
+/// What the device list's search looks in: the facts people look devices up by, lower-case.
+pub(crate) fn search_text(facts_json: &str) -> String {
+    let facts: DeviceFacts = serde_json::from_str(facts_json).unwrap_or_default();
+    [
+        facts.name,
+        facts.serial_number,
+        facts.mac_address,
+        facts.ip_address,
+        facts.last_login_name,
+        facts.os_type,
+        facts.os_info,
+    ]
+    .into_iter()
+    .flatten()
+    .collect::<Vec<_>>()
+    .join(" ")
+    .to_lowercase()
+}
+
 /// The one rule for stored facts, used by every read of a device: decoded here, once. The server
 /// stores only facts it validated, so a row that does not decode was damaged outside it; it reads
 /// as a device without facts (and says so in the log), which binding refuses with a clear error,
@@ -163,13 +182,14 @@ impl Store {
         agent_version: &str,
     ) -> Result<bool> {
         let done = sqlx::query(
-            "UPDATE devices SET facts_json = $1, facts_hash = $2, agent_version = $3 \
+            "UPDATE devices SET facts_json = $1, facts_hash = $2, agent_version = $3, search_text = $5 \
              WHERE id = $4 AND (facts_hash <> $2 OR agent_version <> $3)",
         )
         .bind(facts_json)
         .bind(facts_hash)
         .bind(agent_version)
         .bind(device_id)
+        .bind(search_text(facts_json))
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected() > 0)

@@ -2,7 +2,7 @@
 //! with its credential as proof), and the possible reinstalls (a new agent id with a known serial
 //! or MAC) that wait for a person to approve them or keep them separate.
 
-use super::devices::{COLUMNS, from_row};
+use super::devices::{COLUMNS, from_row, search_text};
 use super::{Device, Result, Store, StoreError, is_unique_violation, now_ms};
 use crate::ids::{DeviceId, PolicyId};
 
@@ -64,8 +64,8 @@ async fn renew(
 ) -> Result<Device> {
     let row = sqlx::query(sqlx::AssertSqlSafe(format!(
         "UPDATE devices SET secret_hash = $1, serial = COALESCE($2, serial), mac = COALESCE($3, mac), \
-         facts_json = $4, facts_hash = $5, agent_version = $6, last_seen_ms = $7, alert_seq = 0 \
-         WHERE id = $8 RETURNING {COLUMNS}"
+         facts_json = $4, facts_hash = $5, agent_version = $6, last_seen_ms = $7, alert_seq = 0, \
+         search_text = $9 WHERE id = $8 RETURNING {COLUMNS}"
     )))
     .bind(d.secret_hash)
     .bind(d.serial)
@@ -75,6 +75,7 @@ async fn renew(
     .bind(d.agent_version)
     .bind(now)
     .bind(id)
+    .bind(search_text(d.facts_json))
     .fetch_one(&mut **tx)
     .await?;
     Ok(from_row(&row)?)
@@ -150,7 +151,7 @@ impl Store {
         }
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
             "INSERT INTO devices (agent_id, secret_hash, policy_id, serial, mac, facts_json, facts_hash, agent_version, \
-             enrolled_ms, last_seen_ms, reinstall_of) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10) RETURNING {COLUMNS}"
+             enrolled_ms, last_seen_ms, reinstall_of, search_text) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11) RETURNING {COLUMNS}"
         )))
         .bind(d.agent_id)
         .bind(d.secret_hash)
@@ -162,6 +163,7 @@ impl Store {
         .bind(d.agent_version)
         .bind(now)
         .bind(twin.as_ref().map(|t| t.id))
+        .bind(search_text(d.facts_json))
         .fetch_one(&mut *tx)
         .await?;
         let device = from_row(&row)?;
@@ -197,6 +199,7 @@ impl Store {
                 "this device is not waiting as a possible reinstall".into(),
             ));
         };
+        let facts_json = serde_json::to_string(&new.facts).unwrap_or_default();
         let secret: (String, i64) =
             sqlx::query_as("SELECT secret_hash, alert_seq FROM devices WHERE id = $1")
                 .bind(new.id)
@@ -205,17 +208,18 @@ impl Store {
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
             "UPDATE devices SET secret_hash = $1, alert_seq = $2, serial = COALESCE($3, serial), \
              mac = COALESCE($4, mac), facts_json = $5, facts_hash = $6, agent_version = $7, \
-             last_seen_ms = $8, retired_ms = NULL WHERE id = $9 RETURNING {COLUMNS}"
+             last_seen_ms = $8, retired_ms = NULL, search_text = $10 WHERE id = $9 RETURNING {COLUMNS}"
         )))
         .bind(&secret.0)
         .bind(secret.1)
         .bind(&new.serial)
         .bind(&new.mac)
-        .bind(serde_json::to_string(&new.facts).unwrap_or_default())
+        .bind(&facts_json)
         .bind(&new.facts_hash)
         .bind(&new.agent_version)
         .bind(new.last_seen_ms)
         .bind(of)
+        .bind(search_text(&facts_json))
         .fetch_optional(&mut *tx)
         .await?
         .ok_or(StoreError::NotFound("device it may be a reinstall of"))?;

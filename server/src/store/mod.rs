@@ -7,6 +7,7 @@ mod activity;
 mod admins;
 mod alerts;
 mod bindings;
+mod device_list;
 mod devices;
 mod enrollment;
 mod help;
@@ -27,6 +28,7 @@ pub use activity::Activity;
 pub use admins::{Admin, AdminSession};
 pub use alerts::{Alert, AlertFilter, AlertInput, AlertIntake, AlertState};
 pub use bindings::{Binding, BindingState, LinkState, PersonChoice, PolicyBindings};
+pub use device_list::{DeviceFilter, DeviceListRow};
 pub use devices::{Device, DeviceAuth};
 pub use enrollment::{Enrollment, NewDevice};
 pub use help::{HelpRequest, NewHelpRequest};
@@ -67,6 +69,7 @@ const SQLITE_MIGRATIONS: &[(i64, &str)] = &[
     (7, include_str!("migrations/sqlite/0007_identity.sql")),
     (8, include_str!("migrations/sqlite/0008_attach_started.sql")),
     (9, include_str!("migrations/sqlite/0009_token_uses.sql")),
+    (10, include_str!("migrations/sqlite/0010_device_search.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("migrations/postgres/0001_initial.sql")),
@@ -81,6 +84,10 @@ const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
         include_str!("migrations/postgres/0008_attach_started.sql"),
     ),
     (9, include_str!("migrations/postgres/0009_token_uses.sql")),
+    (
+        10,
+        include_str!("migrations/postgres/0010_device_search.sql"),
+    ),
 ];
 
 /// A handle on the store; cheap to clone (a connection pool).
@@ -130,6 +137,7 @@ impl Store {
         };
         let store = Store { pool, backend };
         store.migrate().await?;
+        store.fill_search_text().await?;
         Ok(store)
     }
 

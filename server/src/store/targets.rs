@@ -87,6 +87,21 @@ impl Store {
         row.as_ref().map(target_from_row).transpose()
     }
 
+    /// The binding targets of these devices (a page of a list), in one query.
+    pub async fn targets_of(&self, ids: &[DeviceId]) -> Result<Vec<DeviceTarget>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let slots: Vec<String> = (1..=ids.len()).map(|n| format!("${n}")).collect();
+        let sql = format!("{TARGET_SELECT} WHERE d.id IN ({})", slots.join(", "));
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for id in ids {
+            query = query.bind(*id);
+        }
+        let rows = query.fetch_all(&self.pool).await?;
+        rows.iter().map(target_from_row).collect()
+    }
+
     /// Every device a sync of `company_id` must look at: those that should be bound there, and
     /// those still recorded there (active) that should not.
     pub async fn company_targets(&self, company_id: CompanyId) -> Result<Vec<DeviceTarget>> {

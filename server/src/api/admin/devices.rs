@@ -1,6 +1,9 @@
 //! Devices: list (with facts, last seen, policy and binding), move between policies, retire.
 
+use std::collections::HashMap;
+
 use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
@@ -8,12 +11,11 @@ use serde::{Deserialize, Serialize};
 use super::AdminAuth;
 use crate::api::{ApiFailure, read_json};
 use crate::state::Shared;
-use std::collections::HashMap;
 
 use crate::ids::{CompanyId, ConfigurationId, DeviceId, PolicyId};
 use crate::ops::identity::{self, ReinstallAnswer};
 use crate::reconcile::plan::PersonChoice;
-use crate::store::{Device, DeviceTarget};
+use crate::store::{Device, DeviceFilter, DeviceTarget};
 
 pub fn router() -> Router<Shared> {
     Router::new()
@@ -115,31 +117,57 @@ fn view_with(d: Device, target: Option<&DeviceTarget>) -> DeviceView {
 #[derive(Deserialize)]
 struct Filter {
     policy: Option<PolicyId>,
+    /// Looked for, without case, in the name, serial, MAC, IP, user, OS and agent id.
+    #[serde(default)]
+    q: String,
+    /// A binding state (`pending`, `bound`, `failed`, `needs_person`, `inactive`, `none`).
+    state: Option<String>,
+    /// At most this many (1-1000, default 1000), from `offset`; `X-Total-Count` says how many
+    /// match in all.
+    limit: Option<i64>,
+    #[serde(default)]
+    offset: i64,
 }
 
 async fn list(
     State(state): State<Shared>,
     _: AdminAuth,
     Query(filter): Query<Filter>,
-) -> Result<Json<Vec<DeviceView>>, ApiFailure> {
-    // Two queries for the whole list, not one per device.
-    let targets: HashMap<DeviceId, DeviceTarget> = match filter.policy {
-        Some(p) => state.store.policy_targets(p).await?,
-        None => state.store.all_targets().await?,
+) -> Result<Response, ApiFailure> {
+    if filter.q.chars().count() > 100 {
+        return Err(ApiFailure::invalid_body(
+            "search for at most 100 characters",
+            Some("q".into()),
+        ));
     }
-    .into_iter()
-    .map(|t| (t.device_id, t))
-    .collect();
-    let devices = state.store.devices(filter.policy).await?;
-    Ok(Json(
-        devices
-            .into_iter()
-            .map(|d| {
-                let t = targets.get(&d.id);
-                view_with(d, t)
-            })
-            .collect(),
-    ))
+    // Filtered and paged by the database; then the page's bindings in one more query.
+    let (page, total) = state
+        .store
+        .device_page(&DeviceFilter {
+            q: filter.q,
+            policy: filter.policy,
+            state: filter.state.filter(|s| !s.is_empty()),
+            retired_too: true,
+            limit: filter.limit.unwrap_or(1000),
+            offset: filter.offset,
+        })
+        .await?;
+    let ids: Vec<DeviceId> = page.iter().map(|r| r.device.id).collect();
+    let targets: HashMap<DeviceId, DeviceTarget> = state
+        .store
+        .targets_of(&ids)
+        .await?
+        .into_iter()
+        .map(|t| (t.device_id, t))
+        .collect();
+    let views: Vec<DeviceView> = page
+        .into_iter()
+        .map(|r| {
+            let t = targets.get(&r.device.id);
+            view_with(r.device, t)
+        })
+        .collect();
+    Ok(([("x-total-count", total.to_string())], Json(views)).into_response())
 }
 
 async fn one(
