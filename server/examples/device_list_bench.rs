@@ -25,7 +25,13 @@ async fn main() {
     let started = Instant::now();
     let mut policies = Vec::new();
     for n in 0..500 {
-        policies.push(store.create_policy(&format!("Customer {n:03}")).await.unwrap().id);
+        policies.push(
+            store
+                .create_policy(&format!("Customer {n:03}"))
+                .await
+                .unwrap()
+                .id,
+        );
     }
     seed(&store, devices, &policies).await;
     println!(

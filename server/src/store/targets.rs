@@ -125,14 +125,4 @@ impl Store {
         .await?;
         rows.iter().map(target_from_row).collect()
     }
-
-    /// Every device with its binding target, in one query (device lists).
-    pub async fn all_targets(&self) -> Result<Vec<DeviceTarget>> {
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "{TARGET_SELECT} ORDER BY d.id"
-        )))
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(target_from_row).collect()
-    }
 }
