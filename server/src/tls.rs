@@ -16,6 +16,10 @@ use tokio_rustls::server::TlsStream;
 
 /// A client that has not finished its handshake by then is dropped.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Handshakes in flight at once: past it a new connection is closed at once, so clients that
+/// never finish a handshake cannot exhaust the server's files before the connection cap counts
+/// them.
+const MAX_HANDSHAKES: usize = 256;
 
 /// The server's TLS settings from a PEM certificate chain (leaf first) and its PEM private key
 /// (PKCS#8, PKCS#1 or SEC1). Errors name the file, never the key's contents.
@@ -62,6 +66,7 @@ impl TlsListener {
         let local = tcp.local_addr()?;
         let (tx, ready) = mpsc::channel(64);
         let acceptor = TlsAcceptor::from(config);
+        let handshakes = Arc::new(tokio::sync::Semaphore::new(MAX_HANDSHAKES));
         tokio::spawn(async move {
             loop {
                 let (stream, peer) = tokio::select! {
@@ -77,6 +82,10 @@ impl TlsListener {
                     // The server stopped listening.
                     () = tx.closed() => return,
                 };
+                let Ok(slot) = handshakes.clone().try_acquire_owned() else {
+                    drop(stream);
+                    continue;
+                };
                 let _ = stream.set_nodelay(true);
                 let (acceptor, tx) = (acceptor.clone(), tx.clone());
                 tokio::spawn(async move {
@@ -87,6 +96,7 @@ impl TlsListener {
                         Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
                         Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
                     }
+                    drop(slot);
                 });
             }
         });

@@ -357,3 +357,57 @@ fn the_agent_as_a_service_logs_with_journal_priorities_and_stops_on_sigterm() {
         "every line carries a priority: {lines:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clients_that_never_finish_a_tls_handshake_cannot_exhaust_the_servers_files() {
+    connectwise_client::install_tls_provider();
+    let data = tempfile::tempdir().unwrap();
+    let d = data.path().to_str().unwrap().to_owned();
+    let [ca, cert, key, _] = own_ca(data.path());
+    let s = |p: &PathBuf| p.to_str().unwrap().to_owned();
+    let server = ServerProcess::start(&[
+        "--data-dir",
+        &d,
+        "--tls-cert",
+        &s(&cert),
+        "--tls-key",
+        &s(&key),
+    ]);
+    let addr = server.url.trim_start_matches("https://").to_owned();
+    let open_files = || {
+        std::fs::read_dir(format!("/proc/{}/fd", server.child.id()))
+            .unwrap()
+            .count()
+    };
+    let before = open_files();
+    // 400 connections that never say a word: the server holds at most 256 of them while their
+    // handshakes may still come, and closes the rest at once.
+    let mut silent = Vec::new();
+    for _ in 0..400 {
+        silent.push(tokio::net::TcpStream::connect(&addr).await.unwrap());
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let during = open_files();
+    println!(
+        "TLS handshakes never finished: 400 opened; the server's open files {before} -> {during}"
+    );
+    assert!(during < before + 300, "{before} -> {during}");
+    drop(silent);
+    // Once they go, an honest client gets through.
+    let trusting = reqwest::Client::builder()
+        .tls_certs_merge(
+            reqwest::Certificate::from_pem_bundle(&std::fs::read(&ca).unwrap()).unwrap(),
+        )
+        .build()
+        .unwrap();
+    let mut ok = false;
+    for _ in 0..40 {
+        let r = trusting.get(format!("{}/healthz", server.url)).send().await;
+        if r.is_ok_and(|r| r.status() == 200) {
+            ok = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    assert!(ok);
+}
