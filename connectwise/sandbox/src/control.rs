@@ -17,6 +17,7 @@ pub fn router() -> Router<Arc<Sandbox>> {
         .route("/_sandbox/requests", get(requests).delete(clear_requests))
         .route("/_sandbox/faults", get(get_faults).put(put_faults))
         .route("/_sandbox/reset", post(reset))
+        .route("/_sandbox/callbacks/sent", get(callbacks_sent))
 }
 
 async fn state(State(sb): State<Arc<Sandbox>>) -> Json<Value> {
@@ -44,4 +45,8 @@ async fn put_faults(State(sb): State<Arc<Sandbox>>, Json(faults): Json<Faults>) 
 async fn reset(State(sb): State<Arc<Sandbox>>) -> StatusCode {
     sb.reset();
     StatusCode::NO_CONTENT
+}
+
+async fn callbacks_sent(State(sb): State<Arc<Sandbox>>) -> Json<Vec<crate::callbacks::Sent>> {
+    Json(sb.callbacks_sent())
 }

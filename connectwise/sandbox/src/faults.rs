@@ -33,11 +33,24 @@ pub struct Faults {
     pub seed: Option<u64>,
     /// Answer every API request with this error (403 for a missing permission, 409, …).
     pub fail_with: Option<FixedFailure>,
-    /// The shares of 500s, timeouts and lost replies apply only to requests with this method
-    /// (`POST`) …
+    /// The fixed error and the shares of 500s, timeouts and lost replies apply only to
+    /// requests with this method (`POST`) …
     pub only_method: Option<String>,
     /// … and whose path contains this (`/service/tickets/`); the rate limit applies to all.
     pub only_path: Option<String>,
+    /// Callbacks: shares (0.0–1.0) of messages never sent and sent twice, and the most a
+    /// message is held back (each draws 0 to this many ms, so later ones can overtake it).
+    pub callback_lost_rate: f64,
+    pub callback_duplicate_rate: f64,
+    pub callback_delay_ms: u64,
+}
+
+/// How one callback message goes out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CallbackFate {
+    /// 0 (lost), 1, or 2 (doubled).
+    pub copies: u32,
+    pub delay_ms: u64,
 }
 
 /// A request arriving later than this after a 429 was answered, and before its `Retry-After`
@@ -136,7 +149,13 @@ impl FaultState {
         {
             self.recent.pop_front();
         }
-        if self.faults.fail_with.is_some() {
+        let f = &self.faults;
+        let chosen = f
+            .only_method
+            .as_deref()
+            .is_none_or(|m| m.eq_ignore_ascii_case(method))
+            && f.only_path.as_deref().is_none_or(|p| path.contains(p));
+        if f.fail_with.is_some() && chosen {
             return Fate::Fixed;
         }
         if self.faults.burst_429 > 0 {
@@ -150,11 +169,6 @@ impl FaultState {
         }
         self.recent.push_back(now);
         let f = &self.faults;
-        let chosen = f
-            .only_method
-            .as_deref()
-            .is_none_or(|m| m.eq_ignore_ascii_case(method))
-            && f.only_path.as_deref().is_none_or(|p| path.contains(p));
         if !chosen {
             return Fate::Normal;
         }
@@ -168,6 +182,26 @@ impl FaultState {
         } else {
             Fate::Normal
         }
+    }
+}
+
+impl FaultState {
+    pub fn draw_callback(&mut self) -> CallbackFate {
+        let f = &self.faults;
+        let x = self.rng.f64();
+        let copies = if x < f.callback_lost_rate {
+            0
+        } else if x < f.callback_lost_rate + f.callback_duplicate_rate {
+            2
+        } else {
+            1
+        };
+        let delay_ms = if f.callback_delay_ms == 0 {
+            0
+        } else {
+            self.rng.u64(0..=f.callback_delay_ms)
+        };
+        CallbackFate { copies, delay_ms }
     }
 }
 

@@ -6,6 +6,7 @@
 //! and shows its state and request log on `/_sandbox/…` so tests can assert on what ConnectWise
 //! would hold.
 
+pub mod callbacks;
 pub mod conditions;
 mod control;
 mod errors;
@@ -53,6 +54,7 @@ pub struct Sandbox {
     require_client_id: bool,
     data: Mutex<Data>,
     faults: Mutex<faults::FaultState>,
+    outbox: callbacks::Outbox,
     log: Mutex<VecDeque<LoggedRequest>>,
 }
 
@@ -63,6 +65,7 @@ impl Sandbox {
             seed,
             require_client_id,
             faults: Mutex::new(faults::FaultState::default()),
+            outbox: callbacks::Outbox::new(),
             log: Mutex::new(VecDeque::new()),
         })
     }
@@ -105,11 +108,22 @@ impl Sandbox {
         self.log.lock().unwrap_or_else(|p| p.into_inner()).clear();
     }
 
-    /// Back to the seed: records, faults and log.
+    /// Back to the seed: records, faults and logs.
     pub fn reset(&self) {
         *self.data() = self.seed.data();
         self.set_faults(Faults::default());
         self.clear_requests();
+        self.outbox.clear();
+    }
+
+    /// The callback messages sent (and lost) so far.
+    pub fn callbacks_sent(&self) -> Vec<callbacks::Sent> {
+        self.outbox.sent()
+    }
+
+    /// The key callbacks are signed with (what `key_url` serves).
+    pub fn signing_key(&self) -> &str {
+        &self.outbox.signing_key
     }
 
     fn record(&self, entry: LoggedRequest) {

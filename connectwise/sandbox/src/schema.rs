@@ -33,6 +33,10 @@ pub fn properties(schema: &str) -> Vec<&'static str> {
 
 /// The declared maximum length of a string property, if any.
 pub fn max_length(property: &Value) -> Option<usize> {
+    // Newer schemas (callbacks, contacts) declare it as `maxLength`.
+    if let Some(max) = property["maxLength"].as_u64() {
+        return usize::try_from(max).ok();
+    }
     let desc = property["description"].as_str()?;
     let rest = &desc[desc.find("Max length:")? + "Max length:".len()..];
     rest.trim_start()

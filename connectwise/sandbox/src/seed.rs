@@ -6,13 +6,20 @@ use serde_json::{Value, json};
 
 use crate::store::{Data, Table};
 
-/// The API member the sandbox accepts.
+/// The API member the sandbox accepts (Bindery's), and the member identifier its changes are
+/// recorded under (`_info.updatedBy`, a note's `createdBy`).
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Credentials {
     pub company_id: String,
     pub public_key: String,
     pub private_key: String,
+    #[serde(default = "api_member")]
+    pub member_identifier: String,
+}
+
+fn api_member() -> String {
+    "BinderyAPI".into()
 }
 
 impl Default for Credentials {
@@ -21,14 +28,26 @@ impl Default for Credentials {
             company_id: "bindery".into(),
             public_key: "sandbox-public".into(),
             private_key: "sandbox-private".into(),
+            member_identifier: api_member(),
         }
     }
+}
+
+/// A technician: another member with keys of their own, so tests change tickets "as a person"
+/// through the same API (ConnectWise records who made each change).
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Person {
+    pub member_identifier: String,
+    pub public_key: String,
+    pub private_key: String,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct Seed {
     pub credentials: Credentials,
+    pub people: Vec<Person>,
     pub companies: Vec<Value>,
     pub configuration_types: Vec<Value>,
     pub type_questions: Vec<Value>,
@@ -70,6 +89,11 @@ impl Seed {
         let company = |id: i64, identifier: &str, name: &str| json!({ "id": id, "identifier": identifier, "name": name, "status": active, "types": client, "deletedFlag": false });
         Seed {
             credentials: Credentials::default(),
+            people: vec![Person {
+                member_identifier: "jtech".into(),
+                public_key: "tech-public".into(),
+                private_key: "tech-private".into(),
+            }],
             companies: vec![
                 json!({ "id": 1, "identifier": "Bindery", "name": "Bindery MSP", "status": active,
                         "types": [{ "id": 2, "name": "Owner" }], "deletedFlag": false }),

@@ -56,6 +56,8 @@ pub struct Data {
     pub board_statuses: Table,
     pub tickets: Table,
     pub notes: Table,
+    pub callbacks: Table,
+    pub time_entries: Table,
     /// (ticket id, configuration id) pairs.
     pub ticket_configurations: Vec<(i64, i64)>,
 }

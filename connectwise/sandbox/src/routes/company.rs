@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Extension, Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -12,10 +12,11 @@ use axum::{Json, Router};
 use serde_json::{Map, Value, json};
 
 use super::{
-    ListCall, apply_patch, check_record, get_one, json_body, object, parse_id, reference_to,
-    resolve,
+    ListCall, Member, apply_patch, check_record, get_one, json_body, object, parse_id,
+    reference_to, resolve, site_of,
 };
 use crate::Sandbox;
+use crate::callbacks::{Change, announce};
 use crate::errors::{ApiError, FieldProblem};
 use crate::store::{Data, now_iso};
 
@@ -86,6 +87,7 @@ async fn get_configuration(
 
 async fn create_configuration(
     State(sb): State<Arc<Sandbox>>,
+    Extension(member): Extension<Member>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response> {
@@ -95,15 +97,24 @@ async fn create_configuration(
     let mut data = sb.data();
     let record = complete_configuration(&data, record)?;
     let id = data.configurations.insert(record);
-    Ok((
-        StatusCode::CREATED,
-        Json(data.configurations.get(id).cloned().unwrap_or_default()),
-    )
-        .into_response())
+    let stored = data.configurations.get(id).cloned().unwrap_or_default();
+    announce(
+        &sb,
+        &data,
+        Change {
+            kind: "configuration",
+            action: "added",
+            record: &stored,
+            member: &member.0,
+            site: site_of(&headers),
+        },
+    );
+    Ok((StatusCode::CREATED, Json(stored)).into_response())
 }
 
 async fn patch_configuration(
     State(sb): State<Arc<Sandbox>>,
+    Extension(member): Extension<Member>,
     Path(id): Path<String>,
     headers: HeaderMap,
     body: Bytes,
@@ -120,6 +131,17 @@ async fn patch_configuration(
     let mut record = complete_configuration(&data, record)?;
     record["id"] = json!(id);
     data.configurations.rows.insert(id, record.clone());
+    announce(
+        &sb,
+        &data,
+        Change {
+            kind: "configuration",
+            action: "updated",
+            record: &record,
+            member: &member.0,
+            site: site_of(&headers),
+        },
+    );
     Ok(Json(record).into_response())
 }
 

@@ -2,6 +2,7 @@
 
 mod company;
 mod service;
+mod system;
 
 use std::sync::Arc;
 
@@ -23,11 +24,16 @@ pub fn router(sb: Arc<Sandbox>) -> Router {
     let api = Router::new()
         .merge(company::router())
         .merge(service::router())
+        .merge(system::router())
         .route("/system/info", get(system_info))
         .fallback(|| async { ApiError::not_found("resource") })
         .layer(middleware::from_fn_with_state(sb.clone(), authenticate));
     Router::new()
         .route("/login/companyinfo/{company}", get(company_info))
+        .route(
+            &format!("/{}{}", CODEBASE, crate::callbacks::KEY_PATH),
+            get(signing_key),
+        )
         .nest(&format!("/{}apis/3.0", CODEBASE), api)
         .merge(control::router())
         .layer(middleware::from_fn_with_state(sb.clone(), faults_and_log))
@@ -108,10 +114,14 @@ async fn faults_and_log(State(sb): State<Arc<Sandbox>>, req: Request, next: Next
     response
 }
 
-/// Basic `companyId+publicKey:privateKey` and a `clientId` header on every API call.
-async fn authenticate(State(sb): State<Arc<Sandbox>>, req: Request, next: Next) -> Response {
-    let creds = sb.credentials();
-    let authorized = req
+/// Who made a request: the member whose keys it carried (Bindery's API member or a person).
+#[derive(Clone, Debug)]
+pub struct Member(pub String);
+
+/// Basic `companyId+publicKey:privateKey` and a `clientId` header on every API call. The keys
+/// name the member; the request carries it on as a [`Member`].
+async fn authenticate(State(sb): State<Arc<Sandbox>>, mut req: Request, next: Next) -> Response {
+    let member = req
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -122,20 +132,10 @@ async fn authenticate(State(sb): State<Arc<Sandbox>>, req: Request, next: Next) 
                 .ok()
         })
         .and_then(|raw| String::from_utf8(raw).ok())
-        .is_some_and(|text| {
-            let Some((user, key)) = text.split_once(':') else {
-                return false;
-            };
-            let Some((company, public)) = user.split_once('+') else {
-                return false;
-            };
-            company.eq_ignore_ascii_case(&creds.company_id)
-                && public == creds.public_key
-                && key == creds.private_key
-        });
-    if !authorized {
+        .and_then(|text| member_of(&sb, &text));
+    let Some(member) = member else {
         return ApiError::unauthorized().into_response();
-    }
+    };
     let client_id = req
         .headers()
         .get("clientid")
@@ -146,7 +146,26 @@ async fn authenticate(State(sb): State<Arc<Sandbox>>, req: Request, next: Next) 
         return ApiError::bad_request("A clientId header is required on every request")
             .into_response();
     }
+    req.extensions_mut().insert(Member(member));
     next.run(req).await
+}
+
+/// The member whose `company+public:private` this is.
+fn member_of(sb: &Sandbox, text: &str) -> Option<String> {
+    let (user, key) = text.split_once(':')?;
+    let (company, public) = user.split_once('+')?;
+    let creds = sb.credentials();
+    if !company.eq_ignore_ascii_case(&creds.company_id) {
+        return None;
+    }
+    if public == creds.public_key && key == creds.private_key {
+        return Some(creds.member_identifier.clone());
+    }
+    sb.seed
+        .people
+        .iter()
+        .find(|p| p.public_key == public && p.private_key == key)
+        .map(|p| p.member_identifier.clone())
 }
 
 async fn company_info(State(sb): State<Arc<Sandbox>>, Path(company): Path<String>) -> Response {
@@ -162,6 +181,19 @@ async fn company_info(State(sb): State<Arc<Sandbox>>, Path(company): Path<String
         "IsCloud": "False",
     }))
     .into_response()
+}
+
+/// The key callbacks are signed with, for callers sending a clientId (no API credentials).
+async fn signing_key(State(sb): State<Arc<Sandbox>>, headers: HeaderMap) -> Response {
+    let client_id = headers
+        .get("clientid")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .trim();
+    if sb.require_client_id && client_id.is_empty() {
+        return ApiError::bad_request("A clientId header is required").into_response();
+    }
+    Json(json!({ "signing_key": sb.signing_key() })).into_response()
 }
 
 async fn system_info() -> Json<Value> {
@@ -248,11 +280,16 @@ fn get_one(
 
 /// `http://host/path` of this request, for `Link` headers.
 fn self_url(headers: &HeaderMap, path: &str) -> String {
+    format!("{}{path}", site_of(headers))
+}
+
+/// `http://host` as the caller reached the sandbox.
+fn site_of(headers: &HeaderMap) -> String {
     let host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
         .unwrap_or("127.0.0.1");
-    format!("http://{host}{path}")
+    format!("http://{host}")
 }
 
 /// A request body that must be a JSON object (or array for PATCH), sent as JSON.

@@ -4,18 +4,19 @@
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Extension, Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{Map, Value, json};
 
 use super::{
-    ListCall, apply_patch, check_record, get_one, json_body, object, parse_id, reference_to,
-    resolve,
+    ListCall, Member, apply_patch, check_record, get_one, json_body, object, parse_id,
+    reference_to, resolve, site_of,
 };
 use crate::Sandbox;
+use crate::callbacks::{Change, announce};
 use crate::errors::{ApiError, FieldProblem};
 use crate::store::{Data, now_iso};
 
@@ -32,7 +33,11 @@ pub fn router() -> Router<Arc<Sandbox>> {
         .route("/service/boards/{id}/statuses", get(list_board_statuses))
         .route("/service/tickets", get(list_tickets).post(create_ticket))
         .route("/service/tickets/count", get(count_tickets))
-        .route("/service/tickets/{id}", get(get_ticket).patch(patch_ticket))
+        .route("/service/tickets/search", post(search_tickets))
+        .route(
+            "/service/tickets/{id}",
+            get(get_ticket).patch(patch_ticket).delete(delete_ticket),
+        )
         .route(
             "/service/tickets/{id}/notes",
             get(list_notes).post(add_note),
@@ -70,6 +75,51 @@ async fn list_tickets(State(sb): State<Arc<Sandbox>>, call: ListCall) -> Result<
     call.list(&sb, "Ticket", |d| &d.tickets, |_| true)
 }
 
+/// `POST /service/tickets/search` with a `FilterValues` body: for conditions too long for a
+/// URL (an `id in (…)` of a thousand tickets). Paging and fields stay in the query.
+async fn search_tickets(
+    State(sb): State<Arc<Sandbox>>,
+    call: ListCall,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response> {
+    let filter = object(json_body(&headers, &body)?, "filter")?;
+    for key in filter.keys() {
+        if ![
+            "conditions",
+            "orderBy",
+            "childconditions",
+            "customfieldconditions",
+        ]
+        .contains(&key.as_str())
+        {
+            return Err(ApiError::bad_request(format!(
+                "{key:?} is not a field of FilterValues"
+            )));
+        }
+    }
+    let mut query: Vec<(String, String)> = call
+        .query
+        .as_deref()
+        .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+        .unwrap_or_default();
+    for key in ["conditions", "orderBy"] {
+        if let Some(v) = filter.get(key).and_then(Value::as_str) {
+            query.retain(|(k, _)| k != key);
+            query.push((key.to_owned(), v.to_owned()));
+        }
+    }
+    let call = ListCall {
+        query: Some(
+            form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(query)
+                .finish(),
+        ),
+        ..call
+    };
+    call.list(&sb, "Ticket", |d| &d.tickets, |_| true)
+}
+
 async fn count_tickets(State(sb): State<Arc<Sandbox>>, call: ListCall) -> Result<Response> {
     call.count(&sb, "Ticket", |d| &d.tickets)
 }
@@ -84,6 +134,7 @@ async fn get_ticket(
 
 async fn create_ticket(
     State(sb): State<Arc<Sandbox>>,
+    Extension(member): Extension<Member>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response> {
@@ -100,7 +151,7 @@ async fn create_ticket(
         .filter(|(_, text)| !text.trim().is_empty())
         .collect();
     let mut data = sb.data();
-    let record = complete_ticket(&data, record, None)?;
+    let record = complete_ticket(&data, record, None, &member.0)?;
     let id = data.tickets.insert(record);
     // The initial description, analysis and resolution become the ticket's first notes.
     for (kind, text) in initial {
@@ -109,17 +160,27 @@ async fn create_ticket(
             "detailDescriptionFlag": kind == "initialDescription",
             "internalAnalysisFlag": kind == "initialInternalAnalysis",
             "resolutionFlag": kind == "initialResolution",
+            "createdBy": member.0, "member": { "identifier": member.0 },
         }));
     }
-    Ok((
-        StatusCode::CREATED,
-        Json(data.tickets.get(id).cloned().unwrap_or_default()),
-    )
-        .into_response())
+    let stored = data.tickets.get(id).cloned().unwrap_or_default();
+    announce(
+        &sb,
+        &data,
+        Change {
+            kind: "ticket",
+            action: "added",
+            record: &stored,
+            member: &member.0,
+            site: site_of(&headers),
+        },
+    );
+    Ok((StatusCode::CREATED, Json(stored)).into_response())
 }
 
 async fn patch_ticket(
     State(sb): State<Arc<Sandbox>>,
+    Extension(member): Extension<Member>,
     Path(id): Path<String>,
     headers: HeaderMap,
     body: Bytes,
@@ -134,10 +195,51 @@ async fn patch_ticket(
         .clone();
     let mut record = object(current.clone(), "ticket")?;
     apply_patch(&mut record, body, "Ticket", "ticket")?;
-    let mut record = complete_ticket(&data, record, Some(&current))?;
+    let mut record = complete_ticket(&data, record, Some(&current), &member.0)?;
     record["id"] = json!(id);
     data.tickets.rows.insert(id, record.clone());
+    announce(
+        &sb,
+        &data,
+        Change {
+            kind: "ticket",
+            action: "updated",
+            record: &record,
+            member: &member.0,
+            site: site_of(&headers),
+        },
+    );
     Ok(Json(record).into_response())
+}
+
+/// Deletes a ticket with its notes and attached configurations.
+async fn delete_ticket(
+    State(sb): State<Arc<Sandbox>>,
+    Extension(member): Extension<Member>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response> {
+    let id = parse_id(&id, "Ticket")?;
+    let mut data = sb.data();
+    let Some(record) = data.tickets.rows.remove(&id) else {
+        return Err(ApiError::not_found("Ticket"));
+    };
+    data.notes
+        .rows
+        .retain(|_, n| n["ticketId"].as_i64() != Some(id));
+    data.ticket_configurations.retain(|(t, _)| *t != id);
+    announce(
+        &sb,
+        &data,
+        Change {
+            kind: "ticket",
+            action: "deleted",
+            record: &record,
+            member: &member.0,
+            site: site_of(&headers),
+        },
+    );
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 /// Validates a ticket about to be stored: summary and company required; the board defaults to
@@ -147,6 +249,7 @@ fn complete_ticket(
     data: &Data,
     mut record: Map<String, Value>,
     before: Option<&Value>,
+    member: &str,
 ) -> Result<Value> {
     let resource = "ticket";
     let mut problems = check_record("Ticket", &record, resource, &["summary", "company"]);
@@ -223,12 +326,23 @@ fn complete_ticket(
     record.insert("closedFlag".into(), json!(closed));
     if closed && !was_closed {
         record.insert("closedDate".into(), json!(now_iso()));
-        record.insert("closedBy".into(), json!("bindery-api"));
+        record.insert("closedBy".into(), json!(member));
     } else if !closed {
         record.remove("closedDate");
         record.remove("closedBy");
     }
-    record.insert("_info".into(), json!({ "lastUpdated": now_iso() }));
+    let now = now_iso();
+    let (entered_at, entered_by) = match before {
+        Some(b) => (
+            b["_info"]["dateEntered"].clone(),
+            b["_info"]["enteredBy"].clone(),
+        ),
+        None => (json!(now), json!(member)),
+    };
+    record.insert(
+        "_info".into(),
+        json!({ "lastUpdated": now, "updatedBy": member, "dateEntered": entered_at, "enteredBy": entered_by }),
+    );
     Ok(Value::Object(record))
 }
 
@@ -252,6 +366,7 @@ async fn list_notes(
 /// A note needs text and at least one of the discussion, internal or resolution flags.
 async fn add_note(
     State(sb): State<Arc<Sandbox>>,
+    Extension(member): Extension<Member>,
     Path(id): Path<String>,
     headers: HeaderMap,
     body: Bytes,
@@ -284,6 +399,8 @@ async fn add_note(
     }
     record.insert("ticketId".into(), json!(id));
     record.insert("dateCreated".into(), json!(now_iso()));
+    record.insert("createdBy".into(), json!(member.0));
+    record.insert("member".into(), json!({ "identifier": member.0 }));
     let note_id = data.notes.insert(Value::Object(record));
     Ok((
         StatusCode::CREATED,
