@@ -18,6 +18,7 @@ pub fn router(state: Shared) -> Router {
         .nest(api::admin::PREFIX, api::admin::router())
         .nest(crate::console::PREFIX, crate::console::router())
         .merge(crate::downloads::router())
+        .merge(api::connectwise::router())
         .route(
             "/",
             get(|| async { axum::response::Redirect::to("/console/policies") }),

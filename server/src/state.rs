@@ -96,6 +96,7 @@ impl AppState {
     pub fn ops(&self) -> crate::ops::Ops<'_> {
         crate::ops::Ops::new(&self.store, self.key.as_deref(), self.engine.as_deref())
             .allowing_plain_http(self.agents.connectwise_allow_http)
+            .with_public_url(self.agents.public_url.as_deref())
     }
 
     pub fn new(store: Store, agents: AgentSettings) -> Shared {

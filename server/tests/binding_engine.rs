@@ -349,6 +349,7 @@ async fn two_servers_on_one_postgres_bind_each_device_once_when_one_dies() {
         sb,
         store: a.clone(),
         engine: Engine::new(a.clone(), key.clone(), EngineConfig::default()),
+        key: key.clone(),
         stop: tokio::sync::watch::channel(false).0,
         _dir: dir,
     };

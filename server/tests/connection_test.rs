@@ -116,7 +116,9 @@ async fn each_failure_is_named_precisely() {
 
 #[tokio::test]
 async fn choices_must_fit_what_connectwise_offers() {
-    use bindery_server::integration::{BoardUse, Choices, TypeRuleChoice, choices, save_choices};
+    use bindery_server::integration::{
+        BoardUse, Choices, CloseRule, TicketRules, TypeRuleChoice, choices, save_choices,
+    };
     use bindery_server::store::Store;
     use bindery_shared::FactField;
 
@@ -135,11 +137,13 @@ async fn choices_must_fit_what_connectwise_offers() {
             board_id: 1,
             open_status_id: 1,
             closed_status_id: 2,
+            close_rule: CloseRule::Always,
         },
         self_service: BoardUse {
             board_id: 2,
             open_status_id: 3,
             closed_status_id: 4,
+            close_rule: CloseRule::default(),
         },
         active_status_id: 1,
         inactive_status_id: 2,
@@ -150,6 +154,10 @@ async fn choices_must_fit_what_connectwise_offers() {
             type_id: 2,
         }],
         adoption: Default::default(),
+        tickets: TicketRules {
+            reopen_within_hours: 48,
+            poll_minutes: 10,
+        },
     };
     assert!(
         good.problems(&catalog).is_empty(),
@@ -168,11 +176,13 @@ async fn choices_must_fit_what_connectwise_offers() {
             board_id: 1,
             open_status_id: 2,
             closed_status_id: 3,
+            close_rule: CloseRule::Never,
         },
         self_service: BoardUse {
             board_id: 9,
             open_status_id: 3,
             closed_status_id: 4,
+            close_rule: CloseRule::default(),
         },
         active_status_id: 2,
         inactive_status_id: 1,
@@ -183,6 +193,10 @@ async fn choices_must_fit_what_connectwise_offers() {
             type_id: 77,
         }],
         adoption: Default::default(),
+        tickets: TicketRules {
+            reopen_within_hours: 10_000,
+            poll_minutes: 0,
+        },
     };
     let problems = bad.problems(&catalog).join("\n");
     for expected in [
@@ -194,6 +208,8 @@ async fn choices_must_fit_what_connectwise_offers() {
         "Firewall\" has required questions (Rack location)",
         "rule 1: the configuration type does not exist",
         "rule 1: the pattern must be",
+        "the reopen window is at most 720 hours",
+        "polling runs every 1 to 1,440 minutes",
     ] {
         assert!(
             problems.contains(expected),

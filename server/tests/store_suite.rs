@@ -715,7 +715,19 @@ async fn reopening_a_store_keeps_its_data_and_migrates_once() {
         .unwrap();
     assert_eq!(
         applied,
-        vec![(1,), (2,), (3,), (4,), (5,), (6,), (7,), (8,), (9,), (10,)]
+        vec![
+            (1,),
+            (2,),
+            (3,),
+            (4,),
+            (5,),
+            (6,),
+            (7,),
+            (8,),
+            (9,),
+            (10,),
+            (11,)
+        ]
     );
     assert!(matches!(
         Store::open("what?ever").await,
@@ -826,6 +838,8 @@ fn alert_input(seq: Option<i64>, monitor: &str, raised: bool, device_id: DeviceI
             contact_name: None,
         }),
         note: "Resolved on the device".into(),
+        reopen_within_ms: 86_400_000,
+        reopen_note: "Reopened".into(),
     }
 }
 

@@ -144,9 +144,11 @@ async fn an_alert_opens_one_ticket_and_resolving_it_closes_the_ticket_with_a_not
     let t = &w.tickets()[0];
     assert_eq!(status(t), MONITORING_CLOSED);
     assert_eq!(t["closedFlag"], true);
+    // The repeat became one "still failing" note; the resolve the closing one.
     let notes = w.notes(tid);
-    assert_eq!(notes.len(), 2, "{notes:?}");
-    assert!(notes[1].starts_with("Resolved:"), "{notes:?}");
+    assert_eq!(notes.len(), 3, "{notes:?}");
+    assert!(notes[1].starts_with("Still failing since"), "{notes:?}");
+    assert!(notes[2].starts_with("Resolved:"), "{notes:?}");
     let (alerts, _) = w
         .store
         .alerts(&AlertFilter {

@@ -40,6 +40,15 @@ struct Inner {
     answers: std::sync::Mutex<std::collections::BTreeMap<u16, u64>>,
 }
 
+/// What a request carries: the API keys and clientId, the clientId alone (a callback's signing
+/// key), or nothing (the company info).
+#[derive(Clone, Copy)]
+enum Auth {
+    Keys,
+    ClientId,
+    None,
+}
+
 /// A successful answer.
 pub(crate) struct Reply {
     pub headers: HeaderMap,
@@ -150,6 +159,31 @@ impl Client {
         self.inner.limiter.pauses()
     }
 
+    /// The key a callback was signed with, from its `Metadata.key_url`. That URL arrives in an
+    /// unauthenticated body, so it is fetched only from the configured site's own origin (same
+    /// scheme, host and port); any other is refused without a request (no forgery of
+    /// server-side requests through Bindery).
+    pub async fn callback_signing_key(&self, key_url: &str) -> Result<String, Error> {
+        let origin = &self.inner.config.site.origin;
+        let on_site = key_url
+            .strip_prefix(origin.as_str())
+            .is_some_and(|rest| rest.starts_with('/') && !rest.contains(['\\', '@']));
+        if !on_site {
+            return Err(Error::Unexpected {
+                message: "the callback's key_url is not on the ConnectWise site; not fetched"
+                    .into(),
+            });
+        }
+        #[derive(serde::Deserialize)]
+        struct SigningKey {
+            signing_key: String,
+        }
+        let reply = self
+            .send_url(key_url, &Call::get(""), Auth::ClientId)
+            .await?;
+        Ok(reply.json::<SigningKey>()?.signing_key)
+    }
+
     /// `GET /login/companyinfo/{companyId}`: the site's codebase and version. Needs no keys.
     pub async fn company_info(&self) -> Result<CompanyInfo, Error> {
         let company = encode(&self.inner.config.credentials.company_id);
@@ -158,7 +192,7 @@ impl Client {
             self.inner.config.site.origin
         );
         let reply = self
-            .send_url(&url, &Call::get(""), false)
+            .send_url(&url, &Call::get(""), Auth::None)
             .await
             .map_err(|e| match e {
                 Error::NotFound { .. } => Error::Codebase {
@@ -227,25 +261,20 @@ impl Client {
         } else {
             format!("{base}{}", call.path)
         };
-        match self.send_url(&url, call, true).await {
+        match self.send_url(&url, call, Auth::Keys).await {
             Err(Error::NotFound { message }) if self.inner.config.site.fixed_base.is_none() => {
                 let fresh = self.base(true).await?;
                 if fresh == base {
                     return Err(Error::NotFound { message });
                 }
-                self.send_url(&url.replacen(&base, &fresh, 1), call, true)
+                self.send_url(&url.replacen(&base, &fresh, 1), call, Auth::Keys)
                     .await
             }
             other => other,
         }
     }
 
-    async fn send_url(
-        &self,
-        url: &str,
-        call: &Call<'_>,
-        authenticate: bool,
-    ) -> Result<Reply, Error> {
+    async fn send_url(&self, url: &str, call: &Call<'_>, auth: Auth) -> Result<Reply, Error> {
         let url = with_query(url, &call.query);
         let _permit = self
             .inner
@@ -264,13 +293,17 @@ impl Client {
                 crate::API_VERSION
             ),
         );
-        if authenticate {
-            req = req
-                .basic_auth(
-                    format!("{}+{}", creds.company_id, creds.public_key),
-                    Some(creds.private_key.expose()),
-                )
-                .header("clientId", &creds.client_id);
+        match auth {
+            Auth::Keys => {
+                req = req
+                    .basic_auth(
+                        format!("{}+{}", creds.company_id, creds.public_key),
+                        Some(creds.private_key.expose()),
+                    )
+                    .header("clientId", &creds.client_id);
+            }
+            Auth::ClientId => req = req.header("clientId", &creds.client_id),
+            Auth::None => {}
         }
         if call.forward_only {
             req = req.header("pagination-type", "forward-only");

@@ -19,7 +19,7 @@ mod rate_limit;
 
 mod api;
 
-pub use api::ListQuery;
+pub use api::{ListQuery, TICKETS_PER_SEARCH};
 pub use conditions::{Condition, ConditionError};
 pub use config::{ClientConfig, Credentials, PrivateKey, Site, SiteError};
 pub use error::{Error, FieldError};

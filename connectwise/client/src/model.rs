@@ -172,6 +172,18 @@ pub struct Ticket {
     pub closed_flag: Option<bool>,
     #[serde(rename = "externalXRef")]
     pub external_x_ref: Option<String>,
+    /// Who created and last changed it.
+    #[serde(rename = "_info")]
+    pub info: Option<RecordInfo>,
+}
+
+/// `_info` on a record: who entered it and who last updated it (member identifiers).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct RecordInfo {
+    pub entered_by: Option<String>,
+    pub updated_by: Option<String>,
+    pub last_updated: Option<String>,
 }
 
 /// A ticket to create. `initialDescription` becomes the ticket's first note; ConnectWise accepts
@@ -206,6 +218,43 @@ pub struct ServiceNote {
     pub detail_description_flag: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub internal_analysis_flag: Option<bool>,
+    /// False: ConnectWise sends no e-mail about this note.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub process_notifications: Option<bool>,
+    /// The member who wrote it (read only).
+    #[serde(default, skip_serializing)]
+    pub created_by: Option<String>,
+}
+
+/// `CallbackEntry`: a URL ConnectWise calls when records of a type change.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CallbackEntry {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub url: String,
+    #[serde(default)]
+    pub object_id: i64,
+    #[serde(default, rename = "type")]
+    pub kind: String,
+    #[serde(default)]
+    pub level: String,
+    /// True: no message for the changes this member (Bindery's) makes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_self_suppressed_flag: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inactive_flag: Option<bool>,
+}
+
+/// A time entry, as far as telling who worked a ticket needs.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct TimeEntry {
+    pub id: i64,
+    pub member: Option<Reference>,
 }
 
 /// A configuration attached to a ticket.

@@ -55,8 +55,8 @@ pub struct Outbox {
     http: Option<reqwest::Client>,
 }
 
-impl Outbox {
-    pub fn new() -> Outbox {
+impl Default for Outbox {
+    fn default() -> Outbox {
         let _ = rustls::crypto::ring::default_provider().install_default();
         Outbox {
             signing_key: format!("sandbox-signing-{:016x}", fastrand::u64(..)),
@@ -67,7 +67,9 @@ impl Outbox {
                 .ok(),
         }
     }
+}
 
+impl Outbox {
     pub fn sent(&self) -> Vec<Sent> {
         self.sent.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }

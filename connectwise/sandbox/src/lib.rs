@@ -65,7 +65,7 @@ impl Sandbox {
             seed,
             require_client_id,
             faults: Mutex::new(faults::FaultState::default()),
-            outbox: callbacks::Outbox::new(),
+            outbox: callbacks::Outbox::default(),
             log: Mutex::new(VecDeque::new()),
         })
     }

@@ -254,6 +254,14 @@ fn help_reply(h: &HelpRequest) -> HelpReply {
                 Some("the helpdesk has not taken it yet; it is being tried again".to_owned()),
             ),
             (TicketState::Open, _) => (HelpState::Open, None),
+            (TicketState::Closed, _) if t.deleted_ms.is_some() => (
+                HelpState::Closed,
+                Some("the helpdesk removed the ticket".to_owned()),
+            ),
+            (TicketState::Closed, _) if t.closed_by.is_some() => (
+                HelpState::Closed,
+                Some("the helpdesk closed the ticket".to_owned()),
+            ),
             (TicketState::Closed, _) => (HelpState::Closed, None),
             (TicketState::Failed, _) => (
                 HelpState::Failed,
@@ -351,6 +359,8 @@ mod tests {
                 number: None,
                 error: Some(words.into()),
                 want_closed: false,
+                closed_by: None,
+                deleted_ms: None,
             }),
             no_ticket_reason: None,
         };

@@ -12,9 +12,12 @@ use serde::Deserialize;
 
 use super::{ConsoleError, Frame, Page, Viewer, render, see_other};
 use crate::integration::IntegrationError;
-use crate::integration::{self, BoardUse, Catalog, Choices, CwCredentials, TypeRuleChoice};
+use crate::integration::{
+    self, BoardUse, Catalog, Choices, CloseRule, CwCredentials, TicketRules, TypeRuleChoice,
+};
 use crate::ops::OpError;
 use crate::reconcile::adoption::AdoptionSettings;
+use crate::reconcile::callbacks::CallbackStatus;
 use crate::state::Shared;
 
 /// Rule rows on the page (more rules: the admin API).
@@ -32,6 +35,34 @@ struct BoardField {
     board: i64,
     open: i64,
     closed: i64,
+    /// `always`, `untouched` or `never`.
+    close_rule: &'static str,
+}
+
+/// The close rules as the form offers them: (value, label).
+const CLOSE_RULES: [(&str, &str); 3] = [
+    (
+        "untouched",
+        "close it unless a person has worked it (then add a note)",
+    ),
+    ("always", "always close it"),
+    ("never", "never close it (add a note)"),
+];
+
+fn close_rule(value: Option<&str>) -> CloseRule {
+    match value {
+        Some("always") => CloseRule::Always,
+        Some("never") => CloseRule::Never,
+        _ => CloseRule::Untouched,
+    }
+}
+
+fn close_rule_value(rule: CloseRule) -> &'static str {
+    match rule {
+        CloseRule::Always => "always",
+        CloseRule::Untouched => "untouched",
+        CloseRule::Never => "never",
+    }
 }
 
 struct RuleRow {
@@ -62,6 +93,9 @@ struct IntegrationPage {
     rules: Vec<RuleRow>,
     facts: Vec<(&'static str, &'static str)>,
     adoption: AdoptionSettings,
+    close_rules: &'static [(&'static str, &'static str)],
+    tickets: TicketRules,
+    callbacks: CallbackStatus,
 }
 
 impl IntegrationPage {
@@ -84,6 +118,7 @@ impl IntegrationPage {
             board: b.map_or(0, |b| b.board_id),
             open: b.map_or(0, |b| b.open_status_id),
             closed: b.map_or(0, |b| b.closed_status_id),
+            close_rule: close_rule_value(b.map(|b| b.close_rule).unwrap_or_default()),
         };
         let c = choices.as_ref();
         let rules = (0..RULE_ROWS)
@@ -125,6 +160,9 @@ impl IntegrationPage {
                 ),
             ],
             adoption: c.map(|c| c.adoption).unwrap_or_default(),
+            close_rules: &CLOSE_RULES,
+            tickets: c.map(|c| c.tickets).unwrap_or_default(),
+            callbacks: crate::reconcile::callbacks::status(&state.store).await?,
             active: c.map_or(0, |c| c.active_status_id),
             inactive: c.map_or(0, |c| c.inactive_status_id),
             default_type: c.map_or(0, |c| c.default_type_id),
@@ -253,6 +291,10 @@ struct ChoicesForm {
     adopt_mac: Option<String>,
     adopt_name: Option<String>,
     adopt_type_rules: Option<String>,
+    monitoring_close_rule: Option<String>,
+    self_service_close_rule: Option<String>,
+    reopen_within_hours: Option<u32>,
+    poll_minutes: Option<u32>,
 }
 
 impl ChoicesForm {
@@ -292,11 +334,13 @@ async fn save_choices(
             board_id: f.monitoring_board,
             open_status_id: f.monitoring_open,
             closed_status_id: f.monitoring_closed,
+            close_rule: close_rule(f.monitoring_close_rule.as_deref()),
         },
         self_service: BoardUse {
             board_id: f.self_service_board,
             open_status_id: f.self_service_open,
             closed_status_id: f.self_service_closed,
+            close_rule: close_rule(f.self_service_close_rule.as_deref()),
         },
         active_status_id: f.active_status,
         inactive_status_id: f.inactive_status,
@@ -307,6 +351,10 @@ async fn save_choices(
             by_mac: f.adopt_mac.is_some(),
             by_name: f.adopt_name.is_some(),
             apply_type_rules: f.adopt_type_rules.is_some(),
+        },
+        tickets: TicketRules {
+            reopen_within_hours: f.reopen_within_hours.unwrap_or(24),
+            poll_minutes: f.poll_minutes.unwrap_or(5),
         },
     };
     let catalog = match fetch_catalog(&state).await {

@@ -79,6 +79,7 @@ async fn alerts(
 ) -> Page {
     let wanted = match query.state.as_str() {
         "open" => Some(AlertState::Open),
+        "acknowledged" => Some(AlertState::Acknowledged),
         "resolved" => Some(AlertState::Resolved),
         "closed" => Some(AlertState::Closed),
         _ => None,
@@ -114,7 +115,7 @@ async fn alerts(
     let page = AlertsPage {
         frame: Frame::new(&viewer, "alerts", "Alerts").with_notice(query.notice.as_deref()),
         rows,
-        states: ["any", "open", "resolved", "closed"]
+        states: ["any", "open", "acknowledged", "resolved", "closed"]
             .into_iter()
             .map(|s| (s, s == wanted.map_or("any", AlertState::as_str)))
             .collect(),

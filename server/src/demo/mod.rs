@@ -62,6 +62,7 @@ fn sandbox_choices(catalog: &Catalog) -> Result<Choices, IntegrationError> {
                 board_id: b.id,
                 open_status_id: o.id,
                 closed_status_id: c.id,
+                close_rule: Default::default(),
             }),
             _ => Err(missing("open and closed board status")),
         }
@@ -88,6 +89,7 @@ fn sandbox_choices(catalog: &Catalog) -> Result<Choices, IntegrationError> {
         active_status_id: status(false)?,
         inactive_status_id: status(true)?,
         default_type_id: kind("Managed Workstation")?,
+        tickets: Default::default(),
         type_rules: vec![TypeRuleChoice {
             field: bindery_shared::FactField::OsInfo,
             pattern: "*Server*".into(),

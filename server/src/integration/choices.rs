@@ -14,6 +14,57 @@ pub struct BoardUse {
     pub board_id: i64,
     pub open_status_id: i64,
     pub closed_status_id: i64,
+    /// What Bindery does to a ticket when its alert resolves on the device.
+    #[serde(default)]
+    pub close_rule: CloseRule,
+}
+
+/// When the device resolves what a ticket is about, per board.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum CloseRule {
+    /// Close it, whatever people did.
+    Always,
+    /// Close it only if no person touched it (no note or time entry of theirs, no change of
+    /// theirs); otherwise add a "resolved on the device" note and leave it open.
+    #[default]
+    Untouched,
+    /// Only add the note: people close tickets.
+    Never,
+}
+
+/// How tickets live in both directions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+pub struct TicketRules {
+    /// An alert back within this many hours after Bindery closed its ticket reopens that
+    /// ticket (0: always a new one).
+    pub reopen_within_hours: u32,
+    /// Minutes between reads of the open tickets' statuses when ConnectWise cannot call back
+    /// (with callbacks, an hourly read remains as a backstop).
+    pub poll_minutes: u32,
+}
+
+impl TicketRules {
+    fn problems(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.reopen_within_hours > 24 * 30 {
+            out.push("tickets: the reopen window is at most 720 hours (30 days)".into());
+        }
+        if !(1..=1440).contains(&self.poll_minutes) {
+            out.push("tickets: polling runs every 1 to 1,440 minutes".into());
+        }
+        out
+    }
+}
+
+impl Default for TicketRules {
+    fn default() -> TicketRules {
+        TicketRules {
+            reopen_within_hours: 24,
+            poll_minutes: 5,
+        }
+    }
 }
 
 /// A conditional type rule as the admin enters it (first match wins).
@@ -42,6 +93,8 @@ pub struct Choices {
     /// default), and whether type rules apply to an adopted one (off: its type is kept).
     #[serde(default)]
     pub adoption: AdoptionSettings,
+    #[serde(default)]
+    pub tickets: TicketRules,
 }
 
 impl Choices {
@@ -117,6 +170,7 @@ impl Choices {
                 )),
             }
         }
+        out.extend(self.tickets.problems());
         for (i, r) in self.type_rules.iter().enumerate() {
             if r.pattern.trim().is_empty()
                 || r.pattern.chars().count() > 100

@@ -12,7 +12,10 @@ mod catalog;
 mod choices;
 
 pub use catalog::{BoardChoice, Catalog, Named, TypeChoice, test_connection};
-pub use choices::{AdoptionSettings, BoardUse, Choices, TypeRuleChoice, choices, save_choices};
+pub use choices::{
+    AdoptionSettings, BoardUse, Choices, CloseRule, TicketRules, TypeRuleChoice, choices,
+    save_choices,
+};
 
 const CREDENTIALS: &str = "cw.credentials";
 const PRIVATE_KEY: &str = "cw.private_key";

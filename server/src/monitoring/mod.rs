@@ -47,6 +47,15 @@ fn ticket_for(
     }))
 }
 
+/// How soon after Bindery closed an alert's ticket the same alert returning reopens it
+/// (the ConnectWise settings' ticket rules; 0 before they are saved).
+pub async fn reopen_window_ms(store: &Store) -> i64 {
+    match crate::integration::choices(store).await {
+        Ok(Some(c)) => i64::from(c.tickets.reopen_within_hours) * 3_600_000,
+        _ => 0,
+    }
+}
+
 /// Stores an agent's batch of alert events (already validated), dropping replays.
 pub async fn take_alert_batch(
     store: &Store,
@@ -54,6 +63,7 @@ pub async fn take_alert_batch(
     batch: &AlertBatch,
 ) -> Result<AlertIntake> {
     let t = target(store, device_id).await?;
+    let reopen_within_ms = reopen_window_ms(store).await;
     let inputs: Vec<AlertInput> = batch
         .events
         .iter()
@@ -79,6 +89,7 @@ pub async fn take_alert_batch(
             } else {
                 Err(String::new())
             };
+            let reopen_note = ticket_text::reopen_note(at_ms, &summary);
             AlertInput {
                 seq: Some(i64::try_from(e.seq).unwrap_or(i64::MAX)),
                 monitor_id: e.monitor_id.clone(),
@@ -88,8 +99,10 @@ pub async fn take_alert_batch(
                 summary,
                 detail: e.detail.as_deref().map(str::to_owned),
                 value: e.value.filter(|v| v.is_finite()),
+                reopen_note,
                 ticket,
                 note: ticket_text::resolved_note(at_ms, e.value),
+                reopen_within_ms,
             }
         })
         .collect();

@@ -51,7 +51,7 @@ pub async fn sweep(store: &Store, watching_since_ms: i64) -> Result<Sweep> {
         let Some(t) = store.device_target(device_id).await? else {
             continue;
         };
-        let input = offline_alert(&t, last_seen, now);
+        let input = offline_alert(&t, last_seen, now, super::reopen_window_ms(store).await);
         match store
             .record_alert_events(device_id, &[input], &ticket_job)
             .await
@@ -76,6 +76,8 @@ pub async fn sweep(store: &Store, watching_since_ms: i64) -> Result<Sweep> {
                 "Resolved: the device checked in again at {}. Closed by Bindery.",
                 utc_text(seen_ms)
             ),
+            reopen_within_ms: 0,
+            reopen_note: String::new(),
         };
         store
             .record_alert_events(device_id, &[input], &ticket_job)
@@ -86,7 +88,12 @@ pub async fn sweep(store: &Store, watching_since_ms: i64) -> Result<Sweep> {
 }
 
 /// The "offline" alert for a device last seen at `last_seen`, with its ticket (or why none).
-fn offline_alert(t: &crate::store::DeviceTarget, last_seen: i64, now: i64) -> AlertInput {
+fn offline_alert(
+    t: &crate::store::DeviceTarget,
+    last_seen: i64,
+    now: i64,
+    reopen_within_ms: i64,
+) -> AlertInput {
     let mins = (now - last_seen) / 60_000;
     let summary = "Device offline".to_owned();
     let detail = format!(
@@ -117,5 +124,7 @@ fn offline_alert(t: &crate::store::DeviceTarget, last_seen: i64, now: i64) -> Al
         value: None,
         ticket,
         note: String::new(),
+        reopen_within_ms,
+        reopen_note: ticket_text::reopen_note(now, "Device offline"),
     }
 }

@@ -135,6 +135,15 @@ pub fn resolved_note(at_ms: i64, value: Option<f64>) -> String {
     )
 }
 
+/// The note on a ticket reopened because its alert came back.
+pub fn reopen_note(at_ms: i64, summary: &str) -> String {
+    format!(
+        "Reopened: the alert came back on the device at {} ({}). Reopened by Bindery.",
+        utc_text(at_ms),
+        bounded(summary, 200)
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -33,6 +33,8 @@ pub struct Ops<'a> {
     /// Whether ConnectWise settings may use plain http (to a sandbox on this machine): only
     /// when the server was started so (`--connectwise-allow-http`), never from a session alone.
     plain_http: bool,
+    /// How ConnectWise reaches this server (its callbacks); none: it cannot.
+    public_url: Option<&'a str>,
 }
 
 /// Why an action did not happen; each caller renders it its own way.
@@ -81,7 +83,13 @@ impl<'a> Ops<'a> {
             key,
             engine,
             plain_http: false,
+            public_url: None,
         }
+    }
+
+    /// As `new`, registering ConnectWise's ticket callback at this public URL on save.
+    pub fn with_public_url(self, public_url: Option<&'a str>) -> Ops<'a> {
+        Ops { public_url, ..self }
     }
 
     /// As `new`, allowing ConnectWise settings with plain http (to a sandbox on this machine).

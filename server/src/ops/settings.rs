@@ -3,6 +3,7 @@
 //! settings and retries the tickets ConnectWise refused under the old ones.
 
 use crate::integration::{self, Catalog, Choices, CwCredentials, CwCredentialsView};
+use crate::reconcile::callbacks::{self, CallbackStatus};
 use crate::reconcile::queue;
 use crate::sealing::ServerKey;
 
@@ -57,7 +58,31 @@ impl Ops<'_> {
         choices: &Choices,
     ) -> Result<(), OpError> {
         integration::save_choices(self.store, catalog, choices).await?;
+        self.register_callbacks().await;
         self.resync_everything().await
+    }
+
+    /// Registers ConnectWise's ticket callback at the public URL (or records why there is
+    /// none: Bindery then polls); never fails the save.
+    pub async fn register_callbacks(&self) -> CallbackStatus {
+        if self.engine.is_none() {
+            // An admin command outside the server does not know the server's public URL: the
+            // registration stays as the server last made it.
+            return callbacks::status(self.store).await.unwrap_or_default();
+        }
+        match self.client().await {
+            Ok(client) => callbacks::register(self.store, &client, self.public_url).await,
+            Err(e) => CallbackStatus {
+                reason: Some(format!("cannot reach ConnectWise to register: {e}")),
+                ..CallbackStatus::default()
+            },
+        }
+    }
+
+    /// Removes the ticket callback (Bindery polls from then on).
+    pub async fn unregister_callbacks(&self) -> Result<CallbackStatus, OpError> {
+        let client = self.client().await?;
+        Ok(callbacks::unregister(self.store, &client).await)
     }
 
     /// Every company synced again, and the tickets ConnectWise refused tried again.

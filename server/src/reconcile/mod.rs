@@ -6,11 +6,15 @@
 //! - Reading for a plan: `sync` (one paged read of a company).
 //! - Queueing: `queue` says which jobs an event needs.
 //! - Carrying out: `runner` leases jobs and owns the ConnectWise client; `binding` carries out
-//!   syncs and device writes, `tickets` ticket jobs; `fields` maps facts to configuration
-//!   fields; `job_error` is the error both report.
+//!   syncs and device writes, `tickets` ticket jobs (`ticket_close` their closing, reopening
+//!   and notes); `fields` maps facts to configuration fields; `job_error` is the error all
+//!   report.
+//! - Hearing back from ConnectWise: `callbacks` (registration, verified messages) and
+//!   `ticket_watch` (re-reading a ticket, polling the open ones).
 
 pub mod adoption;
 mod binding;
+pub mod callbacks;
 pub mod company;
 pub mod fields;
 pub mod job_error;
@@ -18,6 +22,8 @@ pub mod plan;
 pub mod queue;
 pub mod runner;
 pub mod sync;
+mod ticket_close;
+pub mod ticket_watch;
 pub mod tickets;
 mod writes;
 

@@ -14,6 +14,8 @@ use crate::store::{BindingState, DeviceTarget, NewJob, Result, Store, now_ms};
 pub const SYNC_COMPANY: &str = "cw.sync_company";
 pub const BIND_DEVICE: &str = "cw.bind_device";
 pub const TICKET: &str = "cw.ticket";
+pub const TICKET_CHECK: &str = "cw.ticket_check";
+pub const POLL_TICKETS: &str = "cw.poll_tickets";
 
 /// Read every configuration of a company in one paged query, and queue the writes it needs.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -39,6 +41,18 @@ pub struct BindDevice {
 pub struct TicketWork {
     pub ticket_id: TicketId,
 }
+
+/// Re-read one ticket that ConnectWise said changed, and act on what a person did.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TicketCheck {
+    pub ticket_id: TicketId,
+}
+
+/// Read the status of every ticket Bindery has open in ConnectWise (1,000 per request).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PollTickets {}
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -74,6 +88,10 @@ pub enum Work {
     BindDevice(BindDevice),
     #[serde(rename = "cw.ticket")]
     Ticket(TicketWork),
+    #[serde(rename = "cw.ticket_check")]
+    TicketCheck(TicketCheck),
+    #[serde(rename = "cw.poll_tickets")]
+    PollTickets(PollTickets),
 }
 
 impl Work {
@@ -82,6 +100,8 @@ impl Work {
             Work::SyncCompany(_) => SYNC_COMPANY,
             Work::BindDevice(_) => BIND_DEVICE,
             Work::Ticket(_) => TICKET,
+            Work::TicketCheck(_) => TICKET_CHECK,
+            Work::PollTickets(_) => POLL_TICKETS,
         }
     }
 
@@ -91,6 +111,8 @@ impl Work {
             Work::SyncCompany(p) => format!("sync:{}", p.company_id),
             Work::BindDevice(p) => format!("bind:{}", p.device_id),
             Work::Ticket(p) => format!("ticket:{}", p.ticket_id),
+            Work::TicketCheck(p) => format!("ticket-check:{}", p.ticket_id),
+            Work::PollTickets(_) => "poll-tickets".into(),
         }
     }
 
@@ -100,6 +122,8 @@ impl Work {
             Work::SyncCompany(p) => serde_json::to_string(p),
             Work::BindDevice(p) => serde_json::to_string(p),
             Work::Ticket(p) => serde_json::to_string(p),
+            Work::TicketCheck(p) => serde_json::to_string(p),
+            Work::PollTickets(p) => serde_json::to_string(p),
         };
         NewJob {
             kind: self.kind().into(),
@@ -115,7 +139,15 @@ impl Work {
     pub fn from_job(kind: &str, payload: &str) -> std::result::Result<Work, String> {
         let payload: serde_json::Value = serde_json::from_str(payload)
             .map_err(|e| format!("the job's payload is damaged: {e}"))?;
-        if ![SYNC_COMPANY, BIND_DEVICE, TICKET].contains(&kind) {
+        if ![
+            SYNC_COMPANY,
+            BIND_DEVICE,
+            TICKET,
+            TICKET_CHECK,
+            POLL_TICKETS,
+        ]
+        .contains(&kind)
+        {
             return Err(format!(
                 "unknown job kind {kind:?} (written by a newer server?)"
             ));
@@ -139,6 +171,14 @@ pub fn bind_job(device_id: DeviceId, snapshot: Option<Snapshot>) -> NewJob {
 
 pub fn ticket_job(ticket_id: TicketId) -> NewJob {
     Work::Ticket(TicketWork { ticket_id }).to_job()
+}
+
+pub fn ticket_check_job(ticket_id: TicketId) -> NewJob {
+    Work::TicketCheck(TicketCheck { ticket_id }).to_job()
+}
+
+pub fn poll_tickets_job() -> NewJob {
+    Work::PollTickets(PollTickets {}).to_job()
 }
 
 /// Queues every ticket ConnectWise refused again (after the settings changed); returns how many.

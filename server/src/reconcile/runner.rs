@@ -108,11 +108,15 @@ pub struct Engine {
     /// The client for the saved credentials (rebuilt when they change), so its rate limiter and
     /// codebase lookup are shared by every job.
     client: Mutex<Option<(String, Client)>>,
+    /// Callback signing keys, fetched from the configured site only.
+    pub(super) callback_keys: super::callbacks::KeyCache,
     pub stats: EngineStats,
 }
 
 /// The setting holding when the last full re-sync was queued (ms since the epoch).
 pub const LAST_FULL_SYNC: &str = "reconcile.last_full_sync_ms";
+/// The setting holding when the open tickets' statuses were last polled.
+pub const LAST_TICKET_POLL: &str = "tickets.last_poll_ms";
 
 impl Engine {
     pub fn new(store: Store, key: Arc<ServerKey>, config: EngineConfig) -> Arc<Engine> {
@@ -127,6 +131,7 @@ impl Engine {
             lease_batches: AtomicU64::new(0),
             wake: Notify::new(),
             client: Mutex::new(None),
+            callback_keys: super::callbacks::KeyCache::default(),
             stats: EngineStats::default(),
         })
     }
@@ -243,6 +248,10 @@ impl Engine {
                 Err(e) => tracing::warn!(error = %e, "cannot queue the periodic re-sync"),
             }
         }
+        self.schedule_ticket_poll(now).await;
+        if let Err(e) = self.store.purge_callback_messages().await {
+            tracing::warn!(error = %e, "cannot prune callback message ids");
+        }
         if let Err(e) = self.store.purge_done_jobs(now - 7 * 86_400_000).await {
             tracing::warn!(error = %e, "cannot prune finished jobs");
         }
@@ -316,6 +325,20 @@ impl Engine {
         match Work::from_job(&job.kind, &job.payload).map_err(JobError::Permanent)? {
             Work::SyncCompany(p) => self.sync_company(p.company_id).await,
             Work::BindDevice(p) => self.bind_device(p, job.attempts).await,
+            Work::TicketCheck(p) => {
+                let client = self.shared_client().await?;
+                super::ticket_watch::check(&self.store, &client, p.ticket_id).await
+            }
+            Work::PollTickets(_) => {
+                let client = self.shared_client().await?;
+                let done = super::ticket_watch::poll(&self.store, &client).await?;
+                tracing::info!(
+                    tickets = done.tickets,
+                    requests = done.requests,
+                    "ticket statuses polled"
+                );
+                Ok(())
+            }
             Work::Ticket(p) => {
                 let connection = async {
                     let choices = integration::choices(&self.store).await?.ok_or_else(|| {

@@ -1,7 +1,9 @@
 //! Ticket jobs: bring one ticket in ConnectWise in line with what Bindery wants of it. A ticket
 //! is created (open status of its board, with Bindery's key in `externalXRef`), gets its
-//! device's configuration attached once the device is bound, and is set to the board's closed
-//! status with a note once its alert resolves or a person closes it.
+//! device's configuration attached once the device is bound, gets a "still failing" note when
+//! its alert repeats (at most hourly), and, once its alert resolves, is closed or noted as its
+//! board's close rule says (`ticket_close`); an alert back soon after reopens it. A ticket a
+//! person closed or deleted in ConnectWise is left alone.
 //!
 //! Each step is recorded before the next, and a step whose write may have landed without its
 //! reply (a timeout, a crash) looks first: a ticket is found by its key before a second create,
@@ -11,6 +13,7 @@ use connectwise_client::model::{NewTicket as CwNewTicket, Reference};
 use connectwise_client::{Client, Error as CwError};
 
 use super::job_error::JobError;
+use super::ticket_close;
 use crate::ids::{ConfigurationId, TicketId};
 use crate::integration::{BoardUse, Choices};
 use crate::store::{BindingState, Store, Ticket, TicketBoard, TicketState, now_ms};
@@ -27,19 +30,30 @@ pub enum Step {
         configuration_id: ConfigurationId,
         look_first: bool,
     },
-    /// Add the closing note and set the closed status; `look_first` when an earlier try may
-    /// have done part of it.
+    /// Add the closing note and set the closed status (or leave it open with a note, as the
+    /// board's close rule says); `look_first` when an earlier try may have done part of it.
     Close {
         look_first: bool,
     },
+    /// Open it again (the alert came back soon after Bindery closed it), with a note.
+    Reopen,
+    /// Add the "still failing" note.
+    RepeatNote,
     Done,
 }
 
 /// Decides the next step from what is recorded and the device's configuration (if bound).
 pub fn next_step(t: &Ticket, configuration_id: Option<ConfigurationId>) -> Step {
     let p = &t.progress;
-    if p.state == TicketState::Closed {
+    // What people did in ConnectWise wins: Bindery writes nothing more to it.
+    if t.deleted_ms.is_some() || t.closed_by.is_some() {
         return Step::Done;
+    }
+    if p.state == TicketState::Closed {
+        return match (&t.reopen_note, p.cw_ticket_id) {
+            (Some(_), Some(_)) => Step::Reopen,
+            _ => Step::Done,
+        };
     }
     if p.cw_ticket_id.is_none() {
         return Step::Create {
@@ -54,10 +68,16 @@ pub fn next_step(t: &Ticket, configuration_id: Option<ConfigurationId>) -> Step 
             look_first: p.attach_started_ms.is_some(),
         };
     }
-    if t.want_closed {
+    if t.reopen_note.is_some() {
+        return Step::Reopen;
+    }
+    if t.want_closed && p.closed_ms.is_none() {
         return Step::Close {
             look_first: p.close_started_ms.is_some(),
         };
+    }
+    if !t.want_closed && t.repeat_note.is_some() {
+        return Step::RepeatNote;
     }
     Step::Done
 }
@@ -69,7 +89,7 @@ pub fn external_ref(t: &Ticket) -> String {
     format!("bindery-{}-{}", t.created_ms, t.id)
 }
 
-fn board_of(choices: &Choices, board: TicketBoard) -> &BoardUse {
+pub(super) fn board_of(choices: &Choices, board: TicketBoard) -> &BoardUse {
     match board {
         TicketBoard::Monitoring => &choices.monitoring,
         TicketBoard::SelfService => &choices.self_service,
@@ -105,7 +125,7 @@ pub(super) async fn work(
 }
 
 /// Whether a step left more to do, or ended the ticket's work (deleted in ConnectWise).
-enum Flow {
+pub(super) enum Flow {
     Continue,
     Finished,
 }
@@ -126,8 +146,8 @@ async fn steps(
             .and_then(|b| b.configuration_id),
         None => None,
     };
-    // A handful of steps at most: create, attach, close.
-    for _ in 0..5 {
+    // A handful of steps at most: create, attach, reopen, note, close.
+    for _ in 0..8 {
         let flow = match next_step(t, configuration_id) {
             Step::Done => return settle(store, t).await,
             Step::Create { look_first } => {
@@ -138,7 +158,11 @@ async fn steps(
                 configuration_id,
                 look_first,
             } => attach(store, client, t, configuration_id, look_first).await?,
-            Step::Close { look_first } => close(store, client, board, t, look_first).await?,
+            Step::Close { look_first } => {
+                ticket_close::close(store, client, board, t, look_first).await?
+            }
+            Step::Reopen => ticket_close::reopen(store, client, board, t).await?,
+            Step::RepeatNote => ticket_close::repeat_note(store, client, t).await?,
         };
         if let Flow::Finished = flow {
             return Ok(());
@@ -264,70 +288,8 @@ async fn attach(
     Ok(Flow::Continue)
 }
 
-/// Adds the closing note (once) and sets the board's closed status.
-async fn close(
-    store: &Store,
-    client: &Client,
-    board: &BoardUse,
-    t: &mut Ticket,
-    look_first: bool,
-) -> Result<Flow, JobError> {
-    let cw = t.progress.cw_ticket_id.unwrap_or_default();
-    let note = t
-        .close_note
-        .clone()
-        .unwrap_or_else(|| "Closed by Bindery.".into());
-    let mut note_there = false;
-    if look_first {
-        let current = match client.get_ticket(cw).await {
-            Ok(c) => c,
-            Err(CwError::NotFound { .. }) => return gone(store, t).await,
-            Err(e) => return Err(e.into()),
-        };
-        if current.closed_flag == Some(true)
-            && current.status.as_ref().and_then(|s| s.id) == Some(board.closed_status_id)
-        {
-            return closed(store, t).await;
-        }
-        note_there = client
-            .ticket_notes(cw)
-            .await?
-            .iter()
-            .any(|n| n.text.trim() == note.trim());
-    } else {
-        t.progress.close_started_ms = Some(now_ms());
-        store.record_ticket(t.id, &t.progress).await?;
-    }
-    if !note_there {
-        let added = client.add_ticket_note(cw, &note, false).await;
-        log(store, "ticket.note", t, Some(cw), &added).await;
-        match added {
-            Ok(_) => {}
-            Err(CwError::NotFound { .. }) => return gone(store, t).await,
-            Err(e) => return Err(e.into()),
-        }
-    }
-    let set = client.set_ticket_status(cw, board.closed_status_id).await;
-    log(store, "ticket.close", t, Some(cw), &set).await;
-    match set {
-        Ok(_) => {}
-        Err(CwError::NotFound { .. }) => return gone(store, t).await,
-        Err(e) => return Err(e.into()),
-    }
-    tracing::info!(ticket = %t.id, cw_ticket = cw, "ticket closed");
-    closed(store, t).await
-}
-
-/// Recorded as closed (the next step finds nothing more to do).
-async fn closed(store: &Store, t: &mut Ticket) -> Result<Flow, JobError> {
-    t.progress.state = TicketState::Closed;
-    t.progress.error = None;
-    store.record_ticket(t.id, &t.progress).await?;
-    Ok(Flow::Continue)
-}
-
 /// Records a ticket write in the activity log.
-async fn log<T>(
+pub(super) async fn log<T>(
     store: &Store,
     action: &str,
     t: &Ticket,
@@ -358,11 +320,20 @@ async fn attached(
         .any(|c| c.id == Some(configuration_id.0)))
 }
 
-/// The ticket was deleted in ConnectWise: recorded as closed, with why.
-async fn gone(store: &Store, t: &mut Ticket) -> Result<Flow, JobError> {
+/// The ticket was deleted in ConnectWise: recorded (closed, with why), never recreated.
+pub(super) async fn gone(store: &Store, t: &mut Ticket) -> Result<Flow, JobError> {
+    if store.ticket_deleted_in_connectwise(t.id).await? {
+        store
+            .record_activity(
+                "ticket.deleted",
+                &t.summary,
+                t.progress.cw_ticket_id,
+                Ok(()),
+            )
+            .await;
+    }
+    t.deleted_ms = Some(now_ms());
     t.progress.state = TicketState::Closed;
-    t.progress.error = Some("the ticket was deleted in ConnectWise".into());
-    store.record_ticket(t.id, &t.progress).await?;
     Ok(Flow::Finished)
 }
 

@@ -15,6 +15,10 @@ fn ticket() -> Ticket {
         contact_name: None,
         want_closed: false,
         close_note: None,
+        repeat_note: None,
+        reopen_note: None,
+        closed_by: None,
+        deleted_ms: None,
         progress: TicketProgress {
             state: TicketState::Pending,
             error: None,
@@ -23,6 +27,8 @@ fn ticket() -> Ticket {
             create_started_ms: None,
             attach_started_ms: None,
             close_started_ms: None,
+            closed_ms: None,
+            left_open: false,
         },
         created_ms: 1_795_310_405_000,
     }
@@ -87,4 +93,31 @@ fn the_key_fits_externalxref_and_a_condition() {
     let key = external_ref(&ticket());
     assert!(key.len() <= 100);
     assert!(bindery_shared::normalize::is_safe_identifier(&key));
+}
+
+#[test]
+fn people_win_then_reopening_then_notes_then_closing() {
+    let mut t = ticket();
+    t.progress.cw_ticket_id = Some(100);
+    t.progress.state = TicketState::Open;
+    t.repeat_note = Some("Still failing".into());
+    assert_eq!(next_step(&t, None), Step::RepeatNote);
+    // Closing comes before a repeat note (the alert resolved meanwhile).
+    t.want_closed = true;
+    assert_eq!(next_step(&t, None), Step::Close { look_first: false });
+    // Left open by the close rule: nothing more.
+    t.progress.closed_ms = Some(5);
+    t.progress.left_open = true;
+    assert_eq!(next_step(&t, None), Step::Done);
+    // The alert came back: reopen, whether it was closed or left open.
+    t.reopen_note = Some("Reopened".into());
+    assert_eq!(next_step(&t, None), Step::Reopen);
+    t.progress.state = TicketState::Closed;
+    assert_eq!(next_step(&t, None), Step::Reopen);
+    // A person closed or deleted it in ConnectWise: Bindery writes nothing more.
+    t.closed_by = Some("jtech".into());
+    assert_eq!(next_step(&t, None), Step::Done);
+    t.closed_by = None;
+    t.deleted_ms = Some(9);
+    assert_eq!(next_step(&t, None), Step::Done);
 }

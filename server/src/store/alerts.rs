@@ -14,6 +14,9 @@ use crate::ids::{AlertId, DeviceId, PolicyId, TicketId};
 #[serde(rename_all = "camelCase")]
 pub enum AlertState {
     Open,
+    /// Its ticket was closed by a person in ConnectWise: still shown until the device resolves
+    /// it, and its repeats open no ticket.
+    Acknowledged,
     /// It resolved on the device (or the device came back, for "offline").
     Resolved,
     /// A person closed it.
@@ -24,6 +27,7 @@ impl AlertState {
     pub fn as_str(self) -> &'static str {
         match self {
             AlertState::Open => "open",
+            AlertState::Acknowledged => "acknowledged",
             AlertState::Resolved => "resolved",
             AlertState::Closed => "closed",
         }
@@ -32,6 +36,7 @@ impl AlertState {
     fn parse(s: &str) -> AlertState {
         match s {
             "resolved" => AlertState::Resolved,
+            "acknowledged" => AlertState::Acknowledged,
             "closed" => AlertState::Closed,
             _ => AlertState::Open,
         }
@@ -103,6 +108,10 @@ pub struct AlertInput {
     pub ticket: std::result::Result<NewTicket, String>,
     /// For a resolve: the note the ticket closes with.
     pub note: String,
+    /// For a raise: reopen the ticket of the same alert if Bindery closed it less than this
+    /// long ago (0: never), with this note.
+    pub reopen_within_ms: i64,
+    pub reopen_note: String,
 }
 
 /// What a batch of events did.
@@ -152,7 +161,7 @@ impl Store {
                 last = seq;
             }
             intake.accepted += 1;
-            apply_event(&mut tx, device_id, e, job).await?;
+            super::alert_events::apply_event(&mut tx, device_id, e, job).await?;
         }
         sqlx::query("UPDATE devices SET alert_seq = $1 WHERE id = $2")
             .bind(last)
@@ -181,7 +190,7 @@ impl Store {
         let Some((state, ticket_id)) = row else {
             return Ok(None);
         };
-        if state != "open" {
+        if state != "open" && state != "acknowledged" {
             return Err(StoreError::Conflict(format!(
                 "the alert is already {state}"
             )));
@@ -251,7 +260,7 @@ impl Store {
     ) -> Result<Vec<(DeviceId, Option<PolicyId>, i64)>> {
         Ok(sqlx::query_as(
             "SELECT d.id, d.policy_id, d.last_seen_ms FROM devices d WHERE d.retired_ms IS NULL AND d.last_seen_ms < $1 \
-             AND NOT EXISTS (SELECT 1 FROM alerts a WHERE a.device_id = d.id AND a.monitor_id = $2 AND a.state = 'open') \
+             AND NOT EXISTS (SELECT 1 FROM alerts a WHERE a.device_id = d.id AND a.monitor_id = $2 AND a.state IN ('open', 'acknowledged')) \
              ORDER BY d.id",
         )
         .bind(cutoff_ms)
@@ -264,83 +273,10 @@ impl Store {
     pub async fn seen_since_alert(&self, monitor_id: &str) -> Result<Vec<(DeviceId, i64)>> {
         Ok(sqlx::query_as(
             "SELECT d.id, d.last_seen_ms FROM alerts a JOIN devices d ON d.id = a.device_id \
-             WHERE a.monitor_id = $1 AND a.state = 'open' AND d.last_seen_ms > a.raised_ms ORDER BY d.id",
+             WHERE a.monitor_id = $1 AND a.state IN ('open', 'acknowledged') AND d.last_seen_ms > a.raised_ms ORDER BY d.id",
         )
         .bind(monitor_id)
         .fetch_all(&self.pool)
         .await?)
     }
-}
-
-/// One alert event: a raise opens an alert (and its ticket) or counts a repeat of the open one;
-/// a resolve ends the open one and asks for its ticket to close.
-async fn apply_event(
-    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
-    device_id: DeviceId,
-    e: &AlertInput,
-    job: &(dyn Fn(TicketId) -> NewJob + Sync),
-) -> Result<()> {
-    let open: Option<(AlertId, Option<TicketId>)> = sqlx::query_as(
-        "SELECT id, ticket_id FROM alerts WHERE device_id = $1 AND monitor_id = $2 AND subject = $3 AND state = 'open'",
-    )
-    .bind(device_id)
-    .bind(&e.monitor_id)
-    .bind(&e.subject)
-    .fetch_optional(&mut **tx)
-    .await?;
-    let now = now_ms();
-    match (e.raised, open) {
-        (true, Some((id, _))) => {
-            sqlx::query(
-                "UPDATE alerts SET repeats = repeats + 1, value = $1, detail = COALESCE($2, detail), updated_ms = $3 WHERE id = $4",
-            )
-            .bind(e.value)
-            .bind(&e.detail)
-            .bind(now)
-            .bind(id)
-            .execute(&mut **tx)
-            .await?;
-        }
-        (true, None) => {
-            let (ticket_id, reason) = match &e.ticket {
-                Ok(t) => (Some(tickets::insert_ticket(tx, t, job).await?), None),
-                Err(reason) => (None, Some(reason.clone())),
-            };
-            sqlx::query(
-                "INSERT INTO alerts (device_id, monitor_id, subject, state, summary, detail, value, raised_ms, \
-                 ticket_id, no_ticket_reason, created_ms, updated_ms) \
-                 VALUES ($1, $2, $3, 'open', $4, $5, $6, $7, $8, $9, $10, $10)",
-            )
-            .bind(device_id)
-            .bind(&e.monitor_id)
-            .bind(&e.subject)
-            .bind(&e.summary)
-            .bind(&e.detail)
-            .bind(e.value)
-            .bind(e.at_ms)
-            .bind(ticket_id)
-            .bind(reason)
-            .bind(now)
-            .execute(&mut **tx)
-            .await?;
-        }
-        (false, Some((id, ticket_id))) => {
-            sqlx::query(
-                "UPDATE alerts SET state = 'resolved', ended_ms = $1, end_note = $2, value = COALESCE($3, value), updated_ms = $4 WHERE id = $5",
-            )
-            .bind(e.at_ms)
-            .bind(&e.note)
-            .bind(e.value)
-            .bind(now)
-            .bind(id)
-            .execute(&mut **tx)
-            .await?;
-            if let Some(t) = ticket_id {
-                tickets::want_closed(tx, t, &e.note, job).await?;
-            }
-        }
-        // Resolving what is not open (it was closed by a person meanwhile): nothing to do.
-        (false, None) => {}
-    }
-    Ok(())
 }

@@ -5,6 +5,7 @@
 
 mod activity;
 mod admins;
+mod alert_events;
 mod alerts;
 mod bindings;
 mod device_list;
@@ -15,6 +16,7 @@ mod jobs;
 mod policies;
 mod settings;
 mod targets;
+mod ticket_changes;
 mod tickets;
 mod tokens;
 
@@ -70,6 +72,10 @@ const SQLITE_MIGRATIONS: &[(i64, &str)] = &[
     (8, include_str!("migrations/sqlite/0008_attach_started.sql")),
     (9, include_str!("migrations/sqlite/0009_token_uses.sql")),
     (10, include_str!("migrations/sqlite/0010_device_search.sql")),
+    (
+        11,
+        include_str!("migrations/sqlite/0011_two_way_tickets.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("migrations/postgres/0001_initial.sql")),
@@ -87,6 +93,10 @@ const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (
         10,
         include_str!("migrations/postgres/0010_device_search.sql"),
+    ),
+    (
+        11,
+        include_str!("migrations/postgres/0011_two_way_tickets.sql"),
     ),
 ];
 

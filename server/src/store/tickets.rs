@@ -76,6 +76,13 @@ pub struct Ticket {
     pub contact_name: Option<String>,
     pub want_closed: bool,
     pub close_note: Option<String>,
+    /// A "still failing" note to add (asked at most once an hour).
+    pub repeat_note: Option<String>,
+    /// The alert came back after the ticket was closed: reopen it with this note.
+    pub reopen_note: Option<String>,
+    /// What people did in ConnectWise: closed it (their member identifier), or deleted it.
+    pub closed_by: Option<String>,
+    pub deleted_ms: Option<i64>,
     pub progress: TicketProgress,
     pub created_ms: i64,
 }
@@ -95,6 +102,10 @@ pub struct TicketProgress {
     pub attach_started_ms: Option<i64>,
     /// When the closing note was first sent: a retry looks for the note before adding another.
     pub close_started_ms: Option<i64>,
+    /// When Bindery finished closing it, and whether the board's close rule left it open with
+    /// a note instead (a person had worked it).
+    pub closed_ms: Option<i64>,
+    pub left_open: bool,
 }
 
 /// A ticket to open.
@@ -118,13 +129,19 @@ pub struct TicketBrief {
     pub number: Option<i64>,
     pub error: Option<String>,
     pub want_closed: bool,
+    /// Closed in ConnectWise by this person (not by Bindery).
+    pub closed_by: Option<String>,
+    /// Deleted in ConnectWise (when Bindery learnt it).
+    pub deleted_ms: Option<i64>,
 }
 
 const COLUMNS: &str = "id, device_id, board, company_id, summary, description, contact_name, want_closed, close_note, \
-     state, error, cw_ticket_id, attached_configuration_id, create_started_ms, attach_started_ms, close_started_ms, created_ms";
+     state, error, cw_ticket_id, attached_configuration_id, create_started_ms, attach_started_ms, close_started_ms, created_ms, \
+     repeat_note, reopen_note, closed_by, deleted_ms, closed_ms, left_open";
 
 /// The columns a joined list selects (`t` is the tickets table) for [`brief_from_row`].
-pub(crate) const BRIEF_COLUMNS: &str = "t.id AS t_id, t.state AS t_state, t.cw_ticket_id AS t_number, t.error AS t_error, t.want_closed AS t_want_closed";
+pub(crate) const BRIEF_COLUMNS: &str = "t.id AS t_id, t.state AS t_state, t.cw_ticket_id AS t_number, t.error AS t_error, \
+     t.want_closed AS t_want_closed, t.closed_by AS t_closed_by, t.deleted_ms AS t_deleted_ms";
 
 pub(crate) fn brief_from_row(r: &AnyRow) -> std::result::Result<Option<TicketBrief>, sqlx::Error> {
     let Some(id) = r.try_get::<Option<TicketId>, _>("t_id")? else {
@@ -136,6 +153,8 @@ pub(crate) fn brief_from_row(r: &AnyRow) -> std::result::Result<Option<TicketBri
         number: r.try_get("t_number")?,
         error: r.try_get("t_error")?,
         want_closed: r.try_get::<i64, _>("t_want_closed")? != 0,
+        closed_by: r.try_get("t_closed_by")?,
+        deleted_ms: r.try_get("t_deleted_ms")?,
     }))
 }
 
@@ -150,6 +169,10 @@ fn from_row(r: &AnyRow) -> std::result::Result<Ticket, sqlx::Error> {
         contact_name: r.try_get("contact_name")?,
         want_closed: r.try_get::<i64, _>("want_closed")? != 0,
         close_note: r.try_get("close_note")?,
+        repeat_note: r.try_get("repeat_note")?,
+        reopen_note: r.try_get("reopen_note")?,
+        closed_by: r.try_get("closed_by")?,
+        deleted_ms: r.try_get("deleted_ms")?,
         progress: TicketProgress {
             state: TicketState::parse(&r.try_get::<String, _>("state")?),
             error: r.try_get("error")?,
@@ -158,6 +181,8 @@ fn from_row(r: &AnyRow) -> std::result::Result<Ticket, sqlx::Error> {
             create_started_ms: r.try_get("create_started_ms")?,
             attach_started_ms: r.try_get("attach_started_ms")?,
             close_started_ms: r.try_get("close_started_ms")?,
+            closed_ms: r.try_get("closed_ms")?,
+            left_open: r.try_get::<i64, _>("left_open")? != 0,
         },
         created_ms: r.try_get("created_ms")?,
     })
@@ -229,7 +254,8 @@ impl Store {
             .map(|e| e.chars().take(2000).collect::<String>());
         sqlx::query(
             "UPDATE tickets SET state = $1, error = $2, cw_ticket_id = $3, attached_configuration_id = $4, \
-             create_started_ms = $5, close_started_ms = $6, updated_ms = $7, attach_started_ms = $9 WHERE id = $8",
+             create_started_ms = $5, close_started_ms = $6, updated_ms = $7, attach_started_ms = $9, \
+             closed_ms = $10, left_open = $11 WHERE id = $8",
         )
         .bind(p.state.as_str())
         .bind(error)
@@ -240,6 +266,8 @@ impl Store {
         .bind(now_ms())
         .bind(id)
         .bind(p.attach_started_ms)
+        .bind(p.closed_ms)
+        .bind(i64::from(p.left_open))
         .execute(&self.pool)
         .await?;
         Ok(())

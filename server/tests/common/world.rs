@@ -16,6 +16,7 @@ pub struct World {
     pub sb: connectwise_sandbox::Running,
     pub store: Store,
     pub engine: Arc<Engine>,
+    pub key: Arc<ServerKey>,
     pub stop: tokio::sync::watch::Sender<bool>,
     pub _dir: tempfile::TempDir,
 }
@@ -41,7 +42,7 @@ pub async fn world() -> World {
         .unwrap();
     let engine = Engine::new(
         store.clone(),
-        key,
+        key.clone(),
         EngineConfig {
             lease: Duration::from_secs(10),
             poll: Duration::from_millis(50),
@@ -56,6 +57,7 @@ pub async fn world() -> World {
         sb,
         store,
         engine,
+        key,
         stop,
         _dir: dir,
     }
@@ -140,18 +142,26 @@ impl World {
         self.engine.wake();
     }
 
-    /// Waits until no job is queued or running.
+    /// Waits until no job is queued or running (up to two minutes: the two-server test waits
+    /// out a dead server's leases under load).
     pub async fn settled(&self) {
-        for _ in 0..1200 {
+        for _ in 0..2400 {
             let c = self.store.job_counts().await.unwrap();
             if c.queued == 0 && c.running == 0 {
                 return;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+        let left: Vec<(String, String, i64, Option<String>)> = sqlx::query_as(
+            "SELECT kind, payload, run_after_ms, last_error FROM jobs WHERE state IN ('queued', 'running')",
+        )
+        .fetch_all(self.store.pool())
+        .await
+        .unwrap_or_default();
         panic!(
-            "jobs did not settle: {:?}",
-            self.store.job_counts().await.unwrap()
+            "jobs did not settle: {:?}; left: {left:?} (now {})",
+            self.store.job_counts().await.unwrap(),
+            bindery_server::store::now_ms()
         );
     }
 

@@ -1,9 +1,12 @@
 //! The operations Bindery needs, grouped as the API groups them.
 
+mod callbacks;
 mod companies;
 mod configurations;
-mod service;
+pub(crate) mod service;
 mod system;
+
+pub use service::TICKETS_PER_SEARCH;
 
 use crate::conditions::Condition;
 

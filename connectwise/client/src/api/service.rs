@@ -3,11 +3,13 @@ use reqwest::Method;
 use crate::conditions::{Condition, Op};
 use crate::http::{Call, Client};
 use crate::model::{
-    Board, BoardStatus, ConfigurationReference, NewTicket, PatchOp, ServiceNote, Ticket,
+    Board, BoardStatus, ConfigurationReference, NewTicket, PatchOp, ServiceNote, Ticket, TimeEntry,
 };
 use crate::{Error, ListQuery};
 
-const TICKET_FIELDS: &str = "id,summary,board,status,company,closedFlag,externalXRef";
+const TICKET_FIELDS: &str = "id,summary,board,status,company,closedFlag,externalXRef,_info";
+/// Ids per search: the `id in (…)` of a thousand tickets goes in a body, not a URL.
+pub const TICKETS_PER_SEARCH: usize = 1000;
 
 impl Client {
     pub async fn boards(&self) -> Result<Vec<Board>, Error> {
@@ -70,11 +72,49 @@ impl Client {
             text: text.to_owned(),
             detail_description_flag: Some(!internal),
             internal_analysis_flag: Some(internal),
+            // Bindery's internal notes (a repeat count) mail nobody.
+            process_notifications: internal.then_some(false),
+            created_by: None,
         };
         let path = format!("service/tickets/{ticket_id}/notes");
         self.send(&Call::with_body(Method::POST, &path, &note)?)
             .await?
             .json()
+    }
+
+    /// The tickets among `ids` that still exist (at most [`TICKETS_PER_SEARCH`] ids: one
+    /// request), through `POST /service/tickets/search`.
+    pub async fn tickets_by_ids(&self, ids: &[i64]) -> Result<Vec<Ticket>, Error> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        if ids.len() > TICKETS_PER_SEARCH {
+            return Err(Error::Unexpected {
+                message: format!("at most {TICKETS_PER_SEARCH} tickets per search"),
+            });
+        }
+        let body = serde_json::json!({ "conditions": Condition::int_in("id", ids)?.as_str() });
+        let mut call = Call::with_body(Method::POST, "service/tickets/search", &body)?;
+        call.query = vec![
+            ("fields", TICKET_FIELDS.to_owned()),
+            ("pageSize", TICKETS_PER_SEARCH.to_string()),
+        ];
+        self.send(&call).await?.json()
+    }
+
+    /// Time logged on a ticket (by anyone).
+    pub async fn ticket_time_entries(&self, ticket_id: i64) -> Result<Vec<TimeEntry>, Error> {
+        let query = ListQuery::filter(
+            Condition::int("chargeToId", Op::Eq, ticket_id)?.and(Condition::text(
+                "chargeToType",
+                Op::Eq,
+                "ServiceTicket",
+            )?),
+        )
+        .fields("id,member");
+        let mut call = Call::get("time/entries");
+        call.query = query.pairs(false);
+        self.get(call).await
     }
 
     pub async fn ticket_notes(&self, ticket_id: i64) -> Result<Vec<ServiceNote>, Error> {

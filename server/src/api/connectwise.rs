@@ -1,0 +1,60 @@
+//! `/api/connectwise/v1/callback`: where ConnectWise posts when a ticket changes. Nothing in
+//! the message is trusted until its signature checks out (`reconcile::callbacks`); the answer
+//! is 200 for every message taken, repeated or ignored (ConnectWise need not send it again),
+//! 400 for a body that is no callback, 401 for a signature that does not check out.
+
+use axum::body::Body;
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::post;
+use axum::{Json, Router};
+use serde_json::{Value, json};
+
+use super::ApiFailure;
+use crate::reconcile::callbacks::{CALLBACK_PATH, MAX_BODY, Refused, Taken};
+use crate::state::Shared;
+
+pub fn router() -> Router<Shared> {
+    Router::new().route(CALLBACK_PATH, post(callback))
+}
+
+async fn callback(
+    axum::extract::State(state): axum::extract::State<Shared>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<Value>, ApiFailure> {
+    let Some(engine) = &state.engine else {
+        return Err(ApiFailure::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "this server does not talk to ConnectWise",
+        ));
+    };
+    let bytes = axum::body::to_bytes(body, MAX_BODY).await.map_err(|_| {
+        ApiFailure::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            format!("the body is larger than {} KiB", MAX_BODY / 1024),
+        )
+    })?;
+    let signature = headers
+        .get("x-content-signature")
+        .and_then(|v| v.to_str().ok());
+    match engine.take_callback(&bytes, signature).await {
+        Ok(taken) => {
+            let outcome = match taken {
+                Taken::Queued(_) => "queued",
+                Taken::Replay => "repeated",
+                Taken::Ignored(why) => why,
+            };
+            Ok(Json(json!({ "outcome": outcome })))
+        }
+        Err(refused) => {
+            tracing::warn!(reason = %crate::logged::escaped(&refused.to_string(), 300), "ConnectWise callback refused");
+            let (status, code) = match refused {
+                Refused::Malformed(_) => (StatusCode::BAD_REQUEST, "invalid_body"),
+                Refused::Unverified(_) => (StatusCode::UNAUTHORIZED, "unverified"),
+            };
+            Err(ApiFailure::new(status, code, refused.to_string()))
+        }
+    }
+}
