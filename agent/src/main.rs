@@ -96,7 +96,7 @@ enum Command {
     /// Ask your IT provider for help: opens a ticket and prints its number.
     Help {
         /// What you need help with, in one line.
-        #[arg(required_unless_present = "close")]
+        #[arg(required_unless_present_any = ["close", "list"])]
         summary: Option<String>,
         /// More about it.
         #[arg(long)]
@@ -104,6 +104,9 @@ enum Command {
         /// Close your request with this ticket number instead.
         #[arg(long, value_name = "TICKET", conflicts_with_all = ["summary", "details"])]
         close: Option<u64>,
+        /// List your latest requests and where each stands (closed by the helpdesk, too).
+        #[arg(long, conflicts_with_all = ["summary", "details", "close"])]
+        list: bool,
         #[arg(long, value_name = "DIR")]
         state_dir: Option<PathBuf>,
         /// Seconds to wait for the ticket number.
@@ -158,11 +161,13 @@ fn main() -> ExitCode {
             summary,
             details,
             close,
+            list,
             state_dir,
             wait,
         } => runtime().and_then(|rt| {
             rt.block_on(async {
                 match close {
+                    _ if list => help_list(state_dir).await,
                     Some(n) => help_close(state_dir, n).await,
                     None => help(state_dir, summary.unwrap_or_default(), details, wait).await,
                 }
@@ -561,6 +566,46 @@ fn print_help_reply(reply: &HelpReply, summary: &str) -> Result<(), String> {
     }
 }
 
+/// `help --list`: one line per request, newest first.
+async fn help_list(state_dir: Option<PathBuf>) -> Result<(), String> {
+    let (client, cred) = enrolled_client(state_dir)?;
+    let list = client
+        .help_list(&cred)
+        .await
+        .map_err(|e| format!("cannot reach the server: {e}"))?;
+    if list.requests.is_empty() {
+        println!("You have asked for no help from this machine yet.");
+    }
+    for r in &list.requests {
+        println!("{}", help_line(r));
+    }
+    Ok(())
+}
+
+/// `#123  open  The printer is jammed` (the state says who closed it when the helpdesk did).
+fn help_line(r: &HelpReply) -> String {
+    let number = r
+        .ticket_number
+        .map(|n| format!("#{n}"))
+        .unwrap_or_else(|| "-".into());
+    let state = match r.state {
+        HelpState::Pending => "pending",
+        HelpState::Open => "open",
+        HelpState::Closed => "closed",
+        HelpState::Failed => "not sent",
+        HelpState::Unsupported => "unknown",
+    };
+    let why = r
+        .message
+        .as_deref()
+        .map(|m| format!(" ({m})"))
+        .unwrap_or_default();
+    format!(
+        "{number}\t{state}{why}\t{}",
+        r.summary.as_deref().unwrap_or("")
+    )
+}
+
 async fn help_close(state_dir: Option<PathBuf>, ticket_number: u64) -> Result<(), String> {
     let (client, cred) = enrolled_client(state_dir)?;
     let reply = client
@@ -624,4 +669,31 @@ fn status(state_dir: Option<PathBuf>) -> Result<(), String> {
         None => println!("last result no check-in yet"),
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_help_line_says_number_state_who_and_what() {
+        let reply = HelpReply {
+            request_id: "r".into(),
+            state: HelpState::Closed,
+            ticket_number: Some(42),
+            message: Some("the helpdesk closed the ticket".into()),
+            summary: Some("The printer is jammed".into()),
+        };
+        assert_eq!(
+            help_line(&reply),
+            "#42\tclosed (the helpdesk closed the ticket)\tThe printer is jammed"
+        );
+        let pending = HelpReply {
+            state: HelpState::Pending,
+            ticket_number: None,
+            message: None,
+            ..reply
+        };
+        assert_eq!(help_line(&pending), "-\tpending\tThe printer is jammed");
+    }
 }

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use bindery_shared::protocol::{
     API_PREFIX, AlertAck, AlertBatch, ApiError, CheckIn, CheckInReply, DeviceCredential,
-    EnrollRequest, EnrollResponse, HelpClose, HelpReply, HelpRequest, paths,
+    EnrollRequest, EnrollResponse, HelpClose, HelpList, HelpReply, HelpRequest, paths,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -139,6 +139,11 @@ impl ServerClient {
     ) -> Result<HelpReply, ServerError> {
         let path = format!("{}/{request_id}", paths::HELP);
         self.send(self.http.get(self.url_of(&path)), Some(cred))
+            .await
+    }
+
+    pub async fn help_list(&self, cred: &DeviceCredential) -> Result<HelpList, ServerError> {
+        self.send(self.http.get(self.url_of(paths::HELP)), Some(cred))
             .await
     }
 

@@ -60,6 +60,11 @@ impl From<StoreError> for ApiFailure {
             StoreError::Conflict(message) => {
                 ApiFailure::new(StatusCode::CONFLICT, "conflict", message)
             }
+            StoreError::Limited(message) => {
+                let mut f = ApiFailure::new(StatusCode::TOO_MANY_REQUESTS, "limited", message);
+                f.retry_after = Some(std::time::Duration::from_secs(60));
+                f
+            }
             other => {
                 tracing::error!(error = %other, "store failure");
                 ApiFailure::new(

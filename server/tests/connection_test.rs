@@ -157,6 +157,8 @@ async fn choices_must_fit_what_connectwise_offers() {
         tickets: TicketRules {
             reopen_within_hours: 48,
             poll_minutes: 10,
+            max_open_alerts: 50,
+            max_open_help: 5,
         },
     };
     assert!(
@@ -196,6 +198,8 @@ async fn choices_must_fit_what_connectwise_offers() {
         tickets: TicketRules {
             reopen_within_hours: 10_000,
             poll_minutes: 0,
+            max_open_alerts: 0,
+            max_open_help: 10,
         },
     };
     let problems = bad.problems(&catalog).join("\n");
@@ -210,6 +214,7 @@ async fn choices_must_fit_what_connectwise_offers() {
         "rule 1: the pattern must be",
         "the reopen window is at most 720 hours",
         "polling runs every 1 to 1,440 minutes",
+        "a device may have 1 to 1,000 open alerts",
     ] {
         assert!(
             problems.contains(expected),

@@ -840,6 +840,7 @@ fn alert_input(seq: Option<i64>, monitor: &str, raised: bool, device_id: DeviceI
         note: "Resolved on the device".into(),
         reopen_within_ms: 86_400_000,
         reopen_note: "Reopened".into(),
+        refused: false,
     }
 }
 

@@ -98,6 +98,16 @@ fn every_message_round_trips() {
         state: HelpState::Open,
         ticket_number: Some(1042),
         message: None,
+        summary: Some("Printer jams".into()),
+    });
+    round_trip(&HelpList {
+        requests: vec![HelpReply {
+            request_id: "r-2".into(),
+            state: HelpState::Closed,
+            ticket_number: None,
+            message: Some("the helpdesk closed the ticket".into()),
+            summary: None,
+        }],
     });
     round_trip(&ApiError {
         code: "invalid_body".into(),
@@ -233,6 +243,7 @@ fn the_examples_in_docs_protocol_md_parse() {
             "HelpRequest" => serde_json::from_str::<HelpRequest>(json).map(drop),
             "HelpClose" => serde_json::from_str::<HelpClose>(json).map(drop),
             "HelpReply" => serde_json::from_str::<HelpReply>(json).map(drop),
+            "HelpList" => serde_json::from_str::<HelpList>(json).map(drop),
             "ApiError" => serde_json::from_str::<ApiError>(json).map(drop),
             "DeviceFacts" => serde_json::from_str::<DeviceFacts>(json).map(drop),
             other => panic!("docs/protocol.md names an unknown type {other}"),

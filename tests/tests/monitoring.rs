@@ -160,13 +160,28 @@ async fn alerts_and_help_requests_become_tickets_once_through_flapping_outages_a
         status(&monitoring_tickets(&sb)[0]) == MONITORING_CLOSED
     });
 
-    // Flapping far faster than the monitor's 6 s: one more ticket, not one per flap.
+    // Back within the reopen window (24 h by default): the same ticket reopens, with a note.
+    // Flapping far faster than the monitor's 6 s then changes nothing: no ticket per flap.
     watch_process(&d, data.path(), 6);
     std::thread::sleep(Duration::from_secs(3)); // the agent takes the new settings
     sleeper.stop();
-    wait_for("the second ticket", 30, || {
-        monitoring_tickets(&sb).len() == 2
+    wait_for("the first ticket to reopen", 30, || {
+        status(&monitoring_tickets(&sb)[0]) == MONITORING_NEW
     });
+    let notes: Vec<String> = sb
+        .sandbox
+        .data()
+        .notes
+        .values()
+        .filter(|n| n["ticketId"] == first_id)
+        .filter_map(|n| n["text"].as_str().map(str::to_owned))
+        .collect();
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.starts_with("Reopened: the alert came back")),
+        "{notes:?}"
+    );
     for _ in 0..6 {
         sleeper.start();
         std::thread::sleep(Duration::from_millis(1200));
@@ -174,12 +189,15 @@ async fn alerts_and_help_requests_become_tickets_once_through_flapping_outages_a
         std::thread::sleep(Duration::from_millis(1200));
     }
     let tickets = monitoring_tickets(&sb);
-    assert_eq!(tickets.len(), 2, "flapping made no new ticket");
-    assert_eq!(status(&tickets[1]), MONITORING_NEW, "and closed none");
+    assert_eq!(tickets.len(), 1, "flapping made no new ticket");
+    assert_eq!(status(&tickets[0]), MONITORING_NEW, "and closed none");
     sleeper.start();
-    wait_for("the second ticket to close", 30, || {
-        status(&monitoring_tickets(&sb)[1]) == MONITORING_CLOSED
+    wait_for("the reopened ticket to close", 30, || {
+        status(&monitoring_tickets(&sb)[0]) == MONITORING_CLOSED
     });
+    // From here every alert gets a ticket of its own (so the outage below counts them).
+    let rules = admin(&d, &["ticket-rules", "--reopen-within-hours", "0"]);
+    assert!(rules.starts_with("reopen within 0 h"), "{rules}");
     // A 3 s monitor for the outage below, so that it fits more changes in less time.
     watch_process(&d, data.path(), 3);
     std::thread::sleep(Duration::from_secs(3));
@@ -221,7 +239,9 @@ async fn alerts_and_help_requests_become_tickets_once_through_flapping_outages_a
         "in order"
     );
     let raises = cycles + 1;
+    // Two alerts (one ticket, reopened) before the outage, then one ticket per raise.
     let total = 2 + raises;
+    let total_tickets = 1 + raises;
     sb.sandbox.set_faults(Faults {
         error_rate: 0.15,
         timeout_rate: 0.05,
@@ -241,12 +261,12 @@ async fn alerts_and_help_requests_become_tickets_once_through_flapping_outages_a
     // Ticket jobs run side by side, so ConnectWise numbers the new tickets in any order: the
     // outage's tickets are all closed but one.
     let converged = |t: &[Value]| {
-        t.len() == total
-            && t[2..]
+        t.len() == total_tickets
+            && t[1..]
                 .iter()
                 .filter(|t| status(t) == MONITORING_CLOSED)
                 .count()
-                == total - 3
+                == total_tickets - 2
     };
     let started = Instant::now();
     while !converged(&monitoring_tickets(&sb)) {
@@ -264,7 +284,7 @@ async fn alerts_and_help_requests_become_tickets_once_through_flapping_outages_a
     sb.sandbox.set_faults(Faults::default());
     std::thread::sleep(Duration::from_secs(3));
     let tickets = monitoring_tickets(&sb);
-    assert_eq!(tickets.len(), total, "none lost, none doubled");
+    assert_eq!(tickets.len(), total_tickets, "none lost, none doubled");
     let spooled: Value =
         serde_json::from_slice(&std::fs::read(state.path().join("alerts.spool")).unwrap()).unwrap();
     assert_eq!(spooled["events"], json!([]), "the spool is empty");
@@ -333,6 +353,20 @@ async fn alerts_and_help_requests_become_tickets_once_through_flapping_outages_a
     wait_for("the help ticket to close", 30, || {
         status(&sb.sandbox.data().tickets.get(number).cloned().unwrap()) == SELF_SERVICE_CLOSED
     });
+    // The user sees where their requests stand.
+    let (ok, listed, err) = run(
+        "bindery-agent",
+        &["help", "--list", "--state-dir", &state_dir],
+    );
+    assert!(ok, "{err}");
+    let line = listed
+        .lines()
+        .find(|l| l.starts_with(&format!("#{number}\t")))
+        .unwrap_or_else(|| panic!("no line for #{number} in {listed:?}"));
+    assert!(
+        line.contains("\tclosed") && line.ends_with("The printer is jammed"),
+        "{line}"
+    );
 
     let _ = agent.kill();
     let _ = agent.wait();

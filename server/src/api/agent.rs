@@ -8,7 +8,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use bindery_shared::protocol::{
     AlertAck, AlertBatch, CheckIn, CheckInReply, DeviceCredential, EnrollRequest, EnrollResponse,
-    HelpClose, HelpReply, HelpRequest as HelpMessage, HelpState, paths,
+    HelpClose, HelpList, HelpReply, HelpRequest as HelpMessage, HelpState, paths,
 };
 use bindery_shared::{DeviceFacts, FactField};
 
@@ -24,7 +24,7 @@ pub fn router() -> Router<Shared> {
         .route(paths::ENROLL, post(enroll))
         .route(paths::CHECKIN, post(checkin))
         .route(paths::ALERTS, post(alerts))
-        .route(paths::HELP, post(help))
+        .route(paths::HELP, post(help).get(help_list))
         .route("/help/close", post(help_close))
         .route("/help/{request_id}", get(help_status))
 }
@@ -278,7 +278,23 @@ fn help_reply(h: &HelpRequest) -> HelpReply {
             .and_then(|t| t.number)
             .and_then(|n| u64::try_from(n).ok()),
         message,
+        summary: Some(h.summary.clone()),
     }
+}
+
+/// The device's latest help requests (20), newest first, for `bindery-agent help --list`.
+async fn help_list(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+) -> Result<Json<HelpList>, ApiFailure> {
+    let (_, auth) = authenticate(&state, &headers).await?;
+    let (list, _) = state
+        .store
+        .help_requests(Some(auth.id), false, 20, 0)
+        .await?;
+    Ok(Json(HelpList {
+        requests: list.iter().map(help_reply).collect(),
+    }))
 }
 
 async fn help(

@@ -10,6 +10,7 @@ pub mod monitoring;
 pub mod policies;
 pub mod sandbox;
 pub mod serve;
+pub mod tickets;
 pub mod tokens;
 
 use std::path::PathBuf;
@@ -119,6 +120,8 @@ pub enum Admin {
     #[command(flatten)]
     Sandbox(sandbox::Command),
     #[command(flatten)]
+    Tickets(tickets::Command),
+    #[command(flatten)]
     Keys(keys::Command),
 }
 
@@ -133,6 +136,7 @@ pub async fn run(cx: &Context<'_>, action: Admin) -> Result<(), String> {
         Admin::Accounts(c) => accounts::run(cx, c).await,
         Admin::Monitoring(c) => monitoring::run(cx, c).await,
         Admin::Sandbox(c) => sandbox::run(cx, c).await,
+        Admin::Tickets(c) => tickets::run(cx, c).await,
         Admin::Keys(c) => keys::run(cx, c).await,
     }
 }

@@ -295,6 +295,8 @@ struct ChoicesForm {
     self_service_close_rule: Option<String>,
     reopen_within_hours: Option<u32>,
     poll_minutes: Option<u32>,
+    max_open_alerts: Option<u32>,
+    max_open_help: Option<u32>,
 }
 
 impl ChoicesForm {
@@ -355,6 +357,8 @@ async fn save_choices(
         tickets: TicketRules {
             reopen_within_hours: f.reopen_within_hours.unwrap_or(24),
             poll_minutes: f.poll_minutes.unwrap_or(5),
+            max_open_alerts: f.max_open_alerts.unwrap_or(20),
+            max_open_help: f.max_open_help.unwrap_or(10),
         },
     };
     let catalog = match fetch_catalog(&state).await {

@@ -43,6 +43,10 @@ pub struct TicketRules {
     /// Minutes between reads of the open tickets' statuses when ConnectWise cannot call back
     /// (with callbacks, an hourly read remains as a backstop).
     pub poll_minutes: u32,
+    /// The most alerts one device may have active, and help requests open, at once: past
+    /// that a device gets 429 (a stolen credential cannot flood the boards).
+    pub max_open_alerts: u32,
+    pub max_open_help: u32,
 }
 
 impl TicketRules {
@@ -54,6 +58,10 @@ impl TicketRules {
         if !(1..=1440).contains(&self.poll_minutes) {
             out.push("tickets: polling runs every 1 to 1,440 minutes".into());
         }
+        if !(1..=1000).contains(&self.max_open_alerts) || !(1..=1000).contains(&self.max_open_help)
+        {
+            out.push("tickets: a device may have 1 to 1,000 open alerts and help requests".into());
+        }
         out
     }
 }
@@ -63,6 +71,8 @@ impl Default for TicketRules {
         TicketRules {
             reopen_within_hours: 24,
             poll_minutes: 5,
+            max_open_alerts: 20,
+            max_open_help: 10,
         }
     }
 }
@@ -200,6 +210,29 @@ pub async fn save_choices(
         serde_json::to_string(choices).map_err(|e| IntegrationError::Invalid(e.to_string()))?;
     store.put_setting(CHOICES, &json).await?;
     Ok(())
+}
+
+/// Changes how tickets live (the ticket rules and each board's close rule) in the saved
+/// choices; the rest was checked against ConnectWise when it was saved.
+pub async fn save_ticket_rules(
+    store: &Store,
+    rules: TicketRules,
+    monitoring: CloseRule,
+    self_service: CloseRule,
+) -> Result<Choices, IntegrationError> {
+    let mut c = choices(store)
+        .await?
+        .ok_or(IntegrationError::NotConfigured)?;
+    let problems = rules.problems();
+    if !problems.is_empty() {
+        return Err(IntegrationError::Invalid(problems.join("; ")));
+    }
+    c.tickets = rules;
+    c.monitoring.close_rule = monitoring;
+    c.self_service.close_rule = self_service;
+    let json = serde_json::to_string(&c).map_err(|e| IntegrationError::Invalid(e.to_string()))?;
+    store.put_setting(CHOICES, &json).await?;
+    Ok(c)
 }
 
 pub async fn choices(store: &Store) -> Result<Option<Choices>, IntegrationError> {

@@ -14,7 +14,7 @@ mod choices;
 pub use catalog::{BoardChoice, Catalog, Named, TypeChoice, test_connection};
 pub use choices::{
     AdoptionSettings, BoardUse, Choices, CloseRule, TicketRules, TypeRuleChoice, choices,
-    save_choices,
+    save_choices, save_ticket_rules,
 };
 
 const CREDENTIALS: &str = "cw.credentials";

@@ -6,6 +6,7 @@
 //! A device in a policy linked to a company gets tickets; any other device's alerts and help
 //! requests are kept and shown, with the reason they opened no ticket.
 
+pub mod limits;
 pub mod offline;
 pub mod settings;
 pub mod ticket_text;
@@ -48,22 +49,23 @@ fn ticket_for(
 }
 
 /// How soon after Bindery closed an alert's ticket the same alert returning reopens it
-/// (the ConnectWise settings' ticket rules; 0 before they are saved).
+/// (the ConnectWise settings' ticket rules).
 pub async fn reopen_window_ms(store: &Store) -> i64 {
-    match crate::integration::choices(store).await {
-        Ok(Some(c)) => i64::from(c.tickets.reopen_within_hours) * 3_600_000,
-        _ => 0,
-    }
+    i64::from(limits::ticket_rules(store).await.reopen_within_hours) * 3_600_000
 }
 
-/// Stores an agent's batch of alert events (already validated), dropping replays.
+/// Stores an agent's batch of alert events (already validated), dropping replays. A raise of a
+/// monitor the device's policy does not run is taken (its sequence number) and ignored; a
+/// batch that would leave too many alerts active is refused whole (429).
 pub async fn take_alert_batch(
     store: &Store,
     device_id: DeviceId,
     batch: &AlertBatch,
 ) -> Result<AlertIntake> {
     let t = target(store, device_id).await?;
-    let reopen_within_ms = reopen_window_ms(store).await;
+    let rules = limits::ticket_rules(store).await;
+    let reopen_within_ms = i64::from(rules.reopen_within_hours) * 3_600_000;
+    let runs = limits::monitor_ids(store, t.policy_id).await?;
     let inputs: Vec<AlertInput> = batch
         .events
         .iter()
@@ -99,6 +101,7 @@ pub async fn take_alert_batch(
                 summary,
                 detail: e.detail.as_deref().map(str::to_owned),
                 value: e.value.filter(|v| v.is_finite()),
+                refused: raised && !runs.contains(&e.monitor_id),
                 reopen_note,
                 ticket,
                 note: ticket_text::resolved_note(at_ms, e.value),
@@ -106,6 +109,7 @@ pub async fn take_alert_batch(
             }
         })
         .collect();
+    limits::check_active_alerts(store, device_id, &inputs, rules.max_open_alerts).await?;
     store
         .record_alert_events(device_id, &inputs, &ticket_job)
         .await
@@ -122,6 +126,12 @@ pub async fn take_help_request(
         return Ok(known);
     }
     let t = target(store, device_id).await?;
+    limits::check_open_help(
+        store,
+        device_id,
+        limits::ticket_rules(store).await.max_open_help,
+    )
+    .await?;
     let ticket = ticket_for(&t, |d| {
         ticket_text::help_ticket(d, msg.user.as_deref(), &msg.summary, msg.details.as_deref())
     });

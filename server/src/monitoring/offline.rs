@@ -78,6 +78,7 @@ pub async fn sweep(store: &Store, watching_since_ms: i64) -> Result<Sweep> {
             ),
             reopen_within_ms: 0,
             reopen_note: String::new(),
+            refused: false,
         };
         store
             .record_alert_events(device_id, &[input], &ticket_job)
@@ -126,5 +127,6 @@ fn offline_alert(
         note: String::new(),
         reopen_within_ms,
         reopen_note: ticket_text::reopen_note(now, "Device offline"),
+        refused: false,
     }
 }

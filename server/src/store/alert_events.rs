@@ -31,6 +31,9 @@ pub(super) async fn apply_event(
     e: &AlertInput,
     job: &(dyn Fn(TicketId) -> NewJob + Sync),
 ) -> Result<()> {
+    if e.refused {
+        return Ok(());
+    }
     let active: Option<(AlertId, Option<TicketId>, String, i64, i64)> = sqlx::query_as(
         "SELECT id, ticket_id, state, raised_ms, repeats FROM alerts \
          WHERE device_id = $1 AND monitor_id = $2 AND subject = $3 AND state IN ('open', 'acknowledged')",

@@ -112,6 +112,9 @@ pub struct AlertInput {
     /// long ago (0: never), with this note.
     pub reopen_within_ms: i64,
     pub reopen_note: String,
+    /// A raise of a monitor the device's policy does not run: its sequence number is taken,
+    /// nothing else.
+    pub refused: bool,
 }
 
 /// What a batch of events did.
@@ -265,6 +268,16 @@ impl Store {
         )
         .bind(cutoff_ms)
         .bind(monitor_id)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// The (monitor, subject) of every alert active on a device (open or acknowledged).
+    pub async fn active_alert_keys(&self, device_id: DeviceId) -> Result<Vec<(String, String)>> {
+        Ok(sqlx::query_as(
+            "SELECT monitor_id, subject FROM alerts WHERE device_id = $1 AND state IN ('open', 'acknowledged')",
+        )
+        .bind(device_id)
         .fetch_all(&self.pool)
         .await?)
     }

@@ -113,6 +113,18 @@ impl Store {
         Ok(row.as_ref().map(from_row).transpose()?)
     }
 
+    /// A device's help requests still open (their ticket neither closed nor asked to close).
+    pub async fn open_help_count(&self, device_id: DeviceId) -> Result<i64> {
+        let (n,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM help_requests h JOIN tickets t ON t.id = h.ticket_id \
+             WHERE h.device_id = $1 AND t.want_closed = 0 AND t.state IN ('pending', 'open')",
+        )
+        .bind(device_id)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(n)
+    }
+
     pub async fn help_request_by_id(&self, id: i64) -> Result<Option<HelpRequest>> {
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {COLUMNS}, {BRIEF_COLUMNS} {FROM} WHERE h.id = $1"

@@ -54,6 +54,9 @@ pub enum StoreError {
     NotFound(&'static str),
     #[error("{0}")]
     Conflict(String),
+    /// A per-device limit is reached (answered 429).
+    #[error("{0}")]
+    Limited(String),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
 }

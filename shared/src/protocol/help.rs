@@ -57,6 +57,16 @@ pub struct HelpReply {
     /// Why the ticket could not be opened yet, for the person waiting.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// The request's one line (in lists).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary: Option<String>,
+}
+
+/// `GET /help`: the device's latest help requests, newest first.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HelpList {
+    pub requests: Vec<HelpReply>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -13,7 +13,7 @@ mod help;
 pub use alerts::{AlertAck, AlertBatch, AlertEvent, AlertEventKind};
 pub use checkin::{CheckIn, CheckInReply, MonitorKind, MonitorSpec, MonitorState, MonitorStatus};
 pub use enroll::{EnrollRequest, EnrollResponse};
-pub use help::{HelpClose, HelpReply, HelpRequest, HelpState};
+pub use help::{HelpClose, HelpList, HelpReply, HelpRequest, HelpState};
 
 use serde::{Deserialize, Serialize};
 
