@@ -64,6 +64,43 @@ async fn a_working_connection_lists_boards_statuses_and_types() {
         None,
         "an optional question does not block a type"
     );
+    assert_eq!(catalog.access.len(), 8);
+    assert!(
+        catalog
+            .access
+            .iter()
+            .all(|a| a.granted && a.grant.is_none())
+    );
+    sb.stop().await;
+}
+
+#[tokio::test]
+async fn the_test_names_each_security_area_refused_and_what_to_grant() {
+    let sb = connectwise_sandbox::spawn("127.0.0.1:0".parse().unwrap(), Seed::default_seed(), true)
+        .await
+        .unwrap();
+    let c = client(&sb.url(), "bindery", "sandbox-private");
+    for (path, area, grant) in [
+        ("/system/callbacks", "Callbacks", "System > Callbacks"),
+        ("/company/contacts", "Contacts", "Companies > Contacts"),
+        ("/time/entries", "Time entries", "Time Entry"),
+    ] {
+        sb.sandbox.set_faults(Faults {
+            fail_with: Some(FixedFailure {
+                status: 403,
+                code: "Forbidden".into(),
+                message: "You do not have access to this area".into(),
+            }),
+            only_path: Some(path.into()),
+            ..Faults::default()
+        });
+        // The rest of the test still works; the one area is named with what to grant.
+        let catalog = test_connection(&c).await.unwrap();
+        let refused: Vec<_> = catalog.access.iter().filter(|a| !a.granted).collect();
+        assert_eq!(refused.len(), 1, "{path}: {refused:?}");
+        assert_eq!(refused[0].area, area);
+        assert!(refused[0].grant.unwrap().contains(grant), "{refused:?}");
+    }
     sb.stop().await;
 }
 

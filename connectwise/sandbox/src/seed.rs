@@ -49,6 +49,7 @@ pub struct Seed {
     pub credentials: Credentials,
     pub people: Vec<Person>,
     pub companies: Vec<Value>,
+    pub contacts: Vec<Value>,
     pub configuration_types: Vec<Value>,
     pub type_questions: Vec<Value>,
     pub configuration_statuses: Vec<Value>,
@@ -56,6 +57,27 @@ pub struct Seed {
     pub board_statuses: Vec<Value>,
     pub configurations: Vec<Value>,
     pub tickets: Vec<Value>,
+}
+
+/// A contact of `company` with one e-mail address (and a security identifier when given).
+fn contact(
+    id: i64,
+    company: i64,
+    first: &str,
+    last: &str,
+    email: &str,
+    sid: Option<&str>,
+) -> Value {
+    let mut c = json!({
+        "id": id, "firstName": first, "lastName": last, "inactiveFlag": false,
+        "company": { "id": company },
+        "communicationItems": [{ "type": { "id": 1, "name": "Email" }, "value": email,
+                                 "defaultFlag": true, "communicationType": "Email" }],
+    });
+    if let Some(sid) = sid {
+        c["securityIdentifier"] = json!(sid);
+    }
+    c
 }
 
 impl Seed {
@@ -69,6 +91,7 @@ impl Seed {
     pub fn data(&self) -> Data {
         Data {
             companies: Table::from_rows(&self.companies),
+            contacts: Table::from_rows(&self.contacts),
             configurations: Table::from_rows(&self.configurations),
             configuration_types: Table::from_rows(&self.configuration_types),
             type_questions: Table::from_rows(&self.type_questions),
@@ -102,6 +125,13 @@ impl Seed {
                 company(4, "Initech", "Initech"),
                 company(5, "Umbrella", "Umbrella Health"),
                 company(6, "Mueller", "Müller & Söhne GmbH"),
+            ],
+            contacts: vec![
+                contact(1, 2, "Jane", "Doe", "jane.doe@acme.example", None),
+                contact(2, 2, "Ana", "Lima", "ana@acme.example", Some("ACME\\alima")),
+                contact(3, 2, "John", "Smith", "jsmith@acme.example", None),
+                contact(4, 2, "Joan", "Smith", "joan@acme.example", None),
+                contact(5, 3, "Hank", "Scorpio", "hank@globex.example", None),
             ],
             configuration_types: vec![
                 json!({ "id": 1, "name": "Managed Workstation", "inactiveFlag": false, "systemFlag": false }),

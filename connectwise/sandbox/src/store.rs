@@ -48,6 +48,7 @@ impl Table {
 #[serde(rename_all = "camelCase")]
 pub struct Data {
     pub companies: Table,
+    pub contacts: Table,
     pub configurations: Table,
     pub configuration_types: Table,
     pub type_questions: Table,

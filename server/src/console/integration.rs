@@ -41,12 +41,9 @@ struct BoardField {
 
 /// The close rules as the form offers them: (value, label).
 const CLOSE_RULES: [(&str, &str); 3] = [
-    (
-        "untouched",
-        "close it unless a person has worked it (then add a note)",
-    ),
-    ("always", "always close it"),
-    ("never", "never close it (add a note)"),
+    ("untouched", "close unless a person worked it"),
+    ("always", "always close"),
+    ("never", "never close (note only)"),
 ];
 
 fn close_rule(value: Option<&str>) -> CloseRule {

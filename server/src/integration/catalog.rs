@@ -12,6 +12,88 @@ pub struct Catalog {
     pub boards: Vec<BoardChoice>,
     pub configuration_statuses: Vec<Named>,
     pub configuration_types: Vec<TypeChoice>,
+    /// Each security area Bindery's features need, probed with one cheap read.
+    pub access: Vec<AreaAccess>,
+}
+
+/// Whether the API member may read one security area, and what to grant when it may not.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AreaAccess {
+    pub area: &'static str,
+    /// What it is for.
+    pub needed_for: &'static str,
+    pub granted: bool,
+    /// The security role setting to grant (when not granted).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grant: Option<&'static str>,
+}
+
+/// (area, probe path, what it is for, what to grant in the API member's security role).
+const AREAS: [(&str, &str, &str, &str); 8] = [
+    (
+        "Companies",
+        "company/companies/count",
+        "linking policies to companies",
+        "Companies > Company Maintenance: Inquire",
+    ),
+    (
+        "Contacts",
+        "company/contacts/count",
+        "naming the user's contact on configurations and tickets",
+        "Companies > Contacts: Inquire",
+    ),
+    (
+        "Configurations",
+        "company/configurations/count",
+        "creating and updating configurations",
+        "Companies > Configurations: Add, Edit, Inquire",
+    ),
+    (
+        "Service tickets",
+        "service/tickets/count",
+        "alert and help-request tickets",
+        "Service Desk > Service Tickets: Add, Edit, Inquire; Close Service Tickets",
+    ),
+    (
+        "Ticket notes",
+        "service/tickets/1/notes",
+        "notes on tickets (repeats, resolutions)",
+        "Service Desk > Service Tickets: Add, Edit, Inquire (notes)",
+    ),
+    (
+        "Boards",
+        "service/boards/count",
+        "choosing boards and their statuses",
+        "System > Table Setup: Inquire",
+    ),
+    (
+        "Time entries",
+        "time/entries/count",
+        "telling whether a person worked a ticket before closing it",
+        "Time & Expense > Time Entry: Inquire (all)",
+    ),
+    (
+        "Callbacks",
+        "system/callbacks/count",
+        "hearing at once when a person closes a ticket (else Bindery polls)",
+        "System > Callbacks: Add, Delete, Inquire",
+    ),
+];
+
+/// Probes every area (one read each).
+pub async fn probe_access(client: &Client) -> Result<Vec<AreaAccess>, CwError> {
+    let mut out = Vec::new();
+    for (area, path, needed_for, grant) in AREAS {
+        let granted = client.can_read(path).await?;
+        out.push(AreaAccess {
+            area,
+            needed_for,
+            granted,
+            grant: (!granted).then_some(grant),
+        });
+    }
+    Ok(out)
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -60,6 +142,7 @@ impl TypeChoice {
 pub async fn test_connection(client: &Client) -> Result<Catalog, CwError> {
     client.company_info().await?;
     let info = client.system_info().await?;
+    let access = probe_access(client).await?;
     let mut boards = Vec::new();
     for b in client
         .boards()
@@ -115,6 +198,7 @@ pub async fn test_connection(client: &Client) -> Result<Catalog, CwError> {
         });
     }
     Ok(Catalog {
+        access,
         version: info.version,
         boards,
         configuration_statuses,

@@ -26,6 +26,9 @@ pub fn router() -> Router<Arc<Sandbox>> {
     Router::new()
         .route("/company/companies", get(list_companies))
         .route("/company/companies/count", get(count_companies))
+        .route("/company/contacts", get(list_contacts))
+        .route("/company/contacts/count", get(count_contacts))
+        .route("/company/contacts/{id}", get(get_contact))
         .route("/company/companies/{id}", get(get_company))
         .route(
             "/company/configurations",
@@ -61,6 +64,22 @@ async fn get_company(
     RawQuery(q): RawQuery,
 ) -> Result<Response> {
     get_one(&sb, |d| &d.companies, "Company", &id, q.as_deref())
+}
+
+async fn list_contacts(State(sb): State<Arc<Sandbox>>, call: ListCall) -> Result<Response> {
+    call.list(&sb, "Company.Contact", |d| &d.contacts, |_| true)
+}
+
+async fn count_contacts(State(sb): State<Arc<Sandbox>>, call: ListCall) -> Result<Response> {
+    call.count(&sb, "Company.Contact", |d| &d.contacts)
+}
+
+async fn get_contact(
+    State(sb): State<Arc<Sandbox>>,
+    Path(id): Path<String>,
+    RawQuery(q): RawQuery,
+) -> Result<Response> {
+    get_one(&sb, |d| &d.contacts, "Contact", &id, q.as_deref())
 }
 
 async fn list_configurations(State(sb): State<Arc<Sandbox>>, call: ListCall) -> Result<Response> {

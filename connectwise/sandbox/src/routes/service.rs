@@ -30,6 +30,7 @@ const POST_ONLY: [&str; 3] = [
 pub fn router() -> Router<Arc<Sandbox>> {
     Router::new()
         .route("/service/boards", get(list_boards))
+        .route("/service/boards/count", get(count_boards))
         .route("/service/boards/{id}/statuses", get(list_board_statuses))
         .route("/service/tickets", get(list_tickets).post(create_ticket))
         .route("/service/tickets/count", get(count_tickets))
@@ -52,6 +53,10 @@ type Result<T> = std::result::Result<T, ApiError>;
 
 async fn list_boards(State(sb): State<Arc<Sandbox>>, call: ListCall) -> Result<Response> {
     call.list(&sb, "Board", |d| &d.boards, |_| true)
+}
+
+async fn count_boards(State(sb): State<Arc<Sandbox>>, call: ListCall) -> Result<Response> {
+    call.count(&sb, "Board", |d| &d.boards)
 }
 
 async fn list_board_statuses(

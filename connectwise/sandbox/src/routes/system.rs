@@ -37,6 +37,7 @@ pub fn router() -> Router<Arc<Sandbox>> {
                 .delete(delete_callback),
         )
         .route("/time/entries", get(list_time).post(add_time))
+        .route("/time/entries/count", get(count_time))
 }
 
 type Result<T> = std::result::Result<T, ApiError>;
@@ -185,6 +186,10 @@ fn complete_callback(
 
 async fn list_time(State(sb): State<Arc<Sandbox>>, call: ListCall) -> Result<Response> {
     call.list(&sb, "TimeEntry", |d| &d.time_entries, |_| true)
+}
+
+async fn count_time(State(sb): State<Arc<Sandbox>>, call: ListCall) -> Result<Response> {
+    call.count(&sb, "TimeEntry", |d| &d.time_entries)
 }
 
 /// Logs time against a ticket: `chargeToId` (an existing ticket), `chargeToType`
