@@ -653,3 +653,56 @@ async fn a_help_request_closed_by_the_helpdesk_reads_as_closed_for_its_user() {
     assert_eq!(w.store.open_help_count(d).await.unwrap(), 0);
     w.stop.send(true).ok();
 }
+
+#[tokio::test]
+async fn a_help_request_names_the_user_s_contact_when_exactly_one_fits() {
+    let w = world().await;
+    let d = w.linked_device(1).await;
+    let ask = |id: &str, user: &str| bindery_shared::protocol::HelpRequest {
+        request_id: id.into(),
+        summary: "The printer is jammed".into(),
+        details: None,
+        user: Some(user.into()),
+    };
+    let contact_of = async |id: &str| {
+        w.engine.wake();
+        w.settled().await;
+        let h = w.store.help_request(d, id).await.unwrap().unwrap();
+        let cw = h.ticket.unwrap().number.unwrap();
+        w.cw_ticket(cw).unwrap()["contact"].clone()
+    };
+    monitoring::take_help_request(&w.store, d, &ask("r1", "ACME\\jane.doe"))
+        .await
+        .unwrap();
+    let c = contact_of("r1").await;
+    assert_eq!(
+        (c["id"].as_i64(), c["name"].as_str()),
+        (Some(1), Some("Jane Doe"))
+    );
+    // John and Joan Smith both fit j.smith: no contact rather than a guess.
+    monitoring::take_help_request(&w.store, d, &ask("r2", "j.smith"))
+        .await
+        .unwrap();
+    assert!(contact_of("r2").await.is_null());
+    // The company's contacts were read once for both.
+    let reads =
+        w.sb.sandbox
+            .requests()
+            .iter()
+            .filter(|r| r.path.ends_with("/company/contacts"))
+            .count();
+    assert_eq!(reads, 1);
+    // An admin's mapping wins.
+    w.store
+        .put_setting(
+            bindery_server::reconcile::contact_lookup::MANUAL,
+            r#"[["j.smith", 4]]"#,
+        )
+        .await
+        .unwrap();
+    monitoring::take_help_request(&w.store, d, &ask("r3", "CORP\\j.smith"))
+        .await
+        .unwrap();
+    assert_eq!(contact_of("r3").await["id"], 4);
+    w.stop.send(true).ok();
+}

@@ -204,6 +204,9 @@ pub struct NewTicket {
     pub external_x_ref: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub contact_name: Option<String>,
+    /// The user's own contact: ConnectWise then keeps them informed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub contact: Option<Reference>,
 }
 
 /// `ServiceNote`.
@@ -224,6 +227,26 @@ pub struct ServiceNote {
     /// The member who wrote it (read only).
     #[serde(default, skip_serializing)]
     pub created_by: Option<String>,
+}
+
+/// `Company.Contact`, as far as matching a user to it needs.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Contact {
+    pub id: i64,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub inactive_flag: Option<bool>,
+    pub security_identifier: Option<String>,
+    pub communication_items: Vec<CommunicationItem>,
+}
+
+/// `ContactCommunicationItem`: an e-mail has `communicationType` "Email".
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct CommunicationItem {
+    pub value: Option<String>,
+    pub communication_type: Option<String>,
 }
 
 /// `CallbackEntry`: a URL ConnectWise calls when records of a type change.

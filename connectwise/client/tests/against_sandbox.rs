@@ -251,10 +251,25 @@ async fn tickets_open_take_notes_and_configurations_and_close() {
             initial_description: Some("4.2% free; threshold 10%".into()),
             external_x_ref: Some("bindery-alert-17".into()),
             contact_name: None,
+            contact: Some(Reference::id(1)),
         })
         .await
         .unwrap();
     assert_eq!(ticket.closed_flag, Some(false));
+    // A contact that does not exist is refused, as ConnectWise refuses it.
+    let refused = c
+        .create_ticket(&NewTicket {
+            summary: "Printer".into(),
+            company: Reference::id(2),
+            board: Reference::id(2),
+            contact: Some(Reference::id(999)),
+            ..NewTicket::default()
+        })
+        .await;
+    assert!(
+        matches!(&refused, Err(connectwise_client::Error::Validation { .. })),
+        "{refused:?}"
+    );
     assert_eq!(
         ticket.board.as_ref().and_then(|b| b.name.as_deref()),
         Some("Monitoring")

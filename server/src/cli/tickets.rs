@@ -1,7 +1,8 @@
 //! `ticket-rules`: how tickets live both ways (the reopen window, polling, each board's close
-//! rule), shown and changed.
+//! rule), shown and changed; `contact-map`: an admin's own login-to-contact mappings.
 
 use bindery_server::integration::{self, CloseRule};
+use bindery_server::reconcile::contact_lookup;
 use clap::{Subcommand, ValueEnum};
 
 use super::Context;
@@ -40,15 +41,71 @@ pub enum Command {
         #[arg(long, value_enum)]
         self_service_close_rule: Option<Rule>,
     },
+    /// Map a user's login (DOMAIN\\user, user@domain or user) to a ConnectWise contact id: it
+    /// wins over automatic matching. Without CONTACT_ID, removes the mapping. Lists them all
+    /// without LOGIN.
+    ContactMap {
+        login: Option<String>,
+        contact_id: Option<i64>,
+    },
 }
 
 pub async fn run(cx: &Context<'_>, command: Command) -> Result<(), String> {
-    let Command::TicketRules {
-        reopen_within_hours,
-        poll_minutes,
-        monitoring_close_rule,
-        self_service_close_rule,
-    } = command;
+    match command {
+        Command::TicketRules {
+            reopen_within_hours,
+            poll_minutes,
+            monitoring_close_rule,
+            self_service_close_rule,
+        } => {
+            ticket_rules(
+                cx,
+                reopen_within_hours,
+                poll_minutes,
+                monitoring_close_rule,
+                self_service_close_rule,
+            )
+            .await
+        }
+        Command::ContactMap { login, contact_id } => contact_map(cx, login, contact_id).await,
+    }
+}
+
+/// Shows, changes or removes the manual login-to-contact mappings.
+async fn contact_map(
+    cx: &Context<'_>,
+    login: Option<String>,
+    contact_id: Option<i64>,
+) -> Result<(), String> {
+    let mut maps = contact_lookup::manual(cx.store).await;
+    if let Some(login) = login {
+        let login = login.trim().to_owned();
+        if login.is_empty() || login.chars().count() > 200 {
+            return Err("a login is 1 to 200 characters".into());
+        }
+        maps.retain(|(l, _)| !l.eq_ignore_ascii_case(&login));
+        if let Some(id) = contact_id {
+            maps.push((login, id));
+        }
+        let json = serde_json::to_string(&maps).map_err(|e| e.to_string())?;
+        cx.store
+            .put_setting(contact_lookup::MANUAL, &json)
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    for (login, id) in &maps {
+        println!("{login}\t{id}");
+    }
+    Ok(())
+}
+
+async fn ticket_rules(
+    cx: &Context<'_>,
+    reopen_within_hours: Option<u32>,
+    poll_minutes: Option<u32>,
+    monitoring_close_rule: Option<Rule>,
+    self_service_close_rule: Option<Rule>,
+) -> Result<(), String> {
     let e = |e: integration::IntegrationError| e.to_string();
     let mut c = integration::choices(cx.store)
         .await

@@ -16,6 +16,8 @@ pub mod adoption;
 mod binding;
 pub mod callbacks;
 pub mod company;
+pub mod contact_lookup;
+pub mod contacts;
 pub mod fields;
 pub mod job_error;
 pub mod plan;

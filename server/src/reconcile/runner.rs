@@ -110,6 +110,8 @@ pub struct Engine {
     client: Mutex<Option<(String, Client)>>,
     /// Callback signing keys, fetched from the configured site only.
     pub(super) callback_keys: super::callbacks::KeyCache,
+    /// Each company's contacts, for naming the user's contact on tickets.
+    contacts: super::contact_lookup::ContactCache,
     pub stats: EngineStats,
 }
 
@@ -132,6 +134,7 @@ impl Engine {
             wake: Notify::new(),
             client: Mutex::new(None),
             callback_keys: super::callbacks::KeyCache::default(),
+            contacts: super::contact_lookup::ContactCache::default(),
             stats: EngineStats::default(),
         })
     }
@@ -350,7 +353,7 @@ impl Engine {
                     Ok((self.shared_client().await?, choices))
                 }
                 .await;
-                tickets::work(&self.store, connection, p.ticket_id).await
+                tickets::work(&self.store, connection, p.ticket_id, &self.contacts).await
             }
         }
     }

@@ -12,6 +12,7 @@
 use connectwise_client::model::{NewTicket as CwNewTicket, Reference};
 use connectwise_client::{Client, Error as CwError};
 
+use super::contact_lookup::ContactCache;
 use super::job_error::JobError;
 use super::ticket_close;
 use crate::ids::{ConfigurationId, TicketId};
@@ -103,12 +104,13 @@ pub(super) async fn work(
     store: &Store,
     connection: Result<(Client, Choices), JobError>,
     ticket_id: TicketId,
+    contacts: &ContactCache,
 ) -> Result<(), JobError> {
     let Some(mut t) = store.ticket(ticket_id).await? else {
         return Ok(()); // deleted with its device
     };
     let result = match connection {
-        Ok((client, choices)) => steps(store, &client, &choices, &mut t).await,
+        Ok((client, choices)) => steps(store, &client, &choices, &mut t, contacts).await,
         Err(e) => Err(e),
     };
     match result {
@@ -135,6 +137,7 @@ async fn steps(
     client: &Client,
     choices: &Choices,
     t: &mut Ticket,
+    contacts: &ContactCache,
 ) -> Result<(), JobError> {
     let board = board_of(choices, t.board);
     let configuration_id = match t.device_id {
@@ -151,7 +154,7 @@ async fn steps(
         let flow = match next_step(t, configuration_id) {
             Step::Done => return settle(store, t).await,
             Step::Create { look_first } => {
-                create(store, client, board, t, look_first).await?;
+                create(store, client, board, t, look_first, contacts).await?;
                 Flow::Continue
             }
             Step::Attach {
@@ -194,6 +197,7 @@ async fn create(
     board: &BoardUse,
     t: &mut Ticket,
     look_first: bool,
+    contacts: &ContactCache,
 ) -> Result<(), JobError> {
     let key = external_ref(t);
     let found = if look_first {
@@ -208,6 +212,15 @@ async fn create(
     let made = match found {
         Some(existing) => existing,
         None => {
+            // The user's own contact on their help request, when exactly one fits.
+            let contact = match (t.board, &t.contact_name) {
+                (TicketBoard::SelfService, Some(login)) => {
+                    contacts
+                        .contact_for(store, client, t.company_id.0, login)
+                        .await
+                }
+                _ => None,
+            };
             t.progress.create_started_ms = Some(now_ms());
             store.record_ticket(t.id, &t.progress).await?;
             let made = client
@@ -219,6 +232,7 @@ async fn create(
                     initial_description: Some(t.description.clone()),
                     external_x_ref: Some(key),
                     contact_name: t.contact_name.clone(),
+                    contact: contact.map(Reference::id),
                 })
                 .await;
             log(

@@ -2,12 +2,26 @@ use futures_util::TryStreamExt;
 
 use crate::conditions::{Condition, Op, is_safe_text};
 use crate::http::{Call, Client};
-use crate::model::Company;
+use crate::model::{Company, Contact};
 use crate::{Error, ListQuery};
 
 const COMPANY_FIELDS: &str = "id,identifier,name,status,types,deletedFlag";
 
 impl Client {
+    /// The active contacts of a company: one paged read (1,000 a page), as matching needs them.
+    pub async fn company_contacts(&self, company_id: i64) -> Result<Vec<Contact>, Error> {
+        let query = ListQuery::filter(
+            Condition::int("company/id", Op::Eq, company_id)?
+                .and(Condition::boolean("inactiveFlag", false)?),
+        )
+        .fields("id,firstName,lastName,inactiveFlag,securityIdentifier,communicationItems");
+        let pages: Vec<Vec<Contact>> = self
+            .pages("company/contacts".into(), query.pairs(true), true)
+            .try_collect()
+            .await?;
+        Ok(pages.into_iter().flatten().collect())
+    }
+
     /// Companies whose name contains `text` or whose identifier is `text`, by name, at most
     /// `limit`. Characters that cannot be placed in a condition are searched around: the longest
     /// safe run of the text is sent and the results are matched against the whole text here.

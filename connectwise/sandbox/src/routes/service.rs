@@ -271,6 +271,30 @@ fn complete_ticket(
             )),
         }
     }
+    if let Some(reference) = record.get("contact").filter(|v| v.is_object()).cloned() {
+        match reference["id"]
+            .as_i64()
+            .and_then(|id| data.contacts.get(id))
+        {
+            Some(c) => {
+                let name = format!(
+                    "{} {}",
+                    c["firstName"].as_str().unwrap_or(""),
+                    c["lastName"].as_str().unwrap_or("")
+                );
+                record.insert(
+                    "contact".into(),
+                    json!({ "id": c["id"], "name": name.trim() }),
+                );
+            }
+            None => problems.push(FieldProblem::new(
+                "InvalidField",
+                resource,
+                "contact",
+                "refers to a contact that does not exist",
+            )),
+        }
+    }
     let board = match record.get("board").filter(|v| v.is_object()) {
         Some(reference) => resolve(&data.boards, reference, &["name"]),
         None => data.boards.values().next(),
