@@ -60,6 +60,21 @@ async fn every_documented_operation_answers_as_the_document_says() {
     ok(&s, t, get.clone(), "/integration", None).await;
     ok(&s, t, Method::POST, "/integration/test", None).await;
     ok(&s, t, get.clone(), "/integration/choices", None).await;
+    // No public URL here: registering says why and Bindery polls.
+    let cb = ok(&s, t, Method::POST, "/integration/callback", None).await;
+    assert_eq!(cb["registered"], false, "{cb}");
+    assert!(
+        cb["reason"].as_str().unwrap().contains("public URL"),
+        "{cb}"
+    );
+    ok(&s, t, get.clone(), "/integration/callback", None).await;
+    ok(&s, t, Method::DELETE, "/integration/callback", None).await;
+    let maps = json!([{"login": "ACME\\j.smith", "contactId": 4}]);
+    ok(&s, t, Method::PUT, "/contact-mappings", Some(maps.clone())).await;
+    assert_eq!(
+        ok(&s, t, get.clone(), "/contact-mappings", None).await,
+        maps
+    );
     ok(&s, t, get.clone(), "/identity", None).await;
     let identity = json!({"autoApproveSilentDays": null});
     ok(&s, t, Method::PUT, "/identity", Some(identity)).await;

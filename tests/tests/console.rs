@@ -603,10 +603,18 @@ async fn an_admin_sets_up_links_watches_binding_and_fixes_a_failure_in_a_real_br
             )
             .await
             .unwrap();
-        assert!(
-            overflow.as_i64().unwrap() <= 0,
-            "{path} is wider than a phone: {overflow}"
-        );
+        if overflow.as_i64().unwrap() > 0 {
+            // Name the elements that stick out, so the failure says what to fix.
+            let wide = s
+                .c
+                .execute(
+                    "const w = document.documentElement.clientWidth; const name = e => e.tagName + (e.id ? '#' + e.id : '') + (e.className ? '.' + e.className : ''); return Array.from(document.querySelectorAll('body *')).filter(e => e.getBoundingClientRect().right > w + 1 || e.scrollWidth > e.clientWidth + 1).slice(0, 12).map(e => name(e) + ' ' + Math.round(e.getBoundingClientRect().right) + '/' + e.scrollWidth + '/' + e.clientWidth).join(', ');",
+                    vec![],
+                )
+                .await
+                .unwrap();
+            panic!("{path} is wider than a phone by {overflow}px: {wide}");
+        }
     }
     s.go("/console/policies/1").await;
     s.shot("policy-narrow").await;

@@ -9,6 +9,8 @@ use serde::{Deserialize, Serialize};
 use super::AdminAuth;
 use crate::api::{ApiFailure, read_json};
 use crate::integration::{self, Catalog, Choices, CwCredentials, CwCredentialsView};
+use crate::reconcile::callbacks::{self, CallbackStatus};
+use crate::reconcile::contact_lookup;
 use crate::state::Shared;
 
 pub fn router() -> Router<Shared> {
@@ -16,6 +18,16 @@ pub fn router() -> Router<Shared> {
         .route("/integration", get(show).put(save))
         .route("/integration/test", post(test))
         .route("/integration/choices", get(show_choices).put(save_choices))
+        .route(
+            "/integration/callback",
+            get(callback_status)
+                .post(callback_register)
+                .delete(callback_remove),
+        )
+        .route(
+            "/contact-mappings",
+            get(contact_mappings).put(save_contact_mappings),
+        )
         .route("/companies", get(companies))
         .route("/sync", post(sync_now))
 }
@@ -71,6 +83,85 @@ async fn save_choices(
     let choices: Choices = read_json(body).await?;
     state.ops().save_choices(&choices).await?;
     Ok(Json(choices))
+}
+
+/// Whether ConnectWise calls Bindery back about its tickets, and if not, why (it polls).
+async fn callback_status(
+    State(state): State<Shared>,
+    _: AdminAuth,
+) -> Result<Json<CallbackStatus>, ApiFailure> {
+    Ok(Json(callbacks::status(&state.store).await?))
+}
+
+/// Registers the ticket callback again at the server's public URL (or says why not).
+async fn callback_register(
+    State(state): State<Shared>,
+    _: AdminAuth,
+) -> Result<Json<CallbackStatus>, ApiFailure> {
+    Ok(Json(state.ops().register_callbacks().await))
+}
+
+/// Removes the ticket callback; Bindery polls from then on.
+async fn callback_remove(
+    State(state): State<Shared>,
+    _: AdminAuth,
+) -> Result<Json<CallbackStatus>, ApiFailure> {
+    Ok(Json(state.ops().unregister_callbacks().await?))
+}
+
+/// A login mapped by hand to a ConnectWise contact (wins over automatic matching).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ContactMapping {
+    login: String,
+    contact_id: i64,
+}
+
+async fn contact_mappings(
+    State(state): State<Shared>,
+    _: AdminAuth,
+) -> Result<Json<Vec<ContactMapping>>, ApiFailure> {
+    Ok(Json(
+        contact_lookup::manual(&state.store)
+            .await
+            .into_iter()
+            .map(|(login, contact_id)| ContactMapping { login, contact_id })
+            .collect(),
+    ))
+}
+
+/// Replaces every manual mapping (logins 1-200 characters, at most 10,000 mappings).
+async fn save_contact_mappings(
+    State(state): State<Shared>,
+    _: AdminAuth,
+    body: axum::body::Body,
+) -> Result<Json<Vec<ContactMapping>>, ApiFailure> {
+    let list: Vec<ContactMapping> = read_json(body).await?;
+    if list.len() > 10_000 {
+        return Err(ApiFailure::invalid_body(
+            "at most 10,000 mappings".to_owned(),
+            None,
+        ));
+    }
+    for (i, m) in list.iter().enumerate() {
+        let n = m.login.trim().chars().count();
+        if n == 0 || n > 200 || m.login.chars().any(char::is_control) {
+            return Err(ApiFailure::invalid_body(
+                "a login is 1 to 200 characters, none of them control characters".to_owned(),
+                Some(format!("[{i}].login")),
+            ));
+        }
+    }
+    let pairs: Vec<(String, i64)> = list
+        .iter()
+        .map(|m| (m.login.trim().to_owned(), m.contact_id))
+        .collect();
+    let json = serde_json::to_string(&pairs).unwrap_or_else(|_| "[]".into());
+    state
+        .store
+        .put_setting(contact_lookup::MANUAL, &json)
+        .await?;
+    Ok(Json(list))
 }
 
 #[derive(Deserialize)]
