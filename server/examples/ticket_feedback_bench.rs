@@ -296,7 +296,17 @@ async fn poll(tickets: usize) {
     b.engine.wake();
     settled(&b.store).await;
     let took = started.elapsed();
-    let requests = b.sb.sandbox.requests().len();
+    let log = b.sb.sandbox.requests();
+    let requests = log.len();
+    let searches = log
+        .iter()
+        .filter(|r| r.path.ends_with("/service/tickets/search"))
+        .count();
+    let others: Vec<&str> = log
+        .iter()
+        .filter(|r| !r.path.ends_with("/service/tickets/search"))
+        .map(|r| r.path.as_str())
+        .collect();
     let closed = b
         .store
         .ticket_counts()
@@ -306,7 +316,8 @@ async fn poll(tickets: usize) {
         .find(|(s, _)| s == "closed")
         .map_or(0, |(_, n)| n);
     println!(
-        "poll of {tickets} open tickets: {requests} requests, {:.0} ms, {closed} found closed by a person",
+        "poll of {tickets} open tickets: {requests} requests ({searches} searches; others: \
+         {others:?}), {:.0} ms, {closed} found closed by a person",
         took.as_secs_f64() * 1000.0
     );
 }
