@@ -159,16 +159,19 @@ impl Client {
         self.inner.limiter.pauses()
     }
 
+    /// True when `url` is on the configured site's own origin (scheme, host and port).
+    pub fn is_on_site(&self, url: &str) -> bool {
+        let origin = &self.inner.config.site.origin;
+        url.strip_prefix(origin.as_str())
+            .is_some_and(|rest| rest.starts_with('/') && !rest.contains(['\\', '@']))
+    }
+
     /// The key a callback was signed with, from its `Metadata.key_url`. That URL arrives in an
     /// unauthenticated body, so it is fetched only from the configured site's own origin (same
     /// scheme, host and port); any other is refused without a request (no forgery of
     /// server-side requests through Bindery).
     pub async fn callback_signing_key(&self, key_url: &str) -> Result<String, Error> {
-        let origin = &self.inner.config.site.origin;
-        let on_site = key_url
-            .strip_prefix(origin.as_str())
-            .is_some_and(|rest| rest.starts_with('/') && !rest.contains(['\\', '@']));
-        if !on_site {
+        if !self.is_on_site(key_url) {
             return Err(Error::Unexpected {
                 message: "the callback's key_url is not on the ConnectWise site; not fetched"
                     .into(),
@@ -446,6 +449,30 @@ pub(crate) fn encode(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_the_configured_site_s_own_urls_are_on_site() {
+        let site = crate::Site::parse("https://cw.example.com", false).unwrap();
+        let creds = crate::Credentials {
+            company_id: "acme".into(),
+            public_key: "p".into(),
+            private_key: crate::PrivateKey::new("k"),
+            client_id: "c".into(),
+        };
+        let client = Client::new(crate::ClientConfig::new(site, creds)).unwrap();
+        assert!(client.is_on_site("https://cw.example.com/v4_6_release/callbacks/keys/1"));
+        for other in [
+            "http://cw.example.com/keys",
+            "https://cw.example.com.evil.test/keys",
+            "https://cw.example.com:444/keys",
+            "https://cw.example.com@evil.test/keys",
+            "https://cw.example.com/\\evil.test",
+            "https://evil.test/https://cw.example.com/keys",
+            "https://cw.example.com",
+        ] {
+            assert!(!client.is_on_site(other), "{other}");
+        }
+    }
 
     #[test]
     fn query_values_are_fully_encoded() {

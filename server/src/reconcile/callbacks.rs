@@ -178,19 +178,60 @@ struct Metadata {
     key_url: String,
 }
 
-/// Signing keys by `key_url`, fetched at most every ten minutes each.
+/// Key fetches allowed a minute: unsigned messages naming ever new `key_url`s on the site
+/// cannot make Bindery spend the shared ConnectWise budget on them.
+const KEY_FETCHES_PER_MINUTE: usize = 6;
+
+/// Signing keys by `key_url`, fetched at most every ten minutes each, and at most six fetches a
+/// minute in all.
 #[derive(Default)]
 pub struct KeyCache {
     keys: Mutex<HashMap<String, (String, Instant)>>,
+    fetches: Mutex<Vec<Instant>>,
 }
 
 impl KeyCache {
-    async fn key(&self, client: &Client, key_url: &str) -> std::result::Result<String, Refused> {
+    /// Counts a fetch, or refuses it past the minute's allowance.
+    async fn may_fetch(&self) -> bool {
+        let mut fetches = self.fetches.lock().await;
+        fetches.retain(|t| t.elapsed() < Duration::from_secs(60));
+        if fetches.len() >= KEY_FETCHES_PER_MINUTE {
+            return false;
+        }
+        fetches.push(Instant::now());
+        true
+    }
+
+    /// Verifies `body` against `signature`: with a key already fetched from the site (any of
+    /// them: a valid signature under a key the site gave proves the message), else with the
+    /// key from `key_url`, fetched only from the configured site and within the allowance.
+    async fn verify(
+        &self,
+        client: &Client,
+        key_url: &str,
+        body: &[u8],
+        signature: &str,
+    ) -> std::result::Result<(), Refused> {
         let mut keys = self.keys.lock().await;
-        if let Some((key, at)) = keys.get(key_url)
-            && at.elapsed() < KEY_TTL
+        keys.retain(|_, (_, at)| at.elapsed() < KEY_TTL);
+        if keys
+            .values()
+            .any(|(key, _)| signature_matches(key, body, signature))
         {
-            return Ok(key.clone());
+            return Ok(());
+        }
+        if !client.is_on_site(key_url) {
+            return Err(Refused::Unverified(
+                "the callback's key_url is not on the ConnectWise site; not fetched".into(),
+            ));
+        }
+        if keys.contains_key(key_url) {
+            return Err(Refused::Unverified("the signature does not match".into()));
+        }
+        if !self.may_fetch().await {
+            return Err(Refused::Unverified(
+                "too many signing-key fetches this minute; not fetched".into(),
+            ));
         }
         let key = client
             .callback_signing_key(key_url)
@@ -199,8 +240,13 @@ impl KeyCache {
         if keys.len() > 16 {
             keys.clear();
         }
-        keys.insert(key_url.to_owned(), (key.clone(), Instant::now()));
-        Ok(key)
+        let matches = signature_matches(&key, body, signature);
+        keys.insert(key_url.to_owned(), (key, Instant::now()));
+        if matches {
+            Ok(())
+        } else {
+            Err(Refused::Unverified("the signature does not match".into()))
+        }
     }
 }
 
@@ -227,10 +273,8 @@ pub async fn take(
         .map_err(|e| Refused::Malformed(format!("not a ConnectWise callback: {e}")))?;
     let signature =
         signature.ok_or_else(|| Refused::Unverified("no x-content-signature header".into()))?;
-    let key = keys.key(client, &msg.metadata.key_url).await?;
-    if !signature_matches(&key, body, signature) {
-        return Err(Refused::Unverified("the signature does not match".into()));
-    }
+    keys.verify(client, &msg.metadata.key_url, body, signature)
+        .await?;
     let stored = |e: crate::store::StoreError| Refused::Malformed(format!("cannot record it: {e}"));
     if !store
         .take_callback_message(&msg.message_id)
@@ -270,6 +314,15 @@ impl super::Engine {
 
 #[cfg(test)]
 mod tests {
+    #[tokio::test]
+    async fn key_fetches_are_limited_to_six_a_minute() {
+        let cache = super::KeyCache::default();
+        for _ in 0..super::KEY_FETCHES_PER_MINUTE {
+            assert!(cache.may_fetch().await);
+        }
+        assert!(!cache.may_fetch().await);
+    }
+
     #[test]
     fn signatures_match_connectwise_s_scheme_and_nothing_else() {
         // As the sandbox signs (and python: base64(hmac(sha256(b'key'), b'{}', sha256))).
