@@ -77,6 +77,17 @@ fn is_fresh(binary: &Path, root: &Path) -> bool {
 }
 
 /// A running `bindery-server serve`, stopped (SIGTERM, then wait) when dropped.
+/// A child process killed when dropped, so a failing test leaves no agent running behind it
+/// (one left behind once posted to a later test's sandbox on a reused port).
+pub struct KillOnDrop(pub std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 pub struct ServerProcess {
     pub child: Child,
     /// `http://127.0.0.1:PORT` (`https://` when started with a certificate)

@@ -9,7 +9,7 @@
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use bindery_e2e::{ServerProcess, admin, binary, free_port, run, wait_for};
+use bindery_e2e::{KillOnDrop, ServerProcess, admin, binary, free_port, run, wait_for};
 use connectwise_sandbox::{Faults, Seed};
 use serde_json::{Value, json};
 
@@ -124,12 +124,14 @@ async fn alerts_and_help_requests_become_tickets_once_through_flapping_outages_a
     let exe = state.path().join(PROCESS);
     std::fs::copy("/bin/sleep", &exe).unwrap();
     let mut sleeper = Sleeper { exe, child: None };
-    let mut agent = Command::new(binary("bindery-agent"))
-        .args(["run", "--state-dir", &state_dir])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let agent = KillOnDrop(
+        Command::new(binary("bindery-agent"))
+            .args(["run", "--state-dir", &state_dir])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
 
     // The process is not running: one ticket, open, with the machine's configuration.
     wait_for("the first ticket", 60, || {
@@ -368,8 +370,7 @@ async fn alerts_and_help_requests_become_tickets_once_through_flapping_outages_a
         "{line}"
     );
 
-    let _ = agent.kill();
-    let _ = agent.wait();
+    drop(agent);
     drop(server);
     sb.stop().await;
 }
