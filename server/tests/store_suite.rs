@@ -1171,3 +1171,85 @@ on_both!(
         assert!(store.targets_of(&[]).await.unwrap().is_empty());
     }
 );
+
+on_both!(
+    what_people_do_in_connectwise_is_recorded_once,
+    |store: Store| async move {
+        use bindery_server::store::{AlertFilter, AlertState, TicketProgress, TicketState};
+        let p = store.create_policy("P").await.unwrap();
+        let d = store
+            .enroll_device(&new_device("agent-a", None, p.id, "{}", "h"))
+            .await
+            .unwrap()
+            .device()
+            .id;
+        store
+            .record_alert_events(
+                d,
+                &[alert_input(Some(1), "disk-free", true, d)],
+                &ticket_job,
+            )
+            .await
+            .unwrap();
+        let (alerts, _) = store
+            .alerts(&AlertFilter {
+                limit: 10,
+                ..AlertFilter::default()
+            })
+            .await
+            .unwrap();
+        let ticket = alerts[0].ticket.as_ref().unwrap().id;
+        let mut progress: TicketProgress = store.ticket(ticket).await.unwrap().unwrap().progress;
+        progress.state = TicketState::Open;
+        progress.cw_ticket_id = Some(501);
+        store.record_ticket(ticket, &progress).await.unwrap();
+        assert_eq!(
+            store.open_cw_tickets(0, 1000).await.unwrap(),
+            vec![(ticket, 501)]
+        );
+        assert_eq!(store.ticket_by_cw_id(501).await.unwrap(), Some(ticket));
+        // A callback message is taken once.
+        assert!(store.take_callback_message("m-1").await.unwrap());
+        assert!(!store.take_callback_message("m-1").await.unwrap());
+        // A person's close: once, and the alert is acknowledged (still the active one).
+        assert!(
+            store
+                .ticket_closed_by_person(ticket, "jtech")
+                .await
+                .unwrap()
+        );
+        assert!(
+            !store
+                .ticket_closed_by_person(ticket, "jtech")
+                .await
+                .unwrap()
+        );
+        let alert = store.alert(alerts[0].id).await.unwrap().unwrap();
+        assert_eq!(alert.state, AlertState::Acknowledged);
+        assert!(store.open_cw_tickets(0, 1000).await.unwrap().is_empty());
+        // A repeat counts on it, and opens nothing.
+        store
+            .record_alert_events(
+                d,
+                &[alert_input(Some(2), "disk-free", true, d)],
+                &ticket_job,
+            )
+            .await
+            .unwrap();
+        let alert = store.alert(alerts[0].id).await.unwrap().unwrap();
+        assert_eq!((alert.state, alert.repeats), (AlertState::Acknowledged, 1));
+        assert_eq!(store.ticket_counts().await.unwrap().len(), 1);
+        // Deleted: recorded once.
+        assert!(store.ticket_deleted_in_connectwise(ticket).await.unwrap());
+        assert!(!store.ticket_deleted_in_connectwise(ticket).await.unwrap());
+        assert!(
+            store
+                .ticket(ticket)
+                .await
+                .unwrap()
+                .unwrap()
+                .deleted_ms
+                .is_some()
+        );
+    }
+);
