@@ -377,6 +377,7 @@ mod tests {
                 want_closed: false,
                 closed_by: None,
                 deleted_ms: None,
+                left_open: false,
             }),
             no_ticket_reason: None,
         };

@@ -28,7 +28,17 @@ fn ticket_text(t: Option<&TicketBrief>, no_ticket: Option<&str>) -> (String, Opt
     match t {
         None => (format!("none ({})", no_ticket.unwrap_or("no ticket")), None),
         Some(t) => {
+            let by_person;
             let state = match t.state {
+                _ if t.deleted_ms.is_some() => "deleted in ConnectWise",
+                TicketState::Closed if t.closed_by.is_some() => {
+                    by_person = format!(
+                        "closed in ConnectWise by {}",
+                        t.closed_by.as_deref().unwrap_or("")
+                    );
+                    by_person.as_str()
+                }
+                TicketState::Open if t.left_open => "open, left for a person",
                 TicketState::Open if t.want_closed => "closing",
                 s => s.as_str(),
             };
@@ -304,4 +314,48 @@ async fn activity(
         ),
     };
     render(&page, StatusCode::OK)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::TicketId;
+
+    #[test]
+    fn the_ticket_column_says_what_people_did_in_connectwise() {
+        let brief = TicketBrief {
+            id: TicketId(1),
+            state: TicketState::Open,
+            number: Some(42),
+            error: None,
+            want_closed: false,
+            closed_by: None,
+            deleted_ms: None,
+            left_open: false,
+        };
+        let text = |t: &TicketBrief| ticket_text(Some(t), None).0;
+        assert_eq!(text(&brief), "#42 open");
+        let closing = TicketBrief {
+            want_closed: true,
+            ..brief.clone()
+        };
+        assert_eq!(text(&closing), "#42 closing");
+        let left = TicketBrief {
+            left_open: true,
+            ..closing.clone()
+        };
+        assert_eq!(text(&left), "#42 open, left for a person");
+        let by_person = TicketBrief {
+            state: TicketState::Closed,
+            closed_by: Some("jtech".into()),
+            ..brief.clone()
+        };
+        assert_eq!(text(&by_person), "#42 closed in ConnectWise by jtech");
+        let deleted = TicketBrief {
+            state: TicketState::Closed,
+            deleted_ms: Some(1),
+            ..brief
+        };
+        assert_eq!(text(&deleted), "#42 deleted in ConnectWise");
+    }
 }

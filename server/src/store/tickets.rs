@@ -133,6 +133,8 @@ pub struct TicketBrief {
     pub closed_by: Option<String>,
     /// Deleted in ConnectWise (when Bindery learnt it).
     pub deleted_ms: Option<i64>,
+    /// Its alert resolved, and the board's close rule left it open (with a note) for a person.
+    pub left_open: bool,
 }
 
 const COLUMNS: &str = "id, device_id, board, company_id, summary, description, contact_name, want_closed, close_note, \
@@ -141,7 +143,8 @@ const COLUMNS: &str = "id, device_id, board, company_id, summary, description, c
 
 /// The columns a joined list selects (`t` is the tickets table) for [`brief_from_row`].
 pub(crate) const BRIEF_COLUMNS: &str = "t.id AS t_id, t.state AS t_state, t.cw_ticket_id AS t_number, t.error AS t_error, \
-     t.want_closed AS t_want_closed, t.closed_by AS t_closed_by, t.deleted_ms AS t_deleted_ms";
+     t.want_closed AS t_want_closed, t.closed_by AS t_closed_by, t.deleted_ms AS t_deleted_ms, \
+     t.left_open AS t_left_open";
 
 pub(crate) fn brief_from_row(r: &AnyRow) -> std::result::Result<Option<TicketBrief>, sqlx::Error> {
     let Some(id) = r.try_get::<Option<TicketId>, _>("t_id")? else {
@@ -155,6 +158,7 @@ pub(crate) fn brief_from_row(r: &AnyRow) -> std::result::Result<Option<TicketBri
         want_closed: r.try_get::<i64, _>("t_want_closed")? != 0,
         closed_by: r.try_get("t_closed_by")?,
         deleted_ms: r.try_get("t_deleted_ms")?,
+        left_open: r.try_get::<i64, _>("t_left_open")? != 0,
     }))
 }
 
