@@ -1,7 +1,8 @@
 //! `/api/connectwise/v1/callback`: where ConnectWise posts when a ticket changes. Nothing in
 //! the message is trusted until its signature checks out (`reconcile::callbacks`); the answer
 //! is 200 for every message taken, repeated or ignored (ConnectWise need not send it again),
-//! 400 for a body that is no callback, 401 for a signature that does not check out.
+//! 400 for a body that is no callback, 401 for a signature that does not check out, 503 when
+//! Bindery cannot take it now.
 
 use axum::body::Body;
 use axum::http::{HeaderMap, StatusCode};
@@ -53,6 +54,7 @@ async fn callback(
             let (status, code) = match refused {
                 Refused::Malformed(_) => (StatusCode::BAD_REQUEST, "invalid_body"),
                 Refused::Unverified(_) => (StatusCode::UNAUTHORIZED, "unverified"),
+                Refused::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             };
             Err(ApiFailure::new(status, code, refused.to_string()))
         }

@@ -158,6 +158,9 @@ pub enum Refused {
     Malformed(String),
     #[error("{0}")]
     Unverified(String),
+    /// Bindery cannot take it now (its database, no ConnectWise settings): send it again.
+    #[error("{0}")]
+    Unavailable(String),
 }
 
 /// The parts of a callback body Bindery reads.
@@ -275,7 +278,10 @@ pub async fn take(
         signature.ok_or_else(|| Refused::Unverified("no x-content-signature header".into()))?;
     keys.verify(client, &msg.metadata.key_url, body, signature)
         .await?;
-    let stored = |e: crate::store::StoreError| Refused::Malformed(format!("cannot record it: {e}"));
+    let stored = |e: crate::store::StoreError| {
+        tracing::error!(error = %e, "cannot record a ConnectWise callback");
+        Refused::Unavailable("Bindery cannot record it now; send it again".into())
+    };
     if !store
         .take_callback_message(&msg.message_id)
         .await
@@ -304,7 +310,7 @@ impl super::Engine {
         signature: Option<&str>,
     ) -> std::result::Result<Taken, Refused> {
         let client = self.shared_client().await.map_err(|e| {
-            Refused::Unverified(format!("ConnectWise is not configured: {}", e.message()))
+            Refused::Unavailable(format!("ConnectWise is not configured: {}", e.message()))
         })?;
         let taken = take(&self.store, &client, &self.callback_keys, body, signature).await?;
         self.wake();
