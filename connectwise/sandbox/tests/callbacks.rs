@@ -174,6 +174,27 @@ async fn registrations_are_validated_like_every_record() {
         .call(BINDERY, Method::GET, "system/callbacks/count", None)
         .await;
     assert_eq!(count["count"], 1);
+    // PUT and PATCH are checked as a new registration is; who registered it is kept.
+    let (s, e) = api
+        .call(
+            BINDERY,
+            Method::PUT,
+            &format!("system/callbacks/{id}"),
+            Some(json!({ "url": "https://x/hook", "objectId": 0, "type": "ticket", "level": "galaxy" })),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{e}");
+    let (s, patched) = api
+        .call(
+            PERSON,
+            Method::PATCH,
+            &format!("system/callbacks/{id}"),
+            Some(json!([{ "op": "replace", "path": "inactiveFlag", "value": true }])),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{patched}");
+    assert_eq!(patched["inactiveFlag"], true);
+    assert_eq!(patched["_info"]["enteredBy"], "BinderyAPI");
     let (s, _) = api
         .call(
             BINDERY,

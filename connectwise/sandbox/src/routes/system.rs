@@ -83,18 +83,8 @@ async fn replace_callback(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response> {
-    let id = parse_id(&id, "CallbackEntry")?;
     let record = object(json_body(&headers, &body)?, "callback")?;
-    let mut data = sb.data();
-    let before = data
-        .callbacks
-        .get(id)
-        .ok_or_else(|| ApiError::not_found("CallbackEntry"))?
-        .clone();
-    let mut record = complete_callback(record, &member.0, Some(&before))?;
-    record["id"] = json!(id);
-    data.callbacks.rows.insert(id, record.clone());
-    Ok(Json(record).into_response())
+    update_callback(&sb, &member, &id, |_| Ok(record))
 }
 
 async fn patch_callback(
@@ -104,17 +94,29 @@ async fn patch_callback(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response> {
-    let id = parse_id(&id, "CallbackEntry")?;
-    let body = json_body(&headers, &body)?;
+    let ops = json_body(&headers, &body)?;
+    update_callback(&sb, &member, &id, |before| {
+        let mut record = object(before.clone(), "callback")?;
+        apply_patch(&mut record, ops, "CallbackEntry", "callback")?;
+        Ok(record)
+    })
+}
+
+/// Replaces a stored registration with what `change` makes of it, checked as a new one is.
+fn update_callback(
+    sb: &Sandbox,
+    member: &Member,
+    id: &str,
+    change: impl FnOnce(&Value) -> Result<Map<String, Value>>,
+) -> Result<Response> {
+    let id = parse_id(id, "CallbackEntry")?;
     let mut data = sb.data();
     let before = data
         .callbacks
         .get(id)
         .ok_or_else(|| ApiError::not_found("CallbackEntry"))?
         .clone();
-    let mut record = object(before.clone(), "callback")?;
-    apply_patch(&mut record, body, "CallbackEntry", "callback")?;
-    let mut record = complete_callback(record, &member.0, Some(&before))?;
+    let mut record = complete_callback(change(&before)?, &member.0, Some(&before))?;
     record["id"] = json!(id);
     data.callbacks.rows.insert(id, record.clone());
     Ok(Json(record).into_response())
