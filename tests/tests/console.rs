@@ -638,6 +638,31 @@ async fn an_admin_sets_up_links_watches_binding_and_fixes_a_failure_in_a_real_br
             .contains("Your session has expired")
     );
 
+    // ConnectWise's managementLink on each configuration leads, through sign-in, to the
+    // device's page: its facts and its alerts.
+    let link = sb
+        .sandbox
+        .data()
+        .configurations
+        .values()
+        .find(|c| c["name"] == "host-0")
+        .unwrap()["managementLink"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let page = link
+        .strip_prefix(&public_url)
+        .expect("the link is under the public URL");
+    assert!(page.starts_with("/console/devices/"), "{link}");
+    s.go(page).await;
+    s.fill("#username", "ana").await;
+    s.fill("#password", PASSWORD).await;
+    s.click("button[type=submit]").await;
+    assert_eq!(s.text("h1").await, "host-0");
+    assert!(s.seen.last().unwrap().contains("Disk C: has 3.0% free"));
+    assert!(s.seen.last().unwrap().contains("WEB00000"));
+    s.shot("device").await;
+
     // No page carried the private key (or any other secret the test knows).
     for (i, html) in s.seen.iter().enumerate() {
         for secret in [PRIVATE_KEY, PASSWORD, token.as_str()] {

@@ -94,6 +94,12 @@ pub struct Configuration {
     pub ram: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_login_name: Option<String>,
+    /// A link back to the device's page in the tool that manages it (max 1,000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub management_link: Option<String>,
+    /// The person who uses the machine: a contact of the configuration's company.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact: Option<Reference>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub questions: Vec<ConfigurationQuestion>,
 }

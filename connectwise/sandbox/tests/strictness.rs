@@ -276,6 +276,9 @@ async fn required_fields_references_and_questions_are_enforced() {
         ("type", json!({"id": 999})),
         ("status", json!({"id": 999})),
         ("company", json!({"identifier": "nobody"})),
+        ("contact", json!({"id": 999})),
+        // Hank Scorpio is Globex's contact, not this company's.
+        ("contact", json!({"id": 5})),
     ] {
         let mut body = configuration();
         body[field] = reference;

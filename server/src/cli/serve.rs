@@ -154,6 +154,7 @@ impl ServeArgs {
             workers: self.workers as usize,
             cw_requests_per_minute: self.cw_requests_per_minute,
             cw_concurrency: self.cw_concurrency as usize,
+            public_url: self.public_url.clone(),
             ..EngineConfig::default()
         }
     }

@@ -51,15 +51,27 @@ impl FromRequestParts<Shared> for Viewer {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &Shared) -> Result<Self, Response> {
+        // A link into the console (ConnectWise's managementLink, a bookmark) comes back to
+        // the same page after signing in.
+        let back = match parts.method {
+            axum::http::Method::GET => parts
+                .uri
+                .path_and_query()
+                .map(|p| format!("next={}", super::enc(p.as_str())))
+                .unwrap_or_default(),
+            _ => String::new(),
+        };
         let Some((token, true)) = session_token(&parts.headers) else {
-            return Err(Redirect::to("/console/login").into_response());
+            return Err(Redirect::to(&format!("/console/login?{back}")).into_response());
         };
         match session_for(state, &token).await {
             Ok(Some(auth)) => Ok(Viewer {
                 username: auth.username,
                 csrf: auth.csrf,
             }),
-            Ok(None) => Err(Redirect::to("/console/login?expired=1").into_response()),
+            Ok(None) => {
+                Err(Redirect::to(&format!("/console/login?expired=1&{back}")).into_response())
+            }
             Err(f) => Err(ConsoleError::from(f).into_response()),
         }
     }
@@ -71,12 +83,25 @@ struct LoginPage {
     message: Option<&'static str>,
     error: Option<String>,
     username: String,
+    /// Where to go once signed in (a console page).
+    next: String,
+}
+
+/// `next` when it is a page of this console, else the policies page: never another site.
+fn landing(next: &str) -> &str {
+    let local = next.starts_with("/console/")
+        && !next.contains('\\')
+        && !next.chars().any(char::is_control)
+        && !next.starts_with("/console/login");
+    if local { next } else { "/console/policies" }
 }
 
 #[derive(Deserialize)]
 struct LoginQuery {
     expired: Option<String>,
     signed_out: Option<String>,
+    #[serde(default)]
+    next: String,
 }
 
 async fn login_page(Query(q): Query<LoginQuery>) -> Page {
@@ -92,6 +117,7 @@ async fn login_page(Query(q): Query<LoginQuery>) -> Page {
             message,
             error: None,
             username: String::new(),
+            next: landing(&q.next).to_owned(),
         },
         StatusCode::OK,
     )
@@ -101,6 +127,8 @@ async fn login_page(Query(q): Query<LoginQuery>) -> Page {
 struct LoginForm {
     username: String,
     password: String,
+    #[serde(default)]
+    next: String,
 }
 
 async fn login(
@@ -115,6 +143,7 @@ async fn login(
                 message: None,
                 error: Some(error.to_owned()),
                 username: form.username.chars().take(100).collect(),
+                next: landing(&form.next).to_owned(),
             },
             status,
         )
@@ -134,7 +163,7 @@ async fn login(
     let cookie = session_cookie(&token, secure_cookies(&state, &headers));
     Ok((
         [(header::SET_COOKIE, cookie)],
-        Redirect::to("/console/policies"),
+        Redirect::to(landing(&form.next)),
     )
         .into_response())
 }
@@ -157,4 +186,29 @@ async fn logout(
         Redirect::to("/console/login?signed_out=1"),
     )
         .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::landing;
+
+    #[test]
+    fn signing_in_returns_only_to_a_page_of_this_console() {
+        assert_eq!(landing("/console/devices/12"), "/console/devices/12");
+        assert_eq!(
+            landing("/console/alerts?state=open"),
+            "/console/alerts?state=open"
+        );
+        for elsewhere in [
+            "",
+            "https://evil.example/console/",
+            "//evil.example/console/x",
+            "/console\\..\\x",
+            "/console/login?next=/console/x",
+            "/api/admin/v1/devices",
+            "/console/x\r\nSet-Cookie: a=b",
+        ] {
+            assert_eq!(landing(elsewhere), "/console/policies", "{elsewhere:?}");
+        }
+    }
 }

@@ -24,7 +24,10 @@ pub fn router() -> Router<Shared> {
 }
 
 /// "#1042 open", "pending: ConnectWise timed out", … for a list's ticket column.
-fn ticket_text(t: Option<&TicketBrief>, no_ticket: Option<&str>) -> (String, Option<String>) {
+pub(super) fn ticket_text(
+    t: Option<&TicketBrief>,
+    no_ticket: Option<&str>,
+) -> (String, Option<String>) {
     match t {
         None => (format!("none ({})", no_ticket.unwrap_or("no ticket")), None),
         Some(t) => {

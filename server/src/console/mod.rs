@@ -8,9 +8,11 @@
 //! - `identity`: a person's answers for devices that wait for one (which configuration, or
 //!   whether a possible reinstall is the same machine).
 //! - `integration`: ConnectWise credentials, "Connect", and the choices.
+//! - `device`: one device's page (ConnectWise's `managementLink` points here).
 //! - `lists`: devices, alerts, help requests and the activity log, paged and filtered.
 
 mod auth;
+mod device;
 mod devices;
 mod identity;
 mod integration;
@@ -43,6 +45,7 @@ pub fn router() -> Router<Shared> {
         .merge(identity::router())
         .merge(integration::router())
         .merge(devices::router())
+        .merge(device::router())
         .merge(lists::router())
 }
 

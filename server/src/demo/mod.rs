@@ -242,7 +242,10 @@ fn serve(
     let engine = crate::reconcile::Engine::new(
         store.clone(),
         key.clone(),
-        crate::reconcile::EngineConfig::default(),
+        crate::reconcile::EngineConfig {
+            public_url: public_url.clone(),
+            ..crate::reconcile::EngineConfig::default()
+        },
     );
     let state = crate::state::AppState::with_engine(
         store,

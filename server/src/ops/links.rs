@@ -55,8 +55,17 @@ impl Ops<'_> {
         let policy = self.store.policy(policy_id).await?;
         let settings = self.binding_settings().await?;
         let client = self.client().await?;
-        let (plan, name) =
-            sync::preview_link(self.store, &client, policy_id, company_id, &settings).await?;
+        // The preview matches contacts as the sync will (one read of the company's contacts,
+        // when some device needs one), so it counts the same writes.
+        let contacts = crate::reconcile::contact_lookup::ContactCache::default();
+        let source = crate::reconcile::extras::ExtrasSource {
+            public_url: self.public_url,
+            contacts: Some(&contacts),
+        };
+        let (plan, name) = sync::preview_link(
+            self.store, &client, policy_id, company_id, &settings, source,
+        )
+        .await?;
         // A company without configurations is named (and shown to exist) by a read of its own.
         let company_name = match name {
             Some(n) => n,

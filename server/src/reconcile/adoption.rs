@@ -190,6 +190,7 @@ mod tests {
                 (FactField::MacAddress, mac.map(str::to_owned)),
                 (FactField::Name, name.map(str::to_owned)),
             ],
+            extras: Default::default(),
         }
     }
 

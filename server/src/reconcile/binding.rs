@@ -16,7 +16,7 @@ use connectwise_client::{Client, Error as CwError};
 use super::adoption::{Candidacy, MatchKey};
 use super::fields;
 use super::job_error::JobError;
-use super::plan::{self, Action, BindingSettings, Desired, Observed, PersonChoice};
+use super::plan::{self, Action, BindingSettings, Desired, Extras, Observed, PersonChoice};
 use super::queue::{self, BindDevice, Snapshot, WRITE_VISIBLE_AFTER_MS};
 use super::runner::Engine;
 use super::sync::{self, device_facts};
@@ -31,8 +31,15 @@ impl Engine {
         let settings = self.settings().await?;
         let client = self.shared_client().await?;
         let targets = self.store.company_targets(company_id).await?;
-        let read =
-            sync::read_company(&self.store, &client, company_id, &targets, &settings).await?;
+        let read = sync::read_company(
+            &self.store,
+            &client,
+            company_id,
+            &targets,
+            &settings,
+            self.extras_source(),
+        )
+        .await?;
         let (mut jobs, mut pending) = (Vec::new(), Vec::new());
         let (mut settled, mut waiting) = (0usize, 0usize);
         for (t, d) in targets.iter().zip(read.plan.devices) {
@@ -248,12 +255,28 @@ impl Engine {
             return Ok(false);
         };
         let hold = target.hold();
+        let extras = match target.company_id {
+            Some(company) => self
+                .extras_source()
+                .wanted(
+                    &self.store,
+                    &client,
+                    company,
+                    std::slice::from_ref(target),
+                    &observed,
+                )
+                .await
+                .pop()
+                .unwrap_or_default(),
+            None => Extras::default(),
+        };
         let desired = Desired {
             agent_id: &target.agent_id,
             facts: &facts,
             company_id: target.company_id,
             choice: target.choice,
             hold: hold.as_deref(),
+            extras: &extras,
         };
         // A device needs at most a deactivation elsewhere and one write here; a few more rounds
         // absorb configurations deleted by hand meanwhile.

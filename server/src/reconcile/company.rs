@@ -9,7 +9,7 @@ use bindery_shared::{DeviceFacts, FactField};
 use serde::Serialize;
 
 use super::adoption::{self, Candidacy, MatchKey, Seeker};
-use super::plan::{self, Action, BindingSettings, Desired, Observed, PersonChoice};
+use super::plan::{self, Action, BindingSettings, Desired, Extras, Observed, PersonChoice};
 use crate::ids::{CompanyId, ConfigurationId, DeviceId};
 
 /// One device as the company's plan sees it.
@@ -24,6 +24,8 @@ pub struct DeviceInput {
     pub hold: Option<String>,
     /// A configuration recorded for it in another company, still active (it is moving).
     pub recorded_elsewhere: Option<Observed>,
+    /// The console link and contact it wants (see `extras`).
+    pub extras: Extras,
 }
 
 /// What one device needs, with what the plan was made from (a write job carries it).
@@ -90,6 +92,7 @@ pub fn plan_company(
                 company_id: d.company_id,
                 choice: d.choice,
                 hold: d.hold.as_deref(),
+                extras: &d.extras,
             };
             let action = plan::plan(&desired, &observed, &candidacy, settings);
             DevicePlan {
@@ -361,6 +364,7 @@ fn actions(d: &DevicePlan, input: &DeviceInput, settings: &BindingSettings) -> V
             company_id: input.company_id,
             choice: input.choice,
             hold: input.hold.as_deref(),
+            extras: &input.extras,
         };
         action = plan::plan(&desired, &observed, &d.candidacy, settings);
     }

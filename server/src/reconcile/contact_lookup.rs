@@ -1,5 +1,5 @@
-//! Finding the user's contact for a ticket: the company's contacts read once (one paged read)
-//! and kept ten minutes, the admin's manual mappings (the `contacts.manual` setting), and the
+//! Finding the user's contact for a ticket or a configuration: the company's contacts read once
+//! (one paged read) and kept ten minutes (longer where only a check is due, see `extras`), the admin's manual mappings (the `contacts.manual` setting), and the
 //! matching rule of `contacts`. A failure to read contacts never holds a ticket back: it opens
 //! without a contact.
 
@@ -15,13 +15,17 @@ use crate::store::Store;
 
 /// The setting holding the admin's manual mappings: a JSON list of `[login, contactId]`.
 pub const MANUAL: &str = "contacts.manual";
-const KEEP: Duration = Duration::from_secs(600);
+/// How long a company's contacts are trusted when a new user is being matched.
+pub const KEEP: Duration = Duration::from_secs(600);
 
 /// Each company's contacts, read at most every ten minutes.
 #[derive(Default)]
 pub struct ContactCache {
-    by_company: Mutex<HashMap<i64, (Vec<ContactCandidate>, Instant)>>,
+    by_company: Mutex<HashMap<i64, Held>>,
 }
+
+/// A company's contacts as read, when, and whether the read failed (then the list is empty).
+type Held = (Vec<ContactCandidate>, Instant, bool);
 
 /// What matching needs of ConnectWise's contacts (inactive ones dropped).
 pub fn candidates(contacts: Vec<Contact>) -> Vec<ContactCandidate> {
@@ -56,23 +60,34 @@ pub async fn manual(store: &Store) -> Vec<(String, i64)> {
 }
 
 impl ContactCache {
-    async fn company(
+    /// The company's contacts, read again when the copy held is older than `max_age`. A read
+    /// that fails is remembered as "none" for ten minutes, so a missing permission costs one
+    /// request (and one warning) per company per ten minutes, not one per device.
+    pub async fn company_within(
         &self,
         client: &Client,
         company: i64,
-    ) -> Result<Vec<ContactCandidate>, connectwise_client::Error> {
-        let mut cached = self.by_company.lock().await;
-        if let Some((list, at)) = cached.get(&company)
-            && at.elapsed() < KEEP
+        max_age: Duration,
+    ) -> Vec<ContactCandidate> {
+        if let Some((list, at, failed)) = self.by_company.lock().await.get(&company)
+            && at.elapsed() < if *failed { KEEP } else { max_age }
         {
-            return Ok(list.clone());
+            return list.clone();
         }
-        let list = candidates(client.company_contacts(company).await?);
+        // Read without holding the lock: other companies' syncs need not wait for this one.
+        let (list, failed) = match client.company_contacts(company).await {
+            Ok(contacts) => (candidates(contacts), false),
+            Err(e) => {
+                tracing::warn!(company, error = %e, "cannot read the company's contacts; tickets and configurations get none for now");
+                (Vec::new(), true)
+            }
+        };
+        let mut cached = self.by_company.lock().await;
         if cached.len() > 1000 {
             cached.clear();
         }
-        cached.insert(company, (list.clone(), Instant::now()));
-        Ok(list)
+        cached.insert(company, (list.clone(), Instant::now(), failed));
+        list
     }
 
     /// The contact `login` is in `company`, if exactly one fits.
@@ -83,13 +98,7 @@ impl ContactCache {
         company: i64,
         login: &str,
     ) -> Option<i64> {
-        let contacts = match self.company(client, company).await {
-            Ok(c) => c,
-            Err(e) => {
-                tracing::warn!(company, error = %e, "cannot read the company's contacts; the ticket opens without one");
-                return None;
-            }
-        };
+        let contacts = self.company_within(client, company, KEEP).await;
         match match_login(login, &contacts, &manual(store).await) {
             ContactMatch::One(id) => Some(id),
             ContactMatch::Ambiguous(ids) => {

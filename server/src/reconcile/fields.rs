@@ -5,13 +5,13 @@
 use bindery_shared::FactField;
 use connectwise_client::model::{Configuration, PatchOp, Reference};
 
-use super::plan::Observed;
+use super::plan::{Extras, Observed};
 use crate::ids::{CompanyId, ConfigurationId};
 
 /// What binding reads of a configuration (`fields=` keeps list answers small). The company's
 /// name lets a link's preview name the company without a request of its own.
 pub const READ_FIELDS: &str = "id,company/id,company/name,status/id,name,deviceIdentifier,\
-serialNumber,macAddress,ipAddress,osType,osInfo,cpuSpeed,ram,lastLoginName";
+serialNumber,macAddress,ipAddress,osType,osInfo,cpuSpeed,ram,lastLoginName,managementLink,contact/id";
 
 /// The configuration field that carries `field`.
 fn value(c: &Configuration, field: FactField) -> Option<&String> {
@@ -55,6 +55,10 @@ pub fn observed(c: &Configuration) -> Option<Observed> {
             .into_iter()
             .map(|f| (f, value(c, f).cloned()))
             .collect(),
+        extras: Extras {
+            management_link: c.management_link.clone(),
+            contact_id: c.contact.as_ref().and_then(|r| r.id),
+        },
     })
 }
 
@@ -65,12 +69,15 @@ pub fn new_configuration(
     type_id: i64,
     status_id: i64,
     fields: &[(FactField, String)],
+    extras: &Extras,
     agent_id: &str,
 ) -> Configuration {
     let mut c = Configuration {
         company: Some(Reference::id(company_id.0)),
         kind: Some(Reference::id(type_id)),
         status: Some(Reference::id(status_id)),
+        management_link: extras.management_link.clone(),
+        contact: extras.contact_id.map(Reference::id),
         ..Configuration::default()
     };
     for (f, v) in fields {
@@ -82,12 +89,22 @@ pub fn new_configuration(
     c
 }
 
-/// The patch that sets `fields`, and the status when given.
-pub fn patch(fields: &[(FactField, String)], status_id: Option<i64>) -> Vec<PatchOp> {
+/// The patch that sets `fields` and `extras`, and the status when given.
+pub fn patch(
+    fields: &[(FactField, String)],
+    extras: &Extras,
+    status_id: Option<i64>,
+) -> Vec<PatchOp> {
     let mut ops: Vec<PatchOp> = fields
         .iter()
         .map(|(f, v)| PatchOp::replace(f.as_str(), v.clone()))
         .collect();
+    if let Some(link) = &extras.management_link {
+        ops.push(PatchOp::replace("managementLink", link.clone()));
+    }
+    if let Some(id) = extras.contact_id {
+        ops.push(PatchOp::replace_reference("contact", id));
+    }
     if let Some(id) = status_id {
         ops.push(PatchOp::replace_reference("status", id));
     }
@@ -105,7 +122,11 @@ mod tests {
             (FactField::SerialNumber, "SN1".to_owned()),
             (FactField::Ram, "16 GB".to_owned()),
         ];
-        let mut c = new_configuration(CompanyId(7), 1, 3, &fields, "agent-1");
+        let extras = Extras {
+            management_link: Some("https://bindery.example/console/devices/4".into()),
+            contact_id: Some(2),
+        };
+        let mut c = new_configuration(CompanyId(7), 1, 3, &fields, &extras, "agent-1");
         assert_eq!(c.name.as_deref(), Some("agent-1"), "a name is required");
         c.id = Some(99);
         let o = observed(&c).unwrap();
@@ -119,18 +140,29 @@ mod tests {
                 Some(v.as_str())
             );
         }
+        assert_eq!(o.extras, extras);
         c.company = None;
         assert_eq!(observed(&c), None);
     }
 
     #[test]
     fn a_patch_names_each_field_by_its_connectwise_name() {
-        let ops = patch(&[(FactField::LastLoginName, "ana".into())], Some(2));
+        let extras = Extras {
+            management_link: Some("https://b.example/console/devices/1".into()),
+            contact_id: Some(4),
+        };
+        let ops = patch(
+            &[(FactField::LastLoginName, "ana".into())],
+            &extras,
+            Some(2),
+        );
         let json = serde_json::to_value(&ops).unwrap();
         assert_eq!(
             json,
             serde_json::json!([
                 {"op": "replace", "path": "lastLoginName", "value": "ana"},
+                {"op": "replace", "path": "managementLink", "value": "https://b.example/console/devices/1"},
+                {"op": "replace", "path": "contact", "value": {"id": 4}},
                 {"op": "replace", "path": "status", "value": {"id": 2}},
             ])
         );

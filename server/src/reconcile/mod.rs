@@ -7,7 +7,8 @@
 //! - Queueing: `queue` says which jobs an event needs.
 //! - Carrying out: `runner` leases jobs and owns the ConnectWise client; `binding` carries out
 //!   syncs and device writes, `tickets` ticket jobs (`ticket_close` their closing, reopening
-//!   and notes); `fields` maps facts to configuration fields; `job_error` is the error all
+//!   and notes); `fields` maps facts to configuration fields (`extras` the
+//!   link and contact beside them); `job_error` is the error all
 //!   report.
 //! - Hearing back from ConnectWise: `callbacks` (registration, verified messages) and
 //!   `ticket_watch` (re-reading a ticket, polling the open ones).
@@ -18,6 +19,7 @@ pub mod callbacks;
 pub mod company;
 pub mod contact_lookup;
 pub mod contacts;
+pub mod extras;
 pub mod fields;
 pub mod job_error;
 pub mod plan;

@@ -83,6 +83,38 @@ pub struct Observed {
     pub status_id: Option<i64>,
     /// The owned fields' current values, by field.
     pub fields: Vec<(FactField, Option<String>)>,
+    /// The owned fields that are not facts. Absent from jobs stored before they existed.
+    #[serde(default)]
+    pub extras: Extras,
+}
+
+/// The configuration fields Bindery owns that are not device facts: the link to the device's
+/// page in the console, and the contact of the person who uses it. `None` is "no opinion":
+/// Bindery sets them, never blanks them (a person may have set the contact by hand).
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Extras {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub management_link: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact_id: Option<i64>,
+}
+
+impl Extras {
+    pub fn is_empty(&self) -> bool {
+        self.management_link.is_none() && self.contact_id.is_none()
+    }
+
+    /// What of these wanted values `held` does not already say.
+    fn missing_from(&self, held: &Extras) -> Extras {
+        Extras {
+            management_link: self
+                .management_link
+                .clone()
+                .filter(|l| held.management_link.as_ref() != Some(l)),
+            contact_id: self.contact_id.filter(|c| held.contact_id != Some(*c)),
+        }
+    }
 }
 
 impl Observed {
@@ -106,6 +138,8 @@ pub struct Desired<'a> {
     pub choice: PersonChoice,
     /// Why the device may not be bound until a person acts (a possible reinstall of another).
     pub hold: Option<&'a str>,
+    /// The console link and the user's contact, where Bindery knows them.
+    pub extras: &'a Extras,
 }
 
 /// The one write to make next (after it, planning again gives the next one, if any).
@@ -118,11 +152,13 @@ pub enum Action {
         company_id: CompanyId,
         type_id: i64,
         fields: Vec<(FactField, String)>,
+        extras: Extras,
     },
     /// The configuration exists: set these owned fields (and the active status if it was not).
     Update {
         configuration_id: ConfigurationId,
         fields: Vec<(FactField, String)>,
+        extras: Extras,
         activate: bool,
     },
     /// A configuration that should no longer be active: set the inactive status.
@@ -135,6 +171,7 @@ pub enum Action {
         fields: Vec<(FactField, String)>,
         /// What the configuration held before, for each field written (the activity log).
         before: Vec<(FactField, Option<String>)>,
+        extras: Extras,
         activate: bool,
         type_id: Option<i64>,
     },
@@ -218,12 +255,14 @@ pub fn plan(
             .filter(|(f, v)| current.value(*f) != Some(v.as_str()))
             .collect();
         let activate = current.status_id != Some(settings.active_status_id);
-        return if fields.is_empty() && !activate {
+        let extras = desired.extras.missing_from(&current.extras);
+        return if fields.is_empty() && extras.is_empty() && !activate {
             Action::InLine
         } else {
             Action::Update {
                 configuration_id: current.id,
                 fields,
+                extras,
                 activate,
             }
         };
@@ -232,6 +271,7 @@ pub fn plan(
         company_id,
         type_id: settings.type_for(desired.facts),
         fields: owned_values(desired),
+        extras: desired.extras.clone(),
     };
     no_configuration_yet(desired, company_id, candidacy, settings, create)
 }
@@ -313,6 +353,7 @@ fn adopt(
         key,
         fields,
         before,
+        extras: desired.extras.missing_from(&config.extras),
         activate: config.status_id != Some(settings.active_status_id),
         type_id: settings
             .adoption

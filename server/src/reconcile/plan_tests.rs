@@ -3,6 +3,11 @@
 use super::*;
 use crate::ids::{CompanyId, ConfigurationId};
 
+const NO_EXTRAS: Extras = Extras {
+    management_link: None,
+    contact_id: None,
+};
+
 const ACTIVE: i64 = 1;
 const INACTIVE: i64 = 2;
 
@@ -48,6 +53,7 @@ fn observed(id: i64, company: i64, status: i64, name: &str, os: &str, ram: &str)
             (FactField::Ram, Some(ram.into())),
             (FactField::SerialNumber, Some("77NDZ12".into())),
         ],
+        extras: Extras::default(),
     }
 }
 
@@ -60,11 +66,13 @@ fn a_new_device_is_created_with_the_type_its_first_matching_rule_names() {
         company_id: Some(CompanyId(5)),
         choice: PersonChoice::Auto,
         hold: None,
+        extras: &NO_EXTRAS,
     };
     let Action::Create {
         company_id,
         type_id,
         fields,
+        ..
     } = plan(&d, &[], &Candidacy::Nothing, &settings())
     else {
         panic!()
@@ -109,6 +117,7 @@ fn an_up_to_date_configuration_needs_no_write() {
         company_id: Some(CompanyId(5)),
         choice: PersonChoice::Auto,
         hold: None,
+        extras: &NO_EXTRAS,
     };
     let o = observed(
         7,
@@ -133,6 +142,7 @@ fn only_changed_fields_are_written_and_absent_facts_blank_nothing() {
         company_id: Some(CompanyId(5)),
         choice: PersonChoice::Auto,
         hold: None,
+        extras: &NO_EXTRAS,
     };
     let o = observed(
         7,
@@ -150,6 +160,7 @@ fn only_changed_fields_are_written_and_absent_facts_blank_nothing() {
                 (FactField::OsInfo, "Debian GNU/Linux 12 (bookworm)".into()),
                 (FactField::Ram, "16.0 GB".into())
             ],
+            extras: Extras::default(),
             activate: false,
         }
     );
@@ -164,6 +175,7 @@ fn an_inactive_configuration_is_reactivated_rather_than_duplicated() {
         company_id: Some(CompanyId(5)),
         choice: PersonChoice::Auto,
         hold: None,
+        extras: &NO_EXTRAS,
     };
     let o = observed(
         7,
@@ -178,6 +190,7 @@ fn an_inactive_configuration_is_reactivated_rather_than_duplicated() {
         Action::Update {
             configuration_id: ConfigurationId(7),
             fields: vec![],
+            extras: Extras::default(),
             activate: true
         }
     );
@@ -192,6 +205,7 @@ fn a_device_bound_nowhere_has_its_configurations_deactivated() {
         company_id: None,
         choice: PersonChoice::Auto,
         hold: None,
+        extras: &NO_EXTRAS,
     };
     let o = observed(7, 5, ACTIVE, "web-01", "x", "16.0 GB");
     assert_eq!(
@@ -228,6 +242,7 @@ fn a_moved_device_leaves_its_old_company_first() {
         company_id: Some(CompanyId(6)),
         choice: PersonChoice::Auto,
         hold: None,
+        extras: &NO_EXTRAS,
     };
     let old = observed(7, 5, ACTIVE, "web-01", "x", "16.0 GB");
     assert_eq!(
@@ -263,6 +278,7 @@ fn with_hand_made_duplicates_the_active_one_is_bound() {
         company_id: Some(CompanyId(5)),
         choice: PersonChoice::Auto,
         hold: None,
+        extras: &NO_EXTRAS,
     };
     let older_inactive = observed(3, 5, INACTIVE, "web-01", "x", "16.0 GB");
     let active = observed(9, 5, ACTIVE, "web-01", "x", "16.0 GB");
@@ -284,6 +300,7 @@ fn adopt_test_desired(f: &DeviceFacts) -> Desired<'_> {
         company_id: Some(CompanyId(5)),
         choice: PersonChoice::Auto,
         hold: None,
+        extras: &NO_EXTRAS,
     }
 }
 
@@ -304,6 +321,7 @@ fn a_clear_match_is_adopted_with_its_type_kept_and_the_old_values_recorded() {
         before,
         activate,
         type_id,
+        ..
     } = plan(&d, &[], &one, &settings())
     else {
         panic!()
@@ -410,3 +428,6 @@ fn globs_match_as_admins_expect() {
         assert_eq!(glob(text, pattern), expected, "{text} ~ {pattern}");
     }
 }
+
+#[path = "plan_extras_tests.rs"]
+mod extras;

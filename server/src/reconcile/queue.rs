@@ -223,6 +223,7 @@ pub fn device_job(t: &DeviceTarget) -> Option<NewJob> {
                 company_id,
                 status_id: None,
                 fields: Vec::new(),
+                extras: Default::default(),
             }],
             candidacy: Candidacy::Nothing,
         }),

@@ -42,6 +42,8 @@ pub struct EngineConfig {
     pub cw_requests_per_minute: u32,
     /// ConnectWise requests in flight at once.
     pub cw_concurrency: usize,
+    /// The console's address as ConnectWise users reach it (`managementLink`); none: no link.
+    pub public_url: Option<String>,
 }
 
 impl Default for EngineConfig {
@@ -55,6 +57,7 @@ impl Default for EngineConfig {
             retry_max: Duration::from_secs(15 * 60),
             cw_requests_per_minute: 1000,
             cw_concurrency: 16,
+            public_url: None,
         }
     }
 }
@@ -151,6 +154,14 @@ impl Engine {
                 paused_requests,
             }
         })
+    }
+
+    /// Where the configuration fields beside the facts come from.
+    pub(super) fn extras_source(&self) -> super::extras::ExtrasSource<'_> {
+        super::extras::ExtrasSource {
+            public_url: self.config.public_url.as_deref(),
+            contacts: Some(&self.contacts),
+        }
     }
 
     /// Looks for jobs now rather than at the next poll (after queueing some in this process).

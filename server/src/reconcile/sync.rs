@@ -8,9 +8,10 @@ use bindery_shared::{DeviceFacts, FactField};
 use connectwise_client::Client;
 
 use super::company::{self, CompanyPlan, DeviceInput, Preview};
+use super::extras::ExtrasSource;
 use super::fields;
 use super::job_error::JobError;
-use super::plan::{BindingSettings, Observed};
+use super::plan::{BindingSettings, Extras, Observed};
 use crate::ids::{CompanyId, DeviceId, PolicyId};
 use crate::store::{BindingState, DeviceTarget, Store, now_ms};
 
@@ -38,7 +39,11 @@ pub fn device_facts(t: &DeviceTarget) -> Result<DeviceFacts, JobError> {
 }
 
 /// What the plan needs of a device.
-pub fn input(t: &DeviceTarget, reading: CompanyId) -> Result<DeviceInput, JobError> {
+pub fn input(
+    t: &DeviceTarget,
+    reading: CompanyId,
+    extras: Extras,
+) -> Result<DeviceInput, JobError> {
     // A configuration recorded in another company (the device is moving) is known by id.
     let recorded_elsewhere = t.binding.as_ref().and_then(|b| {
         let (Some(other), Some(id)) = (b.company_id, b.configuration_id) else {
@@ -49,6 +54,7 @@ pub fn input(t: &DeviceTarget, reading: CompanyId) -> Result<DeviceInput, JobErr
             company_id: other,
             status_id: None,
             fields: Vec::new(),
+            extras: Default::default(),
         })
     });
     Ok(DeviceInput {
@@ -59,6 +65,7 @@ pub fn input(t: &DeviceTarget, reading: CompanyId) -> Result<DeviceInput, JobErr
         choice: t.choice,
         hold: t.hold(),
         recorded_elsewhere,
+        extras,
     })
 }
 
@@ -69,6 +76,7 @@ pub async fn read_company(
     company_id: CompanyId,
     targets: &[DeviceTarget],
     settings: &BindingSettings,
+    source: ExtrasSource<'_>,
 ) -> Result<CompanyRead, JobError> {
     let taken_ms = now_ms();
     let read = client
@@ -98,9 +106,13 @@ pub async fn read_company(
     let mut owners: HashSet<String> = store.known_agent_ids(&identifiers).await?;
     owners.extend(targets.iter().map(|t| t.agent_id.to_lowercase()));
     let claimed = store.claimed_configurations(company_id).await?;
+    let extras = source
+        .wanted(store, client, company_id, targets, &configs)
+        .await;
     let inputs = targets
         .iter()
-        .map(|t| input(t, company_id))
+        .zip(extras)
+        .map(|(t, e)| input(t, company_id, e))
         .collect::<Result<Vec<_>, _>>()?;
     let plan = company::plan_company(company_id, &inputs, &configs, &owners, &claimed, settings);
     Ok(CompanyRead {
@@ -121,6 +133,7 @@ pub async fn preview_link(
     policy_id: PolicyId,
     company_id: CompanyId,
     settings: &BindingSettings,
+    source: ExtrasSource<'_>,
 ) -> Result<(Preview, Option<String>), JobError> {
     let mut targets = store.company_targets(company_id).await?;
     let policy: Vec<DeviceTarget> = store
@@ -137,7 +150,7 @@ pub async fn preview_link(
     let ours: HashSet<DeviceId> = policy.iter().map(|t| t.device_id).collect();
     targets.retain(|t| !ours.contains(&t.device_id));
     targets.extend(policy);
-    let read = read_company(store, client, company_id, &targets, settings).await?;
+    let read = read_company(store, client, company_id, &targets, settings, source).await?;
     // Only the policy's devices are the link's doing; the others share the ownership rules.
     let (plans, inputs): (Vec<_>, Vec<_>) = read
         .plan

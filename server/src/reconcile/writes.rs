@@ -113,11 +113,16 @@ impl Engine {
             Action::Adopt {
                 configuration_id,
                 fields: values,
+                extras,
                 activate,
                 type_id,
                 ..
             } => {
-                let mut ops = fields::patch(values, activate.then_some(settings.active_status_id));
+                let mut ops = fields::patch(
+                    values,
+                    extras,
+                    activate.then_some(settings.active_status_id),
+                );
                 if let Some(t) = type_id {
                     ops.push(connectwise_client::model::PatchOp::replace_reference(
                         "type", *t,
@@ -129,12 +134,14 @@ impl Engine {
                 company_id,
                 type_id,
                 fields: values,
+                extras,
             } => {
                 let body = fields::new_configuration(
                     *company_id,
                     *type_id,
                     settings.active_status_id,
                     values,
+                    extras,
                     agent_id,
                 );
                 let mut made = client.create_configuration(&body).await?;
@@ -146,13 +153,19 @@ impl Engine {
             Action::Update {
                 configuration_id,
                 fields: values,
+                extras,
                 activate,
             } => {
-                let ops = fields::patch(values, activate.then_some(settings.active_status_id));
+                let ops = fields::patch(
+                    values,
+                    extras,
+                    activate.then_some(settings.active_status_id),
+                );
                 client.patch_configuration(configuration_id.0, &ops).await?
             }
             Action::Deactivate { configuration_id } => {
-                let ops = fields::patch(&[], Some(settings.inactive_status_id));
+                let ops =
+                    fields::patch(&[], &Default::default(), Some(settings.inactive_status_id));
                 client.patch_configuration(configuration_id.0, &ops).await?
             }
         };

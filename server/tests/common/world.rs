@@ -22,6 +22,11 @@ pub struct World {
 }
 
 pub async fn world() -> World {
+    world_with(EngineConfig::default()).await
+}
+
+/// A world whose engine starts from `config` (its timings made quick for tests).
+pub async fn world_with(config: EngineConfig) -> World {
     connectwise_client::install_tls_provider();
     let sb = connectwise_sandbox::spawn("127.0.0.1:0".parse().unwrap(), Seed::default_seed(), true)
         .await
@@ -48,7 +53,7 @@ pub async fn world() -> World {
             poll: Duration::from_millis(50),
             retry_base: Duration::from_millis(50),
             retry_max: Duration::from_millis(500),
-            ..EngineConfig::default()
+            ..config
         },
     );
     let (stop, stopped) = tokio::sync::watch::channel(false);

@@ -13,7 +13,7 @@ use serde_json::{Map, Value, json};
 
 use super::{
     ListCall, Member, apply_patch, check_record, get_one, json_body, object, parse_id,
-    reference_to, resolve, site_of,
+    reference_to, resolve, resolve_contact, site_of,
 };
 use crate::Sandbox;
 use crate::callbacks::{Change, announce};
@@ -198,6 +198,7 @@ fn complete_configuration(data: &Data, mut record: Map<String, Value>) -> Result
         &mut record,
     );
     refer("type", &data.configuration_types, &["name"], &mut record);
+    problems.extend(resolve_contact(data, &mut record, resource));
     if record.get("status").is_none_or(Value::is_null) {
         if let Some(default) = data
             .configuration_statuses

@@ -455,3 +455,43 @@ fn reference_to(record: &Value, keys: &[&str]) -> Value {
     }
     Value::Object(out)
 }
+
+/// Resolves a record's `contact` reference in place (to `{id, name}`), or says why it cannot:
+/// the contact must exist and belong to the record's company.
+fn resolve_contact(
+    data: &crate::store::Data,
+    record: &mut Map<String, Value>,
+    resource: &str,
+) -> Option<FieldProblem> {
+    let reference = record.get("contact").filter(|v| v.is_object())?.clone();
+    let Some(c) = reference["id"]
+        .as_i64()
+        .and_then(|id| data.contacts.get(id))
+    else {
+        return Some(FieldProblem::new(
+            "InvalidField",
+            resource,
+            "contact",
+            "refers to a contact that does not exist",
+        ));
+    };
+    let company = record.get("company").and_then(|r| r["id"].as_i64());
+    if company.is_some() && c["company"]["id"].as_i64() != company {
+        return Some(FieldProblem::new(
+            "InvalidField",
+            resource,
+            "contact",
+            "is not a contact of this company",
+        ));
+    }
+    let name = format!(
+        "{} {}",
+        c["firstName"].as_str().unwrap_or(""),
+        c["lastName"].as_str().unwrap_or("")
+    );
+    record.insert(
+        "contact".into(),
+        json!({ "id": c["id"], "name": name.trim() }),
+    );
+    None
+}

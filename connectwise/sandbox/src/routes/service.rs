@@ -13,7 +13,7 @@ use serde_json::{Map, Value, json};
 
 use super::{
     ListCall, Member, apply_patch, check_record, get_one, json_body, object, parse_id,
-    reference_to, resolve, site_of,
+    reference_to, resolve, resolve_contact, site_of,
 };
 use crate::Sandbox;
 use crate::callbacks::{Change, announce};
@@ -271,30 +271,7 @@ fn complete_ticket(
             )),
         }
     }
-    if let Some(reference) = record.get("contact").filter(|v| v.is_object()).cloned() {
-        match reference["id"]
-            .as_i64()
-            .and_then(|id| data.contacts.get(id))
-        {
-            Some(c) => {
-                let name = format!(
-                    "{} {}",
-                    c["firstName"].as_str().unwrap_or(""),
-                    c["lastName"].as_str().unwrap_or("")
-                );
-                record.insert(
-                    "contact".into(),
-                    json!({ "id": c["id"], "name": name.trim() }),
-                );
-            }
-            None => problems.push(FieldProblem::new(
-                "InvalidField",
-                resource,
-                "contact",
-                "refers to a contact that does not exist",
-            )),
-        }
-    }
+    problems.extend(resolve_contact(data, &mut record, resource));
     let board = match record.get("board").filter(|v| v.is_object()) {
         Some(reference) => resolve(&data.boards, reference, &["name"]),
         None => data.boards.values().next(),

@@ -1,0 +1,211 @@
+//! What Bindery wants in the configuration fields that are not facts (`plan::Extras`): the
+//! `managementLink` to the device's console page (from `public_url`), and the `contact` of the
+//! person who uses the machine (matched by `contacts`).
+//!
+//! A contact is chosen when the configuration has none yet, when the device's user changed (the
+//! configuration's `lastLoginName` is not the device's), or when the device has no
+//! configuration yet. Otherwise Bindery has no opinion, so a contact a person set by hand stays.
+//! Matching a new user reads the company's contacts at most every ten minutes; a configuration
+//! that only lacks one (nobody matched last time) is checked with a copy up to a day old, so a
+//! periodic re-sync of an unchanged company costs no contact read.
+
+use std::time::Duration;
+
+use bindery_shared::FactField;
+use connectwise_client::Client;
+
+use super::contact_lookup::{self, ContactCache, KEEP};
+use super::contacts::{ContactMatch, match_login};
+use super::plan::{Extras, Observed};
+use crate::ids::{CompanyId, DeviceId};
+use crate::store::{DeviceTarget, Store};
+
+/// How old a copy of the contacts may be for a configuration that only lacks a contact.
+const RECHECK: Duration = Duration::from_secs(24 * 3600);
+
+/// Where the wanted extras come from. Without a contact cache no contact is wanted.
+#[derive(Clone, Copy)]
+pub struct ExtrasSource<'a> {
+    pub public_url: Option<&'a str>,
+    pub contacts: Option<&'a ContactCache>,
+}
+
+/// The device's page in the console, as `managementLink` carries it.
+pub fn console_link(public_url: &str, device: DeviceId) -> String {
+    format!(
+        "{}/console/devices/{device}",
+        public_url.trim_end_matches('/')
+    )
+}
+
+/// Why a device needs its contact chosen now, if it does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ContactNeed {
+    /// The configuration has a contact for the current user: leave it.
+    None,
+    /// The configuration has no contact: check again with a copy up to a day old.
+    Missing,
+    /// A new user, or no configuration yet: match with a fresh copy.
+    NewUser,
+}
+
+/// What `t`, to be bound in `company`, needs, given the company's configurations.
+pub fn contact_need(t: &DeviceTarget, company: CompanyId, configs: &[Observed]) -> ContactNeed {
+    let Some(login) = t
+        .facts
+        .get(FactField::LastLoginName)
+        .filter(|l| !l.trim().is_empty())
+    else {
+        return ContactNeed::None;
+    };
+    if t.company_id != Some(company) {
+        return ContactNeed::None;
+    }
+    let own = configs.iter().filter(|o| {
+        o.company_id == company
+            && o.fields.iter().any(|(f, v)| {
+                *f == FactField::DeviceIdentifier
+                    && v.as_deref()
+                        .is_some_and(|v| v.eq_ignore_ascii_case(&t.agent_id))
+            })
+    });
+    own.map(|o| {
+        let held_login = o
+            .fields
+            .iter()
+            .find(|(f, _)| *f == FactField::LastLoginName)
+            .and_then(|(_, v)| v.as_deref());
+        if held_login != Some(login) {
+            ContactNeed::NewUser
+        } else if o.extras.contact_id.is_none() {
+            ContactNeed::Missing
+        } else {
+            ContactNeed::None
+        }
+    })
+    .min()
+    .unwrap_or(ContactNeed::NewUser)
+}
+
+impl ExtrasSource<'_> {
+    /// The extras each of `targets` wants in `company`, in order. Reads the company's contacts
+    /// only when some device needs its contact chosen (see the module's notes).
+    pub async fn wanted(
+        &self,
+        store: &Store,
+        client: &Client,
+        company: CompanyId,
+        targets: &[DeviceTarget],
+        configs: &[Observed],
+    ) -> Vec<Extras> {
+        let needs: Vec<ContactNeed> = targets
+            .iter()
+            .map(|t| contact_need(t, company, configs))
+            .collect();
+        let most = needs.iter().copied().max().unwrap_or(ContactNeed::None);
+        let (contacts, manual) = match (self.contacts, most) {
+            (None, _) | (_, ContactNeed::None) => (Vec::new(), Vec::new()),
+            (Some(cache), need) => {
+                let age = if need == ContactNeed::NewUser {
+                    KEEP
+                } else {
+                    RECHECK
+                };
+                (
+                    cache.company_within(client, company.0, age).await,
+                    contact_lookup::manual(store).await,
+                )
+            }
+        };
+        targets
+            .iter()
+            .zip(needs)
+            .map(|(t, need)| Extras {
+                management_link: self.public_url.map(|u| console_link(u, t.device_id)),
+                contact_id: match (need, t.facts.get(FactField::LastLoginName)) {
+                    (ContactNeed::None, _) | (_, None) => None,
+                    (_, Some(login)) => match match_login(login, &contacts, &manual) {
+                        ContactMatch::One(id) => Some(id),
+                        _ => None,
+                    },
+                },
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::{ConfigurationId, DeviceId};
+    use crate::store::PersonChoice;
+
+    fn target(login: Option<&str>) -> DeviceTarget {
+        let mut facts = bindery_shared::DeviceFacts::default();
+        if let Some(l) = login {
+            facts.set(FactField::LastLoginName, l);
+        }
+        DeviceTarget {
+            device_id: DeviceId(4),
+            agent_id: "Agent-1".into(),
+            facts,
+            policy_id: None,
+            company_id: Some(CompanyId(2)),
+            binding: None,
+            choice: PersonChoice::Auto,
+            reinstall_of: None,
+            retired: false,
+        }
+    }
+
+    fn config(login: &str, contact: Option<i64>) -> Observed {
+        Observed {
+            id: ConfigurationId(9),
+            company_id: CompanyId(2),
+            status_id: Some(1),
+            fields: vec![
+                (FactField::DeviceIdentifier, Some("agent-1".into())),
+                (FactField::LastLoginName, Some(login.into())),
+            ],
+            extras: Extras {
+                management_link: None,
+                contact_id: contact,
+            },
+        }
+    }
+
+    #[test]
+    fn a_contact_is_chosen_for_a_new_user_or_a_missing_one_only() {
+        let t = target(Some("ana"));
+        let c = CompanyId(2);
+        assert_eq!(contact_need(&t, c, &[]), ContactNeed::NewUser);
+        assert_eq!(
+            contact_need(&t, c, &[config("bea", Some(1))]),
+            ContactNeed::NewUser
+        );
+        assert_eq!(
+            contact_need(&t, c, &[config("ana", None)]),
+            ContactNeed::Missing
+        );
+        assert_eq!(
+            contact_need(&t, c, &[config("ana", Some(1))]),
+            ContactNeed::None
+        );
+        // No user, or another company's device: nothing to choose.
+        assert_eq!(contact_need(&target(None), c, &[]), ContactNeed::None);
+        assert_eq!(contact_need(&target(Some(" ")), c, &[]), ContactNeed::None);
+        assert_eq!(contact_need(&t, CompanyId(3), &[]), ContactNeed::None);
+    }
+
+    #[test]
+    fn the_link_names_the_device_page_under_the_public_url() {
+        assert_eq!(
+            console_link("https://b.example/", DeviceId(12)),
+            "https://b.example/console/devices/12"
+        );
+        assert_eq!(
+            console_link("https://b.example/bindery", DeviceId(3)),
+            "https://b.example/bindery/console/devices/3"
+        );
+    }
+}

@@ -1,0 +1,90 @@
+//! The planner and the fields beside the facts (`Extras`): the console link and the contact.
+
+use super::*;
+
+#[test]
+fn the_link_and_contact_are_written_when_missing_and_never_blanked() {
+    let f = facts("web-01", "Debian GNU/Linux 12 (bookworm)");
+    let wanted = Extras {
+        management_link: Some("https://bindery.example/console/devices/3".into()),
+        contact_id: Some(2),
+    };
+    let d = Desired {
+        extras: &wanted,
+        ..adopt_test_desired(&f)
+    };
+    let mut o = observed(
+        7,
+        5,
+        ACTIVE,
+        "web-01",
+        "Debian GNU/Linux 12 (bookworm)",
+        "16.0 GB",
+    );
+    // Only the extras differ: an update of just those.
+    assert_eq!(
+        plan(
+            &d,
+            std::slice::from_ref(&o),
+            &Candidacy::Nothing,
+            &settings()
+        ),
+        Action::Update {
+            configuration_id: ConfigurationId(7),
+            fields: vec![],
+            extras: wanted.clone(),
+            activate: false,
+        }
+    );
+    // Held already: in line. Only the one that differs is written.
+    o.extras = wanted.clone();
+    assert_eq!(
+        plan(
+            &d,
+            std::slice::from_ref(&o),
+            &Candidacy::Nothing,
+            &settings()
+        ),
+        Action::InLine
+    );
+    o.extras.contact_id = Some(9);
+    let Action::Update { extras, .. } = plan(
+        &d,
+        std::slice::from_ref(&o),
+        &Candidacy::Nothing,
+        &settings(),
+    ) else {
+        panic!("expected an update")
+    };
+    assert_eq!(
+        extras,
+        Extras {
+            management_link: None,
+            contact_id: Some(2)
+        }
+    );
+    // No opinion (no public URL, no contact matched): whatever the configuration holds stays.
+    let quiet = Desired {
+        extras: &NO_EXTRAS,
+        ..d.clone()
+    };
+    assert_eq!(
+        plan(&quiet, &[o], &Candidacy::Nothing, &settings()),
+        Action::InLine
+    );
+    // A new configuration carries both.
+    let Action::Create { extras, .. } = plan(&d, &[], &Candidacy::Nothing, &settings()) else {
+        panic!("expected a create")
+    };
+    assert_eq!(extras, wanted);
+}
+
+#[test]
+fn a_job_stored_before_the_extras_existed_still_reads() {
+    let old = serde_json::json!({
+        "id": 7, "companyId": 5, "statusId": 1,
+        "fields": [["serialNumber", "SN1"]]
+    });
+    let o: Observed = serde_json::from_value(old).unwrap();
+    assert_eq!(o.extras, Extras::default());
+}
