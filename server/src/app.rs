@@ -136,7 +136,8 @@ where
             }
         })
     };
-    // The server's own monitor ("offline"); only a server that runs jobs sweeps.
+    // The server's own monitor ("offline") and the end of maintenance windows; only a server
+    // that runs jobs sweeps.
     let sweeper = state.engine.is_some().then(|| {
         let state = state.clone();
         let started = crate::store::now_ms();
@@ -151,6 +152,17 @@ where
                     }
                     Ok(_) => {}
                     Err(e) => tracing::warn!(error = %e, "offline sweep failed"),
+                }
+                match crate::monitoring::held::release_due(&state.store).await {
+                    Ok(0) => {}
+                    Ok(n) => {
+                        tracing::info!(
+                            tickets = n,
+                            "maintenance ended: tickets for the alerts still raised"
+                        );
+                        state.wake_engine();
+                    }
+                    Err(e) => tracing::warn!(error = %e, "releasing held alerts failed"),
                 }
             }
         })

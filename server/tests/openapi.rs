@@ -194,12 +194,28 @@ async fn every_documented_operation_answers_as_the_document_says() {
         json!({"monitors": shown["monitors"], "offlineAfterMins": shown["offlineAfterMins"]});
     ok(&s, t, Method::PUT, &m, Some(monitors)).await;
     ok(&s, t, Method::DELETE, &m, None).await;
+    // A maintenance window all day, every day: the alert below is held.
+    let w = format!("{p}/maintenance");
+    let always = json!({"timeZone": "Europe/Berlin",
+        "weekly": [{"days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], "start": "00:00", "end": "00:00"}],
+        "once": [{"start": "2026-12-24T18:00", "end": "2026-12-27T08:00", "note": "Office move"}]});
+    let view = ok(&s, t, Method::PUT, &w, Some(always)).await;
+    assert!(view["inWindowUntilMs"].as_i64().is_some(), "{view}");
+    ok(&s, t, get.clone(), &w, None).await;
     let event = json!({"seq": 1, "monitorId": "disk-free", "subject": "/var", "kind": "raised",
         "atMs": 1_795_310_405_000u64, "summary": "Disk /var has 4.2% free", "value": 4.2});
     let events = json!({"events": [event]});
     s.agent_call("/alerts", Some(&first), events).await;
     let help = json!({"requestId": "r-1", "user": "jane", "summary": "Printer jammed"});
     s.agent_call("/help", Some(&first), help).await;
+    let alerts = ok(&s, t, get.clone(), "/alerts?held=true", None).await;
+    assert!(
+        alerts["items"][0]["heldUntilMs"].as_i64().is_some(),
+        "{alerts}"
+    );
+    let held = ok(&s, t, get.clone(), &w, None).await;
+    assert_eq!(held["heldAlerts"], 1);
+    ok(&s, t, Method::DELETE, &w, None).await;
     let alerts = ok(&s, t, get.clone(), "/alerts", None).await;
     let alert = alerts["items"][0]["id"].as_i64().unwrap();
     ok(&s, t, get.clone(), &format!("/alerts/{alert}"), None).await;

@@ -841,6 +841,7 @@ fn alert_input(seq: Option<i64>, monitor: &str, raised: bool, device_id: DeviceI
         reopen_within_ms: 86_400_000,
         reopen_note: "Reopened".into(),
         refused: false,
+        held_until_ms: None,
     }
 }
 
@@ -1250,6 +1251,117 @@ on_both!(
                 .unwrap()
                 .deleted_ms
                 .is_some()
+        );
+    }
+);
+
+on_both!(
+    a_held_alert_opens_no_ticket_until_released_and_only_if_still_raised,
+    |store: Store| async move {
+        use bindery_server::store::{AlertFilter, Release};
+        let p = store.create_policy("P").await.unwrap();
+        let d = store
+            .enroll_device(&new_device("agent-a", None, p.id, "{}", "h"))
+            .await
+            .unwrap()
+            .device()
+            .id;
+        let until = now_ms() + 60_000;
+        let held = |seq: i64, monitor: &str, raised: bool| AlertInput {
+            held_until_ms: raised.then_some(until),
+            ..alert_input(Some(seq), monitor, raised, d)
+        };
+        store
+            .record_alert_events(
+                d,
+                &[
+                    held(1, "disk-free", true),
+                    held(2, "cpu", true),
+                    held(3, "cpu", false),
+                ],
+                &ticket_job,
+            )
+            .await
+            .unwrap();
+        let all = |store: Store| async move {
+            let (a, _) = store
+                .alerts(&AlertFilter {
+                    limit: 10,
+                    held_only: true,
+                    ..AlertFilter::default()
+                })
+                .await
+                .unwrap();
+            a
+        };
+        let alerts = all(store.clone()).await;
+        assert_eq!(alerts.len(), 2);
+        assert!(
+            alerts
+                .iter()
+                .all(|a| a.ticket.is_none() && a.held_until_ms == Some(until))
+        );
+        assert_eq!(store.job_counts().await.unwrap().queued, 0, "no ticket job");
+        assert_eq!(store.held_alert_count(p.id).await.unwrap(), 2);
+        // Not due before the window ends.
+        assert!(
+            store
+                .held_alerts_due(until - 1, 100)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        let due = store.held_alerts_due(until, 100).await.unwrap();
+        assert_eq!(due.len(), 2);
+        let ticket = Release::Ticket(alert_input(Some(9), "x", true, d).ticket);
+        for a in &due {
+            let asked = store
+                .release_held(a.id, &ticket, &ticket_job)
+                .await
+                .unwrap();
+            // The disk alert is still raised: its ticket now. The CPU one resolved meanwhile.
+            assert_eq!(asked, a.monitor_id == "disk-free", "{}", a.monitor_id);
+            // Released once: a second server doing the same does nothing.
+            assert!(
+                !store
+                    .release_held(a.id, &ticket, &ticket_job)
+                    .await
+                    .unwrap()
+            );
+        }
+        let alerts = all(store.clone()).await;
+        let disk = alerts.iter().find(|a| a.monitor_id == "disk-free").unwrap();
+        let cpu = alerts.iter().find(|a| a.monitor_id == "cpu").unwrap();
+        assert!(disk.ticket.is_some() && disk.held_until_ms.is_none() && disk.held_ms.is_some());
+        assert!(cpu.ticket.is_none());
+        assert_eq!(
+            cpu.no_ticket_reason.as_deref(),
+            Some("resolved inside a maintenance window")
+        );
+        assert_eq!(store.job_counts().await.unwrap().queued, 1);
+        assert_eq!(store.held_alert_count(p.id).await.unwrap(), 0);
+        // A window that goes on holds on.
+        store
+            .record_alert_events(d, &[held(4, "mem", true)], &ticket_job)
+            .await
+            .unwrap();
+        let mem = store.held_alerts_due(until, 10).await.unwrap()[0].id;
+        assert!(
+            !store
+                .release_held(mem, &Release::HoldUntil(until + 5), &ticket_job)
+                .await
+                .unwrap()
+        );
+        assert!(store.held_alerts_due(until, 10).await.unwrap().is_empty());
+        assert_eq!(store.held_alerts_due(until + 5, 10).await.unwrap().len(), 1);
+        // Windows are stored per policy.
+        store
+            .set_policy_maintenance(p.id, Some(r#"{"weekly":[]}"#))
+            .await
+            .unwrap();
+        assert_eq!(
+            store.policy_maintenance(p.id).await.unwrap().as_deref(),
+            Some(r#"{"weekly":[]}"#)
         );
     }
 );

@@ -587,12 +587,48 @@ async fn an_admin_sets_up_links_watches_binding_and_fixes_a_failure_in_a_real_br
         .unwrap();
     assert_eq!(r.status(), 200, "the console's token enrolls");
 
+    // Maintenance windows: a mistake is named beside the text, then the windows are saved and
+    // the page says the policy is in one.
+    s.go("/console/policies/1/maintenance").await;
+    s.fill("#time_zone", "Europe/Berlin").await;
+    s.fill("#windows_text", "someday 22:00-02:00").await;
+    s.click("form[action$='/maintenance'] button[type=submit]")
+        .await;
+    assert!(s.text(".banner.error").await.contains("line 1"));
+    assert_eq!(
+        s.c.find(Locator::Css("#windows_text"))
+            .await
+            .unwrap()
+            .prop("value")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("someday 22:00-02:00"),
+        "the admin's text comes back"
+    );
+    s.fill("#windows_text", "daily 00:00-00:00").await;
+    s.click("form[action$='/maintenance'] button[type=submit]")
+        .await;
+    assert_eq!(s.text(".banner.ok").await, "Saved.");
+    assert!(
+        s.text(".banner.info")
+            .await
+            .starts_with("In a maintenance window until")
+    );
+    s.shot("maintenance").await;
+    s.fill("#windows_text", "").await;
+    s.click("form[action$='/maintenance'] button[type=submit]")
+        .await;
+    assert_eq!(s.text(".banner.info").await, "No window in the next week.");
+
     // A narrow window: nothing wider than the screen on the main pages.
     s.c.set_window_size(390, 844).await.unwrap();
     for path in [
         "/console/policies",
         "/console/policies/1",
         "/console/integration",
+        "/console/policies/1/maintenance",
+        "/console/devices/1",
     ] {
         s.go(path).await;
         let overflow = s

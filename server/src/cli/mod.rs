@@ -6,6 +6,7 @@ pub mod devices;
 pub mod identity;
 pub mod keys;
 pub mod links;
+pub mod maintenance;
 pub mod monitoring;
 pub mod policies;
 pub mod sandbox;
@@ -122,6 +123,8 @@ pub enum Admin {
     #[command(flatten)]
     Tickets(tickets::Command),
     #[command(flatten)]
+    Maintenance(maintenance::Command),
+    #[command(flatten)]
     Keys(keys::Command),
 }
 
@@ -137,6 +140,7 @@ pub async fn run(cx: &Context<'_>, action: Admin) -> Result<(), String> {
         Admin::Monitoring(c) => monitoring::run(cx, c).await,
         Admin::Sandbox(c) => sandbox::run(cx, c).await,
         Admin::Tickets(c) => tickets::run(cx, c).await,
+        Admin::Maintenance(c) => maintenance::run(cx, c).await,
         Admin::Keys(c) => keys::run(cx, c).await,
     }
 }

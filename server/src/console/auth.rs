@@ -53,9 +53,13 @@ impl FromRequestParts<Shared> for Viewer {
     async fn from_request_parts(parts: &mut Parts, state: &Shared) -> Result<Self, Response> {
         // A link into the console (ConnectWise's managementLink, a bookmark) comes back to
         // the same page after signing in.
+        // The console is nested under /console: the path as the browser asked for it.
+        let uri = parts
+            .extensions
+            .get::<axum::extract::OriginalUri>()
+            .map_or(&parts.uri, |o| &o.0);
         let back = match parts.method {
-            axum::http::Method::GET => parts
-                .uri
+            axum::http::Method::GET => uri
                 .path_and_query()
                 .map(|p| format!("next={}", super::enc(p.as_str())))
                 .unwrap_or_default(),

@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use bindery_shared::FactField;
 
-use super::lists::ticket_text;
+use super::lists::{alert_ticket_text, ticket_text};
 use super::{ConsoleError, Frame, Page, Viewer, ago, render};
 use crate::ids::DeviceId;
 use crate::state::Shared;
@@ -104,9 +104,9 @@ async fn device_page(
             .into_iter()
             .map(|a| Line {
                 when: ago(a.raised_ms),
-                text: a.summary,
+                ticket: alert_ticket_text(&a).0,
                 state: a.state.as_str().to_owned(),
-                ticket: ticket_text(a.ticket.as_ref(), a.no_ticket_reason.as_deref()).0,
+                text: a.summary,
             })
             .collect(),
         alerts_total,

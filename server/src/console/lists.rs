@@ -23,6 +23,20 @@ pub fn router() -> Router<Shared> {
         .route("/activity", get(activity))
 }
 
+/// An alert's ticket column: a held alert says until when, others as `ticket_text`.
+pub(super) fn alert_ticket_text(a: &crate::store::Alert) -> (String, Option<String>) {
+    match a.held_until_ms {
+        Some(until) => (
+            format!(
+                "held by a maintenance window until {}",
+                bindery_shared::time::utc_text(until)
+            ),
+            None,
+        ),
+        None => ticket_text(a.ticket.as_ref(), a.no_ticket_reason.as_deref()),
+    }
+}
+
 /// "#1042 open", "pending: ConnectWise timed out", … for a list's ticket column.
 pub(super) fn ticket_text(
     t: Option<&TicketBrief>,
@@ -109,8 +123,7 @@ async fn alerts(
     let rows = list
         .into_iter()
         .map(|a| {
-            let (ticket, ticket_error) =
-                ticket_text(a.ticket.as_ref(), a.no_ticket_reason.as_deref());
+            let (ticket, ticket_error) = alert_ticket_text(&a);
             AlertRow {
                 id: a.id,
                 raised: ago(a.raised_ms),

@@ -9,6 +9,7 @@
 //!   whether a possible reinstall is the same machine).
 //! - `integration`: ConnectWise credentials, "Connect", and the choices.
 //! - `device`: one device's page (ConnectWise's `managementLink` points here).
+//! - `maintenance`: a policy's maintenance windows and the alerts they held.
 //! - `lists`: devices, alerts, help requests and the activity log, paged and filtered.
 
 mod auth;
@@ -18,6 +19,7 @@ mod identity;
 mod integration;
 mod links;
 mod lists;
+mod maintenance;
 mod policies;
 
 use askama::Template;
@@ -47,6 +49,7 @@ pub fn router() -> Router<Shared> {
         .merge(devices::router())
         .merge(device::router())
         .merge(lists::router())
+        .merge(maintenance::router())
 }
 
 async fn css() -> Response {

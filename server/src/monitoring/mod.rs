@@ -1,12 +1,14 @@
 //! Monitoring: what agents watch (`settings`), the alerts and help requests they send, the
-//! server's own "offline" alert (`offline`), and the words of the tickets they open
-//! (`ticket_text`). Everything here only writes to the store, each change together with the
+//! server's own "offline" alert (`offline`), maintenance windows that hold alerts' tickets
+//! (`maintenance`, `held`), and the words of the tickets they open (`ticket_text`). Everything here only writes to the store, each change together with the
 //! ticket job it needs; the job runner (`reconcile::tickets`) does the ConnectWise writes.
 //!
 //! A device in a policy linked to a company gets tickets; any other device's alerts and help
 //! requests are kept and shown, with the reason they opened no ticket.
 
+pub mod held;
 pub mod limits;
+pub mod maintenance;
 pub mod offline;
 pub mod settings;
 pub mod ticket_text;
@@ -66,6 +68,7 @@ pub async fn take_alert_batch(
     let rules = limits::ticket_rules(store).await;
     let reopen_within_ms = i64::from(rules.reopen_within_hours) * 3_600_000;
     let runs = limits::monitor_ids(store, t.policy_id).await?;
+    let windows = held::schedule(store, t.policy_id).await;
     let inputs: Vec<AlertInput> = batch
         .events
         .iter()
@@ -106,6 +109,7 @@ pub async fn take_alert_batch(
                 ticket,
                 note: ticket_text::resolved_note(at_ms, e.value),
                 reopen_within_ms,
+                held_until_ms: raised.then(|| windows.held_until(at_ms)).flatten(),
             }
         })
         .collect();

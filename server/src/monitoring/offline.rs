@@ -51,7 +51,11 @@ pub async fn sweep(store: &Store, watching_since_ms: i64) -> Result<Sweep> {
         let Some(t) = store.device_target(device_id).await? else {
             continue;
         };
-        let input = offline_alert(&t, last_seen, now, super::reopen_window_ms(store).await);
+        let mut input = offline_alert(&t, last_seen, now, super::reopen_window_ms(store).await);
+        // A machine rebooting in its maintenance window is offline by design.
+        input.held_until_ms = super::held::schedule(store, policy_id)
+            .await
+            .held_until(now);
         match store
             .record_alert_events(device_id, &[input], &ticket_job)
             .await
@@ -79,6 +83,7 @@ pub async fn sweep(store: &Store, watching_since_ms: i64) -> Result<Sweep> {
             reopen_within_ms: 0,
             reopen_note: String::new(),
             refused: false,
+            held_until_ms: None,
         };
         store
             .record_alert_events(device_id, &[input], &ticket_job)
@@ -128,5 +133,6 @@ fn offline_alert(
         reopen_within_ms,
         reopen_note: ticket_text::reopen_note(now, "Device offline"),
         refused: false,
+        held_until_ms: None,
     }
 }

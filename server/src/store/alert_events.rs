@@ -62,19 +62,20 @@ pub(super) async fn apply_event(
             }
         }
         (true, None) => {
-            let reopened = match &e.ticket {
-                Ok(_) => reopen_recent(tx, device_id, e, now, job).await?,
-                Err(_) => None,
+            let reopened = match (&e.ticket, e.held_until_ms) {
+                (Ok(_), None) => reopen_recent(tx, device_id, e, now, job).await?,
+                _ => None,
             };
             let (ticket_id, reason) = match (&e.ticket, reopened) {
+                _ if e.held_until_ms.is_some() => (None, None),
                 (_, Some(t)) => (Some(t), None),
                 (Ok(t), None) => (Some(tickets::insert_ticket(tx, t, job).await?), None),
                 (Err(reason), None) => (None, Some(reason.clone())),
             };
             sqlx::query(
                 "INSERT INTO alerts (device_id, monitor_id, subject, state, summary, detail, value, raised_ms, \
-                 ticket_id, no_ticket_reason, created_ms, updated_ms) \
-                 VALUES ($1, $2, $3, 'open', $4, $5, $6, $7, $8, $9, $10, $10)",
+                 ticket_id, no_ticket_reason, created_ms, updated_ms, held_until_ms, held_ms) \
+                 VALUES ($1, $2, $3, 'open', $4, $5, $6, $7, $8, $9, $10, $10, $11, $12)",
             )
             .bind(device_id)
             .bind(&e.monitor_id)
@@ -86,6 +87,8 @@ pub(super) async fn apply_event(
             .bind(ticket_id)
             .bind(reason)
             .bind(now)
+            .bind(e.held_until_ms)
+            .bind(e.held_until_ms.map(|_| now))
             .execute(&mut **tx)
             .await?;
         }

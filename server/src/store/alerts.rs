@@ -65,10 +65,14 @@ pub struct Alert {
     pub ticket: Option<TicketBrief>,
     /// Why no ticket was opened (the device's policy is not linked).
     pub no_ticket_reason: Option<String>,
+    /// Raised inside a maintenance window: no ticket until then (`None` once released).
+    pub held_until_ms: Option<i64>,
+    /// When a maintenance window held it (kept after the release).
+    pub held_ms: Option<i64>,
 }
 
 const COLUMNS: &str = "a.id, a.device_id, d.agent_id, a.monitor_id, a.subject, a.state, a.summary, a.detail, a.value, \
-     a.raised_ms, a.ended_ms, a.end_note, a.repeats, a.no_ticket_reason";
+     a.raised_ms, a.ended_ms, a.end_note, a.repeats, a.no_ticket_reason, a.held_until_ms, a.held_ms";
 const FROM: &str =
     "FROM alerts a JOIN devices d ON d.id = a.device_id LEFT JOIN tickets t ON t.id = a.ticket_id";
 
@@ -89,6 +93,8 @@ fn from_row(r: &AnyRow) -> std::result::Result<Alert, sqlx::Error> {
         repeats: r.try_get("repeats")?,
         ticket: brief_from_row(r)?,
         no_ticket_reason: r.try_get("no_ticket_reason")?,
+        held_until_ms: r.try_get("held_until_ms")?,
+        held_ms: r.try_get("held_ms")?,
     })
 }
 
@@ -115,6 +121,9 @@ pub struct AlertInput {
     /// A raise of a monitor the device's policy does not run: its sequence number is taken,
     /// nothing else.
     pub refused: bool,
+    /// For a raise inside a maintenance window: when it ends. The alert opens no ticket until
+    /// then (nor reopens one); released then if still raised.
+    pub held_until_ms: Option<i64>,
 }
 
 /// What a batch of events did.
@@ -132,6 +141,8 @@ pub struct AlertFilter {
     pub state: Option<AlertState>,
     pub device_id: Option<DeviceId>,
     pub policy_id: Option<PolicyId>,
+    /// Only alerts a maintenance window held.
+    pub held_only: bool,
     pub limit: i64,
     pub offset: i64,
 }
@@ -227,7 +238,8 @@ impl Store {
     /// A page of alerts, newest first, and how many match in all.
     pub async fn alerts(&self, f: &AlertFilter) -> Result<(Vec<Alert>, i64)> {
         // Absent filters are bound as values that match everything, so the text never varies.
-        let filter = "WHERE ($1 = '' OR a.state = $1) AND ($2 < 0 OR a.device_id = $2) AND ($3 < 0 OR d.policy_id = $3)";
+        let filter = "WHERE ($1 = '' OR a.state = $1) AND ($2 < 0 OR a.device_id = $2) AND ($3 < 0 OR d.policy_id = $3) \
+             AND ($4 = 0 OR a.held_ms IS NOT NULL)";
         let state = f.state.map(AlertState::as_str).unwrap_or("");
         let (total,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT COUNT(*) {FROM} {filter}"
@@ -235,14 +247,16 @@ impl Store {
         .bind(state)
         .bind(f.device_id.map_or(-1, i64::from))
         .bind(f.policy_id.map_or(-1, i64::from))
+        .bind(i64::from(f.held_only))
         .fetch_one(&self.pool)
         .await?;
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {COLUMNS}, {BRIEF_COLUMNS} {FROM} {filter} ORDER BY a.id DESC LIMIT $4 OFFSET $5"
+            "SELECT {COLUMNS}, {BRIEF_COLUMNS} {FROM} {filter} ORDER BY a.id DESC LIMIT $5 OFFSET $6"
         )))
         .bind(state)
         .bind(f.device_id.map_or(-1, i64::from))
         .bind(f.policy_id.map_or(-1, i64::from))
+        .bind(i64::from(f.held_only))
         .bind(f.limit.clamp(1, 500))
         .bind(f.offset.max(0))
         .fetch_all(&self.pool)

@@ -11,6 +11,7 @@ mod bindings;
 mod device_list;
 mod devices;
 mod enrollment;
+mod held;
 mod help;
 mod jobs;
 mod policies;
@@ -33,6 +34,7 @@ pub use bindings::{Binding, BindingState, LinkState, PersonChoice, PolicyBinding
 pub use device_list::{DeviceFilter, DeviceListRow};
 pub use devices::{Device, DeviceAuth};
 pub use enrollment::{Enrollment, NewDevice};
+pub use held::{HeldAlert, Release};
 pub use help::{HelpRequest, NewHelpRequest};
 pub use jobs::{Job, JobCounts, NewJob};
 pub use policies::Policy;
@@ -79,6 +81,7 @@ const SQLITE_MIGRATIONS: &[(i64, &str)] = &[
         11,
         include_str!("migrations/sqlite/0011_two_way_tickets.sql"),
     ),
+    (12, include_str!("migrations/sqlite/0012_maintenance.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("migrations/postgres/0001_initial.sql")),
@@ -101,6 +104,7 @@ const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
         11,
         include_str!("migrations/postgres/0011_two_way_tickets.sql"),
     ),
+    (12, include_str!("migrations/postgres/0012_maintenance.sql")),
 ];
 
 /// A handle on the store; cheap to clone (a connection pool).

@@ -5,6 +5,7 @@
 
 mod devices;
 pub(crate) mod integration;
+mod maintenance;
 mod monitoring;
 pub(crate) mod policies;
 
@@ -39,6 +40,7 @@ pub fn router() -> Router<Shared> {
         .merge(devices::router())
         .merge(integration::router())
         .merge(monitoring::router())
+        .merge(maintenance::router())
 }
 
 async fn openapi() -> Response {

@@ -43,6 +43,9 @@ struct AlertQuery {
     state: Option<AlertState>,
     device: Option<DeviceId>,
     policy: Option<PolicyId>,
+    /// Only alerts a maintenance window held.
+    #[serde(default)]
+    held: bool,
     page: Option<i64>,
     per_page: Option<i64>,
 }
@@ -67,6 +70,7 @@ async fn alerts(
             state: q.state,
             device_id: q.device,
             policy_id: q.policy,
+            held_only: q.held,
             limit: per_page,
             offset: (page - 1) * per_page,
         })

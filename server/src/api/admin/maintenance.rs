@@ -1,0 +1,78 @@
+//! Each policy's maintenance windows (`monitoring::maintenance`): read, replace, remove; with
+//! whether the policy is in one now and how many alerts are held.
+
+use axum::extract::{Path, State};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Serialize;
+
+use super::AdminAuth;
+use crate::api::{ApiFailure, read_json};
+use crate::ids::PolicyId;
+use crate::monitoring::held;
+use crate::monitoring::maintenance::Maintenance;
+use crate::state::Shared;
+use crate::store::now_ms;
+
+pub fn router() -> Router<Shared> {
+    Router::new().route(
+        "/policies/{id}/maintenance",
+        get(windows).put(set_windows).delete(clear_windows),
+    )
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct MaintenanceView {
+    #[serde(flatten)]
+    windows: Maintenance,
+    /// In a window now: when maintenance ends.
+    in_window_until_ms: Option<i64>,
+    /// When the next window starts (within a week).
+    next_start_ms: Option<i64>,
+    /// Alerts of the policy's devices held now.
+    held_alerts: i64,
+}
+
+async fn view(state: &Shared, id: PolicyId) -> Result<Json<MaintenanceView>, ApiFailure> {
+    state.store.policy(id).await?;
+    let windows = held::schedule(&state.store, Some(id)).await;
+    let now = now_ms();
+    Ok(Json(MaintenanceView {
+        in_window_until_ms: windows.held_until(now),
+        next_start_ms: windows.next_start(now),
+        held_alerts: state.store.held_alert_count(id).await?,
+        windows,
+    }))
+}
+
+async fn windows(
+    State(state): State<Shared>,
+    _: AdminAuth,
+    Path(id): Path<PolicyId>,
+) -> Result<Json<MaintenanceView>, ApiFailure> {
+    view(&state, id).await
+}
+
+async fn set_windows(
+    State(state): State<Shared>,
+    _: AdminAuth,
+    Path(id): Path<PolicyId>,
+    body: axum::body::Body,
+) -> Result<Json<MaintenanceView>, ApiFailure> {
+    let windows: Maintenance = read_json(body).await?;
+    windows
+        .check()
+        .map_err(|e| ApiFailure::invalid_body(e, None))?;
+    held::save(&state.store, id, &windows).await?;
+    view(&state, id).await
+}
+
+async fn clear_windows(
+    State(state): State<Shared>,
+    _: AdminAuth,
+    Path(id): Path<PolicyId>,
+) -> Result<Json<MaintenanceView>, ApiFailure> {
+    held::save(&state.store, id, &Maintenance::default()).await?;
+    view(&state, id).await
+}
