@@ -200,6 +200,43 @@ async fn alerts_and_help_requests_become_tickets_once_through_flapping_outages_a
     // From here every alert gets a ticket of its own (so the outage below counts them).
     let rules = admin(&d, &["ticket-rules", "--reopen-within-hours", "0"]);
     assert!(rules.starts_with("reopen within 0 h"), "{rules}");
+    // Maintenance windows from the command line: set, shown, refused with the line named, and
+    // removed (the server tests cover what a window does to alerts).
+    let set = admin(
+        &d,
+        &[
+            "maintenance",
+            "--policy",
+            "Acme office",
+            "--time-zone",
+            "Europe/Berlin",
+            "--window",
+            "sat,sun 22:00-02:00",
+            "--window",
+            "2026-12-24 18:00 - 2026-12-27 08:00 Office move",
+        ],
+    );
+    assert!(
+        set.contains("time zone: Europe/Berlin")
+            && set.contains("sat,sun 22:00-02:00\n2026-12-24 18:00 - 2026-12-27 08:00 Office move"),
+        "{set}"
+    );
+    let (ok, _, err) = bindery_e2e::run(
+        "bindery-server",
+        &[
+            "admin",
+            "--data-dir",
+            &d,
+            "maintenance",
+            "--policy",
+            "Acme office",
+            "--window",
+            "someday 22:00-02:00",
+        ],
+    );
+    assert!(!ok && err.contains("line 1"), "{err}");
+    let cleared = admin(&d, &["maintenance", "--policy", "Acme office", "--clear"]);
+    assert!(cleared.contains("no windows"), "{cleared}");
     // A 3 s monitor for the outage below, so that it fits more changes in less time.
     watch_process(&d, data.path(), 3);
     std::thread::sleep(Duration::from_secs(3));
