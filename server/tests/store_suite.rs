@@ -726,7 +726,8 @@ async fn reopening_a_store_keeps_its_data_and_migrates_once() {
             (8,),
             (9,),
             (10,),
-            (11,)
+            (11,),
+            (12,)
         ]
     );
     assert!(matches!(

@@ -16,7 +16,7 @@ use connectwise_client::{Client, Error as CwError};
 use super::adoption::{Candidacy, MatchKey};
 use super::fields;
 use super::job_error::JobError;
-use super::plan::{self, Action, BindingSettings, Desired, Extras, Observed, PersonChoice};
+use super::plan::{self, Action, BindingSettings, Desired, Observed, PersonChoice};
 use super::queue::{self, BindDevice, Snapshot, WRITE_VISIBLE_AFTER_MS};
 use super::runner::Engine;
 use super::sync::{self, device_facts};
@@ -255,21 +255,7 @@ impl Engine {
             return Ok(false);
         };
         let hold = target.hold();
-        let extras = match target.company_id {
-            Some(company) => self
-                .extras_source()
-                .wanted(
-                    &self.store,
-                    &client,
-                    company,
-                    std::slice::from_ref(target),
-                    &observed,
-                )
-                .await
-                .pop()
-                .unwrap_or_default(),
-            None => Extras::default(),
-        };
+        let extras = self.wanted_extras(&client, target, &observed).await;
         let desired = Desired {
             agent_id: &target.agent_id,
             facts: &facts,

@@ -87,6 +87,40 @@ pub fn contact_need(t: &DeviceTarget, company: CompanyId, configs: &[Observed]) 
     .unwrap_or(ContactNeed::NewUser)
 }
 
+impl super::runner::Engine {
+    /// The engine's source: its public URL and its contact cache.
+    pub(super) fn extras_source(&self) -> ExtrasSource<'_> {
+        ExtrasSource {
+            public_url: self.config.public_url.as_deref(),
+            contacts: Some(&self.contacts),
+        }
+    }
+
+    /// What `target` wants beside its facts, given its configurations.
+    pub(super) async fn wanted_extras(
+        &self,
+        client: &Client,
+        target: &DeviceTarget,
+        observed: &[Observed],
+    ) -> Extras {
+        match target.company_id {
+            Some(company) => self
+                .extras_source()
+                .wanted(
+                    &self.store,
+                    client,
+                    company,
+                    std::slice::from_ref(target),
+                    observed,
+                )
+                .await
+                .pop()
+                .unwrap_or_default(),
+            None => Extras::default(),
+        }
+    }
+}
+
 impl ExtrasSource<'_> {
     /// The extras each of `targets` wants in `company`, in order. Reads the company's contacts
     /// only when some device needs its contact chosen (see the module's notes).

@@ -11,7 +11,7 @@ fn the_link_and_contact_are_written_when_missing_and_never_blanked() {
     };
     let d = Desired {
         extras: &wanted,
-        ..adopt_test_desired(&f)
+        ..super::adoption::adopt_test_desired(&f)
     };
     let mut o = observed(
         7,

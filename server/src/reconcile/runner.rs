@@ -103,7 +103,7 @@ fn random_unit() -> f64 {
 pub struct Engine {
     pub(super) store: Store,
     key: Arc<ServerKey>,
-    config: EngineConfig,
+    pub(super) config: EngineConfig,
     /// This process's name in leases.
     owner: String,
     lease_batches: AtomicU64,
@@ -114,7 +114,7 @@ pub struct Engine {
     /// Callback signing keys, fetched from the configured site only.
     pub(super) callback_keys: super::callbacks::KeyCache,
     /// Each company's contacts, for naming the user's contact on tickets.
-    contacts: super::contact_lookup::ContactCache,
+    pub(super) contacts: super::contact_lookup::ContactCache,
     pub stats: EngineStats,
 }
 
@@ -154,14 +154,6 @@ impl Engine {
                 paused_requests,
             }
         })
-    }
-
-    /// Where the configuration fields beside the facts come from.
-    pub(super) fn extras_source(&self) -> super::extras::ExtrasSource<'_> {
-        super::extras::ExtrasSource {
-            public_url: self.config.public_url.as_deref(),
-            contacts: Some(&self.contacts),
-        }
     }
 
     /// Looks for jobs now rather than at the next poll (after queueing some in this process).
