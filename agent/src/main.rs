@@ -51,6 +51,9 @@ enum Command {
         /// Linux: read /proc, /sys, /etc and /run under DIR instead of / (a mounted image, tests).
         #[arg(long, value_name = "DIR")]
         root: Option<PathBuf>,
+        /// Windows: print the raw readings the facts come from (JSON), for bug reports.
+        #[arg(long, conflicts_with_all = ["json", "root"])]
+        inventory: bool,
     },
     /// Enroll this machine with a Bindery server, using a policy's enrollment token.
     Enroll {
@@ -127,9 +130,18 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Facts {
+            inventory: true, ..
+        } => facts::inventory_json().and_then(|text| {
+            std::io::stdout()
+                .lock()
+                .write_all(text.as_bytes())
+                .map_err(|e| format!("cannot write: {e}"))
+        }),
+        Command::Facts {
             json,
             state_dir,
             root,
+            ..
         } => print_facts(json, state_dir, root),
         Command::Enroll {
             server,

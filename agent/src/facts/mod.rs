@@ -57,6 +57,20 @@ fn collect_os(_source: &Source) -> DeviceFacts {
     windows::collect()
 }
 
+/// Windows: the raw readings as JSON (the form of the parser's test samples).
+#[cfg(windows)]
+pub fn inventory_json() -> Result<String, String> {
+    let mut text =
+        serde_json::to_string_pretty(&windows::inventory()).map_err(|e| e.to_string())?;
+    text.push('\n');
+    Ok(text)
+}
+
+#[cfg(not(windows))]
+pub fn inventory_json() -> Result<String, String> {
+    Err("--inventory prints the Windows collector's raw readings: it works on Windows only".into())
+}
+
 #[cfg(not(any(target_os = "linux", target_os = "macos", windows)))]
 fn collect_os(_source: &Source) -> DeviceFacts {
     let mut facts = DeviceFacts::default();
