@@ -122,8 +122,13 @@ enum Command {
 enum ServiceAction {
     /// Register this program as a service that starts at boot, and start it (needs root).
     Install,
-    /// Stop and remove the service; the agent's state (its identity) stays.
-    Uninstall,
+    /// Stop and remove the service; the agent's state (its identity) stays unless --purge.
+    Uninstall {
+        /// Also delete the agent's state: its identity and enrollment (the machine must be
+        /// enrolled again, and comes back as the same device only by its serial).
+        #[arg(long)]
+        purge: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -166,7 +171,13 @@ fn main() -> ExitCode {
         Command::Status { state_dir } => status(state_dir),
         Command::Service { action } => match action {
             ServiceAction::Install => service::install(),
-            ServiceAction::Uninstall => service::uninstall(),
+            ServiceAction::Uninstall { purge } => service::uninstall().and_then(|done| {
+                if purge {
+                    purge_state().map(|gone| format!("{done}\n{gone}"))
+                } else {
+                    Ok(done)
+                }
+            }),
         }
         .map(|done| println!("{done}")),
         Command::Help {
@@ -659,6 +670,19 @@ async fn shutdown_signal() {
     }
 }
 
+/// Deletes the machine-wide state (`service uninstall --purge`, the MSI's PURGE=1).
+fn purge_state() -> Result<String, String> {
+    let state = StateDir::resolve(None)?;
+    let path = state.path();
+    match std::fs::remove_dir_all(path) {
+        Ok(()) => Ok(format!("deleted the agent's state in {}", path.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Ok(format!("no agent state in {}", path.display()))
+        }
+        Err(e) => Err(format!("cannot delete {}: {e}", path.display())),
+    }
+}
+
 fn status(state_dir: Option<PathBuf>) -> Result<(), String> {
     let state = StateDir::resolve(state_dir)?;
     let Some(enrolled) = state.enrollment()? else {
@@ -667,6 +691,12 @@ fn status(state_dir: Option<PathBuf>) -> Result<(), String> {
     };
     println!("server      {}", enrolled.server);
     println!("agent id    {}", enrolled.agent_id);
+    println!("state       {}", state.path().display());
+    // Windows: read back from the folder too, so a changed access list shows.
+    match state.access() {
+        Ok(access) => println!("access      {access}"),
+        Err(e) => println!("access      {e}"),
+    }
     match state.status() {
         Some(s) => {
             println!("last result {}", s.last_result);

@@ -1,8 +1,6 @@
 //! Whether a named service is running, asked of the OS's service manager: `systemctl` on Linux,
-//! `launchctl` on macOS, `sc` on Windows. The answers are read by pure functions tested here with
-//! recorded output.
-
-use std::process::Command;
+//! `launchctl` on macOS (their answers read by pure functions tested here with recorded output),
+//! and on Windows the Service Control Manager itself, through its API (no process started).
 
 /// True when the service runs, false when it is stopped or unknown to the service manager;
 /// an error when the manager cannot be asked.
@@ -16,7 +14,7 @@ pub fn running(name: &str) -> Result<bool, String> {
 #[cfg(target_os = "linux")]
 fn ask(name: &str) -> Result<bool, String> {
     // `is-active` exits 0 only for an active unit (3 for inactive or unknown ones).
-    let out = Command::new("systemctl")
+    let out = std::process::Command::new("systemctl")
         .args(["is-active", "--", name])
         .output()
         .map_err(|e| format!("cannot run systemctl: {e}"))?;
@@ -25,7 +23,7 @@ fn ask(name: &str) -> Result<bool, String> {
 
 #[cfg(target_os = "macos")]
 fn ask(name: &str) -> Result<bool, String> {
-    let out = Command::new("launchctl")
+    let out = std::process::Command::new("launchctl")
         .args(["list", name])
         .output()
         .map_err(|e| format!("cannot run launchctl: {e}"))?;
@@ -34,16 +32,26 @@ fn ask(name: &str) -> Result<bool, String> {
 
 #[cfg(windows)]
 fn ask(name: &str) -> Result<bool, String> {
-    let out = Command::new("sc.exe")
-        .args(["query", name])
-        .output()
-        .map_err(|e| format!("cannot run sc.exe: {e}"))?;
-    Ok(sc_running(&String::from_utf8_lossy(&out.stdout)))
+    use windows_service::service::{ServiceAccess, ServiceState};
+    use windows_service::service_manager::{ServiceManager, ServiceManagerAccess};
+    /// ERROR_SERVICE_DOES_NOT_EXIST
+    const NO_SUCH_SERVICE: i32 = 1060;
+    let scm = ServiceManager::local_computer(None::<&str>, ServiceManagerAccess::CONNECT)
+        .map_err(|e| format!("cannot ask the Service Control Manager: {e}"))?;
+    match scm.open_service(name, ServiceAccess::QUERY_STATUS) {
+        Ok(service) => service
+            .query_status()
+            .map(|s| s.current_state == ServiceState::Running)
+            .map_err(|e| format!("cannot query the service {name}: {e}")),
+        Err(windows_service::Error::Winapi(e)) if e.raw_os_error() == Some(NO_SUCH_SERVICE) => {
+            Ok(false)
+        }
+        Err(e) => Err(format!("cannot open the service {name}: {e}")),
+    }
 }
 
 #[cfg(not(any(target_os = "linux", target_os = "macos", windows)))]
 fn ask(_name: &str) -> Result<bool, String> {
-    let _ = Command::new;
     Err("service monitors are not supported on this OS".into())
 }
 
@@ -61,15 +69,6 @@ pub fn launchctl_has_pid(stdout: &str) -> bool {
         .any(|l| l.trim_start().starts_with("\"PID\" ="))
 }
 
-/// `sc query NAME` prints `STATE : 4  RUNNING` for a running service.
-#[cfg_attr(not(windows), allow(dead_code))]
-pub fn sc_running(stdout: &str) -> bool {
-    stdout.lines().any(|l| {
-        let l = l.trim();
-        l.starts_with("STATE") && l.split_whitespace().any(|w| w == "RUNNING")
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -84,13 +83,6 @@ mod tests {
         let stopped = "{\n\t\"LimitLoadToSessionType\" = \"System\";\n\t\"Label\" = \"com.openssh.sshd\";\n\t\"LastExitStatus\" = 0;\n};\n";
         assert!(launchctl_has_pid(running));
         assert!(!launchctl_has_pid(stopped));
-
-        let sc = "\r\nSERVICE_NAME: Spooler \r\n        TYPE               : 110  WIN32_OWN_PROCESS  (interactive)\r\n        STATE              : 4  RUNNING \r\n                                (STOPPABLE, NOT_PAUSABLE, ACCEPTS_SHUTDOWN)\r\n";
-        assert!(sc_running(sc));
-        assert!(!sc_running(&sc.replace("4  RUNNING", "1  STOPPED")));
-        assert!(!sc_running(
-            "[SC] EnumQueryServicesStatus:OpenService FAILED 1060:\r\n"
-        ));
     }
 
     #[test]

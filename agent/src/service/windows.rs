@@ -22,6 +22,26 @@ const DISPLAY_NAME: &str = "Bindery agent";
 const DESCRIPTION: &str = "Reports this machine's facts and alerts to the Bindery server and sends its users' help requests.";
 /// ERROR_SERVICE_DOES_NOT_EXIST
 const NO_SUCH_SERVICE: i32 = 1060;
+/// ERROR_SERVICE_DATABASE_LOCKED
+const DATABASE_LOCKED: i32 = 1055;
+/// ERROR_INVALID_LEVEL: the service manager lacks that kind of setting.
+const INVALID_LEVEL: i32 = 124;
+
+/// Runs `op` again while the service database is locked (another installer holds it, or a
+/// service manager still starting), for up to 30 s.
+fn while_locked<T>(mut op: impl FnMut() -> windows_service::Result<T>) -> Result<T, String> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        match op() {
+            Err(windows_service::Error::Winapi(e))
+                if e.raw_os_error() == Some(DATABASE_LOCKED) && Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(500));
+            }
+            other => return other.map_err(why),
+        }
+    }
+}
 
 /// The error with the Windows error under it (the crate's own text alone says only "IO error").
 fn why(e: windows_service::Error) -> String {
@@ -41,6 +61,16 @@ fn manager(access: ServiceManagerAccess) -> Result<ServiceManager, String> {
 }
 
 pub fn install() -> Result<String, String> {
+    // The service reads the machine-wide state; without an enrollment it would only fail and be
+    // restarted every 10 s.
+    let state = crate::state::StateDir::resolve(None)?;
+    if state.enrollment()?.is_none() {
+        return Err(format!(
+            "this machine is not enrolled ({} holds no enrollment): run `bindery-agent enroll` \
+             first, or give the MSI SERVER_URL and ENROLL_TOKEN",
+            state.path().display()
+        ));
+    }
     let binary = std::env::current_exe().map_err(|e| format!("cannot find this program: {e}"))?;
     let info = ServiceInfo {
         name: SERVICE_NAME.into(),
@@ -58,37 +88,53 @@ pub fn install() -> Result<String, String> {
     let scm = manager(ServiceManagerAccess::CONNECT | ServiceManagerAccess::CREATE_SERVICE)?;
     let access = ServiceAccess::QUERY_STATUS | ServiceAccess::START | ServiceAccess::CHANGE_CONFIG;
     // Installing again (an upgrade to another path, say) updates the registration in place.
-    let service = match scm.open_service(SERVICE_NAME, access) {
-        Ok(service) => {
-            service.change_config(&info).map_err(why)?;
-            service
+    let service = while_locked(|| match scm.open_service(SERVICE_NAME, access) {
+        Ok(service) => service.change_config(&info).map(|()| service),
+        Err(_) => scm.create_service(&info, access),
+    })?;
+    // The description and restart policy are settings of the registration: a service manager
+    // without one of them (Wine's lacks some) still gets a working service, and says so.
+    let mut missing = Vec::new();
+    let mut optional = |what: &str, result: windows_service::Result<()>| match result {
+        Err(windows_service::Error::Winapi(e)) if e.raw_os_error() == Some(INVALID_LEVEL) => {
+            missing.push(what.to_owned());
+            Ok(())
         }
-        Err(_) => scm.create_service(&info, access).map_err(why)?,
+        other => other.map_err(why),
     };
-    service.set_description(DESCRIPTION).map_err(why)?;
+    optional("a description", service.set_description(DESCRIPTION))?;
     let restart = ServiceAction {
         action_type: ServiceActionType::Restart,
         delay: Duration::from_secs(10),
     };
-    service
-        .update_failure_actions(ServiceFailureActions {
+    optional(
+        "restarts after a failure",
+        service.update_failure_actions(ServiceFailureActions {
             reset_period: ServiceFailureResetPeriod::After(Duration::from_secs(86_400)),
             reboot_msg: None,
             command: None,
             actions: Some(vec![restart.clone(), restart.clone(), restart]),
-        })
-        .map_err(why)?;
+        }),
+    )?;
     // An error exit (not only a crash) restarts it too.
-    service
-        .set_failure_actions_on_non_crash_failures(true)
-        .map_err(why)?;
+    optional(
+        "restarts after an error exit",
+        service.set_failure_actions_on_non_crash_failures(true),
+    )?;
     if service.query_status().map_err(why)?.current_state != ServiceState::Running {
-        service.start(&[] as &[&OsStr]).map_err(why)?;
+        while_locked(|| service.start(&[] as &[&OsStr]))?;
     }
-    Ok(format!(
+    let mut done = format!(
         "installed and started the {DISPLAY_NAME} service ({SERVICE_NAME}); its state stays in \
          %ProgramData%\\Bindery\\Agent"
-    ))
+    );
+    if !missing.is_empty() {
+        done += &format!(
+            " (this service manager cannot set {}: left out)",
+            missing.join(", ")
+        );
+    }
+    Ok(done)
 }
 
 pub fn uninstall() -> Result<String, String> {

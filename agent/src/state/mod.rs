@@ -59,9 +59,17 @@ pub struct Status {
     pub next_checkin_secs: u32,
 }
 
+mod windows_acl;
+
 #[derive(Clone, Debug)]
 pub struct StateDir {
     path: PathBuf,
+    /// The machine-wide location (not `--state-dir` or the user's own): on Windows it gets the
+    /// explicit access list of [`windows_acl`], once per process.
+    #[cfg_attr(not(windows), allow(dead_code))]
+    system: bool,
+    #[cfg_attr(not(windows), allow(dead_code))]
+    secured: std::sync::Arc<std::sync::OnceLock<()>>,
 }
 
 impl StateDir {
@@ -77,16 +85,52 @@ impl StateDir {
                 PathBuf::from(v.split(':').next().unwrap_or(&v))
             })
         };
-        let path = explicit
+        let chosen = explicit
             .or_else(|| from_env("BINDERY_AGENT_STATE_DIR"))
-            .or_else(|| from_env("STATE_DIRECTORY"))
-            .or_else(system_dir)
+            .or_else(|| from_env("STATE_DIRECTORY"));
+        let system = chosen.is_none().then(system_dir).flatten();
+        let path = chosen
+            .or_else(|| system.clone())
             .or_else(|| {
                 directories::ProjectDirs::from("", "", "bindery-agent")
                     .map(|d| d.data_local_dir().to_path_buf())
             })
             .ok_or("no state directory: give --state-dir")?;
-        Ok(StateDir { path })
+        Ok(StateDir {
+            path,
+            system: system.is_some(),
+            secured: Default::default(),
+        })
+    }
+
+    /// Who may open the state folder, in words (`status`): on Windows, read back from the
+    /// folder itself; elsewhere its mode, which `create_dir` sets.
+    pub fn access(&self) -> Result<String, String> {
+        #[cfg(windows)]
+        {
+            // What the agent applies, and what the folder says it has: they differ where a file
+            // system keeps no access lists (Wine keeps only Unix modes).
+            let words = |sddl: &str| match windows_acl::judge_dacl(sddl) {
+                Ok(only) => only.to_owned(),
+                Err(open) => open,
+            };
+            let built = windows_acl::built_sddl()?;
+            let read = windows_acl::read_sddl(&self.path)?;
+            Ok(format!(
+                "applies: {} ({built}); the folder reports: {} ({read})",
+                words(&built),
+                words(&read)
+            ))
+        }
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let meta = std::fs::metadata(&self.path)
+                .map_err(|e| format!("cannot read {}: {e}", self.path.display()))?;
+            Ok(format!("mode {:o}", meta.permissions().mode() & 0o777))
+        }
+        #[cfg(not(any(unix, windows)))]
+        Ok(String::new())
     }
 
     /// The agent id, created (a random UUID) the first time and the same ever after.
@@ -161,6 +205,11 @@ impl StateDir {
         write_file_atomic(&self.path.join(name), bytes, mode)
     }
 
+    /// Where the state is (whether or not it exists yet).
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
     /// The state dir itself, created when missing (for the alert spool).
     pub fn dir(&self) -> Result<&Path, String> {
         self.create_dir()?;
@@ -168,13 +217,21 @@ impl StateDir {
     }
 
     fn create_dir(&self) -> Result<(), String> {
+        #[cfg(windows)]
+        let existed = self.path.exists();
         let mut builder = std::fs::DirBuilder::new();
         builder.recursive(true);
         #[cfg(unix)]
         std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
         builder
             .create(&self.path)
-            .map_err(|e| format!("cannot create state dir {}: {e}", self.path.display()))
+            .map_err(|e| format!("cannot create state dir {}: {e}", self.path.display()))?;
+        #[cfg(windows)]
+        if self.system && self.secured.get().is_none() {
+            windows_acl::secure(&self.path, existed)?;
+            let _ = self.secured.set(());
+        }
+        Ok(())
     }
 }
 
@@ -232,8 +289,45 @@ fn system_dir() -> Option<PathBuf> {
 
 #[cfg(windows)]
 fn system_dir() -> Option<PathBuf> {
-    // One id per machine whoever runs the agent: ProgramData is machine-wide.
-    std::env::var_os("ProgramData").map(|p| PathBuf::from(p).join("Bindery").join("Agent"))
+    // One id per machine whoever runs the agent: ProgramData is machine-wide. Asked of Windows,
+    // not the environment: a service's may lack %ProgramData% (Wine's services do).
+    program_data()
+        .or_else(|| std::env::var_os("ProgramData").map(PathBuf::from))
+        .map(|p| p.join("Bindery").join("Agent"))
+}
+
+/// The ProgramData folder (FOLDERID_ProgramData), as Windows knows it.
+#[cfg(windows)]
+fn program_data() -> Option<PathBuf> {
+    use std::os::windows::ffi::OsStringExt;
+    use windows_sys::Win32::System::Com::CoTaskMemFree;
+    use windows_sys::Win32::UI::Shell::{
+        FOLDERID_ProgramData, KF_FLAG_DEFAULT, SHGetKnownFolderPath,
+    };
+    let mut path: *mut u16 = std::ptr::null_mut();
+    // SAFETY: the GUID is a static; `path` is freed with CoTaskMemFree below, as documented.
+    let hr = unsafe {
+        SHGetKnownFolderPath(
+            &FOLDERID_ProgramData,
+            KF_FLAG_DEFAULT as u32,
+            std::ptr::null_mut(),
+            &mut path,
+        )
+    };
+    let found = (hr >= 0 && !path.is_null()).then(|| {
+        let mut len = 0;
+        // SAFETY: Windows returned a NUL-terminated string.
+        while unsafe { *path.add(len) } != 0 {
+            len += 1;
+        }
+        // SAFETY: `len` u16s were just read.
+        PathBuf::from(std::ffi::OsString::from_wide(unsafe {
+            std::slice::from_raw_parts(path, len)
+        }))
+    });
+    // SAFETY: allocated by SHGetKnownFolderPath (null is allowed).
+    unsafe { CoTaskMemFree(path.cast()) };
+    found
 }
 
 #[cfg(not(any(unix, windows)))]
