@@ -1,6 +1,6 @@
 //! Putting agents on machines: the install scripts (`/install.sh`, `/install.ps1`), the agent
-//! builds they download (`/downloads/…`, from `serve --downloads-dir`), and the one-line install
-//! commands the console and `token-create` show with a token filled in.
+//! builds and the Windows MSI they download (`/downloads/…`, from `serve --downloads-dir`), and
+//! the one-line install commands the console and `token-create` show with a token filled in.
 
 use std::path::PathBuf;
 
@@ -50,7 +50,13 @@ pub struct InstallCommands {
     pub unix: String,
     /// Windows, in PowerShell as Administrator.
     pub windows: String,
+    /// Windows through the MSI, as deployment tools (GPO, Intune, an RMM) run it, as
+    /// Administrator.
+    pub msi: String,
 }
+
+/// The Windows installer package's name under /downloads/.
+pub const MSI: &str = "bindery-agent-x86_64.msi";
 
 /// The commands for `server` (as agents reach it: `https://bindery.example.com`) and `token`.
 /// Plain http gets the scripts' test-only flags, so what is shown works as shown.
@@ -58,13 +64,15 @@ pub struct InstallCommands {
 /// The token never becomes a program's argument, so neither `ps` nor sudo's log shows it: the
 /// Unix command writes it with the shell's own `printf` to a file only its owner reads, which the
 /// script reads and removes; PowerShell sets it in its own environment for the script it runs.
+/// An MSI takes it only as a property: on msiexec's command line while it installs, never in the
+/// MSI's log.
 pub fn install_commands(server: &str, token: &str) -> InstallCommands {
     let server = server.trim_end_matches('/');
     let http = server.starts_with("http://");
-    let (sh_flag, ps_flag) = if http {
-        (" --allow-http", " -AllowHttp")
+    let (sh_flag, ps_flag, msi_flag) = if http {
+        (" --allow-http", " -AllowHttp", ", 'ALLOW_HTTP=1'")
     } else {
-        ("", "")
+        ("", "", "")
     };
     InstallCommands {
         unix: format!(
@@ -73,12 +81,19 @@ pub fn install_commands(server: &str, token: &str) -> InstallCommands {
         windows: format!(
             "$env:BINDERY_ENROLL_TOKEN = '{token}'; & ([scriptblock]::Create((irm {server}/install.ps1))) -Server {server}{ps_flag}"
         ),
+        // Start-Process -Wait: msiexec alone returns at once, before the install has run.
+        msi: format!(
+            "curl.exe -fsSLo $env:TEMP\\{MSI} {server}/downloads/{MSI}; Start-Process msiexec -Wait -ArgumentList '/i', \"$env:TEMP\\{MSI}\", '/qn', 'SERVER_URL={server}', 'ENROLL_TOKEN={token}'{msi_flag}"
+        ),
     }
 }
 
 /// Whether `name` is an agent build's name: `bindery-agent-{linux,macos,windows}-{x86_64,aarch64}`
-/// (`.exe` for Windows). Nothing else is ever looked up on disk.
+/// (`.exe` for Windows), or the Windows MSI ([`MSI`]). Nothing else is ever looked up on disk.
 pub fn is_agent_build(name: &str) -> bool {
+    if name == MSI {
+        return true;
+    }
     let Some(rest) = name.strip_prefix("bindery-agent-") else {
         return false;
     };
@@ -201,6 +216,7 @@ mod tests {
             "bindery-agent-linux-x86_64",
             "bindery-agent-macos-aarch64",
             "bindery-agent-windows-x86_64.exe",
+            "bindery-agent-x86_64.msi",
         ] {
             assert!(is_agent_build(ok), "{ok}");
         }
@@ -209,6 +225,8 @@ mod tests {
             "bindery-agent-linux-x86_64/../../etc/passwd",
             "bindery-agent-linux-x86_64.exe",
             "bindery-agent-windows-x86_64",
+            "bindery-agent-windows-x86_64.msi",
+            "bindery-agent-x86_64.msi/..",
             "bindery-agent-solaris-sparc",
             "bindery-agent-linux-",
             "server.key",
@@ -234,8 +252,13 @@ mod tests {
         );
         // Only the shell and PowerShell themselves ever hold the token: no argument carries it.
         assert!(!c.unix.contains("--token bdy") && !c.windows.contains("-Token"));
+        assert_eq!(
+            c.msi,
+            "curl.exe -fsSLo $env:TEMP\\bindery-agent-x86_64.msi https://bindery.example.com/downloads/bindery-agent-x86_64.msi; Start-Process msiexec -Wait -ArgumentList '/i', \"$env:TEMP\\bindery-agent-x86_64.msi\", '/qn', 'SERVER_URL=https://bindery.example.com', 'ENROLL_TOKEN=bdy_enr_T'"
+        );
         let plain = install_commands("http://10.0.0.5:8700", "t");
         assert!(plain.unix.ends_with("--allow-http"));
         assert!(plain.windows.ends_with("-AllowHttp"));
+        assert!(plain.msi.ends_with(", 'ALLOW_HTTP=1'"));
     }
 }

@@ -567,6 +567,15 @@ async fn an_admin_sets_up_links_watches_binding_and_fixes_a_failure_in_a_real_br
             && windows.contains(&format!("$env:BINDERY_ENROLL_TOKEN = '{new_token}'")),
         "{windows}"
     );
+    let msi = value("#install-msi").await;
+    assert!(
+        msi.contains(&format!(
+            "{}/downloads/bindery-agent-x86_64.msi",
+            server.url
+        )) && msi.contains(&format!("'ENROLL_TOKEN={new_token}'"))
+            && msi.ends_with("'ALLOW_HTTP=1'"),
+        "{msi}"
+    );
     s.shot("token").await;
     let script = http
         .get(format!("{}/install.sh", server.url))

@@ -2,7 +2,10 @@
 //! 8 on this Linux machine. Wine answers the Win32 API with the host's real values, so the
 //! Windows agent's facts are compared with what the Linux agent reads on the same host; then it
 //! enrolls, checks in, runs its monitors and sends a help request against the real Linux server
-//! and the ConnectWise sandbox.
+//! and the ConnectWise sandbox. Its MSI (scripts/package-msi) is downloaded from the server and
+//! installed with Wine's msiexec: the machine enrolls, the service runs in Wine's service
+//! manager, an upgrade keeps the identity, and uninstalling removes the service (and with PURGE=1
+//! the state).
 //!
 //! `BINDERY_WINDOWS_AGENT` names a built exe (scripts/test builds it once); without it the test
 //! builds one. `WINE` names the Wine loader (default: Debian's `/usr/lib/wine/wine64`).
@@ -50,9 +53,14 @@ impl Wine {
 
     /// Runs the Windows agent with `args` under Wine.
     fn agent(&self, args: &[&str]) -> Output {
+        self.program(exe().to_str().unwrap(), args)
+    }
+
+    /// Runs a Windows program (Wine's own `msiexec`, `sc`, or a path) with `args`.
+    fn program(&self, program: &str, args: &[&str]) -> Output {
         let wine = std::env::var("WINE").unwrap_or_else(|_| "/usr/lib/wine/wine64".into());
         Command::new(wine)
-            .arg(exe())
+            .arg(program)
             .args(args)
             .env("WINEPREFIX", self.prefix.path())
             .env("WINEDEBUG", "-all")
@@ -77,6 +85,23 @@ impl Wine {
     /// A Linux path as the Windows agent sees it (Wine maps `/` to drive Z:).
     fn path(p: &Path) -> String {
         format!("Z:{}", p.display()).replace('/', "\\")
+    }
+
+    /// The prefix's C: drive.
+    fn drive_c(&self) -> PathBuf {
+        self.prefix.path().join("drive_c")
+    }
+}
+
+impl Drop for Wine {
+    /// Ends the prefix's processes (a service keeps its wineserver alive).
+    fn drop(&mut self) {
+        let wine = std::env::var("WINE").unwrap_or_else(|_| "/usr/lib/wine/wine64".into());
+        let server = Path::new(&wine).with_file_name("wineserver");
+        let _ = Command::new(server)
+            .arg("-k")
+            .env("WINEPREFIX", self.prefix.path())
+            .status();
     }
 }
 
@@ -133,6 +158,26 @@ async fn under_wine_the_windows_agent_enrolls_checks_in_monitors_and_asks_for_he
     admin(&d, &["connect-sandbox", &sb.url()]);
     admin(&d, &["policy-create", "Windows fleet"]);
     admin(&d, &["link", "--policy", "Windows fleet", "--company", "2"]);
+    // Monitors: memory in use above 1 % (raised at once on any machine), a process that runs
+    // (the agent itself), and a service no machine has (not running: raised).
+    let monitors = data.path().join("monitors.json");
+    let settings = serde_json::json!({"monitors": [
+        {"id": "memory", "kind": "memoryUsed", "threshold": 1.0, "minDurationSecs": 0},
+        {"id": "agent", "kind": "processRunning", "target": "bindery-agent.exe", "minDurationSecs": 0},
+        {"id": "cpu", "kind": "cpuLoad", "threshold": 1000.0, "minDurationSecs": 0},
+        {"id": "disk", "kind": "diskFree", "threshold": 0.0, "minDurationSecs": 0},
+        {"id": "svc", "kind": "serviceRunning", "target": "bindery-no-such-service", "minDurationSecs": 0}
+    ], "offlineAfterMins": 0});
+    std::fs::write(&monitors, settings.to_string()).unwrap();
+    admin(
+        &d,
+        &[
+            "monitors-set",
+            "--policy",
+            "Windows fleet",
+            monitors.to_str().unwrap(),
+        ],
+    );
     let token = admin(&d, &["token-create", "--policy", "Windows fleet"])
         .trim()
         .to_owned();
@@ -151,8 +196,9 @@ async fn under_wine_the_windows_agent_enrolls_checks_in_monitors_and_asks_for_he
         &state_dir,
     ]);
     assert!(out.starts_with("enrolled with"), "{out}");
-    // One check-in, which also reads the monitors once: what Wine cannot answer is reported,
-    // never a crash.
+    // The first check-in brings the monitors, the second reads them: every kind runs on
+    // Windows, and what Wine cannot answer is left unknown, never a crash.
+    wine.ok(&["run", "--once", "--state-dir", &state_dir]);
     wine.ok(&["run", "--once", "--state-dir", &state_dir]);
     let status = wine.ok(&["status", "--state-dir", &state_dir]);
     assert!(status.contains("last result ok"), "{status}");
@@ -179,12 +225,224 @@ async fn under_wine_the_windows_agent_enrolls_checks_in_monitors_and_asks_for_he
         .unwrap();
     assert_eq!(c["osType"], "Windows", "{c}");
     assert!(c["osInfo"].as_str().unwrap().starts_with("Windows"), "{c}");
+    // The alerts the Windows agent raised, as monitoring tickets: memory and the missing
+    // service; not the agent's own process, the CPU or the disks.
+    let summaries = || -> Vec<String> {
+        sb.sandbox
+            .data()
+            .tickets
+            .values()
+            .filter_map(|t| t["summary"].as_str().map(str::to_owned))
+            .collect()
+    };
+    bindery_e2e::wait_for("the Windows agent's alerts as tickets", 60, || {
+        let s = summaries();
+        s.iter().any(|t| t.starts_with("Memory"))
+            && s.iter().any(|t| t.contains("bindery-no-such-service"))
+    });
+    let raised = summaries();
+    assert!(
+        !raised.iter().any(|t| t.contains("bindery-agent.exe")
+            || t.starts_with("CPU")
+            || t.starts_with("Disk")),
+        "{raised:?}"
+    );
 
     // A help request from the Windows agent: a self-service ticket, listed back with its state.
     let out = wine.ok(&["help", "The printer is jammed", "--state-dir", &state_dir]);
     assert!(out.contains('#'), "{out}");
     let list = wine.ok(&["help", "--list", "--state-dir", &state_dir]);
     assert!(list.contains("The printer is jammed"), "{list}");
+    drop(server);
+    sb.stop().await;
+}
+
+/// The MSI of the Windows agent at `version` (scripts/package-msi).
+fn msi(version: &str, dir: &Path) -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let output = dir.join(format!("bindery-agent-{version}.msi"));
+    let out = Command::new(root.join("scripts/package-msi"))
+        .args(["--exe", exe().to_str().unwrap(), "--version", version])
+        .arg("--output")
+        .arg(&output)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "building the MSI: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    output
+}
+
+/// Whether the prefix's service manager knows the agent's service, and its `sc query` answer.
+fn service(wine: &Wine) -> (bool, String) {
+    let out = wine.program("sc", &["query", "bindery-agent"]);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    (out.status.success() && text.contains("bindery-agent"), text)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn under_wine_the_msi_enrolls_runs_the_service_upgrades_in_place_and_uninstalls() {
+    connectwise_client::install_tls_provider();
+    let sb = connectwise_sandbox::spawn("127.0.0.1:0".parse().unwrap(), Seed::default_seed(), true)
+        .await
+        .unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let d = data.path().to_str().unwrap().to_owned();
+    admin(&d, &["connect-sandbox", &sb.url()]);
+    admin(&d, &["policy-create", "Windows fleet"]);
+    admin(&d, &["link", "--policy", "Windows fleet", "--company", "2"]);
+    let token = admin(&d, &["token-create", "--policy", "Windows fleet"])
+        .trim()
+        .to_owned();
+    let downloads = tempfile::tempdir().unwrap();
+    let first = msi("0.1.0", downloads.path());
+    let newer = msi("0.1.1", downloads.path());
+    std::fs::copy(&first, downloads.path().join("bindery-agent-x86_64.msi")).unwrap();
+    let server = ServerProcess::start(&[
+        "--data-dir",
+        &d,
+        "--retry-base-ms",
+        "100",
+        "--downloads-dir",
+        downloads.path().to_str().unwrap(),
+    ]);
+
+    // The MSI as a machine gets it: downloaded from the server.
+    let work = tempfile::tempdir().unwrap();
+    let downloaded = work.path().join("bindery-agent-x86_64.msi");
+    let bytes = reqwest::get(format!("{}/downloads/bindery-agent-x86_64.msi", server.url))
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(
+        bytes.as_ref(),
+        std::fs::read(&first).unwrap(),
+        "the served MSI"
+    );
+    std::fs::write(&downloaded, &bytes).unwrap();
+
+    let wine = Wine::new();
+    // Wine 8 lacks ProcessPrng (see packaging/windows/wine): the test's shim goes where every
+    // program finds it, as a real Windows has it.
+    wine.program("wineboot", &["--init"]);
+    let shim = exe().with_file_name("bcryptprimitives.dll");
+    std::fs::copy(
+        &shim,
+        wine.drive_c().join("windows/system32/bcryptprimitives.dll"),
+    )
+    .unwrap();
+    let installed = wine
+        .drive_c()
+        .join("Program Files/Bindery/bindery-agent.exe");
+    let state = wine.drive_c().join("ProgramData/Bindery/Agent");
+    let msiexec = |args: &[&str]| {
+        let out = wine.program("msiexec", args);
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+
+    // Without an enrollment token, a first install fails whole: nothing stays behind.
+    let (code, _) = msiexec(&["/i", &Wine::path(&downloaded), "/qn"]);
+    assert_ne!(code, Some(0), "installed without a token");
+    assert!(!installed.exists() && !service(&wine).0);
+
+    // Installed as deployment tools do it: enrolled, the service registered and running.
+    let log = work.path().join("install.log");
+    let (code, err) = msiexec(&[
+        "/i",
+        &Wine::path(&downloaded),
+        "/qn",
+        "/l*v",
+        &Wine::path(&log),
+        &format!("SERVER_URL={}", server.url),
+        &format!("ENROLL_TOKEN={token}"),
+    ]);
+    assert_eq!(code, Some(0), "msiexec /i: {err}");
+    assert!(installed.exists());
+    let (known, query) = service(&wine);
+    assert!(known, "{query}");
+    let agent_id = std::fs::read_to_string(state.join("agent-id"))
+        .unwrap()
+        .trim()
+        .to_owned();
+    bindery_e2e::wait_for("the MSI-installed machine in ConnectWise", 60, || {
+        sb.sandbox
+            .data()
+            .configurations
+            .values()
+            .any(|c| c["deviceIdentifier"] == agent_id.as_str() && c["osType"] == "Windows")
+    });
+    // Wine writes its MSI log in UTF-16 or UTF-8, depending on the version.
+    let log_bytes = std::fs::read(&log).unwrap_or_default();
+    let log_text = if log_bytes.starts_with(&[0xff, 0xfe]) {
+        let units: Vec<u16> = log_bytes[2..]
+            .chunks_exact(2)
+            .map(|c| u16::from_le_bytes([c[0], c[1]]))
+            .collect();
+        String::from_utf16_lossy(&units)
+    } else {
+        String::from_utf8_lossy(&log_bytes).into_owned()
+    };
+    let leaks: Vec<String> = log_text
+        .lines()
+        .filter(|l| l.contains(&token))
+        .map(|l| l.replace(&token, "<TOKEN>"))
+        .collect();
+    assert!(leaks.is_empty(), "the token is in the MSI log: {leaks:#?}");
+    let status = || {
+        let out = wine.program(installed.to_str().unwrap(), &["status"]);
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    // The service checks in (it would refuse a state folder someone else owns).
+    bindery_e2e::wait_for("the service's check-in", 60, || {
+        status().contains("last result ok")
+    });
+    // The state folder's access list, as Windows builds it: SYSTEM and Administrators only. (Wine
+    // keeps only Unix modes, so what the folder reports back is Wine's, not ours.)
+    let shown = status();
+    assert!(
+        shown.contains("access      applies: SYSTEM and Administrators only (O:BAD:P"),
+        "{shown}"
+    );
+
+    // An upgrade (no token needed) keeps the machine's identity: still one device.
+    let (code, err) = msiexec(&["/i", &Wine::path(&newer), "/qn"]);
+    assert_eq!(code, Some(0), "the upgrade: {err}");
+    assert!(service(&wine).0, "the service after the upgrade");
+    let after = std::fs::read_to_string(state.join("agent-id")).unwrap();
+    assert_eq!(after.trim(), agent_id);
+    let windows_devices = |sb: &connectwise_sandbox::Running| {
+        sb.sandbox
+            .data()
+            .configurations
+            .values()
+            .filter(|c| c["osType"] == "Windows")
+            .count()
+    };
+    assert_eq!(windows_devices(&sb), 1);
+
+    // Uninstalled: the service and program are gone, the identity stays for a reinstall...
+    let (code, err) = msiexec(&["/x", &Wine::path(&newer), "/qn"]);
+    assert_eq!(code, Some(0), "msiexec /x: {err}");
+    assert!(!service(&wine).0, "the service after uninstalling");
+    assert!(!installed.exists());
+    assert!(state.join("enrollment.json").exists(), "the state stays");
+    // ...which needs no token, and PURGE=1 removes the state too.
+    let (code, err) = msiexec(&["/i", &Wine::path(&newer), "/qn"]);
+    assert_eq!(code, Some(0), "the reinstall: {err}");
+    assert!(service(&wine).0);
+    let (code, err) = msiexec(&["/x", &Wine::path(&newer), "/qn", "PURGE=1"]);
+    assert_eq!(code, Some(0), "msiexec /x PURGE=1: {err}");
+    assert!(!service(&wine).0 && !state.exists(), "purged");
+    assert_eq!(windows_devices(&sb), 1);
     drop(server);
     sb.stop().await;
 }

@@ -55,8 +55,8 @@ pub async fn run(cx: &Context<'_>, command: Command) -> Result<(), String> {
                 Some(url) => {
                     let c = bindery_server::downloads::install_commands(&url, &token);
                     println!(
-                        "Token for {}: {token}\n\nLinux and macOS (as root):\n  {}\n\nWindows (PowerShell as Administrator):\n  {}",
-                        p.name, c.unix, c.windows
+                        "Token for {}: {token}\n\nLinux and macOS (as root):\n  {}\n\nWindows (PowerShell as Administrator):\n  {}\n\nWindows through the MSI (PowerShell as Administrator; GPO, Intune or an RMM run the msiexec part):\n  {}",
+                        p.name, c.unix, c.windows, c.msi
                     );
                 }
             }

@@ -331,6 +331,7 @@ struct TokenCreated {
     /// The install commands; none until the server's public URL is configured.
     linux: Option<String>,
     windows: Option<String>,
+    msi: Option<String>,
     token: String,
 }
 
@@ -388,7 +389,8 @@ async fn create_token(
     let page = TokenCreated {
         frame: Frame::new(&viewer, "policies", "New enrollment token"),
         linux: commands.as_ref().map(|c| c.unix.clone()),
-        windows: commands.map(|c| c.windows),
+        windows: commands.as_ref().map(|c| c.windows.clone()),
+        msi: commands.map(|c| c.msi),
         token,
         policy: p.name,
         policy_id: p.id,
