@@ -634,7 +634,8 @@ on_both!(
         assert_eq!(store.requeue_running().await.unwrap(), 1);
         let c = store.job_counts().await.unwrap();
         assert_eq!((c.running, c.queued), (0, 2));
-        assert!(store.purge_done_jobs(now_ms() + 1).await.unwrap() >= 1);
+        let pruned = store.prune_batch(0, now_ms() + 1, 100).await.unwrap();
+        assert!(pruned.jobs >= 1, "{pruned:?}");
         assert_eq!(store.job_counts().await.unwrap().done, 0);
     }
 );
@@ -727,7 +728,8 @@ async fn reopening_a_store_keeps_its_data_and_migrates_once() {
             (9,),
             (10,),
             (11,),
-            (12,)
+            (12,),
+            (13,)
         ]
     );
     assert!(matches!(
@@ -1363,6 +1365,112 @@ on_both!(
         assert_eq!(
             store.policy_maintenance(p.id).await.unwrap().as_deref(),
             Some(r#"{"weekly":[]}"#)
+        );
+    }
+);
+
+on_both!(
+    history_past_its_retention_goes_in_batches_and_nothing_active_does,
+    |store: Store| async move {
+        const DAY: i64 = 86_400_000;
+        let p = store.create_policy("Kept a while").await.unwrap();
+        let d = store
+            .enroll_device(&new_device("r-1", None, p.id, "{}", "s"))
+            .await
+            .unwrap()
+            .device()
+            .id;
+        let old = now_ms() - 100 * DAY;
+        let at = |mut a: AlertInput, linked: bool| {
+            a.at_ms = old;
+            if !linked {
+                a.ticket = Err("not linked".into());
+            }
+            a
+        };
+        store
+            .record_alert_events(
+                d,
+                &[
+                    // Raised and resolved long ago, no ticket: history.
+                    at(alert_input(Some(1), "disk-free", true, d), false),
+                    at(alert_input(Some(2), "disk-free", false, d), false),
+                    // Raised long ago and still open: kept, however old.
+                    at(alert_input(Some(3), "cpu", true, d), false),
+                    // Resolved long ago, its ticket not closed in ConnectWise yet: kept.
+                    at(alert_input(Some(4), "memory", true, d), true),
+                    at(alert_input(Some(5), "memory", false, d), true),
+                ],
+                &ticket_job,
+            )
+            .await
+            .unwrap();
+        for _ in 0..5 {
+            sqlx::query(
+                "INSERT INTO activity (at_ms, action, subject, ok) VALUES ($1, 'ticket.note', 'old', 1)",
+            )
+            .bind(old)
+            .execute(store.pool())
+            .await
+            .unwrap();
+        }
+        store
+            .record_activity("ticket.create", "recent", None, Ok(()))
+            .await;
+        let cutoff = now_ms() - 90 * DAY;
+
+        // One batch takes at most its size of each kind, and says more may be waiting.
+        let first = store.prune_batch(cutoff, cutoff, 2).await.unwrap();
+        assert_eq!((first.activity, first.alerts), (2, 1), "{first:?}");
+        assert!(first.full(2));
+        let rest = store
+            .prune(cutoff, cutoff, 2, std::time::Duration::ZERO)
+            .await
+            .unwrap();
+        assert_eq!(
+            (rest.activity, rest.alerts, rest.tickets),
+            (3, 0, 0),
+            "{rest:?}"
+        );
+        let (_, left) = store.activity("", false, 50, 0).await.unwrap();
+        assert_eq!(left, 1, "the recent entry stays");
+        let alerts = |state| {
+            let store = store.clone();
+            async move {
+                store
+                    .alerts(&AlertFilter {
+                        state,
+                        limit: 50,
+                        ..AlertFilter::default()
+                    })
+                    .await
+                    .unwrap()
+                    .1
+            }
+        };
+        assert_eq!(alerts(Some(AlertState::Open)).await, 1);
+        assert_eq!(alerts(Some(AlertState::Resolved)).await, 1);
+
+        // Once ConnectWise has closed its ticket (long ago), the alert and the ticket go too.
+        sqlx::query("UPDATE tickets SET closed_ms = $1")
+            .bind(old)
+            .execute(store.pool())
+            .await
+            .unwrap();
+        let last = store
+            .prune(cutoff, cutoff, 2, std::time::Duration::ZERO)
+            .await
+            .unwrap();
+        assert_eq!((last.alerts, last.tickets), (1, 1), "{last:?}");
+        assert_eq!(alerts(None).await, 1, "only the open alert is left");
+        // Zero days (i64::MIN): nothing is old enough.
+        assert_eq!(
+            store
+                .prune_batch(i64::MIN, i64::MIN, 100)
+                .await
+                .unwrap()
+                .total(),
+            0
         );
     }
 );

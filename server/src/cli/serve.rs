@@ -114,6 +114,13 @@ pub struct ServeArgs {
     /// Bindery out; the console and the admin API cannot turn this on).
     #[arg(long, env = "BINDERY_CONNECTWISE_ALLOW_HTTP")]
     connectwise_allow_http: bool,
+    /// Days the history is kept: the activity log, ended alerts, help requests and closed
+    /// tickets (0: forever). Older rows are removed hourly, in small batches.
+    #[arg(long, env = "BINDERY_RETENTION_DAYS", default_value_t = 90, value_parser = clap::value_parser!(u32).range(0..=36500))]
+    retention_days: u32,
+    /// Days finished jobs are kept (0: forever).
+    #[arg(long, env = "BINDERY_JOB_RETENTION_DAYS", default_value_t = 7, value_parser = clap::value_parser!(u32).range(0..=36500))]
+    job_retention_days: u32,
     /// Log as JSON lines instead of text.
     #[arg(long, env = "BINDERY_LOG_JSON")]
     log_json: bool,
@@ -155,6 +162,8 @@ impl ServeArgs {
             cw_requests_per_minute: self.cw_requests_per_minute,
             cw_concurrency: self.cw_concurrency as usize,
             public_url: self.public_url.clone(),
+            retention_days: self.retention_days,
+            job_retention_days: self.job_retention_days,
             ..EngineConfig::default()
         }
     }

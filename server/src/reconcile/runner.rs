@@ -8,7 +8,7 @@
 //!   another server (or this one, restarted) takes the jobs over.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
 
 use connectwise_client::Client;
@@ -37,13 +37,16 @@ pub struct EngineConfig {
     /// First retry delay; it doubles with each attempt, up to `retry_max`.
     pub retry_base: Duration,
     pub retry_max: Duration,
-    /// ConnectWise requests a minute from this server. ConnectWise throttles around 1,000 per
-    /// integration; raise it only where the instance allows more (on-premise, a raised limit).
+    /// ConnectWise requests a minute from this server (ConnectWise throttles near 1,000 per
+    /// integration: raise it only where the instance allows more).
     pub cw_requests_per_minute: u32,
     /// ConnectWise requests in flight at once.
     pub cw_concurrency: usize,
     /// The console's address as ConnectWise users reach it (`managementLink`); none: no link.
     pub public_url: Option<String>,
+    /// Days history and done jobs are kept (0: forever; retention.rs).
+    pub retention_days: u32,
+    pub job_retention_days: u32,
 }
 
 impl Default for EngineConfig {
@@ -58,6 +61,8 @@ impl Default for EngineConfig {
             cw_requests_per_minute: 1000,
             cw_concurrency: 16,
             public_url: None,
+            retention_days: 90,
+            job_retention_days: 7,
         }
     }
 }
@@ -115,6 +120,8 @@ pub struct Engine {
     pub(super) callback_keys: super::callbacks::KeyCache,
     /// Each company's contacts, for naming the user's contact on tickets.
     pub(super) contacts: super::contact_lookup::ContactCache,
+    /// When history was last pruned (ms): at most hourly.
+    last_prune: AtomicI64,
     pub stats: EngineStats,
 }
 
@@ -138,6 +145,7 @@ impl Engine {
             client: Mutex::new(None),
             callback_keys: super::callbacks::KeyCache::default(),
             contacts: super::contact_lookup::ContactCache::default(),
+            last_prune: AtomicI64::new(0),
             stats: EngineStats::default(),
         })
     }
@@ -255,15 +263,7 @@ impl Engine {
             }
         }
         self.schedule_ticket_poll(now).await;
-        if let Err(e) = self.store.purge_callback_messages().await {
-            tracing::warn!(error = %e, "cannot prune callback message ids");
-        }
-        if let Err(e) = self.store.purge_done_jobs(now - 7 * 86_400_000).await {
-            tracing::warn!(error = %e, "cannot prune finished jobs");
-        }
-        if let Err(e) = self.store.purge_activity(now - 30 * 86_400_000).await {
-            tracing::warn!(error = %e, "cannot prune the activity log");
-        }
+        super::retention::prune_history(&self.store, &self.config, &self.last_prune, now);
     }
 
     /// Carries one leased job out, renewing its lease meanwhile, and records the outcome.

@@ -1,5 +1,5 @@
 //! The activity log: every ConnectWise write the job runner made, when, on what, and whether
-//! ConnectWise took it (with its words when not). Kept for 30 days.
+//! ConnectWise took it (with its words when not). Kept for the retention setting (retention.rs).
 
 use super::{Result, Store, now_ms};
 
@@ -105,14 +105,5 @@ impl Store {
                 .collect(),
             total,
         ))
-    }
-
-    /// Forgets entries older than `before_ms`.
-    pub async fn purge_activity(&self, before_ms: i64) -> Result<u64> {
-        let done = sqlx::query("DELETE FROM activity WHERE at_ms < $1")
-            .bind(before_ms)
-            .execute(&self.pool)
-            .await?;
-        Ok(done.rows_affected())
     }
 }

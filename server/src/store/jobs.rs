@@ -234,15 +234,6 @@ impl Store {
         Ok(done.rows_affected())
     }
 
-    /// Forgets finished jobs older than `before_ms`.
-    pub async fn purge_done_jobs(&self, before_ms: i64) -> Result<u64> {
-        let done = sqlx::query("DELETE FROM jobs WHERE state = 'done' AND updated_ms < $1")
-            .bind(before_ms)
-            .execute(&self.pool)
-            .await?;
-        Ok(done.rows_affected())
-    }
-
     /// The job holding this key (queued, running or failed), if any.
     pub async fn keyed_job(&self, dedupe_key: &str) -> Result<Option<Job>> {
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(

@@ -15,6 +15,7 @@ mod held;
 mod help;
 mod jobs;
 mod policies;
+mod retention;
 mod settings;
 mod targets;
 mod ticket_changes;
@@ -38,6 +39,7 @@ pub use held::{HeldAlert, Release};
 pub use help::{HelpRequest, NewHelpRequest};
 pub use jobs::{Job, JobCounts, NewJob};
 pub use policies::Policy;
+pub use retention::Pruned;
 pub use targets::DeviceTarget;
 pub use tickets::{NewTicket, Ticket, TicketBoard, TicketBrief, TicketProgress, TicketState};
 pub use tokens::EnrollmentToken;
@@ -82,6 +84,7 @@ const SQLITE_MIGRATIONS: &[(i64, &str)] = &[
         include_str!("migrations/sqlite/0011_two_way_tickets.sql"),
     ),
     (12, include_str!("migrations/sqlite/0012_maintenance.sql")),
+    (13, include_str!("migrations/sqlite/0013_retention.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("migrations/postgres/0001_initial.sql")),
@@ -105,6 +108,7 @@ const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
         include_str!("migrations/postgres/0011_two_way_tickets.sql"),
     ),
     (12, include_str!("migrations/postgres/0012_maintenance.sql")),
+    (13, include_str!("migrations/postgres/0013_retention.sql")),
 ];
 
 /// A handle on the store; cheap to clone (a connection pool).

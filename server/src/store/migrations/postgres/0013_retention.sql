@@ -1,0 +1,6 @@
+-- Retention: old history goes in small batches; these keep each batch's "is anything still
+-- pointing at this ticket?" and "which alerts have ended?" questions indexed at any size.
+CREATE INDEX alerts_ticket ON alerts(ticket_id);
+CREATE INDEX alerts_ended ON alerts(ended_ms) WHERE ended_ms IS NOT NULL;
+CREATE INDEX help_requests_ticket ON help_requests(ticket_id);
+CREATE INDEX activity_age ON activity(at_ms);
