@@ -309,6 +309,26 @@ async fn under_wine_the_msi_enrolls_runs_the_service_upgrades_in_place_and_unins
         downloads.path().to_str().unwrap(),
     ]);
 
+    // The command an admin is shown for the MSI names the server's copy and the token.
+    let shown = admin(
+        &d,
+        &[
+            "token-create",
+            "--policy",
+            "Windows fleet",
+            "--server-url",
+            &server.url,
+        ],
+    );
+    assert!(
+        shown.contains(&format!(
+            "{}/downloads/bindery-agent-x86_64.msi",
+            server.url
+        )) && shown.contains("Start-Process msiexec")
+            && shown.contains("'ENROLL_TOKEN=bdy_enr_"),
+        "{shown}"
+    );
+
     // The MSI as a machine gets it: downloaded from the server.
     let work = tempfile::tempdir().unwrap();
     let downloaded = work.path().join("bindery-agent-x86_64.msi");
