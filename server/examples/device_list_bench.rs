@@ -1,15 +1,17 @@
-//! Benchmark (not a test): the device list at fleet scale. Seeds N devices (default 100,000) in
-//! 500 policies straight into a fresh store, then times pages of the list the way the console
-//! and the admin API ask for them: the first page, a search, a policy, a binding state, a deep
-//! page. Prints each query's median and p95 over 20 runs.
+//! Benchmark (not a test): the console's lists at fleet scale. Seeds N devices (default 100,000)
+//! in 500 policies linked to 500 companies (bindings: most bound, some pending or failed) and an
+//! activity log of A rows (default 1,000,000) straight into a fresh store, then times the lists
+//! the way the console and the admin API ask for them: device pages (the first, a search, a
+//! policy, a binding state, a deep page), the policies page (every policy with its icon), and
+//! activity pages. Prints each query's median and p95 over 20 runs.
 //!
-//! cargo run --release -p bindery-server --example device_list_bench -- [DEVICES] [postgres://…]
+//! cargo run --release -p bindery-server --example device_list_bench -- [DEVICES] [postgres://…|-] [ACTIVITY]
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a benchmark: failing loudly is the point
 
 use std::time::{Duration, Instant};
 
-use bindery_server::ids::PolicyId;
-use bindery_server::store::{DeviceFilter, Store};
+use bindery_server::ids::{CompanyId, PolicyId};
+use bindery_server::store::{DeviceFilter, LinkState, Store};
 
 #[tokio::main]
 async fn main() {
@@ -18,10 +20,14 @@ async fn main() {
         .and_then(|a| a.parse().ok())
         .unwrap_or(100_000);
     let dir = tempfile::tempdir().unwrap();
-    let store = match std::env::args().nth(2) {
+    let store = match std::env::args().nth(2).filter(|a| a != "-") {
         Some(url) => Store::open(&url).await.unwrap(),
         None => Store::open_in_dir(dir.path()).await.unwrap(),
     };
+    let activity: usize = std::env::args()
+        .nth(3)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(1_000_000);
     let started = Instant::now();
     let mut policies = Vec::new();
     for n in 0..500 {
@@ -33,9 +39,18 @@ async fn main() {
                 .id,
         );
     }
+    for (n, p) in policies.iter().enumerate() {
+        let company = CompanyId(1000 + n as i64);
+        store
+            .link_policy(*p, Some((company, &format!("Company {n}"))))
+            .await
+            .unwrap();
+    }
     seed(&store, devices, &policies).await;
+    seed_bindings(&store).await;
+    seed_activity(&store, activity).await;
     println!(
-        "{:?}: {devices} devices in {} policies seeded in {:.1} s",
+        "{:?}: {devices} devices in {} linked policies, {activity} activity rows, seeded in {:.1} s",
         store.backend(),
         policies.len(),
         started.elapsed().as_secs_f64()
@@ -56,20 +71,90 @@ async fn main() {
         ("state pending", page("", None, Some("pending"), 0)),
         ("page 1,000", page("", None, None, 50 * 999)),
     ];
+    let store = &store;
     for (name, filter) in cases {
-        let mut times = Vec::new();
-        let mut total = 0;
-        for _ in 0..20 {
-            let t = Instant::now();
-            total = store.device_page(&filter).await.unwrap().1;
-            times.push(t.elapsed());
+        let filter = &filter;
+        timed(name, || async move {
+            store.device_page(filter).await.unwrap().1
+        })
+        .await;
+    }
+    timed("policies page (500)", || async {
+        let all = store.policies_with_bindings().await.unwrap();
+        all.iter().filter(|(_, b)| b.link == LinkState::Red).count() as i64
+    })
+    .await;
+    timed("activity, first page", || async {
+        store.activity("", false, 50, 0).await.unwrap().1
+    })
+    .await;
+    timed("activity, ticket.*", || async {
+        store.activity("ticket.", false, 50, 0).await.unwrap().1
+    })
+    .await;
+    timed("activity, failed only", || async {
+        store.activity("", true, 50, 0).await.unwrap().1
+    })
+    .await;
+}
+
+/// Runs `query` 20 times; prints its answer (how many match) and median and p95 times.
+async fn timed<F, Fut>(name: &str, query: F)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = i64>,
+{
+    let mut times = Vec::new();
+    let mut total = 0;
+    for _ in 0..20 {
+        let t = Instant::now();
+        total = query().await;
+        times.push(t.elapsed());
+    }
+    times.sort();
+    println!(
+        "{name:>22}: {total:>7} match; median {:>6.1} ms, p95 {:>6.1} ms",
+        ms(times[10]),
+        ms(times[18])
+    );
+}
+
+/// Every device's binding: 19 in 20 bound, the rest alternately pending and failed, so the
+/// policies page's tally counts every state and some policies are red.
+async fn seed_bindings(store: &Store) {
+    sqlx::raw_sql(
+        "INSERT INTO bindings (device_id, state, updated_ms) \
+         SELECT id, CASE WHEN id % 20 <> 0 THEN 'bound' WHEN id % 40 = 0 THEN 'failed' \
+         ELSE 'pending' END, 0 FROM devices",
+    )
+    .execute(store.pool())
+    .await
+    .unwrap();
+}
+
+/// The activity log, 1 in 50 entries failed, 500 rows to a statement.
+async fn seed_activity(store: &Store, rows: usize) {
+    let mut n = 0;
+    while n < rows {
+        let batch = (rows - n).min(500);
+        let mut sql =
+            String::from("INSERT INTO activity (at_ms, action, subject, cw_id, ok) VALUES ");
+        for i in n..n + batch {
+            let action = ["configuration.update", "ticket.create", "ticket.close"][i % 3];
+            if i > n {
+                sql.push(',');
+            }
+            sql.push_str(&format!(
+                "({i}, '{action}', 'host-{:05}', {i}, {})",
+                i % 100_000,
+                i64::from(i % 50 != 0)
+            ));
         }
-        times.sort();
-        println!(
-            "{name:>22}: {total:>7} match; median {:>6.1} ms, p95 {:>6.1} ms",
-            ms(times[10]),
-            ms(times[18])
-        );
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+            .execute(store.pool())
+            .await
+            .unwrap();
+        n += batch;
     }
 }
 

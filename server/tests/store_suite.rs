@@ -819,6 +819,37 @@ on_both!(
             store.policy_bindings(PolicyId(999)).await,
             Err(StoreError::NotFound(_))
         ));
+
+        // Every policy at once (the policies page) tallies as each one alone does: a red one
+        // (a failed device), this blue one, and an empty grey one.
+        let red = store.create_policy("Red").await.unwrap();
+        store
+            .link_policy(red.id, Some((CompanyId(3), "Other")))
+            .await
+            .unwrap();
+        let c = store
+            .enroll_device(&new_device("agent-c", None, red.id, "{}", "h"))
+            .await
+            .unwrap()
+            .device()
+            .clone();
+        store
+            .set_binding(&Binding {
+                state: BindingState::Failed,
+                configuration_id: None,
+                ..bound(c.id, ConfigurationId(0))
+            })
+            .await
+            .unwrap();
+        store.create_policy("Empty").await.unwrap();
+        let all = store.policies_with_bindings().await.unwrap();
+        assert_eq!(all.len(), 3);
+        for (policy, tally) in &all {
+            assert_eq!(*tally, store.policy_bindings(policy.id).await.unwrap());
+        }
+        let links: Vec<_> = all.iter().map(|(_, b)| b.link).collect();
+        assert!(links.contains(&LinkState::Red) && links.contains(&LinkState::Blue));
+        assert!(links.contains(&LinkState::Grey));
     }
 );
 

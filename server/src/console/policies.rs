@@ -60,8 +60,7 @@ struct NoticeQuery {
 
 async fn list(State(state): State<Shared>, viewer: Viewer, Query(q): Query<NoticeQuery>) -> Page {
     let mut policies = Vec::new();
-    for p in state.store.policies().await? {
-        let b = state.store.policy_bindings(p.id).await?;
+    for (p, b) in state.store.policies_with_bindings().await? {
         policies.push(PolicyRow {
             id: p.id,
             company: p

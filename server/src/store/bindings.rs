@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 
-use super::{Result, Store, StoreError, now_ms};
+use super::{Policy, Result, Store, StoreError, now_ms};
 use crate::ids::{CompanyId, ConfigurationId, DeviceId, PolicyId};
 
 /// A person's decision about which configuration a device is.
@@ -239,29 +239,33 @@ impl Store {
         .bind(policy_id)
         .fetch_all(&self.pool)
         .await?;
-        let mut s = PolicyBindings {
-            devices: 0,
-            bound: 0,
-            pending: 0,
-            failed: 0,
-            needs_person: 0,
-            link: LinkState::Grey,
-        };
-        for (state, n) in rows {
-            s.devices += n;
-            match state.as_deref() {
-                Some("bound") => s.bound += n,
-                Some("failed") => s.failed += n,
-                Some("needs_person") => s.needs_person += n,
-                _ => s.pending += n,
-            }
+        Ok(tally(&policy, rows))
+    }
+
+    /// Every policy with its bindings' tally, in two queries whatever the number of policies
+    /// (the policies page and `GET /policies` at 500 policies and 100,000 devices).
+    pub async fn policies_with_bindings(&self) -> Result<Vec<(Policy, PolicyBindings)>> {
+        let rows: Vec<(PolicyId, Option<String>, i64)> = sqlx::query_as(
+            "SELECT d.policy_id, b.state, COUNT(*) FROM devices d \
+             LEFT JOIN bindings b ON b.device_id = d.id \
+             WHERE d.policy_id IS NOT NULL AND d.retired_ms IS NULL GROUP BY d.policy_id, b.state",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let mut by_policy: std::collections::HashMap<PolicyId, Vec<(Option<String>, i64)>> =
+            std::collections::HashMap::new();
+        for (policy, state, n) in rows {
+            by_policy.entry(policy).or_default().push((state, n));
         }
-        s.link = match policy.cw_company_id {
-            None => LinkState::Grey,
-            Some(_) if s.bound == s.devices => LinkState::Blue,
-            Some(_) => LinkState::Red,
-        };
-        Ok(s)
+        Ok(self
+            .policies()
+            .await?
+            .into_iter()
+            .map(|p| {
+                let b = tally(&p, by_policy.remove(&p.id).unwrap_or_default());
+                (p, b)
+            })
+            .collect())
     }
 
     /// Which of these agent ids (compared without case) belong to a Bindery device, retired and
@@ -321,4 +325,32 @@ impl Store {
         }
         Ok(())
     }
+}
+
+/// A policy's devices by binding state (`None`: no binding record yet, so pending), and its icon:
+/// grey unlinked, blue when every device is bound, red otherwise.
+fn tally(policy: &Policy, rows: Vec<(Option<String>, i64)>) -> PolicyBindings {
+    let mut s = PolicyBindings {
+        devices: 0,
+        bound: 0,
+        pending: 0,
+        failed: 0,
+        needs_person: 0,
+        link: LinkState::Grey,
+    };
+    for (state, n) in rows {
+        s.devices += n;
+        match state.as_deref() {
+            Some("bound") => s.bound += n,
+            Some("failed") => s.failed += n,
+            Some("needs_person") => s.needs_person += n,
+            _ => s.pending += n,
+        }
+    }
+    s.link = match policy.cw_company_id {
+        None => LinkState::Grey,
+        Some(_) if s.bound == s.devices => LinkState::Blue,
+        Some(_) => LinkState::Red,
+    };
+    s
 }

@@ -12,7 +12,7 @@ use crate::api::{ApiFailure, read_json};
 use crate::ids::{CompanyId, PolicyId};
 use crate::ops::links::{LinkPreview, Suggestion};
 use crate::state::Shared;
-use crate::store::{Policy, now_ms};
+use crate::store::{Policy, PolicyBindings, now_ms};
 
 pub fn router() -> Router<Shared> {
     Router::new()
@@ -53,7 +53,11 @@ pub struct CompanyRef {
 
 pub async fn view(state: &Shared, p: Policy) -> Result<PolicyView, ApiFailure> {
     let b = state.store.policy_bindings(p.id).await?;
-    Ok(PolicyView {
+    Ok(view_of(p, b))
+}
+
+fn view_of(p: Policy, b: PolicyBindings) -> PolicyView {
+    PolicyView {
         id: p.id,
         name: p.name,
         company: p.cw_company_id.map(|id| CompanyRef {
@@ -66,18 +70,15 @@ pub async fn view(state: &Shared, p: Policy) -> Result<PolicyView, ApiFailure> {
         pending: b.pending,
         failed: b.failed,
         needs_person: b.needs_person,
-    })
+    }
 }
 
 async fn list(
     State(state): State<Shared>,
     _: AdminAuth,
 ) -> Result<Json<Vec<PolicyView>>, ApiFailure> {
-    let mut out = Vec::new();
-    for p in state.store.policies().await? {
-        out.push(view(&state, p).await?);
-    }
-    Ok(Json(out))
+    let all = state.store.policies_with_bindings().await?;
+    Ok(Json(all.into_iter().map(|(p, b)| view_of(p, b)).collect()))
 }
 
 async fn one(
