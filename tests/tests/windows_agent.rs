@@ -147,17 +147,24 @@ fn under_wine_the_windows_agent_reads_this_host_s_facts_through_win32() {
     assert_eq!(inventory["mac"], windows["macAddress"]);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn under_wine_the_windows_agent_enrolls_checks_in_monitors_and_asks_for_help() {
+/// The sandbox, and a server data dir whose policy "Windows fleet" is linked to company 2.
+async fn windows_fleet() -> (connectwise_sandbox::Running, tempfile::TempDir) {
     connectwise_client::install_tls_provider();
     let sb = connectwise_sandbox::spawn("127.0.0.1:0".parse().unwrap(), Seed::default_seed(), true)
         .await
         .unwrap();
     let data = tempfile::tempdir().unwrap();
+    let d = data.path().to_str().unwrap();
+    admin(d, &["connect-sandbox", &sb.url()]);
+    admin(d, &["policy-create", "Windows fleet"]);
+    admin(d, &["link", "--policy", "Windows fleet", "--company", "2"]);
+    (sb, data)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn under_wine_the_windows_agent_enrolls_checks_in_monitors_and_asks_for_help() {
+    let (sb, data) = windows_fleet().await;
     let d = data.path().to_str().unwrap().to_owned();
-    admin(&d, &["connect-sandbox", &sb.url()]);
-    admin(&d, &["policy-create", "Windows fleet"]);
-    admin(&d, &["link", "--policy", "Windows fleet", "--company", "2"]);
     // Monitors: memory in use above 1 % (raised at once on any machine), a process that runs
     // (the agent itself), and a service no machine has (not running: raised).
     let monitors = data.path().join("monitors.json");
@@ -284,15 +291,8 @@ fn service(wine: &Wine) -> (bool, String) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn under_wine_the_msi_enrolls_runs_the_service_upgrades_in_place_and_uninstalls() {
-    connectwise_client::install_tls_provider();
-    let sb = connectwise_sandbox::spawn("127.0.0.1:0".parse().unwrap(), Seed::default_seed(), true)
-        .await
-        .unwrap();
-    let data = tempfile::tempdir().unwrap();
+    let (sb, data) = windows_fleet().await;
     let d = data.path().to_str().unwrap().to_owned();
-    admin(&d, &["connect-sandbox", &sb.url()]);
-    admin(&d, &["policy-create", "Windows fleet"]);
-    admin(&d, &["link", "--policy", "Windows fleet", "--company", "2"]);
     let token = admin(&d, &["token-create", "--policy", "Windows fleet"])
         .trim()
         .to_owned();

@@ -91,9 +91,9 @@ mod raw {
     use windows_sys::Win32::Security::{
         ACL, CheckTokenMembership, CreateWellKnownSid, DACL_SECURITY_INFORMATION,
         GetSecurityDescriptorDacl, GetSecurityDescriptorOwner, GetTokenInformation,
-        OWNER_SECURITY_INFORMATION, PROTECTED_DACL_SECURITY_INFORMATION, PSECURITY_DESCRIPTOR,
-        PSID, SECURITY_MAX_SID_SIZE, TOKEN_QUERY, TOKEN_USER, TokenUser,
-        WinBuiltinAdministratorsSid,
+        OBJECT_SECURITY_INFORMATION, OWNER_SECURITY_INFORMATION,
+        PROTECTED_DACL_SECURITY_INFORMATION, PSECURITY_DESCRIPTOR, PSID, SECURITY_MAX_SID_SIZE,
+        TOKEN_QUERY, TOKEN_USER, TokenUser, WinBuiltinAdministratorsSid,
     };
     use windows_sys::Win32::System::Threading::{GetCurrentProcess, OpenProcessToken};
 
@@ -120,18 +120,22 @@ mod raw {
         text
     }
 
-    /// The folder's owner and DACL as SDDL (`O:…D:…`).
-    pub fn read_sddl(path: &Path) -> Result<String, String> {
+    /// The folder's security descriptor with the parts `info` names (freed with LocalFree), and
+    /// its owner SID (pointing into it).
+    fn descriptor(
+        path: &Path,
+        info: OBJECT_SECURITY_INFORMATION,
+    ) -> Result<(PSECURITY_DESCRIPTOR, PSID), String> {
         let name = wide(path);
-        let mut sd: PSECURITY_DESCRIPTOR = std::ptr::null_mut();
-        let info = OWNER_SECURITY_INFORMATION | DACL_SECURITY_INFORMATION;
-        // SAFETY: `name` is NUL-terminated; the out-pointers are valid; `sd` is freed below.
+        let (mut sd, mut owner): (PSECURITY_DESCRIPTOR, PSID) =
+            (std::ptr::null_mut(), std::ptr::null_mut());
+        // SAFETY: `name` is NUL-terminated; the out-pointers are valid; the caller frees `sd`.
         let err = unsafe {
             GetNamedSecurityInfoW(
                 name.as_ptr(),
                 SE_FILE_OBJECT,
                 info,
-                std::ptr::null_mut(),
+                &mut owner,
                 std::ptr::null_mut(),
                 std::ptr::null_mut(),
                 std::ptr::null_mut(),
@@ -140,10 +144,16 @@ mod raw {
         };
         if err != ERROR_SUCCESS {
             return Err(format!(
-                "cannot read who may open {}: Windows error {err}",
+                "cannot read who owns and may open {}: Windows error {err}",
                 path.display()
             ));
         }
+        Ok((sd, owner))
+    }
+
+    /// The folder's owner and DACL as SDDL (`O:…D:…`).
+    pub fn read_sddl(path: &Path) -> Result<String, String> {
+        let (sd, _) = descriptor(path, OWNER_SECURITY_INFORMATION | DACL_SECURITY_INFORMATION)?;
         // SAFETY: `sd` is the descriptor Windows just returned.
         let sddl = unsafe { to_sddl(sd) };
         // SAFETY: LocalAlloc'd by GetNamedSecurityInfoW.
@@ -259,32 +269,11 @@ mod raw {
 
     /// The string SID of the folder's owner.
     fn owner(path: &Path) -> Result<String, String> {
-        let name = wide(path);
-        let mut owner: PSID = std::ptr::null_mut();
-        let mut sd: PSECURITY_DESCRIPTOR = std::ptr::null_mut();
-        // SAFETY: as in read_sddl; `owner` points into `sd`, which is freed after its last use.
-        let err = unsafe {
-            GetNamedSecurityInfoW(
-                name.as_ptr(),
-                SE_FILE_OBJECT,
-                OWNER_SECURITY_INFORMATION,
-                &mut owner,
-                std::ptr::null_mut(),
-                std::ptr::null_mut(),
-                std::ptr::null_mut(),
-                &mut sd,
-            )
-        };
-        if err != ERROR_SUCCESS {
-            return Err(format!(
-                "cannot read the owner of {}: Windows error {err}",
-                path.display()
-            ));
-        }
+        let (sd, owner) = descriptor(path, OWNER_SECURITY_INFORMATION)?;
         let mut text: *mut u16 = std::ptr::null_mut();
-        // SAFETY: `owner` is a valid SID inside `sd`.
+        // SAFETY: `owner` is a valid SID inside `sd`, freed only after this.
         let ok = unsafe { ConvertSidToStringSidW(owner, &mut text) };
-        // SAFETY: LocalAlloc'd by Windows (or null).
+        // SAFETY: LocalAlloc'd by Windows (or null); then `sd`, by GetNamedSecurityInfoW.
         let sid = unsafe { take_wide(text) };
         unsafe { LocalFree(sd) };
         if ok == 0 {
