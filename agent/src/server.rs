@@ -90,7 +90,16 @@ impl ServerClient {
             .connect_timeout(Duration::from_secs(10))
             .user_agent(format!("bindery-agent/{}", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| format!("cannot set up HTTP: {e}"))?;
+            .map_err(|e| {
+                // reqwest's own words are only "builder error": the cause is under it.
+                let mut why = format!("cannot set up HTTP: {e}");
+                let mut source = std::error::Error::source(&e);
+                while let Some(inner) = source {
+                    why += &format!(": {inner}");
+                    source = inner.source();
+                }
+                why
+            })?;
         Ok(ServerClient { base, http })
     }
 
