@@ -70,7 +70,7 @@ pub fn install_commands(server: &str, token: &str) -> InstallCommands {
     let server = server.trim_end_matches('/');
     let http = server.starts_with("http://");
     let (sh_flag, ps_flag, msi_flag) = if http {
-        (" --allow-http", " -AllowHttp", ", 'ALLOW_HTTP=1'")
+        (" --allow-http", " -AllowHttp", " ALLOW_HTTP=1")
     } else {
         ("", "", "")
     };
@@ -81,9 +81,11 @@ pub fn install_commands(server: &str, token: &str) -> InstallCommands {
         windows: format!(
             "$env:BINDERY_ENROLL_TOKEN = '{token}'; & ([scriptblock]::Create((irm {server}/install.ps1))) -Server {server}{ps_flag}"
         ),
-        // Start-Process -Wait: msiexec alone returns at once, before the install has run.
+        // Start-Process -Wait: msiexec alone returns at once, before the install has run. One
+        // argument string with the path quoted: Start-Process does not quote a list's items, and
+        // %TEMP% often holds a space (C:\Users\Jane Doe\…).
         msi: format!(
-            "curl.exe -fsSLo $env:TEMP\\{MSI} {server}/downloads/{MSI}; Start-Process msiexec -Wait -ArgumentList '/i', \"$env:TEMP\\{MSI}\", '/qn', 'SERVER_URL={server}', 'ENROLL_TOKEN={token}'{msi_flag}"
+            "$msi = \"$env:TEMP\\{MSI}\"; curl.exe -fsSLo $msi {server}/downloads/{MSI}; Start-Process msiexec -Wait -ArgumentList \"/i `\"$msi`\" /qn SERVER_URL={server} ENROLL_TOKEN={token}{msi_flag}\""
         ),
     }
 }
@@ -254,11 +256,11 @@ mod tests {
         assert!(!c.unix.contains("--token bdy") && !c.windows.contains("-Token"));
         assert_eq!(
             c.msi,
-            "curl.exe -fsSLo $env:TEMP\\bindery-agent-x86_64.msi https://bindery.example.com/downloads/bindery-agent-x86_64.msi; Start-Process msiexec -Wait -ArgumentList '/i', \"$env:TEMP\\bindery-agent-x86_64.msi\", '/qn', 'SERVER_URL=https://bindery.example.com', 'ENROLL_TOKEN=bdy_enr_T'"
+            "$msi = \"$env:TEMP\\bindery-agent-x86_64.msi\"; curl.exe -fsSLo $msi https://bindery.example.com/downloads/bindery-agent-x86_64.msi; Start-Process msiexec -Wait -ArgumentList \"/i `\"$msi`\" /qn SERVER_URL=https://bindery.example.com ENROLL_TOKEN=bdy_enr_T\""
         );
         let plain = install_commands("http://10.0.0.5:8700", "t");
         assert!(plain.unix.ends_with("--allow-http"));
         assert!(plain.windows.ends_with("-AllowHttp"));
-        assert!(plain.msi.ends_with(", 'ALLOW_HTTP=1'"));
+        assert!(plain.msi.ends_with(" ALLOW_HTTP=1\""));
     }
 }

@@ -572,8 +572,8 @@ async fn an_admin_sets_up_links_watches_binding_and_fixes_a_failure_in_a_real_br
         msi.contains(&format!(
             "{}/downloads/bindery-agent-x86_64.msi",
             server.url
-        )) && msi.contains(&format!("'ENROLL_TOKEN={new_token}'"))
-            && msi.ends_with("'ALLOW_HTTP=1'"),
+        )) && msi.contains(&format!(" ENROLL_TOKEN={new_token} "))
+            && msi.ends_with(" ALLOW_HTTP=1\""),
         "{msi}"
     );
     s.shot("token").await;

@@ -325,7 +325,7 @@ async fn under_wine_the_msi_enrolls_runs_the_service_upgrades_in_place_and_unins
             "{}/downloads/bindery-agent-x86_64.msi",
             server.url
         )) && shown.contains("Start-Process msiexec")
-            && shown.contains("'ENROLL_TOKEN=bdy_enr_"),
+            && shown.contains(" ENROLL_TOKEN=bdy_enr_"),
         "{shown}"
     );
 
