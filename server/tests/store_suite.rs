@@ -729,7 +729,8 @@ async fn reopening_a_store_keeps_its_data_and_migrates_once() {
             (10,),
             (11,),
             (12,),
-            (13,)
+            (13,),
+            (14,)
         ]
     );
     assert!(matches!(

@@ -47,45 +47,116 @@ fn contains_pattern(text: &str) -> String {
     out
 }
 
+/// A filter's conditions, only those in use, and their parameters: one statement per shape, so
+/// the database plans each for what it asks (a catch-all `$1 < 0 OR …` leaves PostgreSQL's
+/// cached generic plan scanning every device).
+struct Conditions {
+    sql: Vec<String>,
+    args: Vec<Arg>,
+    /// The state filter reads the policy and binding.
+    joins: bool,
+}
+
+enum Arg {
+    Int(i64),
+    Text(String),
+}
+
+impl Conditions {
+    fn of(f: &DeviceFilter) -> Conditions {
+        let mut c = Conditions {
+            sql: Vec::new(),
+            args: Vec::new(),
+            joins: false,
+        };
+        if !f.retired_too {
+            c.sql.push("d.retired_ms IS NULL".into());
+        }
+        if let Some(p) = f.policy {
+            let n = c.param(Arg::Int(p.into()));
+            c.sql.push(format!("d.policy_id = {n}"));
+        }
+        if !f.q.trim().is_empty() {
+            let n = c.param(Arg::Text(contains_pattern(&f.q)));
+            c.sql.push(format!(
+                "(d.search_text LIKE {n} ESCAPE '\\' OR d.agent_id LIKE {n} ESCAPE '\\')"
+            ));
+        }
+        if let Some(state) = f.state.as_deref().filter(|s| !s.is_empty()) {
+            c.joins = true;
+            // The shown state (`SHOWN_STATE`), spelled so that the index on bindings(state)
+            // serves every state but the two a missing binding shows.
+            let n = c.param(Arg::Text(state.to_owned()));
+            c.sql.push(match state {
+                "pending" => {
+                    format!("(b.state = {n} OR (b.state IS NULL AND p.cw_company_id IS NOT NULL))")
+                }
+                "none" => format!("(b.state IS NULL AND p.cw_company_id IS NULL AND {n} = 'none')"),
+                _ => format!("b.state = {n}"),
+            });
+        }
+        c
+    }
+
+    /// The next parameter's placeholder, `$n`.
+    fn param(&mut self, arg: Arg) -> String {
+        self.args.push(arg);
+        format!("${}", self.args.len())
+    }
+
+    fn text(&self) -> String {
+        if self.sql.is_empty() {
+            "TRUE".into()
+        } else {
+            self.sql.join(" AND ")
+        }
+    }
+
+    fn bind<'q>(
+        &'q self,
+        mut q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
+    ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+        for a in &self.args {
+            q = match a {
+                Arg::Int(v) => q.bind(*v),
+                Arg::Text(v) => q.bind(v.as_str()),
+            };
+        }
+        q
+    }
+}
+
+const JOINS: &str =
+    "LEFT JOIN policies p ON p.id = d.policy_id LEFT JOIN bindings b ON b.device_id = d.id";
+
 impl Store {
     /// One page of the active devices that match, in enrollment order, and how many match in all.
     pub async fn device_page(&self, f: &DeviceFilter) -> Result<(Vec<DeviceListRow>, i64)> {
-        let from = format!(
-            "FROM devices d LEFT JOIN policies p ON p.id = d.policy_id \
-             LEFT JOIN bindings b ON b.device_id = d.id \
-             WHERE ($4 = 1 OR d.retired_ms IS NULL) AND ($1 < 0 OR d.policy_id = $1) \
-             AND ($2 = '' OR d.search_text LIKE $2 ESCAPE '\\' OR d.agent_id LIKE $2 ESCAPE '\\') \
-             AND ($3 = '' OR {SHOWN_STATE} = $3)"
-        );
-        let pattern = if f.q.trim().is_empty() {
-            String::new()
-        } else {
-            contains_pattern(&f.q)
-        };
-        let policy = f.policy.map_or(-1, i64::from);
-        let state = f.state.clone().unwrap_or_default();
-        let (total,): (i64,) =
-            sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) {from}")))
-                .bind(policy)
-                .bind(&pattern)
-                .bind(&state)
-                .bind(i64::from(f.retired_too))
-                .fetch_one(&self.pool)
-                .await?;
+        let c = Conditions::of(f);
+        let wheres = c.text();
+        // The count reads the joined tables only when the state filter needs them.
+        let count_from = if c.joins { JOINS } else { "" };
+        let count_sql = format!("SELECT COUNT(*) FROM devices d {count_from} WHERE {wheres}");
+        let total: i64 = c
+            .bind(sqlx::query(sqlx::AssertSqlSafe(count_sql)))
+            .fetch_one(&self.pool)
+            .await?
+            .try_get(0)?;
         let columns: Vec<String> = COLUMNS.split(", ").map(|c| format!("d.{c}")).collect();
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {}, {SHOWN_STATE} AS shown_state, b.error AS binding_error {from} \
-             ORDER BY d.id LIMIT $5 OFFSET $6",
-            columns.join(", ")
-        )))
-        .bind(policy)
-        .bind(&pattern)
-        .bind(&state)
-        .bind(i64::from(f.retired_too))
-        .bind(f.limit.clamp(1, 1000))
-        .bind(f.offset.max(0))
-        .fetch_all(&self.pool)
-        .await?;
+        let n = c.args.len();
+        let page_sql = format!(
+            "SELECT {}, {SHOWN_STATE} AS shown_state, b.error AS binding_error \
+             FROM devices d {JOINS} WHERE {wheres} ORDER BY d.id LIMIT ${} OFFSET ${}",
+            columns.join(", "),
+            n + 1,
+            n + 2
+        );
+        let rows = c
+            .bind(sqlx::query(sqlx::AssertSqlSafe(page_sql)))
+            .bind(f.limit.clamp(1, 1000))
+            .bind(f.offset.max(0))
+            .fetch_all(&self.pool)
+            .await?;
         let page = rows
             .iter()
             .map(|r| {

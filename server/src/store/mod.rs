@@ -33,7 +33,7 @@ pub use admins::{Admin, AdminSession};
 pub use alerts::{Alert, AlertFilter, AlertInput, AlertIntake, AlertState};
 pub use bindings::{Binding, BindingState, LinkState, PersonChoice, PolicyBindings};
 pub use device_list::{DeviceFilter, DeviceListRow};
-pub use devices::{Device, DeviceAuth};
+pub use devices::{Device, DeviceAuth, facts_for_storage};
 pub use enrollment::{Enrollment, NewDevice};
 pub use held::{HeldAlert, Release};
 pub use help::{HelpRequest, NewHelpRequest};
@@ -85,6 +85,7 @@ const SQLITE_MIGRATIONS: &[(i64, &str)] = &[
     ),
     (12, include_str!("migrations/sqlite/0012_maintenance.sql")),
     (13, include_str!("migrations/sqlite/0013_retention.sql")),
+    (14, include_str!("migrations/sqlite/0014_scale.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("migrations/postgres/0001_initial.sql")),
@@ -109,6 +110,7 @@ const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     ),
     (12, include_str!("migrations/postgres/0012_maintenance.sql")),
     (13, include_str!("migrations/postgres/0013_retention.sql")),
+    (14, include_str!("migrations/postgres/0014_scale.sql")),
 ];
 
 /// A handle on the store; cheap to clone (a connection pool).
@@ -137,13 +139,15 @@ impl Store {
             };
         let options = AnyPoolOptions::new();
         let pool = match backend {
-            // One writer at a time is SQLite's rule; WAL lets readers go on meanwhile. Pages are
+            // One writer at a time is SQLite's rule; WAL lets readers go on meanwhile, so there
+            // are connections enough that writers waiting for the lock (jobs, the last-seen
+            // flush) never leave a check-in's read without one. Pages are
             // read through a memory map, so every connection shares the OS's cache of the file
             // instead of each keeping its own 2 MB: at 100,000 devices the device list and the
             // policies page are 5 to 10 times faster (docs/BENCHMARKS.md).
             Backend::Sqlite => {
                 options
-                    .max_connections(4)
+                    .max_connections(12)
                     .after_connect(|conn, _| {
                         Box::pin(async move {
                             conn.execute(
