@@ -205,7 +205,7 @@ async fn a_resync_repairs_configurations_deleted_or_deactivated_by_hand() {
         c["status"] = serde_json::json!({"id": INACTIVE, "name": "Inactive"});
         c["name"] = "renamed by hand".into();
     }
-    queue::sync_all(&w.store).await.unwrap();
+    queue::sync_all(&w.store, 1_000).await.unwrap();
     w.engine.wake();
     w.settled().await;
     let recreated = w.configs(0);

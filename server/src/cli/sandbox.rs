@@ -1,6 +1,7 @@
 //! `connect-sandbox`: point the ConnectWise settings at the sandbox, with the demo's choices.
 
 use bindery_server::reconcile::queue;
+use bindery_server::reconcile::runner::EngineConfig;
 use clap::Subcommand;
 
 use super::Context;
@@ -20,7 +21,9 @@ pub async fn run(cx: &Context<'_>, command: Command) -> Result<(), String> {
             bindery_server::demo::connect_to_sandbox(store, &key, &url)
                 .await
                 .map_err(|e| e.to_string())?;
-            queue::sync_all(store).await.map_err(e)?;
+            queue::sync_all(store, EngineConfig::default().cw_requests_per_minute)
+                .await
+                .map_err(e)?;
             println!("ConnectWise settings point at the sandbox {url}");
         }
     }

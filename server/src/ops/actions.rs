@@ -27,7 +27,7 @@ impl Ops<'_> {
 
     /// "Sync now": a re-sync of every company Bindery binds in. Returns how many companies.
     pub async fn sync_now(&self) -> Result<usize, OpError> {
-        let n = queue::sync_all(self.store).await?;
+        let n = queue::sync_all(self.store, self.cw_requests_per_minute()).await?;
         self.wake();
         Ok(n)
     }

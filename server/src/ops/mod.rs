@@ -117,6 +117,15 @@ impl<'a> Ops<'a> {
         }
     }
 
+    /// The ConnectWise budget full re-syncs are paced by: the serving engine's, or (from an
+    /// admin command) the default.
+    fn cw_requests_per_minute(&self) -> u32 {
+        self.engine.map_or_else(
+            || crate::reconcile::runner::EngineConfig::default().cw_requests_per_minute,
+            Engine::cw_requests_per_minute,
+        )
+    }
+
     /// The binding choices, which previews and links need.
     pub async fn binding_settings(&self) -> Result<BindingSettings, OpError> {
         integration::choices(self.store)

@@ -87,7 +87,7 @@ impl Ops<'_> {
 
     /// Every company synced again, and the tickets ConnectWise refused tried again.
     async fn resync_everything(&self) -> Result<(), OpError> {
-        queue::sync_all(self.store).await?;
+        queue::sync_all(self.store, self.cw_requests_per_minute()).await?;
         queue::retry_failed_tickets(self.store).await?;
         self.wake();
         Ok(())

@@ -24,6 +24,7 @@ pub mod fields;
 pub mod job_error;
 pub mod plan;
 pub mod queue;
+mod resync;
 mod retention;
 pub mod runner;
 pub mod sync;

@@ -194,14 +194,7 @@ pub async fn sync_company(store: &Store, company_id: CompanyId) -> Result<i64> {
     store.enqueue(&sync_job(company_id)).await
 }
 
-/// Queues a sync of every company Bindery binds in (the periodic re-sync); returns how many.
-pub async fn sync_all(store: &Store) -> Result<usize> {
-    let companies = store.companies_to_sync().await?;
-    for c in &companies {
-        sync_company(store, *c).await?;
-    }
-    Ok(companies.len())
-}
+pub use super::resync::{SYNC_REQUESTS, resync_spacing_ms, sync_all};
 
 /// The job a device needs after a change to it (enrolled, new facts, moved, retired, its
 /// policy unlinked or deleted), if any.

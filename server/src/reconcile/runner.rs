@@ -17,7 +17,7 @@ use tokio::task::JoinSet;
 
 pub use super::job_error::JobError;
 use super::plan::BindingSettings;
-use super::queue::{self, Work};
+use super::queue::Work;
 use super::tickets;
 use crate::integration::{self, IntegrationError};
 use crate::sealing::ServerKey;
@@ -164,6 +164,11 @@ impl Engine {
         })
     }
 
+    /// The ConnectWise requests a minute this server allows itself.
+    pub fn cw_requests_per_minute(&self) -> u32 {
+        self.config.cw_requests_per_minute
+    }
+
     /// Looks for jobs now rather than at the next poll (after queueing some in this process).
     pub fn wake(&self) {
         self.wake.notify_one();
@@ -242,26 +247,13 @@ impl Engine {
     /// The periodic re-sync and the pruning of finished jobs.
     async fn housekeeping(&self) {
         let now = now_ms();
-        let last = match self.store.setting(LAST_FULL_SYNC).await {
-            Ok(v) => v.and_then(|v| v.parse::<i64>().ok()).unwrap_or(0),
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot read the last re-sync time");
-                return;
-            }
-        };
-        if now - last >= self.config.resync_every.as_millis() as i64 {
-            let result = async {
-                self.store
-                    .put_setting(LAST_FULL_SYNC, &now.to_string())
-                    .await?;
-                queue::sync_all(&self.store).await
-            }
-            .await;
-            match result {
-                Ok(n) => tracing::info!(companies = n, "periodic re-sync queued"),
-                Err(e) => tracing::warn!(error = %e, "cannot queue the periodic re-sync"),
-            }
-        }
+        super::resync::periodic(
+            &self.store,
+            self.config.cw_requests_per_minute,
+            self.config.resync_every,
+            now,
+        )
+        .await;
         self.schedule_ticket_poll(now).await;
         super::retention::prune_history(&self.store, &self.config, &self.last_prune, now);
     }

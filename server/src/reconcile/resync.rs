@@ -1,0 +1,106 @@
+//! The full re-sync of every company Bindery binds in (periodic drift repair, "Sync now", new
+//! settings), paced so that it never takes more than half of the ConnectWise request budget in
+//! any minute: 500 companies must leave room for tickets.
+
+use std::time::Duration;
+
+use super::queue::sync_job;
+use super::runner::LAST_FULL_SYNC;
+use crate::store::{NewJob, Result, Store, now_ms};
+
+/// ConnectWise requests the sync of an unchanged company of up to 1,000 configurations costs at
+/// most: its configurations (one page), and its contacts when this process holds no copy of
+/// them under a day old (`extras`: to name the users of devices still without a contact).
+pub const SYNC_REQUESTS: u32 = 2;
+
+/// The share of the request budget a full re-sync may take in any minute (just under half, so
+/// that a sync's requests landing late still leave half for tickets and device changes).
+const RESYNC_SHARE_PERCENT: u32 = 45;
+
+/// The gap between two companies' starts in a full re-sync, for a client allowed
+/// `requests_per_minute`: unchanged companies then cost at most `RESYNC_SHARE_PERCENT` of the
+/// budget in any minute.
+pub fn resync_spacing_ms(requests_per_minute: u32) -> i64 {
+    let share = u64::from(requests_per_minute.max(1)) * u64::from(RESYNC_SHARE_PERCENT);
+    (60_000 * u64::from(SYNC_REQUESTS) * 100).div_ceil(share) as i64
+}
+
+/// Queues a sync of every company Bindery binds in (the periodic re-sync, "Sync now", new
+/// settings), spread out by `resync_spacing_ms` so that 500 companies never take the whole
+/// ConnectWise budget from tickets; returns how many. A company already queued keeps the
+/// earlier start.
+pub async fn sync_all(store: &Store, requests_per_minute: u32) -> Result<usize> {
+    let companies = store.companies_to_sync().await?;
+    let (start, gap) = (now_ms(), resync_spacing_ms(requests_per_minute));
+    let jobs: Vec<NewJob> = companies
+        .iter()
+        .enumerate()
+        .map(|(n, c)| NewJob {
+            run_after_ms: start + n as i64 * gap,
+            ..sync_job(*c)
+        })
+        .collect();
+    store.enqueue_many(&jobs).await?;
+    Ok(companies.len())
+}
+
+/// Queues the periodic re-sync when `every` has passed since the last one (read from the
+/// store, so a restart or another server does not repeat it).
+pub async fn periodic(store: &Store, requests_per_minute: u32, every: Duration, now: i64) {
+    let last = match store.setting(LAST_FULL_SYNC).await {
+        Ok(v) => v.and_then(|v| v.parse::<i64>().ok()).unwrap_or(0),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read the last re-sync time");
+            return;
+        }
+    };
+    if now - last < every.as_millis() as i64 {
+        return;
+    }
+    // Queued before it is marked done: a server stopped in between queues it again at its next
+    // start (the jobs dedupe), rather than skipping a re-sync.
+    let result = async {
+        let n = sync_all(store, requests_per_minute).await?;
+        store.put_setting(LAST_FULL_SYNC, &now.to_string()).await?;
+        Ok::<_, crate::store::StoreError>(n)
+    }
+    .await;
+    match result {
+        Ok(n) => tracing::info!(companies = n, "periodic re-sync queued"),
+        Err(e) => tracing::warn!(error = %e, "cannot queue the periodic re-sync"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_resync_takes_at_most_half_the_budget_in_any_minute() {
+        for budget in [60, 100, 999, 1_000, 3_000, 10_000] {
+            let gap = resync_spacing_ms(budget);
+            let starts: Vec<i64> = (0..2_000).map(|n| n * gap).collect();
+            // The busiest minute: a window starting at any company's start.
+            let busiest = starts
+                .iter()
+                .map(|s| {
+                    starts
+                        .iter()
+                        .filter(|t| (*s..s + 60_000).contains(*t))
+                        .count()
+                })
+                .max()
+                .unwrap() as u32;
+            assert!(
+                busiest * SYNC_REQUESTS <= budget / 2,
+                "{budget}/min: {busiest} companies in a minute"
+            );
+            assert!(
+                busiest * SYNC_REQUESTS >= budget * 2 / 5,
+                "{budget}/min: too slow"
+            );
+        }
+        assert_eq!(resync_spacing_ms(1_000), 267, "500 companies in 2 min 13 s");
+        assert!(resync_spacing_ms(0) > 0);
+    }
+}
