@@ -104,6 +104,13 @@ impl Sandbox {
             .collect()
     }
 
+    /// The log so far, emptied in the same step (a benchmark's per-second tally loses none).
+    pub fn take_requests(&self) -> Vec<LoggedRequest> {
+        std::mem::take(&mut *self.log.lock().unwrap_or_else(|p| p.into_inner()))
+            .into_iter()
+            .collect()
+    }
+
     pub fn clear_requests(&self) {
         self.log.lock().unwrap_or_else(|p| p.into_inner()).clear();
     }

@@ -6,17 +6,18 @@ use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use bindery_shared::DeviceFacts;
 use bindery_shared::protocol::{
     AlertAck, AlertBatch, CheckIn, CheckInReply, DeviceCredential, EnrollRequest, EnrollResponse,
     HelpClose, HelpList, HelpReply, HelpRequest as HelpMessage, HelpState, paths,
 };
-use bindery_shared::{DeviceFacts, FactField};
 
 use super::{ApiFailure, read_json};
 use crate::ids::PolicyId;
 use crate::monitoring::{self, settings::MonitorSettings};
 use crate::secrets::{hash_secret, random_secret, verify_secret};
 use crate::state::Shared;
+use crate::store::facts_for_storage;
 use crate::store::{DeviceAuth, Enrollment, HelpRequest, NewDevice, TicketState, now_ms};
 
 pub fn router() -> Router<Shared> {
@@ -29,20 +30,15 @@ pub fn router() -> Router<Shared> {
         .route("/help/{request_id}", get(help_status))
 }
 
-/// The facts as the server keeps them: normalised, with the authenticated agent id as the
-/// device identifier whatever the body said, and their hash.
+/// The facts as the server keeps them, and their hash (`store::facts_for_storage`).
 fn server_facts(facts: DeviceFacts, agent_id: &str) -> Result<(String, String), ApiFailure> {
-    let mut facts = facts.normalized();
-    facts.set(FactField::DeviceIdentifier, agent_id);
-    let json = serde_json::to_string(&facts).map_err(|e| {
+    facts_for_storage(facts, agent_id).map_err(|e| {
         ApiFailure::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal",
             format!("cannot encode facts: {e}"),
         )
-    })?;
-    let hash = hash_secret(&json);
-    Ok((json, hash))
+    })
 }
 
 async fn enroll(

@@ -34,6 +34,20 @@ pub struct Device {
 
 pub(super) const COLUMNS: &str = "id, agent_id, policy_id, serial, facts_json, facts_hash, agent_version, enrolled_ms, last_seen_ms, retired_ms, alert_events_dropped, mac, reinstall_of, merged_into";
 
+/// The facts as the server keeps them: normalised, with the authenticated agent id as the
+/// device identifier whatever the agent said, and their hash (a check-in whose hash matches the
+/// stored one writes nothing).
+pub fn facts_for_storage(
+    facts: DeviceFacts,
+    agent_id: &str,
+) -> serde_json::Result<(String, String)> {
+    let mut facts = facts.normalized();
+    facts.set(bindery_shared::FactField::DeviceIdentifier, agent_id);
+    let json = serde_json::to_string(&facts)?;
+    let hash = crate::secrets::hash_secret(&json);
+    Ok((json, hash))
+}
+
 /// What the device list's search looks in: the facts people look devices up by, lower-case.
 pub(crate) fn search_text(facts_json: &str) -> String {
     let facts: DeviceFacts = serde_json::from_str(facts_json).unwrap_or_default();

@@ -1,0 +1,260 @@
+//! Benchmark harness (not a test): a fleet of 100,000 devices on one server, or on several
+//! sharing one PostgreSQL, run the way an MSP's day runs it. The servers are the real
+//! `bindery-server` binary; the ConnectWise sandbox and the simulated agents run here.
+//!
+//! 1. Seed: one policy per company (200 devices each), linked, every device enrolled (straight
+//!    into the store), the sandbox holding the companies.
+//! 2. Bind: the servers create every configuration (with an unlimited ConnectWise budget); the
+//!    sandbox must then hold exactly one per device.
+//! 3. Outage: every device last seen an hour ago and the periodic re-sync due; the servers start
+//!    again with the real budget (1,000 requests a minute). Time until each serves check-ins.
+//! 4. Re-sync: the fleet checks in (nothing changed) while every company is re-synced: its
+//!    requests, its busiest minute, its writes (none).
+//! 5. Steady state: check-ins at the rate for the duration, a share with changed facts; latency,
+//!    CPU and memory per window.
+//! 6. Storage and the offline monitor: the database's size and growth, and no device flagged
+//!    offline by the outage.
+//!
+//! Every phase checks what must hold and stops loudly when it does not. `--smoke` is the small
+//! run CI makes so this cannot rot.
+//!
+//! scripts/bench-fleet [--devices 100000] [--database postgres://…] [--servers 2]
+//!                     [--seconds 600] [--rate 1700] [--changed-percent 5] [--smoke]
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a benchmark: failing loudly is the point
+
+mod load;
+mod phases;
+mod seed;
+mod server;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bindery_server::reconcile::runner::LAST_FULL_SYNC;
+use bindery_server::sealing::ServerKey;
+use bindery_server::store::{Store, now_ms};
+use clap::Parser;
+
+use server::{Data, Server, database_bytes};
+
+pub const AGENT_VERSION: &str = "0.1.0";
+
+#[derive(Parser)]
+struct Args {
+    #[arg(long, default_value_t = 100_000)]
+    devices: usize,
+    #[arg(long, default_value_t = 200)]
+    per_company: usize,
+    /// A PostgreSQL server (postgres://…) to make a scratch database on (dropped at the end);
+    /// default: SQLite in a temporary directory.
+    #[arg(long)]
+    database: Option<String>,
+    /// Servers sharing the database (more than one needs PostgreSQL).
+    #[arg(long, default_value_t = 1)]
+    servers: usize,
+    /// Seconds of steady-state check-ins.
+    #[arg(long, default_value_t = 600)]
+    seconds: u64,
+    /// Check-ins a second (default: every device once a minute).
+    #[arg(long)]
+    rate: Option<f64>,
+    #[arg(long, default_value_t = 5)]
+    changed_percent: u64,
+    /// CI's run: 1,000 devices, 8 s of steady state at 500 a second.
+    #[arg(long)]
+    smoke: bool,
+}
+
+/// What every phase works with.
+pub struct Fleet {
+    pub store: Store,
+    pub data: Data,
+    pub key: std::path::PathBuf,
+    pub logs: std::path::PathBuf,
+    pub sandbox: connectwise_sandbox::Running,
+    pub agents: Arc<Vec<seed::Agent>>,
+    pub companies: usize,
+    pub servers: usize,
+    pub rate: f64,
+    pub http: reqwest::Client,
+}
+
+impl Fleet {
+    /// Starts one server with `extra` flags.
+    pub fn start_one(&self, extra: &[&str]) -> Server {
+        Server::start(&self.data, &self.key, &self.logs, extra)
+    }
+
+    /// Starts every server with `extra` flags.
+    pub fn start(&self, extra: &[&str]) -> Vec<Server> {
+        (0..self.servers).map(|_| self.start_one(extra)).collect()
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    let mut args = Args::parse();
+    if args.smoke {
+        args.devices = 1_000;
+        args.seconds = 8;
+        args.rate.get_or_insert(500.0);
+    }
+    assert!(
+        args.servers == 1 || args.database.is_some(),
+        "servers share a PostgreSQL database: give --database postgres://…"
+    );
+    connectwise_client::install_tls_provider();
+    let dir = tempfile::tempdir().unwrap();
+    let (data, store) = match &args.database {
+        Some(url) => {
+            let db = scratch_database(url).await;
+            (Data::Postgres(db.clone()), Store::open(&db).await.unwrap())
+        }
+        None => {
+            let path = dir.path().join("data");
+            let store = Store::open_in_dir(&path).await.unwrap();
+            (Data::Sqlite(path), store)
+        }
+    };
+    let key = dir.path().join("server.key");
+    let companies = args.devices.div_ceil(args.per_company);
+    let sandbox = sandbox_thread(seed::sandbox_seed(companies));
+    let started = Instant::now();
+    let agents = seed::fleet(
+        &store,
+        &ServerKey::load_or_create(&key).unwrap(),
+        &sandbox.url(),
+        companies,
+        args.devices,
+    )
+    .await;
+    let rate = args.rate.unwrap_or(args.devices as f64 / 60.0);
+    println!(
+        "{:?}, {} server(s): {} devices in {companies} linked policies, seeded in {:.1} s; \
+         {rate:.0} check-ins a second, {} % with changed facts",
+        store.backend(),
+        args.servers,
+        args.devices,
+        started.elapsed().as_secs_f64(),
+        args.changed_percent
+    );
+    let fleet = Fleet {
+        store,
+        data,
+        key,
+        logs: dir.path().join("servers.log"),
+        sandbox,
+        agents: Arc::new(agents),
+        companies,
+        servers: args.servers,
+        rate,
+        http: reqwest::Client::builder()
+            .pool_max_idle_per_host(2048)
+            .build()
+            .unwrap(),
+    };
+    phases::bind(&fleet).await;
+
+    // The outage: nobody checked in for an hour, and the periodic re-sync is due.
+    let bound_bytes = database_bytes(&fleet.data, &fleet.store).await;
+    sqlx::query("UPDATE devices SET last_seen_ms = $1")
+        .bind(now_ms() - 3_600_000)
+        .execute(fleet.store.pool())
+        .await
+        .unwrap();
+    fleet.store.put_setting(LAST_FULL_SYNC, "0").await.unwrap();
+    let since = Instant::now();
+    let servers = phases::restart(&fleet).await;
+    let probes = fleet.servers as u64;
+    let resync_checkins = phases::resync(&fleet, &servers).await;
+    let steady = phases::steady(&fleet, &servers, args.seconds, args.changed_percent).await;
+    let served: u64 = sum_metric(&fleet, &servers, "bindery_checkins_total").await;
+    let writes: u64 = sum_metric(&fleet, &servers, "bindery_facts_writes_total").await;
+    assert_eq!(
+        served,
+        probes + resync_checkins + steady.sent,
+        "the servers counted every check-in sent, once"
+    );
+    assert_eq!(
+        writes, steady.changed,
+        "facts are written for changed check-ins only"
+    );
+    if fleet.servers > 1 {
+        for s in &servers {
+            let n = s.metric(&fleet.http, "bindery_checkins_total").await;
+            assert!(n > 0, "every server took check-ins");
+        }
+    }
+    for s in servers {
+        s.stop();
+    }
+    phases::storage(&fleet, bound_bytes, since.elapsed()).await;
+    phases::one_configuration_each(&fleet);
+    if let Data::Postgres(url) = &fleet.data {
+        fleet.store.pool().close().await;
+        drop_database(url).await;
+    }
+    println!("\nall checks held");
+}
+
+/// The sandbox on a thread and runtime of its own: at 100,000 configurations its lookups scan
+/// them all (real ConnectWise has its own machines), and on the load's runtime they would hold
+/// back the check-ins being sent.
+fn sandbox_thread(seed: connectwise_sandbox::Seed) -> connectwise_sandbox::Running {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async move {
+            let running = connectwise_sandbox::spawn("127.0.0.1:0".parse().unwrap(), seed, true)
+                .await
+                .unwrap();
+            tx.send(running).unwrap();
+            std::future::pending::<()>().await;
+        });
+    });
+    rx.recv().unwrap()
+}
+
+/// The sum of one counter over every server.
+async fn sum_metric(fleet: &Fleet, servers: &[Server], sample: &str) -> u64 {
+    let mut total = 0;
+    for s in servers {
+        total += s.metric(&fleet.http, sample).await;
+    }
+    total
+}
+
+/// A new database on the PostgreSQL server of `url`; returns its URL.
+async fn scratch_database(url: &str) -> String {
+    sqlx::any::install_default_drivers();
+    let name = format!("fleet_{}_{}", std::process::id(), now_ms());
+    let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(url)
+        .await
+        .expect("PostgreSQL answers");
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    format!("{}/{name}", &url[..url.rfind('/').unwrap()])
+}
+
+async fn drop_database(db_url: &str) {
+    let (server, name) = db_url.rsplit_once('/').unwrap();
+    let mut conn =
+        <sqlx::AnyConnection as sqlx::Connection>::connect(&format!("{server}/postgres"))
+            .await
+            .unwrap();
+    let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+    )))
+    .execute(&mut conn)
+    .await;
+}
+
+/// Milliseconds, for printing.
+pub fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
