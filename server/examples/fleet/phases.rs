@@ -128,25 +128,11 @@ pub async fn resync(fleet: &Fleet, servers: &[Server]) -> u64 {
             }
         })
     };
-    let tally = Arc::new(Tally::default());
-    let urls = Arc::new(servers.iter().map(|s| s.agent_api.clone()).collect());
-    let load = Load {
-        per_second: fleet.rate,
-        duration: spread + Duration::from_secs(15),
-        changed_percent: 0,
-    };
     println!(
         "\nre-sync of {} companies, the fleet checking in meanwhile:",
         fleet.companies
     );
-    let run = tokio::spawn(load::run(
-        fleet.http.clone(),
-        urls,
-        fleet.agents.clone(),
-        load,
-        tally.clone(),
-    ));
-    let lat = watch(fleet, servers, &tally, run).await;
+    let (tally, lat) = checkins(fleet, servers, spread + Duration::from_secs(15), 0).await;
     let settled = wait_until(Duration::from_secs(120), || async {
         jobs_left(fleet, &servers[0]).await == 0
     })
@@ -273,20 +259,20 @@ async fn watch(
     all
 }
 
-/// What the steady phase sent.
-pub struct Steady {
-    pub sent: u64,
-    pub changed: u64,
-}
-
-/// The steady state: check-ins at the rate for `seconds`, with a table row every 10 s.
-pub async fn steady(fleet: &Fleet, servers: &[Server], seconds: u64, changed: u64) -> Steady {
+/// Check-ins at the fleet's rate for `duration`, `changed_percent` of them with changed facts,
+/// watched (`watch`); returns what was counted and every latency, sorted.
+async fn checkins(
+    fleet: &Fleet,
+    servers: &[Server],
+    duration: Duration,
+    changed_percent: u64,
+) -> (Arc<Tally>, Vec<u32>) {
     let tally = Arc::new(Tally::default());
     let urls = Arc::new(servers.iter().map(|s| s.agent_api.clone()).collect());
     let load = Load {
         per_second: fleet.rate,
-        duration: Duration::from_secs(seconds),
-        changed_percent: changed,
+        duration,
+        changed_percent,
     };
     let run = tokio::spawn(load::run(
         fleet.http.clone(),
@@ -295,8 +281,20 @@ pub async fn steady(fleet: &Fleet, servers: &[Server], seconds: u64, changed: u6
         load,
         tally.clone(),
     ));
+    let latencies = watch(fleet, servers, &tally, run).await;
+    (tally, latencies)
+}
+
+/// What the steady phase sent.
+pub struct Steady {
+    pub sent: u64,
+    pub changed: u64,
+}
+
+/// The steady state: check-ins at the rate for `seconds`, with a table row every 10 s.
+pub async fn steady(fleet: &Fleet, servers: &[Server], seconds: u64, changed: u64) -> Steady {
     println!("\nsteady state, {seconds} s:");
-    let all = watch(fleet, servers, &tally, run).await;
+    let (tally, all) = checkins(fleet, servers, Duration::from_secs(seconds), changed).await;
     let peak = servers
         .iter()
         .map(|s| memory(s.pid()).peak)
