@@ -17,8 +17,9 @@ use crate::ids::PolicyId;
 use crate::monitoring::{self, settings::MonitorSettings};
 use crate::secrets::{hash_secret, random_secret, verify_secret};
 use crate::state::Shared;
-use crate::store::facts_for_storage;
-use crate::store::{DeviceAuth, Enrollment, HelpRequest, NewDevice, TicketState, now_ms};
+use crate::store::{
+    DeviceAuth, Enrollment, HelpRequest, NewDevice, TicketState, facts_for_storage, now_ms,
+};
 
 pub fn router() -> Router<Shared> {
     Router::new()
