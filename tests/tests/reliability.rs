@@ -222,18 +222,24 @@ async fn crashes_and_connectwise_faults_lose_nothing_and_duplicate_nothing() {
     // Back up for good; once the faults stop everything converges.
     let server = ServerProcess::start_logged(&args, &log);
     sb.sandbox.set_faults(Faults::default());
-    let settle = wait_for("every device bound and every ticket open", 300, || {
-        let b = bindings_line(&["--data-dir", &d], "Fleet");
-        let alerts = admin(&d, &["alerts", "--limit", "5000"]);
-        let open_with_number = alerts
-            .lines()
-            .filter(|l| {
-                let cols: Vec<&str> = l.split('\t').collect();
-                cols.get(5) == Some(&"open") && cols.get(6).is_some_and(|n| !n.is_empty())
-            })
-            .count();
-        b.contains("\tBlue\t") && open_with_number == scale.alerts
-    });
+    let settle = wait_for(
+        "every device bound and every ticket open and attached",
+        300,
+        || {
+            let b = bindings_line(&["--data-dir", &d], "Fleet");
+            let alerts = admin(&d, &["alerts", "--limit", "5000"]);
+            let open_with_number = alerts
+                .lines()
+                .filter(|l| {
+                    let cols: Vec<&str> = l.split('\t').collect();
+                    cols.get(5) == Some(&"open") && cols.get(6).is_some_and(|n| !n.is_empty())
+                })
+                .count();
+            // A ticket raised before its device was bound gets its configuration once it is.
+            let attached = sb.sandbox.data().ticket_configurations.len();
+            b.contains("\tBlue\t") && open_with_number == scale.alerts && attached >= scale.alerts
+        },
+    );
 
     // Exactly one configuration per device, one ticket per alert, nothing else.
     let per_device = configurations_per_device(&sb);
