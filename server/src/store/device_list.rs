@@ -86,14 +86,15 @@ impl Conditions {
             c.joins = true;
             // The shown state (`SHOWN_STATE`), spelled so that the index on bindings(state)
             // serves every state but the two a missing binding shows.
-            let n = c.param(Arg::Text(state.to_owned()));
-            c.sql.push(match state {
-                "pending" => {
-                    format!("(b.state = {n} OR (b.state IS NULL AND p.cw_company_id IS NOT NULL))")
-                }
-                "none" => format!("(b.state IS NULL AND p.cw_company_id IS NULL AND {n} = 'none')"),
-                _ => format!("b.state = {n}"),
-            });
+            let shown = match state {
+                "none" => "(b.state IS NULL AND p.cw_company_id IS NULL)".to_owned(),
+                "pending" => format!(
+                    "(b.state = {} OR (b.state IS NULL AND p.cw_company_id IS NOT NULL))",
+                    c.param(Arg::Text(state.to_owned()))
+                ),
+                _ => format!("b.state = {}", c.param(Arg::Text(state.to_owned()))),
+            };
+            c.sql.push(shown);
         }
         c
     }
