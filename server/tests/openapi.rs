@@ -158,6 +158,15 @@ async fn every_documented_operation_answers_as_the_document_says() {
     assert_eq!(found[0]["agentId"], "agent-2");
     let second = ok(&s, t, get.clone(), "/devices?limit=1&offset=1", None).await;
     assert_eq!(second[0]["id"], json!(id_of("agent-2")));
+    let after = ok(
+        &s,
+        t,
+        get.clone(),
+        &format!("/devices?limit=1&after={one}"),
+        None,
+    )
+    .await;
+    assert_eq!(after, second, "a keyset page is the offset's page");
     ok(&s, t, get.clone(), &format!("/devices/{one}"), None).await;
     let separate = json!({"answer": "keepSeparate"});
     ok(

@@ -730,7 +730,8 @@ async fn reopening_a_store_keeps_its_data_and_migrates_once() {
             (11,),
             (12,),
             (13,),
-            (14,)
+            (14,),
+            (15,)
         ]
     );
     assert!(matches!(
@@ -843,6 +844,8 @@ on_both!(
             .await
             .unwrap();
         store.create_policy("Empty").await.unwrap();
+        // The tally reads each device's copy of its binding's state (kept by triggers); the
+        // policy's own tally joins the bindings: they agree.
         let all = store.policies_with_bindings().await.unwrap();
         assert_eq!(all.len(), 3);
         for (policy, tally) in &all {
@@ -851,6 +854,82 @@ on_both!(
         let links: Vec<_> = all.iter().map(|(_, b)| b.link).collect();
         assert!(links.contains(&LinkState::Red) && links.contains(&LinkState::Blue));
         assert!(links.contains(&LinkState::Grey));
+        // A state written again, and a binding removed, reach the copy too.
+        store
+            .set_binding(&bound(c.id, ConfigurationId(13)))
+            .await
+            .unwrap();
+        let tally_of = |id| {
+            let store = store.clone();
+            async move {
+                let all = store.policies_with_bindings().await.unwrap();
+                all.into_iter().find(|(p, _)| p.id == id).unwrap().1
+            }
+        };
+        assert_eq!(tally_of(red.id).await.link, LinkState::Blue);
+        sqlx::query("DELETE FROM bindings WHERE device_id = $1")
+            .bind(c.id)
+            .execute(store.pool())
+            .await
+            .unwrap();
+        let red_now = tally_of(red.id).await;
+        assert_eq!((red_now.pending, red_now.link), (1, LinkState::Red));
+        assert_eq!(red_now, store.policy_bindings(red.id).await.unwrap());
+    }
+);
+
+on_both!(
+    the_activity_log_is_filtered_by_kind_and_outcome,
+    |store: Store| async move {
+        use bindery_server::store::ACTIVITY_COUNTED_AT_MOST;
+        for (action, ok) in [
+            ("configuration.create", true),
+            ("configuration.update", false),
+            ("ticket.create", true),
+            ("ticket.close", false),
+            ("ticket.note", true),
+            ("tickets.other", true),
+        ] {
+            let outcome = if ok { Ok(()) } else { Err("refused") };
+            store.record_activity(action, "host", None, outcome).await;
+        }
+        let count = |prefix: &'static str, failed| {
+            let store = store.clone();
+            async move {
+                let (rows, total) = store.activity(prefix, failed, 50, 0).await.unwrap();
+                assert_eq!(rows.len() as i64, total);
+                assert!(rows.iter().all(|r| r.action.starts_with(prefix)));
+                assert!(rows.windows(2).all(|w| w[0].id > w[1].id), "newest first");
+                total
+            }
+        };
+        assert_eq!(count("", false).await, 6);
+        assert_eq!(
+            count("ticket.", false).await,
+            3,
+            "a prefix, not a substring"
+        );
+        assert_eq!(count("configuration.", false).await, 2);
+        assert_eq!(count("", true).await, 2);
+        assert_eq!(count("ticket.", true).await, 1);
+        assert_eq!(count("nothing.", false).await, 0);
+        let (second, _) = store.activity("", false, 2, 2).await.unwrap();
+        assert_eq!(
+            second[0].action, "ticket.close",
+            "newest first, from the offset"
+        );
+        // A long log is counted only up to a limit, past which lists say "more than".
+        sqlx::query(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $1) \
+             INSERT INTO activity (at_ms, action, subject, ok) SELECT i, 'ticket.note', 'x', 1 FROM n",
+        )
+        .bind(ACTIVITY_COUNTED_AT_MOST)
+        .execute(store.pool())
+        .await
+        .unwrap();
+        let (_, total) = store.activity("", false, 50, 0).await.unwrap();
+        assert_eq!(total, ACTIVITY_COUNTED_AT_MOST + 1);
+        assert_eq!(count("", true).await, 2, "a narrower filter is still exact");
     }
 );
 
@@ -1140,6 +1219,7 @@ on_both!(
                 retired_too: false,
                 limit,
                 offset,
+                after: None,
             };
             let store = store.clone();
             async move {
@@ -1183,6 +1263,33 @@ on_both!(
         );
         let (second, total) = page("", None, None, 2, 2).await;
         assert_eq!((second, total), (vec!["lab-box:none".to_owned()], 3));
+        // Keyset pages: after a device, whatever the offset would have been; the count is still
+        // of every match.
+        let after_first = DeviceFilter {
+            limit: 1,
+            after: Some(ids[0]),
+            ..DeviceFilter::default()
+        };
+        let (next, total) = store.device_page(&after_first).await.unwrap();
+        assert_eq!(total, 3);
+        assert_eq!(next.len(), 1);
+        assert_eq!(next[0].device.id, ids[1]);
+        let past_the_end = DeviceFilter {
+            after: Some(ids[3]),
+            limit: 50,
+            ..DeviceFilter::default()
+        };
+        assert!(store.device_page(&past_the_end).await.unwrap().0.is_empty());
+        let pending_after = DeviceFilter {
+            state: Some("pending".into()),
+            after: Some(ids[1]),
+            limit: 50,
+            ..DeviceFilter::default()
+        };
+        assert_eq!(
+            store.device_page(&pending_after).await.unwrap(),
+            (vec![], 1)
+        );
         // Facts written later are found by what they say now.
         store
             .record_facts(ids[3], r#"{"name":"renamed-box"}"#, "h-new", "0.1.0")

@@ -88,6 +88,7 @@ async fn devices(
         retired_too: false,
         limit: Paging::PER_PAGE,
         offset: Paging::offset(query.page),
+        after: None,
     };
     let (mut found, total) = state.store.device_page(&filter).await?;
     let query_string = format!(

@@ -319,9 +319,10 @@ async fn activity(
             .map(|(a, label)| (*a, *label, *a == action))
             .collect(),
         failed,
-        paging: Paging::new(
+        paging: Paging::counted_at_most(
             query.page,
             total,
+            crate::store::ACTIVITY_COUNTED_AT_MOST,
             format!(
                 "action={}{}",
                 enc(action),

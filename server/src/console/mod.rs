@@ -266,6 +266,8 @@ pub struct Paging {
     pub total: i64,
     /// The list's query without `page=` (already URL-encoded), to build the links.
     pub query: String,
+    /// More than `total` match: the list was counted only so far.
+    pub more: bool,
 }
 
 impl Paging {
@@ -278,6 +280,16 @@ impl Paging {
             pages,
             total,
             query,
+            more: false,
+        }
+    }
+
+    /// Paging for a list counted up to `at_most + 1` matches: past `at_most` it says "more
+    /// than" and offers that many pages.
+    pub fn counted_at_most(page: Option<i64>, counted: i64, at_most: i64, query: String) -> Paging {
+        Paging {
+            more: counted > at_most,
+            ..Paging::new(page, counted.min(at_most), query)
         }
     }
 
@@ -305,4 +317,24 @@ pub fn enc(v: &str) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Paging;
+
+    #[test]
+    fn a_list_counted_only_so_far_says_more_than() {
+        let exact = Paging::counted_at_most(Some(3), 120, 1000, String::new());
+        assert_eq!(
+            (exact.total, exact.pages, exact.page, exact.more),
+            (120, 3, 3, false)
+        );
+        let capped = Paging::counted_at_most(Some(99), 1001, 1000, "action=".into());
+        assert_eq!(
+            (capped.total, capped.pages, capped.page, capped.more),
+            (1000, 20, 20, true)
+        );
+        assert_eq!(capped.link(2), "?action=&page=2");
+    }
 }

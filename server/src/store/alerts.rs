@@ -6,6 +6,7 @@
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
+use super::conditions::{Arg, Conditions};
 use super::tickets::{self, BRIEF_COLUMNS, NewTicket, TicketBrief, brief_from_row};
 use super::{NewJob, Result, Store, StoreError, now_ms};
 use crate::ids::{AlertId, DeviceId, PolicyId, TicketId};
@@ -235,32 +236,48 @@ impl Store {
         Ok(row.as_ref().map(from_row).transpose()?)
     }
 
-    /// A page of alerts, newest first, and how many match in all.
+    /// A page of alerts, newest first, and how many match in all. Only the filters in use are
+    /// asked for; the count and the page's ids read the alerts alone (the devices too for a
+    /// policy), and only the page's rows are joined.
     pub async fn alerts(&self, f: &AlertFilter) -> Result<(Vec<Alert>, i64)> {
-        // Absent filters are bound as values that match everything, so the text never varies.
-        let filter = "WHERE ($1 = '' OR a.state = $1) AND ($2 < 0 OR a.device_id = $2) AND ($3 < 0 OR d.policy_id = $3) \
-             AND ($4 = 0 OR a.held_ms IS NOT NULL)";
-        let state = f.state.map(AlertState::as_str).unwrap_or("");
-        let (total,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT COUNT(*) {FROM} {filter}"
-        )))
-        .bind(state)
-        .bind(f.device_id.map_or(-1, i64::from))
-        .bind(f.policy_id.map_or(-1, i64::from))
-        .bind(i64::from(f.held_only))
-        .fetch_one(&self.pool)
-        .await?;
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {COLUMNS}, {BRIEF_COLUMNS} {FROM} {filter} ORDER BY a.id DESC LIMIT $5 OFFSET $6"
-        )))
-        .bind(state)
-        .bind(f.device_id.map_or(-1, i64::from))
-        .bind(f.policy_id.map_or(-1, i64::from))
-        .bind(i64::from(f.held_only))
-        .bind(f.limit.clamp(1, 500))
-        .bind(f.offset.max(0))
-        .fetch_all(&self.pool)
-        .await?;
+        let mut c = Conditions::default();
+        if let Some(state) = f.state {
+            let n = c.param(Arg::Text(state.as_str().to_owned()));
+            c.push(format!("a.state = {n}"));
+        }
+        if let Some(device) = f.device_id {
+            let n = c.param(Arg::Int(device.into()));
+            c.push(format!("a.device_id = {n}"));
+        }
+        if let Some(policy) = f.policy_id {
+            let n = c.param(Arg::Int(policy.into()));
+            c.push(format!(
+                "a.device_id IN (SELECT id FROM devices WHERE policy_id = {n})"
+            ));
+        }
+        if f.held_only {
+            c.push("a.held_ms IS NOT NULL");
+        }
+        let wheres = c.where_clause();
+        let (total,): (i64,) = c
+            .bind_as(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT COUNT(*) FROM alerts a {wheres}"
+            ))))
+            .fetch_one(&self.pool)
+            .await?;
+        let rows = c
+            .bind(sqlx::query(sqlx::AssertSqlSafe(format!(
+                "SELECT {COLUMNS}, {BRIEF_COLUMNS} FROM (SELECT a.id FROM alerts a {wheres} \
+                 ORDER BY a.id DESC LIMIT ${} OFFSET ${}) page JOIN alerts a ON a.id = page.id \
+                 JOIN devices d ON d.id = a.device_id LEFT JOIN tickets t ON t.id = a.ticket_id \
+                 ORDER BY a.id DESC",
+                c.params() + 1,
+                c.params() + 2
+            ))))
+            .bind(f.limit.clamp(1, 500))
+            .bind(f.offset.max(0))
+            .fetch_all(&self.pool)
+            .await?;
         let alerts = rows
             .iter()
             .map(from_row)

@@ -4,6 +4,7 @@
 
 use sqlx::Row;
 
+use super::conditions::{Arg, Conditions};
 use super::devices::{COLUMNS, from_row, search_text};
 use super::{Device, Result, Store};
 use crate::ids::{DeviceId, PolicyId};
@@ -20,6 +21,9 @@ pub struct DeviceFilter {
     pub retired_too: bool,
     pub limit: i64,
     pub offset: i64,
+    /// Only devices after this one (keyset paging: walking a whole fleet, each page costs what
+    /// the first does, where a deep offset reads and throws away every row before it).
+    pub after: Option<DeviceId>,
 }
 
 /// A device in the list, with its binding state as shown (a device of a linked policy with no
@@ -47,84 +51,41 @@ fn contains_pattern(text: &str) -> String {
     out
 }
 
-/// A filter's conditions, only those in use, and their parameters: one statement per shape, so
-/// the database plans each for what it asks (a catch-all `$1 < 0 OR …` leaves PostgreSQL's
-/// cached generic plan scanning every device).
-struct Conditions {
-    sql: Vec<String>,
-    args: Vec<Arg>,
-    /// The state filter reads the policy and binding.
-    joins: bool,
-}
-
-enum Arg {
-    Int(i64),
-    Text(String),
-}
-
-impl Conditions {
-    fn of(f: &DeviceFilter) -> Conditions {
-        let mut c = Conditions {
-            sql: Vec::new(),
-            args: Vec::new(),
-            joins: false,
+/// The filter's conditions, every one on the device row itself (so neither the count nor the
+/// page's ids join another table).
+fn conditions(f: &DeviceFilter) -> Conditions {
+    let mut c = Conditions::default();
+    if !f.retired_too {
+        c.push("d.retired_ms IS NULL");
+    }
+    if let Some(p) = f.policy {
+        let n = c.param(Arg::Int(p.into()));
+        c.push(format!("d.policy_id = {n}"));
+    }
+    if !f.q.trim().is_empty() {
+        let n = c.param(Arg::Text(contains_pattern(&f.q)));
+        c.push(format!(
+            "(d.search_text LIKE {n} ESCAPE '\\' OR d.agent_id LIKE {n} ESCAPE '\\')"
+        ));
+    }
+    if let Some(state) = f.state.as_deref().filter(|s| !s.is_empty()) {
+        // The shown state (`SHOWN_STATE`) from the device's copy of its binding's state
+        // (migration 15), which an index serves; a device without a binding shows `pending` in
+        // a linked policy and `none` elsewhere.
+        const LINKED: &str = "SELECT id FROM policies WHERE cw_company_id IS NOT NULL";
+        let shown = match state {
+            "none" => format!(
+                "(d.binding_state IS NULL AND (d.policy_id IS NULL OR d.policy_id NOT IN ({LINKED})))"
+            ),
+            "pending" => format!(
+                "(d.binding_state = {} OR (d.binding_state IS NULL AND d.policy_id IN ({LINKED})))",
+                c.param(Arg::Text(state.to_owned()))
+            ),
+            _ => format!("d.binding_state = {}", c.param(Arg::Text(state.to_owned()))),
         };
-        if !f.retired_too {
-            c.sql.push("d.retired_ms IS NULL".into());
-        }
-        if let Some(p) = f.policy {
-            let n = c.param(Arg::Int(p.into()));
-            c.sql.push(format!("d.policy_id = {n}"));
-        }
-        if !f.q.trim().is_empty() {
-            let n = c.param(Arg::Text(contains_pattern(&f.q)));
-            c.sql.push(format!(
-                "(d.search_text LIKE {n} ESCAPE '\\' OR d.agent_id LIKE {n} ESCAPE '\\')"
-            ));
-        }
-        if let Some(state) = f.state.as_deref().filter(|s| !s.is_empty()) {
-            c.joins = true;
-            // The shown state (`SHOWN_STATE`), spelled so that the index on bindings(state)
-            // serves every state but the two a missing binding shows.
-            let shown = match state {
-                "none" => "(b.state IS NULL AND p.cw_company_id IS NULL)".to_owned(),
-                "pending" => format!(
-                    "(b.state = {} OR (b.state IS NULL AND p.cw_company_id IS NOT NULL))",
-                    c.param(Arg::Text(state.to_owned()))
-                ),
-                _ => format!("b.state = {}", c.param(Arg::Text(state.to_owned()))),
-            };
-            c.sql.push(shown);
-        }
-        c
+        c.push(shown);
     }
-
-    /// The next parameter's placeholder, `$n`.
-    fn param(&mut self, arg: Arg) -> String {
-        self.args.push(arg);
-        format!("${}", self.args.len())
-    }
-
-    fn text(&self) -> String {
-        if self.sql.is_empty() {
-            "TRUE".into()
-        } else {
-            self.sql.join(" AND ")
-        }
-    }
-
-    fn bind<'q>(
-        &'q self,
-        mut q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
-    ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
-        for a in &self.args {
-            q = match a {
-                Arg::Int(v) => q.bind(*v),
-                Arg::Text(v) => q.bind(v.as_str()),
-            };
-        }
-        q
-    }
+    c
 }
 
 const JOINS: &str =
@@ -133,22 +94,27 @@ const JOINS: &str =
 impl Store {
     /// One page of the active devices that match, in enrollment order, and how many match in all.
     pub async fn device_page(&self, f: &DeviceFilter) -> Result<(Vec<DeviceListRow>, i64)> {
-        let c = Conditions::of(f);
-        let wheres = c.text();
-        // The count reads the joined tables only when the state filter needs them.
-        let count_from = if c.joins { JOINS } else { "" };
-        let count_sql = format!("SELECT COUNT(*) FROM devices d {count_from} WHERE {wheres}");
+        let mut c = conditions(f);
+        let count_sql = format!("SELECT COUNT(*) FROM devices d {}", c.where_clause());
         let total: i64 = c
             .bind(sqlx::query(sqlx::AssertSqlSafe(count_sql)))
             .fetch_one(&self.pool)
             .await?
             .try_get(0)?;
+        if let Some(after) = f.after {
+            let n = c.param(Arg::Int(after.into()));
+            c.push(format!("d.id > {n}"));
+        }
         let columns: Vec<String> = COLUMNS.split(", ").map(|c| format!("d.{c}")).collect();
-        let n = c.args.len();
+        let n = c.params();
+        // The page's ids first, from the indexes alone; only those rows are then read whole and
+        // joined, so an offset skips index entries rather than joined rows.
         let page_sql = format!(
             "SELECT {}, {SHOWN_STATE} AS shown_state, b.error AS binding_error \
-             FROM devices d {JOINS} WHERE {wheres} ORDER BY d.id LIMIT ${} OFFSET ${}",
+             FROM (SELECT d.id FROM devices d {} ORDER BY d.id LIMIT ${} OFFSET ${}) page \
+             JOIN devices d ON d.id = page.id {JOINS} ORDER BY d.id",
             columns.join(", "),
+            c.where_clause(),
             n + 1,
             n + 2
         );

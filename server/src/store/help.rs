@@ -4,6 +4,7 @@
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
+use super::conditions::{Arg, Conditions};
 use super::tickets::{self, BRIEF_COLUMNS, NewTicket, TicketBrief, brief_from_row};
 use super::{NewJob, Result, Store, StoreError, is_unique_violation, now_ms};
 use crate::ids::{DeviceId, TicketId};
@@ -178,7 +179,8 @@ impl Store {
         self.help_request_by_id(id).await
     }
 
-    /// A page of help requests, newest first, and how many match in all.
+    /// A page of help requests, newest first, and how many match in all: only the filters in
+    /// use, and only the page's rows joined.
     pub async fn help_requests(
         &self,
         device_id: Option<DeviceId>,
@@ -186,23 +188,34 @@ impl Store {
         limit: i64,
         offset: i64,
     ) -> Result<(Vec<HelpRequest>, i64)> {
-        let filter = "WHERE ($1 < 0 OR h.device_id = $1) AND ($2 = 0 OR (t.id IS NOT NULL AND t.want_closed = 0))";
-        let (total,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT COUNT(*) {FROM} {filter}"
-        )))
-        .bind(device_id.map_or(-1, i64::from))
-        .bind(i64::from(open_only))
-        .fetch_one(&self.pool)
-        .await?;
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {COLUMNS}, {BRIEF_COLUMNS} {FROM} {filter} ORDER BY h.id DESC LIMIT $3 OFFSET $4"
-        )))
-        .bind(device_id.map_or(-1, i64::from))
-        .bind(i64::from(open_only))
-        .bind(limit.clamp(1, 500))
-        .bind(offset.max(0))
-        .fetch_all(&self.pool)
-        .await?;
+        let mut c = Conditions::default();
+        if let Some(device) = device_id {
+            let n = c.param(Arg::Int(device.into()));
+            c.push(format!("h.device_id = {n}"));
+        }
+        if open_only {
+            c.push("h.ticket_id IN (SELECT id FROM tickets WHERE want_closed = 0)");
+        }
+        let wheres = c.where_clause();
+        let (total,): (i64,) = c
+            .bind_as(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT COUNT(*) FROM help_requests h {wheres}"
+            ))))
+            .fetch_one(&self.pool)
+            .await?;
+        let rows = c
+            .bind(sqlx::query(sqlx::AssertSqlSafe(format!(
+                "SELECT {COLUMNS}, {BRIEF_COLUMNS} FROM (SELECT h.id FROM help_requests h {wheres} \
+                 ORDER BY h.id DESC LIMIT ${} OFFSET ${}) page JOIN help_requests h ON h.id = page.id \
+                 JOIN devices d ON d.id = h.device_id LEFT JOIN tickets t ON t.id = h.ticket_id \
+                 ORDER BY h.id DESC",
+                c.params() + 1,
+                c.params() + 2
+            ))))
+            .bind(limit.clamp(1, 500))
+            .bind(offset.max(0))
+            .fetch_all(&self.pool)
+            .await?;
         let list = rows
             .iter()
             .map(from_row)

@@ -8,6 +8,7 @@ mod admins;
 mod alert_events;
 mod alerts;
 mod bindings;
+mod conditions;
 mod device_list;
 mod devices;
 mod enrollment;
@@ -28,7 +29,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Executor};
 
-pub use activity::Activity;
+pub use activity::{Activity, COUNTED_AT_MOST as ACTIVITY_COUNTED_AT_MOST};
 pub use admins::{Admin, AdminSession};
 pub use alerts::{Alert, AlertFilter, AlertInput, AlertIntake, AlertState};
 pub use bindings::{Binding, BindingState, LinkState, PersonChoice, PolicyBindings};
@@ -86,6 +87,7 @@ const SQLITE_MIGRATIONS: &[(i64, &str)] = &[
     (12, include_str!("migrations/sqlite/0012_maintenance.sql")),
     (13, include_str!("migrations/sqlite/0013_retention.sql")),
     (14, include_str!("migrations/sqlite/0014_scale.sql")),
+    (15, include_str!("migrations/sqlite/0015_list_counts.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("migrations/postgres/0001_initial.sql")),
@@ -111,6 +113,7 @@ const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (12, include_str!("migrations/postgres/0012_maintenance.sql")),
     (13, include_str!("migrations/postgres/0013_retention.sql")),
     (14, include_str!("migrations/postgres/0014_scale.sql")),
+    (15, include_str!("migrations/postgres/0015_list_counts.sql")),
 ];
 
 /// A handle on the store; cheap to clone (a connection pool).
@@ -141,10 +144,9 @@ impl Store {
         let pool = match backend {
             // One writer at a time is SQLite's rule; WAL lets readers go on meanwhile, so there
             // are connections enough that writers waiting for the lock (jobs, the last-seen
-            // flush) never leave a check-in's read without one. Pages are
-            // read through a memory map, so every connection shares the OS's cache of the file
-            // instead of each keeping its own 2 MB: at 100,000 devices the device list and the
-            // policies page are 5 to 10 times faster (docs/BENCHMARKS.md).
+            // flush) never leave a check-in's read without one. No memory map: each connection
+            // would map the file on its own and count its pages again in the server's RSS, and
+            // with lists that read through indexes it no longer pays (docs/BENCHMARKS.md).
             Backend::Sqlite => {
                 options
                     .max_connections(12)
@@ -152,8 +154,7 @@ impl Store {
                         Box::pin(async move {
                             conn.execute(
                                 "PRAGMA foreign_keys = ON; PRAGMA journal_mode = WAL; \
-                             PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000; \
-                             PRAGMA mmap_size = 268435456;",
+                             PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000;",
                             )
                             .await?;
                             Ok(())

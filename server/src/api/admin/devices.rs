@@ -127,6 +127,9 @@ struct Filter {
     limit: Option<i64>,
     #[serde(default)]
     offset: i64,
+    /// Only devices with a larger id: walking the whole fleet, each page (after the last id of
+    /// the one before) costs what the first does.
+    after: Option<DeviceId>,
 }
 
 async fn list(
@@ -150,6 +153,7 @@ async fn list(
             retired_too: true,
             limit: filter.limit.unwrap_or(1000),
             offset: filter.offset,
+            after: filter.after,
         })
         .await?;
     let ids: Vec<DeviceId> = page.iter().map(|r| r.device.id).collect();
