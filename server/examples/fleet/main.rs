@@ -163,10 +163,10 @@ async fn main() {
         .await
         .unwrap();
     fleet.store.put_setting(LAST_FULL_SYNC, "0").await.unwrap();
-    let since = Instant::now();
     let servers = phases::restart(&fleet).await;
     let probes = fleet.servers as u64;
     let resync_checkins = phases::resync(&fleet, &servers).await;
+    let before_steady = phases::rows(&fleet).await;
     let steady = phases::steady(&fleet, &servers, args.seconds, args.changed_percent).await;
     let served: u64 = sum_metric(&fleet, &servers, "bindery_checkins_total").await;
     let writes: u64 = sum_metric(&fleet, &servers, "bindery_facts_writes_total").await;
@@ -188,7 +188,13 @@ async fn main() {
     for s in servers {
         s.stop();
     }
-    phases::storage(&fleet, bound_bytes, since.elapsed()).await;
+    phases::storage(
+        &fleet,
+        bound_bytes,
+        before_steady,
+        Duration::from_secs(args.seconds),
+    )
+    .await;
     phases::one_configuration_each(&fleet);
     if let Data::Postgres(url) = &fleet.data {
         fleet.store.pool().close().await;

@@ -319,9 +319,15 @@ pub async fn steady(fleet: &Fleet, servers: &[Server], seconds: u64, changed: u6
     Steady { sent, changed }
 }
 
-/// The database's size and what grew, and the offline monitor's verdict on the outage.
-pub async fn storage(fleet: &Fleet, bound_bytes: u64, ran: Duration) {
-    let after = server::database_bytes(&fleet.data, &fleet.store).await;
+/// The rows of the tables that grow with use, at one moment.
+#[derive(Clone, Copy)]
+pub struct Rows {
+    activity: i64,
+    jobs: i64,
+    alerts: i64,
+}
+
+pub async fn rows(fleet: &Fleet) -> Rows {
     let count = |table: &str| {
         let sql = format!("SELECT COUNT(*) FROM {table}");
         async move {
@@ -332,23 +338,50 @@ pub async fn storage(fleet: &Fleet, bound_bytes: u64, ran: Duration) {
             n
         }
     };
-    let (activity, jobs, alerts) = (
-        count("activity").await,
-        count("jobs").await,
-        count("alerts").await,
-    );
-    let per_day = 86_400.0 / ran.as_secs_f64();
+    Rows {
+        activity: count("activity").await,
+        jobs: count("jobs").await,
+        alerts: count("alerts").await,
+    }
+}
+
+/// The server's defaults: `--retention-days` (the activity log, ended alerts) and
+/// `--job-retention-days` (done jobs).
+const HISTORY_DAYS: f64 = 90.0;
+const JOB_DAYS: f64 = 7.0;
+
+/// The database's size; what the steady state added, a day of it, and where the database levels
+/// off under the default retention; and the offline monitor's verdict on the outage.
+pub async fn storage(fleet: &Fleet, bound_bytes: u64, before: Rows, steady: Duration) {
+    let after = server::database_bytes(&fleet.data, &fleet.store).await;
+    let now = rows(fleet).await;
+    let per_day = 86_400.0 / steady.as_secs_f64();
+    let activity_day = (now.activity - before.activity) as f64 * per_day;
+    let jobs_day = (now.jobs - before.jobs) as f64 * per_day;
+    let activity_row = server::table_bytes(&fleet.data, &fleet.store, "activity").await as f64
+        / now.activity.max(1) as f64;
+    let jobs_row = server::table_bytes(&fleet.data, &fleet.store, "jobs").await as f64
+        / now.jobs.max(1) as f64;
+    let retained = activity_day * HISTORY_DAYS * activity_row + jobs_day * JOB_DAYS * jobs_row;
     println!(
-        "\nstorage: {:.1} MiB with the fleet bound; {:.1} MiB after {:.0} s of check-ins \
-         (growth {:.1} MiB, {:.0} MiB a day at this pace); {activity} activity rows, {jobs} jobs, \
-         {alerts} alerts",
+        "\nstorage: {:.1} MiB with the fleet bound; {:.1} MiB at the end ({} activity rows, {} \
+         jobs, {} alerts)\n  a day at the steady state's pace: {:.0} activity rows ({:.0} bytes \
+         each with indexes), {:.0} jobs ({:.0} bytes each); under the default retention ({} days, \
+         {} for jobs) the history levels off at {:.1} GiB",
         bound_bytes as f64 / 1048576.0,
         after as f64 / 1048576.0,
-        ran.as_secs_f64(),
-        after.saturating_sub(bound_bytes) as f64 / 1048576.0,
-        after.saturating_sub(bound_bytes) as f64 / 1048576.0 * per_day,
+        now.activity,
+        now.jobs,
+        now.alerts,
+        activity_day,
+        activity_row,
+        jobs_day,
+        jobs_row,
+        HISTORY_DAYS,
+        JOB_DAYS,
+        retained / 1073741824.0,
     );
-    assert_eq!(alerts, 0, "the outage flagged no device offline");
+    assert_eq!(now.alerts, 0, "the outage flagged no device offline");
 }
 
 /// The sandbox's requests in one second, by what they were for.

@@ -201,6 +201,23 @@ pub async fn database_bytes(data: &Data, store: &bindery_server::store::Store) -
     }
 }
 
+/// One table's bytes with its indexes.
+pub async fn table_bytes(data: &Data, store: &bindery_server::store::Store, table: &str) -> u64 {
+    let sql = match data {
+        // SQLite's dbstat: every page of the table and of the indexes on it.
+        Data::Sqlite(_) => format!(
+            "SELECT COALESCE(SUM(pgsize), 0) FROM dbstat WHERE name IN \
+             (SELECT name FROM sqlite_master WHERE tbl_name = '{table}')"
+        ),
+        Data::Postgres(_) => format!("SELECT pg_total_relation_size('{table}')"),
+    };
+    let (bytes,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .fetch_one(store.pool())
+        .await
+        .expect("the database reports a table's size");
+    bytes as u64
+}
+
 /// Waits until `done` holds, up to `limit`; false when it never did.
 pub async fn wait_until<F, Fut>(limit: Duration, mut done: F) -> bool
 where
