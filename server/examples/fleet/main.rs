@@ -167,6 +167,7 @@ async fn main() {
     let probes = fleet.servers as u64;
     let resync_checkins = phases::resync(&fleet, &servers).await;
     let before_steady = phases::rows(&fleet).await;
+    let pg_before = phases::pg_work(&fleet).await;
     let steady = phases::steady(&fleet, &servers, args.seconds, args.changed_percent).await;
     let served: u64 = sum_metric(&fleet, &servers, "bindery_checkins_total").await;
     let writes: u64 = sum_metric(&fleet, &servers, "bindery_facts_writes_total").await;
@@ -187,6 +188,9 @@ async fn main() {
     }
     for s in servers {
         s.stop();
+    }
+    if let (Some(before), Some(after)) = (pg_before, phases::pg_work(&fleet).await) {
+        phases::report_pg_work(before, after, steady.sent, steady.changed);
     }
     phases::storage(
         &fleet,

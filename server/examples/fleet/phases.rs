@@ -345,6 +345,53 @@ pub async fn rows(fleet: &Fleet) -> Rows {
     }
 }
 
+/// PostgreSQL's own counters for the fleet's database (`pg_stat_database`): what the servers
+/// asked of it, to divide by the check-ins. `None` on SQLite.
+#[derive(Clone, Copy)]
+pub struct PgWork {
+    commits: i64,
+    inserted: i64,
+    updated: i64,
+    deleted: i64,
+    fetched: i64,
+}
+
+pub async fn pg_work(fleet: &Fleet) -> Option<PgWork> {
+    if !matches!(fleet.data, server::Data::Postgres(_)) {
+        return None;
+    }
+    let (commits, inserted, updated, deleted, fetched): (i64, i64, i64, i64, i64) = sqlx::query_as(
+        "SELECT xact_commit, tup_inserted, tup_updated, tup_deleted, tup_fetched \
+             FROM pg_stat_database WHERE datname = current_database()",
+    )
+    .fetch_one(fleet.store.pool())
+    .await
+    .unwrap();
+    Some(PgWork {
+        commits,
+        inserted,
+        updated,
+        deleted,
+        fetched,
+    })
+}
+
+/// What the steady state asked of PostgreSQL, per check-in. The servers have stopped by now, so
+/// their connections have reported everything.
+pub fn report_pg_work(before: PgWork, after: PgWork, checkins: u64, changed: u64) {
+    let per = |a: i64, b: i64| (a - b) as f64 / checkins.max(1) as f64;
+    println!(
+        "\nPostgreSQL during the steady state ({checkins} check-ins, {changed} changed): per \
+         check-in {:.2} commits, {:.2} rows inserted, {:.2} updated, {:.2} deleted, {:.1} read \
+         by index",
+        per(after.commits, before.commits),
+        per(after.inserted, before.inserted),
+        per(after.updated, before.updated),
+        per(after.deleted, before.deleted),
+        per(after.fetched, before.fetched),
+    );
+}
+
 /// The server's defaults: `--retention-days` (the activity log, ended alerts) and
 /// `--job-retention-days` (done jobs).
 const HISTORY_DAYS: f64 = 90.0;
