@@ -460,6 +460,12 @@ on_both!(
             seen,
             "never moves back"
         );
+        // A flush longer than one transaction's share: the device at its end is written too.
+        let mut many: Vec<(DeviceId, i64)> =
+            (0..450).map(|n| (DeviceId(900_000 + n), seen)).collect();
+        many.push((d.id, seen + 1_000));
+        store.touch_seen(&many).await.unwrap();
+        assert_eq!(store.device(d.id).await.unwrap().last_seen_ms, seen + 1_000);
     }
 );
 
