@@ -324,6 +324,7 @@ pub async fn steady(fleet: &Fleet, servers: &[Server], seconds: u64, changed: u6
 pub struct Rows {
     activity: i64,
     jobs: i64,
+    all_jobs: i64,
     alerts: i64,
 }
 
@@ -340,7 +341,9 @@ pub async fn rows(fleet: &Fleet) -> Rows {
     };
     Rows {
         activity: count("activity").await,
-        jobs: count("jobs").await,
+        // Done jobs: what retention keeps for its days (the queue is bounded by the fleet).
+        jobs: count("jobs WHERE state = 'done'").await,
+        all_jobs: count("jobs").await,
         alerts: count("alerts").await,
     }
 }
@@ -408,12 +411,12 @@ pub async fn storage(fleet: &Fleet, bound_bytes: u64, before: Rows, steady: Dura
     let activity_row = server::table_bytes(&fleet.data, &fleet.store, "activity").await as f64
         / now.activity.max(1) as f64;
     let jobs_row = server::table_bytes(&fleet.data, &fleet.store, "jobs").await as f64
-        / now.jobs.max(1) as f64;
+        / now.all_jobs.max(1) as f64;
     let retained = activity_day * HISTORY_DAYS * activity_row + jobs_day * JOB_DAYS * jobs_row;
     println!(
         "\nstorage: {:.1} MiB with the fleet bound; {:.1} MiB at the end ({} activity rows, {} \
          jobs, {} alerts)\n  a day at the steady state's pace: {:.0} activity rows ({:.0} bytes \
-         each with indexes), {:.0} jobs ({:.0} bytes each); under the default retention ({} days, \
+         each with indexes), {:.0} done jobs ({:.0} bytes each); under the default retention ({} days, \
          {} for jobs) the history levels off at {:.1} GiB",
         bound_bytes as f64 / 1048576.0,
         after as f64 / 1048576.0,

@@ -103,11 +103,15 @@ impl Store {
     }
 
     /// Every device a sync of `company_id` must look at: those that should be bound there, and
-    /// those still recorded there (active) that should not.
+    /// those still recorded there (active) that should not. Each half from its own index (an
+    /// `OR` across the joins read all 100,000 devices: 2 s a sync under load on SQLite).
     pub async fn company_targets(&self, company_id: CompanyId) -> Result<Vec<DeviceTarget>> {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "{TARGET_SELECT} WHERE (p.cw_company_id = $1 AND d.retired_ms IS NULL) \
-             OR (b.company_id = $1 AND b.state <> 'inactive') ORDER BY d.id"
+            "{TARGET_SELECT} WHERE d.id IN (\
+               SELECT w.id FROM devices w JOIN policies wp ON wp.id = w.policy_id \
+               WHERE wp.cw_company_id = $1 AND w.retired_ms IS NULL \
+               UNION SELECT device_id FROM bindings WHERE company_id = $1 AND state <> 'inactive') \
+             ORDER BY d.id"
         )))
         .bind(company_id)
         .fetch_all(&self.pool)
