@@ -108,7 +108,7 @@ async fn main() {
             data.configurations.insert(record(format!("unrelated-{n}")));
         }
     }
-    let before = sb.sandbox.data().configurations.rows.len();
+    let before = sb.sandbox.data().configurations.len();
     let engine = Engine::new(
         store.clone(),
         key,
@@ -199,6 +199,6 @@ async fn main() {
         s.needs_person,
         s.pending,
         s.failed,
-        sb.sandbox.data().configurations.rows.len()
+        sb.sandbox.data().configurations.len()
     );
 }

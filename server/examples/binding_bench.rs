@@ -121,7 +121,7 @@ async fn main() {
     }
     let bind_time = started.elapsed();
     let bind = tally(&sb.sandbox.requests());
-    let configs = sb.sandbox.data().configurations.rows.len();
+    let configs = sb.sandbox.data().configurations.len();
 
     sb.sandbox.clear_requests();
     let writes_before = engine

@@ -258,7 +258,7 @@ async fn an_admin_sets_up_connectwise_links_a_policy_and_watches_it_bind() {
         assert_eq!(d["binding"]["state"], "bound", "{d}");
         assert!(d["binding"]["configurationId"].as_i64().is_some());
     }
-    assert_eq!(s.sb.sandbox.data().configurations.rows.len(), 3);
+    assert_eq!(s.sb.sandbox.data().configurations.len(), 3);
 
     // Unlink: grey, and every configuration inactive.
     let (status, p) = s
@@ -430,7 +430,7 @@ async fn previews_suggestions_and_decisions_about_identity_through_the_api() {
     );
     assert_eq!(one["needsPerson"][0]["candidates"], json!(dups));
     assert_eq!(
-        s.sb.sandbox.data().configurations.rows.len(),
+        s.sb.sandbox.data().configurations.len(),
         3,
         "nothing written"
     );
@@ -516,7 +516,7 @@ async fn previews_suggestions_and_decisions_about_identity_through_the_api() {
         (Some(dups[1]), Some("adopt"))
     );
     assert_eq!(
-        s.sb.sandbox.data().configurations.rows.len(),
+        s.sb.sandbox.data().configurations.len(),
         3,
         "nothing created"
     );

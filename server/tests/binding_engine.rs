@@ -200,10 +200,11 @@ async fn a_resync_repairs_configurations_deleted_or_deactivated_by_hand() {
     let edited = w.configs(1)[0]["id"].as_i64().unwrap();
     {
         let mut data = w.sb.sandbox.data();
-        data.configurations.rows.remove(&deleted);
-        let c = data.configurations.rows.get_mut(&edited).unwrap();
-        c["status"] = serde_json::json!({"id": INACTIVE, "name": "Inactive"});
-        c["name"] = "renamed by hand".into();
+        data.configurations.remove(deleted);
+        assert!(data.configurations.update(edited, |c| {
+            c["status"] = serde_json::json!({"id": INACTIVE, "name": "Inactive"});
+            c["name"] = "renamed by hand".into();
+        }));
     }
     queue::sync_all(&w.store, 1_000).await.unwrap();
     w.engine.wake();
@@ -317,13 +318,14 @@ async fn a_refused_write_fails_the_device_with_connectwises_words_until_retried(
 
 fn set_asset_tag_required(w: &World, required: bool) {
     let mut data = w.sb.sandbox.data();
-    let q = data
+    let id = data
         .type_questions
-        .rows
-        .values_mut()
+        .values()
         .find(|q| q["question"] == "Asset tag")
+        .and_then(|q| q["id"].as_i64())
         .unwrap();
-    q["requiredFlag"] = required.into();
+    data.type_questions
+        .update(id, |q| q["requiredFlag"] = required.into());
 }
 
 // Two servers share one PostgreSQL: they split the jobs, never run one twice at once, and when

@@ -74,15 +74,9 @@ async fn every_configuration_links_back_to_its_device_page() {
     );
     // A person blanking it gets it back at the next re-sync; one that is right costs no write.
     let id = c["id"].as_i64().unwrap();
-    w.sb.sandbox
-        .data()
-        .configurations
-        .rows
-        .get_mut(&id)
-        .unwrap()
-        .as_object_mut()
-        .unwrap()
-        .remove("managementLink");
+    assert!(w.sb.sandbox.data().configurations.update(id, |c| {
+        c.as_object_mut().unwrap().remove("managementLink");
+    }));
     queue::sync_company(&w.store, CompanyId(ACME))
         .await
         .unwrap();
@@ -120,12 +114,9 @@ async fn the_user_s_contact_is_set_follows_a_new_user_and_a_person_s_choice_stay
     assert_eq!(contact_id(&w.configs(1)[0]), Some(1));
     // A person sets the contact by hand; re-syncs leave it (the user has not changed).
     let id = w.configs(1)[0]["id"].as_i64().unwrap();
-    w.sb.sandbox
-        .data()
-        .configurations
-        .rows
-        .get_mut(&id)
-        .unwrap()["contact"] = serde_json::json!({"id": 3, "name": "John Smith"});
+    assert!(w.sb.sandbox.data().configurations.update(id, |c| {
+        c["contact"] = serde_json::json!({"id": 3, "name": "John Smith"});
+    }));
     queue::sync_company(&w.store, CompanyId(ACME))
         .await
         .unwrap();

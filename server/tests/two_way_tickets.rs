@@ -184,7 +184,7 @@ async fn a_person_closing_the_ticket_acknowledges_the_alert_through_the_callback
     let w = &s.w;
     let status = s.state.ops().register_callbacks().await;
     assert!(status.registered, "{status:?}");
-    assert_eq!(w.sb.sandbox.data().callbacks.rows.len(), 1);
+    assert_eq!(w.sb.sandbox.data().callbacks.len(), 1);
     let d = w.linked_device(1).await;
     w.raise(d, 1, true).await;
     w.settled().await;
@@ -201,12 +201,12 @@ async fn a_person_closing_the_ticket_acknowledges_the_alert_through_the_callback
     let t = w.ticket_state(acked.ticket.as_ref().unwrap().id).await;
     assert_eq!(t.closed_by.as_deref(), Some("jtech"));
     // Repeats while acknowledged open nothing and write nothing.
-    let tickets_before = w.sb.sandbox.data().tickets.rows.len();
+    let tickets_before = w.sb.sandbox.data().tickets.len();
     let notes_before = w.notes(cw).len();
     w.raise(d, 2, true).await;
     w.raise(d, 3, true).await;
     w.settled().await;
-    assert_eq!(w.sb.sandbox.data().tickets.rows.len(), tickets_before);
+    assert_eq!(w.sb.sandbox.data().tickets.len(), tickets_before);
     assert_eq!(w.notes(cw).len(), notes_before);
     assert_eq!(w.only_alert(d).await.repeats, 2);
     // The device resolves it: resolved, and the person's ticket is left as it is.
@@ -419,7 +419,7 @@ async fn repeats_become_at_most_one_internal_note_an_hour() {
         .collect();
     assert_eq!(still.len(), 2, "{still:?}");
     assert!(still[1].contains("raised 6 times"), "{still:?}");
-    assert_eq!(w.sb.sandbox.data().tickets.rows.len(), 1);
+    assert_eq!(w.sb.sandbox.data().tickets.len(), 1);
     w.stop.send(true).ok();
 }
 
@@ -450,7 +450,7 @@ async fn an_alert_back_within_the_window_reopens_its_ticket_and_after_it_opens_a
             .iter()
             .any(|n| n["text"].as_str().unwrap().starts_with("Reopened"))
     );
-    assert_eq!(w.sb.sandbox.data().tickets.rows.len(), 1);
+    assert_eq!(w.sb.sandbox.data().tickets.len(), 1);
     // Resolved again, then back after the window: a new ticket.
     w.raise(d, 4, false).await;
     w.settled().await;
@@ -463,7 +463,7 @@ async fn an_alert_back_within_the_window_reopens_its_ticket_and_after_it_opens_a
     w.settled().await;
     let newer = w.only_alert(d).await.ticket.unwrap();
     assert_ne!(newer.id, first.id);
-    assert_eq!(w.sb.sandbox.data().tickets.rows.len(), 2);
+    assert_eq!(w.sb.sandbox.data().tickets.len(), 2);
     w.stop.send(true).ok();
 }
 

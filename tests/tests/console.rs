@@ -195,11 +195,11 @@ fn seed_config(sb: &connectwise_sandbox::Running, name: &str, extra: serde_json:
 
 fn set_asset_tag_required(sb: &connectwise_sandbox::Running, required: bool) {
     let mut data = sb.sandbox.data();
-    for q in data.type_questions.rows.values_mut() {
+    data.type_questions.update_each(|q| {
         if q["question"] == "Asset tag" {
             q["requiredFlag"] = json!(required);
         }
-    }
+    });
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -354,7 +354,7 @@ async fn an_admin_sets_up_links_watches_binding_and_fixes_a_failure_in_a_real_br
             .contains("1 configurations")
     );
     assert_eq!(
-        sb.sandbox.data().configurations.rows.len(),
+        sb.sandbox.data().configurations.len(),
         2,
         "a preview writes nothing"
     );
@@ -399,7 +399,7 @@ async fn an_admin_sets_up_links_watches_binding_and_fixes_a_failure_in_a_real_br
     );
     s.shot("policy-blue").await;
     // One adopted, two created; the printer is left alone.
-    assert_eq!(sb.sandbox.data().configurations.rows.len(), 4);
+    assert_eq!(sb.sandbox.data().configurations.len(), 4);
     assert_eq!(
         sb.sandbox.data().configurations.get(earlier).unwrap()["deviceIdentifier"],
         "web-0"
@@ -440,7 +440,7 @@ async fn an_admin_sets_up_links_watches_binding_and_fixes_a_failure_in_a_real_br
     );
     assert!(sb.sandbox.data().configurations.get(twins[0]).unwrap()["deviceIdentifier"].is_null());
     assert_eq!(
-        sb.sandbox.data().configurations.rows.len(),
+        sb.sandbox.data().configurations.len(),
         6,
         "nothing created for it"
     );

@@ -757,7 +757,7 @@ async fn a_throttled_integration_sends_nothing_until_retry_after_has_passed() {
     let alerts = rounds * 5;
     wait_for("every device bound and every ticket open", 300, || {
         let b = bindings_line(&["--data-dir", &d], "Throttled");
-        b.contains("\tBlue\t") && sb.sandbox.data().tickets.rows.len() == alerts
+        b.contains("\tBlue\t") && sb.sandbox.data().tickets.len() == alerts
     });
     let log = sb.sandbox.requests();
     let throttled = log.iter().filter(|r| r.status == 429).count();

@@ -400,7 +400,7 @@ async fn not_found_and_validation_errors_are_permanent_and_name_the_field() {
     }];
     c.create_configuration(&firewall).await.unwrap();
     assert_eq!(
-        sb.sandbox.data().configurations.rows.len(),
+        sb.sandbox.data().configurations.len(),
         1,
         "only the valid one was stored"
     );

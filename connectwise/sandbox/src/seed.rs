@@ -92,7 +92,11 @@ impl Seed {
         Data {
             companies: Table::from_rows(&self.companies),
             contacts: Table::from_rows(&self.contacts),
-            configurations: Table::from_rows(&self.configurations),
+            // The server looks configurations up by device and lists them by company.
+            configurations: Table::indexed_on(
+                &["deviceIdentifier", "company/id"],
+                &self.configurations,
+            ),
             configuration_types: Table::from_rows(&self.configuration_types),
             type_questions: Table::from_rows(&self.type_questions),
             configuration_statuses: Table::from_rows(&self.configuration_statuses),

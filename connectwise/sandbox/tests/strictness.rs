@@ -205,7 +205,7 @@ async fn bodies_must_be_json_objects_of_the_right_types() {
     let (s, _, b) = api.call(Method::POST, "company/configurations", Some(json!({"name": "x", "type": {"id": 1}, "company": {"id": 2}, "locationId": 3_000_000_000_i64}))).await;
     assert_rejects_field(s, &b, "locationId"); // int32
     assert!(
-        api.sb.sandbox.data().configurations.rows.is_empty(),
+        api.sb.sandbox.data().configurations.is_empty(),
         "nothing stored"
     );
     api.sb.stop().await;
@@ -367,7 +367,6 @@ async fn patches_must_be_json_patch_arrays_of_whole_fields() {
         .sandbox
         .data()
         .configurations
-        .rows
         .values()
         .next()
         .unwrap()

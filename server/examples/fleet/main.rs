@@ -210,13 +210,11 @@ async fn main() {
     println!("\nall checks held");
 }
 
-/// The sandbox on a thread and runtime of its own: at 100,000 configurations its lookups scan
-/// them all (real ConnectWise has its own machines), and on the load's runtime they would hold
-/// back the check-ins being sent.
+/// The sandbox on a thread and runtime of its own (real ConnectWise has its own machines): on the
+/// load's runtime its answers would hold back the check-ins being sent.
 fn sandbox_thread(seed: connectwise_sandbox::Seed) -> connectwise_sandbox::Running {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
-        lowest_priority();
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -230,22 +228,6 @@ fn sandbox_thread(seed: connectwise_sandbox::Seed) -> connectwise_sandbox::Runni
         });
     });
     rx.recv().unwrap()
-}
-
-/// This thread at the lowest CPU priority (nice 19; on Linux a thread's own). The sandbox
-/// stands in for ConnectWise, which runs on other machines: its lookups read every one of the
-/// 100,000 configurations, and at normal priority it took a core from the server under test
-/// whenever facts changed (check-ins' p99 above 100 ms). Best effort: without `renice`, as is.
-fn lowest_priority() {
-    let tid = std::fs::read_link("/proc/thread-self")
-        .ok()
-        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()));
-    if let Some(tid) = tid {
-        let _ = std::process::Command::new("renice")
-            .args(["-n", "19", "-p", &tid])
-            .stdout(std::process::Stdio::null())
-            .status();
-    }
 }
 
 /// The sum of one counter over every server.

@@ -35,7 +35,7 @@ pub async fn bind(fleet: &Fleet) {
     let devices = fleet.agents.len();
     let limit = Duration::from_secs(120 + devices as u64 / 20);
     let bound = wait_until(limit, || async {
-        fleet.sandbox.sandbox.data().configurations.rows.len() >= devices
+        fleet.sandbox.sandbox.data().configurations.len() >= devices
             && jobs_left(fleet, &servers[0]).await == 0
     })
     .await;
@@ -64,7 +64,7 @@ pub fn one_configuration_each(fleet: &Fleet) {
         .filter_map(|c| c["deviceIdentifier"].as_str())
         .collect();
     assert_eq!(
-        (data.configurations.rows.len(), ids.len()),
+        (data.configurations.len(), ids.len()),
         (fleet.agents.len(), fleet.agents.len()),
         "one configuration per device, none twice"
     );

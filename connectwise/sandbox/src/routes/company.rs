@@ -149,7 +149,7 @@ async fn patch_configuration(
     apply_patch(&mut record, body, CONFIGURATION, "configuration")?;
     let mut record = complete_configuration(&data, record)?;
     record["id"] = json!(id);
-    data.configurations.rows.insert(id, record.clone());
+    data.configurations.put(id, record.clone());
     announce(
         &sb,
         &data,

@@ -244,7 +244,9 @@ impl ListCall {
         let data = sb.data();
         let url = self_url(&self.headers, &self.path);
         Ok(crate::listing::respond(
-            pick(&data).values().filter(|r| keep(r)),
+            pick(&data)
+                .candidates(p.conditions.as_ref())
+                .filter(|r| keep(r)),
             &p,
             &url,
         ))
@@ -258,7 +260,11 @@ impl ListCall {
         pick: impl Fn(&crate::Data) -> &crate::store::Table,
     ) -> Result<Response, ApiError> {
         let p = crate::listing::parse(self.query.as_deref(), &self.headers, schema)?;
-        Ok(crate::listing::count(pick(&sb.data()).values(), &p))
+        let data = sb.data();
+        Ok(crate::listing::count(
+            pick(&data).candidates(p.conditions.as_ref()),
+            &p,
+        ))
     }
 }
 
@@ -434,11 +440,7 @@ fn resolve<'a>(
     }
     for key in name_keys {
         if let Some(wanted) = reference.get(*key).and_then(Value::as_str) {
-            return table.values().find(|r| {
-                r[*key]
-                    .as_str()
-                    .is_some_and(|v| v.eq_ignore_ascii_case(wanted))
-            });
+            return table.find_text(key, wanted);
         }
     }
     None

@@ -202,7 +202,7 @@ async fn patch_ticket(
     apply_patch(&mut record, body, "Ticket", "ticket")?;
     let mut record = complete_ticket(&data, record, Some(&current), &member.0)?;
     record["id"] = json!(id);
-    data.tickets.rows.insert(id, record.clone());
+    data.tickets.put(id, record.clone());
     announce(
         &sb,
         &data,
@@ -226,12 +226,10 @@ async fn delete_ticket(
 ) -> Result<Response> {
     let id = parse_id(&id, "Ticket")?;
     let mut data = sb.data();
-    let Some(record) = data.tickets.rows.remove(&id) else {
+    let Some(record) = data.tickets.remove(id) else {
         return Err(ApiError::not_found("Ticket"));
     };
-    data.notes
-        .rows
-        .retain(|_, n| n["ticketId"].as_i64() != Some(id));
+    data.notes.retain(|n| n["ticketId"].as_i64() != Some(id));
     data.ticket_configurations.retain(|(t, _)| *t != id);
     announce(
         &sb,

@@ -118,7 +118,7 @@ fn update_callback(
         .clone();
     let mut record = complete_callback(change(&before)?, &member.0, Some(&before))?;
     record["id"] = json!(id);
-    data.callbacks.rows.insert(id, record.clone());
+    data.callbacks.put(id, record.clone());
     Ok(Json(record).into_response())
 }
 
@@ -127,7 +127,7 @@ async fn delete_callback(
     Path(id): Path<String>,
 ) -> Result<Response> {
     let id = parse_id(&id, "CallbackEntry")?;
-    match sb.data().callbacks.rows.remove(&id) {
+    match sb.data().callbacks.remove(id) {
         Some(_) => Ok(StatusCode::NO_CONTENT.into_response()),
         None => Err(ApiError::not_found("CallbackEntry")),
     }
