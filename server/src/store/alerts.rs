@@ -258,25 +258,14 @@ impl Store {
         if f.held_only {
             c.push("a.held_ms IS NOT NULL");
         }
-        let wheres = c.where_clause();
-        let (total,): (i64,) = c
-            .bind_as(sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                "SELECT COUNT(*) FROM alerts a {wheres}"
-            ))))
-            .fetch_one(&self.pool)
-            .await?;
-        let rows = c
-            .bind(sqlx::query(sqlx::AssertSqlSafe(format!(
-                "SELECT {COLUMNS}, {BRIEF_COLUMNS} FROM (SELECT a.id FROM alerts a {wheres} \
-                 ORDER BY a.id DESC LIMIT ${} OFFSET ${}) page JOIN alerts a ON a.id = page.id \
-                 JOIN devices d ON d.id = a.device_id LEFT JOIN tickets t ON t.id = a.ticket_id \
-                 ORDER BY a.id DESC",
-                c.params() + 1,
-                c.params() + 2
-            ))))
-            .bind(f.limit.clamp(1, 500))
-            .bind(f.offset.max(0))
-            .fetch_all(&self.pool)
+        let (rows, total) = c
+            .newest_page(
+                &self.pool,
+                ("alerts", "a"),
+                &format!("{COLUMNS}, {BRIEF_COLUMNS}"),
+                "JOIN devices d ON d.id = a.device_id LEFT JOIN tickets t ON t.id = a.ticket_id",
+                (f.limit, f.offset),
+            )
             .await?;
         let alerts = rows
             .iter()

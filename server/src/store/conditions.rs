@@ -2,7 +2,8 @@
 //! One statement per shape, so the database plans each for what it asks (a catch-all
 //! `$1 < 0 OR …` leaves PostgreSQL's cached generic plan reading every row).
 
-use sqlx::any::AnyArguments;
+use sqlx::AnyPool;
+use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::query::{Query, QueryAs};
 
 #[derive(Default)]
@@ -66,5 +67,38 @@ impl Conditions {
             };
         }
         q
+    }
+
+    /// A newest-first page of `table` (aliased `a`, as the conditions name it) and how many
+    /// rows match in all. The count and the page's ids read the table alone; only the page's
+    /// rows are joined (`joins`) and given their `columns`.
+    pub async fn newest_page(
+        &self,
+        pool: &AnyPool,
+        (table, a): (&str, &str),
+        columns: &str,
+        joins: &str,
+        (limit, offset): (i64, i64),
+    ) -> sqlx::Result<(Vec<AnyRow>, i64)> {
+        let wheres = self.where_clause();
+        let (total,): (i64,) = self
+            .bind_as(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT COUNT(*) FROM {table} {a} {wheres}"
+            ))))
+            .fetch_one(pool)
+            .await?;
+        let rows = self
+            .bind(sqlx::query(sqlx::AssertSqlSafe(format!(
+                "SELECT {columns} FROM (SELECT {a}.id FROM {table} {a} {wheres} \
+                 ORDER BY {a}.id DESC LIMIT ${} OFFSET ${}) page JOIN {table} {a} ON {a}.id = page.id \
+                 {joins} ORDER BY {a}.id DESC",
+                self.params() + 1,
+                self.params() + 2
+            ))))
+            .bind(limit.clamp(1, 500))
+            .bind(offset.max(0))
+            .fetch_all(pool)
+            .await?;
+        Ok((rows, total))
     }
 }

@@ -196,25 +196,14 @@ impl Store {
         if open_only {
             c.push("h.ticket_id IN (SELECT id FROM tickets WHERE want_closed = 0)");
         }
-        let wheres = c.where_clause();
-        let (total,): (i64,) = c
-            .bind_as(sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                "SELECT COUNT(*) FROM help_requests h {wheres}"
-            ))))
-            .fetch_one(&self.pool)
-            .await?;
-        let rows = c
-            .bind(sqlx::query(sqlx::AssertSqlSafe(format!(
-                "SELECT {COLUMNS}, {BRIEF_COLUMNS} FROM (SELECT h.id FROM help_requests h {wheres} \
-                 ORDER BY h.id DESC LIMIT ${} OFFSET ${}) page JOIN help_requests h ON h.id = page.id \
-                 JOIN devices d ON d.id = h.device_id LEFT JOIN tickets t ON t.id = h.ticket_id \
-                 ORDER BY h.id DESC",
-                c.params() + 1,
-                c.params() + 2
-            ))))
-            .bind(limit.clamp(1, 500))
-            .bind(offset.max(0))
-            .fetch_all(&self.pool)
+        let (rows, total) = c
+            .newest_page(
+                &self.pool,
+                ("help_requests", "h"),
+                &format!("{COLUMNS}, {BRIEF_COLUMNS}"),
+                "JOIN devices d ON d.id = h.device_id LEFT JOIN tickets t ON t.id = h.ticket_id",
+                (limit, offset),
+            )
             .await?;
         let list = rows
             .iter()
