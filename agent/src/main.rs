@@ -4,6 +4,7 @@ mod facts;
 mod log;
 mod monitors;
 mod server;
+mod server_trust;
 mod service;
 mod spool;
 mod state;

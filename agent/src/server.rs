@@ -32,16 +32,6 @@ pub struct ServerClient {
     http: reqwest::Client,
 }
 
-/// The certificates of a PEM file given as a CA: at least one, or an error saying what is wrong.
-pub fn parse_ca(pem: &str) -> Result<Vec<reqwest::Certificate>, String> {
-    let certs = reqwest::Certificate::from_pem_bundle(pem.as_bytes())
-        .map_err(|e| format!("the CA certificate is not PEM: {e}"))?;
-    if certs.is_empty() {
-        return Err("the CA file holds no certificate (-----BEGIN CERTIFICATE-----)".into());
-    }
-    Ok(certs)
-}
-
 impl ServerClient {
     /// The client for the server this machine enrolled with.
     pub fn of(enrolled: &crate::state::Enrolled) -> Result<ServerClient, String> {
@@ -80,12 +70,13 @@ impl ServerClient {
         }
         // rustls with ring: small, and the same on every OS.
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let extra_roots = match ca_cert {
-            Some(pem) => parse_ca(pem)?,
-            None => Vec::new(),
-        };
-        let http = reqwest::Client::builder()
-            .tls_certs_merge(extra_roots)
+        let mut builder = reqwest::Client::builder();
+        if let Some(pem) = ca_cert {
+            let own_ca = crate::server_trust::parse_ca(pem)?;
+            builder =
+                builder.tls_backend_preconfigured(crate::server_trust::config_trusting(own_ca)?);
+        }
+        let http = builder
             .timeout(Duration::from_secs(30))
             .connect_timeout(Duration::from_secs(10))
             .user_agent(format!("bindery-agent/{}", env!("CARGO_PKG_VERSION")))

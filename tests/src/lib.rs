@@ -223,3 +223,74 @@ pub fn free_port() -> u16 {
         .map(|a| a.port())
         .expect("a free loopback port")
 }
+
+/// A CA and a certificate it signed for 127.0.0.1 and localhost, made with openssl as
+/// docs/server.md shows: (ca.pem, cert.pem, key.pem, ca.key).
+pub fn own_ca(dir: &Path) -> [PathBuf; 4] {
+    let [ca, cert, key, ca_key, csr, ext] = [
+        "ca.pem",
+        "cert.pem",
+        "key.pem",
+        "ca.key",
+        "server.csr",
+        "san.ext",
+    ]
+    .map(|f| dir.join(f));
+    std::fs::write(&ext, "subjectAltName=DNS:localhost,IP:127.0.0.1\n")
+        .expect("the scratch folder is writable");
+    let openssl = |args: &[&str]| {
+        let out = Command::new("openssl")
+            .args(args)
+            .output()
+            .expect("openssl runs");
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let p = |p: &PathBuf| p.to_str().expect("a UTF-8 path").to_owned();
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    openssl(
+        &[
+            &["req", "-x509"][..],
+            &ec,
+            &["-days", "3650", "-subj", "/CN=Bindery test CA"],
+        ]
+        .concat()
+        .into_iter()
+        .chain(["-keyout", &p(&ca_key), "-out", &p(&ca)])
+        .collect::<Vec<_>>(),
+    );
+    openssl(
+        &[&["req"][..], &ec, &["-subj", "/CN=bindery.test"]]
+            .concat()
+            .into_iter()
+            .chain(["-keyout", &p(&key), "-out", &p(&csr)])
+            .collect::<Vec<_>>(),
+    );
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        &p(&csr),
+        "-CA",
+        &p(&ca),
+        "-CAkey",
+        &p(&ca_key),
+        "-CAcreateserial",
+        "-days",
+        "825",
+        "-extfile",
+        &p(&ext),
+        "-out",
+        &p(&cert),
+    ]);
+    [ca, cert, key, ca_key]
+}

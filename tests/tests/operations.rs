@@ -4,10 +4,10 @@
 //! the systemd units.
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
-use bindery_e2e::{ServerProcess, admin, enroll, free_port, run};
+use bindery_e2e::{ServerProcess, admin, enroll, free_port, own_ca, run};
 use serde_json::{Value, json};
 
 #[tokio::test]
@@ -123,73 +123,6 @@ fn the_systemd_units_verify() {
         .expect("systemd-analyze runs: scripts/install-test-deps installs systemd");
     let said = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success() && said.trim().is_empty(), "{said}");
-}
-
-/// A CA and a certificate it signed for 127.0.0.1 and localhost, made with openssl as
-/// docs/server.md shows: (ca.pem, cert.pem, key.pem, ca.key).
-fn own_ca(dir: &Path) -> [PathBuf; 4] {
-    let [ca, cert, key, ca_key, csr, ext] = [
-        "ca.pem",
-        "cert.pem",
-        "key.pem",
-        "ca.key",
-        "server.csr",
-        "san.ext",
-    ]
-    .map(|f| dir.join(f));
-    std::fs::write(&ext, "subjectAltName=DNS:localhost,IP:127.0.0.1\n").unwrap();
-    let openssl = |args: &[&str]| {
-        let out = Command::new("openssl").args(args).output().unwrap();
-        assert!(
-            out.status.success(),
-            "openssl {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
-    let p = |p: &PathBuf| p.to_str().unwrap().to_owned();
-    let ec = [
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
-    ];
-    openssl(
-        &[
-            &["req", "-x509"][..],
-            &ec,
-            &["-days", "3650", "-subj", "/CN=Bindery test CA"],
-        ]
-        .concat()
-        .into_iter()
-        .chain(["-keyout", &p(&ca_key), "-out", &p(&ca)])
-        .collect::<Vec<_>>(),
-    );
-    openssl(
-        &[&["req"][..], &ec, &["-subj", "/CN=bindery.test"]]
-            .concat()
-            .into_iter()
-            .chain(["-keyout", &p(&key), "-out", &p(&csr)])
-            .collect::<Vec<_>>(),
-    );
-    openssl(&[
-        "x509",
-        "-req",
-        "-in",
-        &p(&csr),
-        "-CA",
-        &p(&ca),
-        "-CAkey",
-        &p(&ca_key),
-        "-CAcreateserial",
-        "-days",
-        "825",
-        "-extfile",
-        &p(&ext),
-        "-out",
-        &p(&cert),
-    ]);
-    [ca, cert, key, ca_key]
 }
 
 #[tokio::test]

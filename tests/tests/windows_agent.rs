@@ -3,7 +3,8 @@
 //! Windows agent's facts are compared with what the Linux agent reads on the same host; then it
 //! enrolls, checks in, runs its monitors and sends a help request against the real Linux server
 //! and the ConnectWise sandbox. Its MSI (scripts/package-msi) is downloaded from the server and
-//! installed with Wine's msiexec: the machine enrolls, the service runs in Wine's service
+//! installed with Wine's msiexec against the server over HTTPS, trusting the MSP's own CA
+//! (`CA_CERT`): the machine enrolls, the service runs in Wine's service
 //! manager, an upgrade keeps the identity, and uninstalling removes the service (and with PURGE=1
 //! the state).
 //!
@@ -300,6 +301,9 @@ async fn under_wine_the_msi_enrolls_runs_the_service_upgrades_in_place_and_unins
     let first = msi("0.1.0", downloads.path());
     let newer = msi("0.1.1", downloads.path());
     std::fs::copy(&first, downloads.path().join("bindery-agent-x86_64.msi")).unwrap();
+    // Served over HTTPS with a certificate of the MSP's own CA, which the MSI is given.
+    let tls = tempfile::tempdir().unwrap();
+    let [ca, cert, key, _] = bindery_e2e::own_ca(tls.path());
     let server = ServerProcess::start(&[
         "--data-dir",
         &d,
@@ -307,7 +311,12 @@ async fn under_wine_the_msi_enrolls_runs_the_service_upgrades_in_place_and_unins
         "100",
         "--downloads-dir",
         downloads.path().to_str().unwrap(),
+        "--tls-cert",
+        cert.to_str().unwrap(),
+        "--tls-key",
+        key.to_str().unwrap(),
     ]);
+    assert!(server.url.starts_with("https://"), "{}", server.url);
 
     // The command an admin is shown for the MSI names the server's copy and the token.
     let shown = admin(
@@ -332,7 +341,16 @@ async fn under_wine_the_msi_enrolls_runs_the_service_upgrades_in_place_and_unins
     // The MSI as a machine gets it: downloaded from the server.
     let work = tempfile::tempdir().unwrap();
     let downloaded = work.path().join("bindery-agent-x86_64.msi");
-    let bytes = reqwest::get(format!("{}/downloads/bindery-agent-x86_64.msi", server.url))
+    connectwise_client::install_tls_provider();
+    let trusting = reqwest::Client::builder()
+        .tls_certs_merge(
+            reqwest::Certificate::from_pem_bundle(&std::fs::read(&ca).unwrap()).unwrap(),
+        )
+        .build()
+        .unwrap();
+    let bytes = trusting
+        .get(format!("{}/downloads/bindery-agent-x86_64.msi", server.url))
+        .send()
         .await
         .unwrap()
         .error_for_status()
@@ -374,6 +392,17 @@ async fn under_wine_the_msi_enrolls_runs_the_service_upgrades_in_place_and_unins
     assert_ne!(code, Some(0), "installed without a token");
     assert!(!installed.exists() && !service(&wine).0);
 
+    // Without the CA the server's certificate is refused: again nothing stays.
+    let (code, _) = msiexec(&[
+        "/i",
+        &Wine::path(&downloaded),
+        "/qn",
+        &format!("SERVER_URL={}", server.url),
+        &format!("ENROLL_TOKEN={token}"),
+    ]);
+    assert_ne!(code, Some(0), "installed trusting an unknown CA");
+    assert!(!installed.exists() && !service(&wine).0);
+
     // Installed as deployment tools do it: enrolled, the service registered and running.
     let log = work.path().join("install.log");
     let (code, err) = msiexec(&[
@@ -384,6 +413,7 @@ async fn under_wine_the_msi_enrolls_runs_the_service_upgrades_in_place_and_unins
         &Wine::path(&log),
         &format!("SERVER_URL={}", server.url),
         &format!("ENROLL_TOKEN={token}"),
+        &format!("CA_CERT={}", Wine::path(&ca)),
     ]);
     assert_eq!(code, Some(0), "msiexec /i: {err}");
     assert!(installed.exists());
@@ -421,7 +451,8 @@ async fn under_wine_the_msi_enrolls_runs_the_service_upgrades_in_place_and_unins
         let out = wine.program(installed.to_str().unwrap(), &["status"]);
         String::from_utf8_lossy(&out.stdout).into_owned()
     };
-    // The service checks in (it would refuse a state folder someone else owns).
+    // The service checks in, over HTTPS to the own CA's certificate (and it would refuse a state
+    // folder someone else owns).
     bindery_e2e::wait_for("the service's check-in", 60, || {
         status().contains("last result ok")
     });
