@@ -5,6 +5,9 @@
 //! created by two ConnectWise requests (the ticket, then its configuration); the latency is to
 //! the first.
 //!
+//! Then each alert is resolved and its ticket closed, and the database's growth per alert (its
+//! whole life) is printed by table.
+//!
 //! cargo run --release -p bindery-server --example alert_bench -- [ALERTS] [RATE] [LATENCY_MS] [RPM] [WORKERS]
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a benchmark: failing loudly is the point
 
@@ -145,6 +148,7 @@ async fn main() {
         })
     };
 
+    let before = table_bytes(&store).await;
     let started = Instant::now();
     let mut sent_at = vec![started; alerts];
     let mut senders = tokio::task::JoinSet::new();
@@ -155,17 +159,7 @@ async fn main() {
         let body = json!({"events": [{"seq": 1, "monitorId": "disk-free", "subject": "C:", "kind": "raised",
             "atMs": bindery_server::store::now_ms(), "summary": "Disk C: has 4.0% free", "value": 4.0}]});
         let (http, url, cred) = (http.clone(), url.clone(), cred.clone());
-        senders.spawn(async move {
-            let r = http
-                .post(format!("{url}/api/agent/v1/alerts"))
-                .header("content-type", "application/json")
-                .header("authorization", cred)
-                .body(body.to_string())
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(r.status(), 200);
-        });
+        senders.spawn(async move { send_events(&http, &url, &cred, &body).await });
     }
     while senders.join_next().await.is_some() {}
     let send_time = started.elapsed();
@@ -198,4 +192,69 @@ async fn main() {
         pct(0.99),
         latencies.last().copied().unwrap_or(0.0)
     );
+
+    // The rest of each alert's life, for what it stores: resolved, and its ticket closed.
+    for cred in &credentials {
+        let body = json!({"events": [{"seq": 2, "monitorId": "disk-free", "subject": "C:", "kind": "resolved",
+            "atMs": bindery_server::store::now_ms(), "summary": "Disk C: has 30.0% free", "value": 30.0}]});
+        send_events(&http, &url, cred, &body).await;
+    }
+    let closed = || {
+        sb.sandbox
+            .data()
+            .tickets
+            .values()
+            .filter(|t| t["status"]["name"] == "Closed")
+            .count()
+    };
+    let deadline = Instant::now() + Duration::from_secs(600);
+    while closed() < alerts && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(closed(), alerts, "every ticket closed");
+    let after = table_bytes(&store).await;
+    let per_alert = |table: &str| {
+        (after.get(table).copied().unwrap_or(0) - before.get(table).copied().unwrap_or(0)) as f64
+            / alerts as f64
+    };
+    let all: f64 = after.keys().map(|t| per_alert(t)).sum();
+    println!(
+        "storage per alert (raised, ticket opened, resolved, ticket closed), SQLite pages with \
+         indexes: {all:.0} bytes in all: alerts {:.0}, tickets {:.0}, activity {:.0}, jobs {:.0}",
+        per_alert("alerts"),
+        per_alert("tickets"),
+        per_alert("activity"),
+        per_alert("jobs"),
+    );
+}
+
+/// Sends one device's alert events to the agent API, as its agent would.
+async fn send_events(
+    http: &reqwest::Client,
+    url: &str,
+    credential: &str,
+    body: &serde_json::Value,
+) {
+    let r = http
+        .post(format!("{url}/api/agent/v1/alerts"))
+        .header("content-type", "application/json")
+        .header("authorization", credential)
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+}
+
+/// Each table's bytes with its indexes (SQLite's `dbstat`: every page of every b-tree).
+async fn table_bytes(store: &Store) -> std::collections::BTreeMap<String, i64> {
+    sqlx::query_as::<_, (String, i64)>(
+        "SELECT m.tbl_name, SUM(d.pgsize) FROM dbstat d JOIN sqlite_master m ON m.name = d.name \
+         GROUP BY m.tbl_name",
+    )
+    .fetch_all(store.pool())
+    .await
+    .unwrap()
+    .into_iter()
+    .collect()
 }
