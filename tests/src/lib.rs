@@ -224,6 +224,14 @@ pub fn free_port() -> u16 {
         .expect("a free loopback port")
 }
 
+/// An HTTP client builder that trusts `ca` (a PEM file, as `own_ca` makes) besides the
+/// system's roots. The caller installs the TLS provider first.
+pub fn trusting(ca: &Path) -> reqwest::ClientBuilder {
+    let pem = std::fs::read(ca).expect("the CA file reads");
+    reqwest::Client::builder()
+        .tls_certs_merge(reqwest::Certificate::from_pem_bundle(&pem).expect("the CA is PEM"))
+}
+
 /// A CA and a certificate it signed for 127.0.0.1 and localhost, made with openssl as
 /// docs/server.md shows: (ca.pem, cert.pem, key.pem, ca.key).
 pub fn own_ca(dir: &Path) -> [PathBuf; 4] {

@@ -166,12 +166,7 @@ async fn the_server_serves_https_and_the_agent_trusts_the_ca_it_was_given() {
         &s(&key),
     ]);
     assert!(server.url.starts_with("https://"), "{}", server.url);
-    let trusting = reqwest::Client::builder()
-        .tls_certs_merge(
-            reqwest::Certificate::from_pem_bundle(&std::fs::read(&ca).unwrap()).unwrap(),
-        )
-        .build()
-        .unwrap();
+    let trusting = bindery_e2e::trusting(&ca).build().unwrap();
     let r = trusting
         .get(format!("{}/healthz", server.url))
         .send()
@@ -185,10 +180,7 @@ async fn the_server_serves_https_and_the_agent_trusts_the_ca_it_was_given() {
         .output()
         .unwrap();
     assert!(created.status.success());
-    let no_redirects = reqwest::Client::builder()
-        .tls_certs_merge(
-            reqwest::Certificate::from_pem_bundle(&std::fs::read(&ca).unwrap()).unwrap(),
-        )
+    let no_redirects = bindery_e2e::trusting(&ca)
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
@@ -327,12 +319,7 @@ async fn clients_that_never_finish_a_tls_handshake_cannot_exhaust_the_servers_fi
     assert!(during < before + 300, "{before} -> {during}");
     drop(silent);
     // Once they go, an honest client gets through.
-    let trusting = reqwest::Client::builder()
-        .tls_certs_merge(
-            reqwest::Certificate::from_pem_bundle(&std::fs::read(&ca).unwrap()).unwrap(),
-        )
-        .build()
-        .unwrap();
+    let trusting = bindery_e2e::trusting(&ca).build().unwrap();
     let mut ok = false;
     for _ in 0..40 {
         let r = trusting.get(format!("{}/healthz", server.url)).send().await;

@@ -342,12 +342,7 @@ async fn under_wine_the_msi_enrolls_runs_the_service_upgrades_in_place_and_unins
     let work = tempfile::tempdir().unwrap();
     let downloaded = work.path().join("bindery-agent-x86_64.msi");
     connectwise_client::install_tls_provider();
-    let trusting = reqwest::Client::builder()
-        .tls_certs_merge(
-            reqwest::Certificate::from_pem_bundle(&std::fs::read(&ca).unwrap()).unwrap(),
-        )
-        .build()
-        .unwrap();
+    let trusting = bindery_e2e::trusting(&ca).build().unwrap();
     let bytes = trusting
         .get(format!("{}/downloads/bindery-agent-x86_64.msi", server.url))
         .send()
