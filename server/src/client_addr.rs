@@ -1,6 +1,8 @@
 //! Who a request is from, for per-client limits. The TCP peer, unless the peer is a configured
-//! trusted proxy: then the right-most hop of `X-Forwarded-For` / `Forwarded` that is not itself
-//! a trusted proxy (anything left of it the client may have forged). Limits key IPv6 clients by
+//! trusted proxy: then the right-most hop of the one forwarding header the proxy writes
+//! (`X-Forwarded-For` by default, or `Forwarded`) that is not itself a trusted proxy (anything
+//! left of it the client may have forged). The other header is ignored: proxies pass a header
+//! they do not write through untouched, so a client could put any address in it. Limits key IPv6 clients by
 //! their /64, since one machine commonly holds a whole /64.
 
 use std::net::IpAddr;
@@ -66,9 +68,21 @@ fn canonical(ip: IpAddr) -> IpAddr {
     }
 }
 
-/// The proxies whose forwarding headers are believed; none by default.
+/// The forwarding header a trusted proxy writes (appends its peer to).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum ProxyHeader {
+    /// `X-Forwarded-For`: nginx, HAProxy, Traefik, most load balancers.
+    #[default]
+    #[value(name = "x-forwarded-for")]
+    XForwardedFor,
+    /// `Forwarded` (RFC 7239).
+    #[value(name = "forwarded")]
+    Forwarded,
+}
+
+/// The proxies whose forwarding header is believed (none by default), and which header that is.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct TrustedProxies(pub Vec<Cidr>);
+pub struct TrustedProxies(pub Vec<Cidr>, pub ProxyHeader);
 
 impl FromStr for TrustedProxies {
     type Err = String;
@@ -79,11 +93,16 @@ impl FromStr for TrustedProxies {
             .filter(|p| !p.trim().is_empty())
             .map(Cidr::from_str)
             .collect::<Result<_, _>>()
-            .map(TrustedProxies)
+            .map(|blocks| TrustedProxies(blocks, ProxyHeader::default()))
     }
 }
 
 impl TrustedProxies {
+    /// The same proxies, writing `header`.
+    pub fn with_header(self, header: ProxyHeader) -> TrustedProxies {
+        TrustedProxies(self.0, header)
+    }
+
     fn trusts(&self, ip: IpAddr) -> bool {
         self.0.iter().any(|c| c.contains(ip))
     }
@@ -93,7 +112,7 @@ impl TrustedProxies {
         if !self.trusts(peer) {
             return canonical(peer);
         }
-        let hops = forwarded_hops(headers);
+        let hops = forwarded_hops(headers, self.1);
         // Right to left: the first hop that is not one of ours is the client.
         hops.iter()
             .rev()
@@ -104,10 +123,9 @@ impl TrustedProxies {
     }
 }
 
-/// Every address the forwarding headers name, in order (`Forwarded` when present, else
-/// `X-Forwarded-For`). A hop that does not parse ends the list there: nothing left of a
-/// damaged entry is believed.
-fn forwarded_hops(headers: &HeaderMap) -> Vec<IpAddr> {
+/// Every address the proxy's forwarding header names, in order. A hop that does not parse ends
+/// the list there: nothing left of a damaged entry is believed.
+fn forwarded_hops(headers: &HeaderMap, header: ProxyHeader) -> Vec<IpAddr> {
     let values = |name: &str| -> Vec<String> {
         headers
             .get_all(name)
@@ -117,17 +135,15 @@ fn forwarded_hops(headers: &HeaderMap) -> Vec<IpAddr> {
             .map(|h| h.trim().to_owned())
             .collect()
     };
-    let forwarded = values("forwarded");
-    let entries: Vec<String> = if forwarded.is_empty() {
-        values("x-forwarded-for")
-    } else {
-        forwarded
+    let entries: Vec<String> = match header {
+        ProxyHeader::XForwardedFor => values("x-forwarded-for"),
+        ProxyHeader::Forwarded => values("forwarded")
             .iter()
             .filter_map(|e| {
                 e.split(';')
                     .find_map(|p| p.trim().strip_prefix("for=").map(str::to_owned))
             })
-            .collect()
+            .collect(),
     };
     let mut out = Vec::new();
     for entry in entries.iter().rev() {
@@ -216,7 +232,8 @@ mod tests {
         // Through our proxy: the right-most hop that is not ours.
         let chain = headers(&[("x-forwarded-for", "1.2.3.4, 198.51.100.7, 10.0.0.5")]);
         assert_eq!(proxies.client(ip("10.0.0.2"), &chain), ip("198.51.100.7"));
-        // Forwarded wins over X-Forwarded-For, with quoted IPv6 and ports.
+        // Only the header the proxy writes counts: a client's own `Forwarded`, passed through
+        // untouched by a proxy that writes X-Forwarded-For, changes nothing.
         let both = headers(&[
             (
                 "forwarded",
@@ -224,7 +241,16 @@ mod tests {
             ),
             ("x-forwarded-for", "9.9.9.9"),
         ]);
-        assert_eq!(proxies.client(ip("10.0.0.2"), &both), ip("2001:db8::1"));
+        assert_eq!(proxies.client(ip("10.0.0.2"), &both), ip("9.9.9.9"));
+        let spoofed = headers(&[("forwarded", "for=203.0.113.77")]);
+        assert_eq!(
+            proxies.client(ip("10.0.0.2"), &spoofed),
+            ip("10.0.0.2"),
+            "no X-Forwarded-For: the proxy itself"
+        );
+        // A proxy that writes Forwarded: quoted IPv6 and ports, X-Forwarded-For ignored.
+        let rfc = proxies.clone().with_header(ProxyHeader::Forwarded);
+        assert_eq!(rfc.client(ip("10.0.0.2"), &both), ip("2001:db8::1"));
         // Nothing forwarded, or only our own hops: the peer, or the left-most hop.
         assert_eq!(
             proxies.client(ip("10.0.0.2"), &HeaderMap::new()),

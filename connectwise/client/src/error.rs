@@ -42,6 +42,12 @@ pub enum Error {
     Server { status: u16, message: String },
     #[error("ConnectWise did not answer in time")]
     Timeout,
+    /// A 3xx: never followed (a redirect would carry the keys or the clientId to wherever it
+    /// points); the site address is probably wrong.
+    #[error(
+        "ConnectWise answered with a redirect ({status}) to {to}; redirects are not followed: check the site address"
+    )]
+    Redirected { status: u16, to: String },
     #[error("cannot reach ConnectWise: {message}")]
     Network { message: String },
     /// A 2xx whose body is not what the API documents, or another unexpected status.

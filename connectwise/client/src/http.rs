@@ -34,6 +34,9 @@ struct Inner {
     config: ClientConfig,
     /// `{origin}/{codebase}apis/3.0/`, once known.
     base: RwLock<Option<String>>,
+    /// Held while the codebase is looked up: the jobs that start together after a restart
+    /// wait for one lookup instead of each making its own.
+    discovery: tokio::sync::Mutex<()>,
     limiter: RateLimiter,
     permits: Semaphore,
     /// Answers by HTTP status (0: no answer: a timeout or a network error), for metrics.
@@ -117,6 +120,9 @@ impl Client {
             .user_agent(config.user_agent.clone())
             .timeout(config.timeout)
             .connect_timeout(config.timeout.min(Duration::from_secs(10)))
+            // Never followed: a redirect would take the keys or the clientId (and a callback's
+            // key fetch) to any host, over any scheme. A 3xx is an error naming where it led.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| Error::Network {
                 message: format!("cannot set up HTTP: {e}"),
@@ -124,6 +130,7 @@ impl Client {
         Ok(Client {
             inner: Arc::new(Inner {
                 base: RwLock::new(config.site.fixed_base.clone()),
+                discovery: tokio::sync::Mutex::new(()),
                 limiter: RateLimiter::new(config.requests_per_minute),
                 permits: Semaphore::new(config.max_concurrency.max(1)),
                 answers: std::sync::Mutex::default(),
@@ -229,12 +236,25 @@ impl Client {
         Ok(info)
     }
 
-    async fn base(&self, refresh: bool) -> Result<String, Error> {
-        if !refresh && let Some(base) = self.read_base() {
-            return Ok(base);
+    /// The API's base URL, discovered once per client. `stale` is a base that just answered
+    /// 404: it is looked up again, unless a concurrent call already did.
+    async fn base(&self, stale: Option<&str>) -> Result<String, Error> {
+        let known = |base: &Option<String>| match (base, stale) {
+            (Some(b), Some(s)) => b != s,
+            (Some(_), None) => true,
+            (None, _) => false,
+        };
+        let current = self.read_base();
+        if known(&current) {
+            return Ok(current.unwrap_or_default());
         }
         if let Some(fixed) = &self.inner.config.site.fixed_base {
             return Ok(fixed.clone());
+        }
+        let _one_lookup = self.inner.discovery.lock().await;
+        let current = self.read_base();
+        if known(&current) {
+            return Ok(current.unwrap_or_default());
         }
         self.company_info().await?;
         self.read_base().ok_or_else(|| Error::Codebase {
@@ -253,7 +273,7 @@ impl Client {
     /// Sends a call to the API. After a 404 on a discovered codebase the codebase is looked up
     /// again (ConnectWise moves cloud sites between versions) and the call repeated once.
     pub(crate) async fn send(&self, call: &Call<'_>) -> Result<Reply, Error> {
-        let base = self.base(false).await?;
+        let base = self.base(None).await?;
         let url = if call.path.starts_with("http://") || call.path.starts_with("https://") {
             if !call.path.starts_with(&base) {
                 return Err(Error::Unexpected {
@@ -266,7 +286,7 @@ impl Client {
         };
         match self.send_url(&url, call, Auth::Keys).await {
             Err(Error::NotFound { message }) if self.inner.config.site.fixed_base.is_none() => {
-                let fresh = self.base(true).await?;
+                let fresh = self.base(Some(&base)).await?;
                 if fresh == base {
                     return Err(Error::NotFound { message });
                 }
@@ -330,6 +350,12 @@ impl Client {
         let body = resp.bytes().await.map_err(transport_error)?.to_vec();
         if (200..300).contains(&status) {
             return Ok(Reply { headers, body });
+        }
+        if (300..400).contains(&status) {
+            return Err(Error::Redirected {
+                status,
+                to: redirect_host(&url, &headers),
+            });
         }
         let retry_after = headers
             .get(RETRY_AFTER)
@@ -408,6 +434,25 @@ fn transport_error(e: reqwest::Error) -> Error {
         Error::Network {
             message: root_cause(&e),
         }
+    }
+}
+
+/// The host a redirect's `Location` names (relative: the requested URL's own), for the error.
+fn redirect_host(requested: &str, headers: &HeaderMap) -> String {
+    let location = headers
+        .get(reqwest::header::LOCATION)
+        .and_then(|v| v.to_str().ok());
+    let target = location.and_then(|l| {
+        reqwest::Url::parse(requested)
+            .ok()
+            .and_then(|base| base.join(l).ok())
+    });
+    match target.as_ref().and_then(|u| u.host_str()) {
+        Some(host) => match target.as_ref().and_then(reqwest::Url::port) {
+            Some(port) => format!("{host}:{port}"),
+            None => host.to_owned(),
+        },
+        None => "an address it did not give".into(),
     }
 }
 

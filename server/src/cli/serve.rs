@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bindery_server::app;
-use bindery_server::client_addr::TrustedProxies;
+use bindery_server::client_addr::{ProxyHeader, TrustedProxies};
 use bindery_server::connections::ConnectionLimits;
 use bindery_server::reconcile::{Engine, EngineConfig};
 use bindery_server::state::{AgentSettings, AppState};
@@ -95,6 +95,16 @@ pub struct ServeArgs {
         default_value = ""
     )]
     trusted_proxies: TrustedProxies,
+    /// The one forwarding header the trusted proxies write: `x-forwarded-for` (nginx, HAProxy,
+    /// Traefik) or `forwarded`. The other is ignored: a proxy passes it through untouched, so a
+    /// client could claim any address in it.
+    #[arg(
+        long,
+        env = "BINDERY_PROXY_HEADER",
+        value_enum,
+        default_value = "x-forwarded-for"
+    )]
+    proxy_header: ProxyHeader,
     /// How agents and admins reach this server (`https://bindery.example.com`): install commands
     /// are built from it, and with https the session cookie is always `Secure`.
     #[arg(long, env = "BINDERY_PUBLIC_URL", value_name = "URL", value_parser = public_url)]
@@ -179,7 +189,7 @@ impl ServeArgs {
                 header_timeout: Duration::from_secs(self.header_timeout),
                 request_timeout: Duration::from_secs(self.request_timeout),
             },
-            trusted_proxies: self.trusted_proxies.clone(),
+            trusted_proxies: self.trusted_proxies.clone().with_header(self.proxy_header),
             public_url: self.public_url.clone(),
             tls: self.tls.tls_cert.is_some(),
             session_lifetime: Duration::from_secs(self.session_hours * 3600),

@@ -236,10 +236,12 @@ impl KeyCache {
                 "too many signing-key fetches this minute; not fetched".into(),
             ));
         }
-        let key = client
-            .callback_signing_key(key_url)
-            .await
-            .map_err(|e| Refused::Unverified(format!("no signing key: {e}")))?;
+        // The caller is not verified: it learns nothing of what the fetch found (an error page
+        // on the site may say anything); the log keeps it.
+        let key = client.callback_signing_key(key_url).await.map_err(|e| {
+            tracing::warn!(error = %crate::logged::escaped(&e.to_string(), 300), "cannot fetch a callback's signing key");
+            Refused::Unverified("the signing key could not be fetched from the ConnectWise site".into())
+        })?;
         if keys.len() > 16 {
             keys.clear();
         }
