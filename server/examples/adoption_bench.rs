@@ -64,6 +64,7 @@ async fn main() {
                 agent_id: &agent,
                 serial: f.serial_number.as_deref(),
                 mac: f.mac_address.as_deref(),
+                name: f.name.as_deref(),
                 policy_id: policy.id,
                 facts_json: &json,
                 facts_hash: &bindery_server::secrets::hash_secret(&json),

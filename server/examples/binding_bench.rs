@@ -54,6 +54,7 @@ async fn main() {
                 agent_id: &agent,
                 serial: None,
                 mac: None,
+                name: None,
                 policy_id: policy.id,
                 facts_json: &json,
                 facts_hash: &bindery_server::secrets::hash_secret(&json),

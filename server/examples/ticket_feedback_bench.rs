@@ -96,6 +96,7 @@ async fn device(b: &Bench) -> DeviceId {
             agent_id: "agent-bench",
             serial: None,
             mac: None,
+            name: None,
             policy_id: policy.id,
             facts_json: &facts,
             facts_hash: "x",

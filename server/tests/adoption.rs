@@ -320,6 +320,7 @@ async fn a_possible_reinstall_binds_nothing_until_approved_then_keeps_the_config
             agent_id: "agent-new",
             serial: f.serial_number.as_deref(),
             mac: f.mac_address.as_deref(),
+            name: f.name.as_deref(),
             policy_id: lab.id,
             facts_json: &json,
             facts_hash: "new",

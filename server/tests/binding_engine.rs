@@ -419,3 +419,103 @@ async fn two_servers_on_one_postgres_bind_each_device_once_when_one_dies() {
     assert_eq!((s.bound, s.link), (60, LinkState::Blue));
     w.sb.stop().await;
 }
+
+/// The regression of issue 36: a machine that reports no name stopped its whole company from
+/// binding. It binds under its agent id and takes its name when it reports one; a device whose
+/// stored facts were damaged fails alone, and the company's sync carries on for the others.
+#[tokio::test]
+async fn a_nameless_device_binds_under_its_agent_id_and_a_damaged_one_stops_nobody() {
+    let w = world().await;
+    let p = w.store.create_policy("Office").await.unwrap();
+    w.link(p.id, Some((CompanyId(ACME), "Acme"))).await;
+    w.settled().await;
+    let mut devices = Vec::new();
+    for n in 0..5 {
+        let mut f = facts(n, "Debian GNU/Linux 12");
+        if n == 2 {
+            f.set_absent(FactField::Name, "the host name could not be read");
+        }
+        devices.push(w.enroll_with(p.id, n, f).await);
+    }
+    let damaged = w
+        .enroll_with(p.id, 5, facts(5, "Debian GNU/Linux 12"))
+        .await;
+    sqlx::query("UPDATE devices SET facts_json = '{\"name\": 7' WHERE id = $1")
+        .bind(damaged)
+        .execute(w.store.pool())
+        .await
+        .unwrap();
+    queue::device_changed(&w.store, damaged).await.unwrap();
+    queue::sync_company(&w.store, CompanyId(ACME))
+        .await
+        .unwrap();
+    w.engine.wake();
+    w.settled().await;
+    // Once more, now that the damage is known: the company's sync still succeeds.
+    queue::sync_company(&w.store, CompanyId(ACME))
+        .await
+        .unwrap();
+    w.engine.wake();
+    w.settled().await;
+
+    for n in 0..5 {
+        let found = w.configs(n);
+        assert_eq!(found.len(), 1, "device {n}: one configuration");
+        let b = w.store.binding(devices[n]).await.unwrap().unwrap();
+        assert_eq!(b.state, BindingState::Bound, "device {n}: {b:?}");
+    }
+    assert_eq!(
+        w.configs(2)[0]["name"],
+        agent_id(2),
+        "named after its agent id"
+    );
+    let b = w.store.binding(damaged).await.unwrap().unwrap();
+    assert_eq!(b.state, BindingState::Failed);
+    assert!(
+        b.error.as_deref().unwrap().contains("cannot be read"),
+        "{b:?}"
+    );
+    let failed_syncs: Vec<(String,)> = sqlx::query_as(
+        "SELECT last_error FROM jobs WHERE kind = 'cw.sync_company' AND state = 'failed'",
+    )
+    .fetch_all(w.store.pool())
+    .await
+    .unwrap();
+    assert!(failed_syncs.is_empty(), "{failed_syncs:?}");
+    let s = w.store.policy_bindings(p.id).await.unwrap();
+    assert_eq!((s.devices, s.bound, s.failed, s.pending), (6, 5, 1, 0));
+
+    // The nameless machine reports its name: its configuration takes it.
+    let mut named = facts(2, "Debian GNU/Linux 12");
+    named.set(FactField::DeviceIdentifier, agent_id(2));
+    let json = serde_json::to_string(&named).unwrap();
+    let hash = bindery_server::secrets::hash_secret(&json);
+    assert!(
+        w.store
+            .record_facts(devices[2], &json, &hash, "test")
+            .await
+            .unwrap()
+    );
+    queue::device_changed(&w.store, devices[2]).await.unwrap();
+    // The damaged device's next check-in writes its facts again, even unchanged ones.
+    let mut whole = facts(5, "Debian GNU/Linux 12");
+    whole.set(FactField::DeviceIdentifier, agent_id(5));
+    let json = serde_json::to_string(&whole).unwrap();
+    let hash = bindery_server::secrets::hash_secret(&json);
+    let auth = w.store.device_auth(&agent_id(5)).await.unwrap().unwrap();
+    assert_ne!(auth.facts_hash, hash, "its check-in will write its facts");
+    assert!(
+        w.store
+            .record_facts(damaged, &json, &hash, "test")
+            .await
+            .unwrap()
+    );
+    queue::device_changed(&w.store, damaged).await.unwrap();
+    w.engine.wake();
+    w.settled().await;
+    assert_eq!(w.configs(2)[0]["name"], "host-002");
+    assert_eq!(w.configs(5).len(), 1);
+    let s = w.store.policy_bindings(p.id).await.unwrap();
+    assert_eq!((s.bound, s.failed), (6, 0));
+    w.finish().await;
+}

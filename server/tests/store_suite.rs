@@ -8,48 +8,12 @@ use std::collections::HashSet;
 use bindery_server::ids::{CompanyId, ConfigurationId, DeviceId, PolicyId, TicketId};
 use bindery_server::secrets::hash_secret;
 use bindery_server::store::{
-    AlertFilter, AlertInput, AlertState, Backend, DeviceFilter, Enrollment, NewDevice,
-    NewHelpRequest, NewJob, NewTicket, Store, StoreError, TicketBoard, TicketState, now_ms,
+    AlertFilter, AlertInput, AlertState, DeviceFilter, Enrollment, NewDevice, NewHelpRequest,
+    NewJob, NewTicket, Store, StoreError, TicketBoard, TicketState, now_ms,
 };
 
+#[macro_use]
 mod common;
-
-/// A fresh SQLite store in a temporary directory (kept alive by the returned guard).
-async fn sqlite() -> (Store, Option<tempfile::TempDir>) {
-    let dir = tempfile::tempdir().unwrap();
-    (Store::open_in_dir(dir.path()).await.unwrap(), Some(dir))
-}
-
-/// A fresh PostgreSQL database on the test server.
-async fn postgres() -> (Store, Option<tempfile::TempDir>) {
-    (
-        Store::open(&common::fresh_postgres_url().await)
-            .await
-            .unwrap(),
-        None,
-    )
-}
-
-/// Runs one async test body against both backends.
-macro_rules! on_both {
-    ($name:ident, $body:expr) => {
-        mod $name {
-            use super::*;
-            #[tokio::test]
-            async fn sqlite() {
-                let (store, _guard) = super::sqlite().await;
-                assert_eq!(store.backend(), Backend::Sqlite);
-                ($body)(store).await;
-            }
-            #[tokio::test]
-            async fn postgres() {
-                let (store, _guard) = super::postgres().await;
-                assert_eq!(store.backend(), Backend::Postgres);
-                ($body)(store).await;
-            }
-        }
-    };
-}
 
 on_both!(
     policies_are_created_renamed_linked_and_deleted,
@@ -217,6 +181,7 @@ fn new_device<'a>(
         agent_id,
         serial,
         mac: None,
+        name: None,
         policy_id,
         facts_json: facts,
         facts_hash: facts,
@@ -361,8 +326,13 @@ on_both!(
         ));
 
         // Another machine, and one without a serial: new records.
+        let machine = |agent: &'static str, serial: &'static str, policy: PolicyId| NewDevice {
+            mac: Some("02:00:00:00:00:c1"),
+            name: Some("f5"),
+            ..new_device(agent, Some(serial), policy, r#"{"name":"f5"}"#, "h5")
+        };
         let c = store
-            .enroll_device(&new_device("agent-c", Some("OTHER1"), p.id, "f", "h"))
+            .enroll_device(&machine("agent-c", "OTHER1", p.id))
             .await
             .unwrap();
         assert!(matches!(c, Enrollment::New(_)));
@@ -375,10 +345,11 @@ on_both!(
         ));
         assert_eq!(store.devices(Some(p.id)).await.unwrap().len(), 3);
 
-        // Auto-approval (when on) takes a silent device back only for a token of its policy.
+        // Auto-approval (when on) takes a silent device back only for a token of its policy,
+        // and only when its serial, MAC and name all agree.
         let auto = |agent: &'static str, serial: &'static str, policy: PolicyId| NewDevice {
             auto_approve_silent_ms: Some(0),
-            ..new_device(agent, Some(serial), policy, r#"{"name":"f5"}"#, "h5")
+            ..machine(agent, serial, policy)
         };
         let back = store
             .enroll_device(&auto("agent-f", "OTHER1", p.id))

@@ -113,6 +113,7 @@ pub async fn fleet(
                 agent_id: &agent_id,
                 serial: clean.serial_number.as_deref(),
                 mac: clean.mac_address.as_deref(),
+                name: clean.name.as_deref(),
                 // Device i in company i / (devices / companies): 200 to a company.
                 policy_id: policies[i * companies / devices],
                 facts_json: &json,

@@ -80,7 +80,7 @@ async fn enroll(
             )
         })?;
     let clean = req.facts.clone().normalized();
-    let (serial, mac) = (clean.serial_number, clean.mac_address);
+    let (serial, mac, name) = (clean.serial_number, clean.mac_address, clean.name);
     let (facts_json, facts_hash) = server_facts(req.facts, &req.agent_id)?;
     let secret = random_secret("").map_err(|e| {
         tracing::error!(error = %e, "no randomness for a device secret");
@@ -96,6 +96,7 @@ async fn enroll(
             agent_id: &req.agent_id,
             serial: serial.as_deref(),
             mac: mac.as_deref(),
+            name: name.as_deref(),
             policy_id: token.policy_id,
             facts_json: &facts_json,
             facts_hash: &facts_hash,

@@ -66,8 +66,8 @@ pub async fn run(cx: &Context<'_>, command: Command) -> Result<(), String> {
             let p = policy_named(store, &policy).await?;
             let s = store.policy_bindings(p.id).await.map_err(e)?;
             println!(
-                "{}\t{:?}\t{} devices, {} bound, {} pending, {} failed, {} need a person",
-                p.name, s.link, s.devices, s.bound, s.pending, s.failed, s.needs_person
+                "{}\t{:?}\t{} devices, {} bound, {} pending, {} failed, {} need a person, {} inactive",
+                p.name, s.link, s.devices, s.bound, s.pending, s.failed, s.needs_person, s.inactive
             );
             for t in store.policy_targets(p.id).await.map_err(e)? {
                 let (state, config, error) = match &t.binding {
@@ -86,7 +86,9 @@ pub async fn run(cx: &Context<'_>, command: Command) -> Result<(), String> {
                             }),
                         b.error.clone().unwrap_or_default(),
                     ),
-                    None => ("pending", String::new(), String::new()),
+                    // Never bound: pending where it should be bound, else bound nowhere.
+                    None if t.company_id.is_some() => ("pending", String::new(), String::new()),
+                    None => ("none", String::new(), String::new()),
                 };
                 println!(
                     "{}\t{}\t{state}\t{config}\t{error}",

@@ -69,7 +69,9 @@ async fn device_page(
         Some(p) => store.policy(p).await.map(|p| p.name).unwrap_or_default(),
         None => "none".into(),
     };
-    let binding = store.binding(id).await?;
+    let target = store.device_target(id).await?;
+    let mac_shared = target.as_ref().is_some_and(|t| t.mac_shared);
+    let binding = target.and_then(|t| t.binding);
     let (alerts, alerts_total) = store
         .alerts(&AlertFilter {
             device_id: Some(id),
@@ -84,7 +86,13 @@ async fn device_page(
         facts: FactField::ALL
             .into_iter()
             .filter(|f| *f != FactField::DeviceIdentifier)
-            .map(|f| (f.label(), d.facts.get(f).unwrap_or("").to_owned()))
+            .map(|f| {
+                let mut value = d.facts.get(f).unwrap_or("").to_owned();
+                if f == FactField::MacAddress && mac_shared && !value.is_empty() {
+                    value += " (shared with another device: never used to match)";
+                }
+                (f.label(), value)
+            })
             .collect(),
         last_seen: ago(d.last_seen_ms),
         enrolled: ago(d.enrolled_ms),

@@ -44,6 +44,7 @@ struct PolicyRow {
     pending: i64,
     failed: i64,
     needs_person: i64,
+    inactive: i64,
 }
 
 #[derive(Template)]
@@ -74,6 +75,7 @@ async fn list(State(state): State<Shared>, viewer: Viewer, Query(q): Query<Notic
             pending: b.pending,
             failed: b.failed,
             needs_person: b.needs_person,
+            inactive: b.inactive,
         });
     }
     let page = PoliciesPage {
@@ -145,6 +147,7 @@ struct PolicyPage {
     pending: i64,
     failed: i64,
     needs_person: i64,
+    inactive: i64,
     rows: Vec<DeviceRow>,
     tokens: Vec<TokenRow>,
 }
@@ -209,6 +212,7 @@ async fn one(
         pending: b.pending,
         failed: b.failed,
         needs_person: b.needs_person,
+        inactive: b.inactive,
         rows,
         tokens,
         token_days: blank_if_zero(state.agents.token_expiry_days),

@@ -61,6 +61,18 @@ pub enum Candidacy {
 #[derive(Clone, Copy, Debug)]
 pub struct Seeker<'a> {
     pub facts: &'a DeviceFacts,
+    /// Its MAC is another live device's too (a dock, a USB adapter, a cloned VM): it matches
+    /// nothing.
+    pub mac_shared: bool,
+}
+
+impl<'a> Seeker<'a> {
+    pub fn new(facts: &'a DeviceFacts) -> Seeker<'a> {
+        Seeker {
+            facts,
+            mac_shared: false,
+        }
+    }
 }
 
 fn text(o: &Observed, field: FactField) -> Option<&str> {
@@ -140,13 +152,30 @@ pub fn candidacies(
             }
         }
     }
-    // Each device's matches on its first key that finds any.
-    let found: Vec<Option<(MatchKey, &Vec<usize>)>> = seekers
+    // Each device's matches on its first key that finds any. A MAC does not match a
+    // configuration whose real serial is another than the device's: two real, different
+    // serials are two machines, whatever MAC a dock or an adapter gave them.
+    let found: Vec<Option<(MatchKey, Vec<usize>)>> = seekers
         .iter()
         .map(|s| {
             keys.iter().find_map(|&k| {
+                if k == MatchKey::Mac && s.mac_shared {
+                    return None;
+                }
                 let v = device_key(s.facts, k)?;
-                index.get(&(k, v)).map(|hits| (k, hits))
+                let hits = index.get(&(k, v))?;
+                let serial = device_key(s.facts, MatchKey::Serial);
+                let hits: Vec<usize> = match (k, serial) {
+                    (MatchKey::Mac, Some(serial)) => hits
+                        .iter()
+                        .copied()
+                        .filter(|&i| {
+                            config_key(&unowned[i], MatchKey::Serial).is_none_or(|c| c == serial)
+                        })
+                        .collect(),
+                    _ => hits.clone(),
+                };
+                (!hits.is_empty()).then_some((k, hits))
             })
         })
         .collect();
@@ -228,10 +257,10 @@ mod tests {
         let d = device(Some("SN-NONE"), Some("02:00:00:00:00:09"), "nobody");
         let got = candidacies(
             &[
-                Seeker { facts: &a },
-                Seeker { facts: &b },
-                Seeker { facts: &c },
-                Seeker { facts: &d },
+                Seeker::new(&a),
+                Seeker::new(&b),
+                Seeker::new(&c),
+                Seeker::new(&d),
             ],
             &unowned,
             &AdoptionSettings::default(),
@@ -251,7 +280,7 @@ mod tests {
             ..AdoptionSettings::default()
         };
         assert_eq!(
-            candidacies(&[Seeker { facts: &c }], &unowned, &off),
+            candidacies(&[Seeker::new(&c)], &unowned, &off),
             vec![Candidacy::Nothing]
         );
     }
@@ -267,11 +296,7 @@ mod tests {
         let b = device(None, None, "shared-name");
         let c = device(None, None, "SHARED-NAME");
         let got = candidacies(
-            &[
-                Seeker { facts: &a },
-                Seeker { facts: &b },
-                Seeker { facts: &c },
-            ],
+            &[Seeker::new(&a), Seeker::new(&b), Seeker::new(&c)],
             &unowned,
             &AdoptionSettings::default(),
         );
@@ -303,11 +328,7 @@ mod tests {
         f.set(FactField::SerialNumber, "0123456789");
         f.set(FactField::Name, "b");
         assert_eq!(
-            candidacies(
-                &[Seeker { facts: &f }],
-                &unowned,
-                &AdoptionSettings::default()
-            ),
+            candidacies(&[Seeker::new(&f)], &unowned, &AdoptionSettings::default()),
             vec![Candidacy::Nothing]
         );
     }

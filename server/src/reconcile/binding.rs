@@ -19,7 +19,7 @@ use super::job_error::JobError;
 use super::plan::{self, Action, BindingSettings, Desired, Observed, PersonChoice};
 use super::queue::{self, BindDevice, Snapshot, WRITE_VISIBLE_AFTER_MS};
 use super::runner::Engine;
-use super::sync::{self, device_facts};
+use super::sync;
 use crate::ids::{CompanyId, ConfigurationId};
 use crate::store::{Binding, BindingState, DeviceTarget, now_ms};
 
@@ -30,7 +30,11 @@ impl Engine {
     pub(super) async fn sync_company(&self, company_id: CompanyId) -> Result<(), JobError> {
         let settings = self.settings().await?;
         let client = self.shared_client().await?;
-        let targets = self.store.company_targets(company_id).await?;
+        let (targets, unreadable) =
+            sync::split_readable(self.store.company_targets(company_id).await?);
+        for t in &unreadable {
+            self.unreadable_facts(t).await?;
+        }
         let read = sync::read_company(
             &self.store,
             &client,
@@ -90,6 +94,7 @@ impl Engine {
             writes_queued = jobs.len(),
             settled,
             waiting_for_a_person = waiting,
+            unreadable_facts = unreadable.len(),
             "company synced"
         );
         if !jobs.is_empty() {
@@ -121,9 +126,10 @@ impl Engine {
                 let previous = target.binding.clone();
                 let record = Binding {
                     device_id: target.device_id,
-                    state: match e {
-                        JobError::Transient { .. } => BindingState::Pending,
-                        JobError::Permanent(_) => BindingState::Failed,
+                    state: if e.is_failure() {
+                        BindingState::Failed
+                    } else {
+                        BindingState::Pending
                     },
                     company_id: previous
                         .as_ref()
@@ -139,6 +145,28 @@ impl Engine {
                 Err(e)
             }
         }
+    }
+
+    /// A device whose stored facts cannot be read: it shows why (failed, with its own error)
+    /// and its next check-in writes its facts again, which queues its binding. Nothing else
+    /// waits on it. Returns the error its job reports.
+    async fn unreadable_facts(&self, t: &DeviceTarget) -> Result<JobError, JobError> {
+        let e = sync::unreadable(t);
+        self.store.forget_facts_hash(t.device_id).await?;
+        let b = Binding {
+            device_id: t.device_id,
+            state: BindingState::Failed,
+            company_id: t.binding.as_ref().and_then(|b| b.company_id),
+            configuration_id: t.binding.as_ref().and_then(|b| b.configuration_id),
+            error: Some(e.message().to_owned()),
+            updated_ms: now_ms(),
+            write_started_ms: None,
+            candidates: Vec::new(),
+        };
+        if !same_binding(t.binding.as_ref(), &b) {
+            self.store.set_binding(&b).await?;
+        }
+        Ok(e)
     }
 
     /// What the device could adopt, when its own configuration is not there: the candidacy a
@@ -247,7 +275,10 @@ impl Engine {
     ) -> Result<bool, JobError> {
         let settings = self.settings().await?;
         let client = self.shared_client().await?;
-        let facts = device_facts(target)?;
+        if target.facts_unreadable {
+            return Err(self.unreadable_facts(target).await?);
+        }
+        let facts = &target.facts;
         let Some((mut observed, candidacy)) = self
             .known(&client, target, snapshot, attempts, &settings)
             .await?
@@ -258,7 +289,7 @@ impl Engine {
         let extras = self.wanted_extras(&client, target, &observed).await;
         let desired = Desired {
             agent_id: &target.agent_id,
-            facts: &facts,
+            facts,
             company_id: target.company_id,
             choice: target.choice,
             hold: hold.as_deref(),
@@ -290,7 +321,7 @@ impl Engine {
             let written = self
                 .write(&client, &action, &settings, &target.agent_id)
                 .await;
-            self.log_write(&action, target, &facts, &written).await;
+            self.log_write(&action, target, facts, &written).await;
             match written {
                 Ok(Some(after)) => {
                     observed.retain(|o| o.id != after.id);

@@ -22,6 +22,8 @@ pub struct DeviceInput {
     pub company_id: Option<CompanyId>,
     pub choice: PersonChoice,
     pub hold: Option<String>,
+    /// Its MAC is another live device's too: it matches no configuration.
+    pub mac_shared: bool,
     /// A configuration recorded for it in another company, still active (it is moving).
     pub recorded_elsewhere: Option<Observed>,
     /// The console link and contact it wants (see `extras`).
@@ -173,6 +175,7 @@ fn candidacies(
         .iter()
         .map(|&i| Seeker {
             facts: &inputs[i].facts,
+            mac_shared: inputs[i].mac_shared,
         })
         .collect();
     let mut candidacy: Vec<Candidacy> = vec![Candidacy::Nothing; inputs.len()];

@@ -189,6 +189,8 @@ mod tests {
             choice: PersonChoice::Auto,
             reinstall_of: None,
             retired: false,
+            mac_shared: false,
+            facts_unreadable: false,
         }
     }
 

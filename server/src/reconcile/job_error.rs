@@ -14,8 +14,13 @@ pub enum JobError {
         message: String,
         retry_after: Option<Duration>,
     },
-    /// Waits for a person (or a settings change, which queues it again).
+    /// Waits for a person (or a settings change, which queues it again): something only a
+    /// person can decide or fix (ConnectWise refused the data, a choice is missing).
     Permanent(String),
+    /// Bindery's own fault, not the data's or the settings' (a job this server cannot read):
+    /// logged as an error and tried again at the longest backoff, so that a fixed server
+    /// carries it out, never parked waiting for a person who can do nothing about it.
+    Fault(String),
 }
 
 impl From<CwError> for JobError {
@@ -52,7 +57,15 @@ impl From<IntegrationError> for JobError {
 impl JobError {
     pub fn message(&self) -> &str {
         match self {
-            JobError::Transient { message, .. } | JobError::Permanent(message) => message,
+            JobError::Transient { message, .. }
+            | JobError::Permanent(message)
+            | JobError::Fault(message) => message,
         }
+    }
+
+    /// True when the work cannot go on until something changes (a person, the settings, or a
+    /// fixed server): the device or ticket shows it as failed.
+    pub fn is_failure(&self) -> bool {
+        !matches!(self, JobError::Transient { .. })
     }
 }

@@ -313,6 +313,14 @@ impl Engine {
                 tracing::warn!(job = job.id, kind = %job.kind, error = %crate::logged::escaped(&message, 2000), "job failed; it waits for a person");
                 self.store.fail_job(job.id, &owner, &message, None).await
             }
+            Some(Err(JobError::Fault(message))) => {
+                self.stats.jobs_retried.fetch_add(1, Ordering::Relaxed);
+                tracing::error!(job = job.id, kind = %job.kind, error = %crate::logged::escaped(&message, 2000), "job failed by a fault in Bindery (please report it); it is tried again later");
+                let at = now_ms() + self.config.retry_max.as_millis() as i64;
+                self.store
+                    .fail_job(job.id, &owner, &message, Some(at))
+                    .await
+            }
         };
         if let Err(e) = recorded {
             tracing::warn!(job = job.id, error = %e, "cannot record a job's outcome; it runs again after its lease");
@@ -320,7 +328,7 @@ impl Engine {
     }
 
     async fn perform(&self, job: &Job) -> Result<(), JobError> {
-        match Work::from_job(&job.kind, &job.payload).map_err(JobError::Permanent)? {
+        match Work::from_job(&job.kind, &job.payload).map_err(JobError::Fault)? {
             Work::SyncCompany(p) => self.sync_company(p.company_id).await,
             Work::BindDevice(p) => self.bind_device(p, job.attempts).await,
             Work::TicketCheck(p) => {

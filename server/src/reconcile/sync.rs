@@ -4,7 +4,7 @@
 
 use std::collections::HashSet;
 
-use bindery_shared::{DeviceFacts, FactField};
+use bindery_shared::FactField;
 use connectwise_client::Client;
 
 use super::company::{self, CompanyPlan, DeviceInput, Preview};
@@ -26,24 +26,25 @@ pub struct CompanyRead {
     pub plan: CompanyPlan,
 }
 
-/// The facts of a device to bind: a device without a name (its stored facts were damaged, see
-/// `store::devices::stored_facts`) is an error naming it, never a nameless configuration.
-pub fn device_facts(t: &DeviceTarget) -> Result<DeviceFacts, JobError> {
-    if t.facts.name.as_deref().is_none_or(str::is_empty) {
-        return Err(JobError::Permanent(format!(
-            "device {} has no stored facts to bind with (damaged in the database?)",
-            t.device_id
-        )));
-    }
-    Ok(t.facts.clone())
+/// Why a device whose stored facts were damaged outside the server (`facts_unreadable`)
+/// cannot be planned. A device without a name (or any other fact) is planned like any other:
+/// a new configuration then takes its agent id as its name (`fields::new_configuration`).
+pub fn unreadable(t: &DeviceTarget) -> JobError {
+    JobError::Permanent(format!(
+        "the stored facts of device {} cannot be read (damaged in the database); its next \
+         check-in writes them again",
+        t.device_id
+    ))
+}
+
+/// The devices that can be planned, and those whose facts cannot be read: one device's damage
+/// stays that device's problem, never its company's.
+pub fn split_readable(targets: Vec<DeviceTarget>) -> (Vec<DeviceTarget>, Vec<DeviceTarget>) {
+    targets.into_iter().partition(|t| !t.facts_unreadable)
 }
 
 /// What the plan needs of a device.
-pub fn input(
-    t: &DeviceTarget,
-    reading: CompanyId,
-    extras: Extras,
-) -> Result<DeviceInput, JobError> {
+pub fn input(t: &DeviceTarget, reading: CompanyId, extras: Extras) -> DeviceInput {
     // A configuration recorded in another company (the device is moving) is known by id.
     let recorded_elsewhere = t.binding.as_ref().and_then(|b| {
         let (Some(other), Some(id)) = (b.company_id, b.configuration_id) else {
@@ -57,19 +58,21 @@ pub fn input(
             extras: Default::default(),
         })
     });
-    Ok(DeviceInput {
+    DeviceInput {
         device_id: t.device_id,
         agent_id: t.agent_id.clone(),
-        facts: device_facts(t)?,
+        facts: t.facts.clone(),
         company_id: t.company_id,
         choice: t.choice,
         hold: t.hold(),
+        mac_shared: t.mac_shared,
         recorded_elsewhere,
         extras,
-    })
+    }
 }
 
-/// Reads the company's configurations (one paged query) and plans `targets` against them.
+/// Reads the company's configurations (one paged query) and plans `targets` against them
+/// (devices whose facts can be read: see `split_readable`).
 pub async fn read_company(
     store: &Store,
     client: &Client,
@@ -113,7 +116,7 @@ pub async fn read_company(
         .iter()
         .zip(extras)
         .map(|(t, e)| input(t, company_id, e))
-        .collect::<Result<Vec<_>, _>>()?;
+        .collect::<Vec<_>>();
     let plan = company::plan_company(company_id, &inputs, &configs, &owners, &claimed, settings);
     Ok(CompanyRead {
         taken_ms,
@@ -135,10 +138,9 @@ pub async fn preview_link(
     settings: &BindingSettings,
     source: ExtrasSource<'_>,
 ) -> Result<(Preview, Option<String>), JobError> {
-    let mut targets = store.company_targets(company_id).await?;
-    let policy: Vec<DeviceTarget> = store
-        .policy_targets(policy_id)
-        .await?
+    let (mut targets, _) = split_readable(store.company_targets(company_id).await?);
+    let (policy, _) = split_readable(store.policy_targets(policy_id).await?);
+    let policy: Vec<DeviceTarget> = policy
         .into_iter()
         .map(|mut t| {
             if !t.retired {

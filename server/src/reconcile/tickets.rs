@@ -116,7 +116,7 @@ pub(super) async fn work(
     match result {
         Ok(()) => Ok(()),
         Err(e) => {
-            if let JobError::Permanent(_) = e {
+            if e.is_failure() {
                 t.progress.state = TicketState::Failed;
             }
             t.progress.error = Some(e.message().to_owned());

@@ -126,6 +126,10 @@ pub struct PolicyBindings {
     pub failed: i64,
     /// Waiting for a person (which configuration it is, or a possible reinstall).
     pub needs_person: i64,
+    /// Bound nowhere, as meant: the configuration was set inactive (the policy was unlinked,
+    /// the device moved out of a linked one), or the policy is not linked and the device was
+    /// never bound. Never counted as pending.
+    pub inactive: i64,
     pub link: LinkState,
 }
 
@@ -228,8 +232,7 @@ impl Store {
         Ok(ids)
     }
 
-    /// The policy's active devices by binding state, and its icon. A device without a binding
-    /// record in a linked policy counts as pending.
+    /// The policy's active devices by binding state, and its icon (see `tally`).
     pub async fn policy_bindings(&self, policy_id: PolicyId) -> Result<PolicyBindings> {
         let policy = self.policy(policy_id).await?;
         let rows: Vec<(Option<String>, i64)> = sqlx::query_as(
@@ -328,8 +331,9 @@ impl Store {
     }
 }
 
-/// A policy's devices by binding state (`None`: no binding record yet, so pending), and its icon:
-/// grey unlinked, blue when every device is bound, red otherwise.
+/// A policy's devices by binding state (`None`: no binding record yet, so pending where the
+/// policy is linked and inactive where it is not), and its icon: grey unlinked, blue when every
+/// device is bound, red otherwise.
 fn tally(policy: &Policy, rows: Vec<(Option<String>, i64)>) -> PolicyBindings {
     let mut s = PolicyBindings {
         devices: 0,
@@ -337,6 +341,7 @@ fn tally(policy: &Policy, rows: Vec<(Option<String>, i64)>) -> PolicyBindings {
         pending: 0,
         failed: 0,
         needs_person: 0,
+        inactive: 0,
         link: LinkState::Grey,
     };
     for (state, n) in rows {
@@ -345,6 +350,8 @@ fn tally(policy: &Policy, rows: Vec<(Option<String>, i64)>) -> PolicyBindings {
             Some("bound") => s.bound += n,
             Some("failed") => s.failed += n,
             Some("needs_person") => s.needs_person += n,
+            Some("inactive") => s.inactive += n,
+            None if policy.cw_company_id.is_none() => s.inactive += n,
             _ => s.pending += n,
         }
     }

@@ -67,15 +67,21 @@ pub(crate) fn search_text(facts_json: &str) -> String {
     .to_lowercase()
 }
 
-/// The one rule for stored facts, used by every read of a device: decoded here, once. The server
-/// stores only facts it validated, so a row that does not decode was damaged outside it; it reads
-/// as a device without facts (and says so in the log), which binding refuses with a clear error,
-/// rather than one row failing a whole list.
+/// The one rule for stored facts, used by every read of a device: decoded here, once. Every
+/// fact set the agent API accepts reads back (tested as a property), so a row that does not
+/// decode was damaged outside the server: it reads as `None` (and says so in the log), and the
+/// device alone shows it, rather than one row failing a whole list or a company's sync.
+pub(crate) fn decode_facts(device_id: DeviceId, json: &str) -> Option<DeviceFacts> {
+    serde_json::from_str(json)
+        .inspect_err(|e| {
+            tracing::warn!(device = %device_id, error = %e, "the stored facts of a device are damaged; it reads as having none until its next check-in");
+        })
+        .ok()
+}
+
+/// The stored facts, or none when they are damaged (see `decode_facts`).
 pub(crate) fn stored_facts(device_id: DeviceId, json: &str) -> DeviceFacts {
-    serde_json::from_str(json).unwrap_or_else(|e| {
-        tracing::warn!(device = %device_id, error = %e, "the stored facts of a device are damaged; it reads as having none");
-        DeviceFacts::default()
-    })
+    decode_facts(device_id, json).unwrap_or_default()
 }
 
 pub(super) fn from_row(r: &AnyRow) -> std::result::Result<Device, sqlx::Error> {
@@ -206,6 +212,16 @@ impl Store {
         .bind(search_text(facts_json))
         .execute(&self.pool)
         .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Makes the device's next check-in write its facts again, whatever they are: its stored
+    /// ones could not be read. True when the device exists.
+    pub async fn forget_facts_hash(&self, device_id: DeviceId) -> Result<bool> {
+        let done = sqlx::query("UPDATE devices SET facts_hash = '' WHERE id = $1")
+            .bind(device_id)
+            .execute(&self.pool)
+            .await?;
         Ok(done.rows_affected() > 0)
     }
 

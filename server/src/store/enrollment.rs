@@ -13,6 +13,8 @@ pub struct NewDevice<'a> {
     pub serial: Option<&'a str>,
     /// The canonical MAC of the default route's interface.
     pub mac: Option<&'a str>,
+    /// The machine's name, as its normalised facts say.
+    pub name: Option<&'a str>,
     pub policy_id: PolicyId,
     pub facts_json: &'a str,
     pub facts_hash: &'a str,
@@ -31,8 +33,8 @@ pub enum Enrollment {
     New(Device),
     /// The same agent id, with its credential as proof: the same record, a new secret.
     SameAgent(Device),
-    /// A new agent id with the serial or MAC of a long-silent device of the token's policy, merged
-    /// into it by the auto-approval setting. The device keeps its earlier agent id, which the
+    /// A new agent id with the serial, MAC and name of a long-silent device of the token's
+    /// policy, merged into it by the auto-approval setting. The device keeps its earlier agent id, which the
     /// agent adopts.
     Reinstalled(Device),
     /// A new device that may be a reinstall of `of` (same serial or MAC, no proof). It waits for
@@ -81,6 +83,22 @@ async fn renew(
     Ok(from_row(&row)?)
 }
 
+/// True when the enrolling machine shows the known device's serial, MAC and name, all of them
+/// present and equal (the name without case).
+fn same_machine(known: &Device, d: &NewDevice<'_>) -> bool {
+    let name = |n: Option<&str>| {
+        n.map(str::trim)
+            .filter(|n| !n.is_empty())
+            .map(str::to_lowercase)
+    };
+    known.serial.is_some()
+        && known.serial.as_deref() == d.serial
+        && known.mac.is_some()
+        && known.mac.as_deref() == d.mac
+        && name(known.facts.name.as_deref()).is_some()
+        && name(known.facts.name.as_deref()) == name(d.name)
+}
+
 impl Store {
     /// Enrolls a machine. A known agent id needs its credential as proof, and keeps its record
     /// and policy (a token never moves a device). A new agent id with a known serial or MAC is a
@@ -124,11 +142,17 @@ impl Store {
             tx.commit().await?;
             return Ok(Enrollment::SameAgent(device));
         }
-        // Another record with this serial or MAC: the same machine reinstalled, or an impostor
-        // that read the label. Only proof or a person tells them apart.
+        // Another record with this serial, or with this MAC where the serials cannot tell the
+        // two machines apart (either has no real serial): the same machine reinstalled, or an
+        // impostor that read the label. Only proof or a person tells them apart. Two real,
+        // different serials are two machines whatever their MACs (docks, USB adapters, cloned
+        // VMs), and a MAC several live devices share matches nothing.
         let twin = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {COLUMNS} FROM devices WHERE merged_into IS NULL AND \
-             ((serial IS NOT NULL AND serial = $1) OR (mac IS NOT NULL AND mac = $2)) \
+             ((serial IS NOT NULL AND serial = $1) OR (mac IS NOT NULL AND mac = $2 \
+               AND (CAST($1 AS TEXT) IS NULL OR serial IS NULL) \
+               AND (SELECT COUNT(*) FROM devices s WHERE s.mac = $2 AND s.merged_into IS NULL \
+                    AND s.retired_ms IS NULL) < 2)) \
              ORDER BY CASE WHEN serial = $1 THEN 0 ELSE 1 END, last_seen_ms DESC LIMIT 1"
         )))
         .bind(d.serial)
@@ -138,12 +162,16 @@ impl Store {
         .as_ref()
         .map(from_row)
         .transpose()?;
+        // Auto-approval (opt-in) takes a silent device over only when everything a machine
+        // shows agrees: serial, MAC and name. A MAC or a serial alone is visible to anyone
+        // on the network or holding the machine, and proves nothing.
         if let Some(old) = &twin
             && old.retired_ms.is_none()
             && old.reinstall_of.is_none()
             && old.policy_id == Some(d.policy_id)
             && d.auto_approve_silent_ms
                 .is_some_and(|silent| old.last_seen_ms <= now - silent)
+            && same_machine(old, d)
         {
             let device = renew(&mut tx, old.id, d, now).await?;
             tx.commit().await?;

@@ -25,6 +25,12 @@ pub struct DeviceTarget {
     /// The device it may be a reinstall of (it waits for a person meanwhile).
     pub reinstall_of: Option<DeviceId>,
     pub retired: bool,
+    /// Its MAC is also another live device's (a dock, a USB adapter, a cloned VM): it is
+    /// still written to its configuration but never used to match one.
+    pub mac_shared: bool,
+    /// Its stored facts could not be read (damaged outside the server): it cannot be planned
+    /// until its next check-in writes them again. `facts` is then empty.
+    pub facts_unreadable: bool,
 }
 
 impl DeviceTarget {
@@ -42,6 +48,8 @@ impl DeviceTarget {
 const TARGET_SELECT: &str = "SELECT d.id AS device_id, d.agent_id, d.facts_json, d.policy_id, \
      CASE WHEN d.retired_ms IS NULL THEN p.cw_company_id ELSE NULL END AS want_company, \
      d.bind_choice, d.bind_configuration_id, d.reinstall_of, d.retired_ms, \
+     CAST(CASE WHEN d.mac IS NOT NULL AND EXISTS (SELECT 1 FROM devices o WHERE o.mac = d.mac \
+       AND o.id <> d.id AND o.retired_ms IS NULL AND o.merged_into IS NULL) THEN 1 ELSE 0 END AS BIGINT) AS mac_shared, \
      b.state, b.company_id, b.configuration_id, b.error, b.updated_ms, b.write_started_ms, b.candidates \
      FROM devices d LEFT JOIN policies p ON p.id = d.policy_id LEFT JOIN bindings b ON b.device_id = d.id";
 
@@ -62,10 +70,13 @@ fn target_from_row(r: &AnyRow) -> Result<DeviceTarget> {
         }),
     };
     let kind: Option<String> = r.try_get("bind_choice")?;
+    let facts = super::devices::decode_facts(device_id, r.try_get("facts_json")?);
     Ok(DeviceTarget {
         device_id,
         agent_id: r.try_get("agent_id")?,
-        facts: super::devices::stored_facts(device_id, r.try_get("facts_json")?),
+        mac_shared: r.try_get::<i64, _>("mac_shared")? != 0,
+        facts_unreadable: facts.is_none(),
+        facts: facts.unwrap_or_default(),
         policy_id: r.try_get("policy_id")?,
         company_id: r.try_get("want_company")?,
         binding,

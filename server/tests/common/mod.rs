@@ -1,5 +1,5 @@
 //! Helpers shared by the server's integration tests.
-#![allow(dead_code)] // each test file uses a part
+#![allow(dead_code, unused_macros)] // each test file uses a part
 
 use sqlx::Connection;
 
@@ -28,4 +28,46 @@ pub async fn fresh_postgres_url() -> String {
         .await
         .unwrap();
     format!("{}/{name}", &url[..url.rfind('/').unwrap()])
+}
+
+/// A fresh SQLite store in a temporary directory (kept alive by the returned guard).
+pub async fn sqlite() -> (bindery_server::store::Store, Option<tempfile::TempDir>) {
+    let dir = tempfile::tempdir().unwrap();
+    (
+        bindery_server::store::Store::open_in_dir(dir.path())
+            .await
+            .unwrap(),
+        Some(dir),
+    )
+}
+
+/// A fresh PostgreSQL database on the test server.
+pub async fn postgres() -> (bindery_server::store::Store, Option<tempfile::TempDir>) {
+    (
+        bindery_server::store::Store::open(&fresh_postgres_url().await)
+            .await
+            .unwrap(),
+        None,
+    )
+}
+
+/// Runs one async test body against both backends (`#[macro_use] mod common;`).
+macro_rules! on_both {
+    ($name:ident, $body:expr) => {
+        mod $name {
+            use super::*;
+            #[tokio::test]
+            async fn sqlite() {
+                let (store, _guard) = crate::common::sqlite().await;
+                assert_eq!(store.backend(), bindery_server::store::Backend::Sqlite);
+                ($body)(store).await;
+            }
+            #[tokio::test]
+            async fn postgres() {
+                let (store, _guard) = crate::common::postgres().await;
+                assert_eq!(store.backend(), bindery_server::store::Backend::Postgres);
+                ($body)(store).await;
+            }
+        }
+    };
 }

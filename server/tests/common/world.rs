@@ -120,6 +120,7 @@ impl World {
                 agent_id: &agent,
                 serial: f.serial_number.as_deref(),
                 mac: f.mac_address.as_deref(),
+                name: f.name.as_deref(),
                 policy_id,
                 facts_json: &json,
                 facts_hash: &bindery_server::secrets::hash_secret(&json),

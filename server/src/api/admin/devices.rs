@@ -49,6 +49,9 @@ pub struct DeviceView {
     pub reinstall_of: Option<DeviceId>,
     /// The device an admin merged this one into (this record is retired).
     pub merged_into: Option<DeviceId>,
+    /// Its MAC is another live device's too (a dock, a USB adapter, a cloned VM): still
+    /// written to its configuration, never used to match a configuration or a reinstall.
+    pub mac_shared: bool,
 }
 
 #[derive(Serialize)]
@@ -111,6 +114,7 @@ fn view_with(d: Device, target: Option<&DeviceTarget>) -> DeviceView {
         alert_events_dropped: d.alert_events_dropped,
         reinstall_of: d.reinstall_of,
         merged_into: d.merged_into,
+        mac_shared: target.is_some_and(|t| t.mac_shared),
     }
 }
 

@@ -42,6 +42,9 @@ pub struct PolicyView {
     pub failed: i64,
     /// Devices waiting for a person (several candidates, or a possible reinstall).
     pub needs_person: i64,
+    /// Devices bound nowhere, as meant: configuration set inactive (unlinked, moved out), or
+    /// never bound while the policy is not linked.
+    pub inactive: i64,
 }
 
 #[derive(Serialize)]
@@ -70,6 +73,7 @@ fn view_of(p: Policy, b: PolicyBindings) -> PolicyView {
         pending: b.pending,
         failed: b.failed,
         needs_person: b.needs_person,
+        inactive: b.inactive,
     }
 }
 
