@@ -519,3 +519,50 @@ async fn a_nameless_device_binds_under_its_agent_id_and_a_damaged_one_stops_nobo
     assert_eq!((s.bound, s.failed), (6, 0));
     w.finish().await;
 }
+
+/// Two laptops on one dock model report one MAC: two devices, two configurations. The MAC
+/// adopts nothing for them (a record with another real serial, or any record once the MAC is
+/// shared), while the serial still adopts the record that is the machine's.
+#[tokio::test]
+async fn machines_sharing_a_dock_mac_bind_to_two_configurations() {
+    let w = world().await;
+    let p = w.store.create_policy("Office").await.unwrap();
+    const DOCK: &str = "02:00:00:00:d0:c1";
+    let by_serial = w.seed_config(
+        CompanyId(ACME),
+        "old-record",
+        serde_json::json!({"serialNumber": "SN00000", "macAddress": DOCK}),
+    );
+    let mac_only = w.seed_config(
+        CompanyId(ACME),
+        "dock-record",
+        serde_json::json!({"macAddress": DOCK}),
+    );
+    let mut devices = Vec::new();
+    for n in 0..2 {
+        let mut f = facts(n, "Windows 11 Pro");
+        f.set(FactField::MacAddress, DOCK);
+        devices.push(w.enroll_with(p.id, n, f).await);
+    }
+    w.link(p.id, Some((CompanyId(ACME), "Acme"))).await;
+    w.settled().await;
+    for n in 0..2 {
+        assert_eq!(w.configs(n).len(), 1, "device {n}");
+        let b = w.store.binding(devices[n]).await.unwrap().unwrap();
+        assert_eq!(b.state, BindingState::Bound, "device {n}: {b:?}");
+    }
+    assert_eq!(w.configs(0)[0]["id"], by_serial.0, "adopted by its serial");
+    assert_ne!(w.configs(1)[0]["id"], by_serial.0);
+    assert_ne!(
+        w.configs(1)[0]["id"],
+        mac_only.0,
+        "a shared MAC adopts nothing"
+    );
+    assert_eq!(w.configs(1)[0]["macAddress"], DOCK, "still written");
+    assert!(
+        w.config(mac_only)
+            .get("deviceIdentifier")
+            .is_none_or(Value::is_null)
+    );
+    w.finish().await;
+}

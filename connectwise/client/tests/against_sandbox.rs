@@ -548,3 +548,93 @@ async fn a_404_on_a_discovered_codebase_discovers_it_again() {
     assert_eq!(companyinfo, 2);
     sb.stop().await;
 }
+
+/// A site that answers every request with a 302 to another loopback port: the client follows
+/// none of them (they would carry the keys or the clientId anywhere), and says where it led.
+#[tokio::test]
+async fn redirects_are_never_followed() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let elsewhere = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let elsewhere_port = elsewhere.local_addr().unwrap().port();
+    let reached = Arc::new(AtomicUsize::new(0));
+    let counter = reached.clone();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = elsewhere.accept().await {
+            counter.fetch_add(1, Ordering::SeqCst);
+            let _ = s
+                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 19\r\n\r\n{\"signing_key\":\"k\"}")
+                .await;
+        }
+    });
+    let site = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let site_port = site.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = site.accept().await {
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 8192];
+                let mut got = Vec::new();
+                while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match s.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => got.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let answer = format!(
+                    "HTTP/1.1 302 Found\r\nlocation: http://127.0.0.1:{elsewhere_port}/stolen\r\n\
+                     content-length: 0\r\n\r\n"
+                );
+                let _ = s.write_all(answer.as_bytes()).await;
+            });
+        }
+    });
+    let site_url = format!("http://127.0.0.1:{site_port}");
+    let c = Client::new(config_for(&site_url, "sandbox-private")).unwrap();
+    let key_url = format!("{site_url}/v4_6_release/apis/3.0/callbackkey");
+    for err in [
+        c.callback_signing_key(&key_url).await.unwrap_err(),
+        c.company_info().await.unwrap_err(),
+        c.system_info().await.unwrap_err(),
+    ] {
+        match &err {
+            Error::Redirected { status, to } => {
+                assert_eq!(
+                    (*status, to.as_str()),
+                    (302, format!("127.0.0.1:{elsewhere_port}").as_str())
+                );
+            }
+            other => panic!("not refused as a redirect: {other:?}"),
+        }
+        assert!(!err.is_transient(), "a person must fix the site address");
+    }
+    assert_eq!(
+        reached.load(Ordering::SeqCst),
+        0,
+        "nothing reached the other port"
+    );
+}
+
+/// The jobs that start together after a restart share one codebase lookup.
+#[tokio::test]
+async fn many_first_requests_share_one_codebase_lookup() {
+    let sb = sandbox().await;
+    let c = client(&sb);
+    let mut calls = tokio::task::JoinSet::new();
+    for _ in 0..20 {
+        let c = c.clone();
+        calls.spawn(async move { c.system_info().await.map(|_| ()) });
+    }
+    for r in calls.join_all().await {
+        r.unwrap();
+    }
+    let companyinfo = sb
+        .sandbox
+        .requests()
+        .iter()
+        .filter(|r| r.path.starts_with("/login/companyinfo"))
+        .count();
+    assert_eq!(companyinfo, 1);
+    sb.stop().await;
+}
