@@ -772,3 +772,121 @@ async fn a_throttled_integration_sends_nothing_until_retry_after_has_passed() {
     assert_eq!(configurations_per_device(&sb).len(), devices);
     drop(server);
 }
+
+/// Machines with hostile or missing facts enrolled among hundreds of ordinary ones, with
+/// ConnectWise faults on throughout: each device's trouble stays its own, and every other
+/// device is bound (issue 36: one nameless device once kept its whole company unbound).
+async fn hostile_devices_among_hundreds(store_args: Vec<String>) {
+    let scale = scale();
+    connectwise_client::install_tls_provider();
+    let sb = connectwise_sandbox::spawn("127.0.0.1:0".parse().unwrap(), Seed::default_seed(), true)
+        .await
+        .unwrap();
+    let admin_with = |extra: &[&str]| {
+        let mut a: Vec<&str> = store_args.iter().map(String::as_str).collect();
+        a.extend_from_slice(extra);
+        admin_raw(&a)
+    };
+    admin_with(&["connect-sandbox", &sb.url()]);
+    admin_with(&["policy-create", "Mixed"]);
+    admin_with(&["link", "--policy", "Mixed", "--company", "2"]);
+    let token = admin_with(&["token-create", "--policy", "Mixed"])
+        .trim()
+        .to_owned();
+    let mut args: Vec<&str> = store_args.iter().map(String::as_str).collect();
+    args.extend([
+        "--retry-base-ms",
+        "100",
+        "--enroll-per-minute",
+        "1000000",
+        "--cw-requests-per-minute",
+        "1000000",
+    ]);
+    let server = ServerProcess::start(&args);
+    sb.sandbox.set_faults(Faults {
+        latency_ms: 2,
+        error_rate: 0.05,
+        timeout_rate: 0.02,
+        lost_reply_rate: 0.02,
+        hang_ms: 300,
+        seed: Some(36),
+        ..Faults::default()
+    });
+    let long = "L".repeat(5000);
+    let hostile: Vec<Value> = vec![
+        json!({"absent": {"name": "the host name could not be read"}, "serialNumber": "HOSTILE-1"}),
+        json!({"name": "\u{200b}\u{feff}\u{202e}", "serialNumber": "HOSTILE-2"}),
+        json!({}),
+        json!({"name": long, "serialNumber": long, "osInfo": long, "lastLoginName": long}),
+        json!({"name": "oem", "serialNumber": "To be filled by O.E.M.", "macAddress": "0200.0000.0001"}),
+        json!({"name": "v6", "ipAddress": "fe80::1%eth0", "macAddress": "02-00-00-00-00-02"}),
+        json!({"name": "x\" or company/id=3 or serialNumber=\"x", "serialNumber": "x' or 1=1 --"}),
+        json!({"name": "ctrl\u{0}\u{7}\u{1b}[31m\r\n", "absent": {"serialNumber": "", "ram": "\u{0}"}}),
+    ];
+    let http = reqwest::Client::new();
+    let half = scale.devices / 2;
+    enroll(&server.url, &token, "first", half).await;
+    for (n, facts) in hostile.iter().enumerate() {
+        let body = json!({"token": token, "agentId": format!("hostile-{n}"), "agentVersion": "0.1.0",
+            "facts": facts});
+        let r = http
+            .post(format!("{}/api/agent/v1/enroll", server.url))
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{facts}");
+    }
+    enroll(&server.url, &token, "after", scale.devices - half).await;
+    let total = scale.devices + hostile.len();
+    wait_for("every device bound, faults and all", 300, || {
+        let line = admin_with(&["bindings", "--policy", "Mixed"]);
+        line.lines()
+            .next()
+            .unwrap_or_default()
+            .contains(&format!("\tBlue\t{total} devices, {total} bound"))
+    });
+    let per_device = configurations_per_device(&sb);
+    assert_eq!(per_device.len(), total, "{per_device:?}");
+    assert!(
+        per_device.values().all(|&n| n == 1),
+        "one configuration each"
+    );
+    for c in sb.sandbox.data().configurations.values() {
+        let name = c["name"].as_str().unwrap_or_default();
+        assert!(!name.trim().is_empty(), "{c}");
+        let ident = c["deviceIdentifier"].as_str().unwrap_or_default();
+        if ident == "hostile-0" || ident == "hostile-1" || ident == "hostile-2" {
+            assert_eq!(
+                name, ident,
+                "a nameless machine is named after its agent id"
+            );
+        }
+    }
+    drop(server);
+    sb.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_devices_among_hundreds_leave_every_other_device_bound_on_sqlite() {
+    let data = tempfile::tempdir().unwrap();
+    hostile_devices_among_hundreds(vec![
+        "--data-dir".into(),
+        data.path().to_str().unwrap().to_owned(),
+    ])
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_devices_among_hundreds_leave_every_other_device_bound_on_postgres() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("server.key");
+    hostile_devices_among_hundreds(vec![
+        "--database-url".into(),
+        fresh_postgres(),
+        "--server-key-file".into(),
+        key.to_str().unwrap().to_owned(),
+    ])
+    .await;
+}

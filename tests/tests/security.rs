@@ -284,6 +284,68 @@ async fn limits_follow_the_client_behind_a_trusted_proxy_and_the_user_name() {
     assert_eq!(statuses[10], 429, "{statuses:?}");
 }
 
+/// A proxy that writes `X-Forwarded-For` passes a client's own `Forwarded` through untouched:
+/// a new address in it each time must not buy a fresh budget. Only the header the proxy writes
+/// (`--proxy-header`) names the client.
+#[tokio::test]
+async fn a_clients_own_forwarded_header_does_not_dodge_the_limits() {
+    connectwise_client::install_tls_provider();
+    let http = reqwest::Client::new();
+    let attempt = |url: String, n: usize| {
+        let http = http.clone();
+        async move {
+            let body = json!({"token": "bdy_enr_unknown", "agentId": "agent-x", "agentVersion": "0.1.0",
+                "facts": {"name": "pc"}});
+            http.post(format!("{url}/api/agent/v1/enroll"))
+                .header("content-type", "application/json")
+                .header("x-forwarded-for", "203.0.113.50")
+                .header("forwarded", format!("for=198.51.100.{n}"))
+                .body(body.to_string())
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    let data = tempfile::tempdir().unwrap();
+    let server = ServerProcess::start(&[
+        "--data-dir",
+        data.path().to_str().unwrap(),
+        "--enroll-per-minute",
+        "5",
+        "--trusted-proxies",
+        "127.0.0.1",
+    ]);
+    let mut statuses = Vec::new();
+    for n in 0..15 {
+        statuses.push(attempt(server.url.clone(), n).await);
+    }
+    assert_eq!(statuses[..5], [401; 5], "{statuses:?}");
+    assert!(statuses[5..].iter().all(|s| *s == 429), "{statuses:?}");
+
+    // A proxy that writes Forwarded: that header names the client, X-Forwarded-For is ignored.
+    let data = tempfile::tempdir().unwrap();
+    let rfc = ServerProcess::start(&[
+        "--data-dir",
+        data.path().to_str().unwrap(),
+        "--enroll-per-minute",
+        "5",
+        "--trusted-proxies",
+        "127.0.0.1",
+        "--proxy-header",
+        "forwarded",
+    ]);
+    let mut statuses = Vec::new();
+    for n in 0..8 {
+        statuses.push(attempt(rfc.url.clone(), n).await);
+    }
+    assert_eq!(
+        statuses, [401; 8],
+        "each client its own budget: {statuses:?}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn password_checks_are_bounded_and_a_busy_server_says_so() {
     connectwise_client::install_tls_provider();

@@ -49,6 +49,21 @@ struct DevicePage {
     help_total: i64,
 }
 
+/// The facts as the page lists them; a MAC other live devices share says so.
+fn fact_rows(facts: &bindery_shared::DeviceFacts, mac_shared: bool) -> Vec<(&'static str, String)> {
+    FactField::ALL
+        .into_iter()
+        .filter(|f| *f != FactField::DeviceIdentifier)
+        .map(|f| {
+            let mut value = facts.get(f).unwrap_or("").to_owned();
+            if f == FactField::MacAddress && mac_shared && !value.is_empty() {
+                value += " (shared with another device: never used to match)";
+            }
+            (f.label(), value)
+        })
+        .collect()
+}
+
 async fn device_page(
     State(state): State<Shared>,
     viewer: Viewer,
@@ -83,17 +98,7 @@ async fn device_page(
     let name = d.facts.name.clone().unwrap_or_else(|| d.agent_id.clone());
     let page = DevicePage {
         frame: Frame::new(&viewer, "devices", &name),
-        facts: FactField::ALL
-            .into_iter()
-            .filter(|f| *f != FactField::DeviceIdentifier)
-            .map(|f| {
-                let mut value = d.facts.get(f).unwrap_or("").to_owned();
-                if f == FactField::MacAddress && mac_shared && !value.is_empty() {
-                    value += " (shared with another device: never used to match)";
-                }
-                (f.label(), value)
-            })
-            .collect(),
+        facts: fact_rows(&d.facts, mac_shared),
         last_seen: ago(d.last_seen_ms),
         enrolled: ago(d.enrolled_ms),
         agent_version: d.agent_version,

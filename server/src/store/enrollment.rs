@@ -83,6 +83,30 @@ async fn renew(
     Ok(from_row(&row)?)
 }
 
+/// Another record with this serial, or with this MAC where the serials cannot tell the two
+/// machines apart (either has no real serial): the same machine reinstalled, or an impostor
+/// that read the label. Only proof or a person tells them apart. Two real, different serials
+/// are two machines whatever their MACs (docks, USB adapters, cloned VMs), and a MAC several
+/// live devices share matches nothing.
+async fn twin_of(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    d: &NewDevice<'_>,
+) -> Result<Option<Device>> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM devices WHERE merged_into IS NULL AND \
+         ((serial IS NOT NULL AND serial = $1) OR (mac IS NOT NULL AND mac = $2 \
+           AND (CAST($1 AS TEXT) IS NULL OR serial IS NULL) \
+           AND (SELECT COUNT(*) FROM devices s WHERE s.mac = $2 AND s.merged_into IS NULL \
+                AND s.retired_ms IS NULL) < 2)) \
+         ORDER BY CASE WHEN serial = $1 THEN 0 ELSE 1 END, last_seen_ms DESC LIMIT 1"
+    )))
+    .bind(d.serial)
+    .bind(d.mac)
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(row.as_ref().map(from_row).transpose()?)
+}
+
 /// True when the enrolling machine shows the known device's serial, MAC and name, all of them
 /// present and equal (the name without case).
 fn same_machine(known: &Device, d: &NewDevice<'_>) -> bool {
@@ -142,26 +166,7 @@ impl Store {
             tx.commit().await?;
             return Ok(Enrollment::SameAgent(device));
         }
-        // Another record with this serial, or with this MAC where the serials cannot tell the
-        // two machines apart (either has no real serial): the same machine reinstalled, or an
-        // impostor that read the label. Only proof or a person tells them apart. Two real,
-        // different serials are two machines whatever their MACs (docks, USB adapters, cloned
-        // VMs), and a MAC several live devices share matches nothing.
-        let twin = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM devices WHERE merged_into IS NULL AND \
-             ((serial IS NOT NULL AND serial = $1) OR (mac IS NOT NULL AND mac = $2 \
-               AND (CAST($1 AS TEXT) IS NULL OR serial IS NULL) \
-               AND (SELECT COUNT(*) FROM devices s WHERE s.mac = $2 AND s.merged_into IS NULL \
-                    AND s.retired_ms IS NULL) < 2)) \
-             ORDER BY CASE WHEN serial = $1 THEN 0 ELSE 1 END, last_seen_ms DESC LIMIT 1"
-        )))
-        .bind(d.serial)
-        .bind(d.mac)
-        .fetch_optional(&mut *tx)
-        .await?
-        .as_ref()
-        .map(from_row)
-        .transpose()?;
+        let twin = twin_of(&mut tx, d).await?;
         // Auto-approval (opt-in) takes a silent device over only when everything a machine
         // shows agrees: serial, MAC and name. A MAC or a serial alone is visible to anyone
         // on the network or holding the machine, and proves nothing.
