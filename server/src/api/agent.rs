@@ -82,31 +82,44 @@ async fn enroll(
     let clean = req.facts.clone().normalized();
     let (serial, mac, name) = (clean.serial_number, clean.mac_address, clean.name);
     let (facts_json, facts_hash) = server_facts(req.facts, &req.agent_id)?;
-    let secret = random_secret("").map_err(|e| {
-        tracing::error!(error = %e, "no randomness for a device secret");
-        ApiFailure::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "unavailable",
-            "the server cannot make a secret right now",
-        )
-    })?;
-    let enrollment = state
-        .store
-        .enroll_device(&NewDevice {
-            agent_id: &req.agent_id,
-            serial: serial.as_deref(),
-            mac: mac.as_deref(),
-            name: name.as_deref(),
-            policy_id: token.policy_id,
-            facts_json: &facts_json,
-            facts_hash: &facts_hash,
-            agent_version: &req.agent_version,
-            secret_hash: &hash_secret(&secret),
-            proven,
-            auto_approve_silent_ms: crate::ops::identity::auto_approve_silent_ms(&state.store)
-                .await?,
-        })
-        .await?;
+    let enrolled = async {
+        let secret = random_secret("").map_err(|e| {
+            tracing::error!(error = %e, "no randomness for a device secret");
+            ApiFailure::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "the server cannot make a secret right now",
+            )
+        })?;
+        let enrollment = state
+            .store
+            .enroll_device(&NewDevice {
+                agent_id: &req.agent_id,
+                serial: serial.as_deref(),
+                mac: mac.as_deref(),
+                name: name.as_deref(),
+                policy_id: token.policy_id,
+                facts_json: &facts_json,
+                facts_hash: &facts_hash,
+                agent_version: &req.agent_version,
+                secret_hash: &hash_secret(&secret),
+                proven,
+                auto_approve_silent_ms: crate::ops::identity::auto_approve_silent_ms(&state.store)
+                    .await?,
+            })
+            .await?;
+        Ok::<_, ApiFailure>((enrollment, secret))
+    }
+    .await;
+    let (enrollment, secret) = match enrolled {
+        Ok(done) => done,
+        Err(refused) => {
+            if let Err(e) = state.store.give_back_token_use(token.id).await {
+                tracing::warn!(error = %e, "cannot give a refused enrollment's token use back");
+            }
+            return Err(refused);
+        }
+    };
     let device = enrollment.device();
     log_enrollment(&enrollment, token.policy_id);
     state.device_changed(device.id).await;

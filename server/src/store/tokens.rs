@@ -119,4 +119,15 @@ impl Store {
         .await?;
         Ok(row.as_ref().map(from_row).transpose()?)
     }
+
+    /// Gives back the use an enrollment took from a token when the enrollment was then refused
+    /// (a known agent id without its credential, a retired device): a refused machine must not
+    /// use up one of the token's machines.
+    pub async fn give_back_token_use(&self, token_id: i64) -> Result<()> {
+        sqlx::query("UPDATE enrollment_tokens SET uses = uses - 1 WHERE id = $1 AND uses > 0")
+            .bind(token_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
 }
