@@ -538,6 +538,7 @@ async fn machines_sharing_a_dock_mac_bind_to_two_configurations() {
         "dock-record",
         serde_json::json!({"macAddress": DOCK}),
     );
+    w.sb.sandbox.clear_requests();
     let mut devices = Vec::new();
     for n in 0..2 {
         let mut f = facts(n, "Windows 11 Pro");
@@ -564,5 +565,42 @@ async fn machines_sharing_a_dock_mac_bind_to_two_configurations() {
             .get("deviceIdentifier")
             .is_none_or(Value::is_null)
     );
+    w.finish().await;
+}
+
+/// A job this server cannot read is Bindery's fault, not a person's: it is logged and tried
+/// again later (a fixed server carries it out), never parked as failed.
+#[tokio::test]
+async fn a_job_bindery_cannot_read_is_retried_not_parked() {
+    let w = world().await;
+    let id = w
+        .store
+        .enqueue(&bindery_server::store::NewJob {
+            kind: "cw.bind_device".into(),
+            dedupe_key: None,
+            payload: "{not json".into(),
+            run_after_ms: bindery_server::store::now_ms(),
+        })
+        .await
+        .unwrap();
+    w.engine.wake();
+    let mut seen = None;
+    for _ in 0..100 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let row: (String, i64, Option<String>) =
+            sqlx::query_as("SELECT state, attempts, last_error FROM jobs WHERE id = $1")
+                .bind(id)
+                .fetch_one(w.store.pool())
+                .await
+                .unwrap();
+        if row.1 >= 2 {
+            seen = Some(row);
+            break;
+        }
+    }
+    let (state, attempts, error) = seen.expect("the job was tried again");
+    assert_ne!(state, "failed", "never parked");
+    assert!(attempts >= 2);
+    assert!(error.unwrap_or_default().contains("damaged"));
     w.finish().await;
 }
