@@ -751,6 +751,11 @@ async fn a_throttled_integration_sends_nothing_until_retry_after_has_passed() {
         for (n, cred) in creds.iter().enumerate().skip(round * 5).take(5) {
             assert!(raise(&server.url, cred, n).await, "alert {n} taken");
         }
+        // The round's tickets meet its burst (once the last round's Retry-After has passed):
+        // the next round starts after that, however quickly or slowly the server gets there.
+        wait_for("the round's burst met", 60, || {
+            sb.sandbox.faults().burst_429 == 0
+        });
         tokio::time::sleep(Duration::from_millis(700)).await;
     }
     sb.sandbox.set_faults(Faults::default());
