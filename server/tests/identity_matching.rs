@@ -36,6 +36,10 @@ fn machine<'a>(
     }
 }
 
+async fn enroll(store: &Store, d: NewDevice<'_>) -> Enrollment {
+    store.enroll_device(&d).await.unwrap()
+}
+
 const DOCK: &str = "02:00:00:00:d0:c1";
 
 on_both!(
@@ -43,28 +47,18 @@ on_both!(
     |store: Store| async move {
         let p = store.create_policy("Office").await.unwrap();
         let q = store.create_policy("Lab").await.unwrap();
-        let first = store
-            .enroll_device(&machine(
-                "a-1",
-                Some("SERIAL-A"),
-                Some(DOCK),
-                "laptop-a",
-                p.id,
-            ))
-            .await
-            .unwrap();
+        let first = enroll(
+            &store,
+            machine("a-1", Some("SERIAL-A"), Some(DOCK), "laptop-a", p.id),
+        )
+        .await;
         assert!(matches!(first, Enrollment::New(_)));
         // Another laptop on the same dock model, in another policy: its own real serial.
-        let second = store
-            .enroll_device(&machine(
-                "b-1",
-                Some("SERIAL-B"),
-                Some(DOCK),
-                "laptop-b",
-                q.id,
-            ))
-            .await
-            .unwrap();
+        let second = enroll(
+            &store,
+            machine("b-1", Some("SERIAL-B"), Some(DOCK), "laptop-b", q.id),
+        )
+        .await;
         assert!(matches!(second, Enrollment::New(_)), "{second:?}");
         for d in [first.device(), second.device()] {
             let t = store.device_target(d.id).await.unwrap().unwrap();
@@ -72,52 +66,34 @@ on_both!(
         }
 
         // The same serial under a new agent id is still a possible reinstall.
-        let again = store
-            .enroll_device(&machine(
-                "a-2",
-                Some("SERIAL-A"),
-                Some(DOCK),
-                "laptop-a",
-                p.id,
-            ))
-            .await
-            .unwrap();
+        let again = enroll(
+            &store,
+            machine("a-2", Some("SERIAL-A"), Some(DOCK), "laptop-a", p.id),
+        )
+        .await;
         let Enrollment::PossibleReinstall { of, .. } = &again else {
             panic!("{again:?}")
         };
         assert_eq!(of.id, first.device().id);
 
         // A VM without a serial and a MAC one device knows waits for a person.
-        let vm = store
-            .enroll_device(&machine(
-                "vm-1",
-                None,
-                Some("02:00:00:00:0f:01"),
-                "vm",
-                p.id,
-            ))
-            .await
-            .unwrap();
+        let vm = enroll(
+            &store,
+            machine("vm-1", None, Some("02:00:00:00:0f:01"), "vm", p.id),
+        )
+        .await;
         assert!(matches!(vm, Enrollment::New(_)));
-        let clone = store
-            .enroll_device(&machine(
-                "vm-2",
-                None,
-                Some("02:00:00:00:0f:01"),
-                "vm",
-                p.id,
-            ))
-            .await
-            .unwrap();
+        let clone = enroll(
+            &store,
+            machine("vm-2", None, Some("02:00:00:00:0f:01"), "vm", p.id),
+        )
+        .await;
         assert!(
             matches!(clone, Enrollment::PossibleReinstall { .. }),
             "{clone:?}"
         );
         // A MAC several live devices share matches nothing, even without a serial.
-        let third = store
-            .enroll_device(&machine("c-1", None, Some(DOCK), "kiosk", p.id))
-            .await
-            .unwrap();
+        let third = enroll(&store, machine("c-1", None, Some(DOCK), "kiosk", p.id)).await;
         assert!(matches!(third, Enrollment::New(_)), "{third:?}");
     }
 );
@@ -126,10 +102,7 @@ on_both!(
     a_mac_alone_never_takes_over_a_silent_device,
     |store: Store| async move {
         let p = store.create_policy("Office").await.unwrap();
-        let victim = store
-            .enroll_device(&machine("victim", None, Some(DOCK), "desk-1", p.id))
-            .await
-            .unwrap();
+        let victim = enroll(&store, machine("victim", None, Some(DOCK), "desk-1", p.id)).await;
         let victim = victim.device().clone();
         // Silent for long, and auto-approval on: a new agent id with the victim's MAC.
         let impostor = NewDevice {
@@ -151,16 +124,17 @@ on_both!(
         );
 
         // Serial, MAC and name all agreeing is a reinstall the setting may approve.
-        let known = store
-            .enroll_device(&machine(
+        let known = enroll(
+            &store,
+            machine(
                 "k-1",
                 Some("SER-K"),
                 Some("02:00:00:00:0e:01"),
                 "desk-2",
                 p.id,
-            ))
-            .await
-            .unwrap();
+            ),
+        )
+        .await;
         let same = NewDevice {
             auto_approve_silent_ms: Some(0),
             ..machine(
@@ -201,10 +175,7 @@ on_both!(
         for n in 0..4 {
             let agent = format!("d-{n}");
             let serial = format!("S-{n}");
-            let d = store
-                .enroll_device(&machine(&agent, Some(&serial), None, "x", p.id))
-                .await
-                .unwrap();
+            let d = enroll(&store, machine(&agent, Some(&serial), None, "x", p.id)).await;
             ids.push(d.device().id);
         }
         // Never linked: nothing is pending.

@@ -82,6 +82,21 @@ async fn enroll(url: &str, token: &str, prefix: &str, count: usize) -> Vec<Strin
     creds
 }
 
+/// Enrolls one machine with `facts` through the agent API; returns the answer's status.
+async fn enroll_with_facts(url: &str, token: &str, agent_id: &str, facts: &Value) -> u16 {
+    let body =
+        json!({"token": token, "agentId": agent_id, "agentVersion": "0.1.0", "facts": facts});
+    reqwest::Client::new()
+        .post(format!("{url}/api/agent/v1/enroll"))
+        .header("content-type", "application/json")
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
 /// Sends one "raised" event for device `n` until the server takes it (it may be down).
 async fn raise(url: &str, cred: &str, n: usize) -> bool {
     let body = json!({"events": [{"seq": 1, "monitorId": "disk-free", "subject": "C:", "kind": "raised",
@@ -496,18 +511,11 @@ async fn hostile_facts_and_bodies_change_nothing_they_should_not() {
         "名前-ünïcödé-🚀",
         &"L".repeat(5000),
     ];
-    let http = reqwest::Client::new();
     for (n, h) in hostile.iter().enumerate() {
-        let body = json!({"token": token, "agentId": format!("hostile-{n}"), "agentVersion": "0.1.0",
-            "facts": {"name": h, "serialNumber": h, "osInfo": h, "lastLoginName": h, "macAddress": h, "ipAddress": h}});
-        let r = http
-            .post(format!("{}/api/agent/v1/enroll", server.url))
-            .header("content-type", "application/json")
-            .body(body.to_string())
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200, "{h:?}");
+        let facts = json!({"name": h, "serialNumber": h, "osInfo": h, "lastLoginName": h,
+            "macAddress": h, "ipAddress": h});
+        let status = enroll_with_facts(&server.url, &token, &format!("hostile-{n}"), &facts).await;
+        assert_eq!(status, 200, "{h:?}");
     }
     wait_for("the hostile devices bound", 60, || {
         bindings_line(&["--data-dir", &d], "Hostile").contains("\tBlue\t")
@@ -828,20 +836,11 @@ async fn hostile_devices_among_hundreds(store_args: Vec<String>) {
         json!({"name": "x\" or company/id=3 or serialNumber=\"x", "serialNumber": "x' or 1=1 --"}),
         json!({"name": "ctrl\u{0}\u{7}\u{1b}[31m\r\n", "absent": {"serialNumber": "", "ram": "\u{0}"}}),
     ];
-    let http = reqwest::Client::new();
     let half = scale.devices / 2;
     enroll(&server.url, &token, "first", half).await;
     for (n, facts) in hostile.iter().enumerate() {
-        let body = json!({"token": token, "agentId": format!("hostile-{n}"), "agentVersion": "0.1.0",
-            "facts": facts});
-        let r = http
-            .post(format!("{}/api/agent/v1/enroll", server.url))
-            .header("content-type", "application/json")
-            .body(body.to_string())
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200, "{facts}");
+        let status = enroll_with_facts(&server.url, &token, &format!("hostile-{n}"), facts).await;
+        assert_eq!(status, 200, "{facts}");
     }
     enroll(&server.url, &token, "after", scale.devices - half).await;
     let total = scale.devices + hostile.len();

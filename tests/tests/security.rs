@@ -308,42 +308,35 @@ async fn a_clients_own_forwarded_header_does_not_dodge_the_limits() {
                 .as_u16()
         }
     };
-    let data = tempfile::tempdir().unwrap();
-    let server = ServerProcess::start(&[
-        "--data-dir",
-        data.path().to_str().unwrap(),
-        "--enroll-per-minute",
-        "5",
-        "--trusted-proxies",
-        "127.0.0.1",
-    ]);
-    let mut statuses = Vec::new();
-    for n in 0..15 {
-        statuses.push(attempt(server.url.clone(), n).await);
-    }
-    assert_eq!(statuses[..5], [401; 5], "{statuses:?}");
-    assert!(statuses[5..].iter().all(|s| *s == 429), "{statuses:?}");
-
+    // Fifteen enrollments, each with a new `Forwarded`, through a server told `extra`.
+    let statuses = |extra: &'static [&'static str]| {
+        let attempt = &attempt;
+        async move {
+            let data = tempfile::tempdir().unwrap();
+            let mut args = vec![
+                "--data-dir",
+                data.path().to_str().unwrap(),
+                "--enroll-per-minute",
+                "5",
+                "--trusted-proxies",
+                "127.0.0.1",
+            ];
+            args.extend_from_slice(extra);
+            let server = ServerProcess::start(&args);
+            let mut statuses = Vec::new();
+            for n in 0..15 {
+                statuses.push(attempt(server.url.clone(), n).await);
+            }
+            statuses
+        }
+    };
+    // By default the proxy is taken to write X-Forwarded-For.
+    let xff = statuses(&[]).await;
+    assert_eq!(xff[..5], [401; 5], "{xff:?}");
+    assert!(xff[5..].iter().all(|s| *s == 429), "{xff:?}");
     // A proxy that writes Forwarded: that header names the client, X-Forwarded-For is ignored.
-    let data = tempfile::tempdir().unwrap();
-    let rfc = ServerProcess::start(&[
-        "--data-dir",
-        data.path().to_str().unwrap(),
-        "--enroll-per-minute",
-        "5",
-        "--trusted-proxies",
-        "127.0.0.1",
-        "--proxy-header",
-        "forwarded",
-    ]);
-    let mut statuses = Vec::new();
-    for n in 0..8 {
-        statuses.push(attempt(rfc.url.clone(), n).await);
-    }
-    assert_eq!(
-        statuses, [401; 8],
-        "each client its own budget: {statuses:?}"
-    );
+    let rfc = statuses(&["--proxy-header", "forwarded"]).await;
+    assert_eq!(rfc, [401; 15], "each client its own budget: {rfc:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -29,6 +29,15 @@ fn config_for(site: &str, private_key: &str) -> ClientConfig {
     config
 }
 
+/// How many codebase lookups (`/login/companyinfo`) the sandbox has answered.
+fn codebase_lookups(sb: &Running) -> usize {
+    sb.sandbox
+        .requests()
+        .iter()
+        .filter(|r| r.path.starts_with("/login/companyinfo"))
+        .count()
+}
+
 fn client(sb: &Running) -> Client {
     Client::new(config_for(&sb.url(), "sandbox-private")).unwrap()
 }
@@ -539,12 +548,7 @@ async fn a_404_on_a_discovered_codebase_discovers_it_again() {
         c.get_ticket(99).await.unwrap_err(),
         Error::NotFound { .. }
     ));
-    let companyinfo = sb
-        .sandbox
-        .requests()
-        .iter()
-        .filter(|r| r.path.starts_with("/login/companyinfo"))
-        .count();
+    let companyinfo = codebase_lookups(&sb);
     assert_eq!(companyinfo, 2);
     sb.stop().await;
 }
@@ -629,12 +633,7 @@ async fn many_first_requests_share_one_codebase_lookup() {
     for r in calls.join_all().await {
         r.unwrap();
     }
-    let companyinfo = sb
-        .sandbox
-        .requests()
-        .iter()
-        .filter(|r| r.path.starts_with("/login/companyinfo"))
-        .count();
+    let companyinfo = codebase_lookups(&sb);
     assert_eq!(companyinfo, 1);
     sb.stop().await;
 }
