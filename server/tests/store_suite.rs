@@ -655,6 +655,48 @@ on_both!(
     }
 );
 
+// Two servers seeing the periodic re-sync due at once: one of them queues it (the fleet smoke
+// once saw a company synced twice, the second server asking a running job to run again).
+on_both!(
+    periodic_work_due_on_several_servers_is_queued_by_one,
+    |store: Store| async move {
+        let now = now_ms();
+        for seen in [None, Some("0")] {
+            if seen.is_some() {
+                store.put_setting("test.last", "0").await.unwrap();
+            }
+            let mut tasks = Vec::new();
+            for w in 0..6 {
+                let store = store.clone();
+                tasks.push(tokio::spawn(async move {
+                    let jobs = [job(&format!("claimed-{seen:?}"), now)];
+                    store
+                        .enqueue_many_claiming(&jobs, "test.last", seen, &format!("{w}"))
+                        .await
+                        .unwrap()
+                }));
+            }
+            let mut winners = 0;
+            for t in tasks {
+                winners += usize::from(t.await.unwrap());
+            }
+            assert_eq!(winners, 1, "claimed once when the setting was {seen:?}");
+            let value = store.setting("test.last").await.unwrap().unwrap();
+            assert_ne!(Some(value.as_str()), seen, "the winner's value is kept");
+            // A claim on a value already replaced queues nothing.
+            let late = [job("late", now)];
+            assert!(
+                !store
+                    .enqueue_many_claiming(&late, "test.last", seen, "9")
+                    .await
+                    .unwrap()
+            );
+        }
+        let leased = store.lease_jobs("w", now_ms(), 60_000, 100).await.unwrap();
+        assert_eq!(leased.len(), 2, "one job per claim, none for the late one");
+    }
+);
+
 #[tokio::test]
 async fn reopening_a_store_keeps_its_data_and_migrates_once() {
     let dir = tempfile::tempdir().unwrap();

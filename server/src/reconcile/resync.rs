@@ -30,43 +30,54 @@ pub fn resync_spacing_ms(requests_per_minute: u32) -> i64 {
 /// ConnectWise budget from tickets; returns how many. A company already queued keeps the
 /// earlier start.
 pub async fn sync_all(store: &Store, requests_per_minute: u32) -> Result<usize> {
+    let jobs = spaced_syncs(store, requests_per_minute).await?;
+    store.enqueue_many(&jobs).await?;
+    Ok(jobs.len())
+}
+
+/// A sync job for every company Bindery binds in, each starting `resync_spacing_ms` after the
+/// one before.
+async fn spaced_syncs(store: &Store, requests_per_minute: u32) -> Result<Vec<NewJob>> {
     let companies = store.companies_to_sync().await?;
     let (start, gap) = (now_ms(), resync_spacing_ms(requests_per_minute));
-    let jobs: Vec<NewJob> = companies
+    Ok(companies
         .iter()
         .enumerate()
         .map(|(n, c)| NewJob {
             run_after_ms: start + n as i64 * gap,
             ..sync_job(*c)
         })
-        .collect();
-    store.enqueue_many(&jobs).await?;
-    Ok(companies.len())
+        .collect())
 }
 
 /// Queues the periodic re-sync when `every` has passed since the last one (read from the
-/// store, so a restart or another server does not repeat it).
+/// store, so a restart or another server does not repeat it). The jobs and the new time are
+/// written in one transaction that holds only if the time is still the one read: of several
+/// servers seeing it due together, one queues it (a second would ask for a company already
+/// running to run again).
 pub async fn periodic(store: &Store, requests_per_minute: u32, every: Duration, now: i64) {
-    let last = match store.setting(LAST_FULL_SYNC).await {
-        Ok(v) => v.and_then(|v| v.parse::<i64>().ok()).unwrap_or(0),
+    let seen = match store.setting(LAST_FULL_SYNC).await {
+        Ok(v) => v,
         Err(e) => {
             tracing::warn!(error = %e, "cannot read the last re-sync time");
             return;
         }
     };
+    let last = seen.as_deref().and_then(|v| v.parse::<i64>().ok()).unwrap_or(0);
     if now - last < every.as_millis() as i64 {
         return;
     }
-    // Queued before it is marked done: a server stopped in between queues it again at its next
-    // start (the jobs dedupe), rather than skipping a re-sync.
     let result = async {
-        let n = sync_all(store, requests_per_minute).await?;
-        store.put_setting(LAST_FULL_SYNC, &now.to_string()).await?;
-        Ok::<_, crate::store::StoreError>(n)
+        let jobs = spaced_syncs(store, requests_per_minute).await?;
+        let queued = store
+            .enqueue_many_claiming(&jobs, LAST_FULL_SYNC, seen.as_deref(), &now.to_string())
+            .await?;
+        Ok::<_, crate::store::StoreError>(queued.then_some(jobs.len()))
     }
     .await;
     match result {
-        Ok(n) => tracing::info!(companies = n, "periodic re-sync queued"),
+        Ok(Some(n)) => tracing::info!(companies = n, "periodic re-sync queued"),
+        Ok(None) => tracing::debug!("periodic re-sync queued by another server"),
         Err(e) => tracing::warn!(error = %e, "cannot queue the periodic re-sync"),
     }
 }

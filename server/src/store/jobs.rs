@@ -141,6 +141,56 @@ impl Store {
         Ok(())
     }
 
+    /// Queues `jobs` only if the setting `key` still holds `seen` (`None`: not set yet), and
+    /// sets it to `value` in the same transaction; false when another server got there first.
+    /// Two servers seeing the same periodic work due thus queue it once between them.
+    pub async fn enqueue_many_claiming(
+        &self,
+        jobs: &[NewJob],
+        key: &str,
+        seen: Option<&str>,
+        value: &str,
+    ) -> Result<bool> {
+        let now = now_ms();
+        let mut tx = self.begin_write().await?;
+        let claimed = match seen {
+            Some(seen) => sqlx::query(
+                "UPDATE settings SET value = $1, updated_ms = $2 WHERE key = $3 AND value = $4",
+            )
+            .bind(value)
+            .bind(now)
+            .bind(key)
+            .bind(seen),
+            None => sqlx::query(
+                "INSERT INTO settings (key, value, updated_ms) VALUES ($3, $1, $2) \
+                 ON CONFLICT (key) DO NOTHING",
+            )
+            .bind(value)
+            .bind(now)
+            .bind(key),
+        }
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if !claimed {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        for job in jobs {
+            sqlx::query(ENQUEUE)
+                .bind(&job.kind)
+                .bind(&job.dedupe_key)
+                .bind(&job.payload)
+                .bind(job.run_after_ms)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
     /// Leases up to `limit` jobs that are due (or whose lease ran out) to `owner` until
     /// `now + lease_ms`. Ticket jobs go first: a person waits for a ticket, while bindings are
     /// bulk work that a few seconds' delay does not hurt.
