@@ -64,8 +64,9 @@ pub const MSI: &str = "bindery-agent-x86_64.msi";
 /// The token never becomes a program's argument, so neither `ps` nor sudo's log shows it: the
 /// Unix command writes it with the shell's own `printf` to a file only its owner reads, which the
 /// script reads and removes; PowerShell sets it in its own environment for the script it runs.
-/// An MSI takes it only as a property: on msiexec's command line while it installs, never in the
-/// MSI's log.
+/// The MSI command checks the download against the server's SHA-256 before it installs, and
+/// hands the token over in a file in the admin's own temp folder (`ENROLL_TOKEN_FILE`), which
+/// the agent deletes once enrolled: neither msiexec's nor the agent's command line holds it.
 pub fn install_commands(server: &str, token: &str) -> InstallCommands {
     let server = server.trim_end_matches('/');
     let http = server.starts_with("http://");
@@ -82,10 +83,11 @@ pub fn install_commands(server: &str, token: &str) -> InstallCommands {
             "$env:BINDERY_ENROLL_TOKEN = '{token}'; & ([scriptblock]::Create((irm {server}/install.ps1))) -Server {server}{ps_flag}"
         ),
         // Start-Process -Wait: msiexec alone returns at once, before the install has run. One
-        // argument string with the path quoted: Start-Process does not quote a list's items, and
-        // %TEMP% often holds a space (C:\Users\Jane Doe\…).
+        // argument string with the paths quoted: Start-Process does not quote a list's items,
+        // and %TEMP% often holds a space (C:\Users\Jane Doe\…). PowerShell's `-ne` compares
+        // without case (Get-FileHash prints upper case, the server lower).
         msi: format!(
-            "$msi = \"$env:TEMP\\{MSI}\"; curl.exe -fsSLo $msi {server}/downloads/{MSI}; Start-Process msiexec -Wait -ArgumentList \"/i `\"$msi`\" /qn SERVER_URL={server} ENROLL_TOKEN={token}{msi_flag}\""
+            "$msi = \"$env:TEMP\\{MSI}\"; $tok = \"$env:TEMP\\bindery-enroll-token\"; curl.exe -fsSLo $msi {server}/downloads/{MSI}; if ((Get-FileHash $msi -Algorithm SHA256).Hash -ne (curl.exe -fsSL {server}/downloads/{MSI}.sha256).Split(' ')[0]) {{ throw 'the download does not match the server''s SHA-256' }}; Set-Content -NoNewline -Path $tok -Value '{token}'; Start-Process msiexec -Wait -ArgumentList \"/i `\"$msi`\" /qn SERVER_URL={server} ENROLL_TOKEN_FILE=`\"$tok`\"{msi_flag}\"; Remove-Item $tok -ErrorAction SilentlyContinue"
         ),
     }
 }
@@ -173,27 +175,54 @@ async fn download(State(state): State<Shared>, Path(file): Path<String>) -> Resp
 /// `<sha-256>  <name>` of an agent build (as `sha256sum` prints it), which the install scripts
 /// check their download against.
 async fn checksum(state: &Shared, build: &str) -> Response {
-    use sha2::{Digest, Sha256};
     let Some(dir) = &state.agents.downloads_dir else {
         return (StatusCode::NOT_FOUND, "this server hosts no agent builds").into_response();
     };
-    let Ok(mut file) = tokio::fs::File::open(dir.join(build)).await else {
-        return (StatusCode::NOT_FOUND, format!("no {build} on this server")).into_response();
-    };
+    match sha256_of(&dir.join(build)).await {
+        Ok((hex, _)) => (
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            format!("{hex}  {build}\n"),
+        )
+            .into_response(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            (StatusCode::NOT_FOUND, format!("no {build} on this server")).into_response()
+        }
+        Err(e) => {
+            tracing::warn!(build, error = %e, "cannot read an agent build");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "cannot read the agent build",
+            )
+                .into_response()
+        }
+    }
+}
+
+/// A build's identity for the checksum cache: replacing the file changes its length or time.
+type Stamp = (std::time::SystemTime, u64);
+
+/// Each build's SHA-256 as last hashed, with the stamp it was hashed at. Held while hashing, so
+/// a thousand machines asking at once cost one pass over the file, not a thousand.
+static CHECKSUMS: tokio::sync::Mutex<Vec<(PathBuf, Stamp, String)>> =
+    tokio::sync::Mutex::const_new(Vec::new());
+
+/// The file's SHA-256 (hex), hashed only when it is new or changed since the last time; the
+/// flag says whether it was hashed now.
+async fn sha256_of(path: &std::path::Path) -> std::io::Result<(String, bool)> {
+    use sha2::{Digest, Sha256};
+    let mut known = CHECKSUMS.lock().await;
+    let mut file = tokio::fs::File::open(path).await?;
+    let meta = file.metadata().await?;
+    let stamp = (meta.modified()?, meta.len());
+    if let Some((_, _, hex)) = known.iter().find(|(p, s, _)| p == path && *s == stamp) {
+        return Ok((hex.clone(), false));
+    }
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 64 * 1024];
     loop {
-        match file.read(&mut buf).await {
-            Ok(0) => break,
-            Ok(n) => hasher.update(&buf[..n]),
-            Err(e) => {
-                tracing::warn!(build, error = %e, "cannot read an agent build");
-                return (
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "cannot read the agent build",
-                )
-                    .into_response();
-            }
+        match file.read(&mut buf).await? {
+            0 => break,
+            n => hasher.update(&buf[..n]),
         }
     }
     let hex: String = hasher
@@ -201,16 +230,30 @@ async fn checksum(state: &Shared, build: &str) -> Response {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
-    (
-        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-        format!("{hex}  {build}\n"),
-    )
-        .into_response()
+    known.retain(|(p, _, _)| p != path);
+    known.push((path.to_owned(), stamp, hex.clone()));
+    Ok((hex, true))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_build_is_hashed_once_until_it_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let build = dir.path().join("bindery-agent-linux-x86_64");
+        std::fs::write(&build, b"abc").unwrap();
+        let abc = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+        assert_eq!(sha256_of(&build).await.unwrap(), (abc.to_owned(), true));
+        assert_eq!(sha256_of(&build).await.unwrap(), (abc.to_owned(), false));
+        // A new build in its place (another length) is hashed again.
+        std::fs::write(&build, b"abcd").unwrap();
+        let (hex, fresh) = sha256_of(&build).await.unwrap();
+        assert!(fresh && hex != abc);
+        let missing = sha256_of(&dir.path().join("none")).await.unwrap_err();
+        assert_eq!(missing.kind(), std::io::ErrorKind::NotFound);
+    }
 
     #[test]
     fn only_agent_build_names_are_served() {
@@ -256,11 +299,14 @@ mod tests {
         assert!(!c.unix.contains("--token bdy") && !c.windows.contains("-Token"));
         assert_eq!(
             c.msi,
-            "$msi = \"$env:TEMP\\bindery-agent-x86_64.msi\"; curl.exe -fsSLo $msi https://bindery.example.com/downloads/bindery-agent-x86_64.msi; Start-Process msiexec -Wait -ArgumentList \"/i `\"$msi`\" /qn SERVER_URL=https://bindery.example.com ENROLL_TOKEN=bdy_enr_T\""
+            "$msi = \"$env:TEMP\\bindery-agent-x86_64.msi\"; $tok = \"$env:TEMP\\bindery-enroll-token\"; curl.exe -fsSLo $msi https://bindery.example.com/downloads/bindery-agent-x86_64.msi; if ((Get-FileHash $msi -Algorithm SHA256).Hash -ne (curl.exe -fsSL https://bindery.example.com/downloads/bindery-agent-x86_64.msi.sha256).Split(' ')[0]) { throw 'the download does not match the server''s SHA-256' }; Set-Content -NoNewline -Path $tok -Value 'bdy_enr_T'; Start-Process msiexec -Wait -ArgumentList \"/i `\"$msi`\" /qn SERVER_URL=https://bindery.example.com ENROLL_TOKEN_FILE=`\"$tok`\"\"; Remove-Item $tok -ErrorAction SilentlyContinue"
         );
+        // msiexec's arguments hold the token's file, not the token.
+        let args = c.msi.split("-ArgumentList").nth(1).unwrap();
+        assert!(!args.split(';').next().unwrap().contains("bdy_enr_T"));
         let plain = install_commands("http://10.0.0.5:8700", "t");
         assert!(plain.unix.ends_with("--allow-http"));
         assert!(plain.windows.ends_with("-AllowHttp"));
-        assert!(plain.msi.ends_with(" ALLOW_HTTP=1\""));
+        assert!(plain.msi.contains(" ALLOW_HTTP=1\";"));
     }
 }

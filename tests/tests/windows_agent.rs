@@ -265,6 +265,42 @@ async fn under_wine_the_windows_agent_enrolls_checks_in_monitors_and_asks_for_he
     sb.stop().await;
 }
 
+/// Every process command line on this machine, read from `/proc` every few milliseconds by a
+/// thread of its own while an install runs (Wine's processes show their Windows command line).
+struct CommandLines {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: std::thread::JoinHandle<Vec<String>>,
+}
+
+impl CommandLines {
+    fn watch() -> CommandLines {
+        use std::sync::atomic::Ordering;
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stopped = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let mut seen = std::collections::BTreeSet::new();
+            while !stopped.load(Ordering::Relaxed) {
+                for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+                    if let Ok(raw) = std::fs::read(entry.path().join("cmdline")) {
+                        let line = String::from_utf8_lossy(&raw).replace('\0', " ");
+                        if line.contains("bindery-agent") {
+                            seen.insert(line.trim().to_owned());
+                        }
+                    }
+                }
+                std::thread::sleep(std::time::Duration::from_millis(2));
+            }
+            seen.into_iter().collect()
+        });
+        CommandLines { stop, thread }
+    }
+
+    fn stop(self) -> Vec<String> {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.thread.join().unwrap()
+    }
+}
+
 /// The MSI of the Windows agent at `version` (scripts/package-msi).
 fn msi(version: &str, dir: &Path) -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
@@ -318,7 +354,8 @@ async fn under_wine_the_msi_enrolls_runs_the_service_upgrades_in_place_and_unins
     ]);
     assert!(server.url.starts_with("https://"), "{}", server.url);
 
-    // The command an admin is shown for the MSI names the server's copy and the token.
+    // The command an admin is shown for the MSI names the server's copy and its checksum, and
+    // hands msiexec the token's file, not the token.
     let shown = admin(
         &d,
         &[
@@ -334,7 +371,12 @@ async fn under_wine_the_msi_enrolls_runs_the_service_upgrades_in_place_and_unins
             "{}/downloads/bindery-agent-x86_64.msi",
             server.url
         )) && shown.contains("Start-Process msiexec")
-            && shown.contains(" ENROLL_TOKEN=bdy_enr_"),
+            && shown.contains(&format!(
+                "{}/downloads/bindery-agent-x86_64.msi.sha256",
+                server.url
+            ))
+            && shown.contains(" ENROLL_TOKEN_FILE=")
+            && !shown.contains("ENROLL_TOKEN=bdy_enr_"),
         "{shown}"
     );
 
@@ -398,8 +440,12 @@ async fn under_wine_the_msi_enrolls_runs_the_service_upgrades_in_place_and_unins
     assert_ne!(code, Some(0), "installed trusting an unknown CA");
     assert!(!installed.exists() && !service(&wine).0);
 
-    // Installed as deployment tools do it: enrolled, the service registered and running.
+    // Installed as the console's command does it, the token in a file: enrolled, the service
+    // registered and running. Every command line seen meanwhile is kept.
     let log = work.path().join("install.log");
+    let token_file = work.path().join("bindery-enroll-token");
+    std::fs::write(&token_file, format!("{token}\r\n")).unwrap();
+    let watch = CommandLines::watch();
     let (code, err) = msiexec(&[
         "/i",
         &Wine::path(&downloaded),
@@ -407,11 +453,26 @@ async fn under_wine_the_msi_enrolls_runs_the_service_upgrades_in_place_and_unins
         "/l*v",
         &Wine::path(&log),
         &format!("SERVER_URL={}", server.url),
-        &format!("ENROLL_TOKEN={token}"),
+        &format!("ENROLL_TOKEN_FILE={}", Wine::path(&token_file)),
         &format!("CA_CERT={}", Wine::path(&ca)),
     ]);
+    let seen = watch.stop();
     assert_eq!(code, Some(0), "msiexec /i: {err}");
     assert!(installed.exists());
+    let enrolling: Vec<&String> = seen.iter().filter(|c| c.contains("--token-file")).collect();
+    assert!(
+        !enrolling.is_empty(),
+        "the enroll action was never seen running: {seen:#?}"
+    );
+    let holding: Vec<&String> = seen.iter().filter(|c| c.contains(&token)).collect();
+    assert!(
+        holding.is_empty(),
+        "command lines hold the token: {holding:#?}"
+    );
+    assert!(
+        !token_file.exists(),
+        "the token file is deleted once enrolled"
+    );
     let (known, query) = service(&wine);
     assert!(known, "{query}");
     let agent_id = std::fs::read_to_string(state.join("agent-id"))

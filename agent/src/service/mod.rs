@@ -99,7 +99,7 @@ pub fn uninstall() -> Result<String, String> {
 /// agent's loop, until SIGTERM.
 #[cfg(not(windows))]
 pub fn run_as_service(state_dir: Option<std::path::PathBuf>) -> Result<(), String> {
-    crate::runtime().and_then(|rt| rt.block_on(crate::run(state_dir, false)))
+    crate::cli::runtime().and_then(|rt| rt.block_on(crate::cli::run::run(state_dir, false)))
 }
 
 /// Why a file or folder with this owner and mode must not be what a root service runs: someone

@@ -229,7 +229,8 @@ fn serve() -> Result<(), String> {
     };
     report(ServiceState::Running, 0).map_err(why)?;
     let state_dir = STATE_DIR.lock().ok().and_then(|mut d| d.take());
-    let result = crate::runtime().and_then(|rt| rt.block_on(crate::run(state_dir, false)));
+    let result =
+        crate::cli::runtime().and_then(|rt| rt.block_on(crate::cli::run::run(state_dir, false)));
     // A non-zero exit makes the SCM apply the failure actions (restart in 10 s).
     let exit = if result.is_ok() { 0 } else { 1 };
     if result.is_ok() {

@@ -63,7 +63,10 @@ pub async fn periodic(store: &Store, requests_per_minute: u32, every: Duration, 
             return;
         }
     };
-    let last = seen.as_deref().and_then(|v| v.parse::<i64>().ok()).unwrap_or(0);
+    let last = seen
+        .as_deref()
+        .and_then(|v| v.parse::<i64>().ok())
+        .unwrap_or(0);
     if now - last < every.as_millis() as i64 {
         return;
     }
