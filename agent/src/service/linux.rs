@@ -11,7 +11,7 @@ const PACKAGE_UNIT_DIRS: [&str; 2] = ["/usr/lib/systemd/system", "/lib/systemd/s
 
 pub fn install() -> Result<String, String> {
     let binary = std::env::current_exe().map_err(|e| format!("cannot find this program: {e}"))?;
-    super::only_root_can_replace(&binary)?;
+    let binary = super::only_root_can_replace(&binary)?;
     let packaged = PACKAGE_UNIT_DIRS
         .iter()
         .map(|d| Path::new(d).join(UNIT))

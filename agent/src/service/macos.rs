@@ -10,7 +10,7 @@ fn plist_path() -> PathBuf {
 
 pub fn install() -> Result<String, String> {
     let binary = std::env::current_exe().map_err(|e| format!("cannot find this program: {e}"))?;
-    super::only_root_can_replace(&binary)?;
+    let binary = super::only_root_can_replace(&binary)?;
     let state = crate::state::StateDir::resolve(None)?;
     let path = plist_path();
     crate::state::write_file_atomic(

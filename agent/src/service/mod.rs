@@ -116,25 +116,43 @@ pub fn replaceable_by_others(uid: u32, mode: u32) -> Option<&'static str> {
     }
 }
 
-/// Refuses to make a service of a program that someone other than root could replace (the
-/// program itself or its folder): the service would run their code as root at every start.
-#[cfg(unix)]
-fn only_root_can_replace(binary: &std::path::Path) -> Result<(), String> {
-    use std::os::unix::fs::MetadataExt;
-    let folder = binary.parent().unwrap_or(std::path::Path::new("/"));
-    for path in [binary, folder] {
-        let meta =
-            std::fs::metadata(path).map_err(|e| format!("cannot check {}: {e}", path.display()))?;
-        if let Some(why) = replaceable_by_others(meta.uid(), meta.mode()) {
-            return Err(format!(
+/// Why a root service must not run a program whose path, resolved and walked up to `/`, has
+/// these entries (each path with its owner and mode, the program first): any of them that
+/// someone other than root could change lets them replace what the service runs. `None` when
+/// only root can.
+#[cfg_attr(not(unix), allow(dead_code))]
+pub fn chain_replaceable_by_others(chain: &[(std::path::PathBuf, u32, u32)]) -> Option<String> {
+    chain.iter().find_map(|(path, uid, mode)| {
+        replaceable_by_others(*uid, *mode).map(|why| {
+            format!(
                 "{} {why}, so someone else could replace what the service runs as root: \
                  `sudo chown root {p} && sudo chmod go-w {p}`, or put the agent in /usr/local/bin",
                 path.display(),
                 p = path.display()
-            ));
-        }
+            )
+        })
+    })
+}
+
+/// Refuses to make a service of a program that someone other than root could replace: the
+/// program itself or any folder on its way up to `/`, after symlinks are resolved (`current_exe`
+/// on macOS can be a link, and so can any folder). The service would run their code as root at
+/// every start. Returns the resolved path, which the service then names.
+#[cfg(unix)]
+fn only_root_can_replace(binary: &std::path::Path) -> Result<std::path::PathBuf, String> {
+    use std::os::unix::fs::MetadataExt;
+    let resolved = std::fs::canonicalize(binary)
+        .map_err(|e| format!("cannot resolve {}: {e}", binary.display()))?;
+    let mut chain = Vec::new();
+    for path in resolved.ancestors() {
+        let meta =
+            std::fs::metadata(path).map_err(|e| format!("cannot check {}: {e}", path.display()))?;
+        chain.push((path.to_owned(), meta.uid(), meta.mode()));
     }
-    Ok(())
+    match chain_replaceable_by_others(&chain) {
+        Some(why) => Err(why),
+        None => Ok(resolved),
+    }
 }
 
 /// Runs a service-manager command; its error output on failure.
@@ -176,6 +194,60 @@ mod tests {
             Some("is writable by group or others"),
             "a sticky /tmp is still not a place for a root service's program"
         );
+    }
+
+    #[test]
+    fn every_folder_up_to_the_root_counts() {
+        use std::path::PathBuf;
+        let link = |p: &str, uid, mode| (PathBuf::from(p), uid, mode);
+        let safe = [
+            link("/usr/local/bin/bindery-agent", 0, 0o100755),
+            link("/usr/local/bin", 0, 0o040755),
+            link("/usr/local", 0, 0o040755),
+            link("/usr", 0, 0o040755),
+            link("/", 0, 0o040755),
+        ];
+        assert_eq!(chain_replaceable_by_others(&safe), None);
+        // A user's folder two levels up: they could rename `bin` away and put their own there.
+        let mut owned = safe.clone();
+        owned[2] = link("/usr/local", 1000, 0o040755);
+        let why = chain_replaceable_by_others(&owned).unwrap();
+        assert!(why.starts_with("/usr/local is not owned by root"), "{why}");
+        let mut writable = safe.clone();
+        writable[4] = link("/", 0, 0o040777);
+        assert!(
+            chain_replaceable_by_others(&writable)
+                .unwrap()
+                .starts_with("/ is writable")
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_program_under_a_writable_folder_further_up_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let inner = dir.path().join("opt/bindery");
+        std::fs::create_dir_all(&inner).unwrap();
+        let program = inner.join("bindery-agent");
+        std::fs::write(&program, b"#!/bin/sh\n").unwrap();
+        for p in [&inner, &dir.path().join("opt")] {
+            std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        // Only the top folder, two levels above the program, is open to others.
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+        let refused = only_root_can_replace(&program).unwrap_err();
+        assert!(
+            refused.starts_with(&format!(
+                "{} ",
+                dir.path().canonicalize().unwrap().display()
+            )),
+            "{refused}"
+        );
+        // Reached through a symlink, the same program is judged where it really is.
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&program, &link).unwrap();
+        assert_eq!(only_root_can_replace(&link).unwrap_err(), refused);
     }
 
     #[cfg(unix)]

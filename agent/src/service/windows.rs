@@ -67,11 +67,12 @@ pub fn install() -> Result<String, String> {
     if state.enrollment()?.is_none() {
         return Err(format!(
             "this machine is not enrolled ({} holds no enrollment): run `bindery-agent enroll` \
-             first, or give the MSI SERVER_URL and ENROLL_TOKEN",
+             first, or give the MSI SERVER_URL and ENROLL_TOKEN_FILE",
             state.path().display()
         ));
     }
     let binary = std::env::current_exe().map_err(|e| format!("cannot find this program: {e}"))?;
+    crate::state::windows_chain::program_chain(&binary)?;
     let info = ServiceInfo {
         name: SERVICE_NAME.into(),
         display_name: DISPLAY_NAME.into(),

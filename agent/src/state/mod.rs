@@ -60,6 +60,7 @@ pub struct Status {
 }
 
 mod windows_acl;
+pub mod windows_chain;
 
 #[derive(Clone, Debug)]
 pub struct StateDir {
@@ -218,7 +219,10 @@ impl StateDir {
 
     fn create_dir(&self) -> Result<(), String> {
         #[cfg(windows)]
-        let existed = self.path.exists();
+        let (existed, parent_existed) = (
+            self.path.exists(),
+            self.path.parent().is_none_or(Path::exists),
+        );
         let mut builder = std::fs::DirBuilder::new();
         builder.recursive(true);
         #[cfg(unix)]
@@ -228,6 +232,12 @@ impl StateDir {
             .map_err(|e| format!("cannot create state dir {}: {e}", self.path.display()))?;
         #[cfg(windows)]
         if self.system && self.secured.get().is_none() {
+            // `Bindery` above it too: its owner could swap `Agent` for a folder of their own.
+            // Made here, it gets the same access list; found, its owner is judged.
+            if !parent_existed && let Some(parent) = self.path.parent() {
+                windows_acl::secure(parent, false)?;
+            }
+            windows_chain::state_chain(&self.path)?;
             windows_acl::secure(&self.path, existed)?;
             let _ = self.secured.set(());
         }

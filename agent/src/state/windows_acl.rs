@@ -15,8 +15,15 @@ pub const STATE_DIR_SDDL: &str = "O:BAD:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)";
 
 /// The owners a state folder may already have: SYSTEM (the service made it) and Administrators
 /// (an elevated installer made it).
-const TRUSTED_OWNERS: [(&str, &str); 2] =
-    [("S-1-5-18", "SYSTEM"), ("S-1-5-32-544", "Administrators")];
+/// TrustedInstaller owns C:\ and Program Files on current Windows.
+const TRUSTED_OWNERS: [(&str, &str); 3] = [
+    ("S-1-5-18", "SYSTEM"),
+    ("S-1-5-32-544", "Administrators"),
+    (
+        "S-1-5-80-956008885-3418522649-1831038044-1853292631-2271478464",
+        "TrustedInstaller",
+    ),
+];
 
 /// The SIDs SDDL abbreviates that a state folder's ACL may name.
 fn sid_alias(sid: &str) -> &str {
@@ -75,7 +82,7 @@ pub fn judge_dacl(sddl: &str) -> Result<&'static str, String> {
 }
 
 #[cfg(windows)]
-pub use raw::{built_sddl, read_sddl, secure};
+pub use raw::{administrator_self, built_sddl, owner, read_sddl, secure};
 
 #[cfg(windows)]
 mod raw {
@@ -216,7 +223,7 @@ mod raw {
 
     /// This process's user as a string SID, when it is an administrator: a folder that user
     /// made (an installer run by them) is not someone else's.
-    fn administrator_self() -> Option<String> {
+    pub fn administrator_self() -> Option<String> {
         let mut admins = [0u64; (SECURITY_MAX_SID_SIZE as usize).div_ceil(8)];
         let mut size = SECURITY_MAX_SID_SIZE;
         let (mut member, mut token): (i32, HANDLE) = (0, std::ptr::null_mut());
@@ -267,8 +274,8 @@ mod raw {
         (ok != 0).then_some(sid)
     }
 
-    /// The string SID of the folder's owner.
-    fn owner(path: &Path) -> Result<String, String> {
+    /// The string SID of the file's or folder's owner.
+    pub fn owner(path: &Path) -> Result<String, String> {
         let (sd, owner) = descriptor(path, OWNER_SECURITY_INFORMATION)?;
         let mut text: *mut u16 = std::ptr::null_mut();
         // SAFETY: `owner` is a valid SID inside `sd`, freed only after this.
