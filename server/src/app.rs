@@ -32,13 +32,19 @@ pub fn router(state: Shared) -> Router {
                 "there is nothing at this address",
             )
         })
-        .layer(axum::middleware::map_response(security_headers))
+        .layer(axum::middleware::map_response_with_state(
+            state.clone(),
+            security_headers,
+        ))
         .with_state(state)
 }
 
 /// On every answer, error pages and 404s included: not to be sniffed, framed or given a
-/// referrer; a content policy unless the page set its own; and over https, HSTS.
+/// referrer; a content policy unless the page set its own; and HSTS over https, or whenever the
+/// public URL is https (a proxy in front may not say which scheme the client used; browsers
+/// take HSTS only over https anyway).
 async fn security_headers(
+    axum::extract::State(state): axum::extract::State<Shared>,
     request_https: RequestHttps,
     mut response: axum::response::Response,
 ) -> axum::response::Response {
@@ -57,7 +63,12 @@ async fn security_headers(
         .or_insert(HeaderValue::from_static(
             "default-src 'none'; frame-ancestors 'none'",
         ));
-    if request_https.0 {
+    let public_https = state
+        .agents
+        .public_url
+        .as_deref()
+        .is_some_and(|u| u.starts_with("https://"));
+    if request_https.0 || public_https {
         h.insert(
             header::STRICT_TRANSPORT_SECURITY,
             HeaderValue::from_static("max-age=31536000"),

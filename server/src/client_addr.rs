@@ -61,7 +61,7 @@ impl Cidr {
 }
 
 /// IPv4-mapped IPv6 (`::ffff:10.0.0.1`, as a dual-stack listener sees IPv4) as IPv4.
-fn canonical(ip: IpAddr) -> IpAddr {
+pub fn canonical(ip: IpAddr) -> IpAddr {
     match ip {
         IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
         v4 => v4,

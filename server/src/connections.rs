@@ -1,12 +1,14 @@
 //! Accepting connections so that slow or idle clients cannot hold the server: at most
-//! `max_connections` at once (past that, a short 503 and the connection closes), a client that
+//! `max_connections` at once and `per_client` from one address (an IPv6 client by its /64;
+//! not counted for trusted proxies and 127.0.0.1/::1, a proxy on this machine, whose clients
+//! are many); past either, a short 503 and the connection closes. A client that
 //! has not sent a request's headers within `header_timeout` is cut (an idle keep-alive
 //! connection included), and a request that takes longer than `request_timeout` as a whole
 //! (its body included) gets a 503. Plain TCP and TLS alike; the peer address reaches handlers as
 //! `ConnectInfo`, as with `axum::serve`.
 
 use std::future::Future;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -24,6 +26,10 @@ use tower::ServiceExt;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConnectionLimits {
     pub max_connections: usize,
+    /// Connections one client may hold at once (0: no cap of its own).
+    pub per_client: usize,
+    /// Proxies whose connections carry many clients: not capped per client.
+    pub proxies: Vec<crate::client_addr::Cidr>,
     pub header_timeout: Duration,
     pub request_timeout: Duration,
 }
@@ -32,6 +38,8 @@ impl Default for ConnectionLimits {
     fn default() -> ConnectionLimits {
         ConnectionLimits {
             max_connections: 1000,
+            per_client: 64,
+            proxies: Vec::new(),
             header_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(30),
         }
@@ -57,6 +65,7 @@ pub async fn serve<L>(
         whole_request_timeout,
     ));
     let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    let per_client = PerClient::new(limits);
     let graceful = GracefulShutdown::new();
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
@@ -67,6 +76,10 @@ pub async fn serve<L>(
         let (io, peer) = tokio::select! {
             accepted = listener.accept() => accepted,
             () = &mut shutdown => break,
+        };
+        let Some(held) = per_client.take(peer.ip()) else {
+            tokio::spawn(refuse(io));
+            continue;
         };
         let Ok(slot) = slots.clone().try_acquire_owned() else {
             tokio::spawn(refuse(io));
@@ -83,7 +96,7 @@ pub async fn serve<L>(
         tokio::spawn(async move {
             // A client that goes away or times out ends its connection; nothing to report.
             let _ = connection.await;
-            drop(slot);
+            drop((slot, held));
         });
     }
     drop(listener);
@@ -92,6 +105,63 @@ pub async fn serve<L>(
         .is_err()
     {
         tracing::warn!("some requests were still open 30 s after shutdown began; they were cut");
+    }
+}
+
+/// Open connections per client address.
+#[derive(Clone)]
+struct PerClient {
+    cap: usize,
+    proxies: Arc<Vec<crate::client_addr::Cidr>>,
+    open: Arc<std::sync::Mutex<std::collections::HashMap<IpAddr, usize>>>,
+}
+
+/// One connection counted for its client, given back when dropped.
+struct Held {
+    of: Option<(PerClient, IpAddr)>,
+}
+
+impl PerClient {
+    fn new(limits: &ConnectionLimits) -> PerClient {
+        PerClient {
+            cap: limits.per_client,
+            proxies: Arc::new(limits.proxies.clone()),
+            open: Default::default(),
+        }
+    }
+
+    /// Counts a connection from `peer`, or `None` when the client holds its cap already.
+    fn take(&self, peer: IpAddr) -> Option<Held> {
+        let peer = crate::client_addr::canonical(peer);
+        let local = matches!(peer, IpAddr::V4(v4) if v4 == std::net::Ipv4Addr::LOCALHOST)
+            || peer == IpAddr::V6(std::net::Ipv6Addr::LOCALHOST);
+        if self.cap == 0 || local || self.proxies.iter().any(|c| c.contains(peer)) {
+            return Some(Held { of: None });
+        }
+        let key = crate::client_addr::limit_key(peer);
+        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        let count = open.entry(key).or_insert(0);
+        if *count >= self.cap {
+            return None;
+        }
+        *count += 1;
+        Some(Held {
+            of: Some((self.clone(), key)),
+        })
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        if let Some((clients, key)) = self.of.take() {
+            let mut open = clients.open.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(n) = open.get_mut(&key) {
+                *n -= 1;
+                if *n == 0 {
+                    open.remove(&key);
+                }
+            }
+        }
     }
 }
 
@@ -124,6 +194,46 @@ async fn whole_request_timeout(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_client_holds_at_most_its_cap_and_gets_them_back() {
+        let limits = ConnectionLimits {
+            per_client: 3,
+            proxies: vec!["10.9.0.0/16".parse().unwrap()],
+            ..ConnectionLimits::default()
+        };
+        let clients = PerClient::new(&limits);
+        let a: IpAddr = "203.0.113.7".parse().unwrap();
+        let held: Vec<Held> = (0..3).map(|_| clients.take(a).unwrap()).collect();
+        assert!(clients.take(a).is_none(), "a fourth from the same client");
+        assert!(
+            clients.take("203.0.113.8".parse().unwrap()).is_some(),
+            "another client"
+        );
+        // An IPv6 client by its /64; its IPv4-mapped form is the same client.
+        let v6: Vec<Held> = ["2001:db8:1:2::1", "2001:db8:1:2::2", "2001:db8:1:2:ff::3"]
+            .iter()
+            .map(|ip| clients.take(ip.parse().unwrap()).unwrap())
+            .collect();
+        assert!(clients.take("2001:db8:1:2::9".parse().unwrap()).is_none());
+        assert!(
+            clients
+                .take("::ffff:203.0.113.7".parse().unwrap())
+                .is_none()
+        );
+        // A proxy and this machine carry many clients: never capped here.
+        for _ in 0..10 {
+            std::mem::forget(clients.take("10.9.4.4".parse().unwrap()).unwrap());
+            std::mem::forget(clients.take("127.0.0.1".parse().unwrap()).unwrap());
+        }
+        drop(held);
+        drop(v6);
+        assert!(
+            clients.take(a).is_some(),
+            "closed connections are given back"
+        );
+        assert!(clients.open.lock().unwrap().len() <= 1);
+    }
 
     #[test]
     fn the_busy_answer_is_well_formed() {

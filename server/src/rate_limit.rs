@@ -50,6 +50,62 @@ impl<K: Hash + Eq> KeyedLimiter<K> {
     }
 }
 
+/// How long a failure is remembered.
+const FAILURE_MEMORY: Duration = Duration::from_secs(15 * 60);
+/// The longest a name's growing delay gets.
+const LONGEST_DELAY: Duration = Duration::from_secs(15 * 60);
+
+/// Recent failures per key (a user name, or a client address), forgotten 15 minutes after the
+/// last: for a delay that grows with each failure past a few free ones.
+pub struct FailureLog<K> {
+    free: u32,
+    failures: Mutex<HashMap<K, (u32, Instant)>>,
+}
+
+impl<K: Hash + Eq> FailureLog<K> {
+    /// `free` failures cost no delay; each after doubles it, from one second up to 15 minutes.
+    pub fn new(free: u32) -> FailureLog<K> {
+        FailureLog {
+            free,
+            failures: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn record(&self, key: K) {
+        let now = Instant::now();
+        let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        if failures.len() >= MAX_KEYS {
+            failures.retain(|_, (_, at)| now.duration_since(*at) < FAILURE_MEMORY);
+        }
+        let (count, at) = failures.entry(key).or_insert((0, now));
+        if now.duration_since(*at) >= FAILURE_MEMORY {
+            *count = 0;
+        }
+        *count = count.saturating_add(1);
+        *at = now;
+    }
+
+    /// Whether `key` failed in the last 15 minutes.
+    pub fn failed_lately(&self, key: &K) -> bool {
+        let failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        failures
+            .get(key)
+            .is_some_and(|(_, at)| at.elapsed() < FAILURE_MEMORY)
+    }
+
+    /// How long `key` must still wait after its last failure, if at all.
+    pub fn wait(&self, key: &K) -> Option<Duration> {
+        let failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        let (count, at) = failures.get(key)?;
+        let over = count.checked_sub(self.free).filter(|n| *n > 0)?;
+        let delay = Duration::from_secs(1u64 << (over - 1).min(20)).min(LONGEST_DELAY);
+        delay
+            .checked_sub(at.elapsed())
+            .filter(|left| !left.is_zero())
+            .map(|left| left.max(Duration::from_secs(1)))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::net::IpAddr;
@@ -70,5 +126,31 @@ mod tests {
             "{wait:?}"
         );
         assert!(limiter.check(b).is_ok(), "another address is not affected");
+    }
+
+    #[test]
+    fn failures_past_the_free_ones_cost_a_growing_delay() {
+        let log: FailureLog<&str> = FailureLog::new(3);
+        assert!(!log.failed_lately(&"alice"));
+        for _ in 0..3 {
+            log.record("alice");
+        }
+        assert!(log.failed_lately(&"alice"));
+        assert_eq!(log.wait(&"alice"), None, "three are free");
+        log.record("alice");
+        assert_eq!(log.wait(&"alice"), Some(Duration::from_secs(1)));
+        for _ in 0..5 {
+            log.record("alice");
+        }
+        let wait = log.wait(&"alice").unwrap();
+        assert!(
+            wait > Duration::from_secs(30) && wait <= Duration::from_secs(32),
+            "{wait:?}"
+        );
+        for _ in 0..30 {
+            log.record("alice");
+        }
+        assert!(log.wait(&"alice").unwrap() <= LONGEST_DELAY);
+        assert_eq!(log.wait(&"bob"), None, "another name is not affected");
     }
 }

@@ -68,17 +68,34 @@ pub async fn session_for(state: &Shared, token: &str) -> Result<Option<Session>,
 /// sign-in is told to wait, and the server never runs out of memory.
 static VERIFYING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(4);
 
-/// One sign-in attempt from `client` for `username`: `Err(wait)` past ten a minute (the state's
-/// limiters) from the
-/// client (an IPv6 one by its /64) or for the name from anywhere.
+/// One sign-in attempt from `client` for `username`: `Err(wait)` past ten a minute from the
+/// client (an IPv6 one by its /64), or while the name's growing delay lasts for a client that
+/// has been failing. A client that has not been failing is always heard: guesses at a name
+/// from many addresses cannot keep its real user out.
 pub fn sign_in_attempt(
     state: &Shared,
     client: std::net::IpAddr,
     username: &str,
 ) -> Result<(), std::time::Duration> {
     state.login_limiter.check(client)?;
-    let name: String = username.trim().to_lowercase().chars().take(100).collect();
-    state.login_name_limiter.check(name)
+    if !state.login_address_failures.failed_lately(&client) {
+        return Ok(());
+    }
+    match state.login_name_failures.wait(&name_key(username)) {
+        Some(wait) => Err(wait),
+        None => Ok(()),
+    }
+}
+
+/// Counts a wrong password for `username` from `client`.
+pub fn sign_in_failed(state: &Shared, client: std::net::IpAddr, username: &str) {
+    state.login_address_failures.record(client);
+    state.login_name_failures.record(name_key(username));
+}
+
+/// A user name as the failure log keys it.
+fn name_key(username: &str) -> String {
+    username.trim().to_lowercase().chars().take(100).collect()
 }
 
 /// A user name as logs show it: at most 64 characters, control characters escaped (a name with

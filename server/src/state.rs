@@ -84,9 +84,12 @@ pub struct AppState {
     /// Check-ins taken.
     checkins: AtomicU64,
     pub enroll_limiter: crate::rate_limit::KeyedLimiter,
-    /// Sign-in attempts a minute from one address, and for one user name from anywhere.
+    /// Sign-in attempts a minute from one address (all of them, right or wrong).
     pub login_limiter: crate::rate_limit::KeyedLimiter,
-    pub login_name_limiter: crate::rate_limit::KeyedLimiter<String>,
+    /// Wrong passwords per user name (a growing delay for addresses that have been failing)...
+    pub login_name_failures: crate::rate_limit::FailureLog<String>,
+    /// ...and per address: an address that has not been failing is never slowed for a name.
+    pub login_address_failures: crate::rate_limit::FailureLog<std::net::IpAddr>,
 }
 
 pub type Shared = Arc<AppState>;
@@ -124,7 +127,8 @@ impl AppState {
             checkins: AtomicU64::new(0),
             enroll_limiter,
             login_limiter: crate::rate_limit::KeyedLimiter::new(10),
-            login_name_limiter: crate::rate_limit::KeyedLimiter::new(10),
+            login_name_failures: crate::rate_limit::FailureLog::new(10),
+            login_address_failures: crate::rate_limit::FailureLog::new(0),
         })
     }
 

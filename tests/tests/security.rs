@@ -274,14 +274,59 @@ async fn limits_follow_the_client_behind_a_trusted_proxy_and_the_user_name() {
     ];
     assert_eq!(v6, [401, 401, 429], "the same /64 shares one budget");
 
-    // One user name from many addresses is limited too (ten sign-ins a minute).
+    // One address is limited on every sign-in, right or wrong (ten a minute).
     let mut statuses = Vec::new();
-    for n in 0..11 {
-        let hop = format!("192.0.2.{n}");
-        statuses.push(sign_in(&http, url, "alice", Some(&hop)).await.0);
+    for _ in 0..11 {
+        statuses.push(sign_in(&http, url, "alice", Some("192.0.2.1")).await.0);
     }
     assert_eq!(statuses[..10], [401; 10], "{statuses:?}");
     assert_eq!(statuses[10], 429, "{statuses:?}");
+}
+
+/// Guessing one user's password from many addresses slows the guessers, not the user: an
+/// address that has been failing waits a growing delay for that name, while the right password
+/// from an address that has not been failing gets in.
+#[tokio::test]
+async fn guesses_at_a_name_from_many_addresses_do_not_keep_its_user_out() {
+    connectwise_client::install_tls_provider();
+    let http = reqwest::Client::new();
+    let data = tempfile::tempdir().unwrap();
+    let data_dir = data.path().to_str().unwrap();
+    admin(data_dir, &["admin-create", "alice"]);
+    let password = "correct horse battery staple";
+    let status = std::process::Command::new(bindery_e2e::binary("bindery-server"))
+        .args(["admin", "--data-dir", data_dir, "admin-password", "alice"])
+        .env("BINDERY_ADMIN_PASSWORD", password)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let server = ServerProcess::start(&["--data-dir", data_dir, "--trusted-proxies", "127.0.0.1"]);
+    let url = server.url.as_str();
+    let mut guesses = Vec::new();
+    for n in 1..=14 {
+        let hop = format!("192.0.2.{n}");
+        guesses.push(sign_in(&http, url, "alice", Some(&hop)).await.0);
+    }
+    assert_eq!(guesses, [401; 14], "each guess is checked");
+    // The real user, from an address of their own.
+    let right = http
+        .post(format!("{url}/api/admin/v1/session"))
+        .header("content-type", "application/json")
+        .header("x-forwarded-for", "192.0.2.15")
+        .body(json!({"username": "alice", "password": password}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        right.status(),
+        200,
+        "the right password from a clean address"
+    );
+    // A guesser's address comes back for the name: it waits.
+    let (again, code) = sign_in(&http, url, "alice", Some("192.0.2.3")).await;
+    assert_eq!((again, code.as_str()), (429, "rate_limited"));
+    // Another name from that address is not slowed by alice's failures.
+    assert_eq!(sign_in(&http, url, "bob", Some("192.0.2.3")).await.0, 401);
 }
 
 /// A proxy that writes `X-Forwarded-For` passes a client's own `Forwarded` through untouched:
@@ -414,13 +459,20 @@ async fn every_answer_carries_the_security_headers_and_https_cookies_are_secure(
         assert_eq!(h["x-frame-options"], "DENY", "{path}");
         assert!(h.contains_key("content-security-policy"), "{path}");
         assert_eq!(h["referrer-policy"], "no-referrer", "{path}");
-        assert!(
-            !h.contains_key("strict-transport-security"),
-            "not over http: {path}"
-        );
+        // The public URL is https: HSTS, even though no proxy said how the client came.
+        assert_eq!(h["strict-transport-security"], "max-age=31536000", "{path}");
     }
+    // Without an https public URL, HSTS only where the request came over https.
+    let plain_data = tempfile::tempdir().unwrap();
+    let plain = ServerProcess::start(&["--data-dir", plain_data.path().to_str().unwrap()]);
     let r = http
-        .get(format!("{}/healthz", server.url))
+        .get(format!("{}/healthz", plain.url))
+        .send()
+        .await
+        .unwrap();
+    assert!(!r.headers().contains_key("strict-transport-security"));
+    let r = http
+        .get(format!("{}/healthz", plain.url))
         .header("x-forwarded-proto", "https")
         .send()
         .await

@@ -79,6 +79,10 @@ pub struct ServeArgs {
     /// open-file limit to match).
     #[arg(long, env = "BINDERY_MAX_CONNECTIONS", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     max_connections: u32,
+    /// Connections one client address may hold at once (an IPv6 client by its /64; 0: no cap).
+    /// Trusted proxies and 127.0.0.1/::1 (a proxy on this machine) are not capped by it.
+    #[arg(long, env = "BINDERY_MAX_CONNECTIONS_PER_CLIENT", default_value_t = 64, value_parser = clap::value_parser!(u32).range(0..=1_000_000))]
+    max_connections_per_client: u32,
     /// Seconds a client has to send a request's headers (an idle keep-alive connection is
     /// closed after as long).
     #[arg(long, env = "BINDERY_HEADER_TIMEOUT", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=300))]
@@ -186,6 +190,8 @@ impl ServeArgs {
             downloads_dir: self.downloads_dir.clone(),
             connections: ConnectionLimits {
                 max_connections: self.max_connections as usize,
+                per_client: self.max_connections_per_client as usize,
+                proxies: self.trusted_proxies.0.clone(),
                 header_timeout: Duration::from_secs(self.header_timeout),
                 request_timeout: Duration::from_secs(self.request_timeout),
             },

@@ -15,7 +15,7 @@ use super::{ConsoleError, CsrfForm, Page, render};
 use crate::secrets::hash_secret;
 use crate::sessions::{
     check_password, loggable, secure_cookies, session_cookie, session_for, session_token,
-    sign_in_attempt, start_session,
+    sign_in_attempt, sign_in_failed, start_session,
 };
 use crate::state::Shared;
 
@@ -152,13 +152,15 @@ async fn login(
             status,
         )
     };
-    if sign_in_attempt(&state, state.client_key(peer, &headers), &form.username).is_err() {
+    let client = state.client_key(peer, &headers);
+    if sign_in_attempt(&state, client, &form.username).is_err() {
         return again(
             "Too many sign-in attempts from this address or for this user. Wait a minute and try again.",
             StatusCode::TOO_MANY_REQUESTS,
         );
     }
     let Some(admin_id) = check_password(&state, form.username.trim(), &form.password).await? else {
+        sign_in_failed(&state, client, &form.username);
         tracing::info!(username = %loggable(&form.username), "console sign-in refused");
         return again("Wrong username or password.", StatusCode::UNAUTHORIZED);
     };

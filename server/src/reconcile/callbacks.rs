@@ -181,28 +181,57 @@ struct Metadata {
     key_url: String,
 }
 
-/// Key fetches allowed a minute: unsigned messages naming ever new `key_url`s on the site
-/// cannot make Bindery spend the shared ConnectWise budget on them.
+/// Key fetches allowed a minute for `key_url`s that never gave a key: unsigned messages naming
+/// ever new URLs on the site cannot make Bindery spend the shared ConnectWise budget on them.
 const KEY_FETCHES_PER_MINUTE: usize = 6;
 
-/// Signing keys by `key_url`, fetched at most every ten minutes each, and at most six fetches a
-/// minute in all.
+/// How often a `key_url` that has given a key may be fetched again (the key rotated): it has an
+/// allowance of its own, which strangers' messages cannot use up.
+const PROVEN_REFETCH: Duration = Duration::from_secs(60);
+
+/// Signing keys by `key_url`, fetched at most every ten minutes each. URLs that gave a key may
+/// be fetched again once a minute each; all others share six fetches a minute.
 #[derive(Default)]
 pub struct KeyCache {
     keys: Mutex<HashMap<String, (String, Instant)>>,
-    fetches: Mutex<Vec<Instant>>,
+    /// Fetches of URLs that never gave a key, in the last minute.
+    unproven_fetches: Mutex<Vec<Instant>>,
+    /// URLs that gave a key, and when each was last fetched.
+    proven: Mutex<HashMap<String, Instant>>,
+}
+
+/// The key URL without its query or fragment: the cache's and the fetch's key, so that
+/// `…/keys/1?x=1`, `?x=2`, … are one URL, fetched once.
+fn key_address(key_url: &str) -> &str {
+    key_url.split(['?', '#']).next().unwrap_or(key_url)
 }
 
 impl KeyCache {
-    /// Counts a fetch, or refuses it past the minute's allowance.
-    async fn may_fetch(&self) -> bool {
-        let mut fetches = self.fetches.lock().await;
+    /// Counts a fetch of `url`, or refuses it past its allowance.
+    async fn may_fetch(&self, url: &str) -> bool {
+        if let Some(last) = self.proven.lock().await.get_mut(url) {
+            if last.elapsed() < PROVEN_REFETCH {
+                return false;
+            }
+            *last = Instant::now();
+            return true;
+        }
+        let mut fetches = self.unproven_fetches.lock().await;
         fetches.retain(|t| t.elapsed() < Duration::from_secs(60));
         if fetches.len() >= KEY_FETCHES_PER_MINUTE {
             return false;
         }
         fetches.push(Instant::now());
         true
+    }
+
+    /// Remembers that `url` gave a key (a few at most: a site has one key URL in practice).
+    async fn proved(&self, url: &str) {
+        let mut proven = self.proven.lock().await;
+        if proven.len() >= 16 && !proven.contains_key(url) {
+            proven.clear();
+        }
+        proven.insert(url.to_owned(), Instant::now());
     }
 
     /// Verifies `body` against `signature`: with a key already fetched from the site (any of
@@ -215,6 +244,7 @@ impl KeyCache {
         body: &[u8],
         signature: &str,
     ) -> std::result::Result<(), Refused> {
+        let key_url = key_address(key_url);
         let mut keys = self.keys.lock().await;
         keys.retain(|_, (_, at)| at.elapsed() < KEY_TTL);
         if keys
@@ -231,7 +261,7 @@ impl KeyCache {
         if keys.contains_key(key_url) {
             return Err(Refused::Unverified("the signature does not match".into()));
         }
-        if !self.may_fetch().await {
+        if !self.may_fetch(key_url).await {
             return Err(Refused::Unverified(
                 "too many signing-key fetches this minute; not fetched".into(),
             ));
@@ -242,6 +272,7 @@ impl KeyCache {
             tracing::warn!(error = %crate::logged::escaped(&e.to_string(), 300), "cannot fetch a callback's signing key");
             Refused::Unverified("the signing key could not be fetched from the ConnectWise site".into())
         })?;
+        self.proved(key_url).await;
         if keys.len() > 16 {
             keys.clear();
         }
@@ -323,12 +354,33 @@ impl super::Engine {
 #[cfg(test)]
 mod tests {
     #[tokio::test]
-    async fn key_fetches_are_limited_to_six_a_minute() {
+    async fn strangers_urls_share_six_fetches_a_minute_and_a_proven_one_keeps_its_own() {
         let cache = super::KeyCache::default();
-        for _ in 0..super::KEY_FETCHES_PER_MINUTE {
-            assert!(cache.may_fetch().await);
+        let site = "https://na.myconnectwise.net/v4_6_release/apis/3.0/callbacks/keys/1";
+        // The site's key URL gave a key once, a while ago.
+        cache.proved(site).await;
+        *cache.proven.lock().await.get_mut(site).unwrap() -= super::PROVEN_REFETCH;
+        for n in 0..super::KEY_FETCHES_PER_MINUTE {
+            assert!(cache.may_fetch(&format!("{site}/forged-{n}")).await);
         }
-        assert!(!cache.may_fetch().await);
+        assert!(!cache.may_fetch(&format!("{site}/forged-more")).await);
+        // Strangers used the shared allowance up; the proven URL may still be fetched (its key
+        // rotated), once a minute.
+        assert!(cache.may_fetch(site).await);
+        assert!(!cache.may_fetch(site).await);
+    }
+
+    #[test]
+    fn query_strings_and_fragments_make_no_new_key_url() {
+        let url = "https://na.myconnectwise.net/v4_6_release/apis/3.0/callbacks/keys/1";
+        for variant in [
+            url.to_owned(),
+            format!("{url}?x=1"),
+            format!("{url}?x=2#y"),
+            format!("{url}#z"),
+        ] {
+            assert_eq!(super::key_address(&variant), url);
+        }
     }
 
     #[test]

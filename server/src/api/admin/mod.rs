@@ -21,7 +21,7 @@ use super::{ApiFailure, read_json};
 use crate::secrets::{hash_secret, verify_secret};
 use crate::sessions::{
     check_password, loggable, secure_cookies, session_cookie, session_for, session_token,
-    sign_in_attempt, start_session,
+    sign_in_attempt, sign_in_failed, start_session,
 };
 use crate::state::Shared;
 
@@ -130,6 +130,7 @@ async fn login(
         return Err(f);
     }
     let Some(admin_id) = check_password(&state, &req.username, &req.password).await? else {
+        sign_in_failed(&state, client, &req.username);
         tracing::info!(username = %loggable(&req.username), "sign-in refused");
         return Err(ApiFailure::unauthorized("wrong username or password"));
     };
