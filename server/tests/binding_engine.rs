@@ -272,6 +272,7 @@ async fn a_refused_write_fails_the_device_with_connectwises_words_until_retried(
             status: 400,
             code: "InvalidObject".into(),
             message: "configuration object is invalid".into(),
+            location: None,
         }),
         ..Faults::default()
     });

@@ -90,6 +90,7 @@ async fn the_test_names_each_security_area_refused_and_what_to_grant() {
                 status: 403,
                 code: "Forbidden".into(),
                 message: "You do not have access to this area".into(),
+                location: None,
             }),
             only_path: Some(path.into()),
             ..Faults::default()
@@ -125,6 +126,7 @@ async fn each_failure_is_named_precisely() {
             status: 403,
             code: "Forbidden".into(),
             message: "Service Desk > Service Boards".into(),
+            location: None,
         }),
         ..Faults::default()
     });

@@ -264,6 +264,56 @@ async fn with_callbacks_off_polling_finds_closes_and_deletes_in_one_request() {
     w.stop.send(true).ok();
 }
 
+/// The site answering the key fetch with a redirect, or with an error page: the redirect is not
+/// followed (the other port sees nothing), and the unsigned caller's 401 says nothing of what
+/// the site answered.
+#[tokio::test]
+async fn a_key_fetch_answered_by_a_redirect_or_an_error_page_tells_the_caller_nothing() {
+    let s = served().await;
+    let w = &s.w;
+    let key_url = format!("{}/v4_6_release/callbacks/keys/1", w.sb.url());
+    let elsewhere = Arc::new(AtomicUsize::new(0));
+    let count = elsewhere.clone();
+    let other = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let other_url = format!("http://{}/key", other.local_addr().unwrap());
+    let app = axum::Router::new().fallback(move || {
+        count.fetch_add(1, Ordering::SeqCst);
+        async { axum::Json(json!({ "signing_key": "attacker" })) }
+    });
+    tokio::spawn(async move { axum::serve(other, app).await });
+    for (status, location) in [(302, Some(other_url.clone())), (500, None)] {
+        w.sb.sandbox.set_faults(connectwise_sandbox::Faults {
+            fail_with: Some(connectwise_sandbox::faults::FixedFailure {
+                status,
+                code: "Page".into(),
+                message: "SITE PAGE TEXT 7f3a".into(),
+                location,
+            }),
+            only_path: Some("callbacks/keys".into()),
+            ..connectwise_sandbox::Faults::default()
+        });
+        let msg = message(1, &key_url);
+        let (answer, body) = s.post(&msg, &sign("attacker", &msg)).await;
+        assert_eq!(answer, 401, "{status}: {body}");
+        assert!(!body.to_string().contains("7f3a"), "{status}: {body}");
+        assert!(!body.to_string().contains(&other_url), "{status}: {body}");
+    }
+    assert_eq!(
+        elsewhere.load(Ordering::SeqCst),
+        0,
+        "the redirect was followed"
+    );
+    let fetched = w.sb.sandbox.take_requests();
+    assert_eq!(
+        fetched
+            .iter()
+            .filter(|r| r.path.contains("callbacks/keys"))
+            .count(),
+        2,
+        "one fetch each: {fetched:?}"
+    );
+}
+
 /// A message as ConnectWise would send it about ticket `id`.
 fn message(id: i64, key_url: &str) -> String {
     json!({

@@ -355,6 +355,7 @@ async fn fixed_failures_map_to_forbidden_and_conflict() {
             status: 403,
             code: "Forbidden".into(),
             message: "Company Maintenance".into(),
+            location: None,
         }),
         ..Faults::default()
     });
@@ -371,6 +372,7 @@ async fn fixed_failures_map_to_forbidden_and_conflict() {
             status: 409,
             code: "Conflict".into(),
             message: "record in use".into(),
+            location: None,
         }),
         ..Faults::default()
     });

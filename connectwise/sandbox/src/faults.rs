@@ -65,6 +65,10 @@ pub struct FixedFailure {
     pub status: u16,
     pub code: String,
     pub message: String,
+    /// Sent as `Location` (a 3xx: a site's load balancer or sign-in page sending the client
+    /// elsewhere).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
 }
 
 /// What happens to one request.
@@ -217,11 +221,21 @@ pub fn too_many_requests(retry_after_secs: u64) -> Response {
 
 pub fn fixed_failure(f: &FixedFailure) -> Response {
     let status = StatusCode::from_u16(f.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    (
+    let mut response = (
         status,
         axum::Json(json!({ "code": f.code, "message": f.message, "errors": null })),
     )
-        .into_response()
+        .into_response();
+    if let Some(to) = f
+        .location
+        .as_deref()
+        .and_then(|l| HeaderValue::from_str(l).ok())
+    {
+        response
+            .headers_mut()
+            .insert(axum::http::header::LOCATION, to);
+    }
+    response
 }
 
 pub fn server_error() -> Response {
