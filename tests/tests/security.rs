@@ -190,6 +190,52 @@ async fn past_the_connection_cap_a_client_is_told_the_server_is_busy() {
     assert!(ok, "the server serves again once connections are free");
 }
 
+/// One client cannot hold every connection: from 127.0.0.2 (another address of this machine,
+/// so not the uncapped 127.0.0.1 a local proxy uses), three are served and held, the fourth is
+/// told the server is busy, while 127.0.0.1 is still served.
+#[tokio::test]
+async fn one_client_cannot_hold_every_connection() {
+    connectwise_client::install_tls_provider();
+    let data = tempfile::tempdir().unwrap();
+    let server = ServerProcess::start(&[
+        "--data-dir",
+        data.path().to_str().unwrap(),
+        "--max-connections-per-client",
+        "3",
+    ]);
+    let addr: std::net::SocketAddr = server.url.trim_start_matches("http://").parse().unwrap();
+    let from_other_address = || async move {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind("127.0.0.2:0".parse().unwrap()).unwrap();
+        socket.connect(addr).await.unwrap()
+    };
+    // Each held connection has been answered once, so the server has surely counted it.
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        let mut c = from_other_address().await;
+        c.write_all(b"GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n")
+            .await
+            .unwrap();
+        let mut head = [0u8; 12];
+        c.read_exact(&mut head).await.unwrap();
+        assert_eq!(&head, b"HTTP/1.1 200");
+        held.push(c);
+    }
+    let mut fourth = from_other_address().await;
+    let mut answer = String::new();
+    tokio::time::timeout(Duration::from_secs(30), fourth.read_to_string(&mut answer))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+    assert!(answer.contains("\"code\":\"busy\""), "{answer}");
+    let local = reqwest::get(format!("{}/healthz", server.url))
+        .await
+        .unwrap();
+    assert_eq!(local.status(), 200, "another client is served meanwhile");
+    drop(held);
+}
+
 /// `(status, code)` of a sign-in to the admin API, as from `forwarded_for` when given.
 async fn sign_in(
     http: &reqwest::Client,
