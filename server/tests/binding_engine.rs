@@ -581,6 +581,7 @@ async fn a_job_bindery_cannot_read_is_retried_not_parked() {
             dedupe_key: None,
             payload: "{not json".into(),
             run_after_ms: bindery_server::store::now_ms(),
+            urgent: false,
         })
         .await
         .unwrap();

@@ -1,5 +1,5 @@
 //! The server's shape, checked: data flows one way between its rooms (no module imports one that
-//! imports it back, however far round), no source file outgrows about 400 lines, and no function
+//! imports it back, however far round), and between the files of a room; no source file outgrows about 400 lines, and no function
 //! about 80. A newcomer can then read any one room, and any one function, whole.
 
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
@@ -109,6 +109,122 @@ fn no_room_imports_one_that_imports_it_back() {
             );
         }
     }
+}
+
+/// A file's module path (`reconcile::jobs::ticket`; a folder's `mod.rs` is the folder's).
+fn module_path(file: &Path) -> String {
+    let rel = file.strip_prefix(src()).unwrap().with_extension("");
+    let parts: Vec<String> = rel
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .filter(|c| c != "mod")
+        .collect();
+    parts.join("::")
+}
+
+/// The paths a `super::`/`crate::` path names from `rest` on: `a::b` gives `a::b`,
+/// `{a, b::c}` gives `a` and `b::c`, `a::{b, c}` gives `a::b` and `a::c`.
+fn named_paths(rest: &str) -> Vec<String> {
+    let head: String = rest
+        .chars()
+        .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == ':')
+        .collect();
+    let after = &rest[head.len()..];
+    let base = head.trim_end_matches(':');
+    match after.strip_prefix('{') {
+        Some(group) if head.is_empty() || head.ends_with("::") => group
+            .split('}')
+            .next()
+            .unwrap_or("")
+            .split(',')
+            .flat_map(|item| named_paths(item.trim()))
+            .map(|p| {
+                if base.is_empty() {
+                    p
+                } else {
+                    format!("{base}::{p}")
+                }
+            })
+            .collect(),
+        _ if base.is_empty() => Vec::new(),
+        _ => vec![base.to_owned()],
+    }
+}
+
+/// file module → the file modules of the same crate its code names. Folder modules (`mod.rs`,
+/// which declare and re-export their files) and files of unit tests are left out: the arrows
+/// that matter run between the files that do the work.
+fn file_imports() -> BTreeMap<String, BTreeSet<String>> {
+    let mut files = Vec::new();
+    rust_files(&src(), &mut files);
+    let leaf = |f: &PathBuf| {
+        let name = f.file_name().unwrap().to_string_lossy();
+        !["mod.rs", "lib.rs", "main.rs"].contains(&name.as_ref()) && !name.ends_with("_tests.rs")
+    };
+    let modules: BTreeSet<String> = files
+        .iter()
+        .filter(|f| leaf(f))
+        .map(|f| module_path(f))
+        .collect();
+    let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for file in files.iter().filter(|f| leaf(f)) {
+        let from = module_path(file);
+        let parent = from.rsplit_once("::").map_or("", |(p, _)| p).to_owned();
+        let text = std::fs::read_to_string(file).unwrap();
+        let code = code(&text);
+        for (prefix, base) in [("super::", parent.as_str()), ("crate::", "")] {
+            for (at, _) in code.match_indices(prefix) {
+                if at > 0
+                    && code[..at].ends_with(|c: char| c.is_alphanumeric() || c == '_' || c == ':')
+                {
+                    continue;
+                }
+                for named in named_paths(&code[at + prefix.len()..]) {
+                    let full = if base.is_empty() {
+                        named
+                    } else {
+                        format!("{base}::{named}")
+                    };
+                    // The longest prefix of the path that is a file.
+                    let mut parts: Vec<&str> = full.split("::").collect();
+                    while !parts.is_empty() {
+                        let candidate = parts.join("::");
+                        if modules.contains(&candidate) {
+                            if candidate != from {
+                                graph.entry(from.clone()).or_default().insert(candidate);
+                            }
+                            break;
+                        }
+                        parts.pop();
+                    }
+                }
+            }
+        }
+    }
+    graph
+}
+
+#[test]
+fn no_file_imports_one_that_imports_it_back() {
+    let graph = file_imports();
+    assert!(
+        graph
+            .get("reconcile::jobs::ticket")
+            .is_some_and(|s| s.contains("reconcile::tickets")),
+        "the graph is read: {graph:?}"
+    );
+    let mut cycles = Vec::new();
+    for file in graph.keys() {
+        let mut path = vec![file.clone()];
+        if let Some(cycle) = cycle_from(&graph, file, file, &mut path) {
+            cycles.push(cycle.join(" → "));
+        }
+    }
+    assert!(
+        cycles.is_empty(),
+        "files importing each other back:\n{}",
+        cycles.join("\n")
+    );
 }
 
 #[test]

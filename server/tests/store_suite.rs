@@ -498,6 +498,7 @@ fn job(key: &str, run_after_ms: i64) -> NewJob {
         dedupe_key: Some(key.into()),
         payload: format!("{{\"device\":\"{key}\"}}"),
         run_after_ms,
+        urgent: false,
     }
 }
 
@@ -671,7 +672,7 @@ on_both!(
                 tasks.push(tokio::spawn(async move {
                     let jobs = [job(&format!("claimed-{seen:?}"), now)];
                     store
-                        .enqueue_many_claiming(&jobs, "test.last", seen, &format!("{w}"))
+                        .enqueue_many_claiming(&jobs, "test.last", seen, &format!("claimed by {w}"))
                         .await
                         .unwrap()
                 }));
@@ -750,7 +751,8 @@ async fn reopening_a_store_keeps_its_data_and_migrates_once() {
             (12,),
             (13,),
             (14,),
-            (15,)
+            (15,),
+            (16,)
         ]
     );
     assert!(matches!(
@@ -984,6 +986,7 @@ fn ticket_job(id: TicketId) -> NewJob {
         dedupe_key: Some(format!("ticket:{id}")),
         payload: format!("{{\"ticketId\":{id}}}"),
         run_after_ms: 0,
+        urgent: true,
     }
 }
 

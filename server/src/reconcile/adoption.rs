@@ -13,7 +13,7 @@ use bindery_shared::normalize::{canonical_mac, is_junk_serial};
 use bindery_shared::{DeviceFacts, FactField};
 use serde::{Deserialize, Serialize};
 
-use super::plan::Observed;
+use super::observed::Observed;
 use crate::ids::ConfigurationId;
 pub use crate::integration::AdoptionSettings;
 

@@ -12,6 +12,7 @@ use bindery_shared::{DeviceFacts, FactField};
 use crate::integration::Choices;
 
 use super::adoption::{AdoptionSettings, Candidacy, MatchKey};
+pub use super::observed::{Extras, Observed};
 use crate::ids::{CompanyId, ConfigurationId};
 
 /// The choices an admin made in the ConnectWise settings that binding needs.
@@ -71,33 +72,6 @@ impl TypeRule {
             .get(self.field)
             .is_some_and(|v| glob(&v.to_lowercase(), &self.pattern.to_lowercase()))
     }
-}
-
-/// A configuration as ConnectWise holds it (the fields binding reads). Serialisable, so a sync's
-/// read can travel inside the write job it plans.
-#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Observed {
-    pub id: ConfigurationId,
-    pub company_id: CompanyId,
-    pub status_id: Option<i64>,
-    /// The owned fields' current values, by field.
-    pub fields: Vec<(FactField, Option<String>)>,
-    /// The owned fields that are not facts. Absent from jobs stored before they existed.
-    #[serde(default)]
-    pub extras: Extras,
-}
-
-/// The configuration fields Bindery owns that are not device facts: the link to the device's
-/// page in the console, and the contact of the person who uses it. `None` is "no opinion":
-/// Bindery sets them, never blanks them (a person may have set the contact by hand).
-#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Extras {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub management_link: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub contact_id: Option<i64>,
 }
 
 impl Extras {

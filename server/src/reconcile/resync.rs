@@ -4,9 +4,11 @@
 
 use std::time::Duration;
 
-use super::queue::sync_job;
-use super::runner::LAST_FULL_SYNC;
+use super::jobs::{JobKind, SyncCompany};
 use crate::store::{NewJob, Result, Store, now_ms};
+
+/// The setting holding when the last full re-sync was queued (ms since the epoch).
+pub const LAST_FULL_SYNC: &str = "reconcile.last_full_sync_ms";
 
 /// ConnectWise requests the sync of an unchanged company of up to 1,000 configurations costs at
 /// most: its configurations (one page), and its contacts when this process holds no copy of
@@ -45,7 +47,7 @@ async fn spaced_syncs(store: &Store, requests_per_minute: u32) -> Result<Vec<New
         .enumerate()
         .map(|(n, c)| NewJob {
             run_after_ms: start + n as i64 * gap,
-            ..sync_job(*c)
+            ..SyncCompany { company_id: *c }.job()
         })
         .collect())
 }

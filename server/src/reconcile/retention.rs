@@ -5,7 +5,6 @@
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
-use super::runner::EngineConfig;
 use crate::store::Store;
 
 const DAY_MS: i64 = 86_400_000;
@@ -23,13 +22,13 @@ fn cutoff(now: i64, days: u32) -> i64 {
 
 /// At most once an hour, starts removing what is past its retention (in a task of its own, so
 /// the runner keeps leasing jobs meanwhile), and the callback message ids no longer needed.
-pub(super) fn prune_history(store: &Store, config: &EngineConfig, last: &AtomicI64, now: i64) {
+/// `days`: how long history and finished jobs are kept (0: forever).
+pub(super) fn prune_history(store: &Store, days: (u32, u32), last: &AtomicI64, now: i64) {
     if now - last.load(Ordering::Relaxed) < 3_600_000 {
         return;
     }
     last.store(now, Ordering::Relaxed);
-    let history = cutoff(now, config.retention_days);
-    let jobs = cutoff(now, config.job_retention_days);
+    let (history, jobs) = (cutoff(now, days.0), cutoff(now, days.1));
     let store = store.clone();
     tokio::spawn(async move {
         if let Err(e) = store.purge_callback_messages().await {

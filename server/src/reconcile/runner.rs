@@ -16,9 +16,8 @@ use tokio::sync::{Mutex, Notify, watch};
 use tokio::task::JoinSet;
 
 pub use super::job_error::JobError;
+use super::jobs::Work;
 use super::plan::BindingSettings;
-use super::queue::Work;
-use super::tickets;
 use crate::integration::{self, IntegrationError};
 use crate::sealing::ServerKey;
 use crate::store::{Backend, Job, Store, now_ms};
@@ -125,10 +124,8 @@ pub struct Engine {
     pub stats: EngineStats,
 }
 
-/// The setting holding when the last full re-sync was queued (ms since the epoch).
-pub const LAST_FULL_SYNC: &str = "reconcile.last_full_sync_ms";
-/// The setting holding when the open tickets' statuses were last polled.
-pub const LAST_TICKET_POLL: &str = "tickets.last_poll_ms";
+pub use super::resync::LAST_FULL_SYNC;
+pub use super::ticket_watch::LAST_TICKET_POLL;
 
 impl Engine {
     pub fn new(store: Store, key: Arc<ServerKey>, config: EngineConfig) -> Arc<Engine> {
@@ -255,7 +252,12 @@ impl Engine {
         )
         .await;
         self.schedule_ticket_poll(now).await;
-        super::retention::prune_history(&self.store, &self.config, &self.last_prune, now);
+        super::retention::prune_history(
+            &self.store,
+            (self.config.retention_days, self.config.job_retention_days),
+            &self.last_prune,
+            now,
+        );
     }
 
     /// Carries one leased job out, renewing its lease meanwhile, and records the outcome.
@@ -328,37 +330,10 @@ impl Engine {
     }
 
     async fn perform(&self, job: &Job) -> Result<(), JobError> {
-        match Work::from_job(&job.kind, &job.payload).map_err(JobError::Fault)? {
-            Work::SyncCompany(p) => self.sync_company(p.company_id).await,
-            Work::BindDevice(p) => self.bind_device(p, job.attempts).await,
-            Work::TicketCheck(p) => {
-                let client = self.shared_client().await?;
-                super::ticket_watch::check(&self.store, &client, p.ticket_id).await
-            }
-            Work::PollTickets(_) => {
-                let client = self.shared_client().await?;
-                let done = super::ticket_watch::poll(&self.store, &client).await?;
-                tracing::info!(
-                    tickets = done.tickets,
-                    requests = done.requests,
-                    "ticket statuses polled"
-                );
-                Ok(())
-            }
-            Work::Ticket(p) => {
-                let connection = async {
-                    let choices = integration::choices(&self.store).await?.ok_or_else(|| {
-                        JobError::Permanent(
-                            "choose the ticket boards and statuses in the ConnectWise settings first"
-                                .into(),
-                        )
-                    })?;
-                    Ok((self.shared_client().await?, choices))
-                }
-                .await;
-                tickets::work(&self.store, connection, p.ticket_id, &self.contacts).await
-            }
-        }
+        Work::from_job(&job.kind, &job.payload)
+            .map_err(JobError::Fault)?
+            .process(self, job.attempts)
+            .await
     }
 
     /// The ConnectWise client for the saved credentials, shared by every job and by the admin

@@ -6,7 +6,7 @@
 use connectwise_client::{Client, Error as CwError};
 
 use super::job_error::JobError;
-use super::tickets::{Flow, gone, log};
+use super::ticket_steps::{Flow, gone, log};
 use crate::integration::{BoardUse, CloseRule};
 use crate::store::{Store, Ticket, TicketState, now_ms};
 

@@ -11,6 +11,9 @@ use super::job_error::JobError;
 use crate::ids::TicketId;
 use crate::store::{Store, Ticket, TicketState};
 
+/// The setting holding when the open tickets' statuses were last polled.
+pub const LAST_TICKET_POLL: &str = "tickets.last_poll_ms";
+
 /// Re-reads one ticket and acts on what a person did to it.
 pub(super) async fn check(
     store: &Store,
@@ -134,7 +137,7 @@ impl super::Engine {
             };
             let last = self
                 .store
-                .setting(super::runner::LAST_TICKET_POLL)
+                .setting(LAST_TICKET_POLL)
                 .await?
                 .and_then(|v| v.parse::<i64>().ok())
                 .unwrap_or(0);
@@ -142,7 +145,7 @@ impl super::Engine {
                 return Ok(false);
             }
             self.store
-                .put_setting(super::runner::LAST_TICKET_POLL, &now.to_string())
+                .put_setting(LAST_TICKET_POLL, &now.to_string())
                 .await?;
             self.store
                 .enqueue(&super::queue::poll_tickets_job())

@@ -15,6 +15,7 @@ use connectwise_client::{Client, Error as CwError};
 use super::contact_lookup::ContactCache;
 use super::job_error::JobError;
 use super::ticket_close;
+use super::ticket_steps::{Flow, gone, log};
 use crate::ids::{ConfigurationId, TicketId};
 use crate::integration::{BoardUse, Choices};
 use crate::store::{BindingState, Store, Ticket, TicketBoard, TicketState, now_ms};
@@ -124,12 +125,6 @@ pub(super) async fn work(
             Err(e)
         }
     }
-}
-
-/// Whether a step left more to do, or ended the ticket's work (deleted in ConnectWise).
-pub(super) enum Flow {
-    Continue,
-    Finished,
 }
 
 async fn steps(
@@ -302,25 +297,6 @@ async fn attach(
     Ok(Flow::Continue)
 }
 
-/// Records a ticket write in the activity log.
-pub(super) async fn log<T>(
-    store: &Store,
-    action: &str,
-    t: &Ticket,
-    cw_id: Option<i64>,
-    result: &Result<T, CwError>,
-) {
-    let message = result.as_ref().err().map(ToString::to_string);
-    store
-        .record_activity(
-            action,
-            &t.summary,
-            cw_id,
-            message.as_deref().map_or(Ok(()), Err),
-        )
-        .await;
-}
-
 /// True when the configuration is attached to the ticket already.
 async fn attached(
     client: &Client,
@@ -332,23 +308,6 @@ async fn attached(
         .await?
         .iter()
         .any(|c| c.id == Some(configuration_id.0)))
-}
-
-/// The ticket was deleted in ConnectWise: recorded (closed, with why), never recreated.
-pub(super) async fn gone(store: &Store, t: &mut Ticket) -> Result<Flow, JobError> {
-    if store.ticket_deleted_in_connectwise(t.id).await? {
-        store
-            .record_activity(
-                "ticket.deleted",
-                &t.summary,
-                t.progress.cw_ticket_id,
-                Ok(()),
-            )
-            .await;
-    }
-    t.deleted_ms = Some(now_ms());
-    t.progress.state = TicketState::Closed;
-    Ok(Flow::Finished)
 }
 
 #[cfg(test)]

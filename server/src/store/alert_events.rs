@@ -3,10 +3,38 @@
 //! most one note an hour on its ticket; a resolve ends the active alert and asks for its ticket
 //! to close. Called inside the transaction of the device's batch.
 
-use super::alerts::AlertInput;
 use super::tickets;
+use super::tickets::NewTicket;
 use super::{NewJob, Result, now_ms};
 use crate::ids::{AlertId, DeviceId, TicketId};
+
+/// One raise or resolve to record.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AlertInput {
+    /// The agent's sequence number; `None` for the server's own alerts ("offline").
+    pub seq: Option<i64>,
+    pub monitor_id: String,
+    pub subject: String,
+    pub raised: bool,
+    pub at_ms: i64,
+    pub summary: String,
+    pub detail: Option<String>,
+    pub value: Option<f64>,
+    /// For a raise: the ticket to open, or why there is none.
+    pub ticket: std::result::Result<NewTicket, String>,
+    /// For a resolve: the note the ticket closes with.
+    pub note: String,
+    /// For a raise: reopen the ticket of the same alert if Bindery closed it less than this
+    /// long ago (0: never), with this note.
+    pub reopen_within_ms: i64,
+    pub reopen_note: String,
+    /// A raise of a monitor the device's policy does not run: its sequence number is taken,
+    /// nothing else.
+    pub refused: bool,
+    /// For a raise inside a maintenance window: when it ends. The alert opens no ticket until
+    /// then (nor reopens one); released then if still raised.
+    pub held_until_ms: Option<i64>,
+}
 
 /// At most one "still failing" note an hour on a ticket.
 pub const REPEAT_NOTE_EVERY_MS: i64 = 3_600_000;

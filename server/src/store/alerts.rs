@@ -6,8 +6,9 @@
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
+use super::alert_events::AlertInput;
 use super::conditions::{Arg, Conditions};
-use super::tickets::{self, BRIEF_COLUMNS, NewTicket, TicketBrief, brief_from_row};
+use super::tickets::{self, BRIEF_COLUMNS, TicketBrief, brief_from_row};
 use super::{NewJob, Result, Store, StoreError, now_ms};
 use crate::ids::{AlertId, DeviceId, PolicyId, TicketId};
 
@@ -97,34 +98,6 @@ fn from_row(r: &AnyRow) -> std::result::Result<Alert, sqlx::Error> {
         held_until_ms: r.try_get("held_until_ms")?,
         held_ms: r.try_get("held_ms")?,
     })
-}
-
-/// One raise or resolve to record.
-#[derive(Clone, Debug, PartialEq)]
-pub struct AlertInput {
-    /// The agent's sequence number; `None` for the server's own alerts ("offline").
-    pub seq: Option<i64>,
-    pub monitor_id: String,
-    pub subject: String,
-    pub raised: bool,
-    pub at_ms: i64,
-    pub summary: String,
-    pub detail: Option<String>,
-    pub value: Option<f64>,
-    /// For a raise: the ticket to open, or why there is none.
-    pub ticket: std::result::Result<NewTicket, String>,
-    /// For a resolve: the note the ticket closes with.
-    pub note: String,
-    /// For a raise: reopen the ticket of the same alert if Bindery closed it less than this
-    /// long ago (0: never), with this note.
-    pub reopen_within_ms: i64,
-    pub reopen_note: String,
-    /// A raise of a monitor the device's policy does not run: its sequence number is taken,
-    /// nothing else.
-    pub refused: bool,
-    /// For a raise inside a maintenance window: when it ends. The alert opens no ticket until
-    /// then (nor reopens one); released then if still raised.
-    pub held_until_ms: Option<i64>,
 }
 
 /// What a batch of events did.

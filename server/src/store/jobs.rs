@@ -16,6 +16,8 @@ pub struct NewJob {
     pub dedupe_key: Option<String>,
     pub payload: String,
     pub run_after_ms: i64,
+    /// Leased before every job that is not (a ticket: a person waits for it).
+    pub urgent: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -57,18 +59,18 @@ fn from_row(r: &AnyRow) -> std::result::Result<Job, sqlx::Error> {
     })
 }
 
-/// The jobs a lease may take, best first: ticket jobs that are due, other jobs that are due,
-/// then jobs whose lease ran out. Each branch walks an index (`jobs_ready_kind`, migration 14)
+/// The jobs a lease may take, best first: urgent jobs that are due, other jobs that are due,
+/// then jobs whose lease ran out. Each branch walks an index (`jobs_ready_urgent`, migration 16)
 /// and stops at the limit, so a lease costs the same with 100,000 jobs queued as with ten;
 /// sorting every due job by priority took 50 ms and more there, under the write lock. `{lock}`
 /// is PostgreSQL's row lock (SQLite has one writer at a time, so its statement is already
 /// exclusive).
 const LEASE: &str = "WITH due AS (\
      SELECT id, 0 AS rank, run_after_ms AS at FROM (SELECT id, run_after_ms FROM jobs \
-       WHERE state = 'queued' AND kind = 'cw.ticket' AND run_after_ms <= $3 \
+       WHERE state = 'queued' AND urgent = 1 AND run_after_ms <= $3 \
        ORDER BY run_after_ms, id LIMIT $4{lock}) tickets \
      UNION ALL SELECT id, 1, run_after_ms FROM (SELECT id, run_after_ms FROM jobs \
-       WHERE state = 'queued' AND kind <> 'cw.ticket' AND run_after_ms <= $3 \
+       WHERE state = 'queued' AND urgent = 0 AND run_after_ms <= $3 \
        ORDER BY run_after_ms, id LIMIT $4{lock}) others \
      UNION ALL SELECT id, 2, lease_until_ms FROM (SELECT id, lease_until_ms FROM jobs \
        WHERE state = 'running' AND lease_until_ms < $3 ORDER BY lease_until_ms, id LIMIT $4{lock}) lapsed) \
@@ -76,8 +78,8 @@ const LEASE: &str = "WITH due AS (\
      WHERE id IN (SELECT id FROM due ORDER BY rank, at, id LIMIT $4) \
      RETURNING id, kind, dedupe_key, payload, state, attempts, run_after_ms, lease_owner, lease_until_ms, last_error";
 
-const ENQUEUE: &str = "INSERT INTO jobs (kind, dedupe_key, payload, state, run_after_ms, created_ms, updated_ms) \
-             VALUES ($1, $2, $3, 'queued', $4, $5, $5) \
+const ENQUEUE: &str = "INSERT INTO jobs (kind, dedupe_key, payload, state, run_after_ms, created_ms, updated_ms, urgent) \
+             VALUES ($1, $2, $3, 'queued', $4, $5, $5, $6) \
              ON CONFLICT (dedupe_key) DO UPDATE SET payload = excluded.payload, \
              rerun = CASE WHEN jobs.state = 'running' THEN 1 ELSE 0 END, \
              attempts = CASE WHEN jobs.state = 'failed' THEN 0 ELSE jobs.attempts END, \
@@ -88,20 +90,27 @@ const ENQUEUE: &str = "INSERT INTO jobs (kind, dedupe_key, payload, state, run_a
              updated_ms = excluded.updated_ms \
              RETURNING id";
 
+/// The insert of `job` queued at `now` ([`ENQUEUE`]), answering its id.
+fn enqueue_query(
+    job: &NewJob,
+    now: i64,
+) -> sqlx::query::QueryAs<'_, sqlx::Any, (i64,), sqlx::any::AnyArguments> {
+    sqlx::query_as(ENQUEUE)
+        .bind(&job.kind)
+        .bind(&job.dedupe_key)
+        .bind(&job.payload)
+        .bind(job.run_after_ms)
+        .bind(now)
+        .bind(i32::from(job.urgent))
+}
+
 /// Queues a job inside the caller's transaction (with the change that asks for it), as
 /// [`Store::enqueue`] would.
 pub(crate) async fn enqueue_in(
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
     job: &NewJob,
 ) -> Result<i64> {
-    let (id,): (i64,) = sqlx::query_as(ENQUEUE)
-        .bind(&job.kind)
-        .bind(&job.dedupe_key)
-        .bind(&job.payload)
-        .bind(job.run_after_ms)
-        .bind(now_ms())
-        .fetch_one(&mut **tx)
-        .await?;
+    let (id,): (i64,) = enqueue_query(job, now_ms()).fetch_one(&mut **tx).await?;
     Ok(id)
 }
 
@@ -112,14 +121,7 @@ impl Store {
     /// afresh.
     pub async fn enqueue(&self, job: &NewJob) -> Result<i64> {
         let now = now_ms();
-        let (id,): (i64,) = sqlx::query_as(ENQUEUE)
-            .bind(&job.kind)
-            .bind(&job.dedupe_key)
-            .bind(&job.payload)
-            .bind(job.run_after_ms)
-            .bind(now)
-            .fetch_one(&self.pool)
-            .await?;
+        let (id,): (i64,) = enqueue_query(job, now).fetch_one(&self.pool).await?;
         Ok(id)
     }
 
@@ -128,14 +130,7 @@ impl Store {
         let now = now_ms();
         let mut tx = self.begin_write().await?;
         for job in jobs {
-            sqlx::query(ENQUEUE)
-                .bind(&job.kind)
-                .bind(&job.dedupe_key)
-                .bind(&job.payload)
-                .bind(job.run_after_ms)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
+            enqueue_query(job, now).fetch_one(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -178,14 +173,7 @@ impl Store {
             return Ok(false);
         }
         for job in jobs {
-            sqlx::query(ENQUEUE)
-                .bind(&job.kind)
-                .bind(&job.dedupe_key)
-                .bind(&job.payload)
-                .bind(job.run_after_ms)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
+            enqueue_query(job, now).fetch_one(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(true)

@@ -31,7 +31,8 @@ use sqlx::{AnyPool, Executor};
 
 pub use activity::{Activity, COUNTED_AT_MOST as ACTIVITY_COUNTED_AT_MOST};
 pub use admins::{Admin, AdminSession};
-pub use alerts::{Alert, AlertFilter, AlertInput, AlertIntake, AlertState};
+pub use alert_events::AlertInput;
+pub use alerts::{Alert, AlertFilter, AlertIntake, AlertState};
 pub use bindings::{Binding, BindingState, LinkState, PersonChoice, PolicyBindings};
 pub use device_list::{DeviceFilter, DeviceListRow};
 pub use devices::{Device, DeviceAuth, facts_for_storage};
@@ -88,6 +89,7 @@ const SQLITE_MIGRATIONS: &[(i64, &str)] = &[
     (13, include_str!("migrations/sqlite/0013_retention.sql")),
     (14, include_str!("migrations/sqlite/0014_scale.sql")),
     (15, include_str!("migrations/sqlite/0015_list_counts.sql")),
+    (16, include_str!("migrations/sqlite/0016_job_urgency.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("migrations/postgres/0001_initial.sql")),
@@ -114,6 +116,7 @@ const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (13, include_str!("migrations/postgres/0013_retention.sql")),
     (14, include_str!("migrations/postgres/0014_scale.sql")),
     (15, include_str!("migrations/postgres/0015_list_counts.sql")),
+    (16, include_str!("migrations/postgres/0016_job_urgency.sql")),
 ];
 
 /// A handle on the store; cheap to clone (a connection pool).
