@@ -121,6 +121,7 @@ impl From<OpError> for ApiFailure {
             OpError::Invalid { field, message } => {
                 ApiFailure::invalid_body(message, field.map(str::to_owned))
             }
+            OpError::InvalidAt { at, message } => ApiFailure::invalid_body(message, Some(at)),
             OpError::Unavailable(message) => {
                 ApiFailure::new(StatusCode::BAD_GATEWAY, "cw_error", message)
             }

@@ -139,6 +139,12 @@ pub async fn check_password(
     Ok(admin.filter(|_| ok).map(|a| a.id))
 }
 
+/// Ends the session `token` names (signing out); nothing when there is none.
+pub async fn end_session(state: &Shared, token: &str) -> Result<(), ApiFailure> {
+    state.store.delete_session(&hash_secret(token)).await?;
+    Ok(())
+}
+
 /// Starts a session for `admin_id`: (token, csrf).
 pub async fn start_session(state: &Shared, admin_id: i64) -> Result<(String, String), ApiFailure> {
     let unavailable = |_| {

@@ -227,6 +227,73 @@ fn no_file_imports_one_that_imports_it_back() {
     );
 }
 
+/// The store's methods that write: a `pub async fn` whose body inserts, updates, deletes,
+/// writes a setting or opens a write transaction.
+fn store_writes() -> BTreeSet<String> {
+    let mut files = Vec::new();
+    rust_files(&src().join("store"), &mut files);
+    let mut writes = BTreeSet::new();
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        let code = code(&text);
+        for (at, _) in code.match_indices("    pub async fn ") {
+            // The method ends where its indentation closes.
+            let end = code[at..].find("\n    }\n").map_or(code.len(), |e| at + e);
+            let body = &code[at + 4..end];
+            let name: String = body["pub async fn ".len()..]
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
+            let writing = [
+                "INSERT ",
+                "UPDATE ",
+                "DELETE ",
+                "put_setting(",
+                "begin_write(",
+            ]
+            .iter()
+            .any(|w| body.contains(w));
+            if writing {
+                writes.insert(name);
+            }
+        }
+    }
+    writes
+}
+
+/// Admin writes go through `ops/`: the admin API, the console and the CLI parse input and
+/// render output, and never call a store method that writes.
+#[test]
+fn front_ends_leave_writing_to_ops() {
+    let writes = store_writes();
+    assert!(
+        writes.contains("create_policy") && writes.contains("revoke_token"),
+        "the store's writes are found: {writes:?}"
+    );
+    let mut files = Vec::new();
+    for front in ["api/admin", "console", "cli"] {
+        rust_files(&src().join(front), &mut files);
+    }
+    let mut found = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        let flat: String = code(&text).split_whitespace().collect();
+        for write in &writes {
+            for call in [format!("store.{write}("), format!("store().{write}(")] {
+                if flat.contains(&call) {
+                    let name = file.strip_prefix(src()).unwrap().display().to_string();
+                    found.push(format!("{name}: {call}"));
+                }
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "front ends writing to the store themselves (use an op in ops/):\n{}",
+        found.join("\n")
+    );
+}
+
 #[test]
 fn files_and_functions_stay_readable_whole() {
     let mut files = Vec::new();

@@ -572,8 +572,10 @@ async fn an_admin_sets_up_links_watches_binding_and_fixes_a_failure_in_a_real_br
         msi.contains(&format!(
             "{}/downloads/bindery-agent-x86_64.msi",
             server.url
-        )) && msi.contains(&format!(" ENROLL_TOKEN={new_token} "))
-            && msi.ends_with(" ALLOW_HTTP=1\""),
+        )) && msi.contains(&format!("-Value '{new_token}'"))
+            && msi.contains(" ENROLL_TOKEN_FILE=")
+            && !msi.contains(&format!("ENROLL_TOKEN={new_token}"))
+            && msi.contains(" ALLOW_HTTP=1\";"),
         "{msi}"
     );
     s.shot("token").await;
@@ -664,6 +666,22 @@ async fn an_admin_sets_up_links_watches_binding_and_fixes_a_failure_in_a_real_br
     s.go("/console/policies/1").await;
     s.shot("policy-narrow").await;
     s.c.set_window_size(1280, 900).await.unwrap();
+
+    // A policy is renamed from its page; a name another policy has is refused, and nothing
+    // changes.
+    s.go("/console/policies/1").await;
+    s.fill("#policy_name", "Acme servers").await;
+    s.click("#rename").await;
+    assert_eq!(s.text(".banner.ok").await, "Renamed.");
+    assert_eq!(s.text("h1").await, "Policy Acme servers");
+    s.fill("#policy_name", "GLOBEX, Inc. office").await;
+    s.click("#rename").await;
+    assert!(
+        s.text("main").await.contains("exists"),
+        "a taken name is refused"
+    );
+    s.go("/console/policies/1").await;
+    assert_eq!(s.text("h1").await, "Policy Acme servers");
 
     // Signing out, then a session that no longer exists: back to sign-in, with a note.
     s.go("/console/policies").await;

@@ -17,22 +17,19 @@ pub enum Command {
 }
 
 pub async fn run(cx: &Context<'_>, command: Command) -> Result<(), String> {
-    let store = cx.store;
-    let e = |e: bindery_server::store::StoreError| e.to_string();
+    let ops = bindery_server::ops::Ops::new(cx.store, None, None);
+    let e = |e: bindery_server::ops::OpError| e.to_string();
     match command {
         Command::AccountCreate { username } => {
             let (password, made) = admin_password()?;
-            let hash = bindery_server::secrets::hash_password(&password)?;
-            store.create_admin(&username, &hash).await.map_err(e)?;
+            ops.create_admin(&username, &password).await.map_err(e)?;
             if made {
                 println!("{username}\t{password}");
             }
         }
         Command::AccountPassword { username } => {
             let (password, made) = admin_password()?;
-            let hash = bindery_server::secrets::hash_password(&password)?;
-            store
-                .set_admin_password(&username, &hash)
+            ops.set_admin_password(&username, &password)
                 .await
                 .map_err(e)?;
             if made {

@@ -52,7 +52,8 @@ pub async fn run(cx: &Context<'_>, command: Command) -> Result<(), String> {
     };
     let shown = match wanted {
         Some(w) => {
-            held::save(store, p.id, &w)
+            bindery_server::ops::Ops::new(store, None, None)
+                .set_maintenance(p.id, &w)
                 .await
                 .map_err(|e| e.to_string())?;
             w

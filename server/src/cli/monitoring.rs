@@ -82,8 +82,11 @@ async fn set_monitors(
 ) -> Result<(), String> {
     let store = cx.store;
     let p = policy_named(store, policy).await?;
+    let ops = bindery_server::ops::Ops::new(store, None, None);
     if default {
-        store.set_policy_monitors(p.id, None).await.map_err(text)?;
+        ops.set_monitors(p.id, None)
+            .await
+            .map_err(|e| e.to_string())?;
         println!("{}: the default monitors", p.name);
         return Ok(());
     }
@@ -95,15 +98,9 @@ async fn set_monitors(
     };
     let settings: MonitorSettings = serde_json::from_str(&json_text)
         .map_err(|err| format!("the monitor settings do not read: {err}"))?;
-    let problems = settings.problems();
-    if !problems.is_empty() {
-        return Err(problems.join("; "));
-    }
-    let json = serde_json::to_string(&settings).map_err(|e| e.to_string())?;
-    store
-        .set_policy_monitors(p.id, Some(&json))
+    ops.set_monitors(p.id, Some(&settings))
         .await
-        .map_err(text)?;
+        .map_err(|e| e.to_string())?;
     println!(
         "{}: {} monitors; offline after {} min",
         p.name,

@@ -35,7 +35,7 @@ pub async fn run(cx: &Context<'_>, command: Command) -> Result<(), String> {
     let e = |e: bindery_server::store::StoreError| e.to_string();
     match command {
         Command::PolicyCreate { name } => {
-            let p = store
+            let p = Ops::new(store, None, None)
                 .create_policy(&name)
                 .await
                 .map_err(|e| e.to_string())?;
@@ -49,7 +49,7 @@ pub async fn run(cx: &Context<'_>, command: Command) -> Result<(), String> {
         }
         Command::PolicyRename { name, new_name } => {
             let p = policy_named(store, &name).await?;
-            let p = store
+            let p = Ops::new(store, None, None)
                 .rename_policy(p.id, &new_name)
                 .await
                 .map_err(|e| e.to_string())?;

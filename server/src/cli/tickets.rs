@@ -2,7 +2,7 @@
 //! rule), shown and changed; `contact-map`: an admin's own login-to-contact mappings.
 
 use bindery_server::integration::{self, CloseRule};
-use bindery_server::reconcile::contact_lookup;
+use bindery_server::ops::Ops;
 use clap::{Subcommand, ValueEnum};
 
 use super::Context;
@@ -77,22 +77,14 @@ async fn contact_map(
     login: Option<String>,
     contact_id: Option<i64>,
 ) -> Result<(), String> {
-    let mut maps = contact_lookup::manual(cx.store).await;
-    if let Some(login) = login {
-        let login = login.trim().to_owned();
-        if login.is_empty() || login.chars().count() > 200 {
-            return Err("a login is 1 to 200 characters".into());
-        }
-        maps.retain(|(l, _)| !l.eq_ignore_ascii_case(&login));
-        if let Some(id) = contact_id {
-            maps.push((login, id));
-        }
-        let json = serde_json::to_string(&maps).map_err(|e| e.to_string())?;
-        cx.store
-            .put_setting(contact_lookup::MANUAL, &json)
+    let ops = Ops::new(cx.store, None, None);
+    let maps = match login {
+        Some(login) => ops
+            .map_contact(&login, contact_id)
             .await
-            .map_err(|e| e.to_string())?;
-    }
+            .map_err(|e| e.to_string())?,
+        None => ops.contact_mappings().await,
+    };
     for (login, id) in &maps {
         println!("{login}\t{id}");
     }
@@ -119,14 +111,14 @@ async fn ticket_rules(
         let mut rules = c.tickets;
         rules.reopen_within_hours = reopen_within_hours.unwrap_or(rules.reopen_within_hours);
         rules.poll_minutes = poll_minutes.unwrap_or(rules.poll_minutes);
-        c = integration::save_ticket_rules(
-            cx.store,
-            rules,
-            monitoring_close_rule.map_or(c.monitoring.close_rule, CloseRule::from),
-            self_service_close_rule.map_or(c.self_service.close_rule, CloseRule::from),
-        )
-        .await
-        .map_err(e)?;
+        c = Ops::new(cx.store, None, None)
+            .set_ticket_rules(
+                rules,
+                monitoring_close_rule.map_or(c.monitoring.close_rule, CloseRule::from),
+                self_service_close_rule.map_or(c.self_service.close_rule, CloseRule::from),
+            )
+            .await
+            .map_err(|e| e.to_string())?;
     }
     println!(
         "reopen within {} h; poll every {} min; monitoring board: {:?}; self-service board: {:?}",

@@ -1,5 +1,6 @@
 //! `token-create`, `token-list` and `token-revoke`: enrollment tokens.
 
+use bindery_server::ops::Ops;
 use clap::Subcommand;
 
 use super::{Context, policy_named};
@@ -73,7 +74,10 @@ pub async fn run(cx: &Context<'_>, command: Command) -> Result<(), String> {
                 println!("{}\t{state}\t{} uses\t{}", t.id, t.uses, t.label);
             }
         }
-        Command::Revoke { id } => store.revoke_token(id).await.map_err(|e| e.to_string())?,
+        Command::Revoke { id } => Ops::new(store, None, None)
+            .revoke_token(id)
+            .await
+            .map_err(|e| e.to_string())?,
     }
     Ok(())
 }

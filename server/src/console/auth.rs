@@ -14,8 +14,8 @@ use serde::Deserialize;
 use super::{ConsoleError, CsrfForm, Page, render};
 use crate::secrets::hash_secret;
 use crate::sessions::{
-    check_password, loggable, secure_cookies, session_cookie, session_for, session_token,
-    sign_in_attempt, sign_in_failed, start_session,
+    check_password, end_session, loggable, secure_cookies, session_cookie, session_for,
+    session_token, sign_in_attempt, sign_in_failed, start_session,
 };
 use crate::state::Shared;
 
@@ -182,7 +182,7 @@ async fn logout(
 ) -> Page {
     viewer.check(&form.csrf)?;
     if let Some((token, _)) = session_token(&headers) {
-        state.store.delete_session(&hash_secret(&token)).await?;
+        end_session(&state, &token).await?;
     }
     Ok((
         [(

@@ -10,7 +10,6 @@ use serde::Deserialize;
 
 use super::{ConsoleError, CsrfForm, Frame, Page, Paging, Viewer, ago, enc, render, see_other};
 use crate::ids::AlertId;
-use crate::monitoring;
 use crate::state::Shared;
 use crate::store::{AlertFilter, AlertState, TicketBrief, TicketState};
 
@@ -246,10 +245,11 @@ async fn close_help(
     Form(f): Form<CsrfForm>,
 ) -> Page {
     viewer.check(&f.csrf)?;
-    monitoring::close_help_as_admin(&state.store, id, &viewer.username)
+    state
+        .ops()
+        .close_help(id, &viewer.username)
         .await?
         .ok_or_else(|| ConsoleError::new(StatusCode::NOT_FOUND, "no such help request"))?;
-    state.wake_engine();
     Ok(see_other("/console/help-requests", "closed"))
 }
 

@@ -125,6 +125,7 @@ fn notice_text(code: &str) -> Option<&'static str> {
         "moved" => "Moved. The device is bound in its new policy's company.",
         "revoked" => "The token is revoked: it can enroll no more machines.",
         "deleted" => "Deleted.",
+        "renamed" => "Renamed.",
         "decided" => "Done. The device is being bound accordingly.",
         "none_chosen" => "Tick at least one policy to link.",
         _ => return None,

@@ -21,6 +21,7 @@ pub fn router() -> Router<Shared> {
         .route("/policies/{id}/unlink", post(unlink))
         .route("/policies/{id}/retry", post(retry))
         .route("/policies/{id}/delete", post(delete))
+        .route("/policies/{id}/rename", post(rename))
         .route("/tokens", post(create_token))
         .route("/tokens/{id}/revoke", post(revoke_token))
 }
@@ -94,7 +95,7 @@ struct NameForm {
 
 async fn create(State(state): State<Shared>, viewer: Viewer, Form(f): Form<NameForm>) -> Page {
     viewer.check(&f.csrf)?;
-    let p = state.store.create_policy(&f.name).await?;
+    let p = state.ops().create_policy(&f.name).await?;
     Ok(see_other(&format!("/console/policies/{}", p.id), "created"))
 }
 
@@ -132,6 +133,7 @@ struct CompanyRow {
 struct PolicyPage {
     frame: Frame,
     id: PolicyId,
+    name: String,
     /// The new-token form's defaults (blank: never / any number).
     token_days: String,
     token_uses: String,
@@ -198,6 +200,7 @@ async fn one(
     let page = PolicyPage {
         frame,
         id,
+        name: p.name.clone(),
         link: b.link.as_str(),
         link_label: link_label(b.link),
         company: p
@@ -314,6 +317,17 @@ async fn retry(
     Ok(see_other(&format!("/console/policies/{id}"), "retry"))
 }
 
+async fn rename(
+    State(state): State<Shared>,
+    viewer: Viewer,
+    Path(id): Path<PolicyId>,
+    Form(f): Form<NameForm>,
+) -> Page {
+    viewer.check(&f.csrf)?;
+    state.ops().rename_policy(id, &f.name).await?;
+    Ok(see_other(&format!("/console/policies/{id}"), "renamed"))
+}
+
 async fn delete(
     State(state): State<Shared>,
     viewer: Viewer,
@@ -408,6 +422,6 @@ async fn revoke_token(
     Form(f): Form<CsrfForm>,
 ) -> Page {
     viewer.check(&f.csrf)?;
-    state.store.revoke_token(id).await?;
+    state.ops().revoke_token(id).await?;
     Ok(see_other("/console/policies", "revoked"))
 }

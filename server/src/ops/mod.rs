@@ -1,17 +1,30 @@
 //! The admin actions, each written once: the admin API, the console and the CLI parse their
 //! input, call these, and render the result. None of them imports another.
 //!
+//! One file per noun, as `cli/`:
+//! - `policies`: create, rename, delete, "Retry Pending";
 //! - `links`: link a policy to a company (with its preview), unlink, and company suggestions;
-//! - `identity`: possible reinstalls, a person's choice of configuration, auto-approval;
-//! - `tokens`: enrollment tokens, with one rule for their label and lifetime;
-//! - `settings`: the ConnectWise credentials, the connection test and the choices;
-//! - `actions`: delete a policy, retry pending, sync now, move and retire a device, close an alert.
+//! - `tokens`: enrollment tokens, with one rule for their label and lifetime, and revoking;
+//! - `devices`: move and retire; `identity`: possible reinstalls, a person's choice of
+//!   configuration, auto-approval;
+//! - `monitoring`: a policy's monitors, closing an alert or a help request;
+//! - `maintenance`: a policy's maintenance windows;
+//! - `tickets`: the manual contact mappings and the ticket rules;
+//! - `settings`: the ConnectWise credentials, the connection test, the choices, "Sync now";
+//! - `accounts`: admin accounts and their passwords.
+//!
+//! The front ends may not call the store's writes themselves (`tests/layout.rs` checks it).
 
-pub mod actions;
+pub mod accounts;
+pub mod devices;
 pub mod identity;
 pub mod links;
+pub mod maintenance;
+pub mod monitoring;
+pub mod policies;
 pub mod settings;
 pub mod suggest;
+pub mod tickets;
 pub mod tokens;
 
 use connectwise_client::{Client, Error as CwError};
@@ -52,6 +65,9 @@ pub enum OpError {
         field: Option<&'static str>,
         message: String,
     },
+    /// As `Invalid`, at a place within a list (`[3].login`).
+    #[error("{message}")]
+    InvalidAt { at: String, message: String },
     /// ConnectWise (or the server's own key) could not serve the action now.
     #[error("{0}")]
     Unavailable(String),

@@ -92,4 +92,11 @@ impl Ops<'_> {
         self.wake();
         Ok(())
     }
+
+    /// "Sync now": a re-sync of every company Bindery binds in. Returns how many companies.
+    pub async fn sync_now(&self) -> Result<usize, OpError> {
+        let n = queue::sync_all(self.store, self.cw_requests_per_minute()).await?;
+        self.wake();
+        Ok(n)
+    }
 }

@@ -38,4 +38,9 @@ impl Ops<'_> {
             .create_token(policy_id, label, expires, max_uses.map(i64::from))
             .await?)
     }
+
+    /// Revokes a token: no machine enrolls with it from now on (those enrolled stay).
+    pub async fn revoke_token(&self, token_id: i64) -> Result<(), OpError> {
+        Ok(self.store.revoke_token(token_id).await?)
+    }
 }

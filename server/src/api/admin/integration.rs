@@ -10,7 +10,6 @@ use super::AdminAuth;
 use crate::api::{ApiFailure, read_json};
 use crate::integration::{self, Catalog, Choices, CwCredentials, CwCredentialsView};
 use crate::reconcile::callbacks::{self, CallbackStatus};
-use crate::reconcile::contact_lookup;
 use crate::state::Shared;
 
 pub fn router() -> Router<Shared> {
@@ -122,7 +121,9 @@ async fn contact_mappings(
     _: AdminAuth,
 ) -> Result<Json<Vec<ContactMapping>>, ApiFailure> {
     Ok(Json(
-        contact_lookup::manual(&state.store)
+        state
+            .ops()
+            .contact_mappings()
             .await
             .into_iter()
             .map(|(login, contact_id)| ContactMapping { login, contact_id })
@@ -137,31 +138,13 @@ async fn save_contact_mappings(
     body: axum::body::Body,
 ) -> Result<Json<Vec<ContactMapping>>, ApiFailure> {
     let list: Vec<ContactMapping> = read_json(body).await?;
-    if list.len() > 10_000 {
-        return Err(ApiFailure::invalid_body(
-            "at most 10,000 mappings".to_owned(),
-            None,
-        ));
-    }
-    for (i, m) in list.iter().enumerate() {
-        let n = m.login.trim().chars().count();
-        if n == 0 || n > 200 || m.login.chars().any(char::is_control) {
-            return Err(ApiFailure::invalid_body(
-                "a login is 1 to 200 characters, none of them control characters".to_owned(),
-                Some(format!("[{i}].login")),
-            ));
-        }
-    }
-    let pairs: Vec<(String, i64)> = list
-        .iter()
-        .map(|m| (m.login.trim().to_owned(), m.contact_id))
-        .collect();
-    let json = serde_json::to_string(&pairs).unwrap_or_else(|_| "[]".into());
-    state
-        .store
-        .put_setting(contact_lookup::MANUAL, &json)
-        .await?;
-    Ok(Json(list))
+    let pairs: Vec<(String, i64)> = list.into_iter().map(|m| (m.login, m.contact_id)).collect();
+    let kept = state.ops().replace_contact_mappings(&pairs).await?;
+    Ok(Json(
+        kept.into_iter()
+            .map(|(login, contact_id)| ContactMapping { login, contact_id })
+            .collect(),
+    ))
 }
 
 #[derive(Deserialize)]

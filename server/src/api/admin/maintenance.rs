@@ -61,10 +61,7 @@ async fn set_windows(
     body: axum::body::Body,
 ) -> Result<Json<MaintenanceView>, ApiFailure> {
     let windows: Maintenance = read_json(body).await?;
-    windows
-        .check()
-        .map_err(|e| ApiFailure::invalid_body(e, None))?;
-    held::save(&state.store, id, &windows).await?;
+    state.ops().set_maintenance(id, &windows).await?;
     view(&state, id).await
 }
 
@@ -73,6 +70,9 @@ async fn clear_windows(
     _: AdminAuth,
     Path(id): Path<PolicyId>,
 ) -> Result<Json<MaintenanceView>, ApiFailure> {
-    held::save(&state.store, id, &Maintenance::default()).await?;
+    state
+        .ops()
+        .set_maintenance(id, &Maintenance::default())
+        .await?;
     view(&state, id).await
 }

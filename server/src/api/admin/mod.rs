@@ -20,8 +20,8 @@ use serde::{Deserialize, Serialize};
 use super::{ApiFailure, read_json};
 use crate::secrets::{hash_secret, verify_secret};
 use crate::sessions::{
-    check_password, loggable, secure_cookies, session_cookie, session_for, session_token,
-    sign_in_attempt, sign_in_failed, start_session,
+    check_password, end_session, loggable, secure_cookies, session_cookie, session_for,
+    session_token, sign_in_attempt, sign_in_failed, start_session,
 };
 use crate::state::Shared;
 
@@ -162,7 +162,7 @@ async fn logout(
     headers: HeaderMap,
 ) -> Result<Response, ApiFailure> {
     if let Some((token, _)) = session_token(&headers) {
-        state.store.delete_session(&hash_secret(&token)).await?;
+        end_session(&state, &token).await?;
     }
     Ok((
         StatusCode::NO_CONTENT,

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::AdminAuth;
 use crate::api::{ApiFailure, read_json};
 use crate::ids::{AlertId, DeviceId, PolicyId};
-use crate::monitoring::{self, settings::MonitorSettings};
+use crate::monitoring::settings::MonitorSettings;
 use crate::state::Shared;
 use crate::store::{Alert, AlertFilter, AlertState, HelpRequest};
 
@@ -151,10 +151,11 @@ async fn close_help(
     auth: AdminAuth,
     Path(id): Path<i64>,
 ) -> Result<Json<HelpRequest>, ApiFailure> {
-    let h = monitoring::close_help_as_admin(&state.store, id, &auth.username)
+    let h = state
+        .ops()
+        .close_help(id, &auth.username)
         .await?
         .ok_or_else(|| not_found("help request"))?;
-    state.wake_engine();
     Ok(Json(h))
 }
 
@@ -186,14 +187,7 @@ async fn set_monitors(
     body: axum::body::Body,
 ) -> Result<Json<MonitorsView>, ApiFailure> {
     let settings: MonitorSettings = read_json(body).await?;
-    let problems = settings.problems();
-    if !problems.is_empty() {
-        return Err(ApiFailure::invalid_body(problems.join("; "), None));
-    }
-    let json = serde_json::to_string(&settings).map_err(|e| {
-        ApiFailure::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
-    })?;
-    state.store.set_policy_monitors(id, Some(&json)).await?;
+    state.ops().set_monitors(id, Some(&settings)).await?;
     Ok(Json(MonitorsView {
         settings,
         is_default: false,
@@ -205,7 +199,7 @@ async fn reset_monitors(
     _: AdminAuth,
     Path(id): Path<PolicyId>,
 ) -> Result<Json<MonitorsView>, ApiFailure> {
-    state.store.set_policy_monitors(id, None).await?;
+    state.ops().set_monitors(id, None).await?;
     Ok(Json(MonitorsView {
         settings: MonitorSettings::default(),
         is_default: true,

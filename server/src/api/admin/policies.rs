@@ -106,7 +106,7 @@ async fn create(
     body: axum::body::Body,
 ) -> Result<(StatusCode, Json<PolicyView>), ApiFailure> {
     let req: NameBody = read_json(body).await?;
-    let p = state.store.create_policy(&req.name).await?;
+    let p = state.ops().create_policy(&req.name).await?;
     Ok((StatusCode::CREATED, Json(view(&state, p).await?)))
 }
 
@@ -117,7 +117,7 @@ async fn rename(
     body: axum::body::Body,
 ) -> Result<Json<PolicyView>, ApiFailure> {
     let req: NameBody = read_json(body).await?;
-    let p = state.store.rename_policy(id, &req.name).await?;
+    let p = state.ops().rename_policy(id, &req.name).await?;
     Ok(Json(view(&state, p).await?))
 }
 
@@ -322,6 +322,6 @@ async fn revoke_token(
     _: AdminAuth,
     Path(id): Path<i64>,
 ) -> Result<StatusCode, ApiFailure> {
-    state.store.revoke_token(id).await?;
+    state.ops().revoke_token(id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -1,0 +1,92 @@
+//! How tickets are handled beyond the boards: the manual login-to-contact mappings (which win
+//! over automatic matching) and the ticket rules (reopen window, polling, close rules), each with
+//! one set of rules whoever changes them.
+
+use super::{OpError, Ops};
+use crate::integration::{self, Choices, CloseRule, TicketRules};
+use crate::reconcile::contact_lookup;
+
+/// The most manual mappings kept.
+pub const MAX_CONTACT_MAPPINGS: usize = 10_000;
+
+/// A login as a mapping keeps it, or why it is refused: 1 to 200 characters, no control
+/// characters.
+fn login(raw: &str) -> Result<String, String> {
+    let login = raw.trim();
+    let n = login.chars().count();
+    if n == 0 || n > 200 || login.chars().any(char::is_control) {
+        return Err("a login is 1 to 200 characters, none of them control characters".into());
+    }
+    Ok(login.to_owned())
+}
+
+impl Ops<'_> {
+    /// The manual mappings, as (login, contact id).
+    pub async fn contact_mappings(&self) -> Vec<(String, i64)> {
+        contact_lookup::manual(self.store).await
+    }
+
+    /// Replaces every manual mapping; `Invalid` names the first mapping at fault
+    /// (`[i].login`).
+    pub async fn replace_contact_mappings(
+        &self,
+        mappings: &[(String, i64)],
+    ) -> Result<Vec<(String, i64)>, OpError> {
+        if mappings.len() > MAX_CONTACT_MAPPINGS {
+            return Err(OpError::Invalid {
+                field: None,
+                message: format!("at most {MAX_CONTACT_MAPPINGS} mappings"),
+            });
+        }
+        let mut kept = Vec::with_capacity(mappings.len());
+        for (i, (raw, id)) in mappings.iter().enumerate() {
+            let l = login(raw).map_err(|message| OpError::InvalidAt {
+                at: format!("[{i}].login"),
+                message,
+            })?;
+            kept.push((l, *id));
+        }
+        self.save_contact_mappings(&kept).await?;
+        Ok(kept)
+    }
+
+    /// Maps one login to a contact (`None`: removes its mapping); the others stay.
+    pub async fn map_contact(
+        &self,
+        raw_login: &str,
+        contact_id: Option<i64>,
+    ) -> Result<Vec<(String, i64)>, OpError> {
+        let l = login(raw_login).map_err(|m| OpError::invalid("login", m))?;
+        let mut maps = self.contact_mappings().await;
+        maps.retain(|(known, _)| !known.eq_ignore_ascii_case(&l));
+        if let Some(id) = contact_id {
+            if maps.len() >= MAX_CONTACT_MAPPINGS {
+                return Err(OpError::invalid(
+                    "login",
+                    format!("at most {MAX_CONTACT_MAPPINGS} mappings"),
+                ));
+            }
+            maps.push((l, id));
+        }
+        self.save_contact_mappings(&maps).await?;
+        Ok(maps)
+    }
+
+    async fn save_contact_mappings(&self, maps: &[(String, i64)]) -> Result<(), OpError> {
+        let json = serde_json::to_string(maps).map_err(|e| OpError::Unavailable(e.to_string()))?;
+        self.store
+            .put_setting(contact_lookup::MANUAL, &json)
+            .await?;
+        Ok(())
+    }
+
+    /// Changes the ticket rules and each board's close rule in the saved choices.
+    pub async fn set_ticket_rules(
+        &self,
+        rules: TicketRules,
+        monitoring: CloseRule,
+        self_service: CloseRule,
+    ) -> Result<Choices, OpError> {
+        Ok(integration::save_ticket_rules(self.store, rules, monitoring, self_service).await?)
+    }
+}
