@@ -9,86 +9,101 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::normalize;
 
-/// One of the ten facts, named as ConnectWise names the configuration field it fills.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub enum FactField {
-    Name,
-    DeviceIdentifier,
-    SerialNumber,
-    MacAddress,
-    IpAddress,
-    OsType,
-    OsInfo,
-    CpuSpeed,
-    Ram,
-    LastLoginName,
+/// Every fact field, listed once: the `FactField` variant; the field of [`DeviceFacts`] and of
+/// ConnectWise's configuration; the JSON (and ConnectWise) name; ConnectWise's maximum length
+/// (`Company.Configuration` in the public schema, counted in UTF-16 code units as the .NET API
+/// counts them); a label for people. In the order people read them.
+///
+/// `with_fact_fields!(m)` hands the list to the macro `m`, so other crates derive their own
+/// code from it (the server's configuration field map and its `fields=` list).
+#[macro_export]
+macro_rules! with_fact_fields {
+    ($m:ident) => {
+        $m! {
+            (Name, name, "name", 100, "Name"),
+            (DeviceIdentifier, device_identifier, "deviceIdentifier", 100, "Agent id"),
+            (SerialNumber, serial_number, "serialNumber", 250, "Serial number"),
+            (MacAddress, mac_address, "macAddress", 25, "MAC address"),
+            (IpAddress, ip_address, "ipAddress", 50, "IP address"),
+            (OsType, os_type, "osType", 250, "OS platform"),
+            (OsInfo, os_info, "osInfo", 250, "OS version"),
+            (CpuSpeed, cpu_speed, "cpuSpeed", 100, "CPU speed"),
+            (Ram, ram, "ram", 25, "RAM"),
+            (LastLoginName, last_login_name, "lastLoginName", 100, "Current user"),
+        }
+    };
 }
 
+/// `FactField`, `DeviceFacts` and the mapping between them, from the list above.
+macro_rules! define_facts {
+    ($(($variant:ident, $field:ident, $json:literal, $max:literal, $label:literal)),* $(,)?) => {
+        /// One of the facts, named as ConnectWise names the configuration field it fills.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        pub enum FactField {
+            $(#[serde(rename = $json)] $variant),*
+        }
+
+        impl FactField {
+            /// Every field, in the order people read them.
+            pub const ALL: [FactField; [$(FactField::$variant),*].len()] = [$(FactField::$variant),*];
+
+            /// ConnectWise's maximum length for the field, in UTF-16 code units.
+            pub const fn max_len(self) -> usize {
+                match self {
+                    $(FactField::$variant => $max),*
+                }
+            }
+
+            /// The JSON and ConnectWise name of the field.
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $(FactField::$variant => $json),*
+                }
+            }
+
+            /// A label for people (tables, the console).
+            pub const fn label(self) -> &'static str {
+                match self {
+                    $(FactField::$variant => $label),*
+                }
+            }
+        }
+
+        /// A machine's facts as the agent reports them (`DeviceFacts` in docs/protocol.md).
+        #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+        pub struct DeviceFacts {
+            $(
+                #[serde(default, rename = $json, skip_serializing_if = "Option::is_none")]
+                pub $field: Option<String>,
+            )*
+            /// Why each missing fact is missing. Keys a newer agent adds are dropped on reading.
+            #[serde(
+                default,
+                skip_serializing_if = "BTreeMap::is_empty",
+                deserialize_with = "known_fields_only"
+            )]
+            pub absent: BTreeMap<FactField, String>,
+        }
+
+        impl DeviceFacts {
+            fn slot(&self, field: FactField) -> &Option<String> {
+                match field {
+                    $(FactField::$variant => &self.$field),*
+                }
+            }
+
+            pub(crate) fn slot_mut(&mut self, field: FactField) -> &mut Option<String> {
+                match field {
+                    $(FactField::$variant => &mut self.$field),*
+                }
+            }
+        }
+    };
+}
+
+with_fact_fields!(define_facts);
+
 impl FactField {
-    /// Every field, in the order people read them.
-    pub const ALL: [FactField; 10] = [
-        FactField::Name,
-        FactField::DeviceIdentifier,
-        FactField::SerialNumber,
-        FactField::MacAddress,
-        FactField::IpAddress,
-        FactField::OsType,
-        FactField::OsInfo,
-        FactField::CpuSpeed,
-        FactField::Ram,
-        FactField::LastLoginName,
-    ];
-
-    /// ConnectWise's maximum length for the field (`Company.Configuration` in the public schema),
-    /// counted in UTF-16 code units as the .NET API counts them.
-    pub const fn max_len(self) -> usize {
-        match self {
-            FactField::Name => 100,
-            FactField::DeviceIdentifier => 100,
-            FactField::SerialNumber => 250,
-            FactField::MacAddress => 25,
-            FactField::IpAddress => 50,
-            FactField::OsType => 250,
-            FactField::OsInfo => 250,
-            FactField::CpuSpeed => 100,
-            FactField::Ram => 25,
-            FactField::LastLoginName => 100,
-        }
-    }
-
-    /// The JSON and ConnectWise name of the field.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            FactField::Name => "name",
-            FactField::DeviceIdentifier => "deviceIdentifier",
-            FactField::SerialNumber => "serialNumber",
-            FactField::MacAddress => "macAddress",
-            FactField::IpAddress => "ipAddress",
-            FactField::OsType => "osType",
-            FactField::OsInfo => "osInfo",
-            FactField::CpuSpeed => "cpuSpeed",
-            FactField::Ram => "ram",
-            FactField::LastLoginName => "lastLoginName",
-        }
-    }
-
-    /// A label for people (tables, the console).
-    pub const fn label(self) -> &'static str {
-        match self {
-            FactField::Name => "Name",
-            FactField::DeviceIdentifier => "Agent id",
-            FactField::SerialNumber => "Serial number",
-            FactField::MacAddress => "MAC address",
-            FactField::IpAddress => "IP address",
-            FactField::OsType => "OS platform",
-            FactField::OsInfo => "OS version",
-            FactField::CpuSpeed => "CPU speed",
-            FactField::Ram => "RAM",
-            FactField::LastLoginName => "Current user",
-        }
-    }
-
     pub fn from_name(name: &str) -> Option<FactField> {
         FactField::ALL.into_iter().find(|f| f.as_str() == name)
     }
@@ -98,39 +113,6 @@ impl std::fmt::Display for FactField {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
-}
-
-/// A machine's facts as the agent reports them (`DeviceFacts` in docs/protocol.md).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct DeviceFacts {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub device_identifier: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub serial_number: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mac_address: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ip_address: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub os_type: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub os_info: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cpu_speed: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ram: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_login_name: Option<String>,
-    /// Why each missing fact is missing. Keys a newer agent adds are dropped on reading.
-    #[serde(
-        default,
-        skip_serializing_if = "BTreeMap::is_empty",
-        deserialize_with = "known_fields_only"
-    )]
-    pub absent: BTreeMap<FactField, String>,
 }
 
 impl DeviceFacts {
@@ -167,36 +149,6 @@ impl DeviceFacts {
     pub fn normalized(mut self) -> DeviceFacts {
         normalize::normalize_facts(&mut self);
         self
-    }
-
-    fn slot(&self, field: FactField) -> &Option<String> {
-        match field {
-            FactField::Name => &self.name,
-            FactField::DeviceIdentifier => &self.device_identifier,
-            FactField::SerialNumber => &self.serial_number,
-            FactField::MacAddress => &self.mac_address,
-            FactField::IpAddress => &self.ip_address,
-            FactField::OsType => &self.os_type,
-            FactField::OsInfo => &self.os_info,
-            FactField::CpuSpeed => &self.cpu_speed,
-            FactField::Ram => &self.ram,
-            FactField::LastLoginName => &self.last_login_name,
-        }
-    }
-
-    pub(crate) fn slot_mut(&mut self, field: FactField) -> &mut Option<String> {
-        match field {
-            FactField::Name => &mut self.name,
-            FactField::DeviceIdentifier => &mut self.device_identifier,
-            FactField::SerialNumber => &mut self.serial_number,
-            FactField::MacAddress => &mut self.mac_address,
-            FactField::IpAddress => &mut self.ip_address,
-            FactField::OsType => &mut self.os_type,
-            FactField::OsInfo => &mut self.os_info,
-            FactField::CpuSpeed => &mut self.cpu_speed,
-            FactField::Ram => &mut self.ram,
-            FactField::LastLoginName => &mut self.last_login_name,
-        }
     }
 }
 

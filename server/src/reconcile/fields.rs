@@ -8,41 +8,34 @@ use connectwise_client::model::{Configuration, PatchOp, Reference};
 use super::plan::{Extras, Observed};
 use crate::ids::{CompanyId, ConfigurationId};
 
-/// What binding reads of a configuration (`fields=` keeps list answers small). The company's
-/// name lets a link's preview name the company without a request of its own.
-pub const READ_FIELDS: &str = "id,company/id,company/name,status/id,name,deviceIdentifier,\
-serialNumber,macAddress,ipAddress,osType,osInfo,cpuSpeed,ram,lastLoginName,managementLink,contact/id";
+/// The configuration's fact fields, and what binding reads of a configuration, from the one
+/// list of fact fields (`bindery_shared::with_fact_fields!`).
+macro_rules! configuration_fields {
+    ($(($variant:ident, $field:ident, $json:literal, $max:literal, $label:literal)),* $(,)?) => {
+        /// What binding reads of a configuration (`fields=` keeps list answers small). The
+        /// company's name lets a link's preview name the company without a request of its own.
+        pub const READ_FIELDS: &str = concat!(
+            "id,company/id,company/name,status/id",
+            $(",", $json,)*
+            ",managementLink,contact/id"
+        );
 
-/// The configuration field that carries `field`.
-fn value(c: &Configuration, field: FactField) -> Option<&String> {
-    match field {
-        FactField::Name => c.name.as_ref(),
-        FactField::DeviceIdentifier => c.device_identifier.as_ref(),
-        FactField::SerialNumber => c.serial_number.as_ref(),
-        FactField::MacAddress => c.mac_address.as_ref(),
-        FactField::IpAddress => c.ip_address.as_ref(),
-        FactField::OsType => c.os_type.as_ref(),
-        FactField::OsInfo => c.os_info.as_ref(),
-        FactField::CpuSpeed => c.cpu_speed.as_ref(),
-        FactField::Ram => c.ram.as_ref(),
-        FactField::LastLoginName => c.last_login_name.as_ref(),
-    }
+        /// The configuration field that carries `field`.
+        fn value(c: &Configuration, field: FactField) -> Option<&String> {
+            match field {
+                $(FactField::$variant => c.$field.as_ref()),*
+            }
+        }
+
+        fn slot(c: &mut Configuration, field: FactField) -> &mut Option<String> {
+            match field {
+                $(FactField::$variant => &mut c.$field),*
+            }
+        }
+    };
 }
 
-fn slot(c: &mut Configuration, field: FactField) -> &mut Option<String> {
-    match field {
-        FactField::Name => &mut c.name,
-        FactField::DeviceIdentifier => &mut c.device_identifier,
-        FactField::SerialNumber => &mut c.serial_number,
-        FactField::MacAddress => &mut c.mac_address,
-        FactField::IpAddress => &mut c.ip_address,
-        FactField::OsType => &mut c.os_type,
-        FactField::OsInfo => &mut c.os_info,
-        FactField::CpuSpeed => &mut c.cpu_speed,
-        FactField::Ram => &mut c.ram,
-        FactField::LastLoginName => &mut c.last_login_name,
-    }
-}
+bindery_shared::with_fact_fields!(configuration_fields);
 
 /// A configuration in the planner's terms; `None` for one without an id or company (which a
 /// list answer asked for `READ_FIELDS` always has).
@@ -169,6 +162,24 @@ mod tests {
         // Every configuration field the patch can name is one READ_FIELDS reads back.
         for f in FactField::ALL {
             assert!(READ_FIELDS.split(',').any(|r| r == f.as_str()), "{f:?}");
+        }
+        assert_eq!(
+            READ_FIELDS,
+            "id,company/id,company/name,status/id,name,deviceIdentifier,serialNumber,macAddress,\
+             ipAddress,osType,osInfo,cpuSpeed,ram,lastLoginName,managementLink,contact/id"
+        );
+    }
+
+    /// The client's configuration model names each fact's field as ConnectWise does: the one
+    /// place outside the list of fact fields that spells them, checked against it.
+    #[test]
+    fn each_fact_fills_the_configuration_field_of_its_name() {
+        for f in FactField::ALL {
+            let mut c = Configuration::default();
+            *slot(&mut c, f) = Some("x".into());
+            let json = serde_json::to_value(&c).unwrap();
+            assert_eq!(json[f.as_str()], "x", "{f:?}");
+            assert_eq!(value(&c, f).map(String::as_str), Some("x"));
         }
     }
 }
