@@ -21,6 +21,7 @@ mod links;
 mod lists;
 mod maintenance;
 mod policies;
+mod tokens;
 
 use askama::Template;
 use axum::Router;
@@ -43,6 +44,7 @@ pub fn router() -> Router<Shared> {
         .route("/static/console.js", get(js))
         .merge(auth::router())
         .merge(policies::router())
+        .merge(tokens::router())
         .merge(links::router())
         .merge(identity::router())
         .merge(integration::router())

@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use serde::Deserialize;
 
-use super::{ConsoleError, CsrfForm, Frame, Page, Viewer, render, see_other};
+use super::{CsrfForm, Frame, Page, Viewer, render, see_other};
 use crate::ids::{CompanyId, ConfigurationId, DeviceId, PolicyId};
 use crate::state::Shared;
 use crate::store::{BindingState, LinkState, now_ms};
@@ -22,8 +22,6 @@ pub fn router() -> Router<Shared> {
         .route("/policies/{id}/retry", post(retry))
         .route("/policies/{id}/delete", post(delete))
         .route("/policies/{id}/rename", post(rename))
-        .route("/tokens", post(create_token))
-        .route("/tokens/{id}/revoke", post(revoke_token))
 }
 
 pub fn link_label(link: LinkState) -> &'static str {
@@ -112,16 +110,6 @@ struct DeviceRow {
     reinstall_of: Option<DeviceId>,
 }
 
-struct TokenRow {
-    id: i64,
-    label: String,
-    created: String,
-    uses: i64,
-    expires: String,
-    state: &'static str,
-    usable: bool,
-}
-
 struct CompanyRow {
     id: CompanyId,
     identifier: String,
@@ -151,7 +139,7 @@ struct PolicyPage {
     needs_person: i64,
     inactive: i64,
     rows: Vec<DeviceRow>,
-    tokens: Vec<TokenRow>,
+    tokens: Vec<super::tokens::TokenRow>,
 }
 
 #[derive(Deserialize)]
@@ -189,7 +177,7 @@ async fn one(
         .tokens(id)
         .await?
         .into_iter()
-        .map(|t| token_row(t, now))
+        .map(|t| super::tokens::token_row(t, now))
         .collect();
     let mut frame = Frame::new(&viewer, "policies", format!("Policy {}", p.name))
         .with_notice(query.notice.as_deref());
@@ -218,8 +206,8 @@ async fn one(
         inactive: b.inactive,
         rows,
         tokens,
-        token_days: blank_if_zero(state.agents.token_expiry_days),
-        token_uses: blank_if_zero(state.agents.token_max_uses),
+        token_days: super::tokens::blank_if_zero(state.agents.token_expiry_days),
+        token_uses: super::tokens::blank_if_zero(state.agents.token_max_uses),
     };
     render(&page, StatusCode::OK)
 }
@@ -274,27 +262,6 @@ fn device_row(t: crate::store::DeviceTarget) -> DeviceRow {
     }
 }
 
-fn token_row(t: crate::store::EnrollmentToken, now: i64) -> TokenRow {
-    TokenRow {
-        id: t.id,
-        created: super::ago(t.created_ms),
-        uses: t.uses,
-        expires: t
-            .expires_ms
-            .map(bindery_shared::time::utc_text)
-            .unwrap_or_else(|| "never".into()),
-        state: if t.revoked_ms.is_some() {
-            "revoked"
-        } else if t.is_usable(now) {
-            "usable"
-        } else {
-            "expired"
-        },
-        usable: t.is_usable(now),
-        label: t.label,
-    }
-}
-
 async fn unlink(
     State(state): State<Shared>,
     viewer: Viewer,
@@ -337,91 +304,4 @@ async fn delete(
     viewer.check(&f.csrf)?;
     state.ops().delete_policy(id).await?;
     Ok(see_other("/console/policies", "deleted"))
-}
-
-#[derive(Template)]
-#[template(path = "console/token_created.html")]
-struct TokenCreated {
-    frame: Frame,
-    policy: String,
-    policy_id: PolicyId,
-    /// The install commands; none until the server's public URL is configured.
-    linux: Option<String>,
-    windows: Option<String>,
-    msi: Option<String>,
-    token: String,
-}
-
-#[derive(Deserialize)]
-struct TokenForm {
-    #[serde(default)]
-    csrf: String,
-    policy_id: PolicyId,
-    #[serde(default)]
-    label: String,
-    /// Days until it stops working (blank: never, on purpose).
-    #[serde(default)]
-    expires_days: String,
-    /// Machines that may enroll with it (blank: any number, on purpose).
-    #[serde(default)]
-    max_uses: String,
-}
-
-fn blank_if_zero(n: u32) -> String {
-    if n == 0 { String::new() } else { n.to_string() }
-}
-
-/// A blank form field as none, a number as itself, anything else as a clear refusal.
-fn optional_number(value: &str, what: &str) -> Result<Option<u32>, ConsoleError> {
-    match value.trim() {
-        "" => Ok(None),
-        v => v.parse().map(Some).map_err(|_| {
-            ConsoleError::new(
-                StatusCode::BAD_REQUEST,
-                format!("{what} is a whole number, or blank"),
-            )
-        }),
-    }
-}
-
-async fn create_token(
-    State(state): State<Shared>,
-    viewer: Viewer,
-    Form(f): Form<TokenForm>,
-) -> Page {
-    viewer.check(&f.csrf)?;
-    let p = state.store.policy(f.policy_id).await?;
-    let expires = optional_number(&f.expires_days, "Expires after (days)")?;
-    let uses = optional_number(&f.max_uses, "Machines")?;
-    let (_, token) = state
-        .ops()
-        .create_token(p.id, &f.label, expires, uses)
-        .await?;
-    // Built from the configured public URL only: a request's Host header is the client's to say.
-    let commands = state
-        .agents
-        .public_url
-        .as_deref()
-        .map(|url| crate::downloads::install_commands(url, &token));
-    let page = TokenCreated {
-        frame: Frame::new(&viewer, "policies", "New enrollment token"),
-        linux: commands.as_ref().map(|c| c.unix.clone()),
-        windows: commands.as_ref().map(|c| c.windows.clone()),
-        msi: commands.map(|c| c.msi),
-        token,
-        policy: p.name,
-        policy_id: p.id,
-    };
-    render(&page, StatusCode::CREATED)
-}
-
-async fn revoke_token(
-    State(state): State<Shared>,
-    viewer: Viewer,
-    Path(id): Path<i64>,
-    Form(f): Form<CsrfForm>,
-) -> Page {
-    viewer.check(&f.csrf)?;
-    state.ops().revoke_token(id).await?;
-    Ok(see_other("/console/policies", "revoked"))
 }

@@ -1,90 +1,6 @@
-//! The agent API over real HTTP, served in-process on 127.0.0.1:0 with a SQLite store.
-#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+//! Enrollment, check-ins, limits, bad input, alert events and help requests.
 
-use bindery_server::app;
-use bindery_server::state::{AgentSettings, AppState, Shared};
-use bindery_server::store::Store;
-use reqwest::StatusCode;
-use serde_json::{Value, json};
-
-struct Server {
-    url: String,
-    state: Shared,
-    token: String,
-    http: reqwest::Client,
-    _dir: tempfile::TempDir,
-    stop: tokio::sync::oneshot::Sender<()>,
-}
-
-async fn server() -> Server {
-    server_with(AgentSettings {
-        checkin_interval_secs: 30,
-        ..AgentSettings::default()
-    })
-    .await
-}
-
-async fn server_with(settings: AgentSettings) -> Server {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open_in_dir(dir.path()).await.unwrap();
-    let policy = store.create_policy("Office").await.unwrap();
-    let (_, token) = store
-        .create_token(policy.id, "tests", None, None)
-        .await
-        .unwrap();
-    let state = AppState::new(store, settings);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/api/agent/v1", listener.local_addr().unwrap());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(app::launch(state.clone(), listener, async move {
-        let _ = stopped.await;
-    }));
-    Server {
-        url,
-        state,
-        token,
-        http: http_client(),
-        _dir: dir,
-        stop,
-    }
-}
-
-impl Server {
-    async fn post(
-        &self,
-        path: &str,
-        auth: Option<&str>,
-        body: impl Into<reqwest::Body>,
-    ) -> (StatusCode, Value) {
-        let mut req = self
-            .http
-            .post(format!("{}{path}", self.url))
-            .header("content-type", "application/json")
-            .body(body);
-        if let Some(a) = auth {
-            req = req.header("authorization", a);
-        }
-        let resp = req.send().await.unwrap();
-        let status = resp.status();
-        let text = resp.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-    }
-
-    async fn enroll(&self, agent_id: &str) -> String {
-        let body = json!({"token": self.token, "agentId": agent_id, "agentVersion": "0.1.0", "facts": {"name": "pc-1", "serialNumber": "77NDZ12"}});
-        let (s, b) = self.post("/enroll", None, body.to_string()).await;
-        assert_eq!(s, StatusCode::OK, "{b}");
-        format!(
-            "Bearer {}.{}",
-            b["agentId"].as_str().unwrap(),
-            b["deviceSecret"].as_str().unwrap()
-        )
-    }
-}
-
-fn checkin(name: &str) -> String {
-    json!({"agentVersion": "0.1.0", "facts": {"name": name, "ram": "8.0 GB", "macAddress": "aa-bb-cc-dd-ee-ff"}}).to_string()
-}
+use super::*;
 
 #[tokio::test]
 async fn an_agent_enrolls_and_checks_in_and_unchanged_facts_write_nothing() {
@@ -344,12 +260,6 @@ async fn malformed_and_oversized_bodies_get_clear_4xx() {
     let _ = s.stop.send(());
 }
 
-/// A plain HTTP client (rustls needs its ring provider installed before any client is built).
-fn http_client() -> reqwest::Client {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::new()
-}
-
 #[tokio::test]
 async fn alert_events_are_taken_in_order_replays_dropped_and_bad_batches_refused_whole() {
     let s = server().await;
@@ -476,43 +386,4 @@ async fn a_help_request_is_kept_once_and_only_its_device_sees_it() {
         .await;
     assert_eq!(st, StatusCode::BAD_REQUEST);
     let _ = s.stop.send(());
-}
-
-/// A refused re-enrollment (a known agent id without its credential) gives the token's use
-/// back: it must not use up one of the machines the token was made for.
-#[tokio::test]
-async fn a_refused_enrollment_does_not_use_up_a_token() {
-    let s = server().await;
-    let policy = s.state.store.policies().await.unwrap()[0].clone();
-    let (_, two) = s
-        .state
-        .store
-        .create_token(policy.id, "two machines", None, Some(2))
-        .await
-        .unwrap();
-    let enroll = |agent: &str| {
-        json!({"token": two, "agentId": agent, "agentVersion": "0.1.0", "facts": {"name": agent}})
-            .to_string()
-    };
-    let (status, reply) = s.post("/enroll", None, enroll("m-1")).await;
-    assert_eq!(status, StatusCode::OK, "{reply}");
-    for _ in 0..3 {
-        let (status, reply) = s.post("/enroll", None, enroll("m-1")).await;
-        assert_eq!(status, StatusCode::CONFLICT, "{reply}");
-    }
-    let (status, reply) = s.post("/enroll", None, enroll("m-2")).await;
-    assert_eq!(
-        status,
-        StatusCode::OK,
-        "the second machine still enrolls: {reply}"
-    );
-    let (status, _) = s.post("/enroll", None, enroll("m-3")).await;
-    assert_eq!(
-        status,
-        StatusCode::UNAUTHORIZED,
-        "a third is past the token's two"
-    );
-    let used = s.state.store.tokens(policy.id).await.unwrap();
-    let t = used.iter().find(|t| t.label == "two machines").unwrap();
-    assert_eq!(t.uses, 2);
 }
