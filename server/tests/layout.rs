@@ -294,6 +294,50 @@ fn front_ends_leave_writing_to_ops() {
     );
 }
 
+/// Every Rust file of the workspace (sources, tests, benchmarks, examples), recorded samples and
+/// build output left out.
+fn workspace_rust_files() -> Vec<PathBuf> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy();
+            if path.is_dir() {
+                if !["target", ".git", "samples", "node_modules"].contains(&name.as_ref()) {
+                    walk(&path, out);
+                }
+            } else if name.ends_with(".rs") {
+                out.push(path);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(&Path::new(env!("CARGO_MANIFEST_DIR")).join(".."), &mut out);
+    out
+}
+
+/// The same rule for the whole workspace: no Rust file over 450 lines, and a program's `main.rs`
+/// (`src/main.rs`, an example's) under 150: what it does lives in files named for it.
+#[test]
+fn every_rust_file_of_the_workspace_stays_readable_whole() {
+    let files = workspace_rust_files();
+    assert!(files.len() > 100, "the workspace is read: {}", files.len());
+    let mut too_long = Vec::new();
+    for file in &files {
+        let lines = std::fs::read_to_string(file).unwrap().lines().count();
+        let shown = file.display().to_string();
+        let program_main = file.ends_with("src/main.rs")
+            || (file.ends_with("main.rs") && shown.contains("/examples/"));
+        if lines > 450 || (program_main && lines >= 150) {
+            too_long.push(format!("{shown}: {lines} lines"));
+        }
+    }
+    assert!(
+        too_long.is_empty(),
+        "too long to read whole:\n{}",
+        too_long.join("\n")
+    );
+}
+
 #[test]
 fn files_and_functions_stay_readable_whole() {
     let mut files = Vec::new();

@@ -16,6 +16,7 @@ mod http;
 pub mod model;
 mod paging;
 mod rate_limit;
+mod wire;
 
 mod api;
 
@@ -23,9 +24,10 @@ pub use api::{ListQuery, TICKETS_PER_SEARCH};
 pub use conditions::{Condition, ConditionError};
 pub use config::{ClientConfig, Credentials, PrivateKey, Site, SiteError};
 pub use error::{Error, FieldError};
-pub use http::{Client, install_tls_provider};
+pub use http::Client;
 pub use model::*;
 pub use paging::parse_link_header;
+pub use wire::install_tls_provider;
 
 /// The API version Bindery is written against, sent in every `Accept` header.
 pub const API_VERSION: &str = "2025.8";
