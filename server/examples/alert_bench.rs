@@ -16,9 +16,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bindery_server::app;
-use bindery_server::reconcile::{Engine, EngineConfig, queue};
+use bindery_server::reconcile::{EngineConfig, queue};
 use bindery_server::sealing::ServerKey;
-use bindery_server::state::{AgentSettings, AppState};
+use bindery_server::settings::{Settings, assemble};
+use bindery_server::state::AgentSettings;
 use bindery_server::store::Store;
 use connectwise_sandbox::{Faults, Seed};
 use serde_json::json;
@@ -59,10 +60,8 @@ async fn main() {
         .create_token(policy.id, "bench", None, None)
         .await
         .unwrap();
-    let engine = Engine::new(
-        store.clone(),
-        key.clone(),
-        EngineConfig {
+    let settings = Settings {
+        engine: EngineConfig {
             workers,
             cw_requests_per_minute: rpm,
             cw_concurrency: workers,
@@ -70,16 +69,13 @@ async fn main() {
             resync_every: Duration::from_secs(86_400),
             ..EngineConfig::default()
         },
-    );
-    let state = AppState::with_engine(
-        store.clone(),
-        AgentSettings {
+        web: AgentSettings {
             checkin_interval_secs: 60,
             enroll_per_minute: 1_000_000,
             ..AgentSettings::default()
         },
-        Some((engine.clone(), key)),
-    );
+    };
+    let (engine, state) = assemble(store.clone(), key, &settings);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(app::launch(state, listener, std::future::pending()));

@@ -13,9 +13,10 @@ use std::time::{Duration, Instant};
 
 use bindery_server::app;
 use bindery_server::monitoring::{held, maintenance};
-use bindery_server::reconcile::{Engine, EngineConfig, queue};
+use bindery_server::reconcile::{EngineConfig, queue};
 use bindery_server::sealing::ServerKey;
-use bindery_server::state::{AgentSettings, AppState};
+use bindery_server::settings::{Settings, assemble};
+use bindery_server::state::AgentSettings;
 use bindery_server::store::{Store, now_ms};
 use connectwise_sandbox::Seed;
 use serde_json::json;
@@ -59,26 +60,21 @@ async fn main() {
         .create_token(policy.id, "bench", None, None)
         .await
         .unwrap();
-    let engine = Engine::new(
-        store.clone(),
-        key.clone(),
-        EngineConfig {
+    let settings = Settings {
+        engine: EngineConfig {
             workers: 16,
             cw_requests_per_minute: 60_000,
             poll: Duration::from_millis(100),
             resync_every: Duration::from_secs(86_400),
             ..EngineConfig::default()
         },
-    );
-    let state = AppState::with_engine(
-        store.clone(),
-        AgentSettings {
+        web: AgentSettings {
             checkin_interval_secs: 60,
             enroll_per_minute: 1_000_000,
             ..AgentSettings::default()
         },
-        Some((engine.clone(), key)),
-    );
+    };
+    let (engine, state) = assemble(store.clone(), key, &settings);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(app::launch(state, listener, std::future::pending()));

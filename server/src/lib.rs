@@ -23,6 +23,7 @@ pub mod reconcile;
 pub mod sealing;
 pub mod secrets;
 pub mod sessions;
+pub mod settings;
 pub mod state;
 pub mod store;
 pub mod tls;

@@ -9,8 +9,9 @@ use std::time::Duration;
 use bindery_server::app;
 use bindery_server::client_addr::{ProxyHeader, TrustedProxies};
 use bindery_server::connections::ConnectionLimits;
-use bindery_server::reconcile::{Engine, EngineConfig};
-use bindery_server::state::{AgentSettings, AppState};
+use bindery_server::reconcile::EngineConfig;
+use bindery_server::settings::{Settings, assemble};
+use bindery_server::state::AgentSettings;
 
 use super::{Database, load_key, open};
 
@@ -166,8 +167,16 @@ fn public_url(s: &str) -> Result<String, String> {
 }
 
 impl ServeArgs {
+    /// The server's settings from these options (the file's, the environment's and the flags').
+    pub fn settings(&self) -> Settings {
+        Settings {
+            engine: self.engine_config(),
+            web: self.agent_settings(),
+        }
+    }
+
     /// The binding engine's tunables from these options.
-    pub fn engine_config(&self) -> EngineConfig {
+    fn engine_config(&self) -> EngineConfig {
         EngineConfig {
             resync_every: Duration::from_secs(u64::from(self.resync_hours) * 3600),
             retry_base: Duration::from_millis(self.retry_base_ms.max(1)),
@@ -183,7 +192,7 @@ impl ServeArgs {
     }
 
     /// What the agent API needs from these options.
-    pub fn agent_settings(&self) -> AgentSettings {
+    fn agent_settings(&self) -> AgentSettings {
         AgentSettings {
             checkin_interval_secs: self.checkin_interval,
             enroll_per_minute: self.enroll_per_minute,
@@ -225,8 +234,7 @@ impl ServeArgs {
         let scheme = if tls.is_some() { "https" } else { "http" };
         tracing::info!(%addr, scheme, backend = ?store.backend(), "bindery-server listening");
         println!("bindery-server listening on {scheme}://{addr}");
-        let engine = Engine::new(store.clone(), key.clone(), self.engine_config());
-        let state = AppState::with_engine(store, self.agent_settings(), Some((engine, key)));
+        let (_, state) = assemble(store, key, &self.settings());
         if let Some(addr) = self.metrics_listen {
             let metrics = tokio::net::TcpListener::bind(addr)
                 .await

@@ -239,26 +239,12 @@ fn serve(
         .local_addr()
         .ok()
         .map(|addr| format!("http://{addr}"));
-    let engine = crate::reconcile::Engine::new(
-        store.clone(),
-        key.clone(),
-        crate::reconcile::EngineConfig {
-            public_url: public_url.clone(),
-            ..crate::reconcile::EngineConfig::default()
-        },
-    );
-    let state = crate::state::AppState::with_engine(
-        store,
-        crate::state::AgentSettings {
-            checkin_interval_secs: 30,
-            downloads_dir,
-            public_url,
-            // The demo's ConnectWise is the sandbox, plain http on this machine.
-            connectwise_allow_http: true,
-            ..crate::state::AgentSettings::default()
-        },
-        Some((engine, key)),
-    );
+    let mut settings = crate::settings::Settings::default().reached_at(public_url);
+    settings.web.checkin_interval_secs = 30;
+    settings.web.downloads_dir = downloads_dir;
+    // The demo's ConnectWise is the sandbox, plain http on this machine.
+    settings.web.connectwise_allow_http = true;
+    let (_, state) = crate::settings::assemble(store, key, &settings);
     let (stop_server, server_stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(crate::app::launch(state, listener, async move {
         let _ = server_stopped.await;

@@ -6,9 +6,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bindery_server::app;
-use bindery_server::reconcile::{Engine, EngineConfig};
+use bindery_server::reconcile::EngineConfig;
 use bindery_server::sealing::ServerKey;
-use bindery_server::state::{AgentSettings, AppState};
+use bindery_server::settings::{Settings, assemble};
+use bindery_server::state::AgentSettings;
 use bindery_server::store::Store;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -57,15 +58,14 @@ pub async fn server_with(agents: AgentSettings) -> Server {
     let hash = bindery_server::secrets::hash_password(PASSWORD).unwrap();
     store.create_admin("alice", &hash).await.unwrap();
     let key = Arc::new(ServerKey::load_or_create(&dir.path().join("server.key")).unwrap());
-    let engine = Engine::new(
-        store.clone(),
-        key.clone(),
-        EngineConfig {
+    let settings = Settings {
+        engine: EngineConfig {
             poll: Duration::from_millis(50),
             ..EngineConfig::default()
         },
-    );
-    let state = AppState::with_engine(store, agents, Some((engine, key)));
+        web: agents,
+    };
+    let (_, state) = assemble(store, key, &settings);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
