@@ -3,20 +3,15 @@
 
 use std::sync::Arc;
 
-use axum::body::Bytes;
-use axum::extract::{Extension, Path, RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::Router;
+use axum::extract::{Path, RawQuery, State};
+use axum::response::Response;
 use axum::routing::get;
-use axum::{Json, Router};
 use serde_json::{Map, Value, json};
 
-use super::{
-    ListCall, Member, apply_patch, check_record, get_one, json_body, object, parse_id,
-    reference_to, resolve, resolve_contact, site_of,
-};
+use super::writes;
+use super::{ListCall, check_record, get_one, parse_id, reference_to, resolve, resolve_contact};
 use crate::Sandbox;
-use crate::callbacks::{Change, announce};
 use crate::errors::{ApiError, FieldProblem};
 use crate::store::{Data, now_iso};
 
@@ -32,12 +27,12 @@ pub fn router() -> Router<Arc<Sandbox>> {
         .route("/company/companies/{id}", get(get_company))
         .route(
             "/company/configurations",
-            get(list_configurations).post(create_configuration),
+            get(list_configurations).post(writes::create::<Configuration>),
         )
         .route("/company/configurations/count", get(count_configurations))
         .route(
             "/company/configurations/{id}",
-            get(get_configuration).patch(patch_configuration),
+            get(get_configuration).patch(writes::patch::<Configuration>),
         )
         .route("/company/configurations/types", get(list_types))
         .route("/company/configurations/types/{id}", get(get_type))
@@ -102,66 +97,6 @@ async fn get_configuration(
         &id,
         q.as_deref(),
     )
-}
-
-async fn create_configuration(
-    State(sb): State<Arc<Sandbox>>,
-    Extension(member): Extension<Member>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response> {
-    let mut record = object(json_body(&headers, &body)?, "configuration")?;
-    record.remove("id");
-    record.remove("_info");
-    let mut data = sb.data();
-    let record = complete_configuration(&data, record)?;
-    let id = data.configurations.insert(record);
-    let stored = data.configurations.get(id).cloned().unwrap_or_default();
-    announce(
-        &sb,
-        &data,
-        Change {
-            kind: "configuration",
-            action: "added",
-            record: &stored,
-            member: &member.0,
-            site: site_of(&headers),
-        },
-    );
-    Ok((StatusCode::CREATED, Json(stored)).into_response())
-}
-
-async fn patch_configuration(
-    State(sb): State<Arc<Sandbox>>,
-    Extension(member): Extension<Member>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response> {
-    let id = parse_id(&id, "Configuration")?;
-    let body = json_body(&headers, &body)?;
-    let mut data = sb.data();
-    let current = data
-        .configurations
-        .get(id)
-        .ok_or_else(|| ApiError::not_found("Configuration"))?;
-    let mut record = object(current.clone(), "configuration")?;
-    apply_patch(&mut record, body, CONFIGURATION, "configuration")?;
-    let mut record = complete_configuration(&data, record)?;
-    record["id"] = json!(id);
-    data.configurations.put(id, record.clone());
-    announce(
-        &sb,
-        &data,
-        Change {
-            kind: "configuration",
-            action: "updated",
-            record: &record,
-            member: &member.0,
-            site: site_of(&headers),
-        },
-    );
-    Ok(Json(record).into_response())
 }
 
 /// Validates a configuration about to be stored and fills its references as ConnectWise does:
@@ -331,4 +266,27 @@ async fn list_statuses(State(sb): State<Arc<Sandbox>>, call: ListCall) -> Result
         |d| &d.configuration_statuses,
         |_| true,
     )
+}
+
+/// `Company.Configuration`: created and patched by `writes`, completed by
+/// `complete_configuration`.
+pub(super) struct Configuration;
+
+impl writes::Writable for Configuration {
+    const SCHEMA: &'static str = CONFIGURATION;
+    const KIND: &'static str = "configuration";
+    const NOT_FOUND: &'static str = "Configuration";
+
+    fn table(data: &mut Data) -> &mut crate::store::Table {
+        &mut data.configurations
+    }
+
+    fn complete(
+        data: &Data,
+        record: Map<String, Value>,
+        _before: Option<&Value>,
+        _member: &str,
+    ) -> Result<Value> {
+        complete_configuration(data, record)
+    }
 }

@@ -5,6 +5,7 @@ mod records;
 mod service;
 mod system;
 mod ticket_parts;
+mod writes;
 
 use std::sync::Arc;
 

@@ -3,17 +3,18 @@
 
 use std::sync::Arc;
 
+use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Extension, Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde_json::{Map, Value, json};
 
+use super::writes;
 use super::{
-    ListCall, Member, apply_patch, check_record, get_one, json_body, object, parse_id,
-    reference_to, resolve, resolve_contact, site_of,
+    ListCall, Member, check_record, get_one, json_body, object, parse_id, reference_to, resolve,
+    resolve_contact, site_of,
 };
 use crate::Sandbox;
 use crate::callbacks::{Change, announce};
@@ -32,12 +33,17 @@ pub fn router() -> Router<Arc<Sandbox>> {
         .route("/service/boards", get(list_boards))
         .route("/service/boards/count", get(count_boards))
         .route("/service/boards/{id}/statuses", get(list_board_statuses))
-        .route("/service/tickets", get(list_tickets).post(create_ticket))
+        .route(
+            "/service/tickets",
+            get(list_tickets).post(writes::create::<TicketRecord>),
+        )
         .route("/service/tickets/count", get(count_tickets))
         .route("/service/tickets/search", post(search_tickets))
         .route(
             "/service/tickets/{id}",
-            get(get_ticket).patch(patch_ticket).delete(delete_ticket),
+            get(get_ticket)
+                .patch(writes::patch::<TicketRecord>)
+                .delete(delete_ticket),
         )
 }
 
@@ -127,86 +133,6 @@ async fn get_ticket(
     RawQuery(q): RawQuery,
 ) -> Result<Response> {
     get_one(&sb, |d| &d.tickets, "Ticket", &id, q.as_deref())
-}
-
-async fn create_ticket(
-    State(sb): State<Arc<Sandbox>>,
-    Extension(member): Extension<Member>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response> {
-    let mut record = object(json_body(&headers, &body)?, "ticket")?;
-    record.remove("id");
-    record.remove("_info");
-    let initial: Vec<(String, String)> = POST_ONLY
-        .iter()
-        .filter_map(|k| {
-            record
-                .remove(*k)
-                .and_then(|v| v.as_str().map(|s| ((*k).to_owned(), s.to_owned())))
-        })
-        .filter(|(_, text)| !text.trim().is_empty())
-        .collect();
-    let mut data = sb.data();
-    let record = complete_ticket(&data, record, None, &member.0)?;
-    let id = data.tickets.insert(record);
-    // The initial description, analysis and resolution become the ticket's first notes.
-    for (kind, text) in initial {
-        data.notes.insert(json!({
-            "ticketId": id, "text": text, "dateCreated": now_iso(),
-            "detailDescriptionFlag": kind == "initialDescription",
-            "internalAnalysisFlag": kind == "initialInternalAnalysis",
-            "resolutionFlag": kind == "initialResolution",
-            "createdBy": member.0, "member": { "identifier": member.0 },
-        }));
-    }
-    let stored = data.tickets.get(id).cloned().unwrap_or_default();
-    announce(
-        &sb,
-        &data,
-        Change {
-            kind: "ticket",
-            action: "added",
-            record: &stored,
-            member: &member.0,
-            site: site_of(&headers),
-        },
-    );
-    Ok((StatusCode::CREATED, Json(stored)).into_response())
-}
-
-async fn patch_ticket(
-    State(sb): State<Arc<Sandbox>>,
-    Extension(member): Extension<Member>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response> {
-    let id = parse_id(&id, "Ticket")?;
-    let body = json_body(&headers, &body)?;
-    let mut data = sb.data();
-    let current = data
-        .tickets
-        .get(id)
-        .ok_or_else(|| ApiError::not_found("Ticket"))?
-        .clone();
-    let mut record = object(current.clone(), "ticket")?;
-    apply_patch(&mut record, body, "Ticket", "ticket")?;
-    let mut record = complete_ticket(&data, record, Some(&current), &member.0)?;
-    record["id"] = json!(id);
-    data.tickets.put(id, record.clone());
-    announce(
-        &sb,
-        &data,
-        Change {
-            kind: "ticket",
-            action: "updated",
-            record: &record,
-            member: &member.0,
-            site: site_of(&headers),
-        },
-    );
-    Ok(Json(record).into_response())
 }
 
 /// Deletes a ticket with its notes and attached configurations.
@@ -340,4 +266,51 @@ fn complete_ticket(
         json!({ "lastUpdated": now, "updatedBy": member, "dateEntered": entered_at, "enteredBy": entered_by }),
     );
     Ok(Value::Object(record))
+}
+
+/// `Service.Ticket`: created and patched by `writes`, completed by `complete_ticket`; a
+/// create's initial description, analysis and resolution become its first notes.
+pub(super) struct TicketRecord;
+
+impl writes::Writable for TicketRecord {
+    const SCHEMA: &'static str = "Ticket";
+    const KIND: &'static str = "ticket";
+    const NOT_FOUND: &'static str = "Ticket";
+
+    fn table(data: &mut Data) -> &mut crate::store::Table {
+        &mut data.tickets
+    }
+
+    fn complete(
+        data: &Data,
+        record: Map<String, Value>,
+        before: Option<&Value>,
+        member: &str,
+    ) -> Result<Value> {
+        complete_ticket(data, record, before, member)
+    }
+
+    fn take_post_only(record: &mut Map<String, Value>) -> Vec<(String, String)> {
+        POST_ONLY
+            .iter()
+            .filter_map(|k| {
+                record
+                    .remove(*k)
+                    .and_then(|v| v.as_str().map(|s| ((*k).to_owned(), s.to_owned())))
+            })
+            .filter(|(_, text)| !text.trim().is_empty())
+            .collect()
+    }
+
+    fn created(data: &mut Data, id: i64, post_only: Vec<(String, String)>, member: &str) {
+        for (kind, text) in post_only {
+            data.notes.insert(json!({
+                "ticketId": id, "text": text, "dateCreated": now_iso(),
+                "detailDescriptionFlag": kind == "initialDescription",
+                "internalAnalysisFlag": kind == "initialInternalAnalysis",
+                "resolutionFlag": kind == "initialResolution",
+                "createdBy": member, "member": { "identifier": member },
+            }));
+        }
+    }
 }
