@@ -7,15 +7,13 @@
 //! cargo run --release -p bindery-server --example adoption_bench -- [DEVICES]
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a benchmark: failing loudly is the point
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bindery_server::ops::Ops;
-use bindery_server::reconcile::{Engine, EngineConfig, queue};
-use bindery_server::sealing::ServerKey;
-use bindery_server::store::{NewDevice, Store};
+use bindery_server::reconcile::{EngineConfig, queue};
+use bindery_server::store::NewDevice;
+use bindery_server::testkit;
 use bindery_shared::{DeviceFacts, FactField};
-use connectwise_sandbox::Seed;
 use serde_json::json;
 
 const ACME: bindery_server::ids::CompanyId = bindery_server::ids::CompanyId(2);
@@ -38,16 +36,8 @@ async fn main() {
         .and_then(|a| a.parse().ok())
         .unwrap_or(10_000);
     let by_serial = devices / 2;
-    connectwise_client::install_tls_provider();
-    let sb = connectwise_sandbox::spawn("127.0.0.1:0".parse().unwrap(), Seed::default_seed(), true)
-        .await
-        .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open_in_dir(dir.path()).await.unwrap();
-    let key = Arc::new(ServerKey::load_or_create(&dir.path().join("server.key")).unwrap());
-    bindery_server::demo::connect_to_sandbox(&store, &key, &sb.url())
-        .await
-        .unwrap();
+    let g = testkit::ground().await;
+    let (sb, store) = (&g.sb, &g.store);
     let policy = store.create_policy("Bench").await.unwrap();
     for n in 0..devices {
         let agent = format!("bench-{n:05}");
@@ -110,24 +100,13 @@ async fn main() {
         }
     }
     let before = sb.sandbox.data().configurations.len();
-    let engine = Engine::new(
-        store.clone(),
-        key,
-        EngineConfig {
-            poll: Duration::from_millis(100),
-            resync_every: Duration::from_secs(86_400),
-            cw_requests_per_minute: 1_000_000,
-            cw_concurrency: 16,
-            ..EngineConfig::default()
-        },
-    );
-    store
-        .put_setting(
-            bindery_server::reconcile::runner::LAST_FULL_SYNC,
-            &bindery_server::store::now_ms().to_string(),
-        )
-        .await
-        .unwrap();
+    let (engine, _stop) = g.engine(EngineConfig {
+        poll: Duration::from_millis(100),
+        resync_every: Duration::from_secs(86_400),
+        cw_requests_per_minute: 1_000_000,
+        cw_concurrency: 16,
+        ..EngineConfig::default()
+    });
 
     // The preview, with the client warm as in a running server (its one-time codebase
     // discovery done).
@@ -140,7 +119,7 @@ async fn main() {
         .unwrap();
     sb.sandbox.clear_requests();
     let started = Instant::now();
-    let preview = Ops::new(&store, None, Some(&engine))
+    let preview = Ops::new(store, None, Some(&engine))
         .preview_link(policy.id, ACME)
         .await
         .unwrap();
@@ -168,15 +147,13 @@ async fn main() {
     );
 
     // The link.
-    let (_stop, stopped) = tokio::sync::watch::channel(false);
-    tokio::spawn(engine.clone().run(stopped));
     sb.sandbox.clear_requests();
     let started = Instant::now();
     store
         .link_policy(policy.id, Some((ACME, "Acme Corporation")))
         .await
         .unwrap();
-    queue::policy_linked(&store, policy.id).await.unwrap();
+    queue::policy_linked(store, policy.id).await.unwrap();
     engine.wake();
     loop {
         let c = store.job_counts().await.unwrap();

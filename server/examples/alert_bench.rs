@@ -15,13 +15,12 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bindery_server::app;
 use bindery_server::reconcile::{EngineConfig, queue};
-use bindery_server::sealing::ServerKey;
-use bindery_server::settings::{Settings, assemble};
+use bindery_server::settings::Settings;
 use bindery_server::state::AgentSettings;
 use bindery_server::store::Store;
-use connectwise_sandbox::{Faults, Seed};
+use bindery_server::testkit;
+use connectwise_sandbox::Faults;
 use serde_json::json;
 
 const ACME: bindery_server::ids::CompanyId = bindery_server::ids::CompanyId(2);
@@ -38,23 +37,8 @@ async fn main() {
     let rpm = args.get(3).copied().unwrap_or(60_000) as u32;
     let workers = args.get(4).copied().unwrap_or(16) as usize;
 
-    connectwise_client::install_tls_provider();
-    let sb = connectwise_sandbox::spawn("127.0.0.1:0".parse().unwrap(), Seed::default_seed(), true)
-        .await
-        .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open_in_dir(dir.path()).await.unwrap();
-    let key = Arc::new(ServerKey::load_or_create(&dir.path().join("server.key")).unwrap());
-    bindery_server::demo::connect_to_sandbox(&store, &key, &sb.url())
-        .await
-        .unwrap();
-    store
-        .put_setting(
-            bindery_server::reconcile::runner::LAST_FULL_SYNC,
-            &bindery_server::store::now_ms().to_string(),
-        )
-        .await
-        .unwrap();
+    let g = testkit::ground().await;
+    let (sb, store) = (&g.sb, &g.store);
     let policy = store.create_policy("Bench").await.unwrap();
     let (_, token) = store
         .create_token(policy.id, "bench", None, None)
@@ -75,10 +59,7 @@ async fn main() {
             ..AgentSettings::default()
         },
     };
-    let (engine, state) = assemble(store.clone(), key, &settings);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(app::launch(state, listener, std::future::pending()));
+    let (engine, _, url) = g.serve(&settings).await;
 
     // Enroll and bind the devices with no sandbox latency: only the alerts are measured.
     let http = reqwest::Client::new();
@@ -107,7 +88,7 @@ async fn main() {
         .link_policy(policy.id, Some((ACME, "Acme Corporation")))
         .await
         .unwrap();
-    queue::policy_linked(&store, policy.id).await.unwrap();
+    queue::policy_linked(store, policy.id).await.unwrap();
     engine.wake();
     while (store.policy_bindings(policy.id).await.unwrap().bound as usize) < alerts {
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -144,7 +125,7 @@ async fn main() {
         })
     };
 
-    let before = table_bytes(&store).await;
+    let before = table_bytes(store).await;
     let started = Instant::now();
     let mut sent_at = vec![started; alerts];
     let mut senders = tokio::task::JoinSet::new();
@@ -208,7 +189,7 @@ async fn main() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(closed(), alerts, "every ticket closed");
-    let after = table_bytes(&store).await;
+    let after = table_bytes(store).await;
     let per_alert = |table: &str| {
         (after.get(table).copied().unwrap_or(0) - before.get(table).copied().unwrap_or(0)) as f64
             / alerts as f64

@@ -6,14 +6,13 @@
 //! cargo run --release -p bindery-server --example binding_bench -- [DEVICES] [LATENCY_MS] [RPM]
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a benchmark: failing loudly is the point
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bindery_server::reconcile::{Engine, EngineConfig, queue};
-use bindery_server::sealing::ServerKey;
-use bindery_server::store::{NewDevice, Store};
+use bindery_server::reconcile::{EngineConfig, queue};
+use bindery_server::store::NewDevice;
+use bindery_server::testkit;
 use bindery_shared::{DeviceFacts, FactField};
-use connectwise_sandbox::{Faults, Seed};
+use connectwise_sandbox::Faults;
 
 const ACME: bindery_server::ids::CompanyId = bindery_server::ids::CompanyId(2);
 
@@ -27,16 +26,8 @@ async fn main() {
     let latency_ms = args.get(1).copied().unwrap_or(50);
     let rpm = args.get(2).copied().unwrap_or(1000) as u32;
 
-    connectwise_client::install_tls_provider();
-    let sb = connectwise_sandbox::spawn("127.0.0.1:0".parse().unwrap(), Seed::default_seed(), true)
-        .await
-        .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open_in_dir(dir.path()).await.unwrap();
-    let key = Arc::new(ServerKey::load_or_create(&dir.path().join("server.key")).unwrap());
-    bindery_server::demo::connect_to_sandbox(&store, &key, &sb.url())
-        .await
-        .unwrap();
+    let g = testkit::ground().await;
+    let (sb, store) = (&g.sb, &g.store);
     let policy = store.create_policy("Bench").await.unwrap();
     let started = Instant::now();
     for n in 0..devices {
@@ -75,32 +66,19 @@ async fn main() {
         ..Faults::default()
     });
     sb.sandbox.clear_requests();
-    let engine = Engine::new(
-        store.clone(),
-        key,
-        EngineConfig {
-            poll: Duration::from_millis(100),
-            // No periodic re-sync during the run: the one measured below is asked for.
-            resync_every: Duration::from_secs(86_400),
-            ..EngineConfig::default()
-        },
-    );
-    store
-        .put_setting(
-            bindery_server::reconcile::runner::LAST_FULL_SYNC,
-            &bindery_server::store::now_ms().to_string(),
-        )
-        .await
-        .unwrap();
-    let (_stop, stopped) = tokio::sync::watch::channel(false);
-    tokio::spawn(engine.clone().run(stopped));
+    let (engine, _stop) = g.engine(EngineConfig {
+        poll: Duration::from_millis(100),
+        // No periodic re-sync during the run: the one measured below is asked for.
+        resync_every: Duration::from_secs(86_400),
+        ..EngineConfig::default()
+    });
 
     let started = Instant::now();
     store
         .link_policy(policy.id, Some((ACME, "Acme Corporation")))
         .await
         .unwrap();
-    queue::policy_linked(&store, policy.id).await.unwrap();
+    queue::policy_linked(store, policy.id).await.unwrap();
     engine.wake();
     let mut last_report = Instant::now();
     loop {
@@ -130,7 +108,7 @@ async fn main() {
         .writes
         .load(std::sync::atomic::Ordering::Relaxed);
     let started = Instant::now();
-    queue::sync_company(&store, ACME).await.unwrap();
+    queue::sync_company(store, ACME).await.unwrap();
     engine.wake();
     loop {
         let c = store.job_counts().await.unwrap();

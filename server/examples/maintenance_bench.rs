@@ -8,17 +8,14 @@
 //! cargo run --release -p bindery-server --example maintenance_bench -- [DEVICES] [RATE]
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a benchmark: failing loudly is the point
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bindery_server::app;
 use bindery_server::monitoring::{held, maintenance};
 use bindery_server::reconcile::{EngineConfig, queue};
-use bindery_server::sealing::ServerKey;
-use bindery_server::settings::{Settings, assemble};
+use bindery_server::settings::Settings;
 use bindery_server::state::AgentSettings;
-use bindery_server::store::{Store, now_ms};
-use connectwise_sandbox::Seed;
+use bindery_server::store::now_ms;
+use bindery_server::testkit;
 use serde_json::json;
 
 const ACME: bindery_server::ids::CompanyId = bindery_server::ids::CompanyId(2);
@@ -38,23 +35,8 @@ async fn main() {
     let devices = args.first().copied().unwrap_or(1000) as usize;
     let rate = args.get(1).copied().unwrap_or(200).max(1);
 
-    connectwise_client::install_tls_provider();
-    let sb = connectwise_sandbox::spawn("127.0.0.1:0".parse().unwrap(), Seed::default_seed(), true)
-        .await
-        .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open_in_dir(dir.path()).await.unwrap();
-    let key = Arc::new(ServerKey::load_or_create(&dir.path().join("server.key")).unwrap());
-    bindery_server::demo::connect_to_sandbox(&store, &key, &sb.url())
-        .await
-        .unwrap();
-    store
-        .put_setting(
-            bindery_server::reconcile::runner::LAST_FULL_SYNC,
-            &now_ms().to_string(),
-        )
-        .await
-        .unwrap();
+    let g = testkit::ground().await;
+    let (sb, store) = (&g.sb, &g.store);
     let policy = store.create_policy("Bench").await.unwrap();
     let (_, token) = store
         .create_token(policy.id, "bench", None, None)
@@ -74,10 +56,7 @@ async fn main() {
             ..AgentSettings::default()
         },
     };
-    let (engine, state) = assemble(store.clone(), key, &settings);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(app::launch(state, listener, std::future::pending()));
+    let (engine, _, url) = g.serve(&settings).await;
 
     let http = reqwest::Client::new();
     let mut credentials = Vec::new();
@@ -105,7 +84,7 @@ async fn main() {
         .link_policy(policy.id, Some((ACME, "Acme Corporation")))
         .await
         .unwrap();
-    queue::policy_linked(&store, policy.id).await.unwrap();
+    queue::policy_linked(store, policy.id).await.unwrap();
     engine.wake();
     while (store.policy_bindings(policy.id).await.unwrap().bound as usize) < devices {
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -123,7 +102,7 @@ async fn main() {
         }],
         ..maintenance::Maintenance::default()
     };
-    held::save(&store, policy.id, &windows).await.unwrap();
+    held::save(store, policy.id, &windows).await.unwrap();
     sb.sandbox.clear_requests();
 
     let started = Instant::now();
@@ -152,7 +131,7 @@ async fn main() {
     let held_now = store.held_alert_count(policy.id).await.unwrap();
     tokio::time::sleep(Duration::from_millis((ends - now_ms()).max(0) as u64 + 100)).await;
     let sweep = Instant::now();
-    let tickets_asked = held::release_due(&store).await.unwrap();
+    let tickets_asked = held::release_due(store).await.unwrap();
     let sweep_time = sweep.elapsed();
     engine.wake();
     tokio::time::sleep(Duration::from_secs(2)).await;

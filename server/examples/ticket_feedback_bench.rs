@@ -22,8 +22,8 @@ use bindery_server::reconcile::{Engine, EngineConfig, queue};
 use bindery_server::sealing::ServerKey;
 use bindery_server::state::{AgentSettings, AppState};
 use bindery_server::store::{AlertFilter, AlertState, NewDevice, Store, now_ms};
+use bindery_server::testkit;
 use bindery_shared::protocol::{AlertBatch, AlertEvent, AlertEventKind};
-use connectwise_sandbox::Seed;
 use serde_json::json;
 
 struct Bench {
@@ -35,38 +35,30 @@ struct Bench {
 }
 
 async fn bench() -> Bench {
-    connectwise_client::install_tls_provider();
-    let sb = connectwise_sandbox::spawn("127.0.0.1:0".parse().unwrap(), Seed::default_seed(), true)
-        .await
-        .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open_in_dir(dir.path()).await.unwrap();
-    let key = Arc::new(ServerKey::load_or_create(&dir.path().join("server.key")).unwrap());
-    bindery_server::demo::connect_to_sandbox(&store, &key, &sb.url())
-        .await
-        .unwrap();
+    let g = testkit::ground().await;
     for setting in [
         bindery_server::reconcile::runner::LAST_FULL_SYNC,
         bindery_server::reconcile::runner::LAST_TICKET_POLL,
     ] {
-        store
+        g.store
             .put_setting(setting, &now_ms().to_string())
             .await
             .unwrap();
     }
-    let engine = Engine::new(
-        store.clone(),
-        key.clone(),
-        EngineConfig {
-            cw_requests_per_minute: 600_000,
-            poll: Duration::from_millis(20),
-            resync_every: Duration::from_secs(86_400),
-            ..EngineConfig::default()
-        },
-    );
-    let (_stop, stopped) = tokio::sync::watch::channel(false);
-    std::mem::forget(_stop);
-    tokio::spawn(engine.clone().run(stopped));
+    let (engine, stop) = g.engine(EngineConfig {
+        cw_requests_per_minute: 600_000,
+        poll: Duration::from_millis(20),
+        resync_every: Duration::from_secs(86_400),
+        ..EngineConfig::default()
+    });
+    // The engine runs as long as the benchmark does.
+    std::mem::forget(stop);
+    let testkit::Ground {
+        sb,
+        store,
+        key,
+        dir,
+    } = g;
     Bench {
         sb,
         store,

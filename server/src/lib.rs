@@ -26,4 +26,6 @@ pub mod sessions;
 pub mod settings;
 pub mod state;
 pub mod store;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 pub mod tls;

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 
 mod common;
 use bindery_server::ids::{CompanyId, ConfigurationId, DeviceId, PolicyId};
-use common::world::{World, agent_id, facts, world};
+use bindery_server::testkit::{World, agent_id, facts, world};
 
 const ACME: CompanyId = CompanyId(2);
 const GLOBEX: CompanyId = CompanyId(3);

@@ -9,7 +9,7 @@ use bindery_shared::FactField;
 use serde_json::Value;
 
 mod common;
-use common::world::{World, agent_id, facts, world_with};
+use bindery_server::testkit::{World, agent_id, facts, world_with};
 
 const ACME: i64 = 2;
 const PUBLIC: &str = "https://bindery.example.net/";
@@ -22,7 +22,14 @@ async fn linked_world() -> World {
     .await
 }
 
-impl World {
+/// What these tests add to the test world.
+trait ExtrasWorld {
+    async fn device_used_by(&self, n: usize, login: &str) -> DeviceId;
+    async fn new_user(&self, d: DeviceId, n: usize, login: &str);
+    fn contact_reads(&self) -> usize;
+}
+
+impl ExtrasWorld for World {
     /// Device `n`, used by `login`, in a new policy linked to Acme.
     async fn device_used_by(&self, n: usize, login: &str) -> DeviceId {
         let policy = self.store.create_policy(&format!("p{n}")).await.unwrap();

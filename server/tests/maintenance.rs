@@ -11,7 +11,7 @@ use bindery_server::store::{AlertFilter, now_ms};
 use bindery_shared::protocol::{AlertBatch, AlertEvent, AlertEventKind};
 
 mod common;
-use common::world::{World, world};
+use bindery_server::testkit::{World, world};
 
 const ACME: i64 = 2;
 
@@ -22,7 +22,14 @@ fn civil(ms: i64) -> String {
         .replace(' ', "T")
 }
 
-impl World {
+/// What these tests add to the test world.
+trait MaintenanceWorld {
+    async fn linked(&self) -> (PolicyId, DeviceId);
+    async fn event(&self, d: DeviceId, seq: u64, monitor: &str, raised: bool);
+    fn tickets(&self) -> usize;
+}
+
+impl MaintenanceWorld for World {
     async fn linked(&self) -> (PolicyId, DeviceId) {
         let policy = self.store.create_policy("Office").await.unwrap();
         let d = self.enroll(policy.id, 1..2).await[0];

@@ -17,7 +17,7 @@ use serde_json::Value;
 #[path = "../common/mod.rs"]
 mod common;
 use bindery_server::ids::CompanyId;
-use common::world::{World, agent_id, facts, world};
+use bindery_server::testkit::{World, agent_id, facts, world};
 
 const ACME: i64 = 2;
 const GLOBEX: i64 = 3;

@@ -16,7 +16,7 @@ use serde_json::Value;
 #[path = "../common/mod.rs"]
 mod common;
 use bindery_server::ids::{CompanyId, DeviceId};
-use common::world::{World, world};
+use bindery_server::testkit::{World, world};
 
 const ACME: i64 = 2;
 const MONITORING_BOARD: i64 = 1;
@@ -43,7 +43,17 @@ fn batch(events: Vec<AlertEvent>) -> AlertBatch {
     AlertBatch { events }
 }
 
-impl World {
+/// What these tests add to the test world.
+trait TicketWorld {
+    async fn send(&self, d: DeviceId, e: AlertEvent) -> bindery_server::store::AlertIntake;
+    fn tickets(&self) -> Vec<Value>;
+    fn notes(&self, ticket: i64) -> Vec<String>;
+    fn attached(&self, ticket: i64) -> Vec<i64>;
+    fn config_id(&self, n: usize) -> i64;
+    async fn linked(&self, count: usize) -> Vec<DeviceId>;
+}
+
+impl TicketWorld for World {
     /// One alert event from device `d`, stored as the agent API would.
     async fn send(&self, d: DeviceId, e: AlertEvent) -> bindery_server::store::AlertIntake {
         monitoring::take_alert_batch(&self.store, d, &batch(vec![e]))

@@ -20,7 +20,7 @@ use serde_json::{Value, json};
 
 #[path = "../common/mod.rs"]
 mod common;
-use common::world::{World, world};
+use bindery_server::testkit::{World, world};
 
 const ACME: i64 = 2;
 const PERSON: (&str, &str) = ("bindery+tech-public", "tech-private");
@@ -60,7 +60,21 @@ async fn served() -> Served {
     }
 }
 
-impl World {
+/// What these tests add to the test world.
+trait TwoWayWorld {
+    async fn raise(&self, d: DeviceId, seq: u64, raised: bool);
+    async fn linked_device(&self, n: usize) -> DeviceId;
+    async fn only_alert(&self, d: DeviceId) -> bindery_server::store::Alert;
+    fn cw_ticket(&self, id: i64) -> Option<Value>;
+    fn notes(&self, ticket: i64) -> Vec<Value>;
+    async fn cw(&self, who: (&str, &str), method: Method, path: &str, body: Option<Value>)
+    -> Value;
+    async fn close_as(&self, who: (&str, &str), cw: i64, status: i64);
+    async fn set_close_rule(&self, rule: CloseRule);
+    async fn ticket_state(&self, id: TicketId) -> bindery_server::store::Ticket;
+}
+
+impl TwoWayWorld for World {
     async fn raise(&self, d: DeviceId, seq: u64, raised: bool) {
         let e = AlertEvent {
             seq,

@@ -1,13 +1,18 @@
-//! An engine bound to the ConnectWise sandbox over real HTTP, on a fresh SQLite store, with
-//! helpers to enroll devices, link policies and wait for the jobs to settle.
+//! The test world (feature `testkit`): an engine bound to the ConnectWise sandbox over real
+//! HTTP, on a fresh SQLite store, with helpers to enroll devices, link policies and wait for the
+//! jobs to settle; and the same world served over HTTP. The server's tests, the end-to-end
+//! tests and the benchmarks start from it.
+#![allow(clippy::unwrap_used, clippy::missing_panics_doc)] // a test world: a failed unwrap is a failed test
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use bindery_server::ids::{CompanyId, ConfigurationId, DeviceId, PolicyId};
-use bindery_server::reconcile::{Engine, EngineConfig, queue};
-use bindery_server::sealing::ServerKey;
-use bindery_server::store::{NewDevice, Store};
+use crate::ids::{CompanyId, ConfigurationId, DeviceId, PolicyId};
+use crate::reconcile::{Engine, EngineConfig, queue};
+use crate::sealing::ServerKey;
+use crate::settings::{Settings, assemble};
+use crate::state::Shared;
+use crate::store::{NewDevice, Store};
 use bindery_shared::{DeviceFacts, FactField};
 use connectwise_sandbox::Seed;
 use serde_json::Value;
@@ -21,12 +26,17 @@ pub struct World {
     pub _dir: tempfile::TempDir,
 }
 
-pub async fn world() -> World {
-    world_with(EngineConfig::default()).await
+/// The ground every test and benchmark stands on: the ConnectWise sandbox (default seed, over
+/// real HTTP on 127.0.0.1), a fresh SQLite store connected to it, and the server key. No
+/// start-up re-sync: tests and benchmarks ask for every sync themselves.
+pub struct Ground {
+    pub sb: connectwise_sandbox::Running,
+    pub store: Store,
+    pub key: Arc<ServerKey>,
+    pub dir: tempfile::TempDir,
 }
 
-/// A world whose engine starts from `config` (its timings made quick for tests).
-pub async fn world_with(config: EngineConfig) -> World {
+pub async fn ground() -> Ground {
     connectwise_client::install_tls_provider();
     let sb = connectwise_sandbox::spawn("127.0.0.1:0".parse().unwrap(), Seed::default_seed(), true)
         .await
@@ -34,37 +44,71 @@ pub async fn world_with(config: EngineConfig) -> World {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open_in_dir(dir.path()).await.unwrap();
     let key = Arc::new(ServerKey::load_or_create(&dir.path().join("server.key")).unwrap());
-    bindery_server::demo::connect_to_sandbox(&store, &key, &sb.url())
+    crate::demo::connect_to_sandbox(&store, &key, &sb.url())
         .await
         .unwrap();
-    // The tests ask for every sync themselves: no start-up re-sync racing with them.
     store
         .put_setting(
-            bindery_server::reconcile::runner::LAST_FULL_SYNC,
-            &bindery_server::store::now_ms().to_string(),
+            crate::reconcile::runner::LAST_FULL_SYNC,
+            &crate::store::now_ms().to_string(),
         )
         .await
         .unwrap();
-    let engine = Engine::new(
-        store.clone(),
-        key.clone(),
-        EngineConfig {
-            lease: Duration::from_secs(10),
-            poll: Duration::from_millis(50),
-            retry_base: Duration::from_millis(50),
-            retry_max: Duration::from_millis(500),
-            ..config
-        },
-    );
-    let (stop, stopped) = tokio::sync::watch::channel(false);
-    tokio::spawn(engine.clone().run(stopped));
-    World {
+    Ground {
         sb,
         store,
-        engine,
         key,
+        dir,
+    }
+}
+
+impl Ground {
+    /// An engine with exactly `config`, running until the sender says stop (or is dropped).
+    pub fn engine(&self, config: EngineConfig) -> (Arc<Engine>, tokio::sync::watch::Sender<bool>) {
+        let engine = Engine::new(self.store.clone(), self.key.clone(), config);
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        tokio::spawn(engine.clone().run(stopped));
+        (engine, stop)
+    }
+
+    /// A server with `settings` on a free port of 127.0.0.1 (its engine run by the server):
+    /// the engine, the serving state and the server's URL.
+    pub async fn serve(&self, settings: &Settings) -> (Arc<Engine>, Shared, String) {
+        let (engine, state) = assemble(self.store.clone(), self.key.clone(), settings);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(crate::app::launch(
+            state.clone(),
+            listener,
+            std::future::pending(),
+        ));
+        (engine, state, url)
+    }
+}
+
+pub async fn world() -> World {
+    world_with(EngineConfig::default()).await
+}
+
+/// A world whose engine starts from `config` (its timings made quick for tests, as
+/// [`Settings::for_tests`] makes them).
+pub async fn world_with(config: EngineConfig) -> World {
+    let g = ground().await;
+    let quick = Settings::for_tests().engine;
+    let (engine, stop) = g.engine(EngineConfig {
+        lease: quick.lease,
+        poll: quick.poll,
+        retry_base: quick.retry_base,
+        retry_max: quick.retry_max,
+        ..config
+    });
+    World {
+        sb: g.sb,
+        store: g.store,
+        engine,
+        key: g.key,
         stop,
-        _dir: dir,
+        _dir: g.dir,
     }
 }
 
@@ -123,7 +167,7 @@ impl World {
                 name: f.name.as_deref(),
                 policy_id,
                 facts_json: &json,
-                facts_hash: &bindery_server::secrets::hash_secret(&json),
+                facts_hash: &crate::secrets::hash_secret(&json),
                 agent_version: "test",
                 secret_hash: "x",
                 proven: false,
@@ -167,7 +211,7 @@ impl World {
         panic!(
             "jobs did not settle: {:?}; left: {left:?} (now {})",
             self.store.job_counts().await.unwrap(),
-            bindery_server::store::now_ms()
+            crate::store::now_ms()
         );
     }
 
