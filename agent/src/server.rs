@@ -27,6 +27,50 @@ pub enum ServerError {
 /// whatever answers in its place) cannot make the agent hold more.
 const MAX_REPLY: usize = 1024 * 1024;
 
+/// How the agent reaches its server, besides its URL.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Reach<'a> {
+    /// Plain http to a server that is not on this machine (tests only).
+    pub allow_http: bool,
+    /// A CA certificate (PEM) trusted besides the system's roots.
+    pub ca_cert: Option<&'a str>,
+    /// An HTTP proxy (`http://[user:password@]host:port`); none: the environment's
+    /// (HTTPS_PROXY, HTTP_PROXY, NO_PROXY), if any.
+    pub proxy: Option<&'a str>,
+}
+
+/// The proxy URL as the agent keeps it, or why it cannot be used. Errors name the proxy's host
+/// only: its user and password never reach a message or a log.
+pub fn proxy_setting(raw: &str) -> Result<String, String> {
+    let parsed = reqwest::Url::parse(raw.trim())
+        .map_err(|_| "the proxy is not a URL: give http://host:port".to_owned())?;
+    let host = parsed.host_str().unwrap_or("").to_owned();
+    if !matches!(parsed.scheme(), "http" | "https") || host.is_empty() {
+        return Err(format!(
+            "the proxy {host:?} is not http://host:port (or https://)"
+        ));
+    }
+    if parsed.path() != "/" || parsed.query().is_some() {
+        return Err(format!(
+            "the proxy {host} has a path: give only http://host:port"
+        ));
+    }
+    Ok(parsed.as_str().trim_end_matches('/').to_owned())
+}
+
+/// The proxy as it may be shown (`status`): its address, without a user or password.
+pub fn proxy_shown(proxy: &str) -> String {
+    match reqwest::Url::parse(proxy) {
+        Ok(u) => format!(
+            "{}://{}{}",
+            u.scheme(),
+            u.host_str().unwrap_or(""),
+            u.port().map(|p| format!(":{p}")).unwrap_or_default()
+        ),
+        Err(_) => "(unreadable)".into(),
+    }
+}
+
 pub struct ServerClient {
     base: String,
     http: reqwest::Client,
@@ -37,15 +81,23 @@ impl ServerClient {
     pub fn of(enrolled: &crate::state::Enrolled) -> Result<ServerClient, String> {
         ServerClient::new(
             &enrolled.server,
-            enrolled.allow_http,
-            enrolled.ca_cert.as_deref(),
+            Reach {
+                allow_http: enrolled.allow_http,
+                ca_cert: enrolled.ca_cert.as_deref(),
+                proxy: enrolled.proxy.as_deref(),
+            },
         )
     }
 
     /// A client for `url` (`https://bindery.example.com`). `http://` is accepted for a server on
     /// this machine (loopback) or with `allow_http`. `ca_cert` (PEM) is trusted besides the
-    /// system's roots, for a server with a certificate of its own CA.
-    pub fn new(url: &str, allow_http: bool, ca_cert: Option<&str>) -> Result<ServerClient, String> {
+    /// system's roots, for a server with a certificate of its own CA; `proxy` is gone through.
+    pub fn new(url: &str, reach: Reach<'_>) -> Result<ServerClient, String> {
+        let Reach {
+            allow_http,
+            ca_cert,
+            proxy,
+        } = reach;
         let base = url.trim().trim_end_matches('/').to_owned();
         let parsed =
             reqwest::Url::parse(&base).map_err(|e| format!("{url:?} is not a server URL: {e}"))?;
@@ -71,6 +123,14 @@ impl ServerClient {
         // rustls with ring: small, and the same on every OS.
         let _ = rustls::crypto::ring::default_provider().install_default();
         let mut builder = reqwest::Client::builder();
+        if let Some(proxy) = proxy {
+            // reqwest sends the URL's user and password as Proxy-Authorization (basic).
+            let shown = proxy_shown(proxy);
+            builder = builder.proxy(
+                reqwest::Proxy::all(proxy)
+                    .map_err(|_| format!("the proxy {shown} cannot be used"))?,
+            );
+        }
         if let Some(pem) = ca_cert {
             let own_ca = crate::server_trust::parse_ca(pem)?;
             builder =
@@ -246,6 +306,29 @@ fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_proxy_is_http_host_port_and_is_shown_without_its_password() {
+        assert_eq!(
+            proxy_setting(" http://u:p4ss@proxy.corp:3128/ ").unwrap(),
+            "http://u:p4ss@proxy.corp:3128"
+        );
+        assert_eq!(
+            proxy_shown("http://u:p4ss@proxy.corp:3128"),
+            "http://proxy.corp:3128"
+        );
+        for bad in [
+            "proxy.corp:3128",
+            "socks5://proxy:1080",
+            "http://proxy:3128/path",
+            "http://",
+        ] {
+            let e = proxy_setting(bad).unwrap_err();
+            assert!(!e.contains("p4ss"), "{e}");
+        }
+        let e = proxy_setting("ftp://u:p4ss@proxy:21").unwrap_err();
+        assert!(!e.contains("p4ss") && e.contains("proxy"), "{e}");
+    }
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     /// A server on loopback that answers every request with `body` (chunked when asked, so no
@@ -291,7 +374,7 @@ mod tests {
         let huge = format!("\"{}\"", "x".repeat(2 * MAX_REPLY)).into_bytes();
         for chunked in [false, true] {
             let url = answering(huge.clone(), chunked).await;
-            let client = ServerClient::new(&url, false, None).unwrap();
+            let client = ServerClient::new(&url, Reach::default()).unwrap();
             let got: Result<String, _> = client.send(client.http.get(&url), None).await;
             match got {
                 Err(ServerError::Unavailable(m)) => assert!(m.contains("1024 KiB"), "{m}"),
@@ -299,7 +382,7 @@ mod tests {
             }
         }
         let url = answering(b"\"fine\"".to_vec(), true).await;
-        let client = ServerClient::new(&url, false, None).unwrap();
+        let client = ServerClient::new(&url, Reach::default()).unwrap();
         let got: String = client.send(client.http.get(&url), None).await.unwrap();
         assert_eq!(got, "fine");
     }

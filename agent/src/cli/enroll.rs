@@ -9,7 +9,7 @@ use bindery_shared::protocol::EnrollRequest;
 
 use super::VERSION;
 use crate::facts;
-use crate::server::{ServerClient, ServerError};
+use crate::server::{Reach, ServerClient, ServerError};
 use crate::state::{Enrolled, StateDir};
 
 /// What `enroll` was given besides the server.
@@ -20,6 +20,8 @@ pub(super) struct Given {
     pub token_file: Option<PathBuf>,
     pub allow_http: bool,
     pub ca_cert: Option<PathBuf>,
+    /// The HTTP proxy to reach the server through (`--proxy`, BINDERY_PROXY).
+    pub proxy: Option<String>,
 }
 
 /// Tokens are short; a file longer than this is not one.
@@ -59,7 +61,12 @@ pub(super) async fn enroll(
         token_file,
         allow_http,
         ca_cert,
+        proxy,
     } = given;
+    let proxy = proxy
+        .filter(|p| !p.trim().is_empty())
+        .map(|p| crate::server::proxy_setting(&p))
+        .transpose()?;
     let token = match (token, &token_file) {
         (Some(token), _) => token,
         (None, Some(file)) => read_token_file(file)?,
@@ -74,7 +81,14 @@ pub(super) async fn enroll(
     };
     let state = StateDir::resolve(state_dir)?;
     let agent_id = state.agent_id()?;
-    let client = ServerClient::new(server, allow_http, ca_cert.as_deref())?;
+    let client = ServerClient::new(
+        server,
+        Reach {
+            allow_http,
+            ca_cert: ca_cert.as_deref(),
+            proxy: proxy.as_deref(),
+        },
+    )?;
     let facts = facts::collect(&facts::Source::default(), Ok(agent_id.clone()))?;
     let request = EnrollRequest {
         token,
@@ -111,6 +125,7 @@ pub(super) async fn enroll(
         secret: reply.device_secret,
         allow_http,
         ca_cert,
+        proxy,
     })?;
     println!("enrolled with {} as agent {}", client.url(), reply.agent_id);
     if let Some(file) = token_file

@@ -74,6 +74,17 @@ enum Command {
         /// its own CA. It is kept with the enrollment for every later check-in.
         #[arg(long, value_name = "FILE")]
         ca_cert: Option<PathBuf>,
+        /// Reach the server through this HTTP proxy (http://host:port), kept for every later
+        /// check-in. A proxy's user and password go in the URL (http://user:password@host:port):
+        /// give it in BINDERY_PROXY then, which keeps them off the command line. Without one,
+        /// HTTPS_PROXY, HTTP_PROXY and NO_PROXY apply.
+        #[arg(
+            long,
+            env = "BINDERY_PROXY",
+            hide_env_values = true,
+            value_name = "URL"
+        )]
+        proxy: Option<String>,
     },
     /// Check in with the server on its schedule until stopped.
     Run {
@@ -158,12 +169,14 @@ pub fn main() -> ExitCode {
             state_dir,
             allow_http,
             ca_cert,
+            proxy,
         } => {
             let given = enroll::Given {
                 token,
                 token_file,
                 allow_http,
                 ca_cert,
+                proxy,
             };
             runtime().and_then(|rt| rt.block_on(enroll::enroll(&server, given, state_dir)))
         }

@@ -15,6 +15,11 @@ pub(super) fn print(state_dir: Option<PathBuf>) -> Result<(), String> {
     println!("server      {}", enrolled.server);
     println!("agent id    {}", enrolled.agent_id);
     println!("state       {}", state.path().display());
+    // The proxy's address only: its user and password stay in the enrollment.
+    match enrolled.proxy.as_deref() {
+        Some(p) => println!("proxy       {}", crate::server::proxy_shown(p)),
+        None => println!("proxy       none (HTTPS_PROXY and NO_PROXY apply when set)"),
+    }
     // Windows: read back from the folder too, so a changed access list shows.
     match state.access() {
         Ok(access) => println!("access      {access}"),

@@ -28,6 +28,11 @@ pub struct Enrolled {
     /// own CA, given to `enroll --ca-cert`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ca_cert: Option<String>,
+    /// The HTTP proxy the server is reached through (`enroll --proxy` or BINDERY_PROXY), with
+    /// its basic-authentication user and password if it has them: kept here, readable by root
+    /// (SYSTEM and Administrators on Windows) only, like the secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxy: Option<String>,
 }
 
 impl Enrolled {
@@ -45,6 +50,10 @@ impl std::fmt::Debug for Enrolled {
             .field("server", &self.server)
             .field("agent_id", &self.agent_id)
             .field("secret", &"<redacted>")
+            .field(
+                "proxy",
+                &self.proxy.as_deref().map(crate::server::proxy_shown),
+            )
             .finish()
     }
 }
@@ -380,8 +389,10 @@ mod tests {
             secret: "s3cret".into(),
             allow_http: false,
             ca_cert: None,
+            proxy: Some("http://proxyuser:pr0xy-pass@10.0.0.1:3128".into()),
         };
         state.save_enrollment(&e).unwrap();
+        assert!(!format!("{e:?}").contains("pr0xy-pass"));
         assert_eq!(state.enrollment().unwrap(), Some(e.clone()));
         assert!(!format!("{e:?}").contains("s3cret"));
         #[cfg(unix)]

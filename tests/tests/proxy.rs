@@ -1,0 +1,138 @@
+//! The agent through an HTTP proxy that wants a password: Debian's tinyproxy on loopback, with
+//! basic authentication. The proxy's user and password are given in BINDERY_PROXY (never on
+//! the command line), kept with the enrollment, and never printed; every request goes through
+//! the proxy (its log shows them, and with the proxy gone the agent reaches nothing).
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+use bindery_e2e::{ServerProcess, admin, binary, free_port, run, wait_for};
+
+const PASSWORD: &str = "pr0xy-pass-81c2";
+
+/// tinyproxy in the foreground on a free loopback port, its log in `dir`; stopped when dropped.
+struct Proxy {
+    child: Child,
+    port: u16,
+    log: std::path::PathBuf,
+}
+
+impl Proxy {
+    fn start(dir: &Path) -> Proxy {
+        let port = free_port();
+        let conf = dir.join("tinyproxy.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "Port {port}\nListen 127.0.0.1\nTimeout 30\nLogLevel Connect\nMaxClients 50\n\
+                 Allow 127.0.0.1\nBasicAuth proxyuser {PASSWORD}\n"
+            ),
+        )
+        .unwrap();
+        let log = dir.join("tinyproxy.log");
+        let child = Command::new("tinyproxy")
+            .args(["-d", "-c", conf.to_str().unwrap()])
+            .stdout(std::fs::File::create(&log).unwrap())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("tinyproxy is installed (scripts/install-test-deps)");
+        wait_for("tinyproxy to listen", 10, || {
+            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+        });
+        Proxy { child, port, log }
+    }
+
+    fn url(&self, password: &str) -> String {
+        format!("http://proxyuser:{password}@127.0.0.1:{}", self.port)
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `bindery-agent enroll` with the proxy in BINDERY_PROXY: (succeeded, stdout and stderr).
+fn enroll_through(proxy: &str, server: &str, token: &str, state: &str) -> (bool, String) {
+    let out = Command::new(binary("bindery-agent"))
+        .args([
+            "enroll",
+            "--server",
+            server,
+            "--token",
+            token,
+            "--state-dir",
+            state,
+        ])
+        .env("BINDERY_PROXY", proxy)
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+#[tokio::test]
+async fn the_agent_enrolls_and_checks_in_through_an_authenticating_proxy() {
+    let data = tempfile::tempdir().unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let scratch = tempfile::tempdir().unwrap();
+    let (data_dir, state_dir) = (
+        data.path().to_str().unwrap(),
+        state.path().to_str().unwrap(),
+    );
+    admin(data_dir, &["policy-create", "Behind a proxy"]);
+    let token = admin(data_dir, &["token-create", "--policy", "Behind a proxy"])
+        .trim()
+        .to_owned();
+    let server = ServerProcess::start(&["--data-dir", data_dir]);
+    let proxy = Proxy::start(scratch.path());
+
+    // A wrong password: the proxy refuses, the agent says so, and shows no password.
+    let (ok, said) = enroll_through(&proxy.url("n0t-the-pass"), &server.url, &token, state_dir);
+    assert!(!ok, "enrolled through a proxy that refused: {said}");
+    assert!(!said.contains("n0t-the-pass"), "{said}");
+    assert!(!state.path().join("enrollment.json").exists());
+
+    // The right one: enrolled, and every later check-in goes the same way on its own.
+    let (ok, said) = enroll_through(&proxy.url(PASSWORD), &server.url, &token, state_dir);
+    assert!(ok, "{said}");
+    assert!(!said.contains(PASSWORD), "{said}");
+    let (ok, _, err) = run(
+        "bindery-agent",
+        &["run", "--once", "--state-dir", state_dir],
+    );
+    assert!(ok, "{err}");
+    assert!(!err.contains(PASSWORD), "{err}");
+    let log = proxy.log();
+    let through = |path: &str| log.contains(&format!("POST {}/api/agent/v1/{path}", server.url));
+    assert!(
+        through("enroll") && through("checkin"),
+        "the proxy's log:\n{log}"
+    );
+    let (_, status, _) = run("bindery-agent", &["status", "--state-dir", state_dir]);
+    assert!(
+        status.contains(&format!("proxy       http://127.0.0.1:{}", proxy.port))
+            && !status.contains(PASSWORD),
+        "{status}"
+    );
+
+    // With the proxy gone the agent reaches nothing: it never went around it.
+    drop(proxy);
+    let (ok, _, err) = run(
+        "bindery-agent",
+        &["run", "--once", "--state-dir", state_dir],
+    );
+    assert!(!ok, "checked in without its proxy: {err}");
+    assert!(!err.contains(PASSWORD), "{err}");
+}
