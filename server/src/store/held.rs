@@ -82,7 +82,9 @@ impl Store {
         release: &Release,
         job: &(dyn Fn(TicketId) -> NewJob + Sync),
     ) -> Result<bool> {
-        let mut tx = self.pool.begin().await?;
+        // Immediate on SQLite: it reads, then writes; a deferred transaction fails with
+        // "database is locked" when the engine commits in between.
+        let mut tx = self.begin_write().await?;
         let row: Option<(String,)> =
             sqlx::query_as("SELECT state FROM alerts WHERE id = $1 AND held_until_ms IS NOT NULL")
                 .bind(id)
