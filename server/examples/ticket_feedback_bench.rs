@@ -20,7 +20,6 @@ use bindery_server::ids::{AlertId, CompanyId, DeviceId};
 use bindery_server::integration::{self, CloseRule};
 use bindery_server::reconcile::{Engine, EngineConfig, queue};
 use bindery_server::sealing::ServerKey;
-use bindery_server::state::{AgentSettings, AppState};
 use bindery_server::store::{AlertFilter, AlertState, NewDevice, Store, now_ms};
 use bindery_server::testkit;
 use bindery_shared::protocol::{AlertBatch, AlertEvent, AlertEventKind};
@@ -126,22 +125,7 @@ async fn callbacks(closes: usize, rate: u64) {
     integration::save_ticket_rules(&b.store, rules, CloseRule::Untouched, CloseRule::Untouched)
         .await
         .unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let state = AppState::with_engine(
-        b.store.clone(),
-        AgentSettings {
-            public_url: Some(base),
-            connectwise_allow_http: true,
-            ..AgentSettings::default()
-        },
-        Some((b.engine.clone(), b.key.clone())),
-    );
-    tokio::spawn(bindery_server::app::launch(
-        state.clone(),
-        listener,
-        std::future::pending::<()>(),
-    ));
+    let (state, _) = testkit::serve_engine(&b.store, &b.key, &b.engine).await;
     assert!(state.ops().register_callbacks().await.registered);
     let d = device(&b).await;
     let events: Vec<AlertEvent> = (0..closes)

@@ -11,7 +11,7 @@ use crate::ids::{CompanyId, ConfigurationId, DeviceId, PolicyId};
 use crate::reconcile::{Engine, EngineConfig, queue};
 use crate::sealing::ServerKey;
 use crate::settings::{Settings, assemble};
-use crate::state::Shared;
+use crate::state::{AppState, Shared};
 use crate::store::{NewDevice, Store};
 use bindery_shared::{DeviceFacts, FactField};
 use connectwise_sandbox::Seed;
@@ -86,6 +86,26 @@ impl Ground {
     }
 }
 
+/// Serves an engine already running over HTTP on a free port of 127.0.0.1, reached at that
+/// address (install commands, `managementLink`, ConnectWise's callbacks): the serving state and
+/// the address.
+pub async fn serve_engine(
+    store: &Store,
+    key: &Arc<ServerKey>,
+    engine: &Arc<Engine>,
+) -> (Shared, String) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let web = Settings::for_tests().reached_at(Some(url.clone())).web;
+    let state = AppState::with_engine(store.clone(), web, Some((engine.clone(), key.clone())));
+    tokio::spawn(crate::app::launch(
+        state.clone(),
+        listener,
+        std::future::pending(),
+    ));
+    (state, url)
+}
+
 pub async fn world() -> World {
     world_with(EngineConfig::default()).await
 }
@@ -137,6 +157,11 @@ pub fn agent_id(n: usize) -> String {
 }
 
 impl World {
+    /// This world's engine served over HTTP (see [`serve_engine`]): the state and its address.
+    pub async fn serve(&self) -> (Shared, String) {
+        serve_engine(&self.store, &self.key, &self.engine).await
+    }
+
     pub async fn enroll(
         &self,
         policy_id: PolicyId,

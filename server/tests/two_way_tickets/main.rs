@@ -12,7 +12,7 @@ use bindery_server::ids::{CompanyId, DeviceId, TicketId};
 use bindery_server::integration::{self, CloseRule};
 use bindery_server::monitoring;
 use bindery_server::reconcile::{callbacks, queue};
-use bindery_server::state::{AgentSettings, AppState, Shared};
+use bindery_server::state::Shared;
 use bindery_server::store::{AlertFilter, AlertState, TicketState, now_ms};
 use bindery_shared::protocol::{AlertBatch, AlertEvent, AlertEventKind};
 use reqwest::Method;
@@ -36,22 +36,7 @@ struct Served {
 
 async fn served() -> Served {
     let w = world().await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let state = AppState::with_engine(
-        w.store.clone(),
-        AgentSettings {
-            public_url: Some(base.clone()),
-            connectwise_allow_http: true,
-            ..AgentSettings::default()
-        },
-        Some((w.engine.clone(), w.key.clone())),
-    );
-    tokio::spawn(bindery_server::app::launch(
-        state.clone(),
-        listener,
-        std::future::pending::<()>(),
-    ));
+    let (state, base) = w.serve().await;
     Served {
         w,
         state,
