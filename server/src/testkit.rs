@@ -1,7 +1,7 @@
 //! The test world (feature `testkit`): an engine bound to the ConnectWise sandbox over real
 //! HTTP, on a fresh SQLite store, with helpers to enroll devices, link policies and wait for the
-//! jobs to settle; and the same world served over HTTP. The server's tests, the end-to-end
-//! tests and the benchmarks start from it.
+//! jobs to settle; and the same world served over HTTP. The server's tests and the benchmarks
+//! start from it (the end-to-end tests run the real binaries instead).
 #![allow(clippy::unwrap_used, clippy::missing_panics_doc)] // a test world: a failed unwrap is a failed test
 
 use std::sync::Arc;
