@@ -237,23 +237,39 @@ async fn under_wine_the_msi_enrolls_runs_the_service_upgrades_in_place_and_unins
     let (code, _) = msiexec(&["/i", &Wine::path(&downloaded), "/qn"]);
     assert_ne!(code, Some(0), "installed without a token");
     assert!(!installed.exists() && !service(&wine).0);
-
-    // Without the CA the server's certificate is refused: again nothing stays.
+    // The token itself as a property is not taken (it would be on command lines): the same.
     let (code, _) = msiexec(&[
         "/i",
         &Wine::path(&downloaded),
         "/qn",
         &format!("SERVER_URL={}", server.url),
         &format!("ENROLL_TOKEN={token}"),
+        &format!("CA_CERT={}", Wine::path(&ca)),
+    ]);
+    assert_ne!(code, Some(0), "installed with the token as a property");
+    assert!(!installed.exists() && !service(&wine).0);
+
+    // Without the CA the server's certificate is refused: again nothing stays, and the token's
+    // file stays for the next try.
+    let token_file = work.path().join("bindery-enroll-token");
+    std::fs::write(&token_file, format!("{token}\r\n")).unwrap();
+    let (code, _) = msiexec(&[
+        "/i",
+        &Wine::path(&downloaded),
+        "/qn",
+        &format!("SERVER_URL={}", server.url),
+        &format!("ENROLL_TOKEN_FILE={}", Wine::path(&token_file)),
     ]);
     assert_ne!(code, Some(0), "installed trusting an unknown CA");
     assert!(!installed.exists() && !service(&wine).0);
+    assert!(
+        token_file.exists(),
+        "a failed enrollment keeps the token's file"
+    );
 
     // Installed as the console's command does it, the token in a file: enrolled, the service
     // registered and running. Every command line seen meanwhile is kept.
     let log = work.path().join("install.log");
-    let token_file = work.path().join("bindery-enroll-token");
-    std::fs::write(&token_file, format!("{token}\r\n")).unwrap();
     let watch = CommandLines::watch();
     let (code, err) = msiexec(&[
         "/i",
