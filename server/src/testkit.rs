@@ -75,13 +75,7 @@ impl Ground {
     /// the engine, the serving state and the server's URL.
     pub async fn serve(&self, settings: &Settings) -> (Arc<Engine>, Shared, String) {
         let (engine, state) = assemble(self.store.clone(), self.key.clone(), settings);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(crate::app::launch(
-            state.clone(),
-            listener,
-            std::future::pending(),
-        ));
+        let (state, url) = launch_on_loopback(|_| state).await;
         (engine, state, url)
     }
 }
@@ -94,10 +88,19 @@ pub async fn serve_engine(
     key: &Arc<ServerKey>,
     engine: &Arc<Engine>,
 ) -> (Shared, String) {
+    launch_on_loopback(|url| {
+        let web = Settings::for_tests().reached_at(Some(url.to_owned())).web;
+        AppState::with_engine(store.clone(), web, Some((engine.clone(), key.clone())))
+    })
+    .await
+}
+
+/// Serves the state `make` builds (given the address it will be served at) on a free port of
+/// 127.0.0.1 until the process ends: the state and the address.
+async fn launch_on_loopback(make: impl FnOnce(&str) -> Shared) -> (Shared, String) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
-    let web = Settings::for_tests().reached_at(Some(url.clone())).web;
-    let state = AppState::with_engine(store.clone(), web, Some((engine.clone(), key.clone())));
+    let state = make(&url);
     tokio::spawn(crate::app::launch(
         state.clone(),
         listener,
