@@ -18,6 +18,7 @@ macro_rules! ids {
         #[derive(
             Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
         )]
+        #[derive(utoipa::ToSchema)]
         #[serde(transparent)]
         pub struct $name(pub i64);
 

@@ -294,3 +294,59 @@ fn the_checker_catches_drift() {
     let preview = doc.check("POST", "/policies/links/preview", 400, &error);
     assert_eq!(preview.unwrap(), "POST /policies/links/preview");
 }
+
+/// `docs/admin-api.openapi.json` is the document the code makes, committed so that a change to
+/// the API shows in review and tools can read it without a server. After a deliberate change:
+/// `BINDERY_UPDATE_SNAPSHOTS=1 cargo nextest run -p bindery-server --test openapi`.
+#[test]
+fn the_committed_document_is_the_one_the_code_makes() {
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/admin-api.openapi.json");
+    let made = format!("{}\n", bindery_server::api::admin::openapi_document());
+    if std::env::var_os("BINDERY_UPDATE_SNAPSHOTS").is_some() {
+        std::fs::write(&path, &made).unwrap();
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == made,
+        "docs/admin-api.openapi.json is not the document the code makes: run this test with \
+         BINDERY_UPDATE_SNAPSHOTS=1 and review the difference"
+    );
+}
+
+#[test]
+fn the_checker_reads_flattened_types_and_keyed_maps() {
+    let doc = common::openapi::Documented::load();
+    // `allOf`: the credentials' view is the credentials and `privateKeySet`, closed.
+    let view = json!({"site": "s", "companyId": "c", "publicKey": "p", "clientId": "i",
+        "allowHttp": false, "privateKeySet": true});
+    doc.check("GET", "/integration", 200, &view).unwrap();
+    doc.check("GET", "/integration", 200, &Value::Null).unwrap();
+    let mut extra = view.clone();
+    extra["privateKey"] = json!("secret");
+    let e = doc.check("GET", "/integration", 200, &extra).unwrap_err();
+    assert!(e.contains("privateKey: not documented"), "{e}");
+    let mut short = view.clone();
+    short.as_object_mut().unwrap().remove("privateKeySet");
+    assert!(doc.check("GET", "/integration", 200, &short).is_err());
+    // `propertyNames`: why a fact is absent is keyed by fact names only.
+    let device = |absent: Value| {
+        json!([{"id": 1, "agentId": "a", "policyId": null, "agentVersion": "1",
+            "enrolledMs": 1, "lastSeenMs": 1, "retired": false, "alertEventsDropped": 0,
+            "reinstallOf": null, "mergedInto": null, "macShared": false,
+            "facts": {"name": "pc", "absent": absent},
+            "binding": {"state": "none", "companyId": null, "configurationId": null,
+                "error": null, "candidates": [], "choice": {"kind": "auto"}}}])
+    };
+    doc.check(
+        "GET",
+        "/devices",
+        200,
+        &device(json!({"serialNumber": "no SMBIOS"})),
+    )
+    .unwrap();
+    let e = doc
+        .check("GET", "/devices", 200, &device(json!({"shoeSize": "?"})))
+        .unwrap_err();
+    assert!(e.contains("absent key"), "{e}");
+}

@@ -34,11 +34,13 @@ macro_rules! with_fact_fields {
     };
 }
 
-/// `FactField`, `DeviceFacts` and the mapping between them, from the list above.
+/// `FactField`, `DeviceFacts` and the mapping between them, from the list above. (`$json` and
+/// `$max` are `tt`s: utoipa's attribute parser does not see into a captured `literal`.)
 macro_rules! define_facts {
-    ($(($variant:ident, $field:ident, $json:literal, $max:literal, $label:literal)),* $(,)?) => {
+    ($(($variant:ident, $field:ident, $json:tt, $max:tt, $label:literal)),* $(,)?) => {
         /// One of the facts, named as ConnectWise names the configuration field it fills.
         #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
         pub enum FactField {
             $(#[serde(rename = $json)] $variant),*
         }
@@ -71,9 +73,11 @@ macro_rules! define_facts {
 
         /// A machine's facts as the agent reports them (`DeviceFacts` in docs/protocol.md).
         #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
         pub struct DeviceFacts {
             $(
                 #[serde(default, rename = $json, skip_serializing_if = "Option::is_none")]
+                #[cfg_attr(feature = "openapi", schema(max_length = $max))]
                 pub $field: Option<String>,
             )*
             /// Why each missing fact is missing. Keys a newer agent adds are dropped on reading.

@@ -5,7 +5,7 @@ use connectwise_client::{Client, Error as CwError};
 use serde::Serialize;
 
 /// What a successful connection test found, for the admin to choose from.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Catalog {
     pub version: Option<String>,
@@ -17,7 +17,7 @@ pub struct Catalog {
 }
 
 /// Whether the API member may read one security area, and what to grant when it may not.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AreaAccess {
     pub area: &'static str,
@@ -96,7 +96,7 @@ pub async fn probe_access(client: &Client) -> Result<Vec<AreaAccess>, CwError> {
     Ok(out)
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Named {
     pub id: i64,
@@ -105,7 +105,7 @@ pub struct Named {
     pub closed: bool,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct BoardChoice {
     pub id: i64,
@@ -113,7 +113,7 @@ pub struct BoardChoice {
     pub statuses: Vec<Named>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TypeChoice {
     pub id: i64,

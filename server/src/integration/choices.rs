@@ -8,7 +8,7 @@ use super::{CHOICES, Catalog, IntegrationError};
 use crate::store::Store;
 
 /// A board and the statuses tickets take on it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct BoardUse {
     pub board_id: i64,
@@ -20,7 +20,7 @@ pub struct BoardUse {
 }
 
 /// When the device resolves what a ticket is about, per board.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub enum CloseRule {
     /// Close it, whatever people did.
@@ -34,7 +34,7 @@ pub enum CloseRule {
 }
 
 /// How tickets live in both directions.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct TicketRules {
     /// An alert back within this many hours after Bindery closed its ticket reopens that
@@ -78,7 +78,7 @@ impl Default for TicketRules {
 }
 
 /// A conditional type rule as the admin enters it (first match wins).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TypeRuleChoice {
     /// A fact: `osType`, `osInfo`, `name`, …
@@ -89,7 +89,7 @@ pub struct TypeRuleChoice {
 }
 
 /// What the admin chose from the [`Catalog`].
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Choices {
     pub monitoring: BoardUse,
@@ -246,7 +246,7 @@ pub async fn choices(store: &Store) -> Result<Option<Choices>, IntegrationError>
 
 /// Which keys may adopt, and whether type rules apply to an adopted configuration (its type is
 /// kept by default: a person chose it). Part of the ConnectWise settings.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct AdoptionSettings {
     pub by_serial: bool,

@@ -22,7 +22,7 @@ const PRIVATE_KEY: &str = "cw.private_key";
 pub const CHOICES: &str = "cw.choices";
 
 /// Where and who: everything but the private key.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CwCredentials {
     /// A host (`api-na.myconnectwise.net`) or base URL.
@@ -36,7 +36,7 @@ pub struct CwCredentials {
 }
 
 /// The credentials as shown to an admin: the private key only as "set" or "not set".
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CwCredentialsView {
     #[serde(flatten)]

@@ -19,7 +19,7 @@ const MAX_ONE_OFF_DAYS: i64 = 31;
 const NOTE_CHARS: usize = 200;
 
 /// A policy's maintenance windows.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Maintenance {
     /// An IANA time zone (`Europe/Berlin`); empty is UTC.
@@ -33,7 +33,7 @@ pub struct Maintenance {
 
 /// Every week on `days`, from `start` to `end` (local times, `HH:MM`; an end at or before the
 /// start falls on the next day).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Weekly {
     pub days: Vec<Day>,
@@ -42,7 +42,7 @@ pub struct Weekly {
 }
 
 /// Once, from `start` to `end` (local date and time, `2026-12-24T18:00`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct OneOff {
     pub start: String,
@@ -51,7 +51,7 @@ pub struct OneOff {
     pub note: Option<String>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Day {
     Mon,

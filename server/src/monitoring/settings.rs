@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 /// The monitor id of the server's own alert for a device that stopped checking in.
 pub const OFFLINE_MONITOR: &str = "offline";
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct MonitorSettings {
     pub monitors: Vec<MonitorSpec>,

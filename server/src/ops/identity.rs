@@ -32,7 +32,7 @@ pub async fn auto_approve_days(store: &Store) -> StoreResult<Option<i64>> {
 }
 
 /// A person's answer about a device waiting as a possible reinstall.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub enum ReinstallAnswer {
     /// The same machine: merge into the device it may be.

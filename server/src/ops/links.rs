@@ -10,7 +10,7 @@ use crate::reconcile::{queue, sync};
 use crate::store::Policy;
 
 /// What linking a policy to a company would do.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LinkPreview {
     pub policy_id: PolicyId,
@@ -21,7 +21,7 @@ pub struct LinkPreview {
 }
 
 /// A company as a suggestion names it.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CompanyMatch {
     pub id: CompanyId,
@@ -31,7 +31,7 @@ pub struct CompanyMatch {
 }
 
 /// An unlinked policy and the company whose name matches it best, if any does well enough.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Suggestion {
     pub policy_id: PolicyId,

@@ -31,7 +31,7 @@ pub const MAX_BODY: usize = 256 * 1024;
 const KEY_TTL: Duration = Duration::from_secs(600);
 
 /// Whether ConnectWise calls Bindery back, and if not, why.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CallbackStatus {
     pub registered: bool,

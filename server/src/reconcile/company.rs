@@ -202,7 +202,7 @@ fn candidacies(
 }
 
 /// What linking (or syncing) would do, for people: counts, and the devices that need a person.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Preview {
     pub company_id: CompanyId,
@@ -224,7 +224,7 @@ pub struct Preview {
     pub devices: Vec<DeviceOutcome>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct NeedsPerson {
     pub device_id: DeviceId,
@@ -232,14 +232,14 @@ pub struct NeedsPerson {
     pub reason: String,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Unclaimed {
     pub configuration_id: ConfigurationId,
     pub name: Option<String>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DeviceOutcome {
     pub device_id: DeviceId,

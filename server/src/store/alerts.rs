@@ -12,7 +12,9 @@ use super::tickets::{self, BRIEF_COLUMNS, TicketBrief, brief_from_row};
 use super::{NewJob, Result, Store, StoreError, now_ms};
 use crate::ids::{AlertId, DeviceId, PolicyId, TicketId};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "camelCase")]
 pub enum AlertState {
     Open,
@@ -46,7 +48,7 @@ impl AlertState {
 }
 
 /// An alert as lists show it.
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Alert {
     pub id: AlertId,

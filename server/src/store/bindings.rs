@@ -8,7 +8,7 @@ use super::{Policy, Result, Store, StoreError, now_ms};
 use crate::ids::{CompanyId, ConfigurationId, DeviceId, PolicyId};
 
 /// A person's decision about which configuration a device is.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", tag = "kind", content = "configurationId")]
 pub enum PersonChoice {
     /// Bindery decides: its own configuration, else one clear match, else a new one.

@@ -9,7 +9,7 @@ use super::tickets::{self, BRIEF_COLUMNS, NewTicket, TicketBrief, brief_from_row
 use super::{NewJob, Result, Store, StoreError, is_unique_violation, now_ms};
 use crate::ids::{DeviceId, TicketId};
 
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct HelpRequest {
     pub id: i64,

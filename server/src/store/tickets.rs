@@ -34,7 +34,7 @@ impl TicketBoard {
 }
 
 /// Where a ticket stands in ConnectWise.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub enum TicketState {
     /// Not created yet (queued, or retrying after a transient error: see `error`).
@@ -120,7 +120,7 @@ pub struct NewTicket {
 }
 
 /// The part of a ticket lists show next to an alert or a help request.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TicketBrief {
     pub id: TicketId,

@@ -11,7 +11,7 @@ pub struct Documented {
 impl Documented {
     pub fn load() -> Documented {
         Documented {
-            doc: serde_json::from_str(bindery_server::api::admin::OPENAPI).unwrap(),
+            doc: serde_json::from_str(bindery_server::api::admin::openapi_document()).unwrap(),
         }
     }
 
@@ -104,21 +104,47 @@ impl Documented {
         }
     }
 
+    /// `allOf` (a type with flattened parts) as one closed object: the parts' properties and
+    /// required names together, so a property of one part is no stranger to another.
+    fn merged(&self, parts: &[Value]) -> Value {
+        let mut properties = serde_json::Map::new();
+        let mut required = Vec::new();
+        for part in parts {
+            let part = match part["allOf"].as_array() {
+                Some(inner) => self.merged(inner),
+                None => self.resolve(part).clone(),
+            };
+            if let Some(p) = part["properties"].as_object() {
+                properties.extend(p.clone());
+            }
+            required.extend(part["required"].as_array().cloned().unwrap_or_default());
+        }
+        serde_json::json!({"type": "object", "properties": properties, "required": required})
+    }
+
     fn validate(&self, schema: &Value, value: &Value, at: &str, out: &mut Vec<String>) {
         let schema = self.resolve(schema);
+        if let Some(parts) = schema["allOf"].as_array() {
+            return self.validate(&self.merged(parts), value, at, out);
+        }
         if let Some(options) = schema["oneOf"].as_array() {
-            let fitting = options
+            let misfits: Vec<Vec<String>> = options
                 .iter()
-                .filter(|o| {
+                .map(|o| {
                     let mut p = Vec::new();
                     self.validate(o, value, at, &mut p);
-                    p.is_empty()
+                    p
                 })
-                .count();
+                .collect();
+            let fitting = misfits.iter().filter(|p| p.is_empty()).count();
             if fitting != 1 {
                 out.push(format!(
                     "{at}: fits {fitting} of the oneOf schemas: {value}"
                 ));
+            }
+            // Fitting none: what kept each one out.
+            if fitting == 0 {
+                out.extend(misfits.into_iter().flatten());
             }
             return;
         }
@@ -178,6 +204,16 @@ impl Documented {
             }
         }
         let properties = schema["properties"].as_object();
+        if let Some(names) = schema.get("propertyNames") {
+            for name in map.keys() {
+                self.validate(
+                    names,
+                    &Value::from(name.as_str()),
+                    &format!("{at} key"),
+                    out,
+                );
+            }
+        }
         for (name, v) in map {
             let here = format!("{at}.{name}");
             match (

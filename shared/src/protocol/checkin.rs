@@ -90,6 +90,7 @@ pub struct CheckInReply {
 /// and resolved only once it comes back past `threshold` by more than `hysteresis` (for the same
 /// duration), so a value hovering at the threshold opens one alert, not a stream of them.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct MonitorSpec {
     /// Stable id, unique within the policy (`disk-free`, `memory`, `svc-nginx`).
@@ -109,6 +110,7 @@ pub struct MonitorSpec {
 
 /// What a monitor watches. Kinds added by a newer server read as `Unsupported` and are skipped.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub enum MonitorKind {
     /// Free space on each mounted volume falls below `threshold` percent.

@@ -43,6 +43,7 @@ pub const MAX_ID_CHARS: usize = 100;
 
 /// The body of every error answer from the agent API.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ApiError {
     /// Stable, machine-readable: `invalid_body`, `too_large`, `unauthorized`, `invalid_token`,

@@ -2,13 +2,16 @@
 
 use std::collections::HashMap;
 
+use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::AdminAuth;
+use super::document::DevicePath;
 use crate::api::{ApiFailure, read_json};
 use crate::state::Shared;
 
@@ -17,21 +20,18 @@ use crate::ops::identity::{self, ReinstallAnswer};
 use crate::reconcile::plan::PersonChoice;
 use crate::store::{Device, DeviceFilter, DeviceTarget};
 
-pub fn router() -> Router<Shared> {
-    Router::new()
-        .route("/devices", get(list))
-        .route("/devices/{id}", get(one))
-        .route("/devices/{id}/move", post(move_device))
-        .route("/devices/{id}/retire", post(retire))
-        .route("/devices/{id}/configuration", post(choose_configuration))
-        .route("/devices/{id}/reinstall", post(answer_reinstall))
-        .route(
-            "/identity",
-            get(identity_settings).put(save_identity_settings),
-        )
+pub fn router() -> OpenApiRouter<Shared> {
+    OpenApiRouter::new()
+        .routes(routes!(list))
+        .routes(routes!(one))
+        .routes(routes!(move_device))
+        .routes(routes!(retire))
+        .routes(routes!(choose_configuration))
+        .routes(routes!(answer_reinstall))
+        .routes(routes!(identity_settings, save_identity_settings))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DeviceView {
     pub id: DeviceId,
@@ -54,7 +54,7 @@ pub struct DeviceView {
     pub mac_shared: bool,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct BindingView {
     /// `pending`, `bound`, `failed`, `inactive`, `needs_person`; `none` for a device never
@@ -118,24 +118,37 @@ fn view_with(d: Device, target: Option<&DeviceTarget>) -> DeviceView {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct Filter {
+    /// Only the devices of this policy.
     policy: Option<PolicyId>,
     /// Looked for, without case, in the name, serial, MAC, IP, user, OS and agent id.
     #[serde(default)]
+    #[param(max_length = 100)]
     q: String,
     /// A binding state (`pending`, `bound`, `failed`, `needs_person`, `inactive`, `none`).
     state: Option<String>,
     /// At most this many (1-1000, default 1000), from `offset`; `X-Total-Count` says how many
     /// match in all.
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<i64>,
+    /// Skip this many (paging).
     #[serde(default)]
+    #[param(minimum = 0)]
     offset: i64,
     /// Only devices with a larger id: walking the whole fleet, each page (after the last id of
     /// the one before) costs what the first does.
     after: Option<DeviceId>,
 }
 
+/// Devices, filtered and paged by the database (retired ones too, marked).
+#[utoipa::path(
+    get,
+    path = "/devices",
+    params(Filter),
+    responses((status = 200, body = Vec<DeviceView>, headers(("x-total-count" = i64, description = "How many devices match in all"))))
+)]
 async fn list(
     State(state): State<Shared>,
     _: AdminAuth,
@@ -178,6 +191,13 @@ async fn list(
     Ok(([("x-total-count", total.to_string())], Json(views)).into_response())
 }
 
+/// One device.
+#[utoipa::path(
+    get,
+    path = "/devices/{id}",
+    params(DevicePath),
+    responses((status = 200, body = DeviceView))
+)]
 async fn one(
     State(state): State<Shared>,
     _: AdminAuth,
@@ -187,13 +207,22 @@ async fn one(
     Ok(Json(view(&state, d).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct MoveBody {
     /// The new policy; `null` takes the device out of every policy.
     policy_id: Option<PolicyId>,
 }
 
+/// Moves a device to another policy (or none): bound in the new company, deactivated in the
+/// old.
+#[utoipa::path(
+    post,
+    path = "/devices/{id}/move",
+    params(DevicePath),
+    request_body = MoveBody,
+    responses((status = 200, body = DeviceView))
+)]
 async fn move_device(
     State(state): State<Shared>,
     _: AdminAuth,
@@ -205,6 +234,13 @@ async fn move_device(
     Ok(Json(view(&state, d).await?))
 }
 
+/// Retires a device: it can no longer report; its configuration is deactivated.
+#[utoipa::path(
+    post,
+    path = "/devices/{id}/retire",
+    params(DevicePath),
+    responses((status = 200, body = DeviceView))
+)]
 async fn retire(
     State(state): State<Shared>,
     _: AdminAuth,
@@ -217,6 +253,13 @@ async fn retire(
 /// Which configuration the device is: `{"kind": "adopt", "configurationId": N}` (any
 /// configuration of its company no other device owns; a bound device is re-pointed),
 /// `{"kind": "createNew"}`, or `{"kind": "auto"}` to let Bindery decide again.
+#[utoipa::path(
+    post,
+    path = "/devices/{id}/configuration",
+    params(DevicePath),
+    request_body = PersonChoice,
+    responses((status = 200, body = DeviceView))
+)]
 async fn choose_configuration(
     State(state): State<Shared>,
     _: AdminAuth,
@@ -228,7 +271,7 @@ async fn choose_configuration(
     Ok(Json(view(&state, d).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct ReinstallBody {
     answer: ReinstallAnswer,
@@ -236,6 +279,13 @@ struct ReinstallBody {
 
 /// An admin's answer for a possible reinstall: `sameMachine` merges it into the device it may
 /// be (that device is returned), `keepSeparate` makes it a device of its own.
+#[utoipa::path(
+    post,
+    path = "/devices/{id}/reinstall",
+    params(DevicePath),
+    request_body = ReinstallBody,
+    responses((status = 200, body = DeviceView))
+)]
 async fn answer_reinstall(
     State(state): State<Shared>,
     _: AdminAuth,
@@ -247,7 +297,7 @@ async fn answer_reinstall(
     Ok(Json(view(&state, d).await?))
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct IdentitySettings {
     /// Days a device must be silent before a machine with its serial or MAC, enrolling with a
@@ -255,6 +305,12 @@ struct IdentitySettings {
     auto_approve_silent_days: Option<u32>,
 }
 
+/// The identity settings.
+#[utoipa::path(
+    get,
+    path = "/identity",
+    responses((status = 200, body = IdentitySettings))
+)]
 async fn identity_settings(
     State(state): State<Shared>,
     _: AdminAuth,
@@ -265,6 +321,13 @@ async fn identity_settings(
     }))
 }
 
+/// Sets the identity settings.
+#[utoipa::path(
+    put,
+    path = "/identity",
+    request_body = IdentitySettings,
+    responses((status = 200, body = IdentitySettings))
+)]
 async fn save_identity_settings(
     State(state): State<Shared>,
     _: AdminAuth,

@@ -1,10 +1,12 @@
 //! The ConnectWise integration: credentials (the private key write-only), the connection test
 //! and what it found, the choices, company search, and "Sync now".
 
+use axum::Json;
 use axum::extract::{Query, State};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::AdminAuth;
 use crate::api::{ApiFailure, read_json};
@@ -12,25 +14,23 @@ use crate::integration::{self, Catalog, Choices, CwCredentials, CwCredentialsVie
 use crate::reconcile::callbacks::{self, CallbackStatus};
 use crate::state::Shared;
 
-pub fn router() -> Router<Shared> {
-    Router::new()
-        .route("/integration", get(show).put(save))
-        .route("/integration/test", post(test))
-        .route("/integration/choices", get(show_choices).put(save_choices))
-        .route(
-            "/integration/callback",
-            get(callback_status)
-                .post(callback_register)
-                .delete(callback_remove),
-        )
-        .route(
-            "/contact-mappings",
-            get(contact_mappings).put(save_contact_mappings),
-        )
-        .route("/companies", get(companies))
-        .route("/sync", post(sync_now))
+pub fn router() -> OpenApiRouter<Shared> {
+    OpenApiRouter::new()
+        .routes(routes!(show, save))
+        .routes(routes!(test))
+        .routes(routes!(show_choices, save_choices))
+        .routes(routes!(callback_status, callback_register, callback_remove))
+        .routes(routes!(contact_mappings, save_contact_mappings))
+        .routes(routes!(companies))
+        .routes(routes!(sync_now))
 }
 
+/// The ConnectWise credentials (the private key only as `privateKeySet`).
+#[utoipa::path(
+    get,
+    path = "/integration",
+    responses((status = 200, body = Option<CwCredentialsView>))
+)]
 async fn show(
     State(state): State<Shared>,
     _: AdminAuth,
@@ -38,7 +38,7 @@ async fn show(
     Ok(Json(integration::credentials(&state.store).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct SaveBody {
     #[serde(flatten)]
@@ -47,6 +47,13 @@ struct SaveBody {
     private_key: Option<String>,
 }
 
+/// Saves the credentials; `privateKey` is write-only (omit it to keep the stored one).
+#[utoipa::path(
+    put,
+    path = "/integration",
+    request_body = SaveBody,
+    responses((status = 200, body = Option<CwCredentialsView>))
+)]
 async fn save(
     State(state): State<Shared>,
     _: AdminAuth,
@@ -61,10 +68,21 @@ async fn save(
 }
 
 /// "Test connection": what ConnectWise offers to choose from, or precisely why it failed.
+#[utoipa::path(
+    post,
+    path = "/integration/test",
+    responses((status = 200, body = Catalog))
+)]
 async fn test(State(state): State<Shared>, _: AdminAuth) -> Result<Json<Catalog>, ApiFailure> {
     Ok(Json(state.ops().test_connection().await?))
 }
 
+/// The saved choices (none before the first save).
+#[utoipa::path(
+    get,
+    path = "/integration/choices",
+    responses((status = 200, body = Option<Choices>))
+)]
 async fn show_choices(
     State(state): State<Shared>,
     _: AdminAuth,
@@ -74,6 +92,12 @@ async fn show_choices(
 
 /// Saves the choices after checking them against what ConnectWise offers now; every device is
 /// then re-synced under them.
+#[utoipa::path(
+    put,
+    path = "/integration/choices",
+    request_body = Choices,
+    responses((status = 200, body = Choices))
+)]
 async fn save_choices(
     State(state): State<Shared>,
     _: AdminAuth,
@@ -85,6 +109,11 @@ async fn save_choices(
 }
 
 /// Whether ConnectWise calls Bindery back about its tickets, and if not, why (it polls).
+#[utoipa::path(
+    get,
+    path = "/integration/callback",
+    responses((status = 200, body = CallbackStatus))
+)]
 async fn callback_status(
     State(state): State<Shared>,
     _: AdminAuth,
@@ -93,6 +122,11 @@ async fn callback_status(
 }
 
 /// Registers the ticket callback again at the server's public URL (or says why not).
+#[utoipa::path(
+    post,
+    path = "/integration/callback",
+    responses((status = 200, body = CallbackStatus))
+)]
 async fn callback_register(
     State(state): State<Shared>,
     _: AdminAuth,
@@ -101,6 +135,11 @@ async fn callback_register(
 }
 
 /// Removes the ticket callback; Bindery polls from then on.
+#[utoipa::path(
+    delete,
+    path = "/integration/callback",
+    responses((status = 200, body = CallbackStatus))
+)]
 async fn callback_remove(
     State(state): State<Shared>,
     _: AdminAuth,
@@ -109,13 +148,19 @@ async fn callback_remove(
 }
 
 /// A login mapped by hand to a ConnectWise contact (wins over automatic matching).
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct ContactMapping {
     login: String,
     contact_id: i64,
 }
 
+/// The manual login-to-contact mappings.
+#[utoipa::path(
+    get,
+    path = "/contact-mappings",
+    responses((status = 200, body = Vec<ContactMapping>))
+)]
 async fn contact_mappings(
     State(state): State<Shared>,
     _: AdminAuth,
@@ -132,6 +177,12 @@ async fn contact_mappings(
 }
 
 /// Replaces every manual mapping (logins 1-200 characters, at most 10,000 mappings).
+#[utoipa::path(
+    put,
+    path = "/contact-mappings",
+    request_body = Vec<ContactMapping>,
+    responses((status = 200, body = Vec<ContactMapping>))
+)]
 async fn save_contact_mappings(
     State(state): State<Shared>,
     _: AdminAuth,
@@ -147,13 +198,16 @@ async fn save_contact_mappings(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct Search {
+    /// Part of the company's name or identifier.
     #[serde(default)]
+    #[param(max_length = 100)]
     q: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct CompanyView {
     id: i64,
@@ -162,6 +216,12 @@ struct CompanyView {
 }
 
 /// The company picker: by name or identifier, at most 25.
+#[utoipa::path(
+    get,
+    path = "/companies",
+    params(Search),
+    responses((status = 200, body = Vec<CompanyView>))
+)]
 async fn companies(
     State(state): State<Shared>,
     _: AdminAuth,
@@ -191,12 +251,18 @@ async fn companies(
     ))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct SyncReply {
     companies: usize,
 }
 
+/// "Sync now": re-syncs every linked company.
+#[utoipa::path(
+    post,
+    path = "/sync",
+    responses((status = 200, body = SyncReply))
+)]
 async fn sync_now(
     State(state): State<Shared>,
     _: AdminAuth,

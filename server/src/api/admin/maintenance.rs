@@ -1,12 +1,15 @@
 //! Each policy's maintenance windows (`monitoring::maintenance`): read, replace, remove; with
 //! whether the policy is in one now and how many alerts are held.
 
+use axum::Json;
 use axum::extract::{Path, State};
-use axum::routing::get;
-use axum::{Json, Router};
 use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::AdminAuth;
+use super::document::PolicyPath;
 use crate::api::{ApiFailure, read_json};
 use crate::ids::PolicyId;
 use crate::monitoring::held;
@@ -14,14 +17,11 @@ use crate::monitoring::maintenance::Maintenance;
 use crate::state::Shared;
 use crate::store::now_ms;
 
-pub fn router() -> Router<Shared> {
-    Router::new().route(
-        "/policies/{id}/maintenance",
-        get(windows).put(set_windows).delete(clear_windows),
-    )
+pub fn router() -> OpenApiRouter<Shared> {
+    OpenApiRouter::new().routes(routes!(windows, set_windows, clear_windows))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct MaintenanceView {
     #[serde(flatten)]
@@ -46,6 +46,13 @@ async fn view(state: &Shared, id: PolicyId) -> Result<Json<MaintenanceView>, Api
     }))
 }
 
+/// The policy's maintenance windows, whether it is in one now, and how many alerts are held.
+#[utoipa::path(
+    get,
+    path = "/policies/{id}/maintenance",
+    params(PolicyPath),
+    responses((status = 200, body = MaintenanceView))
+)]
 async fn windows(
     State(state): State<Shared>,
     _: AdminAuth,
@@ -54,6 +61,14 @@ async fn windows(
     view(&state, id).await
 }
 
+/// Replaces the policy's maintenance windows; a problem is named in the 400.
+#[utoipa::path(
+    put,
+    path = "/policies/{id}/maintenance",
+    params(PolicyPath),
+    request_body = Maintenance,
+    responses((status = 200, body = MaintenanceView))
+)]
 async fn set_windows(
     State(state): State<Shared>,
     _: AdminAuth,
@@ -65,6 +80,13 @@ async fn set_windows(
     view(&state, id).await
 }
 
+/// Removes every maintenance window of the policy.
+#[utoipa::path(
+    delete,
+    path = "/policies/{id}/maintenance",
+    params(PolicyPath),
+    responses((status = 200, body = MaintenanceView))
+)]
 async fn clear_windows(
     State(state): State<Shared>,
     _: AdminAuth,

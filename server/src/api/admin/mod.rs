@@ -4,18 +4,24 @@
 //! CSRF token in `X-CSRF-Token` (a cross-site form cannot).
 
 mod devices;
+mod document;
 pub(crate) mod integration;
 mod maintenance;
 mod monitoring;
 pub(crate) mod policies;
+mod tokens;
 
 use axum::extract::{ConnectInfo, FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use axum::{Json, Router};
+use bindery_shared::protocol::ApiError;
 use serde::{Deserialize, Serialize};
+use std::sync::LazyLock;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::{ApiFailure, read_json};
 use crate::secrets::{hash_secret, verify_secret};
@@ -24,32 +30,68 @@ use crate::sessions::{
     session_token, sign_in_attempt, sign_in_failed, start_session,
 };
 use crate::state::Shared;
+use document::SignIn;
 
 pub const PREFIX: &str = "/api/admin/v1";
 
-/// The OpenAPI document of this API, kept beside the code. Tests check it against the running
-/// server: every answer of every documented route must match its documented schema strictly
-/// (server/tests/openapi.rs), and every route must refuse a request without a session.
-pub const OPENAPI: &str = include_str!("openapi.json");
+/// The document's frame: what it is, where it is served, how a caller signs in. The routes and
+/// every type they take or answer are added by `documented()` from the handlers themselves.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Bindery admin API",
+        version = "1",
+        description = "Administration of Bindery: policies, enrollment tokens, devices, the ConnectWise integration and binding. Every call but sign-in needs a session: `Authorization: Bearer <token>`, or the session cookie plus `X-CSRF-Token` on calls that change something."
+    ),
+    servers((url = "/api/admin/v1")),
+    security(("bearer" = []), ("cookie" = [])),
+    components(schemas(ApiError)),
+    modifiers(&SignIn)
+)]
+struct Frame;
 
-pub fn router() -> Router<Shared> {
-    Router::new()
-        .route("/openapi.json", get(openapi))
-        .route("/session", post(login).get(whoami).delete(logout))
+/// Every route of the API, each registered with its documentation in one call (`routes!`), so
+/// a route cannot be served undocumented nor documented unserved.
+fn documented() -> OpenApiRouter<Shared> {
+    OpenApiRouter::with_openapi(Frame::openapi())
+        .routes(routes!(openapi))
+        .routes(routes!(login, whoami, logout))
         .merge(policies::router())
+        .merge(tokens::router())
         .merge(devices::router())
         .merge(integration::router())
         .merge(monitoring::router())
         .merge(maintenance::router())
 }
 
+pub fn router() -> Router<Shared> {
+    documented().split_for_parts().0
+}
+
+/// The OpenAPI document of this API, made once from the routes (`docs/admin-api.json` is its
+/// snapshot, compared by a test). Tests also check it against the running server: every answer
+/// of every documented route must match its documented schema strictly
+/// (server/tests/openapi.rs), and every route but sign-in must refuse a request without a session.
+pub fn openapi_document() -> &'static str {
+    static DOCUMENT: LazyLock<String> =
+        LazyLock::new(|| document::finished(documented().split_for_parts().1));
+    &DOCUMENT
+}
+
+/// This document.
+#[utoipa::path(
+    get,
+    path = "/openapi.json",
+    security(()),
+    responses((status = 200, description = "This document", body = Object))
+)]
 async fn openapi() -> Response {
     (
         [(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         )],
-        OPENAPI,
+        openapi_document(),
     )
         .into_response()
 }
@@ -95,14 +137,14 @@ impl FromRequestParts<Shared> for AdminAuth {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Login {
     username: String,
     password: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SessionReply {
     pub username: String,
@@ -112,6 +154,18 @@ pub struct SessionReply {
     pub csrf_token: String,
 }
 
+/// Sign in (sets the session cookie, returns a bearer token and the CSRF token); 429 after 10
+/// attempts a minute from one address.
+#[utoipa::path(
+    post,
+    path = "/session",
+    security(()),
+    request_body = Login,
+    responses(
+        (status = 200, body = SessionReply),
+        (status = 429, description = "Too many attempts from this address or for this name", body = ApiError)
+    )
+)]
 async fn login(
     State(state): State<Shared>,
     ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
@@ -148,6 +202,8 @@ async fn login(
         .into_response())
 }
 
+/// The signed-in admin and the session's CSRF token.
+#[utoipa::path(get, path = "/session", responses((status = 200, body = SessionReply)))]
 async fn whoami(auth: AdminAuth) -> Json<SessionReply> {
     Json(SessionReply {
         username: auth.username,
@@ -156,6 +212,8 @@ async fn whoami(auth: AdminAuth) -> Json<SessionReply> {
     })
 }
 
+/// Sign out.
+#[utoipa::path(delete, path = "/session", responses((status = 204, description = "Signed out")))]
 async fn logout(
     State(state): State<Shared>,
     _auth: AdminAuth,

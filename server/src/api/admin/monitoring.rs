@@ -1,34 +1,34 @@
 //! Monitoring for admins: alerts and help requests (paged, filtered, closed by a person), and
 //! each policy's monitor settings.
 
+use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::AdminAuth;
+use super::document::{AlertPath, HelpPath, PolicyPath};
 use crate::api::{ApiFailure, read_json};
 use crate::ids::{AlertId, DeviceId, PolicyId};
 use crate::monitoring::settings::MonitorSettings;
 use crate::state::Shared;
 use crate::store::{Alert, AlertFilter, AlertState, HelpRequest};
 
-pub fn router() -> Router<Shared> {
-    Router::new()
-        .route("/alerts", get(alerts))
-        .route("/alerts/{id}", get(alert))
-        .route("/alerts/{id}/close", post(close_alert))
-        .route("/help-requests", get(help_requests))
-        .route("/help-requests/{id}/close", post(close_help))
-        .route(
-            "/policies/{id}/monitors",
-            get(monitors).put(set_monitors).delete(reset_monitors),
-        )
+pub fn router() -> OpenApiRouter<Shared> {
+    OpenApiRouter::new()
+        .routes(routes!(alerts))
+        .routes(routes!(alert))
+        .routes(routes!(close_alert))
+        .routes(routes!(help_requests))
+        .routes(routes!(close_help))
+        .routes(routes!(monitors, set_monitors, reset_monitors))
 }
 
 /// One page of a list, and how many items match in all.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Page<T> {
     pub items: Vec<T>,
@@ -37,8 +37,9 @@ pub struct Page<T> {
     pub per_page: i64,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 #[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query, rename_all = "camelCase")]
 struct AlertQuery {
     state: Option<AlertState>,
     device: Option<DeviceId>,
@@ -58,6 +59,13 @@ fn paging(page: Option<i64>, per_page: Option<i64>) -> (i64, i64) {
     )
 }
 
+/// Alerts, newest first, paged and filtered.
+#[utoipa::path(
+    get,
+    path = "/alerts",
+    params(AlertQuery),
+    responses((status = 200, body = Page<Alert>))
+)]
 async fn alerts(
     State(state): State<Shared>,
     _: AdminAuth,
@@ -91,6 +99,13 @@ fn not_found(what: &str) -> ApiFailure {
     )
 }
 
+/// One alert, with its ticket.
+#[utoipa::path(
+    get,
+    path = "/alerts/{id}",
+    params(AlertPath),
+    responses((status = 200, body = Alert))
+)]
 async fn alert(
     State(state): State<Shared>,
     _: AdminAuth,
@@ -104,6 +119,13 @@ async fn alert(
     Ok(Json(a))
 }
 
+/// Closes an open alert: its ticket gets the closed status and a note naming who closed it.
+#[utoipa::path(
+    post,
+    path = "/alerts/{id}/close",
+    params(AlertPath),
+    responses((status = 200, body = Alert))
+)]
 async fn close_alert(
     State(state): State<Shared>,
     auth: AdminAuth,
@@ -117,8 +139,9 @@ async fn close_alert(
     Ok(Json(a))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 #[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query, rename_all = "camelCase")]
 struct HelpQuery {
     device: Option<DeviceId>,
     /// Only requests whose ticket is not closed (or being closed).
@@ -128,6 +151,13 @@ struct HelpQuery {
     per_page: Option<i64>,
 }
 
+/// Help requests from machines' users, newest first, paged.
+#[utoipa::path(
+    get,
+    path = "/help-requests",
+    params(HelpQuery),
+    responses((status = 200, body = Page<HelpRequest>))
+)]
 async fn help_requests(
     State(state): State<Shared>,
     _: AdminAuth,
@@ -146,6 +176,13 @@ async fn help_requests(
     }))
 }
 
+/// Closes a help request's ticket (the self-service board's closed status, with a note).
+#[utoipa::path(
+    post,
+    path = "/help-requests/{id}/close",
+    params(HelpPath),
+    responses((status = 200, body = HelpRequest))
+)]
 async fn close_help(
     State(state): State<Shared>,
     auth: AdminAuth,
@@ -159,7 +196,7 @@ async fn close_help(
     Ok(Json(h))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct MonitorsView {
     #[serde(flatten)]
@@ -168,6 +205,14 @@ struct MonitorsView {
     is_default: bool,
 }
 
+/// The monitors the policy's agents run, and the offline limit (the defaults when the policy
+/// has none of its own).
+#[utoipa::path(
+    get,
+    path = "/policies/{id}/monitors",
+    params(PolicyPath),
+    responses((status = 200, body = MonitorsView))
+)]
 async fn monitors(
     State(state): State<Shared>,
     _: AdminAuth,
@@ -180,6 +225,14 @@ async fn monitors(
     }))
 }
 
+/// Replaces the policy's monitor settings; every problem is named in the 400.
+#[utoipa::path(
+    put,
+    path = "/policies/{id}/monitors",
+    params(PolicyPath),
+    request_body = MonitorSettings,
+    responses((status = 200, body = MonitorsView))
+)]
 async fn set_monitors(
     State(state): State<Shared>,
     _: AdminAuth,
@@ -194,6 +247,13 @@ async fn set_monitors(
     }))
 }
 
+/// Back to the default monitor settings.
+#[utoipa::path(
+    delete,
+    path = "/policies/{id}/monitors",
+    params(PolicyPath),
+    responses((status = 200, body = MonitorsView))
+)]
 async fn reset_monitors(
     State(state): State<Shared>,
     _: AdminAuth,

@@ -1,34 +1,35 @@
 //! Policies: list with their link state, create, rename, delete, link to a ConnectWise company,
-//! unlink, "Retry Pending", and their enrollment tokens.
+//! unlink, and "Retry Pending". (Their enrollment tokens are in `tokens`.)
 
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{delete, get, post, put};
-use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::AdminAuth;
+use super::document::PolicyPath;
 use crate::api::{ApiFailure, read_json};
 use crate::ids::{CompanyId, PolicyId};
 use crate::ops::links::{LinkPreview, Suggestion};
 use crate::state::Shared;
-use crate::store::{Policy, PolicyBindings, now_ms};
+use crate::store::{Policy, PolicyBindings};
 
-pub fn router() -> Router<Shared> {
-    Router::new()
-        .route("/policies", get(list).post(create))
-        .route("/policies/{id}", get(one).patch(rename).delete(remove))
-        .route("/policies/{id}/link", put(link).delete(unlink))
-        .route("/policies/{id}/link/preview", post(preview))
-        .route("/company-suggestions", get(suggestions))
-        .route("/policies/links", post(link_many))
-        .route("/policies/links/preview", post(preview_many))
-        .route("/policies/{id}/retry-pending", post(retry_pending))
-        .route("/policies/{id}/tokens", get(tokens).post(create_token))
-        .route("/tokens/{id}", delete(revoke_token))
+pub fn router() -> OpenApiRouter<Shared> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(one, rename, remove))
+        .routes(routes!(link, unlink))
+        .routes(routes!(preview))
+        .routes(routes!(suggestions))
+        .routes(routes!(link_many))
+        .routes(routes!(preview_many))
+        .routes(routes!(retry_pending))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PolicyView {
     pub id: PolicyId,
@@ -47,7 +48,7 @@ pub struct PolicyView {
     pub inactive: i64,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CompanyRef {
     pub id: CompanyId,
@@ -77,6 +78,12 @@ fn view_of(p: Policy, b: PolicyBindings) -> PolicyView {
     }
 }
 
+/// Policies with their link state (grey/blue/red) and binding counts.
+#[utoipa::path(
+    get,
+    path = "/policies",
+    responses((status = 200, body = Vec<PolicyView>))
+)]
 async fn list(
     State(state): State<Shared>,
     _: AdminAuth,
@@ -85,6 +92,13 @@ async fn list(
     Ok(Json(all.into_iter().map(|(p, b)| view_of(p, b)).collect()))
 }
 
+/// One policy.
+#[utoipa::path(
+    get,
+    path = "/policies/{id}",
+    params(PolicyPath),
+    responses((status = 200, body = PolicyView))
+)]
 async fn one(
     State(state): State<Shared>,
     _: AdminAuth,
@@ -94,12 +108,19 @@ async fn one(
     Ok(Json(view(&state, p).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NameBody {
     name: String,
 }
 
+/// Create a policy.
+#[utoipa::path(
+    post,
+    path = "/policies",
+    request_body = NameBody,
+    responses((status = 201, body = PolicyView))
+)]
 async fn create(
     State(state): State<Shared>,
     _: AdminAuth,
@@ -110,6 +131,14 @@ async fn create(
     Ok((StatusCode::CREATED, Json(view(&state, p).await?)))
 }
 
+/// Rename a policy.
+#[utoipa::path(
+    patch,
+    path = "/policies/{id}",
+    params(PolicyPath),
+    request_body = NameBody,
+    responses((status = 200, body = PolicyView))
+)]
 async fn rename(
     State(state): State<Shared>,
     _: AdminAuth,
@@ -122,6 +151,12 @@ async fn rename(
 }
 
 /// Deleting a policy keeps its devices (without a policy) and deactivates their configurations.
+#[utoipa::path(
+    delete,
+    path = "/policies/{id}",
+    params(PolicyPath),
+    responses((status = 204, description = "Deleted"))
+)]
 async fn remove(
     State(state): State<Shared>,
     _: AdminAuth,
@@ -131,13 +166,20 @@ async fn remove(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct LinkBody {
     company_id: CompanyId,
 }
 
 /// Links the policy to a company that ConnectWise confirms exists; binding starts at once.
+#[utoipa::path(
+    put,
+    path = "/policies/{id}/link",
+    params(PolicyPath),
+    request_body = LinkBody,
+    responses((status = 200, body = PolicyView))
+)]
 async fn link(
     State(state): State<Shared>,
     _: AdminAuth,
@@ -151,6 +193,13 @@ async fn link(
 
 /// What linking would do (adopt, create, re-activate, deactivate, wait for a person), from the
 /// reads of one sync; nothing is written.
+#[utoipa::path(
+    post,
+    path = "/policies/{id}/link/preview",
+    params(PolicyPath),
+    request_body = LinkBody,
+    responses((status = 200, body = LinkPreview))
+)]
 async fn preview(
     State(state): State<Shared>,
     _: AdminAuth,
@@ -161,6 +210,13 @@ async fn preview(
     Ok(Json(state.ops().preview_link(id, req.company_id).await?))
 }
 
+/// Unlinks the policy; its devices' configurations are set to the inactive status.
+#[utoipa::path(
+    delete,
+    path = "/policies/{id}/link",
+    params(PolicyPath),
+    responses((status = 200, body = PolicyView))
+)]
 async fn unlink(
     State(state): State<Shared>,
     _: AdminAuth,
@@ -171,6 +227,11 @@ async fn unlink(
 }
 
 /// Each unlinked policy with the ConnectWise company whose name matches it best.
+#[utoipa::path(
+    get,
+    path = "/company-suggestions",
+    responses((status = 200, body = Vec<Suggestion>))
+)]
 async fn suggestions(
     State(state): State<Shared>,
     _: AdminAuth,
@@ -178,13 +239,13 @@ async fn suggestions(
     Ok(Json(state.ops().company_suggestions().await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct LinksBody {
     links: Vec<PolicyCompany>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct PolicyCompany {
     policy_id: PolicyId,
@@ -205,6 +266,12 @@ fn check_links(req: &LinksBody) -> Result<(), ApiFailure> {
 }
 
 /// Previews of several links (accepted suggestions), in the order given.
+#[utoipa::path(
+    post,
+    path = "/policies/links/preview",
+    request_body = LinksBody,
+    responses((status = 200, body = Vec<LinkPreview>))
+)]
 async fn preview_many(
     State(state): State<Shared>,
     _: AdminAuth,
@@ -221,6 +288,12 @@ async fn preview_many(
 
 /// Links several policies at once (accepted suggestions); stops at the first that fails, with
 /// the ones before it linked.
+#[utoipa::path(
+    post,
+    path = "/policies/links",
+    request_body = LinksBody,
+    responses((status = 200, body = Vec<PolicyView>))
+)]
 async fn link_many(
     State(state): State<Shared>,
     _: AdminAuth,
@@ -236,12 +309,19 @@ async fn link_many(
     Ok(Json(out))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct RetryReply {
     queued: usize,
 }
 
+/// Queues every unbound device of the policy again now ("Retry Pending").
+#[utoipa::path(
+    post,
+    path = "/policies/{id}/retry-pending",
+    params(PolicyPath),
+    responses((status = 200, body = RetryReply))
+)]
 async fn retry_pending(
     State(state): State<Shared>,
     _: AdminAuth,
@@ -249,79 +329,4 @@ async fn retry_pending(
 ) -> Result<Json<RetryReply>, ApiFailure> {
     let queued = state.ops().retry_pending(id).await?;
     Ok(Json(RetryReply { queued }))
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct TokenView {
-    id: i64,
-    label: String,
-    created_ms: i64,
-    expires_ms: Option<i64>,
-    revoked: bool,
-    usable: bool,
-    uses: i64,
-    max_uses: Option<i64>,
-    /// Only in the answer that created it: the token itself is never stored.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    token: Option<String>,
-}
-
-fn token_view(t: crate::store::EnrollmentToken, token: Option<String>) -> TokenView {
-    TokenView {
-        usable: t.is_usable(now_ms()),
-        id: t.id,
-        label: t.label,
-        created_ms: t.created_ms,
-        expires_ms: t.expires_ms,
-        revoked: t.revoked_ms.is_some(),
-        uses: t.uses,
-        max_uses: t.max_uses,
-        token,
-    }
-}
-
-async fn tokens(
-    State(state): State<Shared>,
-    _: AdminAuth,
-    Path(id): Path<PolicyId>,
-) -> Result<Json<Vec<TokenView>>, ApiFailure> {
-    state.store.policy(id).await?;
-    let list = state.store.tokens(id).await?;
-    Ok(Json(
-        list.into_iter().map(|t| token_view(t, None)).collect(),
-    ))
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct NewToken {
-    #[serde(default)]
-    label: String,
-    expires_in_days: Option<u32>,
-    /// Machines that may enroll with it in all (none: any number).
-    max_uses: Option<u32>,
-}
-
-async fn create_token(
-    State(state): State<Shared>,
-    _: AdminAuth,
-    Path(id): Path<PolicyId>,
-    body: axum::body::Body,
-) -> Result<(StatusCode, Json<TokenView>), ApiFailure> {
-    let req: NewToken = read_json(body).await?;
-    let (record, token) = state
-        .ops()
-        .create_token(id, &req.label, req.expires_in_days, req.max_uses)
-        .await?;
-    Ok((StatusCode::CREATED, Json(token_view(record, Some(token)))))
-}
-
-async fn revoke_token(
-    State(state): State<Shared>,
-    _: AdminAuth,
-    Path(id): Path<i64>,
-) -> Result<StatusCode, ApiFailure> {
-    state.ops().revoke_token(id).await?;
-    Ok(StatusCode::NO_CONTENT)
 }
