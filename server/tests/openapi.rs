@@ -118,6 +118,21 @@ async fn every_documented_operation_answers_as_the_document_says() {
         Some(company.clone()),
     )
     .await;
+    let sites = ok(&s, t, get.clone(), "/companies/2/sites", None).await;
+    assert_eq!(sites[0]["name"], "Berlin Office", "{sites}");
+    // Globex's site on an Acme link: refused, naming the field.
+    let elsewhere = json!({"companyId": 2, "siteId": 4});
+    let (status, refused) = s
+        .as_admin(t, Method::PUT, &format!("{p}/link"), Some(elsewhere))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{refused}");
+    assert_eq!(refused["field"], "siteId", "{refused}");
+    let at_site = json!({"companyId": 2, "siteId": sites[0]["id"]});
+    let linked = ok(&s, t, Method::PUT, &format!("{p}/link"), Some(at_site)).await;
+    assert_eq!(
+        linked["company"]["site"]["name"], "Berlin Office",
+        "{linked}"
+    );
     ok(&s, t, Method::PUT, &format!("{p}/link"), Some(company)).await;
     let links = json!({"links": [{"policyId": qid, "companyId": 3}]});
     ok(

@@ -43,7 +43,24 @@ async fn many_agents_bind_exactly_once_through_faults_moves_unlinks_and_retireme
     admin(&d, &["connect-sandbox", &sb.url()]);
     admin(&d, &["policy-create", "Acme office"]);
     admin(&d, &["policy-create", "Globex office"]);
-    admin(&d, &["link", "--policy", "Globex office", "--company", "3"]);
+    // Each office at a site of its company: Globex's main one; Acme's Berlin office (below).
+    let acme_sites = admin(&d, &["sites", "--company", "2"]);
+    assert!(
+        acme_sites.contains("2\tBerlin Office\tBerlin\n"),
+        "{acme_sites}"
+    );
+    admin(
+        &d,
+        &[
+            "link",
+            "--policy",
+            "Globex office",
+            "--company",
+            "3",
+            "--site",
+            "4",
+        ],
+    );
     let token = admin(&d, &["token-create", "--policy", "Acme office"])
         .trim()
         .to_owned();
@@ -99,7 +116,18 @@ async fn many_agents_bind_exactly_once_through_faults_moves_unlinks_and_retireme
 
     // Link (the command checks the company with ConnectWise), then bind through faults: the
     // server's engine picks the jobs up at its next poll.
-    admin(&d, &["link", "--policy", "Acme office", "--company", "2"]);
+    admin(
+        &d,
+        &[
+            "link",
+            "--policy",
+            "Acme office",
+            "--company",
+            "2",
+            "--site",
+            "2",
+        ],
+    );
     sb.sandbox.set_faults(Faults {
         error_rate: 0.1,
         timeout_rate: 0.05,
@@ -141,6 +169,7 @@ async fn many_agents_bind_exactly_once_through_faults_moves_unlinks_and_retireme
             (c["company"]["id"].as_i64(), c["status"]["id"].as_i64()),
             (Some(2), Some(1))
         );
+        assert_eq!(c["site"]["name"], "Berlin Office", "{device}");
     }
     let sim5 = &by["sim-005"][0];
     assert_eq!(
@@ -197,8 +226,8 @@ async fn many_agents_bind_exactly_once_through_faults_moves_unlinks_and_retireme
         let by = configs_by_device(&sb);
         by["sim-001"].len() == 2
             && by["sim-001"].iter().all(|c| {
-                (c["company"]["id"] == 3 && c["status"]["id"] == 1)
-                    || (c["company"]["id"] == 2 && c["status"]["id"] == 2)
+                (c["company"]["id"] == 3 && c["status"]["id"] == 1 && c["site"]["id"] == 4)
+                    || (c["company"]["id"] == 2 && c["status"]["id"] == 2 && c["site"]["id"] == 2)
             })
             && by["sim-002"][0]["status"]["id"] == 2
     });

@@ -60,6 +60,21 @@ pub struct Company {
     pub deleted_flag: Option<bool>,
 }
 
+/// `Company.Site`: one of a company's locations. Configurations and tickets name one (`site`);
+/// it must be a site of their own company.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Site {
+    pub id: i64,
+    pub name: String,
+    #[serde(default)]
+    pub city: Option<String>,
+    #[serde(default)]
+    pub primary_address_flag: Option<bool>,
+    #[serde(default)]
+    pub inactive_flag: Option<bool>,
+}
+
 /// `Company.Configuration`: a managed device's record.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -100,6 +115,9 @@ pub struct Configuration {
     /// The person who uses the machine: a contact of the configuration's company.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub contact: Option<Reference>,
+    /// Where the machine is: a site of the configuration's company.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site: Option<Reference>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub questions: Vec<ConfigurationQuestion>,
 }
@@ -213,6 +231,9 @@ pub struct NewTicket {
     /// The user's own contact: ConnectWise then keeps them informed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub contact: Option<Reference>,
+    /// The device's site: a site of the ticket's company.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub site: Option<Reference>,
 }
 
 /// `ServiceNote`.

@@ -49,6 +49,7 @@ pub struct Seed {
     pub credentials: Credentials,
     pub people: Vec<Person>,
     pub companies: Vec<Value>,
+    pub sites: Vec<Value>,
     pub contacts: Vec<Value>,
     pub configuration_types: Vec<Value>,
     pub type_questions: Vec<Value>,
@@ -57,6 +58,14 @@ pub struct Seed {
     pub board_statuses: Vec<Value>,
     pub configurations: Vec<Value>,
     pub tickets: Vec<Value>,
+}
+
+/// A site of `company` (its main one when `primary`).
+fn site(id: i64, company: i64, name: &str, city: &str, primary: bool) -> Value {
+    json!({
+        "id": id, "name": name, "city": city, "company": { "id": company },
+        "primaryAddressFlag": primary, "inactiveFlag": false,
+    })
 }
 
 /// A contact of `company` with one e-mail address (and a security identifier when given).
@@ -91,6 +100,7 @@ impl Seed {
     pub fn data(&self) -> Data {
         Data {
             companies: Table::from_rows(&self.companies),
+            sites: Table::indexed_on(&["company/id"], &self.sites),
             contacts: Table::from_rows(&self.contacts),
             // The server looks configurations up by device and lists them by company.
             configurations: Table::indexed_on(
@@ -107,7 +117,7 @@ impl Seed {
         }
     }
 
-    /// Several client companies, three configuration types (one with a required question),
+    /// Several client companies (Acme with three sites, Globex with one), three configuration types (one with a required question),
     /// Active/Inactive configuration statuses, and the Monitoring and Self Service boards, each
     /// with New and Closed statuses.
     pub fn default_seed() -> Seed {
@@ -129,6 +139,12 @@ impl Seed {
                 company(4, "Initech", "Initech"),
                 company(5, "Umbrella", "Umbrella Health"),
                 company(6, "Mueller", "Müller & Söhne GmbH"),
+            ],
+            sites: vec![
+                site(1, 2, "Main", "Springfield", true),
+                site(2, 2, "Berlin Office", "Berlin", false),
+                site(3, 2, "Warehouse", "Shelbyville", false),
+                site(4, 3, "Main", "Cypress Creek", true),
             ],
             contacts: vec![
                 contact(1, 2, "Jane", "Doe", "jane.doe@acme.example", None),

@@ -222,6 +222,8 @@ fn literal_key(l: &Literal) -> Option<String> {
 #[serde(rename_all = "camelCase")]
 pub struct Data {
     pub companies: Table,
+    /// Each company's sites (`Company.Site`), indexed by their company.
+    pub sites: Table,
     pub contacts: Table,
     pub configurations: Table,
     pub configuration_types: Table,

@@ -1,5 +1,5 @@
-//! `link`, `unlink`, `company-suggestions` and `link-suggested`: policies and ConnectWise
-//! companies, each link previewable with `--dry-run`.
+//! `link`, `unlink`, `sites`, `company-suggestions` and `link-suggested`: policies and
+//! ConnectWise companies (and their sites), each link previewable with `--dry-run`.
 
 use bindery_server::ops::Ops;
 use bindery_server::ops::links::LinkPreview;
@@ -12,14 +12,22 @@ use bindery_server::ids::{CompanyId, ConfigurationId};
 pub enum Command {
     /// Link a policy to a ConnectWise company (by id); its devices are bound by the server.
     /// With --dry-run, print what the link would do (adopt, create, re-activate, deactivate,
-    /// wait for a person) and change nothing.
+    /// wait for a person) and change nothing. With --site (an id from `sites`), the devices'
+    /// configurations and tickets carry that site of the company; linking again changes it.
     Link {
         #[arg(long)]
         policy: String,
         #[arg(long)]
         company: CompanyId,
         #[arg(long)]
+        site: Option<i64>,
+        #[arg(long)]
         dry_run: bool,
+    },
+    /// List a ConnectWise company's active sites: id, name, city ("main" for its main one).
+    Sites {
+        #[arg(long)]
+        company: CompanyId,
     },
     /// Unlink a policy: its devices' configurations are set to the inactive status.
     Unlink {
@@ -53,20 +61,16 @@ pub async fn run(cx: &Context<'_>, command: Command) -> Result<(), String> {
         Command::Link {
             policy,
             company,
+            site,
             dry_run,
         } => {
             let p = policy_named(cx.store, &policy).await?;
-            if dry_run {
-                let preview = ops.preview_link(p.id, company).await.map_err(e)?;
-                print!("{}", render(&preview));
-                return Ok(());
+            link(&ops, p.id, company, site, dry_run).await.map_err(e)?;
+        }
+        Command::Sites { company } => {
+            for s in ops.company_sites(company).await.map_err(e)? {
+                println!("{}", site_line(&s));
             }
-            let linked = ops.link(p.id, company).await.map_err(e)?;
-            println!(
-                "{} linked to {}; its devices are being bound",
-                linked.name,
-                linked.cw_company_name.unwrap_or_default()
-            );
         }
         Command::Unlink { policy } => {
             let p = policy_named(cx.store, &policy).await?;
@@ -167,4 +171,44 @@ pub fn render(p: &LinkPreview) -> String {
         );
     }
     out
+}
+
+/// `link`: the preview with `dry_run`, else the link itself (at `site` when given).
+async fn link(
+    ops: &Ops<'_>,
+    policy: bindery_server::ids::PolicyId,
+    company: CompanyId,
+    site: Option<i64>,
+    dry_run: bool,
+) -> Result<(), bindery_server::ops::OpError> {
+    if dry_run {
+        print!("{}", render(&ops.preview_link(policy, company).await?));
+        return Ok(());
+    }
+    let linked = ops.link_at_site(policy, company, site).await?;
+    let at = linked
+        .cw_site
+        .map(|s| format!(" (site {})", s.name))
+        .unwrap_or_default();
+    println!(
+        "{} linked to {}{at}; its devices are being bound",
+        linked.name,
+        linked.cw_company_name.unwrap_or_default()
+    );
+    Ok(())
+}
+
+/// A site as `sites` prints it: id, name, city, and `main` for the company's main address.
+fn site_line(s: &connectwise_client::model::Site) -> String {
+    let main = if s.primary_address_flag == Some(true) {
+        "\tmain"
+    } else {
+        ""
+    };
+    format!(
+        "{}\t{}\t{}{main}",
+        s.id,
+        s.name,
+        s.city.as_deref().unwrap_or_default()
+    )
 }

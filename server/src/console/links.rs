@@ -105,6 +105,8 @@ struct PreviewPage {
     back: String,
     /// Several accepted suggestions (posted as `pick_<policy>` fields) rather than one link.
     bulk: bool,
+    /// One link's choice of the company's sites: (id, name, chosen now).
+    sites: Vec<(i64, String, bool)>,
 }
 
 #[derive(Deserialize)]
@@ -121,12 +123,26 @@ async fn preview(
 ) -> Page {
     let p = state.ops().preview_link(id, q.company_id).await?;
     let title = format!("Link {} to {}?", p.policy_name, p.company_name);
+    // The policy's site stays chosen when it is relinked to the same company.
+    let policy = state.store.policy(id).await?;
+    let now = policy
+        .cw_site
+        .filter(|_| policy.cw_company_id == Some(q.company_id))
+        .map(|s| s.id);
+    let sites = state
+        .ops()
+        .company_sites(q.company_id)
+        .await?
+        .into_iter()
+        .map(|s| (s.id, s.name, Some(s.id) == now))
+        .collect();
     let page = PreviewPage {
         frame: Frame::new(&viewer, "policies", title),
         previews: vec![view(&state, p).await?],
         confirm: format!("/console/policies/{id}/link"),
         back: format!("/console/policies/{id}"),
         bulk: false,
+        sites,
     };
     render(&page, StatusCode::OK)
 }
@@ -136,9 +152,13 @@ struct LinkForm {
     #[serde(default)]
     csrf: String,
     company_id: CompanyId,
+    /// A site of the company, or empty to leave sites to ConnectWise.
+    #[serde(default)]
+    site_id: String,
 }
 
-/// The confirmed link: checks the company with ConnectWise, links, and starts binding.
+/// The confirmed link: checks the company (and the site) with ConnectWise, links, and starts
+/// binding.
 async fn link(
     State(state): State<Shared>,
     viewer: Viewer,
@@ -146,7 +166,13 @@ async fn link(
     Form(f): Form<LinkForm>,
 ) -> Page {
     viewer.check(&f.csrf)?;
-    state.ops().link(id, f.company_id).await?;
+    let site = match f.site_id.trim() {
+        "" => None,
+        s => Some(s.parse::<i64>().map_err(|_| {
+            super::ConsoleError::new(StatusCode::BAD_REQUEST, "choose a site from the list")
+        })?),
+    };
+    state.ops().link_at_site(id, f.company_id, site).await?;
     Ok(see_other(&format!("/console/policies/{id}"), "linked"))
 }
 
@@ -236,6 +262,7 @@ async fn preview_many(
         confirm: "/console/suggestions/link".into(),
         back: "/console/suggestions".into(),
         bulk: true,
+        sites: Vec::new(),
     };
     render(&page, StatusCode::OK)
 }

@@ -63,9 +63,7 @@ async fn list(State(state): State<Shared>, viewer: Viewer, Query(q): Query<Notic
     for (p, b) in state.store.policies_with_bindings().await? {
         policies.push(PolicyRow {
             id: p.id,
-            company: p
-                .cw_company_id
-                .map(|id| format!("{} (id {id})", p.cw_company_name.unwrap_or_default())),
+            company: company_label(&p),
             name: p.name,
             link: b.link.as_str(),
             link_label: link_label(b.link),
@@ -128,6 +126,8 @@ struct PolicyPage {
     link: &'static str,
     link_label: &'static str,
     company: Option<String>,
+    /// The linked company, for "Change site".
+    company_id: Option<crate::ids::CompanyId>,
     q: String,
     searched: bool,
     companies: Vec<CompanyRow>,
@@ -191,9 +191,8 @@ async fn one(
         name: p.name.clone(),
         link: b.link.as_str(),
         link_label: link_label(b.link),
-        company: p
-            .cw_company_id
-            .map(|c| format!("{} (id {c})", p.cw_company_name.unwrap_or_default())),
+        company: company_label(&p),
+        company_id: p.cw_company_id,
         q,
         searched,
         companies,
@@ -304,4 +303,14 @@ async fn delete(
     viewer.check(&f.csrf)?;
     state.ops().delete_policy(id).await?;
     Ok(see_other("/console/policies", "deleted"))
+}
+
+/// "Acme (id 2)", and its site when the link names one.
+fn company_label(p: &crate::store::Policy) -> Option<String> {
+    let id = p.cw_company_id?;
+    let name = p.cw_company_name.as_deref().unwrap_or_default();
+    Some(match &p.cw_site {
+        Some(site) => format!("{name} (id {id}), site {}", site.name),
+        None => format!("{name} (id {id})"),
+    })
 }

@@ -45,6 +45,7 @@ fn ticket_for(
     Ok(make(&DeviceContext {
         device_id: t.device_id,
         company_id,
+        site_id: t.site_id,
         agent_id: &t.agent_id,
         facts,
     }))

@@ -19,6 +19,8 @@ const DETAIL_MAX: usize = 4000;
 pub struct DeviceContext<'a> {
     pub device_id: DeviceId,
     pub company_id: CompanyId,
+    /// The site of the device's policy, if it names one.
+    pub site_id: Option<i64>,
     pub agent_id: &'a str,
     pub facts: &'a DeviceFacts,
 }
@@ -90,6 +92,7 @@ pub fn alert_ticket(device: &DeviceContext<'_>, alert: &AlertFacts<'_>) -> NewTi
         device_id: device.device_id,
         board: TicketBoard::Monitoring,
         company_id: device.company_id,
+        site_id: device.site_id,
         summary,
         description,
         contact_name: None,
@@ -118,6 +121,7 @@ pub fn help_ticket(
         device_id: device.device_id,
         board: TicketBoard::SelfService,
         company_id: device.company_id,
+        site_id: device.site_id,
         summary: bounded(summary, SUMMARY_MAX),
         description,
         contact_name: user.map(|u| bounded(&u, CONTACT_MAX)),
@@ -161,6 +165,7 @@ mod tests {
         let device = DeviceContext {
             device_id: DeviceId(4),
             company_id: CompanyId(2),
+            site_id: None,
             agent_id: "a-1",
             facts: &f,
         };
@@ -198,6 +203,7 @@ mod tests {
         let device = DeviceContext {
             device_id: DeviceId(4),
             company_id: CompanyId(2),
+            site_id: None,
             agent_id: "a-1",
             facts: &f,
         };

@@ -7,7 +7,8 @@ use super::{OpError, Ops, suggest};
 use crate::ids::{CompanyId, PolicyId};
 use crate::reconcile::company::Preview;
 use crate::reconcile::{queue, sync};
-use crate::store::Policy;
+use crate::store::{Policy, SiteRef};
+use connectwise_client::model::Site;
 
 /// What linking a policy to a company would do.
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
@@ -85,15 +86,55 @@ impl Ops<'_> {
         policy_id: PolicyId,
         company_id: CompanyId,
     ) -> Result<Policy, OpError> {
+        self.link_at_site(policy_id, company_id, None).await
+    }
+
+    /// The company's active sites, for a link's site picker.
+    pub async fn company_sites(&self, company_id: CompanyId) -> Result<Vec<Site>, OpError> {
+        Ok(self.client().await?.company_sites(company_id.0).await?)
+    }
+
+    /// Links the policy to a company and, when given, one of that company's active sites,
+    /// which its devices' configurations and tickets then carry. Linking again (another site,
+    /// or none) is how a policy's site changes; without one, Bindery leaves sites alone.
+    pub async fn link_at_site(
+        &self,
+        policy_id: PolicyId,
+        company_id: CompanyId,
+        site_id: Option<i64>,
+    ) -> Result<Policy, OpError> {
         self.store.policy(policy_id).await?;
         let name = self.company_name(company_id).await?;
+        let site = match site_id {
+            None => None,
+            Some(id) => Some(self.site_of(company_id, id).await?),
+        };
         let policy = self
             .store
-            .link_policy(policy_id, Some((company_id, &name)))
+            .link_policy_at(policy_id, Some((company_id, &name)), site.as_ref())
             .await?;
         queue::policy_linked(self.store, policy_id).await?;
         self.wake();
         Ok(policy)
+    }
+
+    /// Site `site_id` of the company, as ConnectWise lists it now; refused when it is not one
+    /// of the company's active sites.
+    async fn site_of(&self, company_id: CompanyId, site_id: i64) -> Result<SiteRef, OpError> {
+        let sites = self.company_sites(company_id).await?;
+        let site = sites
+            .into_iter()
+            .find(|s| s.id == site_id)
+            .ok_or_else(|| OpError::Invalid {
+                field: Some("siteId"),
+                message: format!(
+                    "site {site_id} is not an active site of company {company_id} in ConnectWise"
+                ),
+            })?;
+        Ok(SiteRef {
+            id: site.id,
+            name: site.name,
+        })
     }
 
     /// Unlinks the policy; its devices' configurations are deactivated. Returns how many.

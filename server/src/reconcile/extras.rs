@@ -156,6 +156,8 @@ impl ExtrasSource<'_> {
             .zip(needs)
             .map(|(t, need)| Extras {
                 management_link: self.public_url.map(|u| console_link(u, t.device_id)),
+                // Only in the company its policy links to: a device leaving keeps its site.
+                site_id: t.site_id.filter(|_| t.company_id == Some(company)),
                 contact_id: match (need, t.facts.get(FactField::LastLoginName)) {
                     (ContactNeed::None, _) | (_, None) => None,
                     (_, Some(login)) => match match_login(login, &contacts, &manual) {
@@ -185,6 +187,7 @@ mod tests {
             facts,
             policy_id: None,
             company_id: Some(CompanyId(2)),
+            site_id: None,
             binding: None,
             choice: PersonChoice::Auto,
             reinstall_of: None,
@@ -206,6 +209,7 @@ mod tests {
             extras: Extras {
                 management_link: None,
                 contact_id: contact,
+                site_id: None,
             },
         }
     }

@@ -17,7 +17,7 @@ macro_rules! configuration_fields {
         pub const READ_FIELDS: &str = concat!(
             "id,company/id,company/name,status/id",
             $(",", $json,)*
-            ",managementLink,contact/id"
+            ",managementLink,contact/id,site/id"
         );
 
         /// The configuration field that carries `field`.
@@ -51,6 +51,7 @@ pub fn observed(c: &Configuration) -> Option<Observed> {
         extras: Extras {
             management_link: c.management_link.clone(),
             contact_id: c.contact.as_ref().and_then(|r| r.id),
+            site_id: c.site.as_ref().and_then(|r| r.id),
         },
     })
 }
@@ -71,6 +72,7 @@ pub fn new_configuration(
         status: Some(Reference::id(status_id)),
         management_link: extras.management_link.clone(),
         contact: extras.contact_id.map(Reference::id),
+        site: extras.site_id.map(Reference::id),
         ..Configuration::default()
     };
     for (f, v) in fields {
@@ -98,6 +100,9 @@ pub fn patch(
     if let Some(id) = extras.contact_id {
         ops.push(PatchOp::replace_reference("contact", id));
     }
+    if let Some(id) = extras.site_id {
+        ops.push(PatchOp::replace_reference("site", id));
+    }
     if let Some(id) = status_id {
         ops.push(PatchOp::replace_reference("status", id));
     }
@@ -118,6 +123,7 @@ mod tests {
         let extras = Extras {
             management_link: Some("https://bindery.example/console/devices/4".into()),
             contact_id: Some(2),
+            site_id: Some(3),
         };
         let mut c = new_configuration(CompanyId(7), 1, 3, &fields, &extras, "agent-1");
         assert_eq!(c.name.as_deref(), Some("agent-1"), "a name is required");
@@ -143,6 +149,7 @@ mod tests {
         let extras = Extras {
             management_link: Some("https://b.example/console/devices/1".into()),
             contact_id: Some(4),
+            site_id: Some(6),
         };
         let ops = patch(
             &[(FactField::LastLoginName, "ana".into())],
@@ -156,6 +163,7 @@ mod tests {
                 {"op": "replace", "path": "lastLoginName", "value": "ana"},
                 {"op": "replace", "path": "managementLink", "value": "https://b.example/console/devices/1"},
                 {"op": "replace", "path": "contact", "value": {"id": 4}},
+                {"op": "replace", "path": "site", "value": {"id": 6}},
                 {"op": "replace", "path": "status", "value": {"id": 2}},
             ])
         );
@@ -166,7 +174,7 @@ mod tests {
         assert_eq!(
             READ_FIELDS,
             "id,company/id,company/name,status/id,name,deviceIdentifier,serialNumber,macAddress,\
-             ipAddress,osType,osInfo,cpuSpeed,ram,lastLoginName,managementLink,contact/id"
+             ipAddress,osType,osInfo,cpuSpeed,ram,lastLoginName,managementLink,contact/id,site/id"
         );
     }
 

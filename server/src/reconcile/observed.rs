@@ -21,8 +21,9 @@ pub struct Observed {
 }
 
 /// The configuration fields Bindery owns that are not device facts: the link to the device's
-/// page in the console, and the contact of the person who uses it. `None` is "no opinion":
-/// Bindery sets them, never blanks them (a person may have set the contact by hand).
+/// page in the console, the contact of the person who uses it, and the site its policy names.
+/// `None` is "no opinion": Bindery sets them, never blanks them (a person may have set the
+/// contact or the site by hand).
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Extras {
@@ -30,4 +31,6 @@ pub struct Extras {
     pub management_link: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub contact_id: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site_id: Option<i64>,
 }

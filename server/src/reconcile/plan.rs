@@ -76,7 +76,7 @@ impl TypeRule {
 
 impl Extras {
     pub fn is_empty(&self) -> bool {
-        self.management_link.is_none() && self.contact_id.is_none()
+        self.management_link.is_none() && self.contact_id.is_none() && self.site_id.is_none()
     }
 
     /// What of these wanted values `held` does not already say.
@@ -87,6 +87,7 @@ impl Extras {
                 .clone()
                 .filter(|l| held.management_link.as_ref() != Some(l)),
             contact_id: self.contact_id.filter(|c| held.contact_id != Some(*c)),
+            site_id: self.site_id.filter(|s| held.site_id != Some(*s)),
         }
     }
 }

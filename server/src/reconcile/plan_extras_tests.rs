@@ -1,4 +1,5 @@
-//! The planner and the fields beside the facts (`Extras`): the console link and the contact.
+//! The planner and the fields beside the facts (`Extras`): the console link, the contact and
+//! the site.
 
 use super::*;
 
@@ -8,6 +9,7 @@ fn the_link_and_contact_are_written_when_missing_and_never_blanked() {
     let wanted = Extras {
         management_link: Some("https://bindery.example/console/devices/3".into()),
         contact_id: Some(2),
+        site_id: Some(8),
     };
     let d = Desired {
         extras: &wanted,
@@ -60,10 +62,12 @@ fn the_link_and_contact_are_written_when_missing_and_never_blanked() {
         extras,
         Extras {
             management_link: None,
-            contact_id: Some(2)
+            contact_id: Some(2),
+            site_id: None,
         }
     );
-    // No opinion (no public URL, no contact matched): whatever the configuration holds stays.
+    // No opinion (no public URL, no contact matched, no site): whatever the configuration
+    // holds stays.
     let quiet = Desired {
         extras: &NO_EXTRAS,
         ..d.clone()
@@ -87,4 +91,41 @@ fn a_job_stored_before_the_extras_existed_still_reads() {
     });
     let o: Observed = serde_json::from_value(old).unwrap();
     assert_eq!(o.extras, Extras::default());
+}
+
+#[test]
+fn a_site_a_person_changed_is_put_back_alone() {
+    let f = facts("web-01", "Debian GNU/Linux 12 (bookworm)");
+    let wanted = Extras {
+        site_id: Some(8),
+        ..Extras::default()
+    };
+    let d = Desired {
+        extras: &wanted,
+        ..super::adoption::adopt_test_desired(&f)
+    };
+    let mut o = observed(
+        7,
+        5,
+        ACTIVE,
+        "web-01",
+        "Debian GNU/Linux 12 (bookworm)",
+        "16.0 GB",
+    );
+    o.extras.contact_id = Some(2);
+    o.extras.site_id = Some(1);
+    let Action::Update { extras, .. } = plan(
+        &d,
+        std::slice::from_ref(&o),
+        &Candidacy::Nothing,
+        &settings(),
+    ) else {
+        panic!("expected an update")
+    };
+    assert_eq!(extras, wanted, "the site alone; the contact is left");
+    o.extras.site_id = Some(8);
+    assert_eq!(
+        plan(&d, &[o], &Candidacy::Nothing, &settings()),
+        Action::InLine
+    );
 }

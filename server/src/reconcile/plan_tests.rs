@@ -6,6 +6,7 @@ use crate::ids::{CompanyId, ConfigurationId};
 const NO_EXTRAS: Extras = Extras {
     management_link: None,
     contact_id: None,
+    site_id: None,
 };
 
 const ACTIVE: i64 = 1;

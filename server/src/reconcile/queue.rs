@@ -120,6 +120,7 @@ pub async fn devices_released(store: &Store, targets: &[DeviceTarget]) -> Result
         .filter_map(|t| {
             let released = DeviceTarget {
                 company_id: None,
+                site_id: None,
                 ..t.clone()
             };
             device_job(&released).map(|j| (t.device_id, j))

@@ -228,6 +228,7 @@ async fn create(
                     external_x_ref: Some(key),
                     contact_name: t.contact_name.clone(),
                     contact: contact.map(Reference::id),
+                    site: t.site_id.map(Reference::id),
                 })
                 .await;
             log(

@@ -10,6 +10,7 @@ fn ticket() -> Ticket {
         device_id: Some(DeviceId(3)),
         board: TicketBoard::Monitoring,
         company_id: CompanyId(2),
+        site_id: None,
         summary: "Disk / has 4% free on WS-1".into(),
         description: String::new(),
         contact_name: None,

@@ -40,7 +40,7 @@ pub use enrollment::{Enrollment, NewDevice};
 pub use held::{HeldAlert, Release};
 pub use help::{HelpRequest, NewHelpRequest};
 pub use jobs::{Job, JobCounts, NewJob};
-pub use policies::Policy;
+pub use policies::{Policy, SiteRef};
 pub use retention::Pruned;
 pub use targets::DeviceTarget;
 pub use tickets::{NewTicket, Ticket, TicketBoard, TicketBrief, TicketProgress, TicketState};
@@ -90,6 +90,7 @@ const SQLITE_MIGRATIONS: &[(i64, &str)] = &[
     (14, include_str!("migrations/sqlite/0014_scale.sql")),
     (15, include_str!("migrations/sqlite/0015_list_counts.sql")),
     (16, include_str!("migrations/sqlite/0016_job_urgency.sql")),
+    (17, include_str!("migrations/sqlite/0017_sites.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("migrations/postgres/0001_initial.sql")),
@@ -117,6 +118,7 @@ const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (14, include_str!("migrations/postgres/0014_scale.sql")),
     (15, include_str!("migrations/postgres/0015_list_counts.sql")),
     (16, include_str!("migrations/postgres/0016_job_urgency.sql")),
+    (17, include_str!("migrations/postgres/0017_sites.sql")),
 ];
 
 /// A handle on the store; cheap to clone (a connection pool).

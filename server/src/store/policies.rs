@@ -13,11 +13,22 @@ pub struct Policy {
     /// The linked ConnectWise company, when linked.
     pub cw_company_id: Option<CompanyId>,
     pub cw_company_name: Option<String>,
+    /// The company's site its devices' configurations and tickets carry (none: ConnectWise's
+    /// default, and a site a person set is left alone).
+    pub cw_site: Option<SiteRef>,
     pub created_ms: i64,
     pub updated_ms: i64,
 }
 
-const COLUMNS: &str = "id, name, cw_company_id, cw_company_name, created_ms, updated_ms";
+/// A ConnectWise site as a policy keeps it: its id, and its name for people.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct SiteRef {
+    pub id: i64,
+    pub name: String,
+}
+
+const COLUMNS: &str =
+    "id, name, cw_company_id, cw_company_name, cw_site_id, cw_site_name, created_ms, updated_ms";
 
 fn from_row(r: &AnyRow) -> std::result::Result<Policy, sqlx::Error> {
     Ok(Policy {
@@ -25,6 +36,17 @@ fn from_row(r: &AnyRow) -> std::result::Result<Policy, sqlx::Error> {
         name: r.try_get("name")?,
         cw_company_id: r.try_get("cw_company_id")?,
         cw_company_name: r.try_get("cw_company_name")?,
+        cw_site: r
+            .try_get::<Option<i64>, _>("cw_site_id")?
+            .map(|id| -> std::result::Result<SiteRef, sqlx::Error> {
+                Ok(SiteRef {
+                    id,
+                    name: r
+                        .try_get::<Option<String>, _>("cw_site_name")?
+                        .unwrap_or_default(),
+                })
+            })
+            .transpose()?,
         created_ms: r.try_get("created_ms")?,
         updated_ms: r.try_get("updated_ms")?,
     })
@@ -47,7 +69,8 @@ impl Store {
         let now = now_ms();
         let row = sqlx::query(
             "INSERT INTO policies (name, created_ms, updated_ms) VALUES ($1, $2, $2) \
-             RETURNING id, name, cw_company_id, cw_company_name, created_ms, updated_ms",
+             RETURNING id, name, cw_company_id, cw_company_name, cw_site_id, cw_site_name, \
+             created_ms, updated_ms",
         )
         .bind(&name)
         .bind(now)
@@ -120,23 +143,40 @@ impl Store {
         Ok(())
     }
 
-    /// Links the policy to a ConnectWise company, or unlinks it (`None`).
+    /// Links the policy to a ConnectWise company (no site), or unlinks it (`None`).
     pub async fn link_policy(
         &self,
         id: PolicyId,
         company: Option<(CompanyId, &str)>,
     ) -> Result<Policy> {
+        self.link_policy_at(id, company, None).await
+    }
+
+    /// Links the policy to a company and, when given, one of its sites (checked by the caller
+    /// with ConnectWise), in one write; or unlinks it (`None`, which drops the site too).
+    pub async fn link_policy_at(
+        &self,
+        id: PolicyId,
+        company: Option<(CompanyId, &str)>,
+        site: Option<&SiteRef>,
+    ) -> Result<Policy> {
         let (company_id, company_name) = match company {
             Some((cid, name)) => (Some(cid), Some(name.to_owned())),
             None => (None, None),
         };
-        let done = sqlx::query("UPDATE policies SET cw_company_id = $1, cw_company_name = $2, updated_ms = $3 WHERE id = $4")
-            .bind(company_id)
-            .bind(company_name)
-            .bind(now_ms())
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
+        let site = site.filter(|_| company_id.is_some());
+        let done = sqlx::query(
+            "UPDATE policies SET cw_company_id = $1, cw_company_name = $2, cw_site_id = $3, \
+             cw_site_name = $4, updated_ms = $5 WHERE id = $6",
+        )
+        .bind(company_id)
+        .bind(company_name)
+        .bind(site.map(|s| s.id))
+        .bind(site.map(|s| s.name.clone()))
+        .bind(now_ms())
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound("policy"));
         }

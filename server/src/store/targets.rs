@@ -19,6 +19,8 @@ pub struct DeviceTarget {
     pub facts: DeviceFacts,
     pub policy_id: Option<PolicyId>,
     pub company_id: Option<CompanyId>,
+    /// Its policy's site in that company, if the link names one.
+    pub site_id: Option<i64>,
     pub binding: Option<Binding>,
     /// What a person decided about its configuration.
     pub choice: PersonChoice,
@@ -47,6 +49,7 @@ impl DeviceTarget {
 
 const TARGET_SELECT: &str = "SELECT d.id AS device_id, d.agent_id, d.facts_json, d.policy_id, \
      CASE WHEN d.retired_ms IS NULL THEN p.cw_company_id ELSE NULL END AS want_company, \
+     p.cw_site_id AS want_site, \
      d.bind_choice, d.bind_configuration_id, d.reinstall_of, d.retired_ms, \
      CAST(CASE WHEN d.mac IS NOT NULL AND EXISTS (SELECT 1 FROM devices o WHERE o.mac = d.mac \
        AND o.id <> d.id AND o.retired_ms IS NULL AND o.merged_into IS NULL) THEN 1 ELSE 0 END AS BIGINT) AS mac_shared, \
@@ -79,6 +82,7 @@ fn target_from_row(r: &AnyRow) -> Result<DeviceTarget> {
         facts: facts.unwrap_or_default(),
         policy_id: r.try_get("policy_id")?,
         company_id: r.try_get("want_company")?,
+        site_id: r.try_get("want_site")?,
         binding,
         choice: choice_from(kind.as_deref(), r.try_get("bind_configuration_id")?),
         reinstall_of: r.try_get("reinstall_of")?,

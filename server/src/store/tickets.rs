@@ -71,6 +71,8 @@ pub struct Ticket {
     pub device_id: Option<DeviceId>,
     pub board: TicketBoard,
     pub company_id: CompanyId,
+    /// The company's site the ticket carries (the device's policy's, when it was opened).
+    pub site_id: Option<i64>,
     pub summary: String,
     pub description: String,
     pub contact_name: Option<String>,
@@ -114,6 +116,7 @@ pub struct NewTicket {
     pub device_id: DeviceId,
     pub board: TicketBoard,
     pub company_id: CompanyId,
+    pub site_id: Option<i64>,
     pub summary: String,
     pub description: String,
     pub contact_name: Option<String>,
@@ -137,7 +140,7 @@ pub struct TicketBrief {
     pub left_open: bool,
 }
 
-const COLUMNS: &str = "id, device_id, board, company_id, summary, description, contact_name, want_closed, close_note, \
+const COLUMNS: &str = "id, device_id, board, company_id, site_id, summary, description, contact_name, want_closed, close_note, \
      state, error, cw_ticket_id, attached_configuration_id, create_started_ms, attach_started_ms, close_started_ms, created_ms, \
      repeat_note, reopen_note, closed_by, deleted_ms, closed_ms, left_open";
 
@@ -168,6 +171,7 @@ fn from_row(r: &AnyRow) -> std::result::Result<Ticket, sqlx::Error> {
         device_id: r.try_get("device_id")?,
         board: TicketBoard::parse(&r.try_get::<String, _>("board")?),
         company_id: r.try_get("company_id")?,
+        site_id: r.try_get("site_id")?,
         summary: r.try_get("summary")?,
         description: r.try_get("description")?,
         contact_name: r.try_get("contact_name")?,
@@ -200,12 +204,13 @@ pub(crate) async fn insert_ticket(
 ) -> Result<TicketId> {
     let now = now_ms();
     let (id,): (TicketId,) = sqlx::query_as(
-        "INSERT INTO tickets (device_id, board, company_id, summary, description, contact_name, state, created_ms, updated_ms) \
-         VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $7) RETURNING id",
+        "INSERT INTO tickets (device_id, board, company_id, site_id, summary, description, contact_name, state, \
+         created_ms, updated_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $8) RETURNING id",
     )
     .bind(t.device_id)
     .bind(t.board.as_str())
     .bind(t.company_id)
+    .bind(t.site_id)
     .bind(&t.summary)
     .bind(&t.description)
     .bind(&t.contact_name)

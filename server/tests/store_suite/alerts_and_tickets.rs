@@ -202,6 +202,7 @@ on_both!(
                 device_id: d,
                 board: TicketBoard::SelfService,
                 company_id: CompanyId(2),
+                site_id: None,
                 summary: "Printer jammed".into(),
                 description: "Requested by jane".into(),
                 contact_name: Some("jane".into()),

@@ -68,6 +68,7 @@ fn alert_input(seq: Option<i64>, monitor: &str, raised: bool, device_id: DeviceI
             device_id,
             board: TicketBoard::Monitoring,
             company_id: CompanyId(2),
+            site_id: None,
             summary: "Disk /var has 4.5% free on host".into(),
             description: "details".into(),
             contact_name: None,

@@ -95,12 +95,32 @@ pub(super) async fn sign_in_connect_and_link(s: &mut Session, w: &Scene) {
         2,
         "a preview writes nothing"
     );
+    // The devices are at Acme's Berlin office: the link names that site.
+    s.click("#site_id option[value='2']").await;
     s.shot("link-preview").await;
     s.click("#confirm-link").await;
     s.wait_for("two bound and one failed", "/console/policies/1", |html| {
         html.contains("2 of 3 bound · 0 pending · 1 failed")
     })
     .await;
+    assert!(
+        s.text("#linked-company")
+            .await
+            .contains("site Berlin Office"),
+        "the policy shows its site"
+    );
+    let sites: Vec<serde_json::Value> = sb
+        .sandbox
+        .data()
+        .configurations
+        .values()
+        .filter(|c| c["deviceIdentifier"].is_string())
+        .map(|c| c["site"].clone())
+        .collect();
+    assert!(
+        sites.len() == 2 && sites.iter().all(|s| s["id"] == 2),
+        "each bound configuration is at the Berlin office: {sites:?}"
+    );
     assert_eq!(
         s.c.find(Locator::Css("#link-icon"))
             .await

@@ -2,7 +2,7 @@ use futures_util::TryStreamExt;
 
 use crate::conditions::{Condition, Op, is_safe_text};
 use crate::http::{Call, Client};
-use crate::model::{Company, Contact};
+use crate::model::{Company, Contact, Site};
 use crate::{Error, ListQuery};
 
 const COMPANY_FIELDS: &str = "id,identifier,name,status,types,deletedFlag";
@@ -49,6 +49,22 @@ impl Client {
                 c.name.to_lowercase().contains(&needle) || c.identifier.eq_ignore_ascii_case(text)
             })
             .collect())
+    }
+
+    /// The company's active sites (all pages), by name.
+    pub async fn company_sites(&self, company_id: i64) -> Result<Vec<Site>, Error> {
+        let query = ListQuery::filter(Condition::boolean("inactiveFlag", false)?)
+            .fields("id,name,city,primaryAddressFlag,inactiveFlag")
+            .order_by("name asc");
+        let pages: Vec<Vec<Site>> = self
+            .pages(
+                format!("company/companies/{company_id}/sites"),
+                query.pairs(true),
+                false,
+            )
+            .try_collect()
+            .await?;
+        Ok(pages.into_iter().flatten().collect())
     }
 
     pub async fn get_company(&self, id: i64) -> Result<Company, Error> {

@@ -209,10 +209,32 @@ async fn tickets_open_take_notes_and_configurations_and_close() {
             external_x_ref: Some("bindery-alert-17".into()),
             contact_name: None,
             contact: Some(Reference::id(1)),
+            site: Some(Reference::id(2)),
         })
         .await
         .unwrap();
     assert_eq!(ticket.closed_flag, Some(false));
+    // The company's sites, by name; a site of another company is refused on a ticket.
+    let sites = c.company_sites(2).await.unwrap();
+    let names: Vec<&str> = sites.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["Berlin Office", "Main", "Warehouse"]);
+    assert_eq!(sites[1].primary_address_flag, Some(true));
+    let elsewhere = c
+        .create_ticket(&NewTicket {
+            summary: "Printer".into(),
+            company: Reference::id(2),
+            board: Reference::id(2),
+            site: Some(Reference::id(4)),
+            ..NewTicket::default()
+        })
+        .await;
+    assert!(
+        matches!(
+            &elsewhere,
+            Err(connectwise_client::Error::Validation { .. })
+        ),
+        "{elsewhere:?}"
+    );
     // A contact that does not exist is refused, as ConnectWise refuses it.
     let refused = c
         .create_ticket(&NewTicket {

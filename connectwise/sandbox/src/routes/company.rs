@@ -10,7 +10,9 @@ use axum::routing::get;
 use serde_json::{Map, Value, json};
 
 use super::writes;
-use super::{ListCall, check_record, get_one, parse_id, reference_to, resolve, resolve_contact};
+use super::{
+    ListCall, check_record, get_one, parse_id, reference_to, resolve, resolve_contact, resolve_site,
+};
 use crate::Sandbox;
 use crate::errors::{ApiError, FieldProblem};
 use crate::store::{Data, now_iso};
@@ -25,6 +27,9 @@ pub fn router() -> Router<Arc<Sandbox>> {
         .route("/company/contacts/count", get(count_contacts))
         .route("/company/contacts/{id}", get(get_contact))
         .route("/company/companies/{id}", get(get_company))
+        .route("/company/companies/{id}/sites", get(list_sites))
+        .route("/company/companies/{id}/sites/count", get(count_sites))
+        .route("/company/companies/{id}/sites/{site}", get(get_site))
         .route(
             "/company/configurations",
             get(list_configurations).post(writes::create::<Configuration>),
@@ -59,6 +64,49 @@ async fn get_company(
     RawQuery(q): RawQuery,
 ) -> Result<Response> {
     get_one(&sb, |d| &d.companies, "Company", &id, q.as_deref())
+}
+
+/// Whether `site` belongs to company `company` (the path's parent).
+fn of_company(company: i64) -> impl Fn(&Value) -> bool {
+    move |site| site["company"]["id"].as_i64() == Some(company)
+}
+
+async fn list_sites(
+    State(sb): State<Arc<Sandbox>>,
+    Path(company): Path<String>,
+    call: ListCall,
+) -> Result<Response> {
+    let company = parse_id(&company, "Company")?;
+    if sb.data().companies.get(company).is_none() {
+        return Err(ApiError::not_found("Company"));
+    }
+    call.list(&sb, "Company.Site", |d| &d.sites, of_company(company))
+}
+
+async fn count_sites(
+    State(sb): State<Arc<Sandbox>>,
+    Path(company): Path<String>,
+    call: ListCall,
+) -> Result<Response> {
+    let company = parse_id(&company, "Company")?;
+    call.count_kept(&sb, "Company.Site", |d| &d.sites, of_company(company))
+}
+
+/// A site by id, only under its own company.
+async fn get_site(
+    State(sb): State<Arc<Sandbox>>,
+    Path((company, site)): Path<(String, String)>,
+    RawQuery(q): RawQuery,
+) -> Result<Response> {
+    let company = parse_id(&company, "Company")?;
+    let site = parse_id(&site, "Site")?;
+    let data = sb.data();
+    let found = data
+        .sites
+        .get(site)
+        .filter(|s| of_company(company)(s))
+        .ok_or_else(|| ApiError::not_found("Site"))?;
+    Ok(crate::listing::one(found, q.as_deref()))
 }
 
 async fn list_contacts(State(sb): State<Arc<Sandbox>>, call: ListCall) -> Result<Response> {
@@ -134,6 +182,7 @@ fn complete_configuration(data: &Data, mut record: Map<String, Value>) -> Result
     );
     refer("type", &data.configuration_types, &["name"], &mut record);
     problems.extend(resolve_contact(data, &mut record, resource));
+    problems.extend(resolve_site(data, &mut record, resource));
     if record.get("status").is_none_or(Value::is_null) {
         if let Some(default) = data
             .configuration_statuses

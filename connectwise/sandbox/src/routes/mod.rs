@@ -24,6 +24,7 @@ use crate::faults::{Fate, dropped_connection, fixed_failure, server_error, too_m
 use crate::{CODEBASE, LoggedRequest, Sandbox, control};
 use records::{
     apply_patch, check_record, json_body, object, parse_id, reference_to, resolve, resolve_contact,
+    resolve_site,
 };
 
 pub fn router(sb: Arc<Sandbox>) -> Router {
@@ -266,10 +267,23 @@ impl ListCall {
         schema: &str,
         pick: impl Fn(&crate::Data) -> &crate::store::Table,
     ) -> Result<Response, ApiError> {
+        self.count_kept(sb, schema, pick, |_| true)
+    }
+
+    /// `{"count": n}` over the records of `pick` that `keep` accepts.
+    fn count_kept(
+        &self,
+        sb: &Sandbox,
+        schema: &str,
+        pick: impl Fn(&crate::Data) -> &crate::store::Table,
+        keep: impl Fn(&Value) -> bool,
+    ) -> Result<Response, ApiError> {
         let p = crate::listing::parse(self.query.as_deref(), &self.headers, schema)?;
         let data = sb.data();
         Ok(crate::listing::count(
-            pick(&data).candidates(p.conditions.as_ref()),
+            pick(&data)
+                .candidates(p.conditions.as_ref())
+                .filter(|r| keep(r)),
             &p,
         ))
     }

@@ -206,3 +206,26 @@ pub(super) fn resolve_contact(
     );
     None
 }
+
+/// Resolves a record's `site` reference: it must be a site of the record's own company (a
+/// site of another company is refused, as ConnectWise refuses it), and is stored as `{id, name}`.
+pub(super) fn resolve_site(
+    data: &crate::store::Data,
+    record: &mut Map<String, Value>,
+    resource: &str,
+) -> Option<FieldProblem> {
+    let reference = record.get("site").filter(|v| v.is_object())?.clone();
+    let problem = |what: &str| Some(FieldProblem::new("InvalidField", resource, "site", what));
+    let Some(site) = reference["id"].as_i64().and_then(|id| data.sites.get(id)) else {
+        return problem("refers to a site that does not exist");
+    };
+    let company = record.get("company").and_then(|r| r["id"].as_i64());
+    if site["company"]["id"].as_i64() != company {
+        return problem("is not a site of this company");
+    }
+    record.insert(
+        "site".into(),
+        json!({ "id": site["id"], "name": site["name"] }),
+    );
+    None
+}

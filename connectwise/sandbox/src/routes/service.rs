@@ -14,7 +14,7 @@ use serde_json::{Map, Value, json};
 use super::writes;
 use super::{
     ListCall, Member, check_record, get_one, json_body, object, parse_id, reference_to, resolve,
-    resolve_contact, site_of,
+    resolve_contact, resolve_site, site_of,
 };
 use crate::Sandbox;
 use crate::callbacks::{Change, announce};
@@ -188,6 +188,7 @@ fn complete_ticket(
         }
     }
     problems.extend(resolve_contact(data, &mut record, resource));
+    problems.extend(resolve_site(data, &mut record, resource));
     let board = match record.get("board").filter(|v| v.is_object()) {
         Some(reference) => resolve(&data.boards, reference, &["name"]),
         None => data.boards.values().next(),

@@ -214,6 +214,7 @@ async fn every_returned_object_matches_its_schema() {
     .await;
     let lists = [
         ("company/companies", "Company"),
+        ("company/companies/2/sites", "Company.Site"),
         ("company/configurations", "Company.Configuration"),
         ("company/configurations/types", "ConfigurationType"),
         (

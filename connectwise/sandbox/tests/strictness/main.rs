@@ -90,6 +90,7 @@ fn configuration() -> Value {
 
 mod answers_and_tickets;
 mod requests;
+mod sites;
 
 /// A plain HTTP client (rustls needs its ring provider installed before any client is built).
 fn http_client() -> reqwest::Client {

@@ -2,7 +2,7 @@
 //! and what it found, the choices, company search, and "Sync now".
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -10,6 +10,7 @@ use utoipa_axum::routes;
 
 use super::AdminAuth;
 use crate::api::{ApiFailure, read_json};
+use crate::ids::CompanyId;
 use crate::integration::{self, Catalog, Choices, CwCredentials, CwCredentialsView};
 use crate::reconcile::callbacks::{self, CallbackStatus};
 use crate::state::Shared;
@@ -22,6 +23,7 @@ pub fn router() -> OpenApiRouter<Shared> {
         .routes(routes!(callback_status, callback_register, callback_remove))
         .routes(routes!(contact_mappings, save_contact_mappings))
         .routes(routes!(companies))
+        .routes(routes!(company_sites))
         .routes(routes!(sync_now))
 }
 
@@ -246,6 +248,43 @@ async fn companies(
                 id: c.id,
                 identifier: c.identifier,
                 name: c.name,
+            })
+            .collect(),
+    ))
+}
+
+/// A company's site, as the site picker shows it.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct SiteView {
+    id: i64,
+    name: String,
+    city: Option<String>,
+    /// The company's main address.
+    primary: bool,
+}
+
+/// The company's active sites, for a link's site (by name).
+#[utoipa::path(
+    get,
+    path = "/companies/{id}/sites",
+    params(("id" = CompanyId, Path, description = "The ConnectWise company's id")),
+    responses((status = 200, body = Vec<SiteView>))
+)]
+async fn company_sites(
+    State(state): State<Shared>,
+    _: AdminAuth,
+    Path(id): Path<CompanyId>,
+) -> Result<Json<Vec<SiteView>>, ApiFailure> {
+    let sites = state.ops().company_sites(id).await?;
+    Ok(Json(
+        sites
+            .into_iter()
+            .map(|s| SiteView {
+                id: s.id,
+                name: s.name,
+                city: s.city,
+                primary: s.primary_address_flag == Some(true),
             })
             .collect(),
     ))

@@ -15,7 +15,7 @@ use crate::api::{ApiFailure, read_json};
 use crate::ids::{CompanyId, PolicyId};
 use crate::ops::links::{LinkPreview, Suggestion};
 use crate::state::Shared;
-use crate::store::{Policy, PolicyBindings};
+use crate::store::{Policy, PolicyBindings, SiteRef};
 
 pub fn router() -> OpenApiRouter<Shared> {
     OpenApiRouter::new()
@@ -53,6 +53,8 @@ pub struct PolicyView {
 pub struct CompanyRef {
     pub id: CompanyId,
     pub name: String,
+    /// The company's site the policy's devices carry; none: sites are left to ConnectWise.
+    pub site: Option<SiteRef>,
 }
 
 pub async fn view(state: &Shared, p: Policy) -> Result<PolicyView, ApiFailure> {
@@ -67,6 +69,7 @@ fn view_of(p: Policy, b: PolicyBindings) -> PolicyView {
         company: p.cw_company_id.map(|id| CompanyRef {
             id,
             name: p.cw_company_name.unwrap_or_default(),
+            site: p.cw_site,
         }),
         link: b.link.as_str(),
         devices: b.devices,
@@ -170,6 +173,11 @@ async fn remove(
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct LinkBody {
     company_id: CompanyId,
+    /// One of the company's active sites (`GET /companies/{id}/sites`) for its devices'
+    /// configurations and tickets; omit it to leave sites to ConnectWise. Checked when linking;
+    /// a preview does not depend on it.
+    #[serde(default)]
+    site_id: Option<i64>,
 }
 
 /// Links the policy to a company that ConnectWise confirms exists; binding starts at once.
@@ -187,7 +195,10 @@ async fn link(
     body: axum::body::Body,
 ) -> Result<Json<PolicyView>, ApiFailure> {
     let req: LinkBody = read_json(body).await?;
-    let p = state.ops().link(id, req.company_id).await?;
+    let p = state
+        .ops()
+        .link_at_site(id, req.company_id, req.site_id)
+        .await?;
     Ok(Json(view(&state, p).await?))
 }
 
