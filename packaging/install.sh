@@ -15,7 +15,14 @@
 #   --token-file FILE a file holding a policy's enrollment token (read, then removed)
 #   --token TOKEN     the token itself (visible to `ps`; or BINDERY_ENROLL_TOKEN)
 #   --ca-cert FILE    trust this CA for the server too (a server with its own certificate)
+#   --proxy URL       reach the server through this HTTP proxy (http://host:port), for the
+#                     download and for the agent from then on; no user or password here
+#   --proxy-file FILE a file holding the proxy's URL with its user and password
+#                     (http://user:password@host:port): read, then removed; or BINDERY_PROXY
 #   --allow-http      accept a plain-http server (tests only)
+#
+# The proxy, like the token, never goes on a command line: curl, wget and the agent get it in
+# their environment (https_proxy, BINDERY_PROXY), which other users cannot read.
 #
 # An agent already installed (the bindery-agent .deb puts it in /usr/bin) is used as it is;
 # otherwise this machine's build is downloaded from the server into /usr/local/bin. Enrolling
@@ -24,12 +31,13 @@
 set -eu
 
 die() { echo "install.sh: $*" >&2; exit 1; }
-usage() { die "usage: install.sh --server URL --token-file FILE|--token TOKEN [--ca-cert FILE] [--allow-http]"; }
+usage() { die "usage: install.sh --server URL --token-file FILE|--token TOKEN [--ca-cert FILE] [--proxy URL|--proxy-file FILE] [--allow-http]"; }
 
 server=''
 ca_cert=''
 allow_http=''
 token=${BINDERY_ENROLL_TOKEN:-}
+proxy=${BINDERY_PROXY:-}
 while [ $# -gt 0 ]; do
   case "$1" in
     --server) [ $# -ge 2 ] || usage; server=$2; shift 2 ;;
@@ -38,6 +46,14 @@ while [ $# -gt 0 ]; do
       [ -r "$2" ] || die "cannot read the token file $2"
       token=$(tr -d ' \r\n' <"$2"); rm -f "$2"; shift 2 ;;
     --ca-cert) [ $# -ge 2 ] || usage; ca_cert=$2; shift 2 ;;
+    --proxy) [ $# -ge 2 ] || usage
+      case "$2" in
+        *@*) die "a proxy's user and password do not go on the command line: use --proxy-file FILE" ;;
+      esac
+      proxy=$2; shift 2 ;;
+    --proxy-file) [ $# -ge 2 ] || usage
+      [ -r "$2" ] || die "cannot read the proxy file $2"
+      proxy=$(tr -d ' \r\n' <"$2"); rm -f "$2"; shift 2 ;;
     --allow-http) allow_http=1; shift ;;
     *) echo "install.sh: unknown option $1" >&2; usage ;;
   esac
@@ -50,6 +66,15 @@ case "$server" in
   *) die "$server is not an http(s) URL" ;;
 esac
 [ -z "$ca_cert" ] || [ -r "$ca_cert" ] || die "cannot read the CA certificate $ca_cert"
+case "$proxy" in
+  '' | http://* | https://*) ;;
+  *) die "the proxy is not http://host:port" ;;
+esac
+if [ -n "$proxy" ]; then
+  # For curl and wget below; the agent gets it as BINDERY_PROXY.
+  https_proxy=$proxy; http_proxy=$proxy; HTTPS_PROXY=$proxy; HTTP_PROXY=$proxy
+  export https_proxy http_proxy HTTPS_PROXY HTTP_PROXY
+fi
 [ "$(id -u)" = 0 ] || die "run as root: curl ... | sudo sh -s -- --server URL --token-file FILE"
 
 case "$(uname -s)" in
@@ -99,8 +124,8 @@ else
   trap - EXIT
 fi
 
-echo "Enrolling with $server"
-BINDERY_ENROLL_TOKEN=$token "$agent" enroll --server "$server" \
+echo "Enrolling with $server${proxy:+ through a proxy}"
+BINDERY_ENROLL_TOKEN=$token BINDERY_PROXY=$proxy "$agent" enroll --server "$server" \
   ${ca_cert:+--ca-cert "$ca_cert"} ${allow_http:+--allow-http}
 "$agent" service install
 echo "The Bindery agent is installed ($agent) and reports to $server."

@@ -9,6 +9,7 @@ mod server_trust;
 mod service;
 mod spool;
 mod state;
+mod system_proxy;
 
 fn main() -> std::process::ExitCode {
     cli::main()

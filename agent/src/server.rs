@@ -123,7 +123,12 @@ impl ServerClient {
         // rustls with ring: small, and the same on every OS.
         let _ = rustls::crypto::ring::default_provider().install_default();
         let mut builder = reqwest::Client::builder();
-        if let Some(proxy) = proxy {
+        // Given none (and none in the environment): the machine's own, as services get it.
+        let machine = match proxy {
+            None => crate::system_proxy::for_server(parsed.scheme(), host),
+            Some(_) => None,
+        };
+        if let Some(proxy) = proxy.or(machine.as_deref()) {
             // reqwest sends the URL's user and password as Proxy-Authorization (basic).
             let shown = proxy_shown(proxy);
             builder = builder.proxy(

@@ -1,6 +1,8 @@
 //! Helpers for end-to-end tests (in `tests/tests/`): they run the real `bindery-server` and
 //! `bindery-agent` binaries, built by the same cargo that builds the tests.
 
+pub mod proxy;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

@@ -1,63 +1,17 @@
 //! The agent through an HTTP proxy that wants a password: Debian's tinyproxy on loopback, with
-//! basic authentication. The proxy's user and password are given in BINDERY_PROXY (never on
-//! the command line), kept with the enrollment, and never printed; every request goes through
-//! the proxy (its log shows them, and with the proxy gone the agent reaches nothing).
+//! basic authentication. The proxy's user and password are given in BINDERY_PROXY (on the
+//! command line they are refused), kept with the enrollment, and never printed; every request
+//! goes through the proxy (its log shows them, and with the proxy gone the agent reaches
+//! nothing). install.sh's `--proxy-file` is tested by scripts/test-packages, the MSI's
+//! `PROXY_FILE` under Wine.
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
-use bindery_e2e::{ServerProcess, admin, binary, free_port, run, wait_for};
+use bindery_e2e::proxy::Proxy;
+use bindery_e2e::{ServerProcess, admin, binary, run};
 
 const PASSWORD: &str = "pr0xy-pass-81c2";
-
-/// tinyproxy in the foreground on a free loopback port, its log in `dir`; stopped when dropped.
-struct Proxy {
-    child: Child,
-    port: u16,
-    log: std::path::PathBuf,
-}
-
-impl Proxy {
-    fn start(dir: &Path) -> Proxy {
-        let port = free_port();
-        let conf = dir.join("tinyproxy.conf");
-        std::fs::write(
-            &conf,
-            format!(
-                "Port {port}\nListen 127.0.0.1\nTimeout 30\nLogLevel Connect\nMaxClients 50\n\
-                 Allow 127.0.0.1\nBasicAuth proxyuser {PASSWORD}\n"
-            ),
-        )
-        .unwrap();
-        let log = dir.join("tinyproxy.log");
-        let child = Command::new("tinyproxy")
-            .args(["-d", "-c", conf.to_str().unwrap()])
-            .stdout(std::fs::File::create(&log).unwrap())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("tinyproxy is installed (scripts/install-test-deps)");
-        wait_for("tinyproxy to listen", 10, || {
-            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
-        });
-        Proxy { child, port, log }
-    }
-
-    fn url(&self, password: &str) -> String {
-        format!("http://proxyuser:{password}@127.0.0.1:{}", self.port)
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-
-impl Drop for Proxy {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// `bindery-agent enroll` with the proxy in BINDERY_PROXY: (succeeded, stdout and stderr).
 fn enroll_through(proxy: &str, server: &str, token: &str, state: &str) -> (bool, String) {
@@ -96,7 +50,31 @@ async fn the_agent_enrolls_and_checks_in_through_an_authenticating_proxy() {
         .trim()
         .to_owned();
     let server = ServerProcess::start(&["--data-dir", data_dir]);
-    let proxy = Proxy::start(scratch.path());
+    let proxy = Proxy::start(scratch.path(), PASSWORD);
+
+    // A password on the command line is refused before anything is sent (other users of the
+    // machine can read command lines), and not repeated.
+    let (ok, _, err) = run(
+        "bindery-agent",
+        &[
+            "enroll",
+            "--server",
+            &server.url,
+            "--token",
+            &token,
+            "--state-dir",
+            state_dir,
+            "--proxy",
+            &proxy.url(PASSWORD),
+        ],
+    );
+    assert!(!ok && err.contains("--proxy-file"), "{err}");
+    assert!(!err.contains(PASSWORD), "{err}");
+    assert!(
+        proxy.log().lines().all(|l| !l.contains("Request")),
+        "{}",
+        proxy.log()
+    );
 
     // A wrong password: the proxy refuses, the agent says so, and shows no password.
     let (ok, said) = enroll_through(&proxy.url("n0t-the-pass"), &server.url, &token, state_dir);

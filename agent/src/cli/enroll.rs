@@ -20,23 +20,71 @@ pub(super) struct Given {
     pub token_file: Option<PathBuf>,
     pub allow_http: bool,
     pub ca_cert: Option<PathBuf>,
-    /// The HTTP proxy to reach the server through (`--proxy`, BINDERY_PROXY).
-    pub proxy: Option<String>,
+    pub proxy: ProxyGiven,
+}
+
+/// Where the proxy to reach the server through may come from. An empty value is none (an
+/// MSI property left unset arrives as "").
+pub(super) struct ProxyGiven {
+    /// `--proxy`: on the command line, so never with a password.
+    pub argument: Option<String>,
+    /// `--proxy-file`: a file holding it, deleted once enrolled.
+    pub file: Option<PathBuf>,
+    /// BINDERY_PROXY.
+    pub environment: Option<String>,
+}
+
+impl ProxyGiven {
+    /// The proxy to keep with the enrollment (checked), and the file to delete once enrolled.
+    fn resolve(self) -> Result<(Option<String>, Option<PathBuf>), String> {
+        let given = |v: &Option<String>| v.as_deref().is_some_and(|p| !p.trim().is_empty());
+        let file = self.file.filter(|f| !f.as_os_str().is_empty());
+        if given(&self.argument) && file.is_some() {
+            return Err("give the proxy once: --proxy URL or --proxy-file FILE".into());
+        }
+        let raw = if given(&self.argument) {
+            let argument = self.argument.unwrap_or_default();
+            if has_credentials(&argument) {
+                return Err(
+                    "a proxy's user and password do not go on the command line, which \
+                     other users of this machine can read: give the proxy in BINDERY_PROXY or \
+                     --proxy-file FILE"
+                        .into(),
+                );
+            }
+            Some(argument)
+        } else if let Some(path) = &file {
+            Some(read_small_file(path, "proxy")?)
+        } else if given(&self.environment) {
+            self.environment
+        } else {
+            None
+        };
+        let proxy = raw.map(|p| crate::server::proxy_setting(&p)).transpose()?;
+        Ok((proxy, file))
+    }
+}
+
+/// Whether a proxy URL carries a user or a password.
+fn has_credentials(proxy: &str) -> bool {
+    reqwest::Url::parse(proxy.trim())
+        .map(|u| !u.username().is_empty() || u.password().is_some())
+        .unwrap_or(proxy.contains('@'))
 }
 
 /// Tokens are short; a file longer than this is not one.
 const TOKEN_FILE_MAX_BYTES: u64 = 4096;
 
-/// The token in `file`: its text without surrounding space (editors and `echo` add a newline;
-/// PowerShell's `Set-Content` a BOM).
-fn read_token_file(file: &Path) -> Result<String, String> {
+/// The one line `file` holds (a token, a proxy): its text without surrounding space (editors
+/// and `echo` add a newline; PowerShell's `Set-Content` a BOM).
+fn read_small_file(file: &Path, what: &str) -> Result<String, String> {
     let mut text = String::new();
     std::fs::File::open(file)
         .and_then(|f| f.take(TOKEN_FILE_MAX_BYTES + 1).read_to_string(&mut text))
-        .map_err(|e| format!("cannot read the token file {}: {e}", file.display()))?;
+        .map_err(|e| format!("cannot read the {what} file {}: {e}", file.display()))?;
     token_in(&text).ok_or_else(|| {
         format!(
-            "the token file {} holds no enrollment token (one line, at most {TOKEN_FILE_MAX_BYTES} bytes)",
+            "the {what} file {} holds no {what} (one line, at most {TOKEN_FILE_MAX_BYTES} bytes)",
             file.display()
         )
     })
@@ -63,13 +111,10 @@ pub(super) async fn enroll(
         ca_cert,
         proxy,
     } = given;
-    let proxy = proxy
-        .filter(|p| !p.trim().is_empty())
-        .map(|p| crate::server::proxy_setting(&p))
-        .transpose()?;
+    let (proxy, proxy_file) = proxy.resolve()?;
     let token = match (token, &token_file) {
         (Some(token), _) => token,
-        (None, Some(file)) => read_token_file(file)?,
+        (None, Some(file)) => read_small_file(file, "token")?,
         (None, None) => return Err("give the enrollment token: --token-file FILE".into()),
     };
     let ca_cert = match ca_cert {
@@ -128,13 +173,15 @@ pub(super) async fn enroll(
         proxy,
     })?;
     println!("enrolled with {} as agent {}", client.url(), reply.agent_id);
-    if let Some(file) = token_file
-        && let Err(e) = std::fs::remove_file(&file)
-    {
-        crate::log::warning(&format!(
-            "enrolled, but cannot delete the token file {}: {e}; delete it by hand",
-            file.display()
-        ));
+    for (what, file) in [("token", token_file), ("proxy", proxy_file)] {
+        if let Some(file) = file
+            && let Err(e) = std::fs::remove_file(&file)
+        {
+            crate::log::warning(&format!(
+                "enrolled, but cannot delete the {what} file {}: {e}; delete it by hand",
+                file.display()
+            ));
+        }
     }
     Ok(())
 }
@@ -160,14 +207,62 @@ mod tests {
     #[test]
     fn a_missing_or_oversized_token_file_is_a_clear_error() {
         let dir = tempfile::tempdir().unwrap();
-        let missing = read_token_file(&dir.path().join("none")).unwrap_err();
+        let missing = read_small_file(&dir.path().join("none"), "token").unwrap_err();
         assert!(missing.contains("cannot read the token file"), "{missing}");
         let big = dir.path().join("big");
         std::fs::write(&big, "y".repeat(10_000)).unwrap();
-        let err = read_token_file(&big).unwrap_err();
-        assert!(err.contains("holds no enrollment token"), "{err}");
+        let err = read_small_file(&big, "token").unwrap_err();
+        assert!(err.contains("holds no token"), "{err}");
         let good = dir.path().join("good");
         std::fs::write(&good, "bdy_enr_abc\n").unwrap();
-        assert_eq!(read_token_file(&good).unwrap(), "bdy_enr_abc");
+        assert_eq!(read_small_file(&good, "token").unwrap(), "bdy_enr_abc");
+    }
+
+    fn proxy(argument: Option<&str>, file: Option<PathBuf>, env: Option<&str>) -> ProxyGiven {
+        ProxyGiven {
+            argument: argument.map(str::to_owned),
+            file,
+            environment: env.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn a_proxy_password_is_taken_from_a_file_or_the_environment_never_the_command_line() {
+        let with_password = "http://u:s3cret@127.0.0.1:3128";
+        let refused = proxy(Some(with_password), None, None)
+            .resolve()
+            .unwrap_err();
+        assert!(refused.contains("BINDERY_PROXY"), "{refused}");
+        assert!(
+            !refused.contains("s3cret"),
+            "the password is not repeated: {refused}"
+        );
+        let (p, _) = proxy(Some("http://127.0.0.1:3128"), None, Some(with_password))
+            .resolve()
+            .unwrap();
+        assert_eq!(
+            p.as_deref(),
+            Some("http://127.0.0.1:3128"),
+            "the argument wins"
+        );
+        let (p, _) = proxy(None, None, Some(with_password)).resolve().unwrap();
+        assert_eq!(p.as_deref(), Some(with_password));
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("proxy");
+        std::fs::write(&file, format!("\u{feff}{with_password}\r\n")).unwrap();
+        let (p, delete) = proxy(None, Some(file.clone()), None).resolve().unwrap();
+        assert_eq!(p.as_deref(), Some(with_password));
+        assert_eq!(delete, Some(file));
+        // The MSI's unset properties arrive empty: no proxy at all.
+        let (p, delete) = proxy(Some(""), Some(PathBuf::new()), Some(" "))
+            .resolve()
+            .unwrap();
+        assert_eq!((p, delete), (None, None));
+        let both = proxy(
+            Some("http://127.0.0.1:3128"),
+            Some(dir.path().join("p")),
+            None,
+        );
+        assert!(both.resolve().unwrap_err().contains("once"));
     }
 }

@@ -75,16 +75,16 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         ca_cert: Option<PathBuf>,
         /// Reach the server through this HTTP proxy (http://host:port), kept for every later
-        /// check-in. A proxy's user and password go in the URL (http://user:password@host:port):
-        /// give it in BINDERY_PROXY then, which keeps them off the command line. Without one,
-        /// HTTPS_PROXY, HTTP_PROXY and NO_PROXY apply.
-        #[arg(
-            long,
-            env = "BINDERY_PROXY",
-            hide_env_values = true,
-            value_name = "URL"
-        )]
+        /// check-in. A proxy that wants a user and password (http://user:password@host:port)
+        /// is given in BINDERY_PROXY or --proxy-file instead, never on the command line, which
+        /// other users can read. Without any, HTTPS_PROXY, HTTP_PROXY and NO_PROXY apply. An
+        /// empty value is none (the MSI's PROXY property left unset).
+        #[arg(long, value_name = "URL")]
         proxy: Option<String>,
+        /// A file holding the proxy's URL, user and password included (the MSI's PROXY_FILE,
+        /// install.sh's --proxy-file): read, and deleted once the machine is enrolled.
+        #[arg(long, value_name = "FILE")]
+        proxy_file: Option<PathBuf>,
     },
     /// Check in with the server on its schedule until stopped.
     Run {
@@ -170,13 +170,18 @@ pub fn main() -> ExitCode {
             allow_http,
             ca_cert,
             proxy,
+            proxy_file,
         } => {
             let given = enroll::Given {
                 token,
                 token_file,
                 allow_http,
                 ca_cert,
-                proxy,
+                proxy: enroll::ProxyGiven {
+                    argument: proxy,
+                    file: proxy_file,
+                    environment: std::env::var("BINDERY_PROXY").ok(),
+                },
             };
             runtime().and_then(|rt| rt.block_on(enroll::enroll(&server, given, state_dir)))
         }

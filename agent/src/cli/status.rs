@@ -16,9 +16,17 @@ pub(super) fn print(state_dir: Option<PathBuf>) -> Result<(), String> {
     println!("agent id    {}", enrolled.agent_id);
     println!("state       {}", state.path().display());
     // The proxy's address only: its user and password stay in the enrollment.
-    match enrolled.proxy.as_deref() {
-        Some(p) => println!("proxy       {}", crate::server::proxy_shown(p)),
-        None => println!("proxy       none (HTTPS_PROXY and NO_PROXY apply when set)"),
+    let machine = || {
+        let url = reqwest::Url::parse(&enrolled.server).ok()?;
+        crate::system_proxy::for_server(url.scheme(), url.host_str()?)
+    };
+    match (enrolled.proxy.as_deref(), machine()) {
+        (Some(p), _) => println!("proxy       {}", crate::server::proxy_shown(p)),
+        (None, Some(m)) => println!(
+            "proxy       {} (the machine's WinHTTP setting)",
+            crate::server::proxy_shown(&m)
+        ),
+        (None, None) => println!("proxy       none (HTTPS_PROXY and NO_PROXY apply when set)"),
     }
     // Windows: read back from the folder too, so a changed access list shows.
     match state.access() {

@@ -118,6 +118,7 @@ fn gb(v: &Value) -> f64 {
         .unwrap_or_else(|| panic!("not a size: {v}"))
 }
 
+mod proxy_under_wine;
 mod under_wine;
 
 /// The sandbox, and a server data dir whose policy "Windows fleet" is linked to company 2.

@@ -1,6 +1,10 @@
 //! The Windows agent under Wine: its facts, its enrollment and check-ins, and its MSI.
 
 use super::*;
+use bindery_e2e::proxy::Proxy;
+
+/// The password of the proxy the MSI-installed agent goes through.
+const PROXY_PASSWORD: &str = "pr0xy-wine-5d1e";
 
 #[test]
 fn under_wine_the_windows_agent_reads_this_host_s_facts_through_win32() {
@@ -267,8 +271,12 @@ async fn under_wine_the_msi_enrolls_runs_the_service_upgrades_in_place_and_unins
         "a failed enrollment keeps the token's file"
     );
 
-    // Installed as the console's command does it, the token in a file: enrolled, the service
-    // registered and running. Every command line seen meanwhile is kept.
+    // Installed as the console's command does it, the token in a file, behind a proxy that
+    // wants a password (in a file too): enrolled through the proxy, the service registered and
+    // running. Every command line seen meanwhile is kept.
+    let proxy = Proxy::start(work.path(), PROXY_PASSWORD);
+    let proxy_file = work.path().join("bindery-proxy");
+    std::fs::write(&proxy_file, proxy.url(PROXY_PASSWORD)).unwrap();
     let log = work.path().join("install.log");
     let watch = CommandLines::watch();
     let (code, err) = msiexec(&[
@@ -280,10 +288,28 @@ async fn under_wine_the_msi_enrolls_runs_the_service_upgrades_in_place_and_unins
         &format!("SERVER_URL={}", server.url),
         &format!("ENROLL_TOKEN_FILE={}", Wine::path(&token_file)),
         &format!("CA_CERT={}", Wine::path(&ca)),
+        &format!("PROXY_FILE={}", Wine::path(&proxy_file)),
     ]);
     let seen = watch.stop();
     assert_eq!(code, Some(0), "msiexec /i: {err}");
     assert!(installed.exists());
+    let server_port = server.url.rsplit(':').next().unwrap().trim_end_matches('/');
+    assert!(
+        proxy
+            .log()
+            .contains(&format!("CONNECT 127.0.0.1:{server_port} ")),
+        "the enrollment did not go through the proxy:\n{}",
+        proxy.log()
+    );
+    assert!(
+        !proxy_file.exists(),
+        "the proxy's file is deleted once enrolled"
+    );
+    let with_password: Vec<&String> = seen.iter().filter(|c| c.contains(PROXY_PASSWORD)).collect();
+    assert!(
+        with_password.is_empty(),
+        "command lines hold the proxy's password: {with_password:#?}"
+    );
     let enrolling: Vec<&String> = seen.iter().filter(|c| c.contains("--token-file")).collect();
     assert!(
         !enrolling.is_empty(),
@@ -328,6 +354,10 @@ async fn under_wine_the_msi_enrolls_runs_the_service_upgrades_in_place_and_unins
         .map(|l| l.replace(&token, "<TOKEN>"))
         .collect();
     assert!(leaks.is_empty(), "the token is in the MSI log: {leaks:#?}");
+    assert!(
+        !log_text.contains(PROXY_PASSWORD),
+        "the proxy's password is in the MSI log"
+    );
     let status = || {
         let out = wine.program(installed.to_str().unwrap(), &["status"]);
         String::from_utf8_lossy(&out.stdout).into_owned()
@@ -342,6 +372,11 @@ async fn under_wine_the_msi_enrolls_runs_the_service_upgrades_in_place_and_unins
     let shown = status();
     assert!(
         shown.contains("access      applies: SYSTEM and Administrators only (O:BAD:P"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains(&format!("proxy       http://127.0.0.1:{}", proxy.port))
+            && !shown.contains(PROXY_PASSWORD),
         "{shown}"
     );
 
