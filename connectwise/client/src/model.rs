@@ -64,7 +64,7 @@ pub struct Company {
 /// it must be a site of their own company.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Site {
+pub struct CompanySite {
     pub id: i64,
     pub name: String,
     #[serde(default)]
@@ -305,6 +305,62 @@ pub struct CallbackEntry {
 pub struct TimeEntry {
     pub id: i64,
     pub member: Option<Reference>,
+}
+
+/// `Agreement`: what a company is billed under (a child agreement names its parent).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Agreement {
+    pub id: i64,
+    pub name: String,
+    #[serde(default, rename = "type")]
+    pub kind: Option<Reference>,
+    #[serde(default)]
+    pub company: Option<Reference>,
+    #[serde(default)]
+    pub parent_agreement: Option<Reference>,
+    #[serde(default)]
+    pub start_date: Option<String>,
+    #[serde(default)]
+    pub end_date: Option<String>,
+    #[serde(default)]
+    pub agreement_status: Option<String>,
+    #[serde(default)]
+    pub cancelled_flag: Option<bool>,
+}
+
+/// `Addition`: a product billed on an agreement, `quantity` times. `billedQuantity` is
+/// ConnectWise's (what has been invoiced) and never written.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Addition {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    pub product: Reference,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quantity: Option<f64>,
+    /// `Billable`, `DoNotBill` or `NoCharge`.
+    pub bill_customer: String,
+    #[serde(default, skip_serializing)]
+    pub billed_quantity: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing)]
+    pub agreement_id: Option<i64>,
+    #[serde(default, skip_serializing)]
+    pub cancelled_date: Option<String>,
+}
+
+/// `CatalogItem`: a product, as an addition names it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CatalogItem {
+    pub id: i64,
+    pub identifier: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub inactive_flag: Option<bool>,
 }
 
 /// A configuration attached to a ticket.

@@ -11,6 +11,7 @@ pub mod conditions;
 mod control;
 mod errors;
 pub mod faults;
+mod finance_seed;
 mod listing;
 mod routes;
 pub mod schema;

@@ -4,6 +4,7 @@
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::finance_seed;
 use crate::store::{Data, Table};
 
 /// The API member the sandbox accepts (Bindery's), and the member identifier its changes are
@@ -58,6 +59,9 @@ pub struct Seed {
     pub board_statuses: Vec<Value>,
     pub configurations: Vec<Value>,
     pub tickets: Vec<Value>,
+    pub agreements: Vec<Value>,
+    pub additions: Vec<Value>,
+    pub catalog: Vec<Value>,
 }
 
 /// A site of `company` (its main one when `primary`).
@@ -113,6 +117,9 @@ impl Seed {
             boards: Table::from_rows(&self.boards),
             board_statuses: Table::from_rows(&self.board_statuses),
             tickets: Table::from_rows(&self.tickets),
+            agreements: Table::indexed_on(&["company/id"], &self.agreements),
+            additions: Table::indexed_on(&["agreementId"], &self.additions),
+            catalog: Table::from_rows(&self.catalog),
             ..Data::default()
         }
     }
@@ -186,6 +193,9 @@ impl Seed {
             ],
             configurations: Vec::new(),
             tickets: Vec::new(),
+            agreements: finance_seed::agreements(),
+            additions: finance_seed::additions(),
+            catalog: finance_seed::catalog(),
         }
     }
 }

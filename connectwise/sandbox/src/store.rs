@@ -237,6 +237,12 @@ pub struct Data {
     pub time_entries: Table,
     /// (ticket id, configuration id) pairs.
     pub ticket_configurations: Vec<(i64, i64)>,
+    /// Agreements, their additions (indexed by agreement), and the product catalog.
+    pub agreements: Table,
+    pub additions: Table,
+    pub catalog: Table,
+    /// (agreement id, configuration id) pairs: the configurations an agreement covers.
+    pub agreement_configurations: Vec<(i64, i64)>,
 }
 
 /// The current UTC time as ConnectWise writes it: `2026-11-21T20:31:05Z`.

@@ -199,7 +199,7 @@ async fn link(
 }
 
 /// A site as `sites` prints it: id, name, city, and `main` for the company's main address.
-fn site_line(s: &connectwise_client::model::Site) -> String {
+fn site_line(s: &connectwise_client::model::CompanySite) -> String {
     let main = if s.primary_address_flag == Some(true) {
         "\tmain"
     } else {

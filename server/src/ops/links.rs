@@ -8,7 +8,7 @@ use crate::ids::{CompanyId, PolicyId};
 use crate::reconcile::company::Preview;
 use crate::reconcile::{queue, sync};
 use crate::store::{Policy, SiteRef};
-use connectwise_client::model::Site;
+use connectwise_client::model::CompanySite;
 
 /// What linking a policy to a company would do.
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
@@ -90,7 +90,7 @@ impl Ops<'_> {
     }
 
     /// The company's active sites, for a link's site picker.
-    pub async fn company_sites(&self, company_id: CompanyId) -> Result<Vec<Site>, OpError> {
+    pub async fn company_sites(&self, company_id: CompanyId) -> Result<Vec<CompanySite>, OpError> {
         Ok(self.client().await?.company_sites(company_id.0).await?)
     }
 

@@ -2,7 +2,7 @@ use futures_util::TryStreamExt;
 
 use crate::conditions::{Condition, Op, is_safe_text};
 use crate::http::{Call, Client};
-use crate::model::{Company, Contact, Site};
+use crate::model::{Company, CompanySite, Contact};
 use crate::{Error, ListQuery};
 
 const COMPANY_FIELDS: &str = "id,identifier,name,status,types,deletedFlag";
@@ -52,11 +52,11 @@ impl Client {
     }
 
     /// The company's active sites (all pages), by name.
-    pub async fn company_sites(&self, company_id: i64) -> Result<Vec<Site>, Error> {
+    pub async fn company_sites(&self, company_id: i64) -> Result<Vec<CompanySite>, Error> {
         let query = ListQuery::filter(Condition::boolean("inactiveFlag", false)?)
             .fields("id,name,city,primaryAddressFlag,inactiveFlag")
             .order_by("name asc");
-        let pages: Vec<Vec<Site>> = self
+        let pages: Vec<Vec<CompanySite>> = self
             .pages(
                 format!("company/companies/{company_id}/sites"),
                 query.pairs(true),

@@ -3,6 +3,7 @@
 mod callbacks;
 mod companies;
 mod configurations;
+mod finance;
 pub(crate) mod service;
 mod system;
 

@@ -55,6 +55,7 @@ fn device(name: &str, company: i64, id: &str) -> Configuration {
 }
 
 mod faults_and_discovery;
+mod finance;
 mod reads_writes_and_errors;
 
 // ---- error classes ----

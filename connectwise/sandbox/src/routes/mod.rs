@@ -1,6 +1,7 @@
 //! The HTTP surface: `/login/companyinfo`, the API under the codebase, and `/_sandbox`.
 
 mod company;
+mod finance;
 mod records;
 mod service;
 mod system;
@@ -30,6 +31,7 @@ use records::{
 pub fn router(sb: Arc<Sandbox>) -> Router {
     let api = Router::new()
         .merge(company::router())
+        .merge(finance::router())
         .merge(service::router())
         .merge(ticket_parts::router())
         .merge(system::router())

@@ -215,6 +215,9 @@ async fn every_returned_object_matches_its_schema() {
     let lists = [
         ("company/companies", "Company"),
         ("company/companies/2/sites", "Company.Site"),
+        ("finance/agreements", "Agreement"),
+        ("finance/agreements/1/additions", "Addition"),
+        ("procurement/catalog", "CatalogItem"),
         ("company/configurations", "Company.Configuration"),
         ("company/configurations/types", "ConfigurationType"),
         (

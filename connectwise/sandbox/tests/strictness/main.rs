@@ -89,6 +89,7 @@ fn configuration() -> Value {
 }
 
 mod answers_and_tickets;
+mod finance;
 mod requests;
 mod sites;
 
