@@ -211,6 +211,32 @@ async fn every_documented_operation_answers_as_the_document_says() {
     )
     .await;
 
+    // Billing by device count: an agreement and products, the first quantity waiting, approved.
+    let agreements = ok(&s, t, get.clone(), "/companies/2/agreements", None).await;
+    assert_eq!(agreements[0]["parentId"], 1, "{agreements}");
+    let b = format!("{p}/billing");
+    let billing = json!({"agreementId": 1, "workstationProduct": "MANAGED-WS"});
+    ok(&s, t, Method::PUT, &b, Some(billing)).await;
+    assert_eq!(ok(&s, t, get.clone(), &b, None).await["agreementId"], 1);
+    let key = json!({"agreementId": 1, "productId": 1});
+    let choice = json!({"agreementId": 1, "productId": 1, "additionId": 1});
+    ok(&s, t, Method::POST, "/billing/choose", Some(choice)).await;
+    let waiting = || async {
+        let lines = ok(&s, t, Method::GET, "/billing", None).await;
+        lines[0]["heldQuantity"].is_i64()
+    };
+    let mut tries = 0;
+    while !waiting().await {
+        tries += 1;
+        assert!(
+            tries < 400,
+            "the first quantity never came to wait for approval"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    ok(&s, t, Method::POST, "/billing/approve", Some(key)).await;
+    ok(&s, t, Method::DELETE, &b, None).await;
+
     // Monitors, an alert and a help request from the first machine.
     let m = format!("{p}/monitors");
     let shown = ok(&s, t, get.clone(), &m, None).await;

@@ -181,6 +181,50 @@ async fn many_agents_bind_exactly_once_through_faults_moves_unlinks_and_retireme
         by["sim-006"][0]["type"]["name"], "Managed Server",
         "the conditional type rule"
     );
+    // Billed by device count: 21 workstations and 4 servers on Acme's agreement. The first
+    // quantities wait for a person; approved, the seeded workstation addition (10) is adopted
+    // and set, and one for servers is made.
+    let agreements = admin(&d, &["agreements", "--company", "2"]);
+    assert!(
+        agreements.contains("1\tAcme Managed Services"),
+        "{agreements}"
+    );
+    admin(
+        &d,
+        &[
+            "billing-set",
+            "--policy",
+            "Acme office",
+            "--agreement",
+            "1",
+            "--workstation-product",
+            "MANAGED-WS",
+            "--server-product",
+            "MANAGED-SRV",
+        ],
+    );
+    wait_for("the first quantities to wait for a person", 60, || {
+        admin(&d, &["billing"]).matches("waits:").count() == 2
+    });
+    for product in ["1", "2"] {
+        admin(
+            &d,
+            &["billing-approve", "--agreement", "1", "--product", product],
+        );
+    }
+    let billed = |product: i64| -> Vec<f64> {
+        sb.sandbox
+            .data()
+            .additions
+            .values()
+            .filter(|a| a["agreementId"] == 1 && a["product"]["id"] == product)
+            .filter_map(|a| a["quantity"].as_f64())
+            .collect()
+    };
+    wait_for("the agreement to bill the devices", 60, || {
+        billed(1) == [21.0] && billed(2) == [4.0]
+    });
+
     let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
     assert_eq!(
         by[&real_agent][0]["name"].as_str().unwrap().to_lowercase(),

@@ -2,6 +2,7 @@
 //! calls the shared admin actions (`bindery_server::ops`) and prints the result.
 
 pub mod accounts;
+pub mod billing;
 pub mod devices;
 pub mod identity;
 pub mod keys;
@@ -126,6 +127,8 @@ pub enum Admin {
     Maintenance(maintenance::Command),
     #[command(flatten)]
     Keys(keys::Command),
+    #[command(flatten)]
+    Billing(billing::Command),
 }
 
 /// Runs one admin command.
@@ -142,6 +145,7 @@ pub async fn run(cx: &Context<'_>, action: Admin) -> Result<(), String> {
         Admin::Tickets(c) => tickets::run(cx, c).await,
         Admin::Maintenance(c) => maintenance::run(cx, c).await,
         Admin::Keys(c) => keys::run(cx, c).await,
+        Admin::Billing(c) => billing::run(cx, c).await,
     }
 }
 

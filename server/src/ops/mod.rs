@@ -16,6 +16,7 @@
 //! The front ends may not call the store's writes themselves (`tests/layout.rs` checks it).
 
 pub mod accounts;
+pub mod billing;
 pub mod devices;
 pub mod identity;
 pub mod links;

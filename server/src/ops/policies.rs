@@ -20,6 +20,7 @@ impl Ops<'_> {
     /// Deletes a policy; its devices stay, without a policy, and their configurations are
     /// deactivated. Returns how many devices that is.
     pub async fn delete_policy(&self, policy_id: PolicyId) -> Result<usize, OpError> {
+        self.clear_billing(policy_id).await?;
         let n = queue::delete_policy(self.store, policy_id).await?;
         self.wake();
         Ok(n)

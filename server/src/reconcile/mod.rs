@@ -15,6 +15,7 @@
 //!   `ticket_watch` (re-reading a ticket, polling the open ones).
 
 pub mod adoption;
+pub mod billing;
 mod binding;
 pub mod callbacks;
 pub mod company;

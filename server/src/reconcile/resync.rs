@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use super::jobs::{JobKind, SyncCompany};
+use super::jobs::{BillAgreement, JobKind, SyncCompany};
 use crate::store::{NewJob, Result, Store, now_ms};
 
 /// The setting holding when the last full re-sync was queued (ms since the epoch).
@@ -29,25 +29,33 @@ pub fn resync_spacing_ms(requests_per_minute: u32) -> i64 {
 
 /// Queues a sync of every company Bindery binds in (the periodic re-sync, "Sync now", new
 /// settings), spread out by `resync_spacing_ms` so that 500 companies never take the whole
-/// ConnectWise budget from tickets; returns how many. A company already queued keeps the
-/// earlier start.
+/// ConnectWise budget from tickets; returns how many companies. A company already queued keeps
+/// the earlier start.
 pub async fn sync_all(store: &Store, requests_per_minute: u32) -> Result<usize> {
     let jobs = spaced_syncs(store, requests_per_minute).await?;
     store.enqueue_many(&jobs).await?;
-    Ok(jobs.len())
+    Ok(jobs.iter().filter(|j| j.kind == SyncCompany::KIND).count())
 }
 
 /// A sync job for every company Bindery binds in, each starting `resync_spacing_ms` after the
-/// one before.
+/// one before; then a billing run for every agreement billed by device count, once the
+/// bindings are fresh (each costs a read and at most a write per product, paced the same way).
 async fn spaced_syncs(store: &Store, requests_per_minute: u32) -> Result<Vec<NewJob>> {
     let companies = store.companies_to_sync().await?;
+    let agreements = store.billed_agreements().await?;
     let (start, gap) = (now_ms(), resync_spacing_ms(requests_per_minute));
-    Ok(companies
+    let syncs = companies
         .iter()
+        .map(|c| SyncCompany { company_id: *c }.job());
+    let bills = agreements
+        .iter()
+        .map(|a| BillAgreement { agreement_id: *a }.job());
+    Ok(syncs
+        .chain(bills)
         .enumerate()
-        .map(|(n, c)| NewJob {
+        .map(|(n, job)| NewJob {
             run_after_ms: start + n as i64 * gap,
-            ..SyncCompany { company_id: *c }.job()
+            ..job
         })
         .collect())
 }

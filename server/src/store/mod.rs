@@ -7,6 +7,7 @@ mod activity;
 mod admins;
 mod alert_events;
 mod alerts;
+mod billing;
 mod bindings;
 mod conditions;
 mod device_list;
@@ -33,6 +34,7 @@ pub use activity::{Activity, COUNTED_AT_MOST as ACTIVITY_COUNTED_AT_MOST};
 pub use admins::{Admin, AdminSession};
 pub use alert_events::AlertInput;
 pub use alerts::{Alert, AlertFilter, AlertIntake, AlertState};
+pub use billing::{BilledAddition, PolicyBilling, Product};
 pub use bindings::{Binding, BindingState, LinkState, PersonChoice, PolicyBindings};
 pub use device_list::{DeviceFilter, DeviceListRow};
 pub use devices::{Device, DeviceAuth, facts_for_storage};
@@ -91,6 +93,7 @@ const SQLITE_MIGRATIONS: &[(i64, &str)] = &[
     (15, include_str!("migrations/sqlite/0015_list_counts.sql")),
     (16, include_str!("migrations/sqlite/0016_job_urgency.sql")),
     (17, include_str!("migrations/sqlite/0017_sites.sql")),
+    (18, include_str!("migrations/sqlite/0018_billing.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("migrations/postgres/0001_initial.sql")),
@@ -119,6 +122,7 @@ const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (15, include_str!("migrations/postgres/0015_list_counts.sql")),
     (16, include_str!("migrations/postgres/0016_job_urgency.sql")),
     (17, include_str!("migrations/postgres/0017_sites.sql")),
+    (18, include_str!("migrations/postgres/0018_billing.sql")),
 ];
 
 /// A handle on the store; cheap to clone (a connection pool).

@@ -21,6 +21,7 @@ mod devices;
 mod jobs_and_settings;
 mod people_held_and_retention;
 mod policies_and_tokens;
+mod sites_and_billing;
 fn new_device<'a>(
     agent_id: &'a str,
     serial: Option<&'a str>,

@@ -3,6 +3,7 @@
 //! cookie that login also sets, in which case a state-changing call must carry the session's
 //! CSRF token in `X-CSRF-Token` (a cross-site form cannot).
 
+mod billing;
 mod devices;
 mod document;
 pub(crate) mod integration;
@@ -62,6 +63,7 @@ fn documented() -> OpenApiRouter<Shared> {
         .merge(integration::router())
         .merge(monitoring::router())
         .merge(maintenance::router())
+        .merge(billing::router())
 }
 
 pub fn router() -> Router<Shared> {

@@ -6,6 +6,7 @@
 //! What the runner leases is a stored row (`store::Job`); [`Work::from_job`] turns it back into
 //! its kind's payload.
 
+mod bill_agreement;
 mod bind_device;
 mod poll_tickets;
 mod sync_company;
@@ -17,6 +18,7 @@ use std::future::Future;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+pub use bill_agreement::BillAgreement;
 pub use bind_device::{BindDevice, Snapshot, WRITE_VISIBLE_AFTER_MS};
 pub use poll_tickets::PollTickets;
 pub use sync_company::SyncCompany;
@@ -121,6 +123,7 @@ kinds! {
     Ticket(TicketWork),
     TicketCheck(TicketCheck),
     PollTickets(PollTickets),
+    BillAgreement(BillAgreement),
 }
 
 #[cfg(test)]

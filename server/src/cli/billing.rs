@@ -1,0 +1,143 @@
+//! `agreements`, `billing-set`, `billing-clear`, `billing`, `billing-approve` and
+//! `billing-choose`: billing a policy's devices to an agreement by device count. The server's
+//! engine writes the quantities; what waits for a person is answered here.
+
+use bindery_server::ids::CompanyId;
+use bindery_server::ops::Ops;
+use bindery_server::ops::billing::BillingRequest;
+use clap::Subcommand;
+
+use super::{Context, policy_named};
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// List a company's agreements in force: id, name, type, parent agreement.
+    Agreements {
+        #[arg(long)]
+        company: CompanyId,
+    },
+    /// Bill a policy's bound devices to an agreement of its company: workstations and servers
+    /// each as a catalog product (by identifier). The first quantity waits for `billing-approve`.
+    BillingSet {
+        #[arg(long)]
+        policy: String,
+        #[arg(long)]
+        agreement: i64,
+        #[arg(long, value_name = "IDENTIFIER")]
+        workstation_product: Option<String>,
+        #[arg(long, value_name = "IDENTIFIER")]
+        server_product: Option<String>,
+        /// Billable, DoNotBill or NoCharge (for an addition Bindery creates).
+        #[arg(long, default_value = "Billable")]
+        bill_customer: String,
+    },
+    /// Stop billing a policy's devices.
+    BillingClear {
+        #[arg(long)]
+        policy: String,
+    },
+    /// Every addition Bindery keeps: agreement, product, addition, quantity, devices now, and
+    /// what waits for a person.
+    Billing,
+    /// Approve the quantity that waits for an addition (the first one, or a steep drop).
+    BillingApprove {
+        #[arg(long)]
+        agreement: i64,
+        #[arg(long)]
+        product: i64,
+    },
+    /// Of several additions of a product on an agreement, keep this one.
+    BillingChoose {
+        #[arg(long)]
+        agreement: i64,
+        #[arg(long)]
+        product: i64,
+        #[arg(long)]
+        addition: i64,
+    },
+}
+
+pub async fn run(cx: &Context<'_>, command: Command) -> Result<(), String> {
+    let key = (cx.key)()?;
+    let ops = Ops::new(cx.store, Some(&key), None);
+    let e = |e: bindery_server::ops::OpError| e.to_string();
+    match command {
+        Command::Agreements { company } => {
+            for a in ops.company_agreements(company).await.map_err(e)? {
+                let kind = a.kind.and_then(|k| k.name).unwrap_or_default();
+                let parent = a.parent_agreement.and_then(|p| p.id);
+                let parent = parent
+                    .map(|p| format!("\tchild of {p}"))
+                    .unwrap_or_default();
+                println!("{}\t{}\t{kind}{parent}", a.id, a.name);
+            }
+        }
+        Command::BillingSet {
+            policy,
+            agreement,
+            workstation_product,
+            server_product,
+            bill_customer,
+        } => {
+            let p = policy_named(cx.store, &policy).await?;
+            let request = BillingRequest {
+                agreement_id: agreement,
+                workstation_product: workstation_product.as_deref(),
+                server_product: server_product.as_deref(),
+                bill_customer: &bill_customer,
+            };
+            let b = ops.set_billing(p.id, &request).await.map_err(e)?;
+            println!(
+                "{} bills to {}; the first quantities wait for `billing-approve`",
+                p.name, b.agreement_name
+            );
+        }
+        Command::BillingClear { policy } => {
+            let p = policy_named(cx.store, &policy).await?;
+            ops.clear_billing(p.id).await.map_err(e)?;
+            println!("{} is no longer billed", p.name);
+        }
+        Command::Billing => {
+            for l in ops.billing_lines().await.map_err(e)? {
+                let a = l.addition;
+                let show = |v: Option<i64>| v.map_or("-".into(), |v| v.to_string());
+                let waits = match (a.held_quantity, a.held_reason) {
+                    (_, Some(why)) => format!("\twaits: {why}"),
+                    _ => String::new(),
+                };
+                println!(
+                    "{}\t{} ({})\taddition {}\tquantity {}\tdevices {}{waits}",
+                    a.agreement_id,
+                    a.product,
+                    a.product_id,
+                    show(a.addition_id),
+                    show(a.quantity),
+                    l.devices
+                );
+            }
+        }
+        Command::BillingApprove { agreement, product } => {
+            let a = ops.approve_billing(agreement, product).await.map_err(e)?;
+            let q = a.approved_quantity.unwrap_or_default();
+            println!(
+                "approved: {} on agreement {agreement} becomes {q}",
+                a.product
+            );
+        }
+        Command::BillingChoose {
+            agreement,
+            product,
+            addition,
+        } => {
+            let a = ops
+                .choose_addition(agreement, product, addition)
+                .await
+                .map_err(e)?;
+            println!(
+                "{} on agreement {agreement} is addition {addition}",
+                a.product
+            );
+        }
+    }
+    Ok(())
+}

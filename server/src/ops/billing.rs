@@ -1,0 +1,236 @@
+//! Billing by device count: a policy bills its bound devices to an agreement of its company, a
+//! product per device class; a change that waits for a person (the first write, a steep drop,
+//! several additions to choose from) is approved here. The writes themselves are the
+//! `cw.bill_agreement` job's.
+
+use connectwise_client::model::Agreement;
+
+use super::{OpError, Ops};
+use crate::ids::{CompanyId, PolicyId};
+use crate::reconcile::billing;
+use crate::reconcile::jobs::{BillAgreement, JobKind};
+use crate::store::{BilledAddition, PolicyBilling, Product};
+
+/// What `bill_customer` may be, as ConnectWise names it.
+pub const BILL_CUSTOMER: [&str; 3] = ["Billable", "DoNotBill", "NoCharge"];
+
+/// What an admin asks for: the agreement and the products' identifiers (`MANAGED-WS`).
+pub struct BillingRequest<'r> {
+    pub agreement_id: i64,
+    pub workstation_product: Option<&'r str>,
+    pub server_product: Option<&'r str>,
+    pub bill_customer: &'r str,
+}
+
+/// One (agreement, product) addition as people see it: Bindery's record and the count now.
+#[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BillingLine {
+    #[serde(flatten)]
+    pub addition: BilledAddition,
+    /// Devices that count for it now.
+    pub devices: i64,
+}
+
+fn invalid(field: &'static str, message: String) -> OpError {
+    OpError::Invalid {
+        field: Some(field),
+        message,
+    }
+}
+
+impl Ops<'_> {
+    /// The company's agreements that are not cancelled (child agreements included).
+    pub async fn company_agreements(&self, company: CompanyId) -> Result<Vec<Agreement>, OpError> {
+        Ok(self.client().await?.company_agreements(company.0).await?)
+    }
+
+    /// Bills the policy's devices to an agreement of its linked company, checked with
+    /// ConnectWise; the first quantity then waits for a person's confirmation.
+    pub async fn set_billing(
+        &self,
+        policy_id: PolicyId,
+        req: &BillingRequest<'_>,
+    ) -> Result<PolicyBilling, OpError> {
+        let policy = self.store.policy(policy_id).await?;
+        let company = policy
+            .cw_company_id
+            .ok_or_else(|| invalid("agreementId", "link the policy to a company first".into()))?;
+        if !BILL_CUSTOMER.contains(&req.bill_customer) {
+            return Err(invalid(
+                "billCustomer",
+                format!("billCustomer is one of {}", BILL_CUSTOMER.join(", ")),
+            ));
+        }
+        if req.workstation_product.is_none() && req.server_product.is_none() {
+            return Err(invalid(
+                "workstationProduct",
+                "name a product for workstations, servers or both".into(),
+            ));
+        }
+        let client = self.client().await?;
+        let agreement = client.agreement(req.agreement_id).await?;
+        let of_company = agreement.company.as_ref().and_then(|c| c.id) == Some(company.0);
+        if !of_company || agreement.cancelled_flag == Some(true) {
+            return Err(invalid(
+                "agreementId",
+                format!(
+                    "agreement {} is not an agreement of company {company} that is in force",
+                    req.agreement_id
+                ),
+            ));
+        }
+        let mut products = [None, None];
+        for (slot, (field, wanted)) in products.iter_mut().zip([
+            ("workstationProduct", req.workstation_product),
+            ("serverProduct", req.server_product),
+        ]) {
+            let Some(identifier) = wanted.map(str::trim) else {
+                continue;
+            };
+            let item = client.catalog_item(identifier).await?.ok_or_else(|| {
+                invalid(
+                    field,
+                    format!("no active product {identifier:?} in the catalog"),
+                )
+            })?;
+            *slot = Some(Product {
+                id: item.id,
+                identifier: item.identifier,
+            });
+        }
+        let [workstation_product, server_product] = products;
+        let before = self.store.policy_billing(policy_id).await?;
+        let billing = PolicyBilling {
+            policy_id,
+            company_id: company,
+            agreement_id: agreement.id,
+            agreement_name: agreement.name,
+            workstation_product,
+            server_product,
+            bill_customer: req.bill_customer.to_owned(),
+        };
+        self.store.set_policy_billing(&billing).await?;
+        let moved_from = before
+            .map(|b| b.agreement_id)
+            .filter(|a| *a != agreement.id);
+        self.bill_again([Some(agreement.id), moved_from]).await?;
+        Ok(billing)
+    }
+
+    /// Stops billing the policy. The agreement's quantities are counted again, and a drop
+    /// waits for a person as any other.
+    pub async fn clear_billing(&self, policy_id: PolicyId) -> Result<(), OpError> {
+        self.store.policy(policy_id).await?;
+        let was = self.store.clear_policy_billing(policy_id).await?;
+        self.bill_again([was]).await
+    }
+
+    /// Every addition Bindery keeps, with the devices that count for it now.
+    pub async fn billing_lines(&self) -> Result<Vec<BillingLine>, OpError> {
+        let mut out = Vec::new();
+        for agreement in self.store.billed_agreements().await? {
+            let policies = self.store.agreement_billing(agreement).await?;
+            let devices: Vec<_> = self
+                .store
+                .billed_devices(agreement)
+                .await?
+                .into_iter()
+                .map(|(p, json)| (p, serde_json::from_str(&json).unwrap_or_default()))
+                .collect();
+            let counts = billing::counts(&policies, &devices);
+            for addition in self.store.billed_additions(Some(agreement)).await? {
+                let Some(&devices) = counts.get(&addition.product_id) else {
+                    continue;
+                };
+                out.push(BillingLine { addition, devices });
+            }
+        }
+        Ok(out)
+    }
+
+    /// A person's yes to a quantity that waits: it is written at the next run, unless the count
+    /// has moved since (then it is decided afresh).
+    pub async fn approve_billing(
+        &self,
+        agreement_id: i64,
+        product_id: i64,
+    ) -> Result<BilledAddition, OpError> {
+        let mut rec = self.held(agreement_id, product_id).await?;
+        let Some(quantity) = rec.held_quantity else {
+            let why = rec
+                .held_reason
+                .clone()
+                .unwrap_or_else(|| "nothing waits for approval here".into());
+            return Err(invalid("productId", why));
+        };
+        rec.approved_quantity = Some(quantity);
+        self.store.record_billed_addition(&rec).await?;
+        self.bill_again([Some(agreement_id)]).await?;
+        Ok(rec)
+    }
+
+    /// Which of several additions of the product on the agreement is Bindery's.
+    pub async fn choose_addition(
+        &self,
+        agreement_id: i64,
+        product_id: i64,
+        addition_id: i64,
+    ) -> Result<BilledAddition, OpError> {
+        let mut rec = self.held(agreement_id, product_id).await?;
+        let additions = self
+            .client()
+            .await?
+            .agreement_additions(agreement_id)
+            .await?;
+        let fits = additions.iter().any(|a| {
+            a.id == Some(addition_id)
+                && a.product.id == Some(product_id)
+                && a.cancelled_date.is_none()
+        });
+        if !fits {
+            return Err(invalid(
+                "additionId",
+                format!(
+                    "addition {addition_id} is not a live addition of {} on agreement {agreement_id}",
+                    rec.product
+                ),
+            ));
+        }
+        rec.addition_id = Some(addition_id);
+        rec.held_quantity = None;
+        rec.held_reason = None;
+        self.store.record_billed_addition(&rec).await?;
+        self.bill_again([Some(agreement_id)]).await?;
+        Ok(rec)
+    }
+
+    async fn held(&self, agreement_id: i64, product_id: i64) -> Result<BilledAddition, OpError> {
+        self.store
+            .billed_additions(Some(agreement_id))
+            .await?
+            .into_iter()
+            .find(|a| a.product_id == product_id)
+            .ok_or_else(|| {
+                invalid(
+                    "productId",
+                    format!("Bindery bills no product {product_id} on agreement {agreement_id}"),
+                )
+            })
+    }
+
+    /// Queues a billing run for each agreement given.
+    async fn bill_again(
+        &self,
+        agreements: impl IntoIterator<Item = Option<i64>>,
+    ) -> Result<(), OpError> {
+        let jobs: Vec<_> = agreements
+            .into_iter()
+            .flatten()
+            .map(|agreement_id| BillAgreement { agreement_id }.job())
+            .collect();
+        self.store.enqueue_many(&jobs).await?;
+        self.wake();
+        Ok(())
+    }
+}

@@ -1,0 +1,222 @@
+//! Billing by device count, decided: how many devices of each class count for an agreement's
+//! products, and what to do with an addition's quantity. Pure; the job that reads and writes
+//! ConnectWise is `jobs/bill_agreement.rs`.
+//!
+//! A bill is never cut by accident: the first quantity Bindery writes for an addition, and any
+//! drop to zero or by more than `MAX_DROP_SHARE` in one step, waits for a person (an outage of
+//! Bindery, or a policy unlinked by mistake, looks exactly like devices leaving). Otherwise the
+//! quantity follows the count, at most once an hour.
+
+use std::collections::BTreeMap;
+
+use bindery_shared::{DeviceFacts, FactField};
+
+use crate::ids::PolicyId;
+use crate::store::{BilledAddition, PolicyBilling};
+
+/// A drop of more than this share of the quantity in one step waits for a person.
+pub const MAX_DROP_SHARE: f64 = 0.2;
+/// A quantity changes at most this often (a person's approval aside).
+pub const MIN_WRITE_GAP_MS: i64 = 3_600_000;
+
+/// What a device is billed as.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Class {
+    Workstation,
+    Server,
+}
+
+/// A server runs a server OS (`Windows Server 2022`, `Ubuntu Server`); anything else is a
+/// workstation.
+pub fn class_of(facts: &DeviceFacts) -> Class {
+    let says_server = [FactField::OsInfo, FactField::OsType]
+        .into_iter()
+        .filter_map(|f| facts.get(f))
+        .any(|v| v.to_ascii_lowercase().contains("server"));
+    if says_server {
+        Class::Server
+    } else {
+        Class::Workstation
+    }
+}
+
+/// How many devices count for each product (by product id): each device as its policy bills
+/// its class. Every product a policy names is present, at zero when no device counts.
+pub fn counts(
+    policies: &[PolicyBilling],
+    devices: &[(PolicyId, DeviceFacts)],
+) -> BTreeMap<i64, i64> {
+    let mut out = BTreeMap::new();
+    for p in policies {
+        for product in [&p.workstation_product, &p.server_product]
+            .into_iter()
+            .flatten()
+        {
+            out.entry(product.id).or_insert(0);
+        }
+    }
+    for (policy, facts) in devices {
+        let Some(p) = policies.iter().find(|p| p.policy_id == *policy) else {
+            continue;
+        };
+        let product = match class_of(facts) {
+            Class::Workstation => &p.workstation_product,
+            Class::Server => &p.server_product,
+        };
+        if let Some(product) = product {
+            *out.entry(product.id).or_insert(0) += 1;
+        }
+    }
+    out
+}
+
+/// What to do with one addition's quantity.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Decision {
+    /// ConnectWise already bills the count.
+    InLine,
+    /// Set the quantity (creating the addition when there is none).
+    Write(i64),
+    /// Wait for a person, and why.
+    Hold(i64, String),
+    /// Changed, but written less than an hour ago: at a later run.
+    Later,
+}
+
+/// The decision for `count` devices against the addition's `current` quantity (`None`: no
+/// addition yet), given Bindery's record of it.
+pub fn decide(count: i64, current: Option<i64>, rec: &BilledAddition, now_ms: i64) -> Decision {
+    if rec.approved_quantity == Some(count) {
+        return if current == Some(count) {
+            Decision::InLine
+        } else {
+            Decision::Write(count)
+        };
+    }
+    if current == Some(count) {
+        return Decision::InLine;
+    }
+    let was = current.unwrap_or(0);
+    if rec.written_ms.is_none() {
+        let what = match current {
+            Some(_) => format!("the first quantity Bindery sets on this addition: {was} → {count}"),
+            None => format!("a new addition for {count}"),
+        };
+        return Decision::Hold(count, format!("{what}; confirm it"));
+    }
+    let steep = was > 0 && (was - count) as f64 / was as f64 > MAX_DROP_SHARE;
+    if count < was && (count == 0 || steep) {
+        return Decision::Hold(
+            count,
+            format!(
+                "a drop from {was} to {count} (more than {:.0} %) waits for a person: devices \
+                 may only be out of reach",
+                MAX_DROP_SHARE * 100.0
+            ),
+        );
+    }
+    match rec.written_ms {
+        Some(at) if now_ms - at < MIN_WRITE_GAP_MS => Decision::Later,
+        _ => Decision::Write(count),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::CompanyId;
+    use crate::store::Product;
+
+    fn facts(os: &str) -> DeviceFacts {
+        let mut f = DeviceFacts::default();
+        f.set(FactField::OsInfo, os);
+        f
+    }
+
+    #[test]
+    fn devices_count_as_their_policy_bills_their_class() {
+        assert_eq!(
+            class_of(&facts("Windows Server 2022 Standard")),
+            Class::Server
+        );
+        assert_eq!(class_of(&facts("Windows 11 Pro")), Class::Workstation);
+        assert_eq!(class_of(&DeviceFacts::default()), Class::Workstation);
+        let policy = |id: i64, ws: Option<i64>, srv: Option<i64>| PolicyBilling {
+            policy_id: PolicyId(id),
+            company_id: CompanyId(2),
+            agreement_id: 1,
+            agreement_name: "A".into(),
+            workstation_product: ws.map(|id| Product {
+                id,
+                identifier: format!("P{id}"),
+            }),
+            server_product: srv.map(|id| Product {
+                id,
+                identifier: format!("P{id}"),
+            }),
+            bill_customer: "Billable".into(),
+        };
+        let policies = [policy(1, Some(10), Some(20)), policy(2, Some(10), None)];
+        let devices = [
+            (PolicyId(1), facts("Windows 11 Pro")),
+            (PolicyId(1), facts("Windows Server 2022")),
+            (PolicyId(2), facts("macOS 15")),
+            // Policy 2 bills no servers; policy 3 is not billed here.
+            (PolicyId(2), facts("Ubuntu Server 24.04")),
+            (PolicyId(3), facts("Windows 11 Pro")),
+        ];
+        let counted = counts(&policies, &devices);
+        assert_eq!(counted, BTreeMap::from([(10, 2), (20, 1)]));
+        assert_eq!(counts(&policies, &[]), BTreeMap::from([(10, 0), (20, 0)]));
+    }
+
+    #[test]
+    fn the_first_write_and_steep_drops_wait_and_changes_follow_at_most_hourly() {
+        let now = 10 * MIN_WRITE_GAP_MS;
+        let fresh = BilledAddition::default();
+        assert!(matches!(
+            decide(12, Some(10), &fresh, now),
+            Decision::Hold(12, _)
+        ));
+        assert!(matches!(decide(3, None, &fresh, now), Decision::Hold(3, _)));
+        assert_eq!(decide(10, Some(10), &fresh, now), Decision::InLine);
+        let approved = BilledAddition {
+            approved_quantity: Some(12),
+            ..BilledAddition::default()
+        };
+        assert_eq!(decide(12, Some(10), &approved, now), Decision::Write(12));
+        assert_eq!(decide(12, None, &approved, now), Decision::Write(12));
+        // Approved 12, but the count moved since: decided afresh.
+        assert!(matches!(
+            decide(13, Some(10), &approved, now),
+            Decision::Hold(13, _)
+        ));
+
+        let written = BilledAddition {
+            written_ms: Some(now - 2 * MIN_WRITE_GAP_MS),
+            ..BilledAddition::default()
+        };
+        assert_eq!(decide(12, Some(10), &written, now), Decision::Write(12));
+        assert_eq!(
+            decide(9, Some(10), &written, now),
+            Decision::Write(9),
+            "10 %"
+        );
+        assert!(
+            matches!(decide(7, Some(10), &written, now), Decision::Hold(7, _)),
+            "30 %"
+        );
+        assert!(matches!(
+            decide(0, Some(1), &written, now),
+            Decision::Hold(0, _)
+        ));
+        let recent = BilledAddition {
+            written_ms: Some(now - 60_000),
+            ..BilledAddition::default()
+        };
+        assert_eq!(decide(12, Some(10), &recent, now), Decision::Later);
+        // A person raised it by hand in ConnectWise: brought back to the count, never held for
+        // being a drop of Bindery's own making.
+        assert_eq!(decide(12, Some(14), &written, now), Decision::Write(12));
+    }
+}

@@ -1,0 +1,213 @@
+//! `cw.bill_agreement`: bring an agreement's additions to the number of devices billed to it
+//! (`reconcile/billing.rs` decides). One read of the agreement's additions, then at most one
+//! write per (agreement, product).
+//!
+//! Bindery never loses track of its addition: it records the addition's id, and before creating
+//! one it records that it is about to, so a retry after a lost reply or a crash finds the
+//! addition it made (by its product, on that agreement) instead of making a second.
+
+use serde::{Deserialize, Serialize};
+
+use super::JobKind;
+use crate::reconcile::Engine;
+use crate::reconcile::billing::{self, Decision};
+use crate::reconcile::job_error::JobError;
+use crate::store::{BilledAddition, Store, now_ms};
+use connectwise_client::Client;
+use connectwise_client::model::{Addition, Reference};
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BillAgreement {
+    pub agreement_id: i64,
+}
+
+impl JobKind for BillAgreement {
+    const KIND: &'static str = "cw.bill_agreement";
+
+    fn dedupe_key(&self) -> String {
+        format!("bill:{}", self.agreement_id)
+    }
+
+    async fn process(self, engine: &Engine, _attempts: i64) -> Result<(), JobError> {
+        let client = engine.shared_client().await?;
+        bill(&engine.store, &client, self.agreement_id).await
+    }
+}
+
+/// One run for the agreement.
+async fn bill(store: &Store, client: &Client, agreement_id: i64) -> Result<(), JobError> {
+    let policies = store.agreement_billing(agreement_id).await?;
+    // No policy bills here any more: the quantities stay as they are.
+    let Some(first) = policies.first() else {
+        return Ok(());
+    };
+    let devices: Vec<_> = store
+        .billed_devices(agreement_id)
+        .await?
+        .into_iter()
+        .map(|(policy, json)| (policy, serde_json::from_str(&json).unwrap_or_default()))
+        .collect();
+    let counts = billing::counts(&policies, &devices);
+    let additions = client.agreement_additions(agreement_id).await?;
+    for mut rec in store.billed_additions(Some(agreement_id)).await? {
+        let Some(&count) = counts.get(&rec.product_id) else {
+            continue;
+        };
+        let live: Vec<&Addition> = additions
+            .iter()
+            .filter(|a| a.product.id == Some(rec.product_id) && a.cancelled_date.is_none())
+            .collect();
+        let ours = match rec.addition_id {
+            Some(id) => live.iter().find(|a| a.id == Some(id)).copied(),
+            None => match live.as_slice() {
+                [] => None,
+                [one] => {
+                    adopt(&mut rec, one);
+                    Some(*one)
+                }
+                several => {
+                    let ids: Vec<String> = several
+                        .iter()
+                        .filter_map(|a| a.id)
+                        .map(|i| i.to_string())
+                        .collect();
+                    // No quantity to approve: a person chooses the addition first.
+                    rec.held_quantity = None;
+                    rec.held_reason = Some(format!(
+                        "the agreement has {} additions of {} (ids {}): choose the one Bindery keeps",
+                        ids.len(),
+                        rec.product,
+                        ids.join(", ")
+                    ));
+                    store.record_billed_addition(&rec).await?;
+                    continue;
+                }
+            },
+        };
+        // Deleted or cancelled in ConnectWise: Bindery's is gone, and a new one is the first.
+        if ours.is_none() && rec.addition_id.is_some() {
+            rec.addition_id = None;
+            rec.written_ms = None;
+        }
+        let current = ours.map(|a| a.quantity.unwrap_or(0.0).round() as i64);
+        let decision = billing::decide(count, current, &rec, now_ms());
+        carry_out(
+            store,
+            client,
+            &mut rec,
+            ours,
+            decision,
+            &first.bill_customer,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Takes an addition found on the agreement as Bindery's. One Bindery itself was creating when
+/// its reply was lost is already written; one a person made waits for a first confirmation.
+fn adopt(rec: &mut BilledAddition, found: &Addition) {
+    rec.addition_id = found.id;
+    rec.quantity = found.quantity.map(|q| q.round() as i64);
+    if rec.create_started_ms.take().is_some() {
+        rec.written_ms = Some(now_ms());
+    }
+}
+
+async fn carry_out(
+    store: &Store,
+    client: &Client,
+    rec: &mut BilledAddition,
+    ours: Option<&Addition>,
+    decision: Decision,
+    bill_customer: &str,
+) -> Result<(), JobError> {
+    match decision {
+        Decision::Later => return Ok(()),
+        Decision::InLine => {
+            rec.quantity = ours.and_then(|a| a.quantity).map(|q| q.round() as i64);
+            rec.held_quantity = None;
+            rec.held_reason = None;
+            rec.approved_quantity = None;
+        }
+        Decision::Hold(quantity, reason) => {
+            if rec.held_quantity != Some(quantity) || rec.held_reason.as_deref() != Some(&reason) {
+                tracing::info!(agreement = rec.agreement_id, product = %rec.product, %reason, "billing waits for a person");
+            }
+            rec.held_quantity = Some(quantity);
+            rec.held_reason = Some(reason);
+        }
+        Decision::Write(quantity) => {
+            write_quantity(store, client, rec, ours.is_some(), quantity, bill_customer).await?;
+        }
+    }
+    store.record_billed_addition(rec).await?;
+    Ok(())
+}
+
+/// Sets the addition's quantity (or creates the addition, saying first that it is about to) and
+/// records the change in the activity log, before and after.
+async fn write_quantity(
+    store: &Store,
+    client: &Client,
+    rec: &mut BilledAddition,
+    exists: bool,
+    quantity: i64,
+    bill_customer: &str,
+) -> Result<(), JobError> {
+    let subject = format!("agreement {}: {}", rec.agreement_id, rec.product);
+    let before = rec.quantity;
+    let written = match rec.addition_id.filter(|_| exists) {
+        Some(id) => client
+            .set_addition_quantity(rec.agreement_id, id, quantity as f64)
+            .await
+            .map(|_| id),
+        None => {
+            rec.create_started_ms = Some(now_ms());
+            store.record_billed_addition(rec).await?;
+            let new = Addition {
+                product: Reference::id(rec.product_id),
+                quantity: Some(quantity as f64),
+                bill_customer: bill_customer.to_owned(),
+                description: Some("Devices managed by Bindery".into()),
+                ..Addition::default()
+            };
+            client
+                .add_addition(rec.agreement_id, &new)
+                .await
+                .map(|a| a.id.unwrap_or_default())
+        }
+    };
+    let detail = format!(
+        "{} → {quantity}",
+        before.map_or("none".into(), |b| b.to_string())
+    );
+    match &written {
+        Ok(id) => {
+            store
+                .record_activity_detail(
+                    "billing.quantity",
+                    &subject,
+                    Some(*id),
+                    true,
+                    Some(&detail),
+                )
+                .await;
+        }
+        Err(e) => {
+            let why = format!("{detail}: {e}");
+            store
+                .record_activity_detail("billing.quantity", &subject, None, false, Some(&why))
+                .await;
+        }
+    }
+    rec.addition_id = Some(written?);
+    rec.create_started_ms = None;
+    rec.quantity = Some(quantity);
+    rec.written_ms = Some(now_ms());
+    rec.held_quantity = None;
+    rec.held_reason = None;
+    rec.approved_quantity = None;
+    Ok(())
+}
