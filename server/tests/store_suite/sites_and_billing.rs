@@ -122,7 +122,10 @@ on_both!(
             store.policy_billing(p.id).await.unwrap(),
             Some(billing.clone())
         );
-        assert_eq!(store.agreement_billing(7).await.unwrap(), [billing.clone()]);
+        assert_eq!(
+            store.agreement_billing(7).await.unwrap(),
+            std::slice::from_ref(&billing)
+        );
         assert_eq!(store.billed_agreements().await.unwrap(), [7]);
         let counted = store.billed_devices(7).await.unwrap();
         assert_eq!(counted.len(), 1, "{counted:?}");
