@@ -9,7 +9,7 @@
 use std::process::Command;
 
 use bindery_e2e::proxy::Proxy;
-use bindery_e2e::{ServerProcess, admin, binary, run};
+use bindery_e2e::{ServerProcess, admin, binary, enroll, run};
 
 const PASSWORD: &str = "pr0xy-pass-81c2";
 
@@ -54,20 +54,8 @@ async fn the_agent_enrolls_and_checks_in_through_an_authenticating_proxy() {
 
     // A password on the command line is refused before anything is sent (other users of the
     // machine can read command lines), and not repeated.
-    let (ok, _, err) = run(
-        "bindery-agent",
-        &[
-            "enroll",
-            "--server",
-            &server.url,
-            "--token",
-            &token,
-            "--state-dir",
-            state_dir,
-            "--proxy",
-            &proxy.url(PASSWORD),
-        ],
-    );
+    let on_argv = proxy.url(PASSWORD);
+    let (ok, _, err) = enroll(&server.url, &token, state_dir, &["--proxy", &on_argv]);
     assert!(!ok && err.contains("--proxy-file"), "{err}");
     assert!(!err.contains(PASSWORD), "{err}");
     assert!(

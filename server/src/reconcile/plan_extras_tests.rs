@@ -3,6 +3,18 @@
 
 use super::*;
 
+/// web-01's configuration as ConnectWise holds it: its facts in line, no extras.
+fn web_01() -> Observed {
+    observed(
+        7,
+        5,
+        ACTIVE,
+        "web-01",
+        "Debian GNU/Linux 12 (bookworm)",
+        "16.0 GB",
+    )
+}
+
 #[test]
 fn the_link_and_contact_are_written_when_missing_and_never_blanked() {
     let f = facts("web-01", "Debian GNU/Linux 12 (bookworm)");
@@ -15,14 +27,7 @@ fn the_link_and_contact_are_written_when_missing_and_never_blanked() {
         extras: &wanted,
         ..super::adoption::adopt_test_desired(&f)
     };
-    let mut o = observed(
-        7,
-        5,
-        ACTIVE,
-        "web-01",
-        "Debian GNU/Linux 12 (bookworm)",
-        "16.0 GB",
-    );
+    let mut o = web_01();
     // Only the extras differ: an update of just those.
     assert_eq!(
         plan(
@@ -104,14 +109,7 @@ fn a_site_a_person_changed_is_put_back_alone() {
         extras: &wanted,
         ..super::adoption::adopt_test_desired(&f)
     };
-    let mut o = observed(
-        7,
-        5,
-        ACTIVE,
-        "web-01",
-        "Debian GNU/Linux 12 (bookworm)",
-        "16.0 GB",
-    );
+    let mut o = web_01();
     o.extras.contact_id = Some(2);
     o.extras.site_id = Some(1);
     let Action::Update { extras, .. } = plan(

@@ -268,7 +268,9 @@ async fn reopening_a_store_keeps_its_data_and_migrates_once() {
             (13,),
             (14,),
             (15,),
-            (16,)
+            (16,),
+            (17,),
+            (18,)
         ]
     );
     assert!(matches!(

@@ -72,6 +72,21 @@ impl Wine {
             .unwrap()
     }
 
+    /// `bindery-agent.exe enroll` with a token, which must succeed; what it printed.
+    fn enroll(&self, server: &str, token: &str, state_dir: &str) -> String {
+        let out = self.ok(&[
+            "enroll",
+            "--server",
+            server,
+            "--token",
+            token,
+            "--state-dir",
+            state_dir,
+        ]);
+        assert!(out.starts_with("enrolled with"), "{out}");
+        out
+    }
+
     fn ok(&self, args: &[&str]) -> String {
         let out = self.agent(args);
         assert!(

@@ -133,7 +133,7 @@ mod tests {
 
     #[test]
     fn stored_jobs_read_back_as_the_work_they_were() {
-        let works: [Work; 5] = [
+        let works: [Work; 6] = [
             SyncCompany {
                 company_id: CompanyId(250),
             }
@@ -152,6 +152,7 @@ mod tests {
             }
             .into(),
             PollTickets {}.into(),
+            BillAgreement { agreement_id: 9 }.into(),
         ];
         for work in works {
             let job = work.to_job();
@@ -167,7 +168,8 @@ mod tests {
                 "cw.bind_device",
                 "cw.ticket",
                 "cw.ticket_check",
-                "cw.poll_tickets"
+                "cw.poll_tickets",
+                "cw.bill_agreement"
             ]
         );
         assert_eq!(
