@@ -13,6 +13,7 @@
 //! - `lists`: devices, alerts, help requests and the activity log, paged and filtered.
 
 mod auth;
+mod billing;
 mod device;
 mod devices;
 mod identity;
@@ -52,6 +53,7 @@ pub fn router() -> Router<Shared> {
         .merge(device::router())
         .merge(lists::router())
         .merge(maintenance::router())
+        .merge(billing::router())
 }
 
 async fn css() -> Response {
@@ -130,6 +132,8 @@ fn notice_text(code: &str) -> Option<&'static str> {
         "renamed" => "Renamed.",
         "decided" => "Done. The device is being bound accordingly.",
         "none_chosen" => "Tick at least one policy to link.",
+        "billing_saved" => "Saved. The first quantities wait for your approval below.",
+        "billing_approved" => "Approved: ConnectWise gets the new quantity in a moment.",
         _ => return None,
     })
 }

@@ -224,5 +224,30 @@ pub(super) async fn sign_in_connect_and_link(s: &mut Session, w: &Scene) {
         s.seen.last().unwrap().contains("Globex Inc (id 3)"),
         "linked to the suggested company"
     );
+
+    // Billed by device count: the policy's agreement (the workstations' product is offered),
+    // then the first quantity approved on the billing page, and ConnectWise's addition set.
+    s.go("/console/policies/1").await;
+    s.click("#billing-link").await;
+    s.click("#agreement_id option[value='1']").await;
+    s.click("#save-billing").await;
+    s.wait_for("the first quantity to wait", "/console/billing", |html| {
+        html.contains("Approve ")
+    })
+    .await;
+    s.shot("billing").await;
+    let devices = s.text("tr[data-product='1'] .devices").await;
+    s.click("tr[data-product='1'] button.approve").await;
+    let billed = format!("<td class=\"quantity\">{devices}</td>");
+    s.wait_for("the quantity to be written", "/console/billing", |html| {
+        html.contains(&billed)
+    })
+    .await;
+    let quantity = sb.sandbox.data().additions.get(1).unwrap()["quantity"].clone();
+    assert_eq!(
+        quantity.as_f64(),
+        devices.parse::<f64>().ok(),
+        "the seeded addition is adopted and set"
+    );
     s.go("/console/policies/1").await;
 }
