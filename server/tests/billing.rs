@@ -7,6 +7,7 @@
 use bindery_server::ids::{CompanyId, DeviceId, PolicyId};
 use bindery_server::ops::billing::{BillingLine, BillingRequest};
 use bindery_server::ops::{OpError, Ops};
+use bindery_server::reconcile::billing::{BillingRules, Counting};
 use bindery_server::reconcile::jobs::{BillAgreement, JobKind};
 use bindery_server::testkit::{World, facts, world};
 use connectwise_sandbox::Faults;
@@ -258,5 +259,49 @@ async fn several_additions_of_a_product_wait_for_a_person_to_choose() {
     let rec = line(&ops.billing_lines().await.unwrap(), WORKSTATION).addition;
     assert_eq!((rec.addition_id, rec.held_quantity), (Some(1), Some(2)));
     assert_eq!(additions(&w, WORKSTATION).len(), 2, "nothing created");
+    w.finish().await;
+}
+
+#[tokio::test]
+async fn under_the_month_s_high_a_device_that_leaves_is_billed_to_the_month_s_end() {
+    let w = world().await;
+    let (p, devices) = acme_office(&w, 3, 0).await;
+    let ops = Ops::new(&w.store, None, Some(&*w.engine));
+    let rules = BillingRules {
+        counting: Counting::MonthHigh,
+        max_drop_percent: 20,
+    };
+    ops.set_billing_rules(&rules).await.unwrap();
+    let only_ws = BillingRequest {
+        server_product: None,
+        ..request()
+    };
+    ops.set_billing(p, &only_ws).await.unwrap();
+    w.settled().await;
+    ops.approve_billing(MANAGED_SERVICES, WORKSTATION)
+        .await
+        .unwrap();
+    w.settled().await;
+    assert_eq!(quantity(&w, WORKSTATION), 3.0);
+    // Two leave: the month's high stays billed, and nothing waits for a person.
+    for d in &devices[..2] {
+        ops.retire_device(*d).await.unwrap();
+    }
+    w.settled().await;
+    let mut rec = line(&ops.billing_lines().await.unwrap(), WORKSTATION).addition;
+    rec.written_ms = rec.written_ms.map(|t| t - 2 * 3_600_000);
+    w.store.record_billed_addition(&rec).await.unwrap();
+    bill(&w).await;
+    let now = line(&ops.billing_lines().await.unwrap(), WORKSTATION);
+    assert_eq!((now.devices, now.addition.held_quantity), (1, None));
+    assert_eq!(now.addition.month_high, Some(3));
+    assert_eq!(quantity(&w, WORKSTATION), 3.0);
+    // Live again: the count is what is billed, and the steep drop waits.
+    ops.set_billing_rules(&BillingRules::default())
+        .await
+        .unwrap();
+    w.settled().await;
+    let held = line(&ops.billing_lines().await.unwrap(), WORKSTATION).addition;
+    assert_eq!(held.held_quantity, Some(1));
     w.finish().await;
 }

@@ -235,6 +235,10 @@ async fn every_documented_operation_answers_as_the_document_says() {
         tokio::time::sleep(std::time::Duration::from_millis(25)).await;
     }
     ok(&s, t, Method::POST, "/billing/approve", Some(key)).await;
+    let rules = ok(&s, t, get.clone(), "/billing/rules", None).await;
+    assert_eq!(rules, json!({"counting": "live", "maxDropPercent": 20}));
+    let month = json!({"counting": "monthHigh", "maxDropPercent": 30});
+    ok(&s, t, Method::PUT, "/billing/rules", Some(month)).await;
     ok(&s, t, Method::DELETE, &b, None).await;
 
     // Monitors, an alert and a help request from the first machine.

@@ -224,6 +224,20 @@ async fn many_agents_bind_exactly_once_through_faults_moves_unlinks_and_retireme
     wait_for("the agreement to bill the devices", 60, || {
         billed(1) == [21.0] && billed(2) == [4.0]
     });
+    let rules = admin(
+        &d,
+        &[
+            "billing-rules",
+            "--counting",
+            "month-high",
+            "--max-drop-percent",
+            "30",
+        ],
+    );
+    assert_eq!(
+        rules.trim(),
+        "counting month-high\ta drop of more than 30 % waits"
+    );
 
     let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
     assert_eq!(

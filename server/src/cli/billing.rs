@@ -3,8 +3,9 @@
 //! engine writes the quantities; what waits for a person is answered here.
 
 use bindery_server::ids::CompanyId;
-use bindery_server::ops::Ops;
 use bindery_server::ops::billing::BillingRequest;
+use bindery_server::ops::{OpError, Ops};
+use bindery_server::reconcile::billing::Counting;
 use clap::Subcommand;
 
 use super::{Context, policy_named};
@@ -45,6 +46,14 @@ pub enum Command {
         agreement: i64,
         #[arg(long)]
         product: i64,
+    },
+    /// Show how quantities follow the count, or change it: live or the month's highest count
+    /// (`month-high`), and the drop in percent that waits for a person.
+    BillingRules {
+        #[arg(long, value_parser = ["live", "month-high"])]
+        counting: Option<String>,
+        #[arg(long, value_name = "PERCENT")]
+        max_drop_percent: Option<u32>,
     },
     /// Of several additions of a product on an agreement, keep this one.
     BillingChoose {
@@ -97,25 +106,13 @@ pub async fn run(cx: &Context<'_>, command: Command) -> Result<(), String> {
             ops.clear_billing(p.id).await.map_err(e)?;
             println!("{} is no longer billed", p.name);
         }
-        Command::Billing => {
-            for l in ops.billing_lines().await.map_err(e)? {
-                let a = l.addition;
-                let show = |v: Option<i64>| v.map_or("-".into(), |v| v.to_string());
-                let waits = match (a.held_quantity, a.held_reason) {
-                    (_, Some(why)) => format!("\twaits: {why}"),
-                    _ => String::new(),
-                };
-                println!(
-                    "{}\t{} ({})\taddition {}\tquantity {}\tdevices {}{waits}",
-                    a.agreement_id,
-                    a.product,
-                    a.product_id,
-                    show(a.addition_id),
-                    show(a.quantity),
-                    l.devices
-                );
-            }
-        }
+        Command::Billing => print_lines(&ops).await.map_err(e)?,
+        Command::BillingRules {
+            counting,
+            max_drop_percent,
+        } => rules(&ops, counting.as_deref(), max_drop_percent)
+            .await
+            .map_err(e)?,
         Command::BillingApprove { agreement, product } => {
             let a = ops.approve_billing(agreement, product).await.map_err(e)?;
             let q = a.approved_quantity.unwrap_or_default();
@@ -139,5 +136,58 @@ pub async fn run(cx: &Context<'_>, command: Command) -> Result<(), String> {
             );
         }
     }
+    Ok(())
+}
+
+/// `billing`: one line per addition Bindery keeps.
+async fn print_lines(ops: &Ops<'_>) -> Result<(), OpError> {
+    for l in ops.billing_lines().await? {
+        let a = l.addition;
+        let show = |v: Option<i64>| v.map_or("-".into(), |v| v.to_string());
+        let waits = match a.held_reason {
+            Some(why) => format!("\twaits: {why}"),
+            None => String::new(),
+        };
+        println!(
+            "{}\t{} ({})\taddition {}\tquantity {}\tdevices {}{waits}",
+            a.agreement_id,
+            a.product,
+            a.product_id,
+            show(a.addition_id),
+            show(a.quantity),
+            l.devices
+        );
+    }
+    Ok(())
+}
+
+/// `billing-rules`: changes what is given, then shows the rules.
+async fn rules(
+    ops: &Ops<'_>,
+    counting: Option<&str>,
+    max_drop_percent: Option<u32>,
+) -> Result<(), OpError> {
+    let mut rules = ops.billing_rules().await?;
+    if let Some(c) = counting {
+        rules.counting = if c == "month-high" {
+            Counting::MonthHigh
+        } else {
+            Counting::Live
+        };
+    }
+    if let Some(p) = max_drop_percent {
+        rules.max_drop_percent = p;
+    }
+    if counting.is_some() || max_drop_percent.is_some() {
+        ops.set_billing_rules(&rules).await?;
+    }
+    let shown = match rules.counting {
+        Counting::Live => "live",
+        Counting::MonthHigh => "month-high",
+    };
+    println!(
+        "counting {shown}\ta drop of more than {} % waits",
+        rules.max_drop_percent
+    );
     Ok(())
 }

@@ -12,6 +12,7 @@ use serde::Deserialize;
 use super::{Frame, Page, Viewer, ago, render, see_other};
 use crate::ids::PolicyId;
 use crate::ops::billing::{BILL_CUSTOMER, BillingRequest};
+use crate::reconcile::billing::{BillingRules, Counting};
 use crate::state::Shared;
 
 pub fn router() -> Router<Shared> {
@@ -21,6 +22,7 @@ pub fn router() -> Router<Shared> {
         .route("/billing", get(lines_page))
         .route("/billing/approve", post(approve))
         .route("/billing/choose", post(choose))
+        .route("/billing/rules", post(save_rules))
 }
 
 #[derive(Template)]
@@ -179,6 +181,8 @@ struct Line {
 struct LinesPage {
     frame: Frame,
     lines: Vec<Line>,
+    month_high: bool,
+    max_drop_percent: u32,
 }
 
 async fn lines_page(
@@ -206,10 +210,13 @@ async fn lines_page(
             }
         })
         .collect();
+    let rules = state.ops().billing_rules().await?;
     let page = LinesPage {
         frame: Frame::new(&viewer, "billing", "Billing by device count")
             .with_notice(q.notice.as_deref()),
         lines,
+        month_high: rules.counting == Counting::MonthHigh,
+        max_drop_percent: rules.max_drop_percent,
     };
     render(&page, StatusCode::OK)
 }
@@ -242,5 +249,28 @@ async fn choose(State(state): State<Shared>, viewer: Viewer, Form(f): Form<Answe
         .ops()
         .choose_addition(f.agreement_id, f.product_id, addition)
         .await?;
+    Ok(see_other("/console/billing", "saved"))
+}
+
+#[derive(Deserialize)]
+struct RulesForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    counting: String,
+    max_drop_percent: u32,
+}
+
+async fn save_rules(State(state): State<Shared>, viewer: Viewer, Form(f): Form<RulesForm>) -> Page {
+    viewer.check(&f.csrf)?;
+    let rules = BillingRules {
+        counting: if f.counting == "monthHigh" {
+            Counting::MonthHigh
+        } else {
+            Counting::Live
+        },
+        max_drop_percent: f.max_drop_percent,
+    };
+    state.ops().set_billing_rules(&rules).await?;
     Ok(see_other("/console/billing", "saved"))
 }

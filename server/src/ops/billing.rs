@@ -7,7 +7,7 @@ use connectwise_client::model::Agreement;
 
 use super::{OpError, Ops};
 use crate::ids::{CompanyId, PolicyId};
-use crate::reconcile::billing;
+use crate::reconcile::billing::{self, BillingRules};
 use crate::reconcile::jobs::{BillAgreement, JobKind};
 use crate::store::{BilledAddition, PolicyBilling, Product};
 
@@ -124,6 +124,23 @@ impl Ops<'_> {
         self.store.policy(policy_id).await?;
         let was = self.store.clear_policy_billing(policy_id).await?;
         self.bill_again([was]).await
+    }
+
+    /// How quantities follow the count, server-wide.
+    pub async fn billing_rules(&self) -> Result<BillingRules, OpError> {
+        let stored = self.store.setting(billing::RULES).await?;
+        Ok(BillingRules::from_stored(stored.as_deref()))
+    }
+
+    /// Sets the rules; every billed agreement is counted again under them.
+    pub async fn set_billing_rules(&self, rules: &BillingRules) -> Result<(), OpError> {
+        if let Some(why) = rules.problem() {
+            return Err(invalid("maxDropPercent", why));
+        }
+        let json = serde_json::to_string(rules).unwrap_or_default();
+        self.store.put_setting(billing::RULES, &json).await?;
+        let agreements = self.store.billed_agreements().await?;
+        self.bill_again(agreements.into_iter().map(Some)).await
     }
 
     /// Every addition Bindery keeps, with the devices that count for it now.

@@ -3,9 +3,10 @@
 //! ConnectWise is `jobs/bill_agreement.rs`.
 //!
 //! A bill is never cut by accident: the first quantity Bindery writes for an addition, and any
-//! drop to zero or by more than `MAX_DROP_SHARE` in one step, waits for a person (an outage of
-//! Bindery, or a policy unlinked by mistake, looks exactly like devices leaving). Otherwise the
-//! quantity follows the count, at most once an hour.
+//! drop to zero or by more than the rules' share (20 % unless set) in one step, waits for a
+//! person (an outage of Bindery, or a policy unlinked by mistake, looks exactly like devices
+//! leaving). Otherwise the quantity follows the count (live) or the month's highest count, at
+//! most once an hour.
 
 use std::collections::BTreeMap;
 
@@ -14,10 +15,90 @@ use bindery_shared::{DeviceFacts, FactField};
 use crate::ids::PolicyId;
 use crate::store::{BilledAddition, PolicyBilling};
 
-/// A drop of more than this share of the quantity in one step waits for a person.
-pub const MAX_DROP_SHARE: f64 = 0.2;
 /// A quantity changes at most this often (a person's approval aside).
 pub const MIN_WRITE_GAP_MS: i64 = 3_600_000;
+
+/// How quantities follow the count, server-wide (`billing.rules`).
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct BillingRules {
+    pub counting: Counting,
+    /// A drop by more than this percentage in one step waits for a person (1-100; 100: only a
+    /// drop to zero does).
+    pub max_drop_percent: u32,
+}
+
+/// What a quantity is.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
+#[serde(rename_all = "camelCase")]
+pub enum Counting {
+    /// The devices that count now.
+    Live,
+    /// The most devices that counted at once this calendar month (UTC): a device that leaves
+    /// mid-month is billed to its end.
+    MonthHigh,
+}
+
+impl Default for BillingRules {
+    fn default() -> BillingRules {
+        BillingRules {
+            counting: Counting::Live,
+            max_drop_percent: 20,
+        }
+    }
+}
+
+/// The setting holding the rules (JSON).
+pub const RULES: &str = "billing.rules";
+
+impl BillingRules {
+    /// The rules as stored; the defaults when none are (or what is stored no longer reads).
+    pub fn from_stored(json: Option<&str>) -> BillingRules {
+        json.and_then(|j| serde_json::from_str(j).ok())
+            .unwrap_or_default()
+    }
+
+    /// Why these rules cannot be used, if they cannot.
+    pub fn problem(&self) -> Option<String> {
+        (!(1..=100).contains(&self.max_drop_percent))
+            .then(|| "maxDropPercent is 1 to 100".to_owned())
+    }
+}
+
+/// The month (UTC) `ms` falls in, as `2026-12`.
+pub fn month_of(ms: i64) -> String {
+    jiff::Timestamp::from_millisecond(ms)
+        .map(|t| {
+            t.to_zoned(jiff::tz::TimeZone::UTC)
+                .strftime("%Y-%m")
+                .to_string()
+        })
+        .unwrap_or_default()
+}
+
+/// The quantity to bill for `count` devices under `rules`, and the month's highest count to
+/// keep (`month`, `high`) in `rec`.
+pub fn billed_count(
+    count: i64,
+    rec: &mut BilledAddition,
+    rules: &BillingRules,
+    month: &str,
+) -> i64 {
+    if rec.month.as_deref() != Some(month) {
+        rec.month = Some(month.to_owned());
+        rec.month_high = None;
+    }
+    let high = rec.month_high.unwrap_or(0).max(count);
+    rec.month_high = Some(high);
+    match rules.counting {
+        Counting::Live => count,
+        Counting::MonthHigh => high,
+    }
+}
 
 /// What a device is billed as.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -84,8 +165,14 @@ pub enum Decision {
 }
 
 /// The decision for `count` devices against the addition's `current` quantity (`None`: no
-/// addition yet), given Bindery's record of it.
-pub fn decide(count: i64, current: Option<i64>, rec: &BilledAddition, now_ms: i64) -> Decision {
+/// addition yet), given Bindery's record of it and the drop a person must approve.
+pub fn decide(
+    count: i64,
+    current: Option<i64>,
+    rec: &BilledAddition,
+    max_drop_percent: u32,
+    now_ms: i64,
+) -> Decision {
     if rec.approved_quantity == Some(count) {
         return if current == Some(count) {
             Decision::InLine
@@ -104,14 +191,13 @@ pub fn decide(count: i64, current: Option<i64>, rec: &BilledAddition, now_ms: i6
         };
         return Decision::Hold(count, format!("{what}; confirm it"));
     }
-    let steep = was > 0 && (was - count) as f64 / was as f64 > MAX_DROP_SHARE;
+    let steep = was > 0 && (was - count) * 100 > was * i64::from(max_drop_percent);
     if count < was && (count == 0 || steep) {
         return Decision::Hold(
             count,
             format!(
-                "a drop from {was} to {count} (more than {:.0} %) waits for a person: devices \
-                 may only be out of reach",
-                MAX_DROP_SHARE * 100.0
+                "a drop from {was} to {count} (more than {max_drop_percent} %) waits for a \
+                 person: devices may only be out of reach"
             ),
         );
     }
@@ -175,20 +261,26 @@ mod tests {
         let now = 10 * MIN_WRITE_GAP_MS;
         let fresh = BilledAddition::default();
         assert!(matches!(
-            decide(12, Some(10), &fresh, now),
+            decide(12, Some(10), &fresh, 20, now),
             Decision::Hold(12, _)
         ));
-        assert!(matches!(decide(3, None, &fresh, now), Decision::Hold(3, _)));
-        assert_eq!(decide(10, Some(10), &fresh, now), Decision::InLine);
+        assert!(matches!(
+            decide(3, None, &fresh, 20, now),
+            Decision::Hold(3, _)
+        ));
+        assert_eq!(decide(10, Some(10), &fresh, 20, now), Decision::InLine);
         let approved = BilledAddition {
             approved_quantity: Some(12),
             ..BilledAddition::default()
         };
-        assert_eq!(decide(12, Some(10), &approved, now), Decision::Write(12));
-        assert_eq!(decide(12, None, &approved, now), Decision::Write(12));
+        assert_eq!(
+            decide(12, Some(10), &approved, 20, now),
+            Decision::Write(12)
+        );
+        assert_eq!(decide(12, None, &approved, 20, now), Decision::Write(12));
         // Approved 12, but the count moved since: decided afresh.
         assert!(matches!(
-            decide(13, Some(10), &approved, now),
+            decide(13, Some(10), &approved, 20, now),
             Decision::Hold(13, _)
         ));
 
@@ -196,27 +288,83 @@ mod tests {
             written_ms: Some(now - 2 * MIN_WRITE_GAP_MS),
             ..BilledAddition::default()
         };
-        assert_eq!(decide(12, Some(10), &written, now), Decision::Write(12));
+        assert_eq!(decide(12, Some(10), &written, 20, now), Decision::Write(12));
         assert_eq!(
-            decide(9, Some(10), &written, now),
+            decide(9, Some(10), &written, 20, now),
             Decision::Write(9),
             "10 %"
         );
         assert!(
-            matches!(decide(7, Some(10), &written, now), Decision::Hold(7, _)),
+            matches!(decide(7, Some(10), &written, 20, now), Decision::Hold(7, _)),
             "30 %"
         );
         assert!(matches!(
-            decide(0, Some(1), &written, now),
+            decide(0, Some(1), &written, 20, now),
             Decision::Hold(0, _)
         ));
         let recent = BilledAddition {
             written_ms: Some(now - 60_000),
             ..BilledAddition::default()
         };
-        assert_eq!(decide(12, Some(10), &recent, now), Decision::Later);
+        assert_eq!(decide(12, Some(10), &recent, 20, now), Decision::Later);
         // A person raised it by hand in ConnectWise: brought back to the count, never held for
         // being a drop of Bindery's own making.
-        assert_eq!(decide(12, Some(14), &written, now), Decision::Write(12));
+        assert_eq!(decide(12, Some(14), &written, 20, now), Decision::Write(12));
+    }
+
+    #[test]
+    fn the_month_s_high_bills_a_leaver_to_the_month_s_end_and_the_drop_share_is_a_setting() {
+        let month_high = BillingRules {
+            counting: Counting::MonthHigh,
+            max_drop_percent: 20,
+        };
+        let mut rec = BilledAddition::default();
+        assert_eq!(billed_count(5, &mut rec, &month_high, "2026-12"), 5);
+        assert_eq!(billed_count(2, &mut rec, &month_high, "2026-12"), 5);
+        assert_eq!(billed_count(7, &mut rec, &month_high, "2026-12"), 7);
+        // A new month starts from the count of its first run.
+        assert_eq!(billed_count(2, &mut rec, &month_high, "2027-01"), 2);
+        assert_eq!(rec.month.as_deref(), Some("2027-01"));
+        let live = BillingRules::default();
+        assert_eq!(billed_count(1, &mut rec, &live, "2027-01"), 1);
+        assert_eq!(
+            rec.month_high,
+            Some(2),
+            "the high is kept under either rule"
+        );
+        assert_eq!(month_of(1_796_083_200_000), "2026-12");
+
+        let written = BilledAddition {
+            written_ms: Some(0),
+            ..BilledAddition::default()
+        };
+        let now = 10 * MIN_WRITE_GAP_MS;
+        assert_eq!(decide(6, Some(10), &written, 50, now), Decision::Write(6));
+        assert!(matches!(
+            decide(4, Some(10), &written, 50, now),
+            Decision::Hold(4, _)
+        ));
+        assert_eq!(decide(1, Some(10), &written, 100, now), Decision::Write(1));
+        assert!(matches!(
+            decide(0, Some(10), &written, 100, now),
+            Decision::Hold(0, _)
+        ));
+        assert!(
+            BillingRules {
+                max_drop_percent: 0,
+                ..live
+            }
+            .problem()
+            .is_some()
+        );
+        assert!(
+            BillingRules {
+                max_drop_percent: 101,
+                ..live
+            }
+            .problem()
+            .is_some()
+        );
+        assert_eq!(BillingRules::from_stored(Some("not json")), live);
     }
 }

@@ -52,13 +52,17 @@ pub struct BilledAddition {
     pub approved_quantity: Option<i64>,
     /// When a create was sent: a retry looks for the addition before making another.
     pub create_started_ms: Option<i64>,
+    /// The month (UTC, `2026-12`) `month_high` is of, and the most devices that counted at
+    /// once in it.
+    pub month: Option<String>,
+    pub month_high: Option<i64>,
 }
 
 // The SQL below is built from these constants only (`AssertSqlSafe`).
 const POLICY_COLUMNS: &str = "policy_id, company_id, agreement_id, agreement_name, \
      workstation_product_id, workstation_product, server_product_id, server_product, bill_customer";
 const ADDITION_COLUMNS: &str = "agreement_id, product_id, product, addition_id, quantity, \
-     written_ms, held_quantity, held_reason, approved_quantity, create_started_ms";
+     written_ms, held_quantity, held_reason, approved_quantity, create_started_ms, month, month_high";
 
 fn product(r: &AnyRow, id: &str, name: &str) -> std::result::Result<Option<Product>, sqlx::Error> {
     Ok(match r.try_get::<Option<i64>, _>(id)? {
@@ -94,6 +98,8 @@ fn addition_from_row(r: &AnyRow) -> std::result::Result<BilledAddition, sqlx::Er
         held_reason: r.try_get("held_reason")?,
         approved_quantity: r.try_get("approved_quantity")?,
         create_started_ms: r.try_get("create_started_ms")?,
+        month: r.try_get("month")?,
+        month_high: r.try_get("month_high")?,
     })
 }
 
@@ -202,8 +208,8 @@ impl Store {
     pub async fn record_billed_addition(&self, a: &BilledAddition) -> Result<()> {
         sqlx::query(
             "UPDATE billed_additions SET addition_id = $3, quantity = $4, written_ms = $5, \
-             held_quantity = $6, held_reason = $7, approved_quantity = $8, create_started_ms = $9 \
-             WHERE agreement_id = $1 AND product_id = $2",
+             held_quantity = $6, held_reason = $7, approved_quantity = $8, create_started_ms = $9, \
+             month = $10, month_high = $11 WHERE agreement_id = $1 AND product_id = $2",
         )
         .bind(a.agreement_id)
         .bind(a.product_id)
@@ -214,6 +220,8 @@ impl Store {
         .bind(&a.held_reason)
         .bind(a.approved_quantity)
         .bind(a.create_started_ms)
+        .bind(&a.month)
+        .bind(a.month_high)
         .execute(&self.pool)
         .await?;
         Ok(())

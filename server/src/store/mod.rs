@@ -94,6 +94,7 @@ const SQLITE_MIGRATIONS: &[(i64, &str)] = &[
     (16, include_str!("migrations/sqlite/0016_job_urgency.sql")),
     (17, include_str!("migrations/sqlite/0017_sites.sql")),
     (18, include_str!("migrations/sqlite/0018_billing.sql")),
+    (19, include_str!("migrations/sqlite/0019_billing_month.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("migrations/postgres/0001_initial.sql")),
@@ -123,6 +124,10 @@ const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (16, include_str!("migrations/postgres/0016_job_urgency.sql")),
     (17, include_str!("migrations/postgres/0017_sites.sql")),
     (18, include_str!("migrations/postgres/0018_billing.sql")),
+    (
+        19,
+        include_str!("migrations/postgres/0019_billing_month.sql"),
+    ),
 ];
 
 /// A handle on the store; cheap to clone (a connection pool).

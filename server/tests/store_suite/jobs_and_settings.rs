@@ -270,7 +270,8 @@ async fn reopening_a_store_keeps_its_data_and_migrates_once() {
             (15,),
             (16,),
             (17,),
-            (18,)
+            (18,),
+            (19,)
         ]
     );
     assert!(matches!(

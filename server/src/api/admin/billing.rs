@@ -15,6 +15,7 @@ use super::document::PolicyPath;
 use crate::api::{ApiFailure, read_json};
 use crate::ids::{CompanyId, PolicyId};
 use crate::ops::billing::{BillingLine, BillingRequest};
+use crate::reconcile::billing::BillingRules;
 use crate::state::Shared;
 use crate::store::{BilledAddition, PolicyBilling};
 
@@ -29,6 +30,7 @@ pub fn router() -> OpenApiRouter<Shared> {
         .routes(routes!(approve))
         .routes(routes!(choose))
         .routes(routes!(agreements))
+        .routes(routes!(rules, set_rules))
 }
 
 /// The policy's billing (none: its devices are not billed).
@@ -218,4 +220,31 @@ async fn agreements(
             })
             .collect(),
     ))
+}
+
+/// How quantities follow the count: live or the month's highest count, and the drop (in
+/// percent) that waits for a person.
+#[utoipa::path(get, path = "/billing/rules", responses((status = 200, body = BillingRules)))]
+async fn rules(
+    State(state): State<Shared>,
+    _: AdminAuth,
+) -> Result<Json<BillingRules>, ApiFailure> {
+    Ok(Json(state.ops().billing_rules().await?))
+}
+
+/// Sets the rules; every billed agreement is counted again under them.
+#[utoipa::path(
+    put,
+    path = "/billing/rules",
+    request_body = BillingRules,
+    responses((status = 200, body = BillingRules))
+)]
+async fn set_rules(
+    State(state): State<Shared>,
+    _: AdminAuth,
+    body: axum::body::Body,
+) -> Result<Json<BillingRules>, ApiFailure> {
+    let rules: BillingRules = read_json(body).await?;
+    state.ops().set_billing_rules(&rules).await?;
+    Ok(Json(rules))
 }

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::JobKind;
 use crate::reconcile::Engine;
-use crate::reconcile::billing::{self, Decision};
+use crate::reconcile::billing::{self, BillingRules, Decision};
 use crate::reconcile::job_error::JobError;
 use crate::store::{BilledAddition, Store, now_ms};
 use connectwise_client::Client;
@@ -49,6 +49,8 @@ async fn bill(store: &Store, client: &Client, agreement_id: i64) -> Result<(), J
         .map(|(policy, json)| (policy, serde_json::from_str(&json).unwrap_or_default()))
         .collect();
     let counts = billing::counts(&policies, &devices);
+    let rules = BillingRules::from_stored(store.setting(billing::RULES).await?.as_deref());
+    let month = billing::month_of(now_ms());
     let additions = client.agreement_additions(agreement_id).await?;
     for mut rec in store.billed_additions(Some(agreement_id)).await? {
         let Some(&count) = counts.get(&rec.product_id) else {
@@ -91,7 +93,8 @@ async fn bill(store: &Store, client: &Client, agreement_id: i64) -> Result<(), J
             rec.written_ms = None;
         }
         let current = ours.map(|a| a.quantity.unwrap_or(0.0).round() as i64);
-        let decision = billing::decide(count, current, &rec, now_ms());
+        let billed = billing::billed_count(count, &mut rec, &rules, &month);
+        let decision = billing::decide(billed, current, &rec, rules.max_drop_percent, now_ms());
         carry_out(
             store,
             client,
@@ -124,7 +127,8 @@ async fn carry_out(
     bill_customer: &str,
 ) -> Result<(), JobError> {
     match decision {
-        Decision::Later => return Ok(()),
+        // Only the month's high (kept below) changes.
+        Decision::Later => {}
         Decision::InLine => {
             rec.quantity = ours.and_then(|a| a.quantity).map(|q| q.round() as i64);
             rec.held_quantity = None;
