@@ -41,6 +41,7 @@ fn request() -> BillingRequest<'static> {
         workstation_product: Some("MANAGED-WS"),
         server_product: Some("MANAGED-SRV"),
         bill_customer: "Billable",
+        cover_configurations: false,
     }
 }
 
@@ -303,5 +304,65 @@ async fn under_the_month_s_high_a_device_that_leaves_is_billed_to_the_month_s_en
     w.settled().await;
     let held = line(&ops.billing_lines().await.unwrap(), WORKSTATION).addition;
     assert_eq!(held.held_quantity, Some(1));
+    w.finish().await;
+}
+
+#[tokio::test]
+async fn the_agreement_covers_bound_configurations_and_lets_go_only_of_bindery_s() {
+    let w = world().await;
+    let (p, devices) = acme_office(&w, 2, 0).await;
+    // A configuration a person covered by hand, which Bindery does not bind.
+    let printer = w.seed_config(ACME, "printer", serde_json::json!({}));
+    w.sb.sandbox
+        .data()
+        .agreement_configurations
+        .push((MANAGED_SERVICES, printer.0));
+    let ops = Ops::new(&w.store, None, Some(&*w.engine));
+    let covering = BillingRequest {
+        server_product: None,
+        cover_configurations: true,
+        ..request()
+    };
+    ops.set_billing(p, &covering).await.unwrap();
+    w.settled().await;
+    let covered = || -> Vec<i64> {
+        let mut ids: Vec<i64> =
+            w.sb.sandbox
+                .data()
+                .agreement_configurations
+                .iter()
+                .filter(|(a, _)| *a == MANAGED_SERVICES)
+                .map(|(_, c)| *c)
+                .collect();
+        ids.sort();
+        ids
+    };
+    let config = |n: usize| w.configs(n)[0]["id"].as_i64().unwrap();
+    let mut expected = vec![printer.0, config(1), config(2)];
+    expected.sort();
+    assert_eq!(covered(), expected, "covering waits for no approval");
+    // An unchanged agreement covers nothing twice.
+    w.sb.sandbox.clear_requests();
+    bill(&w).await;
+    let writes: Vec<_> = w
+        .requests()
+        .into_iter()
+        .filter(|(m, _)| m != "GET")
+        .collect();
+    assert!(writes.is_empty(), "{writes:?}");
+    // A device leaves: its configuration is uncovered; the printer stays.
+    ops.retire_device(devices[0]).await.unwrap();
+    w.settled().await;
+    bill(&w).await;
+    let mut expected = vec![printer.0, config(2)];
+    expected.sort();
+    assert_eq!(covered(), expected);
+    let logged = w
+        .store
+        .activity("agreement.uncover", false, 10, 0)
+        .await
+        .unwrap()
+        .0;
+    assert_eq!(logged.len(), 1, "{logged:?}");
     w.finish().await;
 }

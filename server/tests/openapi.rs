@@ -215,7 +215,8 @@ async fn every_documented_operation_answers_as_the_document_says() {
     let agreements = ok(&s, t, get.clone(), "/companies/2/agreements", None).await;
     assert_eq!(agreements[0]["parentId"], 1, "{agreements}");
     let b = format!("{p}/billing");
-    let billing = json!({"agreementId": 1, "workstationProduct": "MANAGED-WS"});
+    let billing = json!({"agreementId": 1, "workstationProduct": "MANAGED-WS",
+        "coverConfigurations": true});
     ok(&s, t, Method::PUT, &b, Some(billing)).await;
     assert_eq!(ok(&s, t, get.clone(), &b, None).await["agreementId"], 1);
     let key = json!({"agreementId": 1, "productId": 1});

@@ -31,6 +31,10 @@ pub enum Command {
         /// Billable, DoNotBill or NoCharge (for an addition Bindery creates).
         #[arg(long, default_value = "Billable")]
         bill_customer: String,
+        /// Also cover each bound configuration with the agreement (uncovered when its device
+        /// leaves).
+        #[arg(long)]
+        cover_configurations: bool,
     },
     /// Stop billing a policy's devices.
     BillingClear {
@@ -87,6 +91,7 @@ pub async fn run(cx: &Context<'_>, command: Command) -> Result<(), String> {
             workstation_product,
             server_product,
             bill_customer,
+            cover_configurations,
         } => {
             let p = policy_named(cx.store, &policy).await?;
             let request = BillingRequest {
@@ -94,6 +99,7 @@ pub async fn run(cx: &Context<'_>, command: Command) -> Result<(), String> {
                 workstation_product: workstation_product.as_deref(),
                 server_product: server_product.as_deref(),
                 bill_customer: &bill_customer,
+                cover_configurations,
             };
             let b = ops.set_billing(p.id, &request).await.map_err(e)?;
             println!(

@@ -40,6 +40,7 @@ struct PolicyBillingPage {
     bill_customer: Vec<(&'static str, bool)>,
     /// Why nothing can be billed yet (no link).
     not_linked: bool,
+    cover_configurations: bool,
 }
 
 #[derive(Deserialize)]
@@ -112,6 +113,7 @@ async fn policy_page(
             .map_or(String::new(), |b| product(&b.server_product)),
         bill_customer: BILL_CUSTOMER.iter().map(|c| (*c, *c == customer)).collect(),
         not_linked: policy.cw_company_id.is_none(),
+        cover_configurations: billing.as_ref().is_some_and(|b| b.cover_configurations),
     };
     render(&page, StatusCode::OK)
 }
@@ -127,6 +129,9 @@ struct BillingForm {
     server_product: String,
     #[serde(default)]
     bill_customer: String,
+    /// A ticked checkbox sends "on"; an unticked one nothing.
+    #[serde(default)]
+    cover_configurations: Option<String>,
 }
 
 /// Saves the policy's billing (checked with ConnectWise); the first quantities then wait on the
@@ -145,6 +150,7 @@ async fn save(
         workstation_product: ws.as_deref(),
         server_product: srv.as_deref(),
         bill_customer: &f.bill_customer,
+        cover_configurations: f.cover_configurations.is_some(),
     };
     state.ops().set_billing(id, &request).await?;
     Ok(see_other("/console/billing", "billing_saved"))

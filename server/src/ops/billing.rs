@@ -20,6 +20,8 @@ pub struct BillingRequest<'r> {
     pub workstation_product: Option<&'r str>,
     pub server_product: Option<&'r str>,
     pub bill_customer: &'r str,
+    /// Also cover each bound configuration with the agreement.
+    pub cover_configurations: bool,
 }
 
 /// One (agreement, product) addition as people see it: Bindery's record and the count now.
@@ -109,6 +111,7 @@ impl Ops<'_> {
             workstation_product,
             server_product,
             bill_customer: req.bill_customer.to_owned(),
+            cover_configurations: req.cover_configurations,
         };
         self.store.set_policy_billing(&billing).await?;
         let moved_from = before

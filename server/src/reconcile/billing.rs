@@ -241,6 +241,7 @@ mod tests {
                 identifier: format!("P{id}"),
             }),
             bill_customer: "Billable".into(),
+            cover_configurations: false,
         };
         let policies = [policy(1, Some(10), Some(20)), policy(2, Some(10), None)];
         let devices = [

@@ -6,7 +6,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::{Result, Store, now_ms};
-use crate::ids::{CompanyId, PolicyId};
+use crate::ids::{CompanyId, ConfigurationId, PolicyId};
 
 /// A policy's billing: its devices, by class, as products of an agreement of its company.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
@@ -22,6 +22,9 @@ pub struct PolicyBilling {
     pub server_product: Option<Product>,
     /// `Billable`, `DoNotBill` or `NoCharge`, for an addition Bindery creates.
     pub bill_customer: String,
+    /// Also cover each bound configuration with the agreement (and uncover it when its device
+    /// leaves).
+    pub cover_configurations: bool,
 }
 
 /// A catalog product: its id and identifier (`MANAGED-WS`).
@@ -60,7 +63,8 @@ pub struct BilledAddition {
 
 // The SQL below is built from these constants only (`AssertSqlSafe`).
 const POLICY_COLUMNS: &str = "policy_id, company_id, agreement_id, agreement_name, \
-     workstation_product_id, workstation_product, server_product_id, server_product, bill_customer";
+     workstation_product_id, workstation_product, server_product_id, server_product, bill_customer, \
+     cover_configurations";
 const ADDITION_COLUMNS: &str = "agreement_id, product_id, product, addition_id, quantity, \
      written_ms, held_quantity, held_reason, approved_quantity, create_started_ms, month, month_high";
 
@@ -83,6 +87,7 @@ fn policy_from_row(r: &AnyRow) -> std::result::Result<PolicyBilling, sqlx::Error
         workstation_product: product(r, "workstation_product_id", "workstation_product")?,
         server_product: product(r, "server_product_id", "server_product")?,
         bill_customer: r.try_get("bill_customer")?,
+        cover_configurations: r.try_get::<i64, _>("cover_configurations")? != 0,
     })
 }
 
@@ -112,10 +117,11 @@ impl Store {
         let srv = b.server_product.as_ref();
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "INSERT INTO policy_billing ({POLICY_COLUMNS}, updated_ms) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
              ON CONFLICT (policy_id) DO UPDATE SET company_id = $2, agreement_id = $3, \
              agreement_name = $4, workstation_product_id = $5, workstation_product = $6, \
-             server_product_id = $7, server_product = $8, bill_customer = $9, updated_ms = $10"
+             server_product_id = $7, server_product = $8, bill_customer = $9, \
+             cover_configurations = $10, updated_ms = $11"
         )))
         .bind(b.policy_id)
         .bind(b.company_id)
@@ -126,6 +132,7 @@ impl Store {
         .bind(srv.map(|p| p.id))
         .bind(srv.map(|p| p.identifier.clone()))
         .bind(&b.bill_customer)
+        .bind(i64::from(b.cover_configurations))
         .bind(now_ms())
         .execute(&mut *tx)
         .await?;
@@ -230,8 +237,17 @@ impl Store {
     /// The facts of every device that counts for the agreement: not retired, in a policy
     /// billed to it, and bound in that policy's company. With the policy, for its products.
     pub async fn billed_devices(&self, agreement_id: i64) -> Result<Vec<(PolicyId, String)>> {
-        let rows: Vec<(PolicyId, String)> = sqlx::query_as(
-            "SELECT d.policy_id, d.facts_json FROM devices d \
+        let rows = self.billed_bindings(agreement_id).await?;
+        Ok(rows.into_iter().map(|(p, facts, _)| (p, facts)).collect())
+    }
+
+    /// As `billed_devices`, with each device's configuration.
+    pub async fn billed_bindings(
+        &self,
+        agreement_id: i64,
+    ) -> Result<Vec<(PolicyId, String, Option<ConfigurationId>)>> {
+        let rows: Vec<(PolicyId, String, Option<ConfigurationId>)> = sqlx::query_as(
+            "SELECT d.policy_id, d.facts_json, b.configuration_id FROM devices d \
              JOIN policy_billing pb ON pb.policy_id = d.policy_id \
              JOIN bindings b ON b.device_id = d.id AND b.company_id = pb.company_id \
              WHERE pb.agreement_id = $1 AND d.retired_ms IS NULL AND b.state = 'bound'",
@@ -240,5 +256,21 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         Ok(rows)
+    }
+
+    /// Every configuration Bindery has bound in `company`, whatever its state now: the ones it
+    /// may uncover from an agreement (never one it does not know).
+    pub async fn configurations_known_in(
+        &self,
+        company: CompanyId,
+    ) -> Result<Vec<ConfigurationId>> {
+        let rows: Vec<(ConfigurationId,)> = sqlx::query_as(
+            "SELECT configuration_id FROM bindings WHERE company_id = $1 \
+             AND configuration_id IS NOT NULL",
+        )
+        .bind(company)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(|(c,)| c).collect())
     }
 }

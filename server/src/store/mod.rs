@@ -95,6 +95,7 @@ const SQLITE_MIGRATIONS: &[(i64, &str)] = &[
     (17, include_str!("migrations/sqlite/0017_sites.sql")),
     (18, include_str!("migrations/sqlite/0018_billing.sql")),
     (19, include_str!("migrations/sqlite/0019_billing_month.sql")),
+    (20, include_str!("migrations/sqlite/0020_billing_cover.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("migrations/postgres/0001_initial.sql")),
@@ -127,6 +128,10 @@ const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (
         19,
         include_str!("migrations/postgres/0019_billing_month.sql"),
+    ),
+    (
+        20,
+        include_str!("migrations/postgres/0020_billing_cover.sql"),
     ),
 ];
 

@@ -271,7 +271,8 @@ async fn reopening_a_store_keeps_its_data_and_migrates_once() {
             (16,),
             (17,),
             (18,),
-            (19,)
+            (19,),
+            (20,)
         ]
     );
     assert!(matches!(

@@ -115,6 +115,7 @@ on_both!(
             workstation_product: Some(ws.clone()),
             server_product: None,
             bill_customer: "Billable".into(),
+            cover_configurations: true,
         };
         store.set_policy_billing(&billing).await.unwrap();
         store.set_policy_billing(&billing).await.unwrap();

@@ -64,6 +64,10 @@ struct BillingBody {
     /// For an addition Bindery creates: `Billable`, `DoNotBill` or `NoCharge`.
     #[serde(default = "billable")]
     bill_customer: String,
+    /// Also cover each bound configuration with the agreement, and uncover it when its device
+    /// leaves (only configurations Bindery binds).
+    #[serde(default)]
+    cover_configurations: bool,
 }
 
 fn billable() -> String {
@@ -91,6 +95,7 @@ async fn set_policy_billing(
         workstation_product: req.workstation_product.as_deref(),
         server_product: req.server_product.as_deref(),
         bill_customer: &req.bill_customer,
+        cover_configurations: req.cover_configurations,
     };
     Ok(Json(state.ops().set_billing(id, &request).await?))
 }

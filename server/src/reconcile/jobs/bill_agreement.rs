@@ -2,13 +2,20 @@
 //! (`reconcile/billing.rs` decides). One read of the agreement's additions, then at most one
 //! write per (agreement, product).
 //!
+//! Where a policy asks for it, the agreement also covers each bound configuration of its
+//! devices (one more read, and a write per change), and stops covering one whose device left;
+//! a configuration Bindery does not bind is never uncovered.
+//!
 //! Bindery never loses track of its addition: it records the addition's id, and before creating
 //! one it records that it is about to, so a retry after a lost reply or a crash finds the
 //! addition it made (by its product, on that agreement) instead of making a second.
 
+use std::collections::BTreeSet;
+
 use serde::{Deserialize, Serialize};
 
 use super::JobKind;
+use crate::ids::{ConfigurationId, PolicyId};
 use crate::reconcile::Engine;
 use crate::reconcile::billing::{self, BillingRules, Decision};
 use crate::reconcile::job_error::JobError;
@@ -42,11 +49,10 @@ async fn bill(store: &Store, client: &Client, agreement_id: i64) -> Result<(), J
     let Some(first) = policies.first() else {
         return Ok(());
     };
-    let devices: Vec<_> = store
-        .billed_devices(agreement_id)
-        .await?
-        .into_iter()
-        .map(|(policy, json)| (policy, serde_json::from_str(&json).unwrap_or_default()))
+    let bound = store.billed_bindings(agreement_id).await?;
+    let devices: Vec<_> = bound
+        .iter()
+        .map(|(policy, json, _)| (*policy, serde_json::from_str(json).unwrap_or_default()))
         .collect();
     let counts = billing::counts(&policies, &devices);
     let rules = BillingRules::from_stored(store.setting(billing::RULES).await?.as_deref());
@@ -69,20 +75,7 @@ async fn bill(store: &Store, client: &Client, agreement_id: i64) -> Result<(), J
                     Some(*one)
                 }
                 several => {
-                    let ids: Vec<String> = several
-                        .iter()
-                        .filter_map(|a| a.id)
-                        .map(|i| i.to_string())
-                        .collect();
-                    // No quantity to approve: a person chooses the addition first.
-                    rec.held_quantity = None;
-                    rec.held_reason = Some(format!(
-                        "the agreement has {} additions of {} (ids {}): choose the one Bindery keeps",
-                        ids.len(),
-                        rec.product,
-                        ids.join(", ")
-                    ));
-                    store.record_billed_addition(&rec).await?;
+                    wait_for_a_choice(store, &mut rec, several).await?;
                     continue;
                 }
             },
@@ -105,6 +98,93 @@ async fn bill(store: &Store, client: &Client, agreement_id: i64) -> Result<(), J
         )
         .await?;
     }
+    let covering: Vec<PolicyId> = policies
+        .iter()
+        .filter(|p| p.cover_configurations)
+        .map(|p| p.policy_id)
+        .collect();
+    // Only a policy that covers has anything to uncover: one that never did leaves the
+    // agreement's configurations alone.
+    if covering.is_empty() {
+        return Ok(());
+    }
+    let wanted: BTreeSet<ConfigurationId> = bound
+        .iter()
+        .filter(|(policy, _, _)| covering.contains(policy))
+        .filter_map(|(_, _, config)| *config)
+        .collect();
+    let known = store.configurations_known_in(first.company_id).await?;
+    cover(store, client, agreement_id, &wanted, &known).await
+}
+
+/// Covers `wanted` with the agreement and uncovers the configurations of `known` (Bindery's)
+/// that are not wanted any more.
+async fn cover(
+    store: &Store,
+    client: &Client,
+    agreement_id: i64,
+    wanted: &BTreeSet<ConfigurationId>,
+    known: &[ConfigurationId],
+) -> Result<(), JobError> {
+    let covered: BTreeSet<ConfigurationId> = client
+        .covered_configurations(agreement_id)
+        .await?
+        .into_iter()
+        .filter_map(|r| r.id.map(ConfigurationId))
+        .collect();
+    let subject = format!("agreement {agreement_id}");
+    for config in wanted.difference(&covered) {
+        let done = client.cover_configuration(agreement_id, config.0).await;
+        let outcome = done.as_ref().map(|_| ()).map_err(ToString::to_string);
+        store
+            .record_activity(
+                "agreement.cover",
+                &subject,
+                Some(config.0),
+                outcome.as_ref().map(|_| ()).map_err(String::as_str),
+            )
+            .await;
+        done?;
+    }
+    let gone = covered
+        .iter()
+        .filter(|c| known.contains(c) && !wanted.contains(c));
+    for config in gone {
+        let done = client.uncover_configuration(agreement_id, config.0).await;
+        let outcome = done.as_ref().map(|_| ()).map_err(ToString::to_string);
+        store
+            .record_activity(
+                "agreement.uncover",
+                &subject,
+                Some(config.0),
+                outcome.as_ref().map(|_| ()).map_err(String::as_str),
+            )
+            .await;
+        done?;
+    }
+    Ok(())
+}
+
+/// Several live additions of the product: a person chooses the one Bindery keeps (there is no
+/// quantity to approve meanwhile).
+async fn wait_for_a_choice(
+    store: &Store,
+    rec: &mut BilledAddition,
+    several: &[&Addition],
+) -> Result<(), JobError> {
+    let ids: Vec<String> = several
+        .iter()
+        .filter_map(|a| a.id)
+        .map(|i| i.to_string())
+        .collect();
+    rec.held_quantity = None;
+    rec.held_reason = Some(format!(
+        "the agreement has {} additions of {} (ids {}): choose the one Bindery keeps",
+        ids.len(),
+        rec.product,
+        ids.join(", ")
+    ));
+    store.record_billed_addition(rec).await?;
     Ok(())
 }
 
