@@ -271,3 +271,75 @@ async fn two_servers_share_one_postgres_queue_and_one_dying_leaves_the_other_fin
     drop(b);
     sb.stop().await;
 }
+
+/// Billing's create, with the server killed (-9) after ConnectWise made the addition and
+/// before the server heard back: started again, it finds the addition it made and makes no
+/// second one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_between_an_addition_s_create_and_its_record_makes_no_second_addition() {
+    let Fleet { sb, data, d, token } = fleet("Billed").await;
+    let log = data.path().join("server.log");
+    let args = fast_args(&d);
+    let server = ServerProcess::start_logged(&args, &log);
+    enroll(&server.url, &token, "bill", 5).await;
+    admin(&d, &["link", "--policy", "Billed", "--company", "2"]);
+    wait_for("the devices to bind", 60, || {
+        bindings_line(&["--data-dir", &d], "Billed").contains("\tBlue\t")
+    });
+    // The workstations billed as a product the agreement has no addition of yet: Bindery
+    // creates one.
+    admin(
+        &d,
+        &[
+            "billing-set",
+            "--policy",
+            "Billed",
+            "--agreement",
+            "1",
+            "--workstation-product",
+            "MANAGED-SRV",
+        ],
+    );
+    wait_for("the first quantity to wait", 60, || {
+        admin(&d, &["billing"]).contains("waits: a new addition for 5")
+    });
+    // Every create's reply is lost; the server dies once ConnectWise has made the addition.
+    sb.sandbox.set_faults(Faults {
+        lost_reply_rate: 1.0,
+        only_method: Some("POST".into()),
+        only_path: Some("/additions".into()),
+        ..Faults::default()
+    });
+    admin(
+        &d,
+        &["billing-approve", "--agreement", "1", "--product", "2"],
+    );
+    let created = || {
+        sb.sandbox
+            .requests()
+            .iter()
+            .filter(|r| r.method == "POST" && r.path.ends_with("/additions"))
+            .count()
+    };
+    wait_for("the addition's create", 60, || created() >= 1);
+    server.crash();
+    sb.sandbox.set_faults(Faults::default());
+    let _server = ServerProcess::start_logged(&args, &log);
+    wait_for("the server to record the addition it made", 60, || {
+        admin(&d, &["billing"])
+            .lines()
+            .any(|l| l.contains("MANAGED-SRV") && l.contains("quantity 5"))
+    });
+    let servers_billed = sb
+        .sandbox
+        .data()
+        .additions
+        .values()
+        .filter(|a| a["agreementId"] == 1 && a["product"]["id"] == 2)
+        .count();
+    assert_eq!(
+        (servers_billed, created()),
+        (1, 1),
+        "one create, one addition"
+    );
+}
