@@ -94,6 +94,21 @@ async fn additions_follow_the_device_count_and_never_drop_steeply_on_their_own()
         ..request()
     };
     let refused = ops.set_billing(p, &globex_agreement).await;
+    let missing = BillingRequest {
+        agreement_id: 99,
+        ..request()
+    };
+    let nowhere = ops.set_billing(p, &missing).await;
+    assert!(
+        matches!(
+            &nowhere,
+            Err(OpError::Invalid {
+                field: Some("agreementId"),
+                ..
+            })
+        ),
+        "{nowhere:?}"
+    );
     assert!(
         matches!(
             &refused,

@@ -3,6 +3,7 @@
 //! several additions to choose from) is approved here. The writes themselves are the
 //! `cw.bill_agreement` job's.
 
+use connectwise_client::Error as CwError;
 use connectwise_client::model::Agreement;
 
 use super::{OpError, Ops};
@@ -71,7 +72,15 @@ impl Ops<'_> {
             ));
         }
         let client = self.client().await?;
-        let agreement = client.agreement(req.agreement_id).await?;
+        let agreement = match client.agreement(req.agreement_id).await {
+            Err(CwError::NotFound { .. }) => {
+                return Err(invalid(
+                    "agreementId",
+                    format!("no agreement {} in ConnectWise", req.agreement_id),
+                ));
+            }
+            found => found?,
+        };
         let of_company = agreement.company.as_ref().and_then(|c| c.id) == Some(company.0);
         if !of_company || agreement.cancelled_flag == Some(true) {
             return Err(invalid(
