@@ -230,6 +230,7 @@ pub(super) async fn sign_in_connect_and_link(s: &mut Session, w: &Scene) {
     s.go("/console/policies/1").await;
     s.click("#billing-link").await;
     s.click("#agreement_id option[value='1']").await;
+    s.shot("policy-billing").await;
     s.click("#save-billing").await;
     s.wait_for("the first quantity to wait", "/console/billing", |html| {
         html.contains("Approve ")
