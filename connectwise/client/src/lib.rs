@@ -20,7 +20,7 @@ mod wire;
 
 mod api;
 
-pub use api::{ListQuery, TICKETS_PER_SEARCH};
+pub use api::{BoardLookup, ListQuery, TICKETS_PER_SEARCH};
 pub use conditions::{Condition, ConditionError};
 pub use config::{ClientConfig, Credentials, PrivateKey, Site, SiteError};
 pub use error::{Error, FieldError};

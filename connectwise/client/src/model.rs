@@ -234,6 +234,44 @@ pub struct NewTicket {
     /// The device's site: a site of the ticket's company.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub site: Option<Reference>,
+    /// Routing: a type, subtype and item of the ticket's board, in a combination it allows.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub kind: Option<Reference>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sub_type: Option<Reference>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub item: Option<Reference>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub priority: Option<Reference>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<Reference>,
+    /// `Low`, `Medium` or `High`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub severity: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub impact: Option<String>,
+}
+
+/// A routing lookup: a board's type, subtype or item, a priority, a source.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Lookup {
+    pub id: i64,
+    pub name: String,
+    #[serde(default)]
+    pub inactive_flag: Option<bool>,
+}
+
+/// A type/subtype/item combination a board allows (`typeSubTypeItemAssociations`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Association {
+    #[serde(default, rename = "type")]
+    pub kind: Option<Reference>,
+    #[serde(default)]
+    pub sub_type: Option<Reference>,
+    #[serde(default)]
+    pub item: Option<Reference>,
 }
 
 /// `ServiceNote`.

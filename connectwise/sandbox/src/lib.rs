@@ -14,6 +14,7 @@ pub mod faults;
 mod finance_seed;
 mod listing;
 mod routes;
+mod routing_seed;
 pub mod schema;
 pub mod seed;
 mod store;

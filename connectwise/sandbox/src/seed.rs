@@ -4,8 +4,8 @@
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::finance_seed;
 use crate::store::{Data, Table};
+use crate::{finance_seed, routing_seed};
 
 /// The API member the sandbox accepts (Bindery's), and the member identifier its changes are
 /// recorded under (`_info.updatedBy`, a note's `createdBy`).
@@ -62,6 +62,12 @@ pub struct Seed {
     pub agreements: Vec<Value>,
     pub additions: Vec<Value>,
     pub catalog: Vec<Value>,
+    pub board_types: Vec<Value>,
+    pub board_subtypes: Vec<Value>,
+    pub board_items: Vec<Value>,
+    pub board_associations: Vec<Value>,
+    pub priorities: Vec<Value>,
+    pub sources: Vec<Value>,
 }
 
 /// A site of `company` (its main one when `primary`).
@@ -120,6 +126,12 @@ impl Seed {
             agreements: Table::indexed_on(&["company/id"], &self.agreements),
             additions: Table::indexed_on(&["agreementId"], &self.additions),
             catalog: Table::from_rows(&self.catalog),
+            board_types: Table::from_rows(&self.board_types),
+            board_subtypes: Table::from_rows(&self.board_subtypes),
+            board_items: Table::from_rows(&self.board_items),
+            board_associations: Table::from_rows(&self.board_associations),
+            priorities: Table::from_rows(&self.priorities),
+            sources: Table::from_rows(&self.sources),
             ..Data::default()
         }
     }
@@ -196,6 +208,12 @@ impl Seed {
             agreements: finance_seed::agreements(),
             additions: finance_seed::additions(),
             catalog: finance_seed::catalog(),
+            board_types: routing_seed::types(),
+            board_subtypes: routing_seed::subtypes(),
+            board_items: routing_seed::items(),
+            board_associations: routing_seed::associations(),
+            priorities: routing_seed::priorities(),
+            sources: routing_seed::sources(),
         }
     }
 }

@@ -243,6 +243,14 @@ pub struct Data {
     pub catalog: Table,
     /// (agreement id, configuration id) pairs: the configurations an agreement covers.
     pub agreement_configurations: Vec<(i64, i64)>,
+    /// Ticket routing: each board's types, subtypes, items and allowed combinations, and the
+    /// priorities and sources.
+    pub board_types: Table,
+    pub board_subtypes: Table,
+    pub board_items: Table,
+    pub board_associations: Table,
+    pub priorities: Table,
+    pub sources: Table,
 }
 
 /// The current UTC time as ConnectWise writes it: `2026-11-21T20:31:05Z`.

@@ -229,6 +229,7 @@ async fn create(
                     contact_name: t.contact_name.clone(),
                     contact: contact.map(Reference::id),
                     site: t.site_id.map(Reference::id),
+                    ..CwNewTicket::default()
                 })
                 .await;
             log(

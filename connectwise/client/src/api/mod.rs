@@ -4,9 +4,11 @@ mod callbacks;
 mod companies;
 mod configurations;
 mod finance;
+mod routing;
 pub(crate) mod service;
 mod system;
 
+pub use routing::BoardLookup;
 pub use service::TICKETS_PER_SEARCH;
 
 use crate::conditions::Condition;

@@ -71,3 +71,30 @@ async fn agreements_additions_and_covered_configurations() {
     assert!(c.covered_configurations(1).await.unwrap().is_empty());
     sb.stop().await;
 }
+
+#[tokio::test]
+async fn a_board_s_routing_and_the_priorities_and_sources_are_read() {
+    let sb = sandbox().await;
+    let c = client(&sb);
+    let names = |l: Vec<connectwise_client::model::Lookup>| -> Vec<String> {
+        l.into_iter().map(|l| l.name).collect()
+    };
+    let types = c.board_lookups(1, BoardLookup::Types).await.unwrap();
+    assert_eq!(names(types), ["Alert", "Maintenance"]);
+    let items = c.board_lookups(1, BoardLookup::Items).await.unwrap();
+    assert_eq!(names(items), ["Server", "Workstation"]);
+    let subtypes = c.board_lookups(2, BoardLookup::Subtypes).await.unwrap();
+    assert_eq!(names(subtypes), ["Hardware", "Software"]);
+    let allowed = c.board_associations(1).await.unwrap();
+    assert!(allowed.iter().any(|a| {
+        a.kind.as_ref().and_then(|k| k.id) == Some(1)
+            && a.sub_type.as_ref().and_then(|s| s.id) == Some(1)
+            && a.item.as_ref().and_then(|i| i.id) == Some(2)
+    }));
+    assert_eq!(c.priorities().await.unwrap().len(), 4);
+    assert_eq!(
+        names(c.sources().await.unwrap()),
+        ["Email", "Monitoring", "Phone"]
+    );
+    sb.stop().await;
+}

@@ -210,6 +210,14 @@ async fn tickets_open_take_notes_and_configurations_and_close() {
             contact_name: None,
             contact: Some(Reference::id(1)),
             site: Some(Reference::id(2)),
+            // Routed: Alert / Disk / Server, High, from Monitoring (the sandbox's seed).
+            kind: Some(Reference::id(1)),
+            sub_type: Some(Reference::id(1)),
+            item: Some(Reference::id(1)),
+            priority: Some(Reference::id(2)),
+            source: Some(Reference::id(3)),
+            severity: Some("High".into()),
+            impact: None,
         })
         .await
         .unwrap();

@@ -3,6 +3,7 @@
 mod company;
 mod finance;
 mod records;
+mod routing;
 mod service;
 mod system;
 mod ticket_parts;
@@ -33,6 +34,7 @@ pub fn router(sb: Arc<Sandbox>) -> Router {
         .merge(company::router())
         .merge(finance::router())
         .merge(service::router())
+        .merge(routing::router())
         .merge(ticket_parts::router())
         .merge(system::router())
         .route("/system/info", get(system_info))

@@ -204,6 +204,11 @@ fn complete_ticket(
     };
     let board_id = board["id"].as_i64();
     record.insert("board".into(), reference_to(board, &["name"]));
+    problems.extend(super::routing::resolve_routing(
+        data,
+        &mut record,
+        board_id.unwrap_or_default(),
+    ));
     let on_board: Vec<&Value> = data
         .board_statuses
         .values()

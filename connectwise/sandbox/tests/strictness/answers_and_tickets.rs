@@ -218,6 +218,15 @@ async fn every_returned_object_matches_its_schema() {
         ("finance/agreements", "Agreement"),
         ("finance/agreements/1/additions", "Addition"),
         ("procurement/catalog", "CatalogItem"),
+        ("service/boards/1/types", "BoardType"),
+        ("service/boards/1/subtypes", "BoardSubType"),
+        ("service/boards/1/items", "BoardItem"),
+        (
+            "service/boards/1/typeSubTypeItemAssociations",
+            "BoardTypeSubTypeItemAssociation",
+        ),
+        ("service/priorities", "Priority"),
+        ("service/sources", "Source"),
         ("company/configurations", "Company.Configuration"),
         ("company/configurations/types", "ConfigurationType"),
         (

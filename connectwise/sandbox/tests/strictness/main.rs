@@ -91,6 +91,7 @@ fn configuration() -> Value {
 mod answers_and_tickets;
 mod finance;
 mod requests;
+mod routing;
 mod sites;
 
 /// A plain HTTP client (rustls needs its ring provider installed before any client is built).
