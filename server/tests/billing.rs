@@ -71,6 +71,14 @@ fn line(lines: &[BillingLine], product: i64) -> BillingLine {
         .unwrap()
 }
 
+/// The request was refused, naming `field`.
+fn assert_refused<T: std::fmt::Debug>(result: &Result<T, OpError>, field: &str) {
+    assert!(
+        matches!(result, Err(OpError::Invalid { field: Some(f), .. }) if *f == field),
+        "{result:?}"
+    );
+}
+
 /// Queues a billing run now and waits for it.
 async fn bill(w: &World) {
     let job = BillAgreement {
@@ -94,46 +102,17 @@ async fn additions_follow_the_device_count_and_never_drop_steeply_on_their_own()
         ..request()
     };
     let refused = ops.set_billing(p, &globex_agreement).await;
+    assert_refused(&refused, "agreementId");
     let missing = BillingRequest {
         agreement_id: 99,
         ..request()
     };
-    let nowhere = ops.set_billing(p, &missing).await;
-    assert!(
-        matches!(
-            &nowhere,
-            Err(OpError::Invalid {
-                field: Some("agreementId"),
-                ..
-            })
-        ),
-        "{nowhere:?}"
-    );
-    assert!(
-        matches!(
-            &refused,
-            Err(OpError::Invalid {
-                field: Some("agreementId"),
-                ..
-            })
-        ),
-        "{refused:?}"
-    );
+    assert_refused(&ops.set_billing(p, &missing).await, "agreementId");
     let inactive = BillingRequest {
         workstation_product: Some("MANAGED-LEGACY"),
         ..request()
     };
-    let refused = ops.set_billing(p, &inactive).await;
-    assert!(
-        matches!(
-            &refused,
-            Err(OpError::Invalid {
-                field: Some("workstationProduct"),
-                ..
-            })
-        ),
-        "{refused:?}"
-    );
+    assert_refused(&ops.set_billing(p, &inactive).await, "workstationProduct");
     assert!(w.store.policy_billing(p).await.unwrap().is_none());
 
     // Billed: the first quantities wait for a person, and nothing is written yet. The
