@@ -79,6 +79,22 @@ fn assert_refused<T: std::fmt::Debug>(result: &Result<T, OpError>, field: &str) 
     );
 }
 
+/// Only the workstations, as MANAGED-WS.
+fn workstations_only() -> BillingRequest<'static> {
+    BillingRequest {
+        server_product: None,
+        ..request()
+    }
+}
+
+/// A billing run as it would go an hour after the workstations' last write.
+async fn bill_an_hour_later(w: &World, ops: &Ops<'_>) {
+    let mut rec = line(&ops.billing_lines().await.unwrap(), WORKSTATION).addition;
+    rec.written_ms = rec.written_ms.map(|t| t - 2 * 3_600_000);
+    w.store.record_billed_addition(&rec).await.unwrap();
+    bill(w).await;
+}
+
 /// Queues a billing run now and waits for it.
 async fn bill(w: &World) {
     let job = BillAgreement {
@@ -173,12 +189,9 @@ async fn additions_follow_the_device_count_and_never_drop_steeply_on_their_own()
     w.enroll_with(p, 9, facts(9, "Windows 11 Pro")).await;
     w.engine.wake();
     w.settled().await;
-    let mut rec = line(&ops.billing_lines().await.unwrap(), WORKSTATION).addition;
     bill(&w).await;
     assert_eq!(quantity(&w, WORKSTATION), 3.0, "written minutes ago: later");
-    rec.written_ms = rec.written_ms.map(|t| t - 2 * 3_600_000);
-    w.store.record_billed_addition(&rec).await.unwrap();
-    bill(&w).await;
+    bill_an_hour_later(&w, &ops).await;
     assert_eq!(quantity(&w, WORKSTATION), 4.0);
 
     // Three of the four leave at once (an outage looks the same): the drop waits.
@@ -186,10 +199,7 @@ async fn additions_follow_the_device_count_and_never_drop_steeply_on_their_own()
         ops.retire_device(*d).await.unwrap();
     }
     w.settled().await;
-    let mut rec = line(&ops.billing_lines().await.unwrap(), WORKSTATION).addition;
-    rec.written_ms = rec.written_ms.map(|t| t - 2 * 3_600_000);
-    w.store.record_billed_addition(&rec).await.unwrap();
-    bill(&w).await;
+    bill_an_hour_later(&w, &ops).await;
     assert_eq!(quantity(&w, WORKSTATION), 4.0, "not cut on its own");
     let held = line(&ops.billing_lines().await.unwrap(), WORKSTATION);
     assert_eq!(held.addition.held_quantity, Some(1));
@@ -227,11 +237,7 @@ async fn several_additions_of_a_product_wait_for_a_person_to_choose() {
         "quantity": 5.0, "billedQuantity": 5.0, "billCustomer": "Billable",
     }));
     let ops = Ops::new(&w.store, None, Some(&*w.engine));
-    let only_ws = BillingRequest {
-        server_product: None,
-        ..request()
-    };
-    ops.set_billing(p, &only_ws).await.unwrap();
+    ops.set_billing(p, &workstations_only()).await.unwrap();
     w.settled().await;
     let held = line(&ops.billing_lines().await.unwrap(), WORKSTATION).addition;
     assert_eq!((held.addition_id, held.held_quantity), (None, None));
@@ -267,11 +273,7 @@ async fn under_the_month_s_high_a_device_that_leaves_is_billed_to_the_month_s_en
         max_drop_percent: 20,
     };
     ops.set_billing_rules(&rules).await.unwrap();
-    let only_ws = BillingRequest {
-        server_product: None,
-        ..request()
-    };
-    ops.set_billing(p, &only_ws).await.unwrap();
+    ops.set_billing(p, &workstations_only()).await.unwrap();
     w.settled().await;
     ops.approve_billing(MANAGED_SERVICES, WORKSTATION)
         .await
@@ -283,10 +285,7 @@ async fn under_the_month_s_high_a_device_that_leaves_is_billed_to_the_month_s_en
         ops.retire_device(*d).await.unwrap();
     }
     w.settled().await;
-    let mut rec = line(&ops.billing_lines().await.unwrap(), WORKSTATION).addition;
-    rec.written_ms = rec.written_ms.map(|t| t - 2 * 3_600_000);
-    w.store.record_billed_addition(&rec).await.unwrap();
-    bill(&w).await;
+    bill_an_hour_later(&w, &ops).await;
     let now = line(&ops.billing_lines().await.unwrap(), WORKSTATION);
     assert_eq!((now.devices, now.addition.held_quantity), (1, None));
     assert_eq!(now.addition.month_high, Some(3));
@@ -313,9 +312,8 @@ async fn the_agreement_covers_bound_configurations_and_lets_go_only_of_bindery_s
         .push((MANAGED_SERVICES, printer.0));
     let ops = Ops::new(&w.store, None, Some(&*w.engine));
     let covering = BillingRequest {
-        server_product: None,
         cover_configurations: true,
-        ..request()
+        ..workstations_only()
     };
     ops.set_billing(p, &covering).await.unwrap();
     w.settled().await;

@@ -160,13 +160,7 @@ impl Ops<'_> {
         let mut out = Vec::new();
         for agreement in self.store.billed_agreements().await? {
             let policies = self.store.agreement_billing(agreement).await?;
-            let devices: Vec<_> = self
-                .store
-                .billed_devices(agreement)
-                .await?
-                .into_iter()
-                .map(|(p, json)| (p, serde_json::from_str(&json).unwrap_or_default()))
-                .collect();
+            let devices = self.store.billed_devices(agreement).await?;
             let counts = billing::counts(&policies, &devices);
             for addition in self.store.billed_additions(Some(agreement)).await? {
                 let Some(&devices) = counts.get(&addition.product_id) else {

@@ -12,8 +12,7 @@ use std::collections::BTreeMap;
 
 use bindery_shared::{DeviceFacts, FactField};
 
-use crate::ids::PolicyId;
-use crate::store::{BilledAddition, PolicyBilling};
+use crate::store::{BilledAddition, BilledDevice, PolicyBilling};
 
 /// A quantity changes at most this often (a person's approval aside).
 pub const MIN_WRITE_GAP_MS: i64 = 3_600_000;
@@ -123,10 +122,7 @@ pub fn class_of(facts: &DeviceFacts) -> Class {
 
 /// How many devices count for each product (by product id): each device as its policy bills
 /// its class. Every product a policy names is present, at zero when no device counts.
-pub fn counts(
-    policies: &[PolicyBilling],
-    devices: &[(PolicyId, DeviceFacts)],
-) -> BTreeMap<i64, i64> {
+pub fn counts(policies: &[PolicyBilling], devices: &[BilledDevice]) -> BTreeMap<i64, i64> {
     let mut out = BTreeMap::new();
     for p in policies {
         for product in [&p.workstation_product, &p.server_product]
@@ -136,11 +132,11 @@ pub fn counts(
             out.entry(product.id).or_insert(0);
         }
     }
-    for (policy, facts) in devices {
-        let Some(p) = policies.iter().find(|p| p.policy_id == *policy) else {
+    for d in devices {
+        let Some(p) = policies.iter().find(|p| p.policy_id == d.policy_id) else {
             continue;
         };
-        let product = match class_of(facts) {
+        let product = match class_of(&d.facts) {
             Class::Workstation => &p.workstation_product,
             Class::Server => &p.server_product,
         };
@@ -210,7 +206,7 @@ pub fn decide(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ids::CompanyId;
+    use crate::ids::{CompanyId, PolicyId};
     use crate::store::Product;
 
     fn facts(os: &str) -> DeviceFacts {
@@ -244,13 +240,18 @@ mod tests {
             cover_configurations: false,
         };
         let policies = [policy(1, Some(10), Some(20)), policy(2, Some(10), None)];
+        let device = |policy: i64, os: &str| BilledDevice {
+            policy_id: PolicyId(policy),
+            facts: facts(os),
+            configuration_id: None,
+        };
         let devices = [
-            (PolicyId(1), facts("Windows 11 Pro")),
-            (PolicyId(1), facts("Windows Server 2022")),
-            (PolicyId(2), facts("macOS 15")),
+            device(1, "Windows 11 Pro"),
+            device(1, "Windows Server 2022"),
+            device(2, "macOS 15"),
             // Policy 2 bills no servers; policy 3 is not billed here.
-            (PolicyId(2), facts("Ubuntu Server 24.04")),
-            (PolicyId(3), facts("Windows 11 Pro")),
+            device(2, "Ubuntu Server 24.04"),
+            device(3, "Windows 11 Pro"),
         ];
         let counted = counts(&policies, &devices);
         assert_eq!(counted, BTreeMap::from([(10, 2), (20, 1)]));

@@ -6,7 +6,9 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::{Result, Store, now_ms};
-use crate::ids::{CompanyId, ConfigurationId, PolicyId};
+use bindery_shared::DeviceFacts;
+
+use crate::ids::{CompanyId, ConfigurationId, DeviceId, PolicyId};
 
 /// A policy's billing: its devices, by class, as products of an agreement of its company.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
@@ -33,6 +35,15 @@ pub struct PolicyBilling {
 pub struct Product {
     pub id: i64,
     pub identifier: String,
+}
+
+/// A device that counts for an agreement: its policy (whose products it is billed as), its
+/// facts (its class) and its configuration (which the agreement may cover).
+#[derive(Clone, Debug, PartialEq)]
+pub struct BilledDevice {
+    pub policy_id: PolicyId,
+    pub facts: DeviceFacts,
+    pub configuration_id: Option<ConfigurationId>,
 }
 
 /// Bindery's record of one (agreement, product) addition.
@@ -234,20 +245,11 @@ impl Store {
         Ok(())
     }
 
-    /// The facts of every device that counts for the agreement: not retired, in a policy
-    /// billed to it, and bound in that policy's company. With the policy, for its products.
-    pub async fn billed_devices(&self, agreement_id: i64) -> Result<Vec<(PolicyId, String)>> {
-        let rows = self.billed_bindings(agreement_id).await?;
-        Ok(rows.into_iter().map(|(p, facts, _)| (p, facts)).collect())
-    }
-
-    /// As `billed_devices`, with each device's configuration.
-    pub async fn billed_bindings(
-        &self,
-        agreement_id: i64,
-    ) -> Result<Vec<(PolicyId, String, Option<ConfigurationId>)>> {
-        let rows: Vec<(PolicyId, String, Option<ConfigurationId>)> = sqlx::query_as(
-            "SELECT d.policy_id, d.facts_json, b.configuration_id FROM devices d \
+    /// Every device that counts for the agreement: not retired, in a policy billed to it, and
+    /// bound in that policy's company; its facts decoded as every device's are.
+    pub async fn billed_devices(&self, agreement_id: i64) -> Result<Vec<BilledDevice>> {
+        let rows: Vec<(DeviceId, PolicyId, String, Option<ConfigurationId>)> = sqlx::query_as(
+            "SELECT d.id, d.policy_id, d.facts_json, b.configuration_id FROM devices d \
              JOIN policy_billing pb ON pb.policy_id = d.policy_id \
              JOIN bindings b ON b.device_id = d.id AND b.company_id = pb.company_id \
              WHERE pb.agreement_id = $1 AND d.retired_ms IS NULL AND b.state = 'bound'",
@@ -255,7 +257,14 @@ impl Store {
         .bind(agreement_id)
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows)
+        Ok(rows
+            .into_iter()
+            .map(|(id, policy_id, json, configuration_id)| BilledDevice {
+                policy_id,
+                facts: super::devices::stored_facts(id, &json),
+                configuration_id,
+            })
+            .collect())
     }
 
     /// Every configuration Bindery has bound in `company`, whatever its state now: the ones it

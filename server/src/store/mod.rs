@@ -34,7 +34,7 @@ pub use activity::{Activity, COUNTED_AT_MOST as ACTIVITY_COUNTED_AT_MOST};
 pub use admins::{Admin, AdminSession};
 pub use alert_events::AlertInput;
 pub use alerts::{Alert, AlertFilter, AlertIntake, AlertState};
-pub use billing::{BilledAddition, PolicyBilling, Product};
+pub use billing::{BilledAddition, BilledDevice, PolicyBilling, Product};
 pub use bindings::{Binding, BindingState, LinkState, PersonChoice, PolicyBindings};
 pub use device_list::{DeviceFilter, DeviceListRow};
 pub use devices::{Device, DeviceAuth, facts_for_storage};

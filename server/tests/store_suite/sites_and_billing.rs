@@ -130,7 +130,15 @@ on_both!(
         assert_eq!(store.billed_agreements().await.unwrap(), [7]);
         let counted = store.billed_devices(7).await.unwrap();
         assert_eq!(counted.len(), 1, "{counted:?}");
-        assert_eq!(counted[0].0, p.id);
+        assert_eq!(counted[0].policy_id, p.id);
+        assert_eq!(
+            counted[0].configuration_id,
+            Some(ConfigurationId(devices[0].0 + 100))
+        );
+        assert_eq!(
+            counted[0].facts.get(bindery_shared::FactField::OsInfo),
+            Some("Windows 1")
+        );
 
         // One record per (agreement, product), kept across settings saved again.
         let recs = store.billed_additions(Some(7)).await.unwrap();

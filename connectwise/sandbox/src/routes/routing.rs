@@ -38,13 +38,19 @@ fn of_board(board: i64) -> impl Fn(&Value) -> bool {
     move |r| r["board"]["id"].as_i64() == Some(board)
 }
 
-/// The board in the path, which must exist.
-fn board(sb: &Sandbox, raw: &str) -> Result<i64> {
+/// The records of `pick` on the board in the path, which must exist.
+fn list_on_board(
+    sb: &Sandbox,
+    raw: &str,
+    call: &ListCall,
+    schema: &str,
+    pick: impl Fn(&Data) -> &Table,
+) -> Result<Response> {
     let id = parse_id(raw, "Board")?;
     if sb.data().boards.get(id).is_none() {
         return Err(ApiError::not_found("Board"));
     }
-    Ok(id)
+    call.list(sb, schema, pick, of_board(id))
 }
 
 async fn list_types(
@@ -52,8 +58,7 @@ async fn list_types(
     Path(id): Path<String>,
     call: ListCall,
 ) -> Result<Response> {
-    let id = board(&sb, &id)?;
-    call.list(&sb, "BoardType", |d| &d.board_types, of_board(id))
+    list_on_board(&sb, &id, &call, "BoardType", |d| &d.board_types)
 }
 
 async fn list_subtypes(
@@ -61,8 +66,7 @@ async fn list_subtypes(
     Path(id): Path<String>,
     call: ListCall,
 ) -> Result<Response> {
-    let id = board(&sb, &id)?;
-    call.list(&sb, "BoardSubType", |d| &d.board_subtypes, of_board(id))
+    list_on_board(&sb, &id, &call, "BoardSubType", |d| &d.board_subtypes)
 }
 
 async fn list_items(
@@ -70,8 +74,7 @@ async fn list_items(
     Path(id): Path<String>,
     call: ListCall,
 ) -> Result<Response> {
-    let id = board(&sb, &id)?;
-    call.list(&sb, "BoardItem", |d| &d.board_items, of_board(id))
+    list_on_board(&sb, &id, &call, "BoardItem", |d| &d.board_items)
 }
 
 async fn list_associations(
@@ -79,13 +82,8 @@ async fn list_associations(
     Path(id): Path<String>,
     call: ListCall,
 ) -> Result<Response> {
-    let id = board(&sb, &id)?;
-    call.list(
-        &sb,
-        "BoardTypeSubTypeItemAssociation",
-        |d| &d.board_associations,
-        of_board(id),
-    )
+    let schema = "BoardTypeSubTypeItemAssociation";
+    list_on_board(&sb, &id, &call, schema, |d| &d.board_associations)
 }
 
 async fn list_priorities(State(sb): State<Arc<Sandbox>>, call: ListCall) -> Result<Response> {

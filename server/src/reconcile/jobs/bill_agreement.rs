@@ -49,11 +49,7 @@ async fn bill(store: &Store, client: &Client, agreement_id: i64) -> Result<(), J
     let Some(first) = policies.first() else {
         return Ok(());
     };
-    let bound = store.billed_bindings(agreement_id).await?;
-    let devices: Vec<_> = bound
-        .iter()
-        .map(|(policy, json, _)| (*policy, serde_json::from_str(json).unwrap_or_default()))
-        .collect();
+    let devices = store.billed_devices(agreement_id).await?;
     let counts = billing::counts(&policies, &devices);
     let rules = BillingRules::from_stored(store.setting(billing::RULES).await?.as_deref());
     let month = billing::month_of(now_ms());
@@ -108,10 +104,10 @@ async fn bill(store: &Store, client: &Client, agreement_id: i64) -> Result<(), J
     if covering.is_empty() {
         return Ok(());
     }
-    let wanted: BTreeSet<ConfigurationId> = bound
+    let wanted: BTreeSet<ConfigurationId> = devices
         .iter()
-        .filter(|(policy, _, _)| covering.contains(policy))
-        .filter_map(|(_, _, config)| *config)
+        .filter(|d| covering.contains(&d.policy_id))
+        .filter_map(|d| d.configuration_id)
         .collect();
     let known = store.configurations_known_in(first.company_id).await?;
     cover(store, client, agreement_id, &wanted, &known).await
