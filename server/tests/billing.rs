@@ -358,3 +358,21 @@ async fn the_agreement_covers_bound_configurations_and_lets_go_only_of_bindery_s
     assert_eq!(logged.len(), 1, "{logged:?}");
     w.finish().await;
 }
+
+#[tokio::test]
+async fn billing_stops_when_its_policy_is_linked_to_another_company_even_after_an_unlink() {
+    let w = world().await;
+    let (p, _) = acme_office(&w, 1, 0).await;
+    let ops = Ops::new(&w.store, None, Some(&*w.engine));
+    ops.set_billing(p, &workstations_only()).await.unwrap();
+    ops.unlink(p).await.unwrap();
+    ops.link(p, ACME).await.unwrap();
+    assert!(
+        w.store.policy_billing(p).await.unwrap().is_some(),
+        "the same company"
+    );
+    ops.unlink(p).await.unwrap();
+    ops.link(p, CompanyId(3)).await.unwrap();
+    assert!(w.store.policy_billing(p).await.unwrap().is_none(), "Globex");
+    w.finish().await;
+}

@@ -103,7 +103,7 @@ impl Ops<'_> {
         company_id: CompanyId,
         site_id: Option<i64>,
     ) -> Result<Policy, OpError> {
-        let before = self.store.policy(policy_id).await?;
+        self.store.policy(policy_id).await?;
         let name = self.company_name(company_id).await?;
         let site = match site_id {
             None => None,
@@ -113,9 +113,10 @@ impl Ops<'_> {
             .store
             .link_policy_at(policy_id, Some((company_id, &name)), site.as_ref())
             .await?;
-        // Billing is to an agreement of the company: linked elsewhere, it stops (and the old
-        // agreement's drop waits for a person).
-        if before.cw_company_id.is_some_and(|c| c != company_id) {
+        // Billing is to an agreement of the company it was set for: linked elsewhere (even
+        // after an unlink), it stops, and the old agreement's drop waits for a person.
+        let billed = self.store.policy_billing(policy_id).await?;
+        if billed.is_some_and(|b| b.company_id != company_id) {
             self.clear_billing(policy_id).await?;
         }
         queue::policy_linked(self.store, policy_id).await?;
