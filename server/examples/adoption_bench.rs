@@ -111,7 +111,7 @@ async fn main() {
     // The preview, with the client warm as in a running server (its one-time codebase
     // discovery done).
     engine
-        .shared_client()
+        .shared_client(bindery_server::ids::IntegrationId::FIRST)
         .await
         .unwrap()
         .get_company(ACME.0)
@@ -120,7 +120,7 @@ async fn main() {
     sb.sandbox.clear_requests();
     let started = Instant::now();
     let preview = Ops::new(store, None, Some(&engine))
-        .preview_link(policy.id, ACME)
+        .preview_link(policy.id, (bindery_server::ids::IntegrationId::FIRST, ACME))
         .await
         .unwrap();
     let preview_time = started.elapsed();

@@ -108,7 +108,9 @@ async fn main() {
         .writes
         .load(std::sync::atomic::Ordering::Relaxed);
     let started = Instant::now();
-    queue::sync_company(store, ACME).await.unwrap();
+    queue::sync_company(store, bindery_server::ids::IntegrationId::FIRST, ACME)
+        .await
+        .unwrap();
     engine.wake();
     loop {
         let c = store.job_counts().await.unwrap();

@@ -116,17 +116,29 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 
 async fn callbacks(closes: usize, rate: u64) {
     let b = bench().await;
-    let mut rules = integration::choices(&b.store)
+    let mut rules = integration::choices(&b.store, bindery_server::ids::IntegrationId::FIRST)
         .await
         .unwrap()
         .unwrap()
         .tickets;
     rules.max_open_alerts = closes as u32 + 1;
-    integration::save_ticket_rules(&b.store, rules, CloseRule::Untouched, CloseRule::Untouched)
-        .await
-        .unwrap();
+    integration::save_ticket_rules(
+        &b.store,
+        bindery_server::ids::IntegrationId::FIRST,
+        rules,
+        CloseRule::Untouched,
+        CloseRule::Untouched,
+    )
+    .await
+    .unwrap();
     let (state, _) = testkit::serve_engine(&b.store, &b.key, &b.engine).await;
-    assert!(state.ops().register_callbacks().await.registered);
+    assert!(
+        state
+            .ops()
+            .register_callbacks(bindery_server::ids::IntegrationId::FIRST)
+            .await
+            .registered
+    );
     let d = device(&b).await;
     let events: Vec<AlertEvent> = (0..closes)
         .map(|n| AlertEvent {
@@ -269,7 +281,12 @@ async fn poll(tickets: usize) {
     tx.commit().await.unwrap();
     b.sb.sandbox.clear_requests();
     let started = Instant::now();
-    b.store.enqueue(&queue::poll_tickets_job()).await.unwrap();
+    b.store
+        .enqueue(&queue::poll_tickets_job(
+            bindery_server::ids::IntegrationId::FIRST,
+        ))
+        .await
+        .unwrap();
     b.engine.wake();
     settled(&b.store).await;
     let took = started.elapsed();

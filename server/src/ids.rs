@@ -83,6 +83,19 @@ ids! {
     TicketId;
     /// An alert a monitor raised (`alerts.id`).
     AlertId;
+    /// A ConnectWise instance the server talks to (`integrations.id`).
+    IntegrationId;
+}
+
+impl IntegrationId {
+    /// The integration every server had before there could be several: what the settings
+    /// became on upgrade, and what records written before then live in.
+    pub const FIRST: IntegrationId = IntegrationId(1);
+
+    /// For serde: payloads and bodies written before there were several mean the first.
+    pub fn first() -> IntegrationId {
+        IntegrationId::FIRST
+    }
 }
 
 #[cfg(test)]

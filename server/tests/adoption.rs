@@ -90,7 +90,10 @@ async fn a_full_company_is_adopted_by_each_key_previewed_exactly_and_never_dupli
     // The preview: one read of the company, no write, and the plan the link will carry out.
     w.sb.sandbox.clear_requests();
     let ops = Ops::new(&w.store, None, Some(&*w.engine));
-    let preview = ops.preview_link(p.id, ACME).await.unwrap();
+    let preview = ops
+        .preview_link(p.id, (bindery_server::ids::IntegrationId::FIRST, ACME))
+        .await
+        .unwrap();
     let requests = w.requests();
     assert!(requests.iter().all(|(m, _)| m == "GET"), "{requests:?}");
     assert_eq!(
@@ -204,7 +207,9 @@ async fn a_full_company_is_adopted_by_each_key_previewed_exactly_and_never_dupli
 
     // A re-sync of the settled company reads and writes nothing.
     w.sb.sandbox.clear_requests();
-    queue::sync_company(&w.store, ACME).await.unwrap();
+    queue::sync_company(&w.store, bindery_server::ids::IntegrationId::FIRST, ACME)
+        .await
+        .unwrap();
     w.engine.wake();
     w.settled().await;
     assert!(
@@ -263,10 +268,11 @@ async fn a_full_company_is_adopted_by_each_key_previewed_exactly_and_never_dupli
 #[tokio::test]
 async fn adoption_keys_can_be_switched_off_and_type_rules_applied() {
     let w = world().await;
-    let mut choices = bindery_server::integration::choices(&w.store)
-        .await
-        .unwrap()
-        .unwrap();
+    let mut choices =
+        bindery_server::integration::choices(&w.store, bindery_server::ids::IntegrationId::FIRST)
+            .await
+            .unwrap()
+            .unwrap();
     choices.adoption.by_serial = false;
     choices.adoption.apply_type_rules = true;
     w.store

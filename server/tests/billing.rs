@@ -98,6 +98,7 @@ async fn bill_an_hour_later(w: &World, ops: &Ops<'_>) {
 /// Queues a billing run now and waits for it.
 async fn bill(w: &World) {
     let job = BillAgreement {
+        integration: bindery_server::ids::IntegrationId::FIRST,
         agreement_id: MANAGED_SERVICES,
     }
     .job();
@@ -162,10 +163,18 @@ async fn additions_follow_the_device_count_and_never_drop_steeply_on_their_own()
         only_path: Some("/additions".into()),
         ..Faults::default()
     });
-    ops.approve_billing(MANAGED_SERVICES, WORKSTATION)
-        .await
-        .unwrap();
-    ops.approve_billing(MANAGED_SERVICES, SERVER).await.unwrap();
+    ops.approve_billing(
+        (bindery_server::ids::IntegrationId::FIRST, MANAGED_SERVICES),
+        WORKSTATION,
+    )
+    .await
+    .unwrap();
+    ops.approve_billing(
+        (bindery_server::ids::IntegrationId::FIRST, MANAGED_SERVICES),
+        SERVER,
+    )
+    .await
+    .unwrap();
     w.settled().await;
     w.sb.sandbox.set_faults(Faults::default());
     let creates =
@@ -209,9 +218,12 @@ async fn additions_follow_the_device_count_and_never_drop_steeply_on_their_own()
             .unwrap()
             .contains("drop from 4 to 1")
     );
-    ops.approve_billing(MANAGED_SERVICES, WORKSTATION)
-        .await
-        .unwrap();
+    ops.approve_billing(
+        (bindery_server::ids::IntegrationId::FIRST, MANAGED_SERVICES),
+        WORKSTATION,
+    )
+    .await
+    .unwrap();
     w.settled().await;
     assert_eq!(quantity(&w, WORKSTATION), 1.0);
     let logged = w
@@ -246,16 +258,29 @@ async fn several_additions_of_a_product_wait_for_a_person_to_choose() {
         "{held:?}"
     );
     assert!(
-        ops.approve_billing(MANAGED_SERVICES, WORKSTATION)
-            .await
-            .is_err(),
+        ops.approve_billing(
+            (bindery_server::ids::IntegrationId::FIRST, MANAGED_SERVICES),
+            WORKSTATION
+        )
+        .await
+        .is_err(),
         "choose first"
     );
-    let refused = ops.choose_addition(MANAGED_SERVICES, WORKSTATION, 99).await;
+    let refused = ops
+        .choose_addition(
+            (bindery_server::ids::IntegrationId::FIRST, MANAGED_SERVICES),
+            WORKSTATION,
+            99,
+        )
+        .await;
     assert!(matches!(refused, Err(OpError::Invalid { .. })));
-    ops.choose_addition(MANAGED_SERVICES, WORKSTATION, 1)
-        .await
-        .unwrap();
+    ops.choose_addition(
+        (bindery_server::ids::IntegrationId::FIRST, MANAGED_SERVICES),
+        WORKSTATION,
+        1,
+    )
+    .await
+    .unwrap();
     w.settled().await;
     let rec = line(&ops.billing_lines().await.unwrap(), WORKSTATION).addition;
     assert_eq!((rec.addition_id, rec.held_quantity), (Some(1), Some(2)));
@@ -275,9 +300,12 @@ async fn under_the_month_s_high_a_device_that_leaves_is_billed_to_the_month_s_en
     ops.set_billing_rules(&rules).await.unwrap();
     ops.set_billing(p, &workstations_only()).await.unwrap();
     w.settled().await;
-    ops.approve_billing(MANAGED_SERVICES, WORKSTATION)
-        .await
-        .unwrap();
+    ops.approve_billing(
+        (bindery_server::ids::IntegrationId::FIRST, MANAGED_SERVICES),
+        WORKSTATION,
+    )
+    .await
+    .unwrap();
     w.settled().await;
     assert_eq!(quantity(&w, WORKSTATION), 3.0);
     // Two leave: the month's high stays billed, and nothing waits for a person.
@@ -366,13 +394,17 @@ async fn billing_stops_when_its_policy_is_linked_to_another_company_even_after_a
     let ops = Ops::new(&w.store, None, Some(&*w.engine));
     ops.set_billing(p, &workstations_only()).await.unwrap();
     ops.unlink(p).await.unwrap();
-    ops.link(p, ACME).await.unwrap();
+    ops.link(p, (bindery_server::ids::IntegrationId::FIRST, ACME))
+        .await
+        .unwrap();
     assert!(
         w.store.policy_billing(p).await.unwrap().is_some(),
         "the same company"
     );
     ops.unlink(p).await.unwrap();
-    ops.link(p, CompanyId(3)).await.unwrap();
+    ops.link(p, (bindery_server::ids::IntegrationId::FIRST, CompanyId(3)))
+        .await
+        .unwrap();
     assert!(w.store.policy_billing(p).await.unwrap().is_none(), "Globex");
     w.finish().await;
 }

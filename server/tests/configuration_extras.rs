@@ -84,9 +84,13 @@ async fn every_configuration_links_back_to_its_device_page() {
     assert!(w.sb.sandbox.data().configurations.update(id, |c| {
         c.as_object_mut().unwrap().remove("managementLink");
     }));
-    queue::sync_company(&w.store, CompanyId(ACME))
-        .await
-        .unwrap();
+    queue::sync_company(
+        &w.store,
+        bindery_server::ids::IntegrationId::FIRST,
+        CompanyId(ACME),
+    )
+    .await
+    .unwrap();
     w.engine.wake();
     w.settled().await;
     assert_eq!(
@@ -94,9 +98,13 @@ async fn every_configuration_links_back_to_its_device_page() {
         format!("https://bindery.example.net/console/devices/{d}")
     );
     w.sb.sandbox.clear_requests();
-    queue::sync_company(&w.store, CompanyId(ACME))
-        .await
-        .unwrap();
+    queue::sync_company(
+        &w.store,
+        bindery_server::ids::IntegrationId::FIRST,
+        CompanyId(ACME),
+    )
+    .await
+    .unwrap();
     w.engine.wake();
     w.settled().await;
     let methods: Vec<String> = w.requests().into_iter().map(|(m, _)| m).collect();
@@ -124,9 +132,13 @@ async fn the_user_s_contact_is_set_follows_a_new_user_and_a_person_s_choice_stay
     assert!(w.sb.sandbox.data().configurations.update(id, |c| {
         c["contact"] = serde_json::json!({"id": 3, "name": "John Smith"});
     }));
-    queue::sync_company(&w.store, CompanyId(ACME))
-        .await
-        .unwrap();
+    queue::sync_company(
+        &w.store,
+        bindery_server::ids::IntegrationId::FIRST,
+        CompanyId(ACME),
+    )
+    .await
+    .unwrap();
     w.engine.wake();
     w.settled().await;
     assert_eq!(contact_id(&w.configs(1)[0]), Some(3));

@@ -205,8 +205,20 @@ async fn choices_must_fit_what_connectwise_offers() {
         "{:?}",
         good.problems(&catalog)
     );
-    save_choices(&store, &catalog, &good).await.unwrap();
-    assert_eq!(choices(&store).await.unwrap(), Some(good.clone()));
+    save_choices(
+        &store,
+        bindery_server::ids::IntegrationId::FIRST,
+        &catalog,
+        &good,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        choices(&store, bindery_server::ids::IntegrationId::FIRST)
+            .await
+            .unwrap(),
+        Some(good.clone())
+    );
     assert_eq!(
         bindery_server::reconcile::plan::BindingSettings::from_choices(&good).type_rules[0].type_id,
         2
@@ -260,9 +272,20 @@ async fn choices_must_fit_what_connectwise_offers() {
             "missing {expected:?} in\n{problems}"
         );
     }
-    assert!(save_choices(&store, &catalog, &bad).await.is_err());
+    assert!(
+        save_choices(
+            &store,
+            bindery_server::ids::IntegrationId::FIRST,
+            &catalog,
+            &bad
+        )
+        .await
+        .is_err()
+    );
     assert_eq!(
-        choices(&store).await.unwrap(),
+        choices(&store, bindery_server::ids::IntegrationId::FIRST)
+            .await
+            .unwrap(),
         Some(good),
         "refused choices change nothing"
     );

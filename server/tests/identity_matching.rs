@@ -225,6 +225,7 @@ fn bound(device_id: bindery_server::ids::DeviceId, state: BindingState, n: i64) 
     Binding {
         device_id,
         state,
+        integration_id: bindery_server::ids::IntegrationId::FIRST,
         company_id: Some(CompanyId(2)),
         configuration_id: Some(ConfigurationId(100 + n)),
         error: None,

@@ -75,6 +75,19 @@ async fn every_documented_operation_answers_as_the_document_says() {
         ok(&s, t, get.clone(), "/contact-mappings", None).await,
         maps
     );
+    // Instances: today's settings are the first; a second is added, renamed, named by a call
+    // (nothing set up there yet), and removed.
+    let listed = ok(&s, t, get.clone(), "/integrations", None).await;
+    assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
+    let named = json!({"name": "Acquired"});
+    let added = ok(&s, t, Method::POST, "/integrations", Some(named)).await;
+    let iid = added["id"].as_i64().unwrap();
+    let renamed = json!({"name": "Acquired MSP"});
+    let i = format!("/integrations/{iid}");
+    ok(&s, t, Method::PATCH, &i, Some(renamed)).await;
+    let unset = format!("/integration?integration={iid}");
+    assert_eq!(ok(&s, t, get.clone(), &unset, None).await, Value::Null);
+    ok(&s, t, Method::DELETE, &i, None).await;
     ok(&s, t, get.clone(), "/identity", None).await;
     let identity = json!({"autoApproveSilentDays": null});
     ok(&s, t, Method::PUT, "/identity", Some(identity)).await;

@@ -18,12 +18,14 @@ const WAREHOUSE: i64 = 3;
 /// Globex's main site.
 const GLOBEX_MAIN: i64 = 4;
 
+const FIRST: bindery_server::ids::IntegrationId = bindery_server::ids::IntegrationId::FIRST;
+
 fn site(config: &Value) -> Option<i64> {
     config["site"]["id"].as_i64()
 }
 
 async fn resync(w: &World) {
-    queue::sync_company(&w.store, ACME).await.unwrap();
+    queue::sync_company(&w.store, FIRST, ACME).await.unwrap();
     w.engine.wake();
     w.settled().await;
 }
@@ -37,7 +39,7 @@ async fn a_linked_site_is_on_every_configuration_and_ticket_and_is_kept_there() 
 
     // A site of another company, or none at all, is refused and links nothing.
     for wrong in [GLOBEX_MAIN, 99] {
-        let refused = ops.link_at_site(p.id, ACME, Some(wrong)).await;
+        let refused = ops.link_at_site(p.id, (FIRST, ACME), Some(wrong)).await;
         assert!(
             matches!(
                 &refused,
@@ -51,7 +53,10 @@ async fn a_linked_site_is_on_every_configuration_and_ticket_and_is_kept_there() 
     }
     assert_eq!(w.store.policy(p.id).await.unwrap().cw_company_id, None);
 
-    let linked = ops.link_at_site(p.id, ACME, Some(BERLIN)).await.unwrap();
+    let linked = ops
+        .link_at_site(p.id, (FIRST, ACME), Some(BERLIN))
+        .await
+        .unwrap();
     let shown = linked.cw_site.unwrap();
     assert_eq!((shown.id, shown.name.as_str()), (BERLIN, "Berlin Office"));
     w.settled().await;
@@ -100,7 +105,7 @@ async fn a_linked_site_is_on_every_configuration_and_ticket_and_is_kept_there() 
     assert_eq!(site(&tickets[0]), Some(BERLIN));
 
     // Linked again without a site: Bindery has no opinion, so a person's site stays.
-    ops.link(p.id, ACME).await.unwrap();
+    ops.link(p.id, (FIRST, ACME)).await.unwrap();
     w.settled().await;
     assert!(w.store.policy(p.id).await.unwrap().cw_site.is_none());
     assert!(w.sb.sandbox.data().configurations.update(id, |c| {

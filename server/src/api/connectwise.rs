@@ -1,25 +1,39 @@
-//! `/api/connectwise/v1/callback`: where ConnectWise posts when a ticket changes. Nothing in
+//! `/api/connectwise/v1/callback[/{integration}]`: where ConnectWise posts when a ticket changes. Nothing in
 //! the message is trusted until its signature checks out (`reconcile::callbacks`); the answer
 //! is 200 for every message taken, repeated or ignored (ConnectWise need not send it again),
 //! 400 for a body that is no callback, 401 for a signature that does not check out, 503 when
 //! Bindery cannot take it now.
 
 use axum::body::Body;
+use axum::extract::Path;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
 use super::ApiFailure;
+use crate::ids::IntegrationId;
 use crate::reconcile::callbacks::{CALLBACK_PATH, MAX_BODY, Refused, Taken};
 use crate::state::Shared;
 
 pub fn router() -> Router<Shared> {
-    Router::new().route(CALLBACK_PATH, post(callback))
+    Router::new()
+        .route(CALLBACK_PATH, post(first_callback))
+        .route(&format!("{CALLBACK_PATH}/{{integration}}"), post(callback))
+}
+
+/// The first integration's path, as it was registered before there could be several.
+async fn first_callback(
+    state: axum::extract::State<Shared>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<Value>, ApiFailure> {
+    callback(state, Path(IntegrationId::FIRST), headers, body).await
 }
 
 async fn callback(
     axum::extract::State(state): axum::extract::State<Shared>,
+    Path(integration): Path<IntegrationId>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<Value>, ApiFailure> {
@@ -40,7 +54,7 @@ async fn callback(
     let signature = headers
         .get("x-content-signature")
         .and_then(|v| v.to_str().ok());
-    match engine.take_callback(&bytes, signature).await {
+    match engine.take_callback(integration, &bytes, signature).await {
         Ok(taken) => {
             let outcome = match taken {
                 Taken::Queued(_) => "queued",

@@ -2,18 +2,22 @@
 //! `billing-choose`: billing a policy's devices to an agreement by device count. The server's
 //! engine writes the quantities; what waits for a person is answered here.
 
-use bindery_server::ids::CompanyId;
+use bindery_server::ids::{CompanyId, IntegrationId};
 use bindery_server::ops::billing::BillingRequest;
 use bindery_server::ops::{OpError, Ops};
 use bindery_server::reconcile::billing::Counting;
 use clap::Subcommand;
 
+use super::integrations::integration_named;
 use super::{Context, policy_named};
 
 #[derive(Subcommand)]
 pub enum Command {
     /// List a company's agreements in force: id, name, type, parent agreement.
     Agreements {
+        /// The ConnectWise instance (name or id; none: the oldest).
+        #[arg(long)]
+        integration: Option<String>,
         #[arg(long)]
         company: CompanyId,
     },
@@ -46,6 +50,9 @@ pub enum Command {
     Billing,
     /// Approve the quantity that waits for an addition (the first one, or a steep drop).
     BillingApprove {
+        /// The ConnectWise instance (name or id; none: the oldest).
+        #[arg(long)]
+        integration: Option<String>,
         #[arg(long)]
         agreement: i64,
         #[arg(long)]
@@ -61,6 +68,9 @@ pub enum Command {
     },
     /// Of several additions of a product on an agreement, keep this one.
     BillingChoose {
+        /// The ConnectWise instance (name or id; none: the oldest).
+        #[arg(long)]
+        integration: Option<String>,
         #[arg(long)]
         agreement: i64,
         #[arg(long)]
@@ -75,8 +85,12 @@ pub async fn run(cx: &Context<'_>, command: Command) -> Result<(), String> {
     let ops = Ops::new(cx.store, Some(&key), None);
     let e = |e: bindery_server::ops::OpError| e.to_string();
     match command {
-        Command::Agreements { company } => {
-            for a in ops.company_agreements(company).await.map_err(e)? {
+        Command::Agreements {
+            integration,
+            company,
+        } => {
+            let i = integration_named(cx.store, integration.as_deref()).await?;
+            for a in ops.company_agreements(i, company).await.map_err(e)? {
                 let kind = a.kind.and_then(|k| k.name).unwrap_or_default();
                 let parent = a.parent_agreement.and_then(|p| p.id);
                 let parent = parent
@@ -119,23 +133,50 @@ pub async fn run(cx: &Context<'_>, command: Command) -> Result<(), String> {
         } => rules(&ops, counting.as_deref(), max_drop_percent)
             .await
             .map_err(e)?,
-        Command::BillingApprove { agreement, product } => {
-            let a = ops.approve_billing(agreement, product).await.map_err(e)?;
+        Command::BillingApprove {
+            integration,
+            agreement,
+            product,
+        } => {
+            let i = integration_named(cx.store, integration.as_deref()).await?;
+            answer(&ops, (i, agreement), product, None)
+                .await
+                .map_err(e)?;
+        }
+        Command::BillingChoose {
+            integration,
+            agreement,
+            product,
+            addition,
+        } => {
+            let i = integration_named(cx.store, integration.as_deref()).await?;
+            answer(&ops, (i, agreement), product, Some(addition))
+                .await
+                .map_err(e)?;
+        }
+    }
+    Ok(())
+}
+
+/// `billing-approve` (no addition) or `billing-choose`: a person's answer to what waits.
+async fn answer(
+    ops: &Ops<'_>,
+    (integration, agreement): (IntegrationId, i64),
+    product: i64,
+    addition: Option<i64>,
+) -> Result<(), OpError> {
+    let key = (integration, agreement);
+    match addition {
+        None => {
+            let a = ops.approve_billing(key, product).await?;
             let q = a.approved_quantity.unwrap_or_default();
             println!(
                 "approved: {} on agreement {agreement} becomes {q}",
                 a.product
             );
         }
-        Command::BillingChoose {
-            agreement,
-            product,
-            addition,
-        } => {
-            let a = ops
-                .choose_addition(agreement, product, addition)
-                .await
-                .map_err(e)?;
+        Some(addition) => {
+            let a = ops.choose_addition(key, product, addition).await?;
             println!(
                 "{} on agreement {agreement} is addition {addition}",
                 a.product

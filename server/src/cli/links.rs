@@ -5,8 +5,9 @@ use bindery_server::ops::Ops;
 use bindery_server::ops::links::LinkPreview;
 use clap::Subcommand;
 
+use super::integrations::integration_named;
 use super::{Context, policy_named};
-use bindery_server::ids::{CompanyId, ConfigurationId};
+use bindery_server::ids::{CompanyId, ConfigurationId, IntegrationId};
 
 #[derive(Subcommand)]
 pub enum Command {
@@ -17,6 +18,10 @@ pub enum Command {
     Link {
         #[arg(long)]
         policy: String,
+        /// The company's ConnectWise instance (name or id; none: the oldest). Linking to a
+        /// company of another instance moves the policy there.
+        #[arg(long)]
+        integration: Option<String>,
         #[arg(long)]
         company: CompanyId,
         #[arg(long)]
@@ -27,6 +32,8 @@ pub enum Command {
     /// List a ConnectWise company's active sites: id, name, city ("main" for its main one).
     Sites {
         #[arg(long)]
+        integration: Option<String>,
+        #[arg(long)]
         company: CompanyId,
     },
     /// Unlink a policy: its devices' configurations are set to the inactive status.
@@ -36,7 +43,10 @@ pub enum Command {
     },
     /// List each unlinked policy with the ConnectWise company whose name matches it best:
     /// policy id, policy, company id, company, score (1 = the same name).
-    CompanySuggestions,
+    CompanySuggestions {
+        #[arg(long)]
+        integration: Option<String>,
+    },
     /// Link policies to their suggested companies: the named ones, or --all. With --dry-run,
     /// print each link's preview and change nothing.
     LinkSuggested {
@@ -49,6 +59,8 @@ pub enum Command {
         #[arg(long)]
         all: bool,
         #[arg(long)]
+        integration: Option<String>,
+        #[arg(long)]
         dry_run: bool,
     },
 }
@@ -60,15 +72,23 @@ pub async fn run(cx: &Context<'_>, command: Command) -> Result<(), String> {
     match command {
         Command::Link {
             policy,
+            integration,
             company,
             site,
             dry_run,
         } => {
             let p = policy_named(cx.store, &policy).await?;
-            link(&ops, p.id, company, site, dry_run).await.map_err(e)?;
+            let i = integration_named(cx.store, integration.as_deref()).await?;
+            link(&ops, p.id, (i, company), site, dry_run)
+                .await
+                .map_err(e)?;
         }
-        Command::Sites { company } => {
-            for s in ops.company_sites(company).await.map_err(e)? {
+        Command::Sites {
+            integration,
+            company,
+        } => {
+            let i = integration_named(cx.store, integration.as_deref()).await?;
+            for s in ops.company_sites((i, company)).await.map_err(e)? {
                 println!("{}", site_line(&s));
             }
         }
@@ -80,8 +100,9 @@ pub async fn run(cx: &Context<'_>, command: Command) -> Result<(), String> {
                 p.name
             );
         }
-        Command::CompanySuggestions => {
-            for s in ops.company_suggestions().await.map_err(e)? {
+        Command::CompanySuggestions { integration } => {
+            let i = integration_named(cx.store, integration.as_deref()).await?;
+            for s in ops.company_suggestions(i).await.map_err(e)? {
                 match s.company {
                     Some(c) => println!(
                         "{}\t{}\t{}\t{}\t{:.2}",
@@ -97,9 +118,11 @@ pub async fn run(cx: &Context<'_>, command: Command) -> Result<(), String> {
         Command::LinkSuggested {
             policies,
             all,
+            integration,
             dry_run,
         } => {
-            let suggestions = ops.company_suggestions().await.map_err(e)?;
+            let i = integration_named(cx.store, integration.as_deref()).await?;
+            let suggestions = ops.company_suggestions(i).await.map_err(e)?;
             let chosen: Vec<_> = suggestions
                 .into_iter()
                 .filter(|s| all || policies.contains(&s.policy_name))
@@ -115,10 +138,10 @@ pub async fn run(cx: &Context<'_>, command: Command) -> Result<(), String> {
                     continue;
                 };
                 if dry_run {
-                    let preview = ops.preview_link(s.policy_id, c.id).await.map_err(e)?;
+                    let preview = ops.preview_link(s.policy_id, (i, c.id)).await.map_err(e)?;
                     print!("{}", render(&preview));
                 } else {
-                    ops.link(s.policy_id, c.id).await.map_err(e)?;
+                    ops.link(s.policy_id, (i, c.id)).await.map_err(e)?;
                     println!("{} linked to {} ({})", s.policy_name, c.name, c.id);
                 }
             }
@@ -131,8 +154,8 @@ pub async fn run(cx: &Context<'_>, command: Command) -> Result<(), String> {
 pub fn render(p: &LinkPreview) -> String {
     let plan = &p.plan;
     let mut out = format!(
-        "linking {} to {} ({}) would:\n",
-        p.policy_name, p.company_name, plan.company_id
+        "linking {} to {} ({}, in {}) would:\n",
+        p.policy_name, p.company_name, plan.company_id, p.integration_name
     );
     let adopted =
         plan.adopt_by_serial + plan.adopt_by_mac + plan.adopt_by_name + plan.adopt_by_person;
@@ -177,7 +200,7 @@ pub fn render(p: &LinkPreview) -> String {
 async fn link(
     ops: &Ops<'_>,
     policy: bindery_server::ids::PolicyId,
-    company: CompanyId,
+    company: (IntegrationId, CompanyId),
     site: Option<i64>,
     dry_run: bool,
 ) -> Result<(), bindery_server::ops::OpError> {

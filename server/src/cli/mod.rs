@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod billing;
 pub mod devices;
 pub mod identity;
+pub mod integrations;
 pub mod keys;
 pub mod links;
 pub mod maintenance;
@@ -129,6 +130,8 @@ pub enum Admin {
     Keys(keys::Command),
     #[command(flatten)]
     Billing(billing::Command),
+    #[command(flatten)]
+    Integrations(integrations::Command),
 }
 
 /// Runs one admin command.
@@ -146,6 +149,7 @@ pub async fn run(cx: &Context<'_>, action: Admin) -> Result<(), String> {
         Admin::Maintenance(c) => maintenance::run(cx, c).await,
         Admin::Keys(c) => keys::run(cx, c).await,
         Admin::Billing(c) => billing::run(cx, c).await,
+        Admin::Integrations(c) => integrations::run(cx, c).await,
     }
 }
 

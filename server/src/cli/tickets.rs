@@ -6,6 +6,8 @@ use bindery_server::ops::Ops;
 use clap::{Subcommand, ValueEnum};
 
 use super::Context;
+use super::integrations::integration_named;
+use bindery_server::ids::IntegrationId;
 
 #[derive(Clone, Copy, ValueEnum)]
 pub enum Rule {
@@ -28,6 +30,9 @@ impl From<Rule> for CloseRule {
 pub enum Command {
     /// Show the ticket rules, or change those given (the ConnectWise choices must be saved).
     TicketRules {
+        /// The ConnectWise instance (name or id; none: the oldest).
+        #[arg(long)]
+        integration: Option<String>,
         /// An alert back within this many hours after its ticket closed reopens it (0: never).
         #[arg(long)]
         reopen_within_hours: Option<u32>,
@@ -45,6 +50,9 @@ pub enum Command {
     /// wins over automatic matching. Without CONTACT_ID, removes the mapping. Lists them all
     /// without LOGIN.
     ContactMap {
+        /// The ConnectWise instance (name or id; none: the oldest).
+        #[arg(long)]
+        integration: Option<String>,
         login: Option<String>,
         contact_id: Option<i64>,
     },
@@ -53,13 +61,16 @@ pub enum Command {
 pub async fn run(cx: &Context<'_>, command: Command) -> Result<(), String> {
     match command {
         Command::TicketRules {
+            integration,
             reopen_within_hours,
             poll_minutes,
             monitoring_close_rule,
             self_service_close_rule,
         } => {
+            let id = integration_named(cx.store, integration.as_deref()).await?;
             ticket_rules(
                 cx,
+                id,
                 reopen_within_hours,
                 poll_minutes,
                 monitoring_close_rule,
@@ -67,23 +78,31 @@ pub async fn run(cx: &Context<'_>, command: Command) -> Result<(), String> {
             )
             .await
         }
-        Command::ContactMap { login, contact_id } => contact_map(cx, login, contact_id).await,
+        Command::ContactMap {
+            integration,
+            login,
+            contact_id,
+        } => {
+            let id = integration_named(cx.store, integration.as_deref()).await?;
+            contact_map(cx, id, login, contact_id).await
+        }
     }
 }
 
 /// Shows, changes or removes the manual login-to-contact mappings.
 async fn contact_map(
     cx: &Context<'_>,
+    id: IntegrationId,
     login: Option<String>,
     contact_id: Option<i64>,
 ) -> Result<(), String> {
     let ops = Ops::new(cx.store, None, None);
     let maps = match login {
         Some(login) => ops
-            .map_contact(&login, contact_id)
+            .map_contact(id, &login, contact_id)
             .await
             .map_err(|e| e.to_string())?,
-        None => ops.contact_mappings().await,
+        None => ops.contact_mappings(id).await,
     };
     for (login, id) in &maps {
         println!("{login}\t{id}");
@@ -93,13 +112,14 @@ async fn contact_map(
 
 async fn ticket_rules(
     cx: &Context<'_>,
+    id: IntegrationId,
     reopen_within_hours: Option<u32>,
     poll_minutes: Option<u32>,
     monitoring_close_rule: Option<Rule>,
     self_service_close_rule: Option<Rule>,
 ) -> Result<(), String> {
     let e = |e: integration::IntegrationError| e.to_string();
-    let mut c = integration::choices(cx.store)
+    let mut c = integration::choices(cx.store, id)
         .await
         .map_err(e)?
         .ok_or("save the ConnectWise choices first")?;
@@ -113,9 +133,12 @@ async fn ticket_rules(
         rules.poll_minutes = poll_minutes.unwrap_or(rules.poll_minutes);
         c = Ops::new(cx.store, None, None)
             .set_ticket_rules(
+                id,
                 rules,
-                monitoring_close_rule.map_or(c.monitoring.close_rule, CloseRule::from),
-                self_service_close_rule.map_or(c.self_service.close_rule, CloseRule::from),
+                (
+                    monitoring_close_rule.map_or(c.monitoring.close_rule, CloseRule::from),
+                    self_service_close_rule.map_or(c.self_service.close_rule, CloseRule::from),
+                ),
             )
             .await
             .map_err(|e| e.to_string())?;

@@ -10,7 +10,7 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 
 use super::{Frame, Page, Viewer, ago, render, see_other};
-use crate::ids::PolicyId;
+use crate::ids::{IntegrationId, PolicyId};
 use crate::ops::billing::{BILL_CUSTOMER, BillingRequest};
 use crate::reconcile::billing::{BillingRules, Counting};
 use crate::state::Shared;
@@ -57,10 +57,10 @@ async fn policy_page(
     let policy = state.store.policy(id).await?;
     let billing = state.store.policy_billing(id).await?;
     let chosen = billing.as_ref().map(|b| b.agreement_id);
-    let agreements = match policy.cw_company_id {
-        Some(company) => state
+    let agreements = match (policy.cw_integration_id, policy.cw_company_id) {
+        (Some(integration), Some(company)) => state
             .ops()
-            .company_agreements(company)
+            .company_agreements(integration, company)
             .await?
             .into_iter()
             .map(|a| {
@@ -76,7 +76,7 @@ async fn policy_page(
                 )
             })
             .collect(),
-        None => Vec::new(),
+        _ => Vec::new(),
     };
     let product = |p: &Option<crate::store::Product>| {
         p.as_ref().map(|p| p.identifier.clone()).unwrap_or_default()
@@ -171,6 +171,7 @@ async fn clear(
 }
 
 struct Line {
+    integration: IntegrationId,
     agreement_id: i64,
     product_id: i64,
     product: String,
@@ -205,6 +206,7 @@ async fn lines_page(
         .map(|l| {
             let a = l.addition;
             Line {
+                integration: a.integration_id,
                 agreement_id: a.agreement_id,
                 product_id: a.product_id,
                 product: a.product,
@@ -231,6 +233,8 @@ async fn lines_page(
 struct AnswerForm {
     #[serde(default)]
     csrf: String,
+    /// The agreement's instance (none: the oldest).
+    integration: Option<IntegrationId>,
     agreement_id: i64,
     product_id: i64,
     /// For "choose": the addition Bindery keeps.
@@ -239,9 +243,9 @@ struct AnswerForm {
 
 async fn approve(State(state): State<Shared>, viewer: Viewer, Form(f): Form<AnswerForm>) -> Page {
     viewer.check(&f.csrf)?;
-    state
-        .ops()
-        .approve_billing(f.agreement_id, f.product_id)
+    let ops = state.ops();
+    let integration = ops.integration_or_default(f.integration).await?;
+    ops.approve_billing((integration, f.agreement_id), f.product_id)
         .await?;
     Ok(see_other("/console/billing", "billing_approved"))
 }
@@ -251,9 +255,9 @@ async fn choose(State(state): State<Shared>, viewer: Viewer, Form(f): Form<Answe
     let addition = f.addition_id.ok_or_else(|| {
         super::ConsoleError::new(StatusCode::BAD_REQUEST, "give the addition's id")
     })?;
-    state
-        .ops()
-        .choose_addition(f.agreement_id, f.product_id, addition)
+    let ops = state.ops();
+    let integration = ops.integration_or_default(f.integration).await?;
+    ops.choose_addition((integration, f.agreement_id), f.product_id, addition)
         .await?;
     Ok(see_other("/console/billing", "saved"))
 }

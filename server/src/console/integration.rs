@@ -10,15 +10,18 @@ use axum::routing::{get, post};
 use bindery_shared::FactField;
 use serde::Deserialize;
 
+use super::integration_choices::{CLOSE_RULES, ChoicesForm, close_rule_value};
 use super::{ConsoleError, Frame, Page, Viewer, render, see_other};
+use crate::ids::IntegrationId;
 use crate::integration::IntegrationError;
 use crate::integration::{
-    self, BoardUse, Catalog, Choices, CloseRule, CwCredentials, TicketRules, TypeRuleChoice,
+    self, BoardUse, Catalog, Choices, CwCredentials, TicketRules, TypeRuleChoice,
 };
 use crate::ops::OpError;
 use crate::reconcile::adoption::AdoptionSettings;
 use crate::reconcile::callbacks::CallbackStatus;
 use crate::state::Shared;
+use crate::store::Integration;
 
 /// Rule rows on the page (more rules: the admin API).
 const RULE_ROWS: usize = 3;
@@ -27,6 +30,25 @@ pub fn router() -> Router<Shared> {
     Router::new()
         .route("/integration", get(page).post(connect))
         .route("/integration/choices", post(save_choices))
+        .merge(super::integrations::router())
+}
+
+/// Which instance the page is about (`?integration=ID`; none: the oldest).
+#[derive(Deserialize)]
+pub(super) struct Which {
+    integration: Option<IntegrationId>,
+    notice: Option<String>,
+}
+
+impl Which {
+    async fn id(&self, state: &Shared) -> Result<IntegrationId, ConsoleError> {
+        Ok(state.ops().integration_or_default(self.integration).await?)
+    }
+}
+
+/// The page's address for an instance, with a notice.
+fn page_of(id: IntegrationId, notice: &str) -> axum::response::Response {
+    see_other(&format!("/console/integration?integration={id}"), notice)
 }
 
 struct BoardField {
@@ -37,29 +59,6 @@ struct BoardField {
     closed: i64,
     /// `always`, `untouched` or `never`.
     close_rule: &'static str,
-}
-
-/// The close rules as the form offers them: (value, label).
-const CLOSE_RULES: [(&str, &str); 3] = [
-    ("untouched", "close unless a person worked it"),
-    ("always", "always close"),
-    ("never", "never close (note only)"),
-];
-
-fn close_rule(value: Option<&str>) -> CloseRule {
-    match value {
-        Some("always") => CloseRule::Always,
-        Some("never") => CloseRule::Never,
-        _ => CloseRule::Untouched,
-    }
-}
-
-fn close_rule_value(rule: CloseRule) -> &'static str {
-    match rule {
-        CloseRule::Always => "always",
-        CloseRule::Untouched => "untouched",
-        CloseRule::Never => "never",
-    }
 }
 
 struct RuleRow {
@@ -75,6 +74,9 @@ struct RuleRow {
 #[template(path = "console/integration.html")]
 struct IntegrationPage {
     frame: Frame,
+    integration: IntegrationId,
+    integration_name: String,
+    instances: Vec<Integration>,
     site: String,
     company_id: String,
     public_key: String,
@@ -101,14 +103,20 @@ impl IntegrationPage {
     async fn build(
         state: &Shared,
         viewer: &Viewer,
-        catalog: Option<Catalog>,
-        choices: Option<Choices>,
+        id: IntegrationId,
+        (catalog, choices): (Option<Catalog>, Option<Choices>),
     ) -> Result<IntegrationPage, ConsoleError> {
-        let creds = integration::credentials(&state.store).await?;
+        let creds = integration::credentials(&state.store, id).await?;
         let choices = match choices {
             Some(c) => Some(c),
-            None => integration::choices(&state.store).await?,
+            None => integration::choices(&state.store, id).await?,
         };
+        let instances = state.store.integrations().await?;
+        let integration_name = instances
+            .iter()
+            .find(|i| i.id == id)
+            .map(|i| i.name.clone())
+            .unwrap_or_default();
         let board = |b: Option<&BoardUse>, legend, prefix| BoardField {
             legend,
             prefix,
@@ -137,6 +145,9 @@ impl IntegrationPage {
         let cr = credentials.as_ref();
         Ok(IntegrationPage {
             frame: Frame::new(viewer, "integration", "ConnectWise"),
+            integration: id,
+            integration_name,
+            instances,
             site: cr.map(|c| c.site.clone()).unwrap_or_default(),
             company_id: cr.map(|c| c.company_id.clone()).unwrap_or_default(),
             public_key: cr.map(|c| c.public_key.clone()).unwrap_or_default(),
@@ -159,7 +170,7 @@ impl IntegrationPage {
             adoption: c.map(|c| c.adoption).unwrap_or_default(),
             close_rules: &CLOSE_RULES,
             tickets: c.map(|c| c.tickets).unwrap_or_default(),
-            callbacks: crate::reconcile::callbacks::status(&state.store).await?,
+            callbacks: crate::reconcile::callbacks::status(&state.store, id).await?,
             active: c.map_or(0, |c| c.active_status_id),
             inactive: c.map_or(0, |c| c.inactive_status_id),
             default_type: c.map_or(0, |c| c.default_type_id),
@@ -174,22 +185,18 @@ impl IntegrationPage {
 }
 
 /// What ConnectWise offers, when credentials are saved; the failure when it cannot be reached.
-async fn fetch_catalog(state: &Shared) -> Option<Result<Catalog, String>> {
+async fn fetch_catalog(state: &Shared, id: IntegrationId) -> Option<Result<Catalog, String>> {
     state.key.as_ref()?;
-    match state.ops().test_connection().await {
+    match state.ops().test_connection(id).await {
         Ok(c) => Some(Ok(c)),
         Err(OpError::Integration(IntegrationError::NotConfigured)) => None,
         Err(e) => Some(Err(crate::failure::ApiFailure::from(e).body.message)),
     }
 }
 
-#[derive(Deserialize)]
-struct NoticeQuery {
-    notice: Option<String>,
-}
-
-async fn page(State(state): State<Shared>, viewer: Viewer, Query(q): Query<NoticeQuery>) -> Page {
-    let (catalog, error) = match fetch_catalog(&state).await {
+async fn page(State(state): State<Shared>, viewer: Viewer, Query(q): Query<Which>) -> Page {
+    let id = q.id(&state).await?;
+    let (catalog, error) = match fetch_catalog(&state, id).await {
         Some(Ok(c)) => (Some(c), None),
         Some(Err(e)) => (
             None,
@@ -199,7 +206,7 @@ async fn page(State(state): State<Shared>, viewer: Viewer, Query(q): Query<Notic
         ),
         None => (None, None),
     };
-    let mut page = IntegrationPage::build(&state, &viewer, catalog, None).await?;
+    let mut page = IntegrationPage::build(&state, &viewer, id, (catalog, None)).await?;
     page.frame = page.frame.with_notice(q.notice.as_deref());
     page.frame.error = error;
     render(&page, StatusCode::OK)
@@ -223,9 +230,11 @@ struct CredentialsForm {
 async fn connect(
     State(state): State<Shared>,
     viewer: Viewer,
+    Query(which): Query<Which>,
     Form(f): Form<CredentialsForm>,
 ) -> Page {
     viewer.check(&f.csrf)?;
+    let id = which.id(&state).await?;
     let credentials = CwCredentials {
         site: f.site.trim().to_owned(),
         company_id: f.company_id.trim().to_owned(),
@@ -236,10 +245,10 @@ async fn connect(
     let private_key = (!f.private_key.is_empty()).then_some(f.private_key.as_str());
     if let Err(e) = state
         .ops()
-        .save_credentials(&credentials, private_key)
+        .save_credentials(id, &credentials, private_key)
         .await
     {
-        let mut page = IntegrationPage::build(&state, &viewer, None, None).await?;
+        let mut page = IntegrationPage::build(&state, &viewer, id, (None, None)).await?;
         page.site = credentials.site;
         page.company_id = credentials.company_id;
         page.public_key = credentials.public_key;
@@ -248,117 +257,30 @@ async fn connect(
         page.frame.error = Some(format!("Not saved: {e}"));
         return render(&page, StatusCode::BAD_REQUEST);
     }
-    match fetch_catalog(&state).await {
-        Some(Ok(_)) => Ok(see_other("/console/integration", "connected")),
+    match fetch_catalog(&state, id).await {
+        Some(Ok(_)) => Ok(page_of(id, "connected")),
         Some(Err(e)) => {
-            let mut page = IntegrationPage::build(&state, &viewer, None, None).await?;
+            let mut page = IntegrationPage::build(&state, &viewer, id, (None, None)).await?;
             page.frame.error = Some(format!(
                 "Saved, but ConnectWise refused the connection: {e}"
             ));
             render(&page, StatusCode::BAD_GATEWAY)
         }
-        None => Ok(see_other("/console/integration", "saved")),
-    }
-}
-
-#[derive(Deserialize)]
-struct ChoicesForm {
-    #[serde(default)]
-    csrf: String,
-    monitoring_board: i64,
-    monitoring_open: i64,
-    monitoring_closed: i64,
-    self_service_board: i64,
-    self_service_open: i64,
-    self_service_closed: i64,
-    active_status: i64,
-    inactive_status: i64,
-    default_type: i64,
-    rule0_field: Option<String>,
-    rule0_pattern: Option<String>,
-    rule0_type: Option<String>,
-    rule1_field: Option<String>,
-    rule1_pattern: Option<String>,
-    rule1_type: Option<String>,
-    rule2_field: Option<String>,
-    rule2_pattern: Option<String>,
-    rule2_type: Option<String>,
-    /// Checkboxes: present when ticked.
-    adopt_serial: Option<String>,
-    adopt_mac: Option<String>,
-    adopt_name: Option<String>,
-    adopt_type_rules: Option<String>,
-    monitoring_close_rule: Option<String>,
-    self_service_close_rule: Option<String>,
-    reopen_within_hours: Option<u32>,
-    poll_minutes: Option<u32>,
-    max_open_alerts: Option<u32>,
-    max_open_help: Option<u32>,
-}
-
-impl ChoicesForm {
-    /// The rule rows filled in (a type chosen): (row, rule).
-    fn rules(&self) -> Vec<(usize, TypeRuleChoice)> {
-        let rows = [
-            (&self.rule0_field, &self.rule0_pattern, &self.rule0_type),
-            (&self.rule1_field, &self.rule1_pattern, &self.rule1_type),
-            (&self.rule2_field, &self.rule2_pattern, &self.rule2_type),
-        ];
-        rows.iter()
-            .enumerate()
-            .filter_map(|(n, (field, pattern, type_id))| {
-                let type_id = type_id.as_deref()?.trim().parse::<i64>().ok()?;
-                Some((
-                    n,
-                    TypeRuleChoice {
-                        field: FactField::from_name(field.as_deref()?.trim())?,
-                        pattern: pattern.as_deref().unwrap_or("").trim().to_owned(),
-                        type_id,
-                    },
-                ))
-            })
-            .collect()
+        None => Ok(page_of(id, "saved")),
     }
 }
 
 async fn save_choices(
     State(state): State<Shared>,
     viewer: Viewer,
+    Query(which): Query<Which>,
     Form(f): Form<ChoicesForm>,
 ) -> Page {
     viewer.check(&f.csrf)?;
+    let id = which.id(&state).await?;
     let rules = f.rules();
-    let choices = Choices {
-        monitoring: BoardUse {
-            board_id: f.monitoring_board,
-            open_status_id: f.monitoring_open,
-            closed_status_id: f.monitoring_closed,
-            close_rule: close_rule(f.monitoring_close_rule.as_deref()),
-        },
-        self_service: BoardUse {
-            board_id: f.self_service_board,
-            open_status_id: f.self_service_open,
-            closed_status_id: f.self_service_closed,
-            close_rule: close_rule(f.self_service_close_rule.as_deref()),
-        },
-        active_status_id: f.active_status,
-        inactive_status_id: f.inactive_status,
-        default_type_id: f.default_type,
-        type_rules: rules.iter().map(|(_, r)| r.clone()).collect(),
-        adoption: AdoptionSettings {
-            by_serial: f.adopt_serial.is_some(),
-            by_mac: f.adopt_mac.is_some(),
-            by_name: f.adopt_name.is_some(),
-            apply_type_rules: f.adopt_type_rules.is_some(),
-        },
-        tickets: TicketRules {
-            reopen_within_hours: f.reopen_within_hours.unwrap_or(24),
-            poll_minutes: f.poll_minutes.unwrap_or(5),
-            max_open_alerts: f.max_open_alerts.unwrap_or(20),
-            max_open_help: f.max_open_help.unwrap_or(10),
-        },
-    };
-    let catalog = match fetch_catalog(&state).await {
+    let choices = f.choices(&rules);
+    let catalog = match fetch_catalog(&state, id).await {
         Some(Ok(c)) => c,
         Some(Err(e)) => {
             return Err(ConsoleError::new(
@@ -373,10 +295,14 @@ async fn save_choices(
             ));
         }
     };
-    match state.ops().save_choices_against(&catalog, &choices).await {
-        Ok(()) => Ok(see_other("/console/integration", "saved")),
+    match state
+        .ops()
+        .save_choices_against(id, &catalog, &choices)
+        .await
+    {
+        Ok(()) => Ok(page_of(id, "saved")),
         Err(OpError::Integration(IntegrationError::Invalid(why))) => {
-            refused(&state, &viewer, catalog, &choices, &rules, &why).await
+            refused(&state, &viewer, (id, catalog), &choices, &rules, &why).await
         }
         Err(other) => Err(other.into()),
     }
@@ -387,7 +313,7 @@ async fn save_choices(
 async fn refused(
     state: &Shared,
     viewer: &Viewer,
-    catalog: Catalog,
+    (id, catalog): (IntegrationId, Catalog),
     choices: &Choices,
     rules: &[(usize, TypeRuleChoice)],
     why: &str,
@@ -399,8 +325,8 @@ async fn refused(
             .find(|t| t.id == id)
             .and_then(|t| t.refusal())
     };
-    let mut page =
-        IntegrationPage::build(state, viewer, Some(catalog.clone()), Some(choices.clone())).await?;
+    let shown = (Some(catalog.clone()), Some(choices.clone()));
+    let mut page = IntegrationPage::build(state, viewer, id, shown).await?;
     page.default_type_error = refusal(choices.default_type_id);
     // The rows as the admin filled them, each with its own refusal.
     for r in &mut page.rules {

@@ -12,7 +12,7 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 
 use super::{Frame, Page, Viewer, render, see_other};
-use crate::ids::{CompanyId, ConfigurationId, PolicyId};
+use crate::ids::{CompanyId, ConfigurationId, IntegrationId, PolicyId};
 use crate::ops::links::LinkPreview;
 use crate::state::Shared;
 
@@ -29,6 +29,8 @@ pub fn router() -> Router<Shared> {
 struct PreviewView {
     policy_id: PolicyId,
     policy_name: String,
+    integration_id: IntegrationId,
+    integration_name: String,
     company_id: CompanyId,
     company_name: String,
     adopted: usize,
@@ -71,6 +73,8 @@ async fn view(state: &Shared, p: LinkPreview) -> Result<PreviewView, super::Cons
     Ok(PreviewView {
         policy_id: p.policy_id,
         policy_name: p.policy_name,
+        integration_id: p.integration_id,
+        integration_name: p.integration_name,
         company_id: plan.company_id,
         company_name: p.company_name,
         adopted: plan.adopt_by_serial
@@ -112,6 +116,8 @@ struct PreviewPage {
 #[derive(Deserialize)]
 struct CompanyQuery {
     company_id: CompanyId,
+    /// The company's instance (none: the oldest).
+    integration: Option<IntegrationId>,
 }
 
 /// "Save Account": what linking would do; nothing is written until the admin confirms.
@@ -121,17 +127,23 @@ async fn preview(
     Path(id): Path<PolicyId>,
     Query(q): Query<CompanyQuery>,
 ) -> Page {
-    let p = state.ops().preview_link(id, q.company_id).await?;
+    let ops = state.ops();
+    let integration = ops.integration_or_default(q.integration).await?;
+    let company = (integration, q.company_id);
+    let p = ops.preview_link(id, company).await?;
     let title = format!("Link {} to {}?", p.policy_name, p.company_name);
     // The policy's site stays chosen when it is relinked to the same company.
     let policy = state.store.policy(id).await?;
     let now = policy
         .cw_site
-        .filter(|_| policy.cw_company_id == Some(q.company_id))
+        .filter(|_| {
+            (policy.cw_integration_id, policy.cw_company_id)
+                == (Some(integration), Some(q.company_id))
+        })
         .map(|s| s.id);
     let sites = state
         .ops()
-        .company_sites(q.company_id)
+        .company_sites(company)
         .await?
         .into_iter()
         .map(|s| (s.id, s.name, Some(s.id) == now))
@@ -152,6 +164,7 @@ struct LinkForm {
     #[serde(default)]
     csrf: String,
     company_id: CompanyId,
+    integration: Option<IntegrationId>,
     /// A site of the company, or empty to leave sites to ConnectWise.
     #[serde(default)]
     site_id: String,
@@ -172,7 +185,10 @@ async fn link(
             super::ConsoleError::new(StatusCode::BAD_REQUEST, "choose a site from the list")
         })?),
     };
-    state.ops().link_at_site(id, f.company_id, site).await?;
+    let ops = state.ops();
+    let integration = ops.integration_or_default(f.integration).await?;
+    ops.link_at_site(id, (integration, f.company_id), site)
+        .await?;
     Ok(see_other(&format!("/console/policies/{id}"), "linked"))
 }
 
@@ -191,9 +207,9 @@ struct SuggestionsPage {
 
 /// Every unlinked policy with the company whose name matches it best.
 async fn suggestions(State(state): State<Shared>, viewer: Viewer) -> Page {
-    let rows = state
-        .ops()
-        .company_suggestions()
+    let ops = state.ops();
+    let rows = ops
+        .company_suggestions(ops.integration_or_default(None).await?)
         .await?
         .into_iter()
         .map(|s| SuggestionRow {
@@ -232,10 +248,10 @@ async fn preview_many(
     Query(fields): Query<HashMap<String, String>>,
 ) -> Page {
     // "Preview all": every suggestion there is.
+    let ops = state.ops();
+    let integration = ops.integration_or_default(None).await?;
     let chosen = if fields.contains_key("all") {
-        state
-            .ops()
-            .company_suggestions()
+        ops.company_suggestions(integration)
             .await?
             .into_iter()
             .filter_map(|s| s.company.map(|c| (s.policy_id, c.id)))
@@ -249,7 +265,7 @@ async fn preview_many(
     }
     let mut previews = Vec::new();
     for (policy, company) in chosen {
-        let p = state.ops().preview_link(policy, company).await?;
+        let p = ops.preview_link(policy, (integration, company)).await?;
         previews.push(view(&state, p).await?);
     }
     let page = PreviewPage {
@@ -274,8 +290,10 @@ async fn link_many(
     Form(fields): Form<HashMap<String, String>>,
 ) -> Page {
     viewer.check(fields.get("csrf").map(String::as_str).unwrap_or_default())?;
+    let ops = state.ops();
+    let integration = ops.integration_or_default(None).await?;
     for (policy, company) in picks(&fields) {
-        state.ops().link(policy, company).await?;
+        ops.link(policy, (integration, company)).await?;
     }
     Ok(see_other("/console/policies", "linked"))
 }

@@ -7,7 +7,8 @@
 //! - `links`: a link's preview and confirmation, and company suggestions for many policies.
 //! - `identity`: a person's answers for devices that wait for one (which configuration, or
 //!   whether a possible reinstall is the same machine).
-//! - `integration`: ConnectWise credentials, "Connect", and the choices.
+//! - `integration`: an instance's ConnectWise credentials, "Connect", and the choices;
+//!   `integrations`: adding, renaming and removing instances.
 //! - `device`: one device's page (ConnectWise's `managementLink` points here).
 //! - `maintenance`: a policy's maintenance windows and the alerts they held.
 //! - `lists`: devices, alerts, help requests and the activity log, paged and filtered.
@@ -18,6 +19,8 @@ mod device;
 mod devices;
 mod identity;
 mod integration;
+mod integration_choices;
+mod integrations;
 mod links;
 mod lists;
 mod maintenance;
@@ -182,7 +185,8 @@ pub fn render(t: &impl Template, status: StatusCode) -> Result<Response, Console
 
 /// Back to a page after a form, with a notice code.
 pub fn see_other(path: &str, notice: &str) -> Response {
-    Redirect::to(&format!("{path}?notice={notice}")).into_response()
+    let joint = if path.contains('?') { '&' } else { '?' };
+    Redirect::to(&format!("{path}{joint}notice={notice}")).into_response()
 }
 
 /// A page that could not be shown, with a message a person can act on.

@@ -60,10 +60,11 @@ struct NoticeQuery {
 
 async fn list(State(state): State<Shared>, viewer: Viewer, Query(q): Query<NoticeQuery>) -> Page {
     let mut policies = Vec::new();
+    let instances = state.store.integrations().await?;
     for (p, b) in state.store.policies_with_bindings().await? {
         policies.push(PolicyRow {
             id: p.id,
-            company: company_label(&p),
+            company: company_label(&p, &instances),
             name: p.name,
             link: b.link.as_str(),
             link_label: link_label(b.link),
@@ -128,6 +129,9 @@ struct PolicyPage {
     company: Option<String>,
     /// The linked company, for "Change site".
     company_id: Option<crate::ids::CompanyId>,
+    /// The ConnectWise instances (a select when there are several), and the one searched.
+    instances: Vec<crate::store::Integration>,
+    integration: crate::ids::IntegrationId,
     q: String,
     searched: bool,
     companies: Vec<CompanyRow>,
@@ -145,6 +149,8 @@ struct PolicyPage {
 #[derive(Deserialize)]
 struct PolicyQuery {
     notice: Option<String>,
+    /// The instance whose companies are searched (none: the linked one, else the oldest).
+    integration: Option<crate::ids::IntegrationId>,
     #[serde(default)]
     q: String,
 }
@@ -159,8 +165,14 @@ async fn one(
     let b = state.store.policy_bindings(id).await?;
     let q: String = query.q.trim().chars().take(100).collect();
     let searched = !q.is_empty() && p.cw_company_id.is_none();
+    let integration = state
+        .ops()
+        .integration_or_default(query.integration.or(p.cw_integration_id))
+        .await
+        .unwrap_or(crate::ids::IntegrationId::FIRST);
+    let instances = state.store.integrations().await?;
     let (companies, search_error) = if searched {
-        search_companies(&state, &q).await
+        search_companies(&state, integration, &q).await
     } else {
         (Vec::new(), None)
     };
@@ -191,8 +203,10 @@ async fn one(
         name: p.name.clone(),
         link: b.link.as_str(),
         link_label: link_label(b.link),
-        company: company_label(&p),
+        company: company_label(&p, &instances),
         company_id: p.cw_company_id,
+        instances,
+        integration,
         q,
         searched,
         companies,
@@ -212,8 +226,12 @@ async fn one(
 }
 
 /// Companies whose name matches `q`, or why ConnectWise could not be searched.
-async fn search_companies(state: &Shared, q: &str) -> (Vec<CompanyRow>, Option<String>) {
-    let found = match state.ops().client().await {
+async fn search_companies(
+    state: &Shared,
+    integration: crate::ids::IntegrationId,
+    q: &str,
+) -> (Vec<CompanyRow>, Option<String>) {
+    let found = match state.ops().client(integration).await {
         Ok(client) => client
             .search_companies(q, 25)
             .await
@@ -306,11 +324,23 @@ async fn delete(
 }
 
 /// "Acme (id 2)", and its site when the link names one.
-fn company_label(p: &crate::store::Policy) -> Option<String> {
+fn company_label(
+    p: &crate::store::Policy,
+    instances: &[crate::store::Integration],
+) -> Option<String> {
     let id = p.cw_company_id?;
     let name = p.cw_company_name.as_deref().unwrap_or_default();
-    Some(match &p.cw_site {
+    let site = match &p.cw_site {
         Some(site) => format!("{name} (id {id}), site {}", site.name),
         None => format!("{name} (id {id})"),
+    };
+    // With several instances, which one: company ids repeat across them.
+    let instance = instances
+        .iter()
+        .find(|i| Some(i.id) == p.cw_integration_id)
+        .filter(|_| instances.len() > 1);
+    Some(match instance {
+        Some(i) => format!("{site} in {}", i.name),
+        None => site,
     })
 }

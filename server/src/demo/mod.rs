@@ -11,7 +11,7 @@ use crate::store::Store;
 
 mod agent;
 
-use crate::ids::CompanyId;
+use crate::ids::{CompanyId, IntegrationId};
 use agent::{offer_agent, start_agent};
 
 /// The sandbox seed's API member (see connectwise/sandbox's seed).
@@ -28,6 +28,16 @@ pub async fn connect_to_sandbox(
     key: &ServerKey,
     url: &str,
 ) -> Result<Choices, IntegrationError> {
+    connect_integration_to_sandbox(store, key, IntegrationId::FIRST, url).await
+}
+
+/// As `connect_to_sandbox`, for one integration (a server talking to several sandboxes).
+pub async fn connect_integration_to_sandbox(
+    store: &Store,
+    key: &ServerKey,
+    id: IntegrationId,
+    url: &str,
+) -> Result<Choices, IntegrationError> {
     let credentials = CwCredentials {
         site: url.to_owned(),
         company_id: SANDBOX_COMPANY.into(),
@@ -35,15 +45,15 @@ pub async fn connect_to_sandbox(
         client_id: "bindery-demo".into(),
         allow_http: true,
     };
-    integration::save_credentials(store, key, &credentials, Some(SANDBOX_PRIVATE_KEY)).await?;
-    let config = integration::client_config(store, key).await?;
+    integration::save_credentials(store, key, id, &credentials, Some(SANDBOX_PRIVATE_KEY)).await?;
+    let config = integration::client_config(store, key, id).await?;
     let client = connectwise_client::Client::new(config)
         .map_err(|e| IntegrationError::Invalid(e.to_string()))?;
     let catalog = integration::test_connection(&client)
         .await
         .map_err(|e| IntegrationError::Invalid(e.to_string()))?;
     let choices = sandbox_choices(&catalog)?;
-    integration::save_choices(store, &catalog, &choices).await?;
+    integration::save_choices(store, id, &catalog, &choices).await?;
     Ok(choices)
 }
 

@@ -4,7 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{CHOICES, Catalog, IntegrationError};
+use super::{CHOICES, Catalog, IntegrationError, setting_name};
+use crate::ids::IntegrationId;
 use crate::store::Store;
 
 /// A board and the statuses tickets take on it.
@@ -199,6 +200,7 @@ impl Choices {
 /// Saves the choices when they fit the catalog; otherwise changes nothing and lists every problem.
 pub async fn save_choices(
     store: &Store,
+    id: IntegrationId,
     catalog: &Catalog,
     choices: &Choices,
 ) -> Result<(), IntegrationError> {
@@ -208,7 +210,7 @@ pub async fn save_choices(
     }
     let json =
         serde_json::to_string(choices).map_err(|e| IntegrationError::Invalid(e.to_string()))?;
-    store.put_setting(CHOICES, &json).await?;
+    store.put_setting(&setting_name(id, CHOICES), &json).await?;
     Ok(())
 }
 
@@ -216,11 +218,12 @@ pub async fn save_choices(
 /// choices; the rest was checked against ConnectWise when it was saved.
 pub async fn save_ticket_rules(
     store: &Store,
+    id: IntegrationId,
     rules: TicketRules,
     monitoring: CloseRule,
     self_service: CloseRule,
 ) -> Result<Choices, IntegrationError> {
-    let mut c = choices(store)
+    let mut c = choices(store, id)
         .await?
         .ok_or(IntegrationError::NotConfigured)?;
     let problems = rules.problems();
@@ -231,12 +234,15 @@ pub async fn save_ticket_rules(
     c.monitoring.close_rule = monitoring;
     c.self_service.close_rule = self_service;
     let json = serde_json::to_string(&c).map_err(|e| IntegrationError::Invalid(e.to_string()))?;
-    store.put_setting(CHOICES, &json).await?;
+    store.put_setting(&setting_name(id, CHOICES), &json).await?;
     Ok(c)
 }
 
-pub async fn choices(store: &Store) -> Result<Option<Choices>, IntegrationError> {
-    let Some(json) = store.setting(CHOICES).await? else {
+pub async fn choices(
+    store: &Store,
+    id: IntegrationId,
+) -> Result<Option<Choices>, IntegrationError> {
+    let Some(json) = store.setting(&setting_name(id, CHOICES)).await? else {
         return Ok(None);
     };
     serde_json::from_str(&json).map(Some).map_err(|e| {

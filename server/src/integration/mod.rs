@@ -5,21 +5,23 @@
 use connectwise_client::{ClientConfig, Credentials, PrivateKey, Site};
 use serde::{Deserialize, Serialize};
 
+use crate::ids::IntegrationId;
 use crate::sealing::{SealError, ServerKey};
 use crate::store::{Store, StoreError};
 
 mod catalog;
 mod choices;
+mod names;
 
 pub use catalog::{BoardChoice, Catalog, Named, TypeChoice, test_connection};
 pub use choices::{
     AdoptionSettings, BoardUse, Choices, CloseRule, TicketRules, TypeRuleChoice, choices,
     save_choices, save_ticket_rules,
 };
-
-const CREDENTIALS: &str = "cw.credentials";
-const PRIVATE_KEY: &str = "cw.private_key";
-pub const CHOICES: &str = "cw.choices";
+pub use names::{
+    CALLBACK_REGISTRATION, CHOICES, CONTACT_MAPPINGS, LAST_TICKET_POLL, setting_name, setting_names,
+};
+use names::{CREDENTIALS, PRIVATE_KEY};
 
 /// Where and who: everything but the private key.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -90,6 +92,7 @@ impl CwCredentials {
 pub async fn save_credentials(
     store: &Store,
     key: &ServerKey,
+    id: IntegrationId,
     credentials: &CwCredentials,
     private_key: Option<&str>,
 ) -> Result<(), IntegrationError> {
@@ -97,7 +100,7 @@ pub async fn save_credentials(
     // Where the key goes, and whose it is, changes only with the key itself: a stolen session
     // cannot send the stored key to a host of its choosing.
     if private_key.is_none()
-        && let Some(stored) = stored_credentials(store).await?
+        && let Some(stored) = stored_credentials(store, id).await?
         && (stored.site.trim() != credentials.site.trim()
             || stored.company_id.trim() != credentials.company_id.trim()
             || stored.public_key.trim() != credentials.public_key.trim())
@@ -112,22 +115,26 @@ pub async fn save_credentials(
                 "the private key must not be empty".into(),
             ));
         }
+        let name = setting_name(id, PRIVATE_KEY);
         store
-            .put_setting(PRIVATE_KEY, &key.seal(PRIVATE_KEY, pk.trim())?)
+            .put_setting(&name, &key.seal(&name, pk.trim())?)
             .await?;
-    } else if store.setting(PRIVATE_KEY).await?.is_none() {
+    } else if store
+        .setting(&setting_name(id, PRIVATE_KEY))
+        .await?
+        .is_none()
+    {
         return Err(IntegrationError::Invalid(
             "a private key is needed the first time".into(),
         ));
     }
     let json =
         serde_json::to_string(credentials).map_err(|e| IntegrationError::Invalid(e.to_string()))?;
-    store.put_setting(CREDENTIALS, &json).await?;
+    store
+        .put_setting(&setting_name(id, CREDENTIALS), &json)
+        .await?;
     Ok(())
 }
-
-/// Every setting sealed under the server key (each sealed for its own name).
-const SEALED: &[&str] = &[PRIVATE_KEY];
 
 /// Re-seals every sealed setting from `old` to `new`; one that `new` already opens is left as it
 /// is, so running it again after an interruption finishes the job. Returns how many changed.
@@ -137,15 +144,18 @@ pub async fn reseal(
     new: &ServerKey,
 ) -> Result<usize, IntegrationError> {
     let mut changed = 0;
-    for name in SEALED {
-        let Some(sealed) = store.setting(name).await? else {
+    // Every setting sealed under the server key: each integration's private key, sealed for
+    // its own name.
+    for integration in store.integrations().await? {
+        let name = setting_name(integration.id, PRIVATE_KEY);
+        let Some(sealed) = store.setting(&name).await? else {
             continue;
         };
-        if new.open(name, &sealed).is_ok() {
+        if new.open(&name, &sealed).is_ok() {
             continue;
         }
-        let plain = old.open(name, &sealed)?;
-        store.put_setting(name, &new.seal(name, &plain)?).await?;
+        let plain = old.open(&name, &sealed)?;
+        store.put_setting(&name, &new.seal(&name, &plain)?).await?;
         changed += 1;
     }
     Ok(changed)
@@ -164,8 +174,11 @@ fn is_loopback(site: &str) -> bool {
             .is_ok_and(|ip| ip.is_loopback())
 }
 
-async fn stored_credentials(store: &Store) -> Result<Option<CwCredentials>, IntegrationError> {
-    let Some(json) = store.setting(CREDENTIALS).await? else {
+async fn stored_credentials(
+    store: &Store,
+    id: IntegrationId,
+) -> Result<Option<CwCredentials>, IntegrationError> {
+    let Some(json) = store.setting(&setting_name(id, CREDENTIALS)).await? else {
         return Ok(None);
     };
     serde_json::from_str(&json).map(Some).map_err(|e| {
@@ -174,11 +187,17 @@ async fn stored_credentials(store: &Store) -> Result<Option<CwCredentials>, Inte
 }
 
 /// The saved credentials for display, or `None` before the first save.
-pub async fn credentials(store: &Store) -> Result<Option<CwCredentialsView>, IntegrationError> {
-    let Some(credentials) = stored_credentials(store).await? else {
+pub async fn credentials(
+    store: &Store,
+    id: IntegrationId,
+) -> Result<Option<CwCredentialsView>, IntegrationError> {
+    let Some(credentials) = stored_credentials(store, id).await? else {
         return Ok(None);
     };
-    let private_key_set = store.setting(PRIVATE_KEY).await?.is_some();
+    let private_key_set = store
+        .setting(&setting_name(id, PRIVATE_KEY))
+        .await?
+        .is_some();
     Ok(Some(CwCredentialsView {
         credentials,
         private_key_set,
@@ -187,10 +206,13 @@ pub async fn credentials(store: &Store) -> Result<Option<CwCredentialsView>, Int
 
 /// Changes whenever the saved credentials or private key change (a running client is rebuilt
 /// then); `None` before the first save. A digest, so no secret is held in the clear.
-pub async fn credentials_version(store: &Store) -> Result<Option<String>, IntegrationError> {
+pub async fn credentials_version(
+    store: &Store,
+    id: IntegrationId,
+) -> Result<Option<String>, IntegrationError> {
     let (Some(creds), Some(key)) = (
-        store.setting(CREDENTIALS).await?,
-        store.setting(PRIVATE_KEY).await?,
+        store.setting(&setting_name(id, CREDENTIALS)).await?,
+        store.setting(&setting_name(id, PRIVATE_KEY)).await?,
     ) else {
         return Ok(None);
     };
@@ -203,15 +225,17 @@ pub async fn credentials_version(store: &Store) -> Result<Option<String>, Integr
 pub async fn client_config(
     store: &Store,
     key: &ServerKey,
+    id: IntegrationId,
 ) -> Result<ClientConfig, IntegrationError> {
-    let view = credentials(store)
+    let view = credentials(store, id)
         .await?
         .ok_or(IntegrationError::NotConfigured)?;
+    let name = setting_name(id, PRIVATE_KEY);
     let sealed = store
-        .setting(PRIVATE_KEY)
+        .setting(&name)
         .await?
         .ok_or(IntegrationError::NotConfigured)?;
-    let private_key = PrivateKey::new(key.open(PRIVATE_KEY, &sealed)?);
+    let private_key = PrivateKey::new(key.open(&name, &sealed)?);
     let c = view.credentials;
     let site =
         Site::parse(&c.site, c.allow_http).map_err(|e| IntegrationError::Invalid(e.to_string()))?;
@@ -230,13 +254,15 @@ pub async fn client_config(
 mod tests {
     use super::*;
 
+    const FIRST: IntegrationId = IntegrationId::FIRST;
+
     #[tokio::test]
     async fn the_private_key_is_sealed_write_only_and_never_shown() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open_in_dir(dir.path()).await.unwrap();
         let key = ServerKey::load_or_create(&dir.path().join("server.key")).unwrap();
         assert!(matches!(
-            client_config(&store, &key).await,
+            client_config(&store, &key, FIRST).await,
             Err(IntegrationError::NotConfigured)
         ));
         let creds = CwCredentials {
@@ -248,16 +274,16 @@ mod tests {
         };
         assert!(
             matches!(
-                save_credentials(&store, &key, &creds, None).await,
+                save_credentials(&store, &key, FIRST, &creds, None).await,
                 Err(IntegrationError::Invalid(_))
             ),
             "a key the first time"
         );
-        save_credentials(&store, &key, &creds, Some("sandbox-private"))
+        save_credentials(&store, &key, FIRST, &creds, Some("sandbox-private"))
             .await
             .unwrap();
 
-        let view = credentials(&store).await.unwrap().unwrap();
+        let view = credentials(&store, FIRST).await.unwrap().unwrap();
         assert!(view.private_key_set);
         let shown = serde_json::to_string(&view).unwrap();
         assert!(!shown.contains("sandbox-private"), "{shown}");
@@ -275,10 +301,10 @@ mod tests {
             client_id: "other".into(),
             ..creds.clone()
         };
-        save_credentials(&store, &key, &renamed, None)
+        save_credentials(&store, &key, FIRST, &renamed, None)
             .await
             .unwrap();
-        let config = client_config(&store, &key).await.unwrap();
+        let config = client_config(&store, &key, FIRST).await.unwrap();
         assert_eq!(config.credentials.private_key.expose(), "sandbox-private");
         assert_eq!(config.credentials.client_id, "other");
         assert!(!format!("{config:?}").contains("sandbox-private"));
@@ -308,12 +334,12 @@ mod tests {
             },
         ] {
             assert!(matches!(
-                save_credentials(&store, &key, &bad, Some("k")).await,
+                save_credentials(&store, &key, FIRST, &bad, Some("k")).await,
                 Err(IntegrationError::Invalid(_))
             ));
         }
         assert_eq!(
-            credentials(&store)
+            credentials(&store, FIRST)
                 .await
                 .unwrap()
                 .unwrap()
@@ -337,7 +363,7 @@ mod tests {
                 ..renamed.clone()
             },
         ] {
-            let refused = save_credentials(&store, &key, &moved, None).await;
+            let refused = save_credentials(&store, &key, FIRST, &moved, None).await;
             assert!(
                 matches!(&refused, Err(IntegrationError::Invalid(m)) if m.contains("private key again")),
                 "{refused:?}"
@@ -347,11 +373,11 @@ mod tests {
             site: "http://[::1]:9999".into(),
             ..renamed.clone()
         };
-        save_credentials(&store, &key, &moved, Some("new-private"))
+        save_credentials(&store, &key, FIRST, &moved, Some("new-private"))
             .await
             .unwrap();
         assert_eq!(
-            client_config(&store, &key)
+            client_config(&store, &key, FIRST)
                 .await
                 .unwrap()
                 .credentials
@@ -361,7 +387,7 @@ mod tests {
         );
         let wrong = ServerKey::from_bytes(&[9u8; 32]).unwrap();
         assert!(matches!(
-            client_config(&store, &wrong).await,
+            client_config(&store, &wrong, FIRST).await,
             Err(IntegrationError::Sealing(SealError::WrongKey))
         ));
     }

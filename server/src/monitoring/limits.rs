@@ -5,15 +5,17 @@
 
 use std::collections::HashSet;
 
-use crate::ids::{DeviceId, PolicyId};
+use crate::ids::{DeviceId, IntegrationId, PolicyId};
 use crate::integration::TicketRules;
 use crate::store::{AlertInput, Result, Store, StoreError};
 
 use super::settings::MonitorSettings;
 
-/// The ticket rules saved with the ConnectWise choices (the defaults before they are).
-pub async fn ticket_rules(store: &Store) -> TicketRules {
-    match crate::integration::choices(store).await {
+/// The ticket rules saved with the device's integration's choices (the defaults before they
+/// are, or while its policy is not linked: the first integration's).
+pub async fn ticket_rules(store: &Store, integration: Option<IntegrationId>) -> TicketRules {
+    let id = integration.unwrap_or(IntegrationId::FIRST);
+    match crate::integration::choices(store, id).await {
         Ok(Some(c)) => c.tickets,
         _ => TicketRules::default(),
     }

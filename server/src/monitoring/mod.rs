@@ -16,7 +16,7 @@ pub mod ticket_text;
 use bindery_shared::normalize::clean_text;
 use bindery_shared::protocol::{AlertBatch, AlertEventKind, HelpRequest as HelpMessage};
 
-use crate::ids::{AlertId, DeviceId};
+use crate::ids::{AlertId, DeviceId, IntegrationId};
 use crate::reconcile::queue::ticket_job;
 use crate::store::{
     AlertInput, AlertIntake, DeviceTarget, HelpRequest, NewHelpRequest, NewTicket, Result, Store,
@@ -44,6 +44,7 @@ fn ticket_for(
     let facts = &t.facts;
     Ok(make(&DeviceContext {
         device_id: t.device_id,
+        integration_id: t.integration_id.unwrap_or(IntegrationId::FIRST),
         company_id,
         site_id: t.site_id,
         agent_id: &t.agent_id,
@@ -53,8 +54,12 @@ fn ticket_for(
 
 /// How soon after Bindery closed an alert's ticket the same alert returning reopens it
 /// (the ConnectWise settings' ticket rules).
-pub async fn reopen_window_ms(store: &Store) -> i64 {
-    i64::from(limits::ticket_rules(store).await.reopen_within_hours) * 3_600_000
+pub async fn reopen_window_ms(store: &Store, t: &DeviceTarget) -> i64 {
+    i64::from(
+        limits::ticket_rules(store, t.integration_id)
+            .await
+            .reopen_within_hours,
+    ) * 3_600_000
 }
 
 /// Stores an agent's batch of alert events (already validated), dropping replays. A raise of a
@@ -66,7 +71,7 @@ pub async fn take_alert_batch(
     batch: &AlertBatch,
 ) -> Result<AlertIntake> {
     let t = target(store, device_id).await?;
-    let rules = limits::ticket_rules(store).await;
+    let rules = limits::ticket_rules(store, t.integration_id).await;
     let reopen_within_ms = i64::from(rules.reopen_within_hours) * 3_600_000;
     let runs = limits::monitor_ids(store, t.policy_id).await?;
     let windows = held::schedule(store, t.policy_id).await;
@@ -134,7 +139,9 @@ pub async fn take_help_request(
     limits::check_open_help(
         store,
         device_id,
-        limits::ticket_rules(store).await.max_open_help,
+        limits::ticket_rules(store, t.integration_id)
+            .await
+            .max_open_help,
     )
     .await?;
     let ticket = ticket_for(&t, |d| {

@@ -51,7 +51,7 @@ pub async fn sweep(store: &Store, watching_since_ms: i64) -> Result<Sweep> {
         let Some(t) = store.device_target(device_id).await? else {
             continue;
         };
-        let mut input = offline_alert(&t, last_seen, now, super::reopen_window_ms(store).await);
+        let mut input = offline_alert(&t, last_seen, now, super::reopen_window_ms(store, &t).await);
         // A machine rebooting in its maintenance window is offline by design.
         input.held_until_ms = super::held::schedule(store, policy_id)
             .await

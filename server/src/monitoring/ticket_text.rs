@@ -6,7 +6,7 @@ use bindery_shared::normalize::{clean_text, truncate_to_limit};
 use bindery_shared::time::utc_text;
 use bindery_shared::{DeviceFacts, FactField};
 
-use crate::ids::{CompanyId, DeviceId};
+use crate::ids::{CompanyId, DeviceId, IntegrationId};
 use crate::store::{NewTicket, TicketBoard};
 
 /// ConnectWise's limits: `Ticket.summary` 100, `Ticket.contactName` 62.
@@ -18,6 +18,8 @@ const DETAIL_MAX: usize = 4000;
 /// The device a ticket is about.
 pub struct DeviceContext<'a> {
     pub device_id: DeviceId,
+    /// The instance of its policy's company.
+    pub integration_id: IntegrationId,
     pub company_id: CompanyId,
     /// The site of the device's policy, if it names one.
     pub site_id: Option<i64>,
@@ -91,6 +93,7 @@ pub fn alert_ticket(device: &DeviceContext<'_>, alert: &AlertFacts<'_>) -> NewTi
     NewTicket {
         device_id: device.device_id,
         board: TicketBoard::Monitoring,
+        integration_id: device.integration_id,
         company_id: device.company_id,
         site_id: device.site_id,
         summary,
@@ -120,6 +123,7 @@ pub fn help_ticket(
     NewTicket {
         device_id: device.device_id,
         board: TicketBoard::SelfService,
+        integration_id: device.integration_id,
         company_id: device.company_id,
         site_id: device.site_id,
         summary: bounded(summary, SUMMARY_MAX),
@@ -163,6 +167,7 @@ mod tests {
     fn an_alert_ticket_says_what_and_where_within_100_characters() {
         let f = facts("WS-ACCOUNTING-07");
         let device = DeviceContext {
+            integration_id: IntegrationId::FIRST,
             device_id: DeviceId(4),
             company_id: CompanyId(2),
             site_id: None,
@@ -201,6 +206,7 @@ mod tests {
     fn a_help_ticket_names_the_user_as_contact_and_in_the_description() {
         let f = facts("MAC-RECEPTION");
         let device = DeviceContext {
+            integration_id: IntegrationId::FIRST,
             device_id: DeviceId(4),
             company_id: CompanyId(2),
             site_id: None,

@@ -7,7 +7,7 @@ use connectwise_client::Error as CwError;
 use connectwise_client::model::Agreement;
 
 use super::{OpError, Ops};
-use crate::ids::{CompanyId, PolicyId};
+use crate::ids::{CompanyId, IntegrationId, PolicyId};
 use crate::reconcile::billing::{self, BillingRules};
 use crate::reconcile::jobs::{BillAgreement, JobKind};
 use crate::store::{BilledAddition, PolicyBilling, Product};
@@ -44,8 +44,16 @@ fn invalid(field: &'static str, message: String) -> OpError {
 
 impl Ops<'_> {
     /// The company's agreements that are not cancelled (child agreements included).
-    pub async fn company_agreements(&self, company: CompanyId) -> Result<Vec<Agreement>, OpError> {
-        Ok(self.client().await?.company_agreements(company.0).await?)
+    pub async fn company_agreements(
+        &self,
+        integration: IntegrationId,
+        company: CompanyId,
+    ) -> Result<Vec<Agreement>, OpError> {
+        Ok(self
+            .client(integration)
+            .await?
+            .company_agreements(company.0)
+            .await?)
     }
 
     /// Bills the policy's devices to an agreement of its linked company, checked with
@@ -56,9 +64,13 @@ impl Ops<'_> {
         req: &BillingRequest<'_>,
     ) -> Result<PolicyBilling, OpError> {
         let policy = self.store.policy(policy_id).await?;
-        let company = policy
-            .cw_company_id
-            .ok_or_else(|| invalid("agreementId", "link the policy to a company first".into()))?;
+        let (Some(integration), Some(company)) = (policy.cw_integration_id, policy.cw_company_id)
+        else {
+            return Err(invalid(
+                "agreementId",
+                "link the policy to a company first".into(),
+            ));
+        };
         if !BILL_CUSTOMER.contains(&req.bill_customer) {
             return Err(invalid(
                 "billCustomer",
@@ -71,7 +83,7 @@ impl Ops<'_> {
                 "name a product for workstations, servers or both".into(),
             ));
         }
-        let client = self.client().await?;
+        let client = self.client(integration).await?;
         let agreement = match client.agreement(req.agreement_id).await {
             Err(CwError::NotFound { .. }) => {
                 return Err(invalid(
@@ -114,6 +126,7 @@ impl Ops<'_> {
         let before = self.store.policy_billing(policy_id).await?;
         let billing = PolicyBilling {
             policy_id,
+            integration_id: integration,
             company_id: company,
             agreement_id: agreement.id,
             agreement_name: agreement.name,
@@ -124,9 +137,10 @@ impl Ops<'_> {
         };
         self.store.set_policy_billing(&billing).await?;
         let moved_from = before
-            .map(|b| b.agreement_id)
-            .filter(|a| *a != agreement.id);
-        self.bill_again([Some(agreement.id), moved_from]).await?;
+            .map(|b| (b.integration_id, b.agreement_id))
+            .filter(|a| *a != (integration, agreement.id));
+        self.bill_again([Some((integration, agreement.id)), moved_from])
+            .await?;
         Ok(billing)
     }
 
@@ -159,8 +173,11 @@ impl Ops<'_> {
     pub async fn billing_lines(&self) -> Result<Vec<BillingLine>, OpError> {
         let mut out = Vec::new();
         for agreement in self.store.billed_agreements().await? {
-            let policies = self.store.agreement_billing(agreement).await?;
-            let devices = self.store.billed_devices(agreement).await?;
+            let policies = self
+                .store
+                .agreement_billing(agreement.0, agreement.1)
+                .await?;
+            let devices = self.store.billed_devices(agreement.0, agreement.1).await?;
             let counts = billing::counts(&policies, &devices);
             for addition in self.store.billed_additions(Some(agreement)).await? {
                 let Some(&devices) = counts.get(&addition.product_id) else {
@@ -176,10 +193,10 @@ impl Ops<'_> {
     /// has moved since (then it is decided afresh).
     pub async fn approve_billing(
         &self,
-        agreement_id: i64,
+        (integration, agreement_id): (IntegrationId, i64),
         product_id: i64,
     ) -> Result<BilledAddition, OpError> {
-        let mut rec = self.held(agreement_id, product_id).await?;
+        let mut rec = self.held((integration, agreement_id), product_id).await?;
         let Some(quantity) = rec.held_quantity else {
             let why = rec
                 .held_reason
@@ -189,20 +206,20 @@ impl Ops<'_> {
         };
         rec.approved_quantity = Some(quantity);
         self.store.record_billed_addition(&rec).await?;
-        self.bill_again([Some(agreement_id)]).await?;
+        self.bill_again([Some((integration, agreement_id))]).await?;
         Ok(rec)
     }
 
     /// Which of several additions of the product on the agreement is Bindery's.
     pub async fn choose_addition(
         &self,
-        agreement_id: i64,
+        (integration, agreement_id): (IntegrationId, i64),
         product_id: i64,
         addition_id: i64,
     ) -> Result<BilledAddition, OpError> {
-        let mut rec = self.held(agreement_id, product_id).await?;
+        let mut rec = self.held((integration, agreement_id), product_id).await?;
         let additions = self
-            .client()
+            .client(integration)
             .await?
             .agreement_additions(agreement_id)
             .await?;
@@ -224,13 +241,17 @@ impl Ops<'_> {
         rec.held_quantity = None;
         rec.held_reason = None;
         self.store.record_billed_addition(&rec).await?;
-        self.bill_again([Some(agreement_id)]).await?;
+        self.bill_again([Some((integration, agreement_id))]).await?;
         Ok(rec)
     }
 
-    async fn held(&self, agreement_id: i64, product_id: i64) -> Result<BilledAddition, OpError> {
+    async fn held(
+        &self,
+        (integration, agreement_id): (IntegrationId, i64),
+        product_id: i64,
+    ) -> Result<BilledAddition, OpError> {
         self.store
-            .billed_additions(Some(agreement_id))
+            .billed_additions(Some((integration, agreement_id)))
             .await?
             .into_iter()
             .find(|a| a.product_id == product_id)
@@ -245,12 +266,18 @@ impl Ops<'_> {
     /// Queues a billing run for each agreement given.
     async fn bill_again(
         &self,
-        agreements: impl IntoIterator<Item = Option<i64>>,
+        agreements: impl IntoIterator<Item = Option<(IntegrationId, i64)>>,
     ) -> Result<(), OpError> {
         let jobs: Vec<_> = agreements
             .into_iter()
             .flatten()
-            .map(|agreement_id| BillAgreement { agreement_id }.job())
+            .map(|(integration, agreement_id)| {
+                BillAgreement {
+                    integration,
+                    agreement_id,
+                }
+                .job()
+            })
             .collect();
         self.store.enqueue_many(&jobs).await?;
         self.wake();

@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use super::{OpError, Ops, suggest};
-use crate::ids::{CompanyId, PolicyId};
+use crate::ids::{CompanyId, IntegrationId, PolicyId};
 use crate::reconcile::company::Preview;
 use crate::reconcile::{queue, sync};
 use crate::store::{Policy, SiteRef};
@@ -16,6 +16,9 @@ use connectwise_client::model::CompanySite;
 pub struct LinkPreview {
     pub policy_id: PolicyId,
     pub policy_name: String,
+    /// The instance the company is in, and its name.
+    pub integration_id: IntegrationId,
+    pub integration_name: String,
     pub company_name: String,
     #[serde(flatten)]
     pub plan: Preview,
@@ -42,29 +45,45 @@ pub struct Suggestion {
 
 impl Ops<'_> {
     /// The company's name, as ConnectWise confirms it exists.
-    async fn company_name(&self, company_id: CompanyId) -> Result<String, OpError> {
-        Ok(self.client().await?.get_company(company_id.0).await?.name)
+    async fn company_name(
+        &self,
+        (integration, company_id): (IntegrationId, CompanyId),
+    ) -> Result<String, OpError> {
+        Ok(self
+            .client(integration)
+            .await?
+            .get_company(company_id.0)
+            .await?
+            .name)
     }
 
     /// What linking would do, computed from one sync's reads by the sync's own planning code;
-    /// nothing is written anywhere.
+    /// nothing is written anywhere. A policy moving from another instance also has its
+    /// devices' configurations there set inactive, as an unlink would.
     pub async fn preview_link(
         &self,
         policy_id: PolicyId,
-        company_id: CompanyId,
+        (integration, company_id): (IntegrationId, CompanyId),
     ) -> Result<LinkPreview, OpError> {
         let policy = self.store.policy(policy_id).await?;
-        let settings = self.binding_settings().await?;
-        let client = self.client().await?;
+        let instance = self.store.integration(integration).await?;
+        let settings = self.binding_settings(integration).await?;
+        let client = self.client(integration).await?;
         // The preview matches contacts as the sync will (one read of the company's contacts,
         // when some device needs one), so it counts the same writes.
         let contacts = crate::reconcile::contact_lookup::ContactCache::default();
         let source = crate::reconcile::extras::ExtrasSource {
             public_url: self.public_url,
+            integration,
             contacts: Some(&contacts),
         };
         let (plan, name) = sync::preview_link(
-            self.store, &client, policy_id, company_id, &settings, source,
+            self.store,
+            &client,
+            policy_id,
+            (integration, company_id),
+            &settings,
+            source,
         )
         .await?;
         // A company without configurations is named (and shown to exist) by a read of its own.
@@ -75,6 +94,8 @@ impl Ops<'_> {
         Ok(LinkPreview {
             policy_id,
             policy_name: policy.name,
+            integration_id: integration,
+            integration_name: instance.name,
             company_name,
             plan,
         })
@@ -84,14 +105,21 @@ impl Ops<'_> {
     pub async fn link(
         &self,
         policy_id: PolicyId,
-        company_id: CompanyId,
+        company: (IntegrationId, CompanyId),
     ) -> Result<Policy, OpError> {
-        self.link_at_site(policy_id, company_id, None).await
+        self.link_at_site(policy_id, company, None).await
     }
 
     /// The company's active sites, for a link's site picker.
-    pub async fn company_sites(&self, company_id: CompanyId) -> Result<Vec<CompanySite>, OpError> {
-        Ok(self.client().await?.company_sites(company_id.0).await?)
+    pub async fn company_sites(
+        &self,
+        (integration, company_id): (IntegrationId, CompanyId),
+    ) -> Result<Vec<CompanySite>, OpError> {
+        Ok(self
+            .client(integration)
+            .await?
+            .company_sites(company_id.0)
+            .await?)
     }
 
     /// Links the policy to a company and, when given, one of that company's active sites,
@@ -100,23 +128,29 @@ impl Ops<'_> {
     pub async fn link_at_site(
         &self,
         policy_id: PolicyId,
-        company_id: CompanyId,
+        (integration, company_id): (IntegrationId, CompanyId),
         site_id: Option<i64>,
     ) -> Result<Policy, OpError> {
         self.store.policy(policy_id).await?;
-        let name = self.company_name(company_id).await?;
+        let company = (integration, company_id);
+        let name = self.company_name(company).await?;
         let site = match site_id {
             None => None,
-            Some(id) => Some(self.site_of(company_id, id).await?),
+            Some(id) => Some(self.site_of(company, id).await?),
         };
         let policy = self
             .store
-            .link_policy_at(policy_id, Some((company_id, &name)), site.as_ref())
+            .link_policy_at(
+                policy_id,
+                Some((integration, company_id, &name)),
+                site.as_ref(),
+            )
             .await?;
         // Billing is to an agreement of the company it was set for: linked elsewhere (even
-        // after an unlink), it stops, and the old agreement's drop waits for a person.
+        // after an unlink, or to the same id in another instance), it stops, and the old
+        // agreement's drop waits for a person.
         let billed = self.store.policy_billing(policy_id).await?;
-        if billed.is_some_and(|b| b.company_id != company_id) {
+        if billed.is_some_and(|b| (b.integration_id, b.company_id) != company) {
             self.clear_billing(policy_id).await?;
         }
         queue::policy_linked(self.store, policy_id).await?;
@@ -126,8 +160,13 @@ impl Ops<'_> {
 
     /// Site `site_id` of the company, as ConnectWise lists it now; refused when it is not one
     /// of the company's active sites.
-    async fn site_of(&self, company_id: CompanyId, site_id: i64) -> Result<SiteRef, OpError> {
-        let sites = self.company_sites(company_id).await?;
+    async fn site_of(
+        &self,
+        company: (IntegrationId, CompanyId),
+        site_id: i64,
+    ) -> Result<SiteRef, OpError> {
+        let company_id = company.1;
+        let sites = self.company_sites(company).await?;
         let site = sites
             .into_iter()
             .find(|s| s.id == site_id)
@@ -150,8 +189,12 @@ impl Ops<'_> {
         Ok(done)
     }
 
-    /// Every unlinked policy with the best-matching company (one paged read of the companies).
-    pub async fn company_suggestions(&self) -> Result<Vec<Suggestion>, OpError> {
+    /// Every unlinked policy with the best-matching company of an instance (one paged read of
+    /// its companies).
+    pub async fn company_suggestions(
+        &self,
+        integration: IntegrationId,
+    ) -> Result<Vec<Suggestion>, OpError> {
         let unlinked: Vec<Policy> = self
             .store
             .policies()
@@ -163,7 +206,7 @@ impl Ops<'_> {
             return Ok(Vec::new());
         }
         let companies: Vec<(CompanyId, String)> = self
-            .client()
+            .client(integration)
             .await?
             .all_companies()
             .await?

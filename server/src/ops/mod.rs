@@ -10,7 +10,8 @@
 //! - `monitoring`: a policy's monitors, closing an alert or a help request;
 //! - `maintenance`: a policy's maintenance windows;
 //! - `tickets`: the manual contact mappings and the ticket rules;
-//! - `settings`: the ConnectWise credentials, the connection test, the choices, "Sync now";
+//! - `integrations`: the ConnectWise instances (add, rename, remove);
+//! - `settings`: an instance's credentials, the connection test, the choices, "Sync now";
 //! - `accounts`: admin accounts and their passwords.
 //!
 //! The front ends may not call the store's writes themselves (`tests/layout.rs` checks it).
@@ -19,6 +20,7 @@ pub mod accounts;
 pub mod billing;
 pub mod devices;
 pub mod identity;
+pub mod integrations;
 pub mod links;
 pub mod maintenance;
 pub mod monitoring;
@@ -30,6 +32,7 @@ pub mod tokens;
 
 use connectwise_client::{Client, Error as CwError};
 
+use crate::ids::IntegrationId;
 use crate::integration::{self, IntegrationError};
 use crate::reconcile::Engine;
 use crate::reconcile::job_error::JobError;
@@ -117,14 +120,34 @@ impl<'a> Ops<'a> {
         }
     }
 
-    /// The ConnectWise client for the saved credentials: the engine's where one runs (one rate
-    /// budget for the whole server), else one made for this action (the CLI).
-    pub async fn client(&self) -> Result<Client, OpError> {
+    /// The ConnectWise client for an integration's saved credentials: the engine's where one
+    /// runs (one rate budget per instance for the whole server), else one made for this action
+    /// (the CLI).
+    pub async fn client(&self, id: IntegrationId) -> Result<Client, OpError> {
+        self.store.integration(id).await?;
         if let Some(engine) = self.engine {
-            return Ok(engine.shared_client().await?);
+            return Ok(engine.shared_client(id).await?);
         }
-        let config = integration::client_config(self.store, self.server_key()?).await?;
+        let config = integration::client_config(self.store, self.server_key()?, id).await?;
         Ok(Client::new(config)?)
+    }
+
+    /// The integration a request names, or (none named) the default one: the oldest.
+    pub async fn integration_or_default(
+        &self,
+        named: Option<IntegrationId>,
+    ) -> Result<IntegrationId, OpError> {
+        if let Some(id) = named {
+            self.store.integration(id).await?;
+            return Ok(id);
+        }
+        self.store
+            .default_integration()
+            .await?
+            .ok_or_else(|| OpError::Invalid {
+                field: Some("integrationId"),
+                message: "add a ConnectWise integration first".into(),
+            })
     }
 
     /// Has the engine look for the jobs an action queued now, not at its next poll.
@@ -144,8 +167,8 @@ impl<'a> Ops<'a> {
     }
 
     /// The binding choices, which previews and links need.
-    pub async fn binding_settings(&self) -> Result<BindingSettings, OpError> {
-        integration::choices(self.store)
+    pub async fn binding_settings(&self, id: IntegrationId) -> Result<BindingSettings, OpError> {
+        integration::choices(self.store, id)
             .await?
             .map(|c| crate::reconcile::plan::BindingSettings::from_choices(&c))
             .ok_or_else(|| OpError::Invalid {

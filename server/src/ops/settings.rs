@@ -2,6 +2,7 @@
 //! choices made from what the test found. Saving either re-syncs every company under the new
 //! settings and retries the tickets ConnectWise refused under the old ones.
 
+use crate::ids::IntegrationId;
 use crate::integration::{self, Catalog, Choices, CwCredentials, CwCredentialsView};
 use crate::reconcile::callbacks::{self, CallbackStatus};
 use crate::reconcile::queue;
@@ -19,6 +20,7 @@ impl Ops<'_> {
     /// returns them as an admin sees them.
     pub async fn save_credentials(
         &self,
+        id: IntegrationId,
         credentials: &CwCredentials,
         private_key: Option<&str>,
     ) -> Result<Option<CwCredentialsView>, OpError> {
@@ -29,49 +31,51 @@ impl Ops<'_> {
                  server started with --connectwise-allow-http (connectwise_allow_http)",
             ));
         }
-        integration::save_credentials(self.store, self.server_key()?, credentials, private_key)
+        self.store.integration(id).await?;
+        integration::save_credentials(self.store, self.server_key()?, id, credentials, private_key)
             .await?;
-        if integration::choices(self.store).await?.is_some() {
+        if integration::choices(self.store, id).await?.is_some() {
             self.resync_everything().await?;
         }
-        Ok(integration::credentials(self.store).await?)
+        Ok(integration::credentials(self.store, id).await?)
     }
 
     /// "Test connection" with the saved settings, through the server's one client: what
     /// ConnectWise offers to choose from, or precisely what failed.
-    pub async fn test_connection(&self) -> Result<Catalog, OpError> {
-        let client = self.client().await?;
+    pub async fn test_connection(&self, id: IntegrationId) -> Result<Catalog, OpError> {
+        let client = self.client(id).await?;
         Ok(integration::test_connection(&client).await?)
     }
 
     /// Saves the choices after checking them against what ConnectWise offers now.
-    pub async fn save_choices(&self, choices: &Choices) -> Result<(), OpError> {
-        let catalog = self.test_connection().await?;
-        self.save_choices_against(&catalog, choices).await
+    pub async fn save_choices(&self, id: IntegrationId, choices: &Choices) -> Result<(), OpError> {
+        let catalog = self.test_connection(id).await?;
+        self.save_choices_against(id, &catalog, choices).await
     }
 
     /// As `save_choices`, against a catalog the caller has just read (the console shows each
     /// refusal beside the catalog's entry).
     pub async fn save_choices_against(
         &self,
+        id: IntegrationId,
         catalog: &Catalog,
         choices: &Choices,
     ) -> Result<(), OpError> {
-        integration::save_choices(self.store, catalog, choices).await?;
-        self.register_callbacks().await;
+        integration::save_choices(self.store, id, catalog, choices).await?;
+        self.register_callbacks(id).await;
         self.resync_everything().await
     }
 
     /// Registers ConnectWise's ticket callback at the public URL (or records why there is
     /// none: Bindery then polls); never fails the save.
-    pub async fn register_callbacks(&self) -> CallbackStatus {
+    pub async fn register_callbacks(&self, id: IntegrationId) -> CallbackStatus {
         if self.engine.is_none() {
             // An admin command outside the server does not know the server's public URL: the
             // registration stays as the server last made it.
-            return callbacks::status(self.store).await.unwrap_or_default();
+            return callbacks::status(self.store, id).await.unwrap_or_default();
         }
-        match self.client().await {
-            Ok(client) => callbacks::register(self.store, &client, self.public_url).await,
+        match self.client(id).await {
+            Ok(client) => callbacks::register(self.store, &client, id, self.public_url).await,
             Err(e) => CallbackStatus {
                 reason: Some(format!("cannot reach ConnectWise to register: {e}")),
                 ..CallbackStatus::default()
@@ -80,9 +84,9 @@ impl Ops<'_> {
     }
 
     /// Removes the ticket callback (Bindery polls from then on).
-    pub async fn unregister_callbacks(&self) -> Result<CallbackStatus, OpError> {
-        let client = self.client().await?;
-        Ok(callbacks::unregister(self.store, &client).await)
+    pub async fn unregister_callbacks(&self, id: IntegrationId) -> Result<CallbackStatus, OpError> {
+        let client = self.client(id).await?;
+        Ok(callbacks::unregister(self.store, &client, id).await)
     }
 
     /// Every company synced again, and the tickets ConnectWise refused tried again.

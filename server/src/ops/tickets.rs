@@ -3,6 +3,7 @@
 //! one set of rules whoever changes them.
 
 use super::{OpError, Ops};
+use crate::ids::IntegrationId;
 use crate::integration::{self, Choices, CloseRule, TicketRules};
 use crate::reconcile::contact_lookup;
 
@@ -21,15 +22,16 @@ fn login(raw: &str) -> Result<String, String> {
 }
 
 impl Ops<'_> {
-    /// The manual mappings, as (login, contact id).
-    pub async fn contact_mappings(&self) -> Vec<(String, i64)> {
-        contact_lookup::manual(self.store).await
+    /// An instance's manual mappings, as (login, contact id): contact ids are its own.
+    pub async fn contact_mappings(&self, id: IntegrationId) -> Vec<(String, i64)> {
+        contact_lookup::manual(self.store, id).await
     }
 
     /// Replaces every manual mapping; `Invalid` names the first mapping at fault
     /// (`[i].login`).
     pub async fn replace_contact_mappings(
         &self,
+        id: IntegrationId,
         mappings: &[(String, i64)],
     ) -> Result<Vec<(String, i64)>, OpError> {
         if mappings.len() > MAX_CONTACT_MAPPINGS {
@@ -46,18 +48,19 @@ impl Ops<'_> {
             })?;
             kept.push((l, *id));
         }
-        self.save_contact_mappings(&kept).await?;
+        self.save_contact_mappings(id, &kept).await?;
         Ok(kept)
     }
 
     /// Maps one login to a contact (`None`: removes its mapping); the others stay.
     pub async fn map_contact(
         &self,
+        id: IntegrationId,
         raw_login: &str,
         contact_id: Option<i64>,
     ) -> Result<Vec<(String, i64)>, OpError> {
         let l = login(raw_login).map_err(|m| OpError::invalid("login", m))?;
-        let mut maps = self.contact_mappings().await;
+        let mut maps = self.contact_mappings(id).await;
         maps.retain(|(known, _)| !known.eq_ignore_ascii_case(&l));
         if let Some(id) = contact_id {
             if maps.len() >= MAX_CONTACT_MAPPINGS {
@@ -68,25 +71,29 @@ impl Ops<'_> {
             }
             maps.push((l, id));
         }
-        self.save_contact_mappings(&maps).await?;
+        self.save_contact_mappings(id, &maps).await?;
         Ok(maps)
     }
 
-    async fn save_contact_mappings(&self, maps: &[(String, i64)]) -> Result<(), OpError> {
+    async fn save_contact_mappings(
+        &self,
+        id: IntegrationId,
+        maps: &[(String, i64)],
+    ) -> Result<(), OpError> {
+        self.store.integration(id).await?;
         let json = serde_json::to_string(maps).map_err(|e| OpError::Unavailable(e.to_string()))?;
-        self.store
-            .put_setting(contact_lookup::MANUAL, &json)
-            .await?;
+        let name = integration::setting_name(id, contact_lookup::MANUAL);
+        self.store.put_setting(&name, &json).await?;
         Ok(())
     }
 
     /// Changes the ticket rules and each board's close rule in the saved choices.
     pub async fn set_ticket_rules(
         &self,
+        id: IntegrationId,
         rules: TicketRules,
-        monitoring: CloseRule,
-        self_service: CloseRule,
+        (monitoring, self_service): (CloseRule, CloseRule),
     ) -> Result<Choices, OpError> {
-        Ok(integration::save_ticket_rules(self.store, rules, monitoring, self_service).await?)
+        Ok(integration::save_ticket_rules(self.store, id, rules, monitoring, self_service).await?)
     }
 }

@@ -225,6 +225,7 @@ mod tests {
         assert_eq!(class_of(&DeviceFacts::default()), Class::Workstation);
         let policy = |id: i64, ws: Option<i64>, srv: Option<i64>| PolicyBilling {
             policy_id: PolicyId(id),
+            integration_id: crate::ids::IntegrationId::FIRST,
             company_id: CompanyId(2),
             agreement_id: 1,
             agreement_name: "A".into(),

@@ -14,34 +14,41 @@ use std::sync::atomic::Ordering;
 use connectwise_client::{Client, Error as CwError};
 
 use super::adoption::{Candidacy, MatchKey};
+use super::binding_records::{needs_person, same_binding, settle};
 use super::fields;
 use super::job_error::JobError;
 use super::plan::{self, Action, BindingSettings, Desired, Observed, PersonChoice};
 use super::queue::{self, BindDevice, Snapshot, WRITE_VISIBLE_AFTER_MS};
 use super::runner::Engine;
 use super::sync;
-use crate::ids::{CompanyId, ConfigurationId};
+use crate::ids::{CompanyId, IntegrationId};
 use crate::store::{Binding, BindingState, DeviceTarget, now_ms};
 
 impl Engine {
     /// One paged read of the company's configurations, planned for every device at once (see
     /// `company`); then, per device, either nothing (in line), a binding record (in line, or
     /// waiting for a person) or a queued write carrying what the read showed.
-    pub(super) async fn sync_company(&self, company_id: CompanyId) -> Result<(), JobError> {
-        let settings = self.settings().await?;
-        let client = self.shared_client().await?;
-        let (targets, unreadable) =
-            sync::split_readable(self.store.company_targets(company_id).await?);
+    pub(super) async fn sync_company(
+        &self,
+        integration: IntegrationId,
+        company_id: CompanyId,
+    ) -> Result<(), JobError> {
+        let settings = self.settings(integration).await?;
+        let instance = self.instance(integration).await?;
+        let (targets, unreadable) = sync::split_readable(
+            sync::instance_targets(&self.store, integration, company_id).await?,
+        );
         for t in &unreadable {
             self.unreadable_facts(t).await?;
         }
         let read = sync::read_company(
             &self.store,
-            &client,
+            &instance.client,
+            integration,
             company_id,
             &targets,
             &settings,
-            self.extras_source(),
+            self.extras_source(&instance),
         )
         .await?;
         let (mut jobs, mut pending) = (Vec::new(), Vec::new());
@@ -52,9 +59,15 @@ impl Engine {
                 .as_ref()
                 .and_then(|b| b.write_started_ms)
                 .is_some_and(|w| w >= read.taken_ms - WRITE_VISIBLE_AFTER_MS);
+            // Its configuration in another instance is deactivated by its own job.
+            let leaving = t.leaving().is_some();
             match &d.action {
                 // A recent write's job records its own outcome; this read may predate it.
                 _ if recent_write && !d.action.writes() => {}
+                Action::InLine | Action::NeedsPerson { .. } if leaving => {
+                    jobs.push(queue::bind_job(t.device_id, None));
+                    pending.push(t.device_id);
+                }
                 Action::InLine => {
                     if let Some(b) = settle(t, &d.observed, &settings)
                         && !same_binding(t.binding.as_ref(), &b)
@@ -74,6 +87,7 @@ impl Engine {
                     // The read covers the device only if it should be bound here or nowhere.
                     let covered = t.company_id.is_none_or(|c| c == company_id);
                     let snapshot = (covered && !recent_write).then(|| Snapshot {
+                        integration,
                         taken_ms: read.taken_ms,
                         observed: d.observed.clone(),
                         candidacy: d.candidacy.clone(),
@@ -88,6 +102,7 @@ impl Engine {
         self.store.mark_pending(&pending).await?;
         self.store.enqueue_many(&jobs).await?;
         tracing::info!(
+            %integration,
             company = %company_id,
             configurations = read.configurations,
             devices = targets.len(),
@@ -124,6 +139,11 @@ impl Engine {
             Ok(false) => Ok(()),
             Err(e) => {
                 let previous = target.binding.clone();
+                // What is recorded stays with the instance it is in.
+                let integration_id = previous
+                    .as_ref()
+                    .filter(|b| b.company_id.is_some())
+                    .map_or(target.instance(), |b| b.integration_id);
                 let record = Binding {
                     device_id: target.device_id,
                     state: if e.is_failure() {
@@ -131,6 +151,7 @@ impl Engine {
                     } else {
                         BindingState::Pending
                     },
+                    integration_id,
                     company_id: previous
                         .as_ref()
                         .and_then(|b| b.company_id)
@@ -156,6 +177,10 @@ impl Engine {
         let b = Binding {
             device_id: t.device_id,
             state: BindingState::Failed,
+            integration_id: t
+                .binding
+                .as_ref()
+                .map_or(t.instance(), |b| b.integration_id),
             company_id: t.binding.as_ref().and_then(|b| b.company_id),
             configuration_id: t.binding.as_ref().and_then(|b| b.configuration_id),
             error: Some(e.message().to_owned()),
@@ -257,7 +282,7 @@ impl Engine {
             Some(c) => Ok(Some((observed, c))),
             None => {
                 if let Some(company) = target.company_id {
-                    queue::sync_company(&self.store, company).await?;
+                    queue::sync_company(&self.store, target.instance(), company).await?;
                     self.wake();
                 }
                 Ok(None)
@@ -266,27 +291,56 @@ impl Engine {
     }
 
     /// Returns true when the device is settled (bound or inactive), false when it waits (for a
-    /// person, or for the company sync it queued).
+    /// person, or for the company sync it queued). A device that moved to another instance has
+    /// its configuration in the old one deactivated first; a snapshot is used only in the
+    /// instance it was read from.
     async fn bind_target(
         &self,
         target: &DeviceTarget,
         snapshot: Option<Snapshot>,
         attempts: i64,
     ) -> Result<bool, JobError> {
-        let settings = self.settings().await?;
-        let client = self.shared_client().await?;
+        let of = |i: IntegrationId| snapshot.clone().filter(|s| s.integration == i);
+        if let Some(old) = target.leaving() {
+            let gone = DeviceTarget {
+                integration_id: None,
+                company_id: None,
+                site_id: None,
+                ..target.clone()
+            };
+            let instance = self.instance(old).await?;
+            if self.bind_in(&gone, &instance, of(old), attempts).await? {
+                // Done there: a read of its new instance need not wait for those writes to show.
+                self.store.forget_write_started(target.device_id).await?;
+            }
+        }
+        let here = target.instance();
+        let instance = self.instance(here).await?;
+        self.bind_in(target, &instance, of(here), attempts).await
+    }
+
+    /// `bind_target` within one instance.
+    async fn bind_in(
+        &self,
+        target: &DeviceTarget,
+        instance: &super::runner::Instance,
+        snapshot: Option<Snapshot>,
+        attempts: i64,
+    ) -> Result<bool, JobError> {
+        let settings = self.settings(instance.id).await?;
+        let client = &instance.client;
         if target.facts_unreadable {
             return Err(self.unreadable_facts(target).await?);
         }
         let facts = &target.facts;
         let Some((mut observed, candidacy)) = self
-            .known(&client, target, snapshot, attempts, &settings)
+            .known(client, target, snapshot, attempts, &settings)
             .await?
         else {
             return Ok(false);
         };
         let hold = target.hold();
-        let extras = self.wanted_extras(&client, target, &observed).await;
+        let extras = self.wanted_extras(instance, target, &observed).await;
         let desired = Desired {
             agent_id: &target.agent_id,
             facts,
@@ -319,7 +373,7 @@ impl Engine {
                 .await?;
             self.stats.writes.fetch_add(1, Ordering::Relaxed);
             let written = self
-                .write(&client, &action, &settings, &target.agent_id)
+                .write(client, &action, &settings, &target.agent_id)
                 .await;
             self.log_write(&action, target, facts, &written).await;
             match written {
@@ -347,64 +401,5 @@ impl Engine {
         Err(JobError::Permanent(
             "the configuration keeps changing under Bindery; look at it in ConnectWise".into(),
         ))
-    }
-}
-
-/// The binding record for a device whose configurations are in line.
-fn settle(t: &DeviceTarget, observed: &[Observed], settings: &BindingSettings) -> Option<Binding> {
-    let base = Binding {
-        device_id: t.device_id,
-        state: BindingState::Bound,
-        company_id: None,
-        configuration_id: None,
-        error: None,
-        updated_ms: now_ms(),
-        write_started_ms: None,
-        candidates: Vec::new(),
-    };
-    match t.company_id {
-        Some(company) => plan::chosen(observed, company, settings).map(|o| Binding {
-            company_id: Some(company),
-            configuration_id: Some(o.id),
-            ..base
-        }),
-        None => t.binding.as_ref().map(|b| Binding {
-            state: BindingState::Inactive,
-            company_id: b.company_id,
-            configuration_id: b.configuration_id,
-            ..base
-        }),
-    }
-}
-
-fn same_binding(current: Option<&Binding>, new: &Binding) -> bool {
-    current.is_some_and(|c| {
-        (
-            c.state,
-            c.company_id,
-            c.configuration_id,
-            &c.error,
-            &c.candidates,
-        ) == (
-            new.state,
-            new.company_id,
-            new.configuration_id,
-            &new.error,
-            &new.candidates,
-        )
-    })
-}
-
-/// The record of a device that waits for a person, with the configurations it could be.
-fn needs_person(t: &DeviceTarget, candidates: &[ConfigurationId], reason: &str) -> Binding {
-    Binding {
-        device_id: t.device_id,
-        state: BindingState::NeedsPerson,
-        company_id: t.company_id,
-        configuration_id: None,
-        error: Some(reason.to_owned()),
-        updated_ms: now_ms(),
-        write_started_ms: None,
-        candidates: candidates.to_vec(),
     }
 }

@@ -11,10 +11,10 @@ use connectwise_client::model::Contact;
 use tokio::sync::Mutex;
 
 use super::contacts::{ContactCandidate, ContactMatch, match_login};
+use crate::ids::IntegrationId;
 use crate::store::Store;
 
-/// The setting holding the admin's manual mappings: a JSON list of `[login, contactId]`.
-pub const MANUAL: &str = "contacts.manual";
+pub use crate::integration::CONTACT_MAPPINGS as MANUAL;
 /// How long a company's contacts are trusted when a new user is being matched.
 pub const KEEP: Duration = Duration::from_secs(600);
 
@@ -51,9 +51,12 @@ pub fn candidates(contacts: Vec<Contact>) -> Vec<ContactCandidate> {
         .collect()
 }
 
-/// The admin's manual mappings (none when unset or damaged).
-pub async fn manual(store: &Store) -> Vec<(String, i64)> {
-    match store.setting(MANUAL).await {
+/// The admin's manual mappings in an instance (none when unset or damaged).
+pub async fn manual(store: &Store, integration: IntegrationId) -> Vec<(String, i64)> {
+    match store
+        .setting(&crate::integration::setting_name(integration, MANUAL))
+        .await
+    {
         Ok(Some(json)) => serde_json::from_str(&json).unwrap_or_default(),
         _ => Vec::new(),
     }
@@ -95,11 +98,11 @@ impl ContactCache {
         &self,
         store: &Store,
         client: &Client,
-        company: i64,
+        (integration, company): (IntegrationId, i64),
         login: &str,
     ) -> Option<i64> {
         let contacts = self.company_within(client, company, KEEP).await;
-        match match_login(login, &contacts, &manual(store).await) {
+        match match_login(login, &contacts, &manual(store, integration).await) {
             ContactMatch::One(id) => Some(id),
             ContactMatch::Ambiguous(ids) => {
                 tracing::info!(company, candidates = ?ids, "several contacts fit the user; none is set");

@@ -17,7 +17,7 @@ use connectwise_client::Client;
 use super::contact_lookup::{self, ContactCache, KEEP};
 use super::contacts::{ContactMatch, match_login};
 use super::plan::{Extras, Observed};
-use crate::ids::{CompanyId, DeviceId};
+use crate::ids::{CompanyId, DeviceId, IntegrationId};
 use crate::store::{DeviceTarget, Store};
 
 /// How old a copy of the contacts may be for a configuration that only lacks a contact.
@@ -27,6 +27,8 @@ const RECHECK: Duration = Duration::from_secs(24 * 3600);
 #[derive(Clone, Copy)]
 pub struct ExtrasSource<'a> {
     pub public_url: Option<&'a str>,
+    /// The instance whose contacts (and manual mappings) these are.
+    pub integration: IntegrationId,
     pub contacts: Option<&'a ContactCache>,
 }
 
@@ -88,27 +90,31 @@ pub fn contact_need(t: &DeviceTarget, company: CompanyId, configs: &[Observed]) 
 }
 
 impl super::runner::Engine {
-    /// The engine's source: its public URL and its contact cache.
-    pub(super) fn extras_source(&self) -> ExtrasSource<'_> {
+    /// The engine's source in one instance: its public URL and the instance's contact cache.
+    pub(super) fn extras_source<'a>(
+        &'a self,
+        instance: &'a super::runner::Instance,
+    ) -> ExtrasSource<'a> {
         ExtrasSource {
             public_url: self.config.public_url.as_deref(),
-            contacts: Some(&self.contacts),
+            integration: instance.id,
+            contacts: Some(&instance.contacts),
         }
     }
 
     /// What `target` wants beside its facts, given its configurations.
     pub(super) async fn wanted_extras(
         &self,
-        client: &Client,
+        instance: &super::runner::Instance,
         target: &DeviceTarget,
         observed: &[Observed],
     ) -> Extras {
         match target.company_id {
             Some(company) => self
-                .extras_source()
+                .extras_source(instance)
                 .wanted(
                     &self.store,
-                    client,
+                    &instance.client,
                     company,
                     std::slice::from_ref(target),
                     observed,
@@ -147,7 +153,7 @@ impl ExtrasSource<'_> {
                 };
                 (
                     cache.company_within(client, company.0, age).await,
-                    contact_lookup::manual(store).await,
+                    contact_lookup::manual(store, self.integration).await,
                 )
             }
         };
@@ -186,6 +192,7 @@ mod tests {
             agent_id: "Agent-1".into(),
             facts,
             policy_id: None,
+            integration_id: Some(crate::ids::IntegrationId::FIRST),
             company_id: Some(CompanyId(2)),
             site_id: None,
             binding: None,

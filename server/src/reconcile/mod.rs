@@ -17,12 +17,15 @@
 pub mod adoption;
 pub mod billing;
 mod binding;
+mod binding_records;
+mod callback_keys;
 pub mod callbacks;
 pub mod company;
 pub mod contact_lookup;
 pub mod contacts;
 pub mod extras;
 pub mod fields;
+mod instances;
 pub mod job_error;
 pub mod jobs;
 pub mod observed;

@@ -5,7 +5,7 @@
 
 use super::adoption::Candidacy;
 use super::plan::Observed;
-use crate::ids::{CompanyId, DeviceId, PolicyId, TicketId};
+use crate::ids::{CompanyId, DeviceId, IntegrationId, PolicyId, TicketId};
 use crate::store::{BindingState, DeviceTarget, NewJob, Result, Store, now_ms};
 
 pub use super::jobs::{
@@ -13,8 +13,12 @@ pub use super::jobs::{
     WRITE_VISIBLE_AFTER_MS, Work,
 };
 
-pub fn sync_job(company_id: CompanyId) -> NewJob {
-    SyncCompany { company_id }.job()
+pub fn sync_job(integration: IntegrationId, company_id: CompanyId) -> NewJob {
+    SyncCompany {
+        integration,
+        company_id,
+    }
+    .job()
 }
 
 pub fn bind_job(device_id: DeviceId, snapshot: Option<Snapshot>) -> NewJob {
@@ -33,8 +37,8 @@ pub fn ticket_check_job(ticket_id: TicketId) -> NewJob {
     TicketCheck { ticket_id }.job()
 }
 
-pub fn poll_tickets_job() -> NewJob {
-    PollTickets {}.job()
+pub fn poll_tickets_job(integration: IntegrationId) -> NewJob {
+    PollTickets { integration }.job()
 }
 
 /// Queues every ticket ConnectWise refused again (after the settings changed); returns how many.
@@ -45,9 +49,13 @@ pub async fn retry_failed_tickets(store: &Store) -> Result<usize> {
     Ok(ids.len())
 }
 
-/// Queues a sync of one company ("Sync now", a link).
-pub async fn sync_company(store: &Store, company_id: CompanyId) -> Result<i64> {
-    store.enqueue(&sync_job(company_id)).await
+/// Queues a sync of one company of an instance ("Sync now", a link).
+pub async fn sync_company(
+    store: &Store,
+    integration: IntegrationId,
+    company_id: CompanyId,
+) -> Result<i64> {
+    store.enqueue(&sync_job(integration, company_id)).await
 }
 
 pub use super::resync::{SYNC_REQUESTS, resync_spacing_ms, sync_all};
@@ -66,6 +74,7 @@ pub fn device_job(t: &DeviceTarget) -> Option<NewJob> {
     // It should be bound nowhere: what we recorded is enough to deactivate it without a read.
     let snapshot = match (b.company_id, b.configuration_id) {
         (Some(company_id), Some(id)) => Some(Snapshot {
+            integration: b.integration_id,
             taken_ms: now_ms(),
             observed: vec![Observed {
                 id,
@@ -95,11 +104,12 @@ pub async fn device_changed(store: &Store, device_id: DeviceId) -> Result<bool> 
     Ok(true)
 }
 
-/// After a policy was linked (or linked to another company): a sync of its company binds its
-/// devices (and takes them out of the old company); they show pending meanwhile.
+/// After a policy was linked (or linked to another company, maybe of another instance): a sync
+/// of its company binds its devices (and their jobs take them out of the old company, in its
+/// own instance); they show pending meanwhile.
 pub async fn policy_linked(store: &Store, policy_id: PolicyId) -> Result<()> {
     let policy = store.policy(policy_id).await?;
-    if let Some(company) = policy.cw_company_id {
+    if let (Some(integration), Some(company)) = (policy.cw_integration_id, policy.cw_company_id) {
         let targets = store.policy_targets(policy_id).await?;
         let live: Vec<DeviceId> = targets
             .iter()
@@ -107,7 +117,7 @@ pub async fn policy_linked(store: &Store, policy_id: PolicyId) -> Result<()> {
             .map(|t| t.device_id)
             .collect();
         store.mark_pending(&live).await?;
-        sync_company(store, company).await?;
+        sync_company(store, integration, company).await?;
     }
     Ok(())
 }
@@ -119,6 +129,7 @@ pub async fn devices_released(store: &Store, targets: &[DeviceTarget]) -> Result
         .iter()
         .filter_map(|t| {
             let released = DeviceTarget {
+                integration_id: None,
                 company_id: None,
                 site_id: None,
                 ..t.clone()
@@ -155,7 +166,8 @@ pub async fn delete_policy(store: &Store, policy_id: PolicyId) -> Result<usize> 
 /// backoff or failure, through one sync of the company. Returns how many devices that is.
 pub async fn retry_pending(store: &Store, policy_id: PolicyId) -> Result<usize> {
     let policy = store.policy(policy_id).await?;
-    let Some(company) = policy.cw_company_id else {
+    let (Some(integration), Some(company)) = (policy.cw_integration_id, policy.cw_company_id)
+    else {
         return Ok(0);
     };
     let unbound: Vec<DeviceId> = store
@@ -171,6 +183,6 @@ pub async fn retry_pending(store: &Store, policy_id: PolicyId) -> Result<usize> 
         .map(|t| t.device_id)
         .collect();
     store.mark_pending(&unbound).await?;
-    sync_company(store, company).await?;
+    sync_company(store, integration, company).await?;
     Ok(unbound.len())
 }

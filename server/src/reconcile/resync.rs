@@ -2,9 +2,11 @@
 //! settings), paced so that it never takes more than half of the ConnectWise request budget in
 //! any minute: 500 companies must leave room for tickets.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use super::jobs::{BillAgreement, JobKind, SyncCompany};
+use crate::ids::IntegrationId;
 use crate::store::{NewJob, Result, Store, now_ms};
 
 /// The setting holding when the last full re-sync was queued (ms since the epoch).
@@ -38,24 +40,38 @@ pub async fn sync_all(store: &Store, requests_per_minute: u32) -> Result<usize> 
 }
 
 /// A sync job for every company Bindery binds in, each starting `resync_spacing_ms` after the
-/// one before; then a billing run for every agreement billed by device count, once the
-/// bindings are fresh (each costs a read and at most a write per product, paced the same way).
+/// one before in its instance; then a billing run for every agreement billed by device count,
+/// once the bindings are fresh (each costs a read and at most a write per product, paced the
+/// same way). Each instance has a budget of its own, so each is paced on its own: ten
+/// instances re-sync side by side.
 async fn spaced_syncs(store: &Store, requests_per_minute: u32) -> Result<Vec<NewJob>> {
     let companies = store.companies_to_sync().await?;
     let agreements = store.billed_agreements().await?;
     let (start, gap) = (now_ms(), resync_spacing_ms(requests_per_minute));
-    let syncs = companies
-        .iter()
-        .map(|c| SyncCompany { company_id: *c }.job());
-    let bills = agreements
-        .iter()
-        .map(|a| BillAgreement { agreement_id: *a }.job());
+    let syncs = companies.iter().map(|&(integration, company_id)| {
+        let job = SyncCompany {
+            integration,
+            company_id,
+        };
+        (integration, job.job())
+    });
+    let bills = agreements.iter().map(|&(integration, agreement_id)| {
+        let job = BillAgreement {
+            integration,
+            agreement_id,
+        };
+        (integration, job.job())
+    });
+    let mut queued_in: HashMap<IntegrationId, i64> = HashMap::new();
     Ok(syncs
         .chain(bills)
-        .enumerate()
-        .map(|(n, job)| NewJob {
-            run_after_ms: start + n as i64 * gap,
-            ..job
+        .map(|(integration, job)| {
+            let n = queued_in.entry(integration).or_default();
+            *n += 1;
+            NewJob {
+                run_after_ms: start + (*n - 1) * gap,
+                ..job
+            }
         })
         .collect())
 }

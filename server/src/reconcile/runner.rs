@@ -1,12 +1,14 @@
 //! The job runner: leases durable jobs from the store, hands each to the code of its kind
 //! (`binding` for syncs and device writes, `tickets` for tickets), and records the outcome. It
-//! owns the one ConnectWise client of the process.
+//! owns the process's ConnectWise clients, one per integration (`Instance`), so each instance
+//! has its own rate budget and its own Retry-After pauses: one failing never slows another.
 //!
 //! - Transient failures come back with exponential backoff and jitter (and never sooner than
 //!   ConnectWise's Retry-After); permanent ones wait for a person, with ConnectWise's words.
 //! - A running job's lease is renewed while it runs; a server that dies loses its leases, and
 //!   another server (or this one, restarted) takes the jobs over.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
@@ -17,8 +19,7 @@ use tokio::task::JoinSet;
 
 pub use super::job_error::JobError;
 use super::jobs::Work;
-use super::plan::BindingSettings;
-use crate::integration::{self, IntegrationError};
+use crate::ids::IntegrationId;
 use crate::sealing::ServerKey;
 use crate::store::{Backend, Job, Store, now_ms};
 
@@ -106,22 +107,29 @@ fn random_unit() -> f64 {
 
 pub struct Engine {
     pub(super) store: Store,
-    key: Arc<ServerKey>,
+    pub(super) key: Arc<ServerKey>,
     pub(super) config: EngineConfig,
     /// This process's name in leases.
     owner: String,
     lease_batches: AtomicU64,
     wake: Notify,
-    /// The client for the saved credentials (rebuilt when they change), so its rate limiter and
-    /// codebase lookup are shared by every job.
-    client: Mutex<Option<(String, Client)>>,
-    /// Callback signing keys, fetched from the configured site only.
-    pub(super) callback_keys: super::callbacks::KeyCache,
-    /// Each company's contacts, for naming the user's contact on tickets.
-    pub(super) contacts: super::contact_lookup::ContactCache,
+    /// Each integration's instance, made for its saved credentials (and made again when they
+    /// change), with the credentials' version it was made for.
+    pub(super) instances: Mutex<HashMap<IntegrationId, (String, Instance)>>,
     /// When history was last pruned (ms): at most hourly.
     last_prune: AtomicI64,
     pub stats: EngineStats,
+}
+
+/// One ConnectWise instance as the engine talks to it: its client (its own rate budget and
+/// Retry-After pauses), the signing keys of its callbacks, and its companies' contacts (company
+/// ids repeat across instances, so each keeps its own).
+#[derive(Clone)]
+pub struct Instance {
+    pub id: IntegrationId,
+    pub client: Client,
+    pub(super) callback_keys: Arc<super::callbacks::KeyCache>,
+    pub(super) contacts: Arc<super::contact_lookup::ContactCache>,
 }
 
 pub use super::resync::LAST_FULL_SYNC;
@@ -139,25 +147,9 @@ impl Engine {
             owner: format!("{}-{suffix}", std::process::id()),
             lease_batches: AtomicU64::new(0),
             wake: Notify::new(),
-            client: Mutex::new(None),
-            callback_keys: super::callbacks::KeyCache::default(),
-            contacts: super::contact_lookup::ContactCache::default(),
+            instances: Mutex::new(HashMap::new()),
             last_prune: AtomicI64::new(0),
             stats: EngineStats::default(),
-        })
-    }
-
-    /// The shared ConnectWise client's figures, once it has been used.
-    pub async fn client_stats(&self) -> Option<ClientStats> {
-        let cached = self.client.lock().await;
-        cached.as_ref().map(|(_, c)| {
-            let (pauses, paused_requests) = c.retry_after_pauses();
-            ClientStats {
-                answers: c.answers_by_status(),
-                rate_limit_waits: c.rate_limit_waits(),
-                retry_after_pauses: pauses,
-                paused_requests,
-            }
         })
     }
 
@@ -251,7 +243,7 @@ impl Engine {
             now,
         )
         .await;
-        self.schedule_ticket_poll(now).await;
+        self.schedule_ticket_polls(now).await;
         super::retention::prune_history(
             &self.store,
             (self.config.retention_days, self.config.job_retention_days),
@@ -334,38 +326,6 @@ impl Engine {
             .map_err(JobError::Fault)?
             .process(self, job.attempts)
             .await
-    }
-
-    /// The ConnectWise client for the saved credentials, shared by every job and by the admin
-    /// paths of this process (one rate budget), rebuilt when the credentials change.
-    pub async fn shared_client(&self) -> Result<Client, JobError> {
-        let version = integration::credentials_version(&self.store)
-            .await?
-            .ok_or(IntegrationError::NotConfigured)?;
-        let mut cached = self.client.lock().await;
-        if let Some((v, c)) = cached.as_ref()
-            && *v == version
-        {
-            return Ok(c.clone());
-        }
-        let mut config = integration::client_config(&self.store, &self.key).await?;
-        config.requests_per_minute = self.config.cw_requests_per_minute.max(1);
-        config.max_concurrency = self.config.cw_concurrency.max(1);
-        let client = Client::new(config).map_err(|e| JobError::Permanent(e.to_string()))?;
-        *cached = Some((version, client.clone()));
-        Ok(client)
-    }
-
-    pub(super) async fn settings(&self) -> Result<BindingSettings, JobError> {
-        integration::choices(&self.store)
-            .await?
-            .map(|c| crate::reconcile::plan::BindingSettings::from_choices(&c))
-            .ok_or_else(|| {
-                JobError::Permanent(
-                    "choose the configuration statuses and type in the ConnectWise settings first"
-                        .into(),
-                )
-            })
     }
 }
 

@@ -12,7 +12,7 @@ use super::extras::ExtrasSource;
 use super::fields;
 use super::job_error::JobError;
 use super::plan::{BindingSettings, Extras, Observed};
-use crate::ids::{CompanyId, DeviceId, PolicyId};
+use crate::ids::{CompanyId, DeviceId, IntegrationId, PolicyId};
 use crate::store::{BindingState, DeviceTarget, Store, now_ms};
 
 /// A company as one read found it, planned.
@@ -44,12 +44,20 @@ pub fn split_readable(targets: Vec<DeviceTarget>) -> (Vec<DeviceTarget>, Vec<Dev
 }
 
 /// What the plan needs of a device.
-pub fn input(t: &DeviceTarget, reading: CompanyId, extras: Extras) -> DeviceInput {
-    // A configuration recorded in another company (the device is moving) is known by id.
+fn input(
+    t: &DeviceTarget,
+    (integration, reading): (IntegrationId, CompanyId),
+    extras: Extras,
+) -> DeviceInput {
+    // A configuration recorded in another company of this instance (the device is moving) is
+    // known by id; one in another instance is that instance's to deactivate.
     let recorded_elsewhere = t.binding.as_ref().and_then(|b| {
         let (Some(other), Some(id)) = (b.company_id, b.configuration_id) else {
             return None;
         };
+        if b.integration_id != integration {
+            return None;
+        }
         (b.state != BindingState::Inactive && other != reading).then(|| Observed {
             id,
             company_id: other,
@@ -71,11 +79,26 @@ pub fn input(t: &DeviceTarget, reading: CompanyId, extras: Extras) -> DeviceInpu
     }
 }
 
+/// The devices a sync of `company_id` in `integration` looks at, each as seen from there.
+pub async fn instance_targets(
+    store: &Store,
+    integration: IntegrationId,
+    company_id: CompanyId,
+) -> Result<Vec<DeviceTarget>, JobError> {
+    Ok(store
+        .company_targets(integration, company_id)
+        .await?
+        .into_iter()
+        .map(|t| t.seen_from(integration))
+        .collect())
+}
+
 /// Reads the company's configurations (one paged query) and plans `targets` against them
 /// (devices whose facts can be read: see `split_readable`).
 pub async fn read_company(
     store: &Store,
     client: &Client,
+    integration: IntegrationId,
     company_id: CompanyId,
     targets: &[DeviceTarget],
     settings: &BindingSettings,
@@ -108,14 +131,16 @@ pub async fn read_company(
         .collect();
     let mut owners: HashSet<String> = store.known_agent_ids(&identifiers).await?;
     owners.extend(targets.iter().map(|t| t.agent_id.to_lowercase()));
-    let claimed = store.claimed_configurations(company_id).await?;
+    let claimed = store
+        .claimed_configurations(integration, company_id)
+        .await?;
     let extras = source
         .wanted(store, client, company_id, targets, &configs)
         .await;
     let inputs = targets
         .iter()
         .zip(extras)
-        .map(|(t, e)| input(t, company_id, e))
+        .map(|(t, e)| input(t, (integration, company_id), e))
         .collect::<Vec<_>>();
     let plan = company::plan_company(company_id, &inputs, &configs, &owners, &claimed, settings);
     Ok(CompanyRead {
@@ -134,17 +159,18 @@ pub async fn preview_link(
     store: &Store,
     client: &Client,
     policy_id: PolicyId,
-    company_id: CompanyId,
+    (integration, company_id): (IntegrationId, CompanyId),
     settings: &BindingSettings,
     source: ExtrasSource<'_>,
 ) -> Result<(Preview, Option<String>), JobError> {
-    let (mut targets, _) = split_readable(store.company_targets(company_id).await?);
+    let (mut targets, _) = split_readable(instance_targets(store, integration, company_id).await?);
     let (policy, _) = split_readable(store.policy_targets(policy_id).await?);
     let policy: Vec<DeviceTarget> = policy
         .into_iter()
         .map(|mut t| {
             if !t.retired {
                 t.company_id = Some(company_id);
+                t.integration_id = Some(integration);
             }
             t
         })
@@ -152,7 +178,16 @@ pub async fn preview_link(
     let ours: HashSet<DeviceId> = policy.iter().map(|t| t.device_id).collect();
     targets.retain(|t| !ours.contains(&t.device_id));
     targets.extend(policy);
-    let read = read_company(store, client, company_id, &targets, settings, source).await?;
+    let read = read_company(
+        store,
+        client,
+        integration,
+        company_id,
+        &targets,
+        settings,
+        source,
+    )
+    .await?;
     // Only the policy's devices are the link's doing; the others share the ownership rules.
     let (plans, inputs): (Vec<_>, Vec<_>) = read
         .plan

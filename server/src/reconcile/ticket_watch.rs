@@ -8,11 +8,10 @@ use connectwise_client::model::Ticket as CwTicket;
 use connectwise_client::{Client, Error as CwError, TICKETS_PER_SEARCH};
 
 use super::job_error::JobError;
-use crate::ids::TicketId;
+use crate::ids::{IntegrationId, TicketId};
 use crate::store::{Store, Ticket, TicketState};
 
-/// The setting holding when the open tickets' statuses were last polled.
-pub const LAST_TICKET_POLL: &str = "tickets.last_poll_ms";
+pub use crate::integration::LAST_TICKET_POLL;
 
 /// Re-reads one ticket and acts on what a person did to it.
 pub(super) async fn check(
@@ -91,12 +90,16 @@ pub struct PollOutcome {
 
 /// Reads the status of every ticket Bindery has open in ConnectWise, a thousand per request,
 /// and acts on those closed or gone.
-pub(super) async fn poll(store: &Store, client: &Client) -> Result<PollOutcome, JobError> {
+pub(super) async fn poll(
+    store: &Store,
+    client: &Client,
+    integration: IntegrationId,
+) -> Result<PollOutcome, JobError> {
     let mut out = PollOutcome::default();
     let mut after = 0i64;
     loop {
         let page = store
-            .open_cw_tickets(after, TICKETS_PER_SEARCH as i64)
+            .open_cw_tickets(integration, after, TICKETS_PER_SEARCH as i64)
             .await?;
         let Some((last, _)) = page.last() else {
             break;
@@ -123,39 +126,54 @@ pub(super) async fn poll(store: &Store, client: &Client) -> Result<PollOutcome, 
 }
 
 impl super::Engine {
-    /// Queues a poll of the open tickets' statuses when one is due: every `poll_minutes`
-    /// without callbacks, hourly (a backstop for lost messages) with them.
-    pub(super) async fn schedule_ticket_poll(&self, now: i64) {
+    /// Queues a poll of each integration's open tickets' statuses when one is due: every
+    /// `poll_minutes` without callbacks, hourly (a backstop for lost messages) with them.
+    pub(super) async fn schedule_ticket_polls(&self, now: i64) {
+        match self.store.integrations().await {
+            Ok(all) => {
+                for i in all {
+                    self.schedule_ticket_poll(i.id, now).await;
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot list the integrations to poll"),
+        }
+    }
+
+    async fn schedule_ticket_poll(&self, integration: IntegrationId, now: i64) {
+        let last_poll = crate::integration::setting_name(integration, LAST_TICKET_POLL);
         let due = async {
-            let Some(choices) = crate::integration::choices(&self.store).await? else {
+            let Some(choices) = crate::integration::choices(&self.store, integration).await? else {
                 return Ok::<bool, JobError>(false);
             };
-            let minutes = if super::callbacks::status(&self.store).await?.registered {
+            let registered = super::callbacks::status(&self.store, integration)
+                .await?
+                .registered;
+            let minutes = if registered {
                 60
             } else {
                 i64::from(choices.tickets.poll_minutes.max(1))
             };
             let last = self
                 .store
-                .setting(LAST_TICKET_POLL)
+                .setting(&last_poll)
                 .await?
                 .and_then(|v| v.parse::<i64>().ok())
                 .unwrap_or(0);
             if now - last < minutes * 60_000 {
                 return Ok(false);
             }
+            self.store.put_setting(&last_poll, &now.to_string()).await?;
             self.store
-                .put_setting(LAST_TICKET_POLL, &now.to_string())
-                .await?;
-            self.store
-                .enqueue(&super::queue::poll_tickets_job())
+                .enqueue(&super::queue::poll_tickets_job(integration))
                 .await?;
             Ok(true)
         };
         match due.await {
-            Ok(true) => tracing::debug!("ticket poll queued"),
+            Ok(true) => tracing::debug!(%integration, "ticket poll queued"),
             Ok(false) => {}
-            Err(e) => tracing::warn!(error = %e.message(), "cannot queue the ticket poll"),
+            Err(e) => {
+                tracing::warn!(%integration, error = %e.message(), "cannot queue the ticket poll")
+            }
         }
     }
 }

@@ -211,7 +211,7 @@ async fn create(
             let contact = match (t.board, &t.contact_name) {
                 (TicketBoard::SelfService, Some(login)) => {
                     contacts
-                        .contact_for(store, client, t.company_id.0, login)
+                        .contact_for(store, client, (t.integration_id, t.company_id.0), login)
                         .await
                 }
                 _ => None,

@@ -9,6 +9,7 @@ fn ticket() -> Ticket {
         id: TicketId(7),
         device_id: Some(DeviceId(3)),
         board: TicketBoard::Monitoring,
+        integration_id: crate::ids::IntegrationId::FIRST,
         company_id: CompanyId(2),
         site_id: None,
         summary: "Disk / has 4% free on WS-1".into(),

@@ -8,13 +8,15 @@ use sqlx::any::AnyRow;
 use super::{Result, Store, now_ms};
 use bindery_shared::DeviceFacts;
 
-use crate::ids::{CompanyId, ConfigurationId, DeviceId, PolicyId};
+use crate::ids::{CompanyId, ConfigurationId, DeviceId, IntegrationId, PolicyId};
 
 /// A policy's billing: its devices, by class, as products of an agreement of its company.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PolicyBilling {
     pub policy_id: PolicyId,
+    /// The instance of the company and the agreement.
+    pub integration_id: IntegrationId,
     pub company_id: CompanyId,
     pub agreement_id: i64,
     pub agreement_name: String,
@@ -50,6 +52,8 @@ pub struct BilledDevice {
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct BilledAddition {
+    /// The instance of the agreement.
+    pub integration_id: IntegrationId,
     pub agreement_id: i64,
     pub product_id: i64,
     pub product: String,
@@ -75,8 +79,8 @@ pub struct BilledAddition {
 // The SQL below is built from these constants only (`AssertSqlSafe`).
 const POLICY_COLUMNS: &str = "policy_id, company_id, agreement_id, agreement_name, \
      workstation_product_id, workstation_product, server_product_id, server_product, bill_customer, \
-     cover_configurations";
-const ADDITION_COLUMNS: &str = "agreement_id, product_id, product, addition_id, quantity, \
+     cover_configurations, integration_id";
+const ADDITION_COLUMNS: &str = "integration_id, agreement_id, product_id, product, addition_id, quantity, \
      written_ms, held_quantity, held_reason, approved_quantity, create_started_ms, month, month_high";
 
 fn product(r: &AnyRow, id: &str, name: &str) -> std::result::Result<Option<Product>, sqlx::Error> {
@@ -92,6 +96,7 @@ fn product(r: &AnyRow, id: &str, name: &str) -> std::result::Result<Option<Produ
 fn policy_from_row(r: &AnyRow) -> std::result::Result<PolicyBilling, sqlx::Error> {
     Ok(PolicyBilling {
         policy_id: r.try_get("policy_id")?,
+        integration_id: r.try_get("integration_id")?,
         company_id: r.try_get("company_id")?,
         agreement_id: r.try_get("agreement_id")?,
         agreement_name: r.try_get("agreement_name")?,
@@ -104,6 +109,7 @@ fn policy_from_row(r: &AnyRow) -> std::result::Result<PolicyBilling, sqlx::Error
 
 fn addition_from_row(r: &AnyRow) -> std::result::Result<BilledAddition, sqlx::Error> {
     Ok(BilledAddition {
+        integration_id: r.try_get("integration_id")?,
         agreement_id: r.try_get("agreement_id")?,
         product_id: r.try_get("product_id")?,
         product: r.try_get("product")?,
@@ -128,11 +134,11 @@ impl Store {
         let srv = b.server_product.as_ref();
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "INSERT INTO policy_billing ({POLICY_COLUMNS}, updated_ms) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
              ON CONFLICT (policy_id) DO UPDATE SET company_id = $2, agreement_id = $3, \
              agreement_name = $4, workstation_product_id = $5, workstation_product = $6, \
              server_product_id = $7, server_product = $8, bill_customer = $9, \
-             cover_configurations = $10, updated_ms = $11"
+             cover_configurations = $10, integration_id = $11, updated_ms = $12"
         )))
         .bind(b.policy_id)
         .bind(b.company_id)
@@ -144,17 +150,19 @@ impl Store {
         .bind(srv.map(|p| p.identifier.clone()))
         .bind(&b.bill_customer)
         .bind(i64::from(b.cover_configurations))
+        .bind(b.integration_id)
         .bind(now_ms())
         .execute(&mut *tx)
         .await?;
         for p in [ws, srv].into_iter().flatten() {
             sqlx::query(
-                "INSERT INTO billed_additions (agreement_id, product_id, product) \
-                 VALUES ($1, $2, $3) ON CONFLICT (agreement_id, product_id) DO NOTHING",
+                "INSERT INTO billed_additions (agreement_id, product_id, product, integration_id) \
+                 VALUES ($1, $2, $3, $4) ON CONFLICT (integration_id, agreement_id, product_id) DO NOTHING",
             )
             .bind(b.agreement_id)
             .bind(p.id)
             .bind(&p.identifier)
+            .bind(b.integration_id)
             .execute(&mut *tx)
             .await?;
         }
@@ -162,15 +170,17 @@ impl Store {
         Ok(())
     }
 
-    /// Stops billing the policy; the agreement it billed to, if any.
-    pub async fn clear_policy_billing(&self, policy_id: PolicyId) -> Result<Option<i64>> {
-        let row: Option<(i64,)> = sqlx::query_as(
-            "DELETE FROM policy_billing WHERE policy_id = $1 RETURNING agreement_id",
+    /// Stops billing the policy; the agreement it billed to (and its instance), if any.
+    pub async fn clear_policy_billing(
+        &self,
+        policy_id: PolicyId,
+    ) -> Result<Option<(IntegrationId, i64)>> {
+        Ok(sqlx::query_as(
+            "DELETE FROM policy_billing WHERE policy_id = $1 RETURNING integration_id, agreement_id",
         )
         .bind(policy_id)
         .fetch_optional(&self.pool)
-        .await?;
-        Ok(row.map(|(a,)| a))
+        .await?)
     }
 
     pub async fn policy_billing(&self, policy_id: PolicyId) -> Result<Option<PolicyBilling>> {
@@ -184,11 +194,17 @@ impl Store {
     }
 
     /// The policies billed to the agreement.
-    pub async fn agreement_billing(&self, agreement_id: i64) -> Result<Vec<PolicyBilling>> {
+    pub async fn agreement_billing(
+        &self,
+        integration: IntegrationId,
+        agreement_id: i64,
+    ) -> Result<Vec<PolicyBilling>> {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {POLICY_COLUMNS} FROM policy_billing WHERE agreement_id = $1 ORDER BY policy_id"
+            "SELECT {POLICY_COLUMNS} FROM policy_billing WHERE agreement_id = $1 \
+             AND integration_id = $2 ORDER BY policy_id"
         )))
         .bind(agreement_id)
+        .bind(integration)
         .fetch_all(&self.pool)
         .await?;
         Ok(rows
@@ -197,23 +213,28 @@ impl Store {
             .collect::<std::result::Result<_, _>>()?)
     }
 
-    /// Every agreement some policy bills to.
-    pub async fn billed_agreements(&self) -> Result<Vec<i64>> {
-        let rows: Vec<(i64,)> = sqlx::query_as(
-            "SELECT DISTINCT agreement_id FROM policy_billing ORDER BY agreement_id",
+    /// Every agreement some policy bills to, with its instance.
+    pub async fn billed_agreements(&self) -> Result<Vec<(IntegrationId, i64)>> {
+        Ok(sqlx::query_as(
+            "SELECT DISTINCT integration_id, agreement_id FROM policy_billing \
+             ORDER BY integration_id, agreement_id",
         )
         .fetch_all(&self.pool)
-        .await?;
-        Ok(rows.into_iter().map(|(a,)| a).collect())
+        .await?)
     }
 
-    /// Bindery's additions: of one agreement, or (`None`) of every agreement.
-    pub async fn billed_additions(&self, agreement_id: Option<i64>) -> Result<Vec<BilledAddition>> {
+    /// Bindery's additions: of one agreement of an instance, or (`None`) of every agreement.
+    pub async fn billed_additions(
+        &self,
+        agreement: Option<(IntegrationId, i64)>,
+    ) -> Result<Vec<BilledAddition>> {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {ADDITION_COLUMNS} FROM billed_additions \
-             WHERE ($1 IS NULL OR agreement_id = $1) ORDER BY agreement_id, product_id"
+             WHERE ($1 IS NULL OR (agreement_id = $1 AND integration_id = $2)) \
+             ORDER BY integration_id, agreement_id, product_id"
         )))
-        .bind(agreement_id)
+        .bind(agreement.map(|a| a.1))
+        .bind(agreement.map_or(IntegrationId::FIRST, |a| a.0))
         .fetch_all(&self.pool)
         .await?;
         Ok(rows
@@ -227,7 +248,8 @@ impl Store {
         sqlx::query(
             "UPDATE billed_additions SET addition_id = $3, quantity = $4, written_ms = $5, \
              held_quantity = $6, held_reason = $7, approved_quantity = $8, create_started_ms = $9, \
-             month = $10, month_high = $11 WHERE agreement_id = $1 AND product_id = $2",
+             month = $10, month_high = $11 WHERE agreement_id = $1 AND product_id = $2 \
+             AND integration_id = $12",
         )
         .bind(a.agreement_id)
         .bind(a.product_id)
@@ -240,6 +262,7 @@ impl Store {
         .bind(a.create_started_ms)
         .bind(&a.month)
         .bind(a.month_high)
+        .bind(a.integration_id)
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -247,14 +270,21 @@ impl Store {
 
     /// Every device that counts for the agreement: not retired, in a policy billed to it, and
     /// bound in that policy's company; its facts decoded as every device's are.
-    pub async fn billed_devices(&self, agreement_id: i64) -> Result<Vec<BilledDevice>> {
+    pub async fn billed_devices(
+        &self,
+        integration: IntegrationId,
+        agreement_id: i64,
+    ) -> Result<Vec<BilledDevice>> {
         let rows: Vec<(DeviceId, PolicyId, String, Option<ConfigurationId>)> = sqlx::query_as(
             "SELECT d.id, d.policy_id, d.facts_json, b.configuration_id FROM devices d \
              JOIN policy_billing pb ON pb.policy_id = d.policy_id \
              JOIN bindings b ON b.device_id = d.id AND b.company_id = pb.company_id \
-             WHERE pb.agreement_id = $1 AND d.retired_ms IS NULL AND b.state = 'bound'",
+             AND b.integration_id = pb.integration_id \
+             WHERE pb.agreement_id = $1 AND pb.integration_id = $2 AND d.retired_ms IS NULL \
+             AND b.state = 'bound'",
         )
         .bind(agreement_id)
+        .bind(integration)
         .fetch_all(&self.pool)
         .await?;
         Ok(rows
@@ -271,13 +301,15 @@ impl Store {
     /// may uncover from an agreement (never one it does not know).
     pub async fn configurations_known_in(
         &self,
+        integration: IntegrationId,
         company: CompanyId,
     ) -> Result<Vec<ConfigurationId>> {
         let rows: Vec<(ConfigurationId,)> = sqlx::query_as(
-            "SELECT configuration_id FROM bindings WHERE company_id = $1 \
+            "SELECT configuration_id FROM bindings WHERE company_id = $1 AND integration_id = $2 \
              AND configuration_id IS NOT NULL",
         )
         .bind(company)
+        .bind(integration)
         .fetch_all(&self.pool)
         .await?;
         Ok(rows.into_iter().map(|(c,)| c).collect())

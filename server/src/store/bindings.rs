@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::Row;
 
 use super::{Policy, Result, Store, StoreError, now_ms};
-use crate::ids::{CompanyId, ConfigurationId, DeviceId, PolicyId};
+use crate::ids::{CompanyId, ConfigurationId, DeviceId, IntegrationId, PolicyId};
 
 /// A person's decision about which configuration a device is.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -67,6 +67,8 @@ impl BindingState {
 pub struct Binding {
     pub device_id: DeviceId,
     pub state: BindingState,
+    /// The ConnectWise instance its company and configuration are in.
+    pub integration_id: IntegrationId,
     pub company_id: Option<CompanyId>,
     pub configuration_id: Option<ConfigurationId>,
     /// ConnectWise's error, as it gave it.
@@ -146,10 +148,11 @@ impl Store {
                 .join(",")
         });
         sqlx::query(
-            "INSERT INTO bindings (device_id, state, company_id, configuration_id, error, updated_ms, candidates) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (device_id) DO UPDATE SET state = excluded.state, \
+            "INSERT INTO bindings (device_id, state, company_id, configuration_id, error, updated_ms, candidates, integration_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (device_id) DO UPDATE SET state = excluded.state, \
              company_id = excluded.company_id, configuration_id = excluded.configuration_id, \
-             error = excluded.error, updated_ms = excluded.updated_ms, candidates = excluded.candidates",
+             error = excluded.error, updated_ms = excluded.updated_ms, candidates = excluded.candidates, \
+             integration_id = excluded.integration_id",
         )
         .bind(b.device_id)
         .bind(b.state.as_str())
@@ -158,6 +161,7 @@ impl Store {
         .bind(error)
         .bind(now_ms())
         .bind(candidates)
+        .bind(b.integration_id)
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -165,7 +169,8 @@ impl Store {
 
     pub async fn binding(&self, device_id: DeviceId) -> Result<Option<Binding>> {
         let row = sqlx::query(
-            "SELECT device_id, state, company_id, configuration_id, error, updated_ms, write_started_ms, candidates FROM bindings WHERE device_id = $1",
+            "SELECT device_id, state, integration_id, company_id, configuration_id, error, updated_ms, \
+             write_started_ms, candidates FROM bindings WHERE device_id = $1",
         )
         .bind(device_id)
         .fetch_optional(&self.pool)
@@ -175,6 +180,7 @@ impl Store {
         Ok(Some(Binding {
             device_id: r.try_get("device_id")?,
             state: BindingState::parse(&state)?,
+            integration_id: r.try_get("integration_id")?,
             company_id: r.try_get("company_id")?,
             configuration_id: r.try_get("configuration_id")?,
             error: r.try_get("error")?,
@@ -198,6 +204,16 @@ impl Store {
         Ok(())
     }
 
+    /// Forgets when a write for the device last started: its writes in the instance it left
+    /// are done, and a read of its new instance need not wait for them to show there.
+    pub async fn forget_write_started(&self, device_id: DeviceId) -> Result<()> {
+        sqlx::query("UPDATE bindings SET write_started_ms = NULL WHERE device_id = $1")
+            .bind(device_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     /// Marks devices pending (a write for them was queued), keeping what is known of their
     /// configuration; the error of the last attempt stays visible until the next result.
     pub async fn mark_pending(&self, device_ids: &[DeviceId]) -> Result<()> {
@@ -217,16 +233,17 @@ impl Store {
         Ok(())
     }
 
-    /// Every company a full re-sync visits: those linked to a policy, and those where some
-    /// configuration is still recorded as active.
-    pub async fn companies_to_sync(&self) -> Result<Vec<CompanyId>> {
-        let rows: Vec<(CompanyId,)> = sqlx::query_as(
-            "SELECT cw_company_id FROM policies WHERE cw_company_id IS NOT NULL \
-             UNION SELECT company_id FROM bindings WHERE company_id IS NOT NULL AND state <> 'inactive'",
+    /// Every company a full re-sync visits, with its instance: those linked to a policy, and
+    /// those where some configuration is still recorded as active.
+    pub async fn companies_to_sync(&self) -> Result<Vec<(IntegrationId, CompanyId)>> {
+        let rows: Vec<(IntegrationId, CompanyId)> = sqlx::query_as(
+            "SELECT cw_integration_id, cw_company_id FROM policies WHERE cw_company_id IS NOT NULL \
+             AND cw_integration_id IS NOT NULL \
+             UNION SELECT integration_id, company_id FROM bindings WHERE company_id IS NOT NULL AND state <> 'inactive'",
         )
         .fetch_all(&self.pool)
         .await?;
-        let mut ids: Vec<CompanyId> = rows.into_iter().map(|(id,)| id).collect();
+        let mut ids: Vec<(IntegrationId, CompanyId)> = rows;
         ids.sort_unstable();
         ids.dedup();
         Ok(ids)
@@ -298,11 +315,14 @@ impl Store {
     /// them.
     pub async fn claimed_configurations(
         &self,
+        integration: IntegrationId,
         company_id: CompanyId,
     ) -> Result<std::collections::HashSet<ConfigurationId>> {
         let rows: Vec<(ConfigurationId,)> = sqlx::query_as(
-            "SELECT configuration_id FROM bindings WHERE company_id = $1 AND configuration_id IS NOT NULL",
+            "SELECT configuration_id FROM bindings WHERE integration_id = $1 AND company_id = $2 \
+             AND configuration_id IS NOT NULL",
         )
+        .bind(integration)
         .bind(company_id)
         .fetch_all(&self.pool)
         .await?;

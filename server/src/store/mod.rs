@@ -15,6 +15,7 @@ mod devices;
 mod enrollment;
 mod held;
 mod help;
+mod integrations;
 mod jobs;
 mod policies;
 mod retention;
@@ -41,6 +42,7 @@ pub use devices::{Device, DeviceAuth, facts_for_storage};
 pub use enrollment::{Enrollment, NewDevice};
 pub use held::{HeldAlert, Release};
 pub use help::{HelpRequest, NewHelpRequest};
+pub use integrations::Integration;
 pub use jobs::{Job, JobCounts, NewJob};
 pub use policies::{Policy, SiteRef};
 pub use retention::Pruned;
@@ -96,6 +98,7 @@ const SQLITE_MIGRATIONS: &[(i64, &str)] = &[
     (18, include_str!("migrations/sqlite/0018_billing.sql")),
     (19, include_str!("migrations/sqlite/0019_billing_month.sql")),
     (20, include_str!("migrations/sqlite/0020_billing_cover.sql")),
+    (21, include_str!("migrations/sqlite/0021_integrations.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("migrations/postgres/0001_initial.sql")),
@@ -133,6 +136,10 @@ const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
         20,
         include_str!("migrations/postgres/0020_billing_cover.sql"),
     ),
+    (
+        21,
+        include_str!("migrations/postgres/0021_integrations.sql"),
+    ),
 ];
 
 /// A handle on the store; cheap to clone (a connection pool).
@@ -146,6 +153,22 @@ impl Store {
     /// Opens `postgres://…` / `postgresql://…`, or a SQLite file given as `sqlite://PATH` or a
     /// plain path (created when missing), and brings its schema up to date.
     pub async fn open(location: &str) -> Result<Store> {
+        let store = Store::connect(location).await?;
+        store.migrate(i64::MAX).await?;
+        store.fill_search_text().await?;
+        Ok(store)
+    }
+
+    /// The store with its schema brought up to `version` only: a database as an older release
+    /// left it, for the tests of upgrading it.
+    #[doc(hidden)]
+    pub async fn open_as_of(location: &str, version: i64) -> Result<Store> {
+        let store = Store::connect(location).await?;
+        store.migrate(version).await?;
+        Ok(store)
+    }
+
+    async fn connect(location: &str) -> Result<Store> {
         install_default_drivers();
         let (url, backend) =
             if location.starts_with("postgres://") || location.starts_with("postgresql://") {
@@ -184,10 +207,7 @@ impl Store {
             }
             Backend::Postgres => options.max_connections(16).connect(&url).await?,
         };
-        let store = Store { pool, backend };
-        store.migrate().await?;
-        store.fill_search_text().await?;
-        Ok(store)
+        Ok(Store { pool, backend })
     }
 
     /// The SQLite database in `dir` (`bindery.db`).
@@ -226,9 +246,9 @@ impl Store {
         &self.pool
     }
 
-    /// Applies the migrations not yet applied. On PostgreSQL an advisory lock keeps two servers
-    /// starting together from migrating at once.
-    async fn migrate(&self) -> Result<()> {
+    /// Applies the migrations up to `up_to` not yet applied. On PostgreSQL an advisory lock
+    /// keeps two servers starting together from migrating at once.
+    async fn migrate(&self, up_to: i64) -> Result<()> {
         let mut conn = self.pool.acquire().await?;
         if self.backend == Backend::Postgres {
             conn.execute("SELECT pg_advisory_lock(7369287)").await?;
@@ -240,7 +260,7 @@ impl Store {
                 Backend::Sqlite => SQLITE_MIGRATIONS,
                 Backend::Postgres => POSTGRES_MIGRATIONS,
             };
-            for (version, sql) in migrations {
+            for (version, sql) in migrations.iter().filter(|(v, _)| *v <= up_to) {
                 let done: Option<(i64,)> = sqlx::query_as("SELECT version FROM bindery_migrations WHERE version = $1")
                     .bind(*version)
                     .fetch_optional(&mut *conn)

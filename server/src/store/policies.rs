@@ -4,12 +4,14 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::{Result, Store, StoreError, is_unique_violation, now_ms};
-use crate::ids::{CompanyId, PolicyId};
+use crate::ids::{CompanyId, IntegrationId, PolicyId};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Policy {
     pub id: PolicyId,
     pub name: String,
+    /// The ConnectWise instance of the linked company, when linked.
+    pub cw_integration_id: Option<IntegrationId>,
     /// The linked ConnectWise company, when linked.
     pub cw_company_id: Option<CompanyId>,
     pub cw_company_name: Option<String>,
@@ -27,13 +29,14 @@ pub struct SiteRef {
     pub name: String,
 }
 
-const COLUMNS: &str =
-    "id, name, cw_company_id, cw_company_name, cw_site_id, cw_site_name, created_ms, updated_ms";
+const COLUMNS: &str = "id, name, cw_integration_id, cw_company_id, cw_company_name, cw_site_id, \
+     cw_site_name, created_ms, updated_ms";
 
 fn from_row(r: &AnyRow) -> std::result::Result<Policy, sqlx::Error> {
     Ok(Policy {
         id: r.try_get("id")?,
         name: r.try_get("name")?,
+        cw_integration_id: r.try_get("cw_integration_id")?,
         cw_company_id: r.try_get("cw_company_id")?,
         cw_company_name: r.try_get("cw_company_name")?,
         cw_site: r
@@ -69,8 +72,8 @@ impl Store {
         let now = now_ms();
         let row = sqlx::query(
             "INSERT INTO policies (name, created_ms, updated_ms) VALUES ($1, $2, $2) \
-             RETURNING id, name, cw_company_id, cw_company_name, cw_site_id, cw_site_name, \
-             created_ms, updated_ms",
+             RETURNING id, name, cw_integration_id, cw_company_id, cw_company_name, cw_site_id, \
+             cw_site_name, created_ms, updated_ms",
         )
         .bind(&name)
         .bind(now)
@@ -143,12 +146,13 @@ impl Store {
         Ok(())
     }
 
-    /// Links the policy to a ConnectWise company (no site), or unlinks it (`None`).
+    /// Links the policy to a company of the first integration (no site), or unlinks it (`None`).
     pub async fn link_policy(
         &self,
         id: PolicyId,
         company: Option<(CompanyId, &str)>,
     ) -> Result<Policy> {
+        let company = company.map(|(c, name)| (IntegrationId::FIRST, c, name));
         self.link_policy_at(id, company, None).await
     }
 
@@ -157,18 +161,19 @@ impl Store {
     pub async fn link_policy_at(
         &self,
         id: PolicyId,
-        company: Option<(CompanyId, &str)>,
+        company: Option<(IntegrationId, CompanyId, &str)>,
         site: Option<&SiteRef>,
     ) -> Result<Policy> {
-        let (company_id, company_name) = match company {
-            Some((cid, name)) => (Some(cid), Some(name.to_owned())),
-            None => (None, None),
+        let (integration, company_id, company_name) = match company {
+            Some((i, cid, name)) => (Some(i), Some(cid), Some(name.to_owned())),
+            None => (None, None, None),
         };
         let site = site.filter(|_| company_id.is_some());
         let done = sqlx::query(
-            "UPDATE policies SET cw_company_id = $1, cw_company_name = $2, cw_site_id = $3, \
-             cw_site_name = $4, updated_ms = $5 WHERE id = $6",
+            "UPDATE policies SET cw_integration_id = $1, cw_company_id = $2, cw_company_name = $3, \
+             cw_site_id = $4, cw_site_name = $5, updated_ms = $6 WHERE id = $7",
         )
+        .bind(integration)
         .bind(company_id)
         .bind(company_name)
         .bind(site.map(|s| s.id))

@@ -8,7 +8,7 @@ use sqlx::any::AnyRow;
 
 use super::bindings::{candidates_from, choice_from};
 use super::{Binding, BindingState, PersonChoice, Result, Store};
-use crate::ids::{CompanyId, DeviceId, PolicyId};
+use crate::ids::{CompanyId, DeviceId, IntegrationId, PolicyId};
 
 /// A device as binding sees it: what it wants (`company_id`: its policy's linked company, or
 /// `None` when retired, unlinked or without a policy) and what was last recorded.
@@ -18,6 +18,8 @@ pub struct DeviceTarget {
     pub agent_id: String,
     pub facts: DeviceFacts,
     pub policy_id: Option<PolicyId>,
+    /// The instance of the company it wants (with `company_id`).
+    pub integration_id: Option<IntegrationId>,
     pub company_id: Option<CompanyId>,
     /// Its policy's site in that company, if the link names one.
     pub site_id: Option<i64>,
@@ -36,6 +38,36 @@ pub struct DeviceTarget {
 }
 
 impl DeviceTarget {
+    /// The device as a sync of one instance plans it: wanting nothing there when its policy's
+    /// company is in another (company ids repeat across instances).
+    pub fn seen_from(self, integration: IntegrationId) -> DeviceTarget {
+        if self.integration_id == Some(integration) {
+            return self;
+        }
+        DeviceTarget {
+            integration_id: None,
+            company_id: None,
+            site_id: None,
+            ..self
+        }
+    }
+
+    /// The instance where its configuration is still active though it now belongs in another
+    /// one (or in none): there it is deactivated first.
+    pub fn leaving(&self) -> Option<IntegrationId> {
+        let b = self.binding.as_ref()?;
+        let active = b.state != BindingState::Inactive && b.company_id.is_some();
+        (active && self.integration_id.is_some_and(|i| i != b.integration_id))
+            .then_some(b.integration_id)
+    }
+
+    /// The instance its binding works in: its policy's, else the one its configuration is in.
+    pub fn instance(&self) -> IntegrationId {
+        self.integration_id
+            .or(self.binding.as_ref().map(|b| b.integration_id))
+            .unwrap_or(IntegrationId::FIRST)
+    }
+
     /// Why the device may not be bound yet, for people.
     pub fn hold(&self) -> Option<String> {
         self.reinstall_of.map(|of| {
@@ -49,11 +81,12 @@ impl DeviceTarget {
 
 const TARGET_SELECT: &str = "SELECT d.id AS device_id, d.agent_id, d.facts_json, d.policy_id, \
      CASE WHEN d.retired_ms IS NULL THEN p.cw_company_id ELSE NULL END AS want_company, \
+     CASE WHEN d.retired_ms IS NULL AND p.cw_company_id IS NOT NULL THEN p.cw_integration_id ELSE NULL END AS want_integration, \
      p.cw_site_id AS want_site, \
      d.bind_choice, d.bind_configuration_id, d.reinstall_of, d.retired_ms, \
      CAST(CASE WHEN d.mac IS NOT NULL AND EXISTS (SELECT 1 FROM devices o WHERE o.mac = d.mac \
        AND o.id <> d.id AND o.retired_ms IS NULL AND o.merged_into IS NULL) THEN 1 ELSE 0 END AS BIGINT) AS mac_shared, \
-     b.state, b.company_id, b.configuration_id, b.error, b.updated_ms, b.write_started_ms, b.candidates \
+     b.state, b.integration_id, b.company_id, b.configuration_id, b.error, b.updated_ms, b.write_started_ms, b.candidates \
      FROM devices d LEFT JOIN policies p ON p.id = d.policy_id LEFT JOIN bindings b ON b.device_id = d.id";
 
 fn target_from_row(r: &AnyRow) -> Result<DeviceTarget> {
@@ -64,6 +97,7 @@ fn target_from_row(r: &AnyRow) -> Result<DeviceTarget> {
         Some(state) => Some(Binding {
             device_id,
             state: BindingState::parse(&state)?,
+            integration_id: r.try_get("integration_id")?,
             company_id: r.try_get("company_id")?,
             configuration_id: r.try_get("configuration_id")?,
             error: r.try_get("error")?,
@@ -81,6 +115,7 @@ fn target_from_row(r: &AnyRow) -> Result<DeviceTarget> {
         facts_unreadable: facts.is_none(),
         facts: facts.unwrap_or_default(),
         policy_id: r.try_get("policy_id")?,
+        integration_id: r.try_get("want_integration")?,
         company_id: r.try_get("want_company")?,
         site_id: r.try_get("want_site")?,
         binding,
@@ -117,17 +152,24 @@ impl Store {
         rows.iter().map(target_from_row).collect()
     }
 
-    /// Every device a sync of `company_id` must look at: those that should be bound there, and
-    /// those still recorded there (active) that should not. Each half from its own index (an
-    /// `OR` across the joins read all 100,000 devices: 2 s a sync under load on SQLite).
-    pub async fn company_targets(&self, company_id: CompanyId) -> Result<Vec<DeviceTarget>> {
+    /// Every device a sync of `company_id` in `integration` must look at: those that should be
+    /// bound there, and those still recorded there (active) that should not. Each half from its
+    /// own index (an `OR` across the joins read all 100,000 devices: 2 s a sync under load on
+    /// SQLite).
+    pub async fn company_targets(
+        &self,
+        integration: IntegrationId,
+        company_id: CompanyId,
+    ) -> Result<Vec<DeviceTarget>> {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "{TARGET_SELECT} WHERE d.id IN (\
                SELECT w.id FROM devices w JOIN policies wp ON wp.id = w.policy_id \
-               WHERE wp.cw_company_id = $1 AND w.retired_ms IS NULL \
-               UNION SELECT device_id FROM bindings WHERE company_id = $1 AND state <> 'inactive') \
+               WHERE wp.cw_company_id = $2 AND wp.cw_integration_id = $1 AND w.retired_ms IS NULL \
+               UNION SELECT device_id FROM bindings WHERE integration_id = $1 AND company_id = $2 \
+               AND state <> 'inactive') \
              ORDER BY d.id"
         )))
+        .bind(integration)
         .bind(company_id)
         .fetch_all(&self.pool)
         .await?;

@@ -4,32 +4,44 @@
 //! message sent twice acts once.
 
 use super::{Result, Store, is_unique_violation, now_ms};
-use crate::ids::TicketId;
+use crate::ids::{IntegrationId, TicketId};
 
 /// How long a taken callback's message id is remembered (ConnectWise's redeliveries come
 /// within minutes; a day is ample).
 const MESSAGE_MEMORY_MS: i64 = 86_400_000;
 
 impl Store {
-    /// Bindery's ticket with this ConnectWise id.
-    pub async fn ticket_by_cw_id(&self, cw_ticket_id: i64) -> Result<Option<TicketId>> {
-        let row: Option<(TicketId,)> =
-            sqlx::query_as("SELECT id FROM tickets WHERE cw_ticket_id = $1 ORDER BY id LIMIT 1")
-                .bind(cw_ticket_id)
-                .fetch_optional(&self.pool)
-                .await?;
+    /// Bindery's ticket with this ConnectWise id in this instance.
+    pub async fn ticket_by_cw_id(
+        &self,
+        integration: IntegrationId,
+        cw_ticket_id: i64,
+    ) -> Result<Option<TicketId>> {
+        let row: Option<(TicketId,)> = sqlx::query_as(
+            "SELECT id FROM tickets WHERE cw_ticket_id = $1 AND integration_id = $2 ORDER BY id LIMIT 1",
+        )
+        .bind(cw_ticket_id)
+        .bind(integration)
+        .fetch_optional(&self.pool)
+        .await?;
         Ok(row.map(|(id,)| id))
     }
 
-    /// A page of the tickets open in ConnectWise (by Bindery's id, after `after`): (Bindery's
+    /// A page of the tickets open in an instance (by Bindery's id, after `after`): (Bindery's
     /// id, ConnectWise's id). What polling reads.
-    pub async fn open_cw_tickets(&self, after: i64, limit: i64) -> Result<Vec<(TicketId, i64)>> {
+    pub async fn open_cw_tickets(
+        &self,
+        integration: IntegrationId,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<(TicketId, i64)>> {
         Ok(sqlx::query_as(
             "SELECT id, cw_ticket_id FROM tickets WHERE state = 'open' AND cw_ticket_id IS NOT NULL \
-             AND deleted_ms IS NULL AND id > $1 ORDER BY id LIMIT $2",
+             AND deleted_ms IS NULL AND integration_id = $3 AND id > $1 ORDER BY id LIMIT $2",
         )
         .bind(after)
         .bind(limit)
+        .bind(integration)
         .fetch_all(&self.pool)
         .await?)
     }

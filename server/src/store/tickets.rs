@@ -6,7 +6,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::{NewJob, Result, Store, now_ms};
-use crate::ids::{CompanyId, ConfigurationId, DeviceId, TicketId};
+use crate::ids::{CompanyId, ConfigurationId, DeviceId, IntegrationId, TicketId};
 
 /// Which of the two chosen boards a ticket goes on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -70,6 +70,8 @@ pub struct Ticket {
     pub id: TicketId,
     pub device_id: Option<DeviceId>,
     pub board: TicketBoard,
+    /// The ConnectWise instance it is opened in (its policy's when it was opened).
+    pub integration_id: IntegrationId,
     pub company_id: CompanyId,
     /// The company's site the ticket carries (the device's policy's, when it was opened).
     pub site_id: Option<i64>,
@@ -115,6 +117,7 @@ pub struct TicketProgress {
 pub struct NewTicket {
     pub device_id: DeviceId,
     pub board: TicketBoard,
+    pub integration_id: IntegrationId,
     pub company_id: CompanyId,
     pub site_id: Option<i64>,
     pub summary: String,
@@ -140,7 +143,7 @@ pub struct TicketBrief {
     pub left_open: bool,
 }
 
-const COLUMNS: &str = "id, device_id, board, company_id, site_id, summary, description, contact_name, want_closed, close_note, \
+const COLUMNS: &str = "id, device_id, board, integration_id, company_id, site_id, summary, description, contact_name, want_closed, close_note, \
      state, error, cw_ticket_id, attached_configuration_id, create_started_ms, attach_started_ms, close_started_ms, created_ms, \
      repeat_note, reopen_note, closed_by, deleted_ms, closed_ms, left_open";
 
@@ -170,6 +173,7 @@ fn from_row(r: &AnyRow) -> std::result::Result<Ticket, sqlx::Error> {
         id: r.try_get("id")?,
         device_id: r.try_get("device_id")?,
         board: TicketBoard::parse(&r.try_get::<String, _>("board")?),
+        integration_id: r.try_get("integration_id")?,
         company_id: r.try_get("company_id")?,
         site_id: r.try_get("site_id")?,
         summary: r.try_get("summary")?,
@@ -205,7 +209,7 @@ pub(crate) async fn insert_ticket(
     let now = now_ms();
     let (id,): (TicketId,) = sqlx::query_as(
         "INSERT INTO tickets (device_id, board, company_id, site_id, summary, description, contact_name, state, \
-         created_ms, updated_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $8) RETURNING id",
+         created_ms, updated_ms, integration_id) VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $8, $9) RETURNING id",
     )
     .bind(t.device_id)
     .bind(t.board.as_str())
@@ -215,6 +219,7 @@ pub(crate) async fn insert_ticket(
     .bind(&t.description)
     .bind(&t.contact_name)
     .bind(now)
+    .bind(t.integration_id)
     .fetch_one(&mut **tx)
     .await?;
     super::jobs::enqueue_in(tx, &job(id)).await?;

@@ -313,6 +313,7 @@ on_both!(
             .unwrap();
         store
             .set_binding(&Binding {
+                integration_id: bindery_server::ids::IntegrationId::FIRST,
                 device_id: ids[0],
                 state: BindingState::Bound,
                 company_id: Some(CompanyId(2)),

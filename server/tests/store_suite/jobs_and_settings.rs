@@ -272,7 +272,8 @@ async fn reopening_a_store_keeps_its_data_and_migrates_once() {
             (17,),
             (18,),
             (19,),
-            (20,)
+            (20,),
+            (21,)
         ]
     );
     assert!(matches!(

@@ -22,6 +22,7 @@ mod jobs_and_settings;
 mod people_held_and_retention;
 mod policies_and_tokens;
 mod sites_and_billing;
+mod upgrade;
 fn new_device<'a>(
     agent_id: &'a str,
     serial: Option<&'a str>,
@@ -66,6 +67,7 @@ fn alert_input(seq: Option<i64>, monitor: &str, raised: bool, device_id: DeviceI
         detail: None,
         value: Some(4.5),
         ticket: Ok(NewTicket {
+            integration_id: bindery_server::ids::IntegrationId::FIRST,
             device_id,
             board: TicketBoard::Monitoring,
             company_id: CompanyId(2),

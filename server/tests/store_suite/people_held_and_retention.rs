@@ -34,10 +34,19 @@ on_both!(
         progress.cw_ticket_id = Some(501);
         store.record_ticket(ticket, &progress).await.unwrap();
         assert_eq!(
-            store.open_cw_tickets(0, 1000).await.unwrap(),
+            store
+                .open_cw_tickets(bindery_server::ids::IntegrationId::FIRST, 0, 1000)
+                .await
+                .unwrap(),
             vec![(ticket, 501)]
         );
-        assert_eq!(store.ticket_by_cw_id(501).await.unwrap(), Some(ticket));
+        assert_eq!(
+            store
+                .ticket_by_cw_id(bindery_server::ids::IntegrationId::FIRST, 501)
+                .await
+                .unwrap(),
+            Some(ticket)
+        );
         // A callback message is taken once.
         assert!(store.take_callback_message("m-1").await.unwrap());
         assert!(!store.take_callback_message("m-1").await.unwrap());
@@ -56,7 +65,13 @@ on_both!(
         );
         let alert = store.alert(alerts[0].id).await.unwrap().unwrap();
         assert_eq!(alert.state, AlertState::Acknowledged);
-        assert!(store.open_cw_tickets(0, 1000).await.unwrap().is_empty());
+        assert!(
+            store
+                .open_cw_tickets(bindery_server::ids::IntegrationId::FIRST, 0, 1000)
+                .await
+                .unwrap()
+                .is_empty()
+        );
         // A repeat counts on it, and opens nothing.
         store
             .record_alert_events(

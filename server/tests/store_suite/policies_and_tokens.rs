@@ -191,6 +191,7 @@ on_both!(
         );
 
         let bound = |device_id: DeviceId, configuration_id: ConfigurationId| Binding {
+            integration_id: bindery_server::ids::IntegrationId::FIRST,
             device_id,
             state: BindingState::Bound,
             company_id: Some(CompanyId(2)),
@@ -254,6 +255,7 @@ on_both!(
             .clone();
         store
             .set_binding(&Binding {
+                integration_id: bindery_server::ids::IntegrationId::FIRST,
                 state: BindingState::Failed,
                 configuration_id: None,
                 ..bound(c.id, ConfigurationId(0))

@@ -14,7 +14,15 @@ on_both!(
             name: "Berlin Office".into(),
         };
         let linked = store
-            .link_policy_at(p.id, Some((CompanyId(2), "Acme")), Some(&berlin))
+            .link_policy_at(
+                p.id,
+                Some((
+                    bindery_server::ids::IntegrationId::FIRST,
+                    CompanyId(2),
+                    "Acme",
+                )),
+                Some(&berlin),
+            )
             .await
             .unwrap();
         assert_eq!(linked.cw_site, Some(berlin.clone()));
@@ -38,7 +46,15 @@ on_both!(
             .unwrap();
         assert_eq!(again.cw_site, None);
         store
-            .link_policy_at(p.id, Some((CompanyId(2), "Acme")), Some(&berlin))
+            .link_policy_at(
+                p.id,
+                Some((
+                    bindery_server::ids::IntegrationId::FIRST,
+                    CompanyId(2),
+                    "Acme",
+                )),
+                Some(&berlin),
+            )
             .await
             .unwrap();
         // Unlinking drops the site with the company, whatever was passed.
@@ -77,6 +93,7 @@ on_both!(
             devices.push(d);
         }
         let bound = |device_id: DeviceId, company: i64, state: BindingState| Binding {
+            integration_id: bindery_server::ids::IntegrationId::FIRST,
             device_id,
             state,
             company_id: Some(CompanyId(company)),
@@ -109,6 +126,7 @@ on_both!(
         };
         let billing = PolicyBilling {
             policy_id: p.id,
+            integration_id: bindery_server::ids::IntegrationId::FIRST,
             company_id: CompanyId(2),
             agreement_id: 7,
             agreement_name: "Acme Managed Services".into(),
@@ -124,11 +142,20 @@ on_both!(
             Some(billing.clone())
         );
         assert_eq!(
-            store.agreement_billing(7).await.unwrap(),
+            store
+                .agreement_billing(bindery_server::ids::IntegrationId::FIRST, 7)
+                .await
+                .unwrap(),
             std::slice::from_ref(&billing)
         );
-        assert_eq!(store.billed_agreements().await.unwrap(), [7]);
-        let counted = store.billed_devices(7).await.unwrap();
+        assert_eq!(
+            store.billed_agreements().await.unwrap(),
+            [(bindery_server::ids::IntegrationId::FIRST, 7)]
+        );
+        let counted = store
+            .billed_devices(bindery_server::ids::IntegrationId::FIRST, 7)
+            .await
+            .unwrap();
         assert_eq!(counted.len(), 1, "{counted:?}");
         assert_eq!(counted[0].policy_id, p.id);
         assert_eq!(
@@ -141,7 +168,10 @@ on_both!(
         );
 
         // One record per (agreement, product), kept across settings saved again.
-        let recs = store.billed_additions(Some(7)).await.unwrap();
+        let recs = store
+            .billed_additions(Some((bindery_server::ids::IntegrationId::FIRST, 7)))
+            .await
+            .unwrap();
         assert_eq!(recs.len(), 1);
         let rec = BilledAddition {
             addition_id: Some(40),
@@ -154,12 +184,28 @@ on_both!(
         store.record_billed_addition(&rec).await.unwrap();
         store.set_policy_billing(&billing).await.unwrap();
         assert_eq!(store.billed_additions(None).await.unwrap(), [rec]);
-        assert!(store.billed_additions(Some(8)).await.unwrap().is_empty());
+        assert!(
+            store
+                .billed_additions(Some((bindery_server::ids::IntegrationId::FIRST, 8)))
+                .await
+                .unwrap()
+                .is_empty()
+        );
 
-        assert_eq!(store.clear_policy_billing(p.id).await.unwrap(), Some(7));
+        assert_eq!(
+            store.clear_policy_billing(p.id).await.unwrap(),
+            Some((bindery_server::ids::IntegrationId::FIRST, 7))
+        );
         assert_eq!(store.clear_policy_billing(p.id).await.unwrap(), None);
         assert!(store.billed_agreements().await.unwrap().is_empty());
         // The record stays: Bindery never loses track of an addition it made.
-        assert_eq!(store.billed_additions(Some(7)).await.unwrap().len(), 1);
+        assert_eq!(
+            store
+                .billed_additions(Some((bindery_server::ids::IntegrationId::FIRST, 7)))
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
     }
 );

@@ -6,7 +6,11 @@ use super::*;
 async fn a_person_closing_the_ticket_acknowledges_the_alert_through_the_callback() {
     let s = served().await;
     let w = &s.w;
-    let status = s.state.ops().register_callbacks().await;
+    let status = s
+        .state
+        .ops()
+        .register_callbacks(bindery_server::ids::IntegrationId::FIRST)
+        .await;
     assert!(status.registered, "{status:?}");
     assert_eq!(w.sb.sandbox.data().callbacks.len(), 1);
     let d = w.linked_device(1).await;
@@ -64,9 +68,19 @@ async fn with_callbacks_off_polling_finds_closes_and_deletes_in_one_request() {
         None,
     )
     .await;
-    assert!(!callbacks::status(&w.store).await.unwrap().registered);
+    assert!(
+        !callbacks::status(&w.store, bindery_server::ids::IntegrationId::FIRST)
+            .await
+            .unwrap()
+            .registered
+    );
     w.sb.sandbox.clear_requests();
-    w.store.enqueue(&queue::poll_tickets_job()).await.unwrap();
+    w.store
+        .enqueue(&queue::poll_tickets_job(
+            bindery_server::ids::IntegrationId::FIRST,
+        ))
+        .await
+        .unwrap();
     w.engine.wake();
     w.settled().await;
     assert_eq!(w.only_alert(a).await.state, AlertState::Acknowledged);

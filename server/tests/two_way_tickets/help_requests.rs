@@ -5,16 +5,22 @@ use super::*;
 #[tokio::test]
 async fn a_device_cannot_flood_the_boards() {
     let w = world().await;
-    let mut rules = integration::choices(&w.store)
+    let mut rules = integration::choices(&w.store, bindery_server::ids::IntegrationId::FIRST)
         .await
         .unwrap()
         .unwrap()
         .tickets;
     rules.max_open_alerts = 3;
     rules.max_open_help = 2;
-    integration::save_ticket_rules(&w.store, rules, CloseRule::Untouched, CloseRule::Untouched)
-        .await
-        .unwrap();
+    integration::save_ticket_rules(
+        &w.store,
+        bindery_server::ids::IntegrationId::FIRST,
+        rules,
+        CloseRule::Untouched,
+        CloseRule::Untouched,
+    )
+    .await
+    .unwrap();
     let d = w.linked_device(1).await;
     let take = |events: Vec<AlertEvent>| {
         let store = w.store.clone();
@@ -98,7 +104,12 @@ async fn a_help_request_closed_by_the_helpdesk_reads_as_closed_for_its_user() {
     let h = w.store.help_request(d, "req-1").await.unwrap().unwrap();
     let cw = h.ticket.as_ref().unwrap().number.unwrap();
     w.close_as(PERSON, cw, 4).await;
-    w.store.enqueue(&queue::poll_tickets_job()).await.unwrap();
+    w.store
+        .enqueue(&queue::poll_tickets_job(
+            bindery_server::ids::IntegrationId::FIRST,
+        ))
+        .await
+        .unwrap();
     w.engine.wake();
     w.settled().await;
     let h = w.store.help_request(d, "req-1").await.unwrap().unwrap();

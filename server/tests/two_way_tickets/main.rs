@@ -154,7 +154,10 @@ impl TwoWayWorld for World {
     }
 
     async fn set_close_rule(&self, rule: CloseRule) {
-        let mut c = integration::choices(&self.store).await.unwrap().unwrap();
+        let mut c = integration::choices(&self.store, bindery_server::ids::IntegrationId::FIRST)
+            .await
+            .unwrap()
+            .unwrap();
         c.monitoring.close_rule = rule;
         self.store
             .put_setting("cw.choices", &serde_json::to_string(&c).unwrap())

@@ -134,7 +134,12 @@ async fn stored_private_key(data_dir: &std::path::Path, key: &std::path::Path) -
         .await
         .unwrap();
     let key = bindery_server::sealing::ServerKey::load_or_create(key).unwrap();
-    let config = bindery_server::integration::client_config(&store, &key).await;
+    let config = bindery_server::integration::client_config(
+        &store,
+        &key,
+        bindery_server::ids::IntegrationId::FIRST,
+    )
+    .await;
     store.pool().close().await;
     config
         .ok()

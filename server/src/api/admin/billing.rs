@@ -3,7 +3,7 @@
 //! approve, an addition to choose).
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -12,8 +12,9 @@ use utoipa_axum::routes;
 
 use super::AdminAuth;
 use super::document::PolicyPath;
+use super::integrations::Instance;
 use crate::api::{ApiFailure, read_json};
-use crate::ids::{CompanyId, PolicyId};
+use crate::ids::{CompanyId, IntegrationId, PolicyId};
 use crate::ops::billing::{BillingLine, BillingRequest};
 use crate::reconcile::billing::BillingRules;
 use crate::state::Shared;
@@ -129,6 +130,9 @@ async fn lines(
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct AdditionKey {
+    /// The agreement's instance; none: the oldest.
+    #[serde(default)]
+    integration_id: Option<IntegrationId>,
     agreement_id: i64,
     product_id: i64,
 }
@@ -148,8 +152,9 @@ async fn approve(
 ) -> Result<Json<BilledAddition>, ApiFailure> {
     let req: AdditionKey = read_json(body).await?;
     let ops = state.ops();
+    let integration = ops.integration_or_default(req.integration_id).await?;
     Ok(Json(
-        ops.approve_billing(req.agreement_id, req.product_id)
+        ops.approve_billing((integration, req.agreement_id), req.product_id)
             .await?,
     ))
 }
@@ -157,6 +162,9 @@ async fn approve(
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct Choice {
+    /// The agreement's instance; none: the oldest.
+    #[serde(default)]
+    integration_id: Option<IntegrationId>,
     agreement_id: i64,
     product_id: i64,
     /// The addition of that product on the agreement Bindery keeps from now on.
@@ -177,8 +185,13 @@ async fn choose(
 ) -> Result<Json<BilledAddition>, ApiFailure> {
     let req: Choice = read_json(body).await?;
     let ops = state.ops();
+    let integration = ops.integration_or_default(req.integration_id).await?;
     let rec = ops
-        .choose_addition(req.agreement_id, req.product_id, req.addition_id)
+        .choose_addition(
+            (integration, req.agreement_id),
+            req.product_id,
+            req.addition_id,
+        )
         .await?;
     Ok(Json(rec))
 }
@@ -202,15 +215,17 @@ struct AgreementView {
 #[utoipa::path(
     get,
     path = "/companies/{id}/agreements",
-    params(("id" = CompanyId, Path, description = "The ConnectWise company's id")),
+    params(("id" = CompanyId, Path, description = "The ConnectWise company's id"), Instance),
     responses((status = 200, body = Vec<AgreementView>))
 )]
 async fn agreements(
     State(state): State<Shared>,
     _: AdminAuth,
     Path(id): Path<CompanyId>,
+    Query(which): Query<Instance>,
 ) -> Result<Json<Vec<AgreementView>>, ApiFailure> {
-    let found = state.ops().company_agreements(id).await?;
+    let integration = which.id(&state).await?;
+    let found = state.ops().company_agreements(integration, id).await?;
     Ok(Json(
         found
             .into_iter()

@@ -105,4 +105,5 @@ id_paths! {
     AlertPath: crate::ids::AlertId, "The alert's id";
     HelpPath: i64, "The help request's id";
     TokenPath: i64, "The enrollment token's id";
+    IntegrationPath: crate::ids::IntegrationId, "The integration's id";
 }

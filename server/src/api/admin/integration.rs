@@ -1,5 +1,6 @@
-//! The ConnectWise integration: credentials (the private key write-only), the connection test
-//! and what it found, the choices, company search, and "Sync now".
+//! One ConnectWise integration (`?integration=ID`, else the oldest): credentials (the private
+//! key write-only), the connection test and what it found, the choices, company search, and
+//! "Sync now" (of every instance).
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
@@ -9,6 +10,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::AdminAuth;
+use super::integrations::Instance;
 use crate::api::{ApiFailure, read_json};
 use crate::ids::CompanyId;
 use crate::integration::{self, Catalog, Choices, CwCredentials, CwCredentialsView};
@@ -31,13 +33,16 @@ pub fn router() -> OpenApiRouter<Shared> {
 #[utoipa::path(
     get,
     path = "/integration",
+    params(Instance),
     responses((status = 200, body = Option<CwCredentialsView>))
 )]
 async fn show(
     State(state): State<Shared>,
     _: AdminAuth,
+    Query(which): Query<Instance>,
 ) -> Result<Json<Option<CwCredentialsView>>, ApiFailure> {
-    Ok(Json(integration::credentials(&state.store).await?))
+    let id = which.id(&state).await?;
+    Ok(Json(integration::credentials(&state.store, id).await?))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -53,18 +58,21 @@ struct SaveBody {
 #[utoipa::path(
     put,
     path = "/integration",
+    params(Instance),
     request_body = SaveBody,
     responses((status = 200, body = Option<CwCredentialsView>))
 )]
 async fn save(
     State(state): State<Shared>,
     _: AdminAuth,
+    Query(which): Query<Instance>,
     body: axum::body::Body,
 ) -> Result<Json<Option<CwCredentialsView>>, ApiFailure> {
     let req: SaveBody = read_json(body).await?;
+    let id = which.id(&state).await?;
     let view = state
         .ops()
-        .save_credentials(&req.credentials, req.private_key.as_deref())
+        .save_credentials(id, &req.credentials, req.private_key.as_deref())
         .await?;
     Ok(Json(view))
 }
@@ -73,23 +81,32 @@ async fn save(
 #[utoipa::path(
     post,
     path = "/integration/test",
+    params(Instance),
     responses((status = 200, body = Catalog))
 )]
-async fn test(State(state): State<Shared>, _: AdminAuth) -> Result<Json<Catalog>, ApiFailure> {
-    Ok(Json(state.ops().test_connection().await?))
+async fn test(
+    State(state): State<Shared>,
+    _: AdminAuth,
+    Query(which): Query<Instance>,
+) -> Result<Json<Catalog>, ApiFailure> {
+    let id = which.id(&state).await?;
+    Ok(Json(state.ops().test_connection(id).await?))
 }
 
 /// The saved choices (none before the first save).
 #[utoipa::path(
     get,
     path = "/integration/choices",
+    params(Instance),
     responses((status = 200, body = Option<Choices>))
 )]
 async fn show_choices(
     State(state): State<Shared>,
     _: AdminAuth,
+    Query(which): Query<Instance>,
 ) -> Result<Json<Option<Choices>>, ApiFailure> {
-    Ok(Json(integration::choices(&state.store).await?))
+    let id = which.id(&state).await?;
+    Ok(Json(integration::choices(&state.store, id).await?))
 }
 
 /// Saves the choices after checking them against what ConnectWise offers now; every device is
@@ -97,16 +114,19 @@ async fn show_choices(
 #[utoipa::path(
     put,
     path = "/integration/choices",
+    params(Instance),
     request_body = Choices,
     responses((status = 200, body = Choices))
 )]
 async fn save_choices(
     State(state): State<Shared>,
     _: AdminAuth,
+    Query(which): Query<Instance>,
     body: axum::body::Body,
 ) -> Result<Json<Choices>, ApiFailure> {
     let choices: Choices = read_json(body).await?;
-    state.ops().save_choices(&choices).await?;
+    let id = which.id(&state).await?;
+    state.ops().save_choices(id, &choices).await?;
     Ok(Json(choices))
 }
 
@@ -114,39 +134,48 @@ async fn save_choices(
 #[utoipa::path(
     get,
     path = "/integration/callback",
+    params(Instance),
     responses((status = 200, body = CallbackStatus))
 )]
 async fn callback_status(
     State(state): State<Shared>,
     _: AdminAuth,
+    Query(which): Query<Instance>,
 ) -> Result<Json<CallbackStatus>, ApiFailure> {
-    Ok(Json(callbacks::status(&state.store).await?))
+    let id = which.id(&state).await?;
+    Ok(Json(callbacks::status(&state.store, id).await?))
 }
 
 /// Registers the ticket callback again at the server's public URL (or says why not).
 #[utoipa::path(
     post,
     path = "/integration/callback",
+    params(Instance),
     responses((status = 200, body = CallbackStatus))
 )]
 async fn callback_register(
     State(state): State<Shared>,
     _: AdminAuth,
+    Query(which): Query<Instance>,
 ) -> Result<Json<CallbackStatus>, ApiFailure> {
-    Ok(Json(state.ops().register_callbacks().await))
+    let id = which.id(&state).await?;
+    Ok(Json(state.ops().register_callbacks(id).await))
 }
 
 /// Removes the ticket callback; Bindery polls from then on.
 #[utoipa::path(
     delete,
     path = "/integration/callback",
+    params(Instance),
     responses((status = 200, body = CallbackStatus))
 )]
 async fn callback_remove(
     State(state): State<Shared>,
     _: AdminAuth,
+    Query(which): Query<Instance>,
 ) -> Result<Json<CallbackStatus>, ApiFailure> {
-    Ok(Json(state.ops().unregister_callbacks().await?))
+    let id = which.id(&state).await?;
+    Ok(Json(state.ops().unregister_callbacks(id).await?))
 }
 
 /// A login mapped by hand to a ConnectWise contact (wins over automatic matching).
@@ -161,16 +190,19 @@ struct ContactMapping {
 #[utoipa::path(
     get,
     path = "/contact-mappings",
+    params(Instance),
     responses((status = 200, body = Vec<ContactMapping>))
 )]
 async fn contact_mappings(
     State(state): State<Shared>,
     _: AdminAuth,
+    Query(which): Query<Instance>,
 ) -> Result<Json<Vec<ContactMapping>>, ApiFailure> {
+    let id = which.id(&state).await?;
     Ok(Json(
         state
             .ops()
-            .contact_mappings()
+            .contact_mappings(id)
             .await
             .into_iter()
             .map(|(login, contact_id)| ContactMapping { login, contact_id })
@@ -182,17 +214,20 @@ async fn contact_mappings(
 #[utoipa::path(
     put,
     path = "/contact-mappings",
+    params(Instance),
     request_body = Vec<ContactMapping>,
     responses((status = 200, body = Vec<ContactMapping>))
 )]
 async fn save_contact_mappings(
     State(state): State<Shared>,
     _: AdminAuth,
+    Query(which): Query<Instance>,
     body: axum::body::Body,
 ) -> Result<Json<Vec<ContactMapping>>, ApiFailure> {
     let list: Vec<ContactMapping> = read_json(body).await?;
     let pairs: Vec<(String, i64)> = list.into_iter().map(|m| (m.login, m.contact_id)).collect();
-    let kept = state.ops().replace_contact_mappings(&pairs).await?;
+    let id = which.id(&state).await?;
+    let kept = state.ops().replace_contact_mappings(id, &pairs).await?;
     Ok(Json(
         kept.into_iter()
             .map(|(login, contact_id)| ContactMapping { login, contact_id })
@@ -221,13 +256,14 @@ struct CompanyView {
 #[utoipa::path(
     get,
     path = "/companies",
-    params(Search),
+    params(Search, Instance),
     responses((status = 200, body = Vec<CompanyView>))
 )]
 async fn companies(
     State(state): State<Shared>,
     _: AdminAuth,
     Query(search): Query<Search>,
+    Query(which): Query<Instance>,
 ) -> Result<Json<Vec<CompanyView>>, ApiFailure> {
     if search.q.chars().count() > 100 {
         return Err(ApiFailure::invalid_body(
@@ -235,9 +271,10 @@ async fn companies(
             Some("q".into()),
         ));
     }
+    let id = which.id(&state).await?;
     let found = state
         .ops()
-        .client()
+        .client(id)
         .await?
         .search_companies(search.q.trim(), 25)
         .await?;
@@ -268,15 +305,17 @@ struct SiteView {
 #[utoipa::path(
     get,
     path = "/companies/{id}/sites",
-    params(("id" = CompanyId, Path, description = "The ConnectWise company's id")),
+    params(("id" = CompanyId, Path, description = "The ConnectWise company's id"), Instance),
     responses((status = 200, body = Vec<SiteView>))
 )]
 async fn company_sites(
     State(state): State<Shared>,
     _: AdminAuth,
     Path(id): Path<CompanyId>,
+    Query(which): Query<Instance>,
 ) -> Result<Json<Vec<SiteView>>, ApiFailure> {
-    let sites = state.ops().company_sites(id).await?;
+    let integration = which.id(&state).await?;
+    let sites = state.ops().company_sites((integration, id)).await?;
     Ok(Json(
         sites
             .into_iter()

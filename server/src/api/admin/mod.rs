@@ -7,6 +7,7 @@ mod billing;
 mod devices;
 mod document;
 pub(crate) mod integration;
+mod integrations;
 mod maintenance;
 mod monitoring;
 pub(crate) mod policies;
@@ -61,6 +62,7 @@ fn documented() -> OpenApiRouter<Shared> {
         .merge(tokens::router())
         .merge(devices::router())
         .merge(integration::router())
+        .merge(integrations::router())
         .merge(monitoring::router())
         .merge(maintenance::router())
         .merge(billing::router())

@@ -2,7 +2,7 @@
 //! unlink, and "Retry Pending". (Their enrollment tokens are in `tokens`.)
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -11,8 +11,9 @@ use utoipa_axum::routes;
 
 use super::AdminAuth;
 use super::document::PolicyPath;
+use super::integrations::Instance;
 use crate::api::{ApiFailure, read_json};
-use crate::ids::{CompanyId, PolicyId};
+use crate::ids::{CompanyId, IntegrationId, PolicyId};
 use crate::ops::links::{LinkPreview, Suggestion};
 use crate::state::Shared;
 use crate::store::{Policy, PolicyBindings, SiteRef};
@@ -51,6 +52,8 @@ pub struct PolicyView {
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CompanyRef {
+    /// The ConnectWise instance the company is in.
+    pub integration_id: IntegrationId,
     pub id: CompanyId,
     pub name: String,
     /// The company's site the policy's devices carry; none: sites are left to ConnectWise.
@@ -67,6 +70,7 @@ fn view_of(p: Policy, b: PolicyBindings) -> PolicyView {
         id: p.id,
         name: p.name,
         company: p.cw_company_id.map(|id| CompanyRef {
+            integration_id: p.cw_integration_id.unwrap_or(IntegrationId::FIRST),
             id,
             name: p.cw_company_name.unwrap_or_default(),
             site: p.cw_site,
@@ -172,6 +176,10 @@ async fn remove(
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct LinkBody {
+    /// The instance the company is in (`GET /integrations`); none: the oldest. A policy linked
+    /// to a company of another instance moves: its configurations there are set inactive.
+    #[serde(default)]
+    integration_id: Option<IntegrationId>,
     company_id: CompanyId,
     /// One of the company's active sites (`GET /companies/{id}/sites`) for its devices'
     /// configurations and tickets; omit it to leave sites to ConnectWise. Checked when linking;
@@ -195,9 +203,10 @@ async fn link(
     body: axum::body::Body,
 ) -> Result<Json<PolicyView>, ApiFailure> {
     let req: LinkBody = read_json(body).await?;
-    let p = state
-        .ops()
-        .link_at_site(id, req.company_id, req.site_id)
+    let ops = state.ops();
+    let integration = ops.integration_or_default(req.integration_id).await?;
+    let p = ops
+        .link_at_site(id, (integration, req.company_id), req.site_id)
         .await?;
     Ok(Json(view(&state, p).await?))
 }
@@ -218,7 +227,11 @@ async fn preview(
     body: axum::body::Body,
 ) -> Result<Json<LinkPreview>, ApiFailure> {
     let req: LinkBody = read_json(body).await?;
-    Ok(Json(state.ops().preview_link(id, req.company_id).await?))
+    let ops = state.ops();
+    let integration = ops.integration_or_default(req.integration_id).await?;
+    Ok(Json(
+        ops.preview_link(id, (integration, req.company_id)).await?,
+    ))
 }
 
 /// Unlinks the policy; its devices' configurations are set to the inactive status.
@@ -241,13 +254,16 @@ async fn unlink(
 #[utoipa::path(
     get,
     path = "/company-suggestions",
+    params(Instance),
     responses((status = 200, body = Vec<Suggestion>))
 )]
 async fn suggestions(
     State(state): State<Shared>,
     _: AdminAuth,
+    Query(which): Query<Instance>,
 ) -> Result<Json<Vec<Suggestion>>, ApiFailure> {
-    Ok(Json(state.ops().company_suggestions().await?))
+    let id = which.id(&state).await?;
+    Ok(Json(state.ops().company_suggestions(id).await?))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -260,6 +276,9 @@ struct LinksBody {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct PolicyCompany {
     policy_id: PolicyId,
+    /// The company's instance; none: the oldest.
+    #[serde(default)]
+    integration_id: Option<IntegrationId>,
     company_id: CompanyId,
 }
 
@@ -291,8 +310,13 @@ async fn preview_many(
     let req: LinksBody = read_json(body).await?;
     check_links(&req)?;
     let mut out = Vec::new();
+    let ops = state.ops();
     for l in &req.links {
-        out.push(state.ops().preview_link(l.policy_id, l.company_id).await?);
+        let integration = ops.integration_or_default(l.integration_id).await?;
+        out.push(
+            ops.preview_link(l.policy_id, (integration, l.company_id))
+                .await?,
+        );
     }
     Ok(Json(out))
 }
@@ -313,8 +337,10 @@ async fn link_many(
     let req: LinksBody = read_json(body).await?;
     check_links(&req)?;
     let mut out = Vec::new();
+    let ops = state.ops();
     for l in &req.links {
-        let p = state.ops().link(l.policy_id, l.company_id).await?;
+        let integration = ops.integration_or_default(l.integration_id).await?;
+        let p = ops.link(l.policy_id, (integration, l.company_id)).await?;
         out.push(view(&state, p).await?);
     }
     Ok(Json(out))

@@ -15,7 +15,7 @@ use std::collections::BTreeSet;
 use serde::{Deserialize, Serialize};
 
 use super::JobKind;
-use crate::ids::{ConfigurationId, PolicyId};
+use crate::ids::{ConfigurationId, IntegrationId, PolicyId};
 use crate::reconcile::Engine;
 use crate::reconcile::billing::{self, BillingRules, Decision};
 use crate::reconcile::job_error::JobError;
@@ -26,6 +26,9 @@ use connectwise_client::model::{Addition, Reference};
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct BillAgreement {
+    /// The instance the agreement is in (payloads from before there were several: the first).
+    #[serde(default = "IntegrationId::first")]
+    pub integration: IntegrationId,
     pub agreement_id: i64,
 }
 
@@ -33,28 +36,36 @@ impl JobKind for BillAgreement {
     const KIND: &'static str = "cw.bill_agreement";
 
     fn dedupe_key(&self) -> String {
-        format!("bill:{}", self.agreement_id)
+        super::scoped_key("bill", self.integration, self.agreement_id)
     }
 
     async fn process(self, engine: &Engine, _attempts: i64) -> Result<(), JobError> {
-        let client = engine.shared_client().await?;
-        bill(&engine.store, &client, self.agreement_id).await
+        let client = engine.shared_client(self.integration).await?;
+        bill(&engine.store, &client, self.integration, self.agreement_id).await
     }
 }
 
 /// One run for the agreement.
-async fn bill(store: &Store, client: &Client, agreement_id: i64) -> Result<(), JobError> {
-    let policies = store.agreement_billing(agreement_id).await?;
+async fn bill(
+    store: &Store,
+    client: &Client,
+    integration: IntegrationId,
+    agreement_id: i64,
+) -> Result<(), JobError> {
+    let policies = store.agreement_billing(integration, agreement_id).await?;
     // No policy bills here any more: the quantities stay as they are.
     let Some(first) = policies.first() else {
         return Ok(());
     };
-    let devices = store.billed_devices(agreement_id).await?;
+    let devices = store.billed_devices(integration, agreement_id).await?;
     let counts = billing::counts(&policies, &devices);
     let rules = BillingRules::from_stored(store.setting(billing::RULES).await?.as_deref());
     let month = billing::month_of(now_ms());
     let additions = client.agreement_additions(agreement_id).await?;
-    for mut rec in store.billed_additions(Some(agreement_id)).await? {
+    for mut rec in store
+        .billed_additions(Some((integration, agreement_id)))
+        .await?
+    {
         let Some(&count) = counts.get(&rec.product_id) else {
             continue;
         };
@@ -109,7 +120,9 @@ async fn bill(store: &Store, client: &Client, agreement_id: i64) -> Result<(), J
         .filter(|d| covering.contains(&d.policy_id))
         .filter_map(|d| d.configuration_id)
         .collect();
-    let known = store.configurations_known_in(first.company_id).await?;
+    let known = store
+        .configurations_known_in(integration, first.company_id)
+        .await?;
     cover(store, client, agreement_id, &wanted, &known).await
 }
 

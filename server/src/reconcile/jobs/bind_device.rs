@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::JobKind;
-use crate::ids::DeviceId;
+use crate::ids::{DeviceId, IntegrationId};
 use crate::reconcile::Engine;
 use crate::reconcile::adoption::Candidacy;
 use crate::reconcile::job_error::JobError;
@@ -34,6 +34,9 @@ impl JobKind for BindDevice {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Snapshot {
+    /// The instance it was read from (payloads from before there were several: the first).
+    #[serde(default = "IntegrationId::first")]
+    pub integration: IntegrationId,
     /// When the read that produced it started.
     pub taken_ms: i64,
     pub observed: Vec<Observed>,

@@ -27,7 +27,19 @@ pub use ticket_check::TicketCheck;
 
 use super::Engine;
 use super::job_error::JobError;
+use crate::ids::IntegrationId;
 use crate::store::{NewJob, now_ms};
+
+/// A dedupe key for something of one ConnectWise instance (`sync:250`, `sync:2:250`): the
+/// first integration's keep the form they had before there could be several, so a job queued
+/// by an older server is still found.
+pub fn scoped_key(prefix: &str, integration: IntegrationId, id: impl std::fmt::Display) -> String {
+    if integration == IntegrationId::FIRST {
+        format!("{prefix}:{id}")
+    } else {
+        format!("{prefix}:{integration}:{id}")
+    }
+}
 
 /// One kind of job.
 pub trait JobKind: Serialize + DeserializeOwned {
@@ -129,12 +141,18 @@ kinds! {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ids::{CompanyId, DeviceId, TicketId};
+    use crate::ids::{CompanyId, DeviceId, IntegrationId, TicketId};
 
     #[test]
     fn stored_jobs_read_back_as_the_work_they_were() {
-        let works: [Work; 6] = [
+        let works: [Work; 7] = [
             SyncCompany {
+                integration: IntegrationId::FIRST,
+                company_id: CompanyId(250),
+            }
+            .into(),
+            SyncCompany {
+                integration: IntegrationId(2),
                 company_id: CompanyId(250),
             }
             .into(),
@@ -151,8 +169,15 @@ mod tests {
                 ticket_id: TicketId(4),
             }
             .into(),
-            PollTickets {}.into(),
-            BillAgreement { agreement_id: 9 }.into(),
+            PollTickets {
+                integration: IntegrationId(3),
+            }
+            .into(),
+            BillAgreement {
+                integration: IntegrationId::FIRST,
+                agreement_id: 9,
+            }
+            .into(),
         ];
         for work in works {
             let job = work.to_job();
@@ -179,8 +204,22 @@ mod tests {
                 snapshot: None
             })
         );
+        // Payloads from before there were several instances mean the first.
+        assert_eq!(
+            Work::from_job("cw.sync_company", r#"{"companyId":250}"#).unwrap(),
+            Work::SyncCompany(SyncCompany {
+                integration: IntegrationId::FIRST,
+                company_id: CompanyId(250)
+            })
+        );
         let keys = [
             SyncCompany {
+                integration: IntegrationId::FIRST,
+                company_id: CompanyId(250),
+            }
+            .job(),
+            SyncCompany {
+                integration: IntegrationId(2),
                 company_id: CompanyId(250),
             }
             .job(),
@@ -195,7 +234,7 @@ mod tests {
             .job(),
         ]
         .map(|j| j.dedupe_key.unwrap());
-        assert_eq!(keys, ["sync:250", "bind:7", "ticket:3"]);
+        assert_eq!(keys, ["sync:250", "sync:2:250", "bind:7", "ticket:3"]);
     }
 
     #[test]

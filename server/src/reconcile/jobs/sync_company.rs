@@ -4,13 +4,16 @@
 use serde::{Deserialize, Serialize};
 
 use super::JobKind;
-use crate::ids::CompanyId;
+use crate::ids::{CompanyId, IntegrationId};
 use crate::reconcile::Engine;
 use crate::reconcile::job_error::JobError;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SyncCompany {
+    /// The instance the company is in (payloads from before there were several: the first).
+    #[serde(default = "IntegrationId::first")]
+    pub integration: IntegrationId,
     pub company_id: CompanyId,
 }
 
@@ -18,10 +21,10 @@ impl JobKind for SyncCompany {
     const KIND: &'static str = "cw.sync_company";
 
     fn dedupe_key(&self) -> String {
-        format!("sync:{}", self.company_id)
+        super::scoped_key("sync", self.integration, self.company_id)
     }
 
     async fn process(self, engine: &Engine, _attempts: i64) -> Result<(), JobError> {
-        engine.sync_company(self.company_id).await
+        engine.sync_company(self.integration, self.company_id).await
     }
 }

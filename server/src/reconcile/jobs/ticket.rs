@@ -25,16 +25,24 @@ impl JobKind for TicketWork {
     }
 
     async fn process(self, engine: &Engine, _attempts: i64) -> Result<(), JobError> {
+        let Some(ticket) = engine.store.ticket(self.ticket_id).await? else {
+            return Ok(()); // removed (its device was deleted): nothing to do
+        };
+        let instance = engine.instance(ticket.integration_id).await;
+        let contacts = instance.as_ref().map(|i| i.contacts.clone()).ok();
         let connection = async {
-            let choices = integration::choices(&engine.store).await?.ok_or_else(|| {
-                JobError::Permanent(
-                    "choose the ticket boards and statuses in the ConnectWise settings first"
-                        .into(),
-                )
-            })?;
-            Ok((engine.shared_client().await?, choices))
+            let choices = integration::choices(&engine.store, ticket.integration_id)
+                .await?
+                .ok_or_else(|| {
+                    JobError::Permanent(
+                        "choose the ticket boards and statuses in the ConnectWise settings first"
+                            .into(),
+                    )
+                })?;
+            Ok((instance?.client, choices))
         }
         .await;
-        tickets::work(&engine.store, connection, self.ticket_id, &engine.contacts).await
+        let contacts = contacts.unwrap_or_default();
+        tickets::work(&engine.store, connection, self.ticket_id, &contacts).await
     }
 }

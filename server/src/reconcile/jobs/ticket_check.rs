@@ -22,7 +22,10 @@ impl JobKind for TicketCheck {
     }
 
     async fn process(self, engine: &Engine, _attempts: i64) -> Result<(), JobError> {
-        let client = engine.shared_client().await?;
+        let Some(ticket) = engine.store.ticket(self.ticket_id).await? else {
+            return Ok(());
+        };
+        let client = engine.shared_client(ticket.integration_id).await?;
         ticket_watch::check(&engine.store, &client, self.ticket_id).await
     }
 }
