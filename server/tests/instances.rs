@@ -157,6 +157,17 @@ async fn each_instance_binds_tickets_and_fails_on_its_own_and_a_policy_moves_bet
     // The first instance's policy moves to Globex in the second: the first sets its
     // configurations inactive, the second binds them.
     let moving = [here_devices.clone(), stuck.clone()].concat();
+    let preview = ops.preview_link(here.id, (second, GLOBEX)).await.unwrap();
+    assert_eq!(
+        preview.deactivated_elsewhere, 4,
+        "the move's preview counts them"
+    );
+    assert_eq!(preview.plan.create, 4);
+    let preview = ops.preview_link(there.id, (second, ACME)).await.unwrap();
+    assert_eq!(
+        preview.deactivated_elsewhere, 0,
+        "a relink within one instance"
+    );
     ops.link(here.id, (second, GLOBEX)).await.unwrap();
     w.settled().await;
     for n in 1..5 {

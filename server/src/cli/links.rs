@@ -167,6 +167,12 @@ pub fn render(p: &LinkPreview) -> String {
     out += &format!("  re-activate {}\n", plan.reactivate);
     out += &format!("  update {}\n", plan.update);
     out += &format!("  deactivate {}\n", plan.deactivate);
+    if p.deactivated_elsewhere > 0 {
+        out += &format!(
+            "  deactivate {} in the instance the policy leaves\n",
+            p.deactivated_elsewhere
+        );
+    }
     out += &format!("  leave {} in line\n", plan.in_line);
     out += &format!("  wait for a person: {}\n", plan.needs_person.len());
     for n in &plan.needs_person {

@@ -42,6 +42,7 @@ struct PreviewView {
     reactivate: usize,
     update: usize,
     deactivate: usize,
+    deactivated_elsewhere: usize,
     in_line: usize,
     waiting: Vec<Waiting>,
     unclaimed: Vec<(ConfigurationId, String)>,
@@ -89,6 +90,7 @@ async fn view(state: &Shared, p: LinkPreview) -> Result<PreviewView, super::Cons
         reactivate: plan.reactivate,
         update: plan.update,
         deactivate: plan.deactivate,
+        deactivated_elsewhere: p.deactivated_elsewhere,
         in_line: plan.in_line,
         waiting,
         unclaimed: plan

@@ -128,6 +128,8 @@ fn notice_text(code: &str) -> Option<&'static str> {
         "retry" => "Every unbound device of this policy is being tried again.",
         "connected" => "Connected to ConnectWise. Now choose the boards, statuses and types.",
         "saved" => "Saved.",
+        "added" => "Added. Connect it to its ConnectWise below.",
+        "removed" => "Removed, with its settings.",
         "closed" => "Closing: the ticket gets its board's closed status in a moment.",
         "moved" => "Moved. The device is bound in its new policy's company.",
         "revoked" => "The token is revoked: it can enroll no more machines.",

@@ -20,6 +20,9 @@ pub struct LinkPreview {
     pub integration_id: IntegrationId,
     pub integration_name: String,
     pub company_name: String,
+    /// Configurations of the policy's devices set inactive in another instance they leave (a
+    /// policy moving between instances; `plan.deactivate` counts those in this one).
+    pub deactivated_elsewhere: usize,
     #[serde(flatten)]
     pub plan: Preview,
 }
@@ -91,12 +94,26 @@ impl Ops<'_> {
             Some(n) => n,
             None => client.get_company(company_id.0).await?.name,
         };
+        let deactivated_elsewhere = self
+            .store
+            .policy_targets(policy_id)
+            .await?
+            .into_iter()
+            .filter(|t| {
+                t.binding.as_ref().is_some_and(|b| {
+                    b.integration_id != integration
+                        && b.state != crate::store::BindingState::Inactive
+                        && b.configuration_id.is_some()
+                })
+            })
+            .count();
         Ok(LinkPreview {
             policy_id,
             policy_name: policy.name,
             integration_id: integration,
             integration_name: instance.name,
             company_name,
+            deactivated_elsewhere,
             plan,
         })
     }

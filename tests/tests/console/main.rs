@@ -21,6 +21,7 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
 
 mod forms_alerts_and_tokens;
+mod instances;
 mod signing_in_and_linking;
 mod windows_names_and_sessions;
 
@@ -299,6 +300,7 @@ async fn an_admin_sets_up_links_watches_binding_and_fixes_a_failure_in_a_real_br
     signing_in_and_linking::sign_in_connect_and_link(&mut s, &w).await;
     forms_alerts_and_tokens::forms_alerts_and_tokens(&mut s, &w).await;
     windows_names_and_sessions::windows_names_and_sessions(&mut s, &w).await;
+    instances::instances(&mut s, &w).await;
 
     // No page carried the private key (or any other secret the test knows).
     for (i, html) in s.seen.iter().enumerate() {
