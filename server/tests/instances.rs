@@ -1,14 +1,16 @@
 //! Several ConnectWise instances on one server, against two sandboxes over real HTTP: each
 //! instance binds its own policies' devices (the same company id in both is two companies),
-//! tickets open in the device's instance, a 5xx storm on one never holds the other back, and a
-//! policy moved to a company of the other instance has its configurations set inactive in the
-//! old one and bound in the new.
+//! tickets open in the device's instance, a 5xx storm or a Retry-After on one never holds the
+//! other back, the same agreement id bills two agreements, and a policy moved to a company of
+//! the other instance has its configurations set inactive in the old one and bound in the new
+//! (its old agreement's quantity left as it was: a move never cuts a bill by itself).
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 use std::time::Duration;
 
 use bindery_server::ids::{CompanyId, DeviceId, IntegrationId};
 use bindery_server::ops::Ops;
+use bindery_server::ops::billing::BillingRequest;
 use bindery_server::store::BindingState;
 use bindery_server::testkit::{World, agent_id, world};
 use bindery_shared::protocol::{AlertBatch, AlertEvent, AlertEventKind};
@@ -154,15 +156,63 @@ async fn each_instance_binds_tickets_and_fails_on_its_own_and_a_policy_moves_bet
     w.settled().await;
     bound(&w, &stuck).await;
 
+    // The first instance throttles (429, Retry-After): its client pauses, the second's does not.
+    w.sb.sandbox.set_faults(Faults {
+        burst_429: 1_000,
+        retry_after_secs: 2,
+        ..Faults::default()
+    });
+    let throttled = w.enroll(here.id, 5..6).await;
+    let meanwhile = w.enroll(there.id, 17..19).await;
+    w.engine.wake();
+    bound(&w, &meanwhile).await;
+    let paused = |i| {
+        let engine = w.engine.clone();
+        async move { engine.instance_stats(i).await.unwrap().retry_after_pauses }
+    };
+    assert!(paused(FIRST).await > 0, "the first instance was paused");
+    assert_eq!(paused(second).await, 0, "the second never was");
+    w.sb.sandbox.set_faults(Faults::default());
+    ops.retry_pending(here.id).await.unwrap();
+    w.settled().await;
+    bound(&w, &throttled).await;
+    let stuck = [stuck, throttled].concat();
+
+    // Both bill to agreement 1 of their Acme: the same id, two agreements, two additions.
+    let request = BillingRequest {
+        agreement_id: 1,
+        workstation_product: Some("MANAGED-WS"),
+        server_product: None,
+        bill_customer: "Billable",
+        cover_configurations: false,
+    };
+    ops.set_billing(here.id, &request).await.unwrap();
+    ops.set_billing(there.id, &request).await.unwrap();
+    w.settled().await;
+    ops.approve_billing((FIRST, 1), 1).await.unwrap();
+    ops.approve_billing((second, 1), 1).await.unwrap();
+    w.settled().await;
+    let quantity = |sb: &Running| -> Vec<f64> {
+        sb.sandbox
+            .data()
+            .additions
+            .values()
+            .filter(|a| a["agreementId"] == 1 && a["product"]["id"] == 1)
+            .map(|a| a["quantity"].as_f64().unwrap())
+            .collect()
+    };
+    assert_eq!(quantity(&w.sb), [5.0], "the first instance's five devices");
+    assert_eq!(quantity(&b), [8.0], "the second instance's eight");
+
     // The first instance's policy moves to Globex in the second: the first sets its
     // configurations inactive, the second binds them.
     let moving = [here_devices.clone(), stuck.clone()].concat();
     let preview = ops.preview_link(here.id, (second, GLOBEX)).await.unwrap();
     assert_eq!(
-        preview.deactivated_elsewhere, 4,
+        preview.deactivated_elsewhere, 5,
         "the move's preview counts them"
     );
-    assert_eq!(preview.plan.create, 4);
+    assert_eq!(preview.plan.create, 5);
     let preview = ops.preview_link(there.id, (second, ACME)).await.unwrap();
     assert_eq!(
         preview.deactivated_elsewhere, 0,
@@ -170,7 +220,7 @@ async fn each_instance_binds_tickets_and_fails_on_its_own_and_a_policy_moves_bet
     );
     ops.link(here.id, (second, GLOBEX)).await.unwrap();
     w.settled().await;
-    for n in 1..5 {
+    for n in 1..6 {
         let old = w.configs(n);
         assert_eq!(old.len(), 1, "device {n}");
         assert_eq!(old[0]["status"]["id"], INACTIVE, "device {n} in the first");
@@ -179,6 +229,17 @@ async fn each_instance_binds_tickets_and_fails_on_its_own_and_a_policy_moves_bet
         assert_eq!(new[0]["company"]["id"], GLOBEX.0);
         assert_eq!(new[0]["status"]["id"], ACTIVE);
     }
+    assert_eq!(
+        quantity(&w.sb),
+        [5.0],
+        "the move never cuts the old agreement's bill"
+    );
+    let kept = w.store.billed_additions(Some((FIRST, 1))).await.unwrap();
+    assert_eq!(
+        (kept[0].addition_id, kept[0].quantity),
+        (Some(1), Some(5)),
+        "Bindery keeps track of the first instance's addition"
+    );
     for d in &moving {
         let rec = w.store.binding(*d).await.unwrap().unwrap();
         assert_eq!(
