@@ -255,6 +255,18 @@ async fn every_documented_operation_answers_as_the_document_says() {
     ok(&s, t, Method::PUT, "/billing/rules", Some(month)).await;
     ok(&s, t, Method::DELETE, &b, None).await;
 
+    // Ticket routing: rules checked with ConnectWise, and a dry run for the first machine.
+    let rules = json!({"rules": [{"name": "disks", "kinds": ["disk"], "typeId": 1, "subtypeId": 1,
+        "priorityId": 2, "summary": "{device}: {monitor} {value}"}]});
+    ok(&s, t, Method::PUT, "/routing", Some(rules.clone())).await;
+    assert_eq!(ok(&s, t, get.clone(), "/routing", None).await, rules);
+    let first_id = ok(&s, t, get.clone(), &format!("/devices?policy={pid}"), None).await[0]["id"]
+        .as_i64()
+        .unwrap();
+    let ask = json!({"deviceId": first_id, "monitorId": "disk-free", "value": 4.2});
+    let dry = ok(&s, t, Method::POST, "/routing/dry-run", Some(ask)).await;
+    assert_eq!(dry["rule"], "disks", "{dry}");
+
     // Monitors, an alert and a help request from the first machine.
     let m = format!("{p}/monitors");
     let shown = ok(&s, t, get.clone(), &m, None).await;

@@ -58,6 +58,7 @@ fn every_message_round_trips() {
     round_trip(&CheckInReply {
         next_checkin_secs: 60,
         monitors: vec![MonitorSpec {
+            severity: None,
             id: "svc-nginx".into(),
             kind: MonitorKind::ServiceRunning,
             target: Some("nginx".into()),

@@ -265,6 +265,7 @@ mod tests {
 
     fn disk(min_secs: u32) -> MonitorSpec {
         MonitorSpec {
+            severity: None,
             id: "disk-free".into(),
             kind: MonitorKind::DiskFree,
             target: None,
@@ -335,6 +336,7 @@ mod tests {
     #[test]
     fn processes_memory_and_load_compare_the_right_way() {
         let process = MonitorSpec {
+            severity: None,
             id: "proc".into(),
             kind: MonitorKind::ProcessRunning,
             target: Some("backupd".into()),
@@ -358,6 +360,7 @@ mod tests {
         assert_eq!(events[0].kind, AlertEventKind::Resolved);
 
         let memory = MonitorSpec {
+            severity: None,
             id: "mem".into(),
             kind: MonitorKind::MemoryUsed,
             target: None,

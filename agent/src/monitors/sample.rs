@@ -222,6 +222,7 @@ mod tests {
     fn this_machine_can_be_sampled() {
         let specs = vec![
             MonitorSpec {
+                severity: None,
                 id: "mem".into(),
                 kind: MonitorKind::MemoryUsed,
                 target: None,
@@ -230,6 +231,7 @@ mod tests {
                 hysteresis: 5.0,
             },
             MonitorSpec {
+                severity: None,
                 id: "me".into(),
                 kind: MonitorKind::ProcessRunning,
                 target: Some("no-such-process-xyz".into()),

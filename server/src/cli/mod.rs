@@ -11,6 +11,7 @@ pub mod links;
 pub mod maintenance;
 pub mod monitoring;
 pub mod policies;
+pub mod routing;
 pub mod sandbox;
 pub mod serve;
 pub mod tickets;
@@ -132,6 +133,8 @@ pub enum Admin {
     Billing(billing::Command),
     #[command(flatten)]
     Integrations(integrations::Command),
+    #[command(flatten)]
+    Routing(routing::Command),
 }
 
 /// Runs one admin command.
@@ -150,6 +153,7 @@ pub async fn run(cx: &Context<'_>, action: Admin) -> Result<(), String> {
         Admin::Keys(c) => keys::run(cx, c).await,
         Admin::Billing(c) => billing::run(cx, c).await,
         Admin::Integrations(c) => integrations::run(cx, c).await,
+        Admin::Routing(c) => routing::run(cx, c).await,
     }
 }
 

@@ -25,6 +25,7 @@ mod links;
 mod lists;
 mod maintenance;
 mod policies;
+mod routing;
 mod tokens;
 
 use askama::Template;
@@ -57,6 +58,7 @@ pub fn router() -> Router<Shared> {
         .merge(lists::router())
         .merge(maintenance::router())
         .merge(billing::router())
+        .merge(routing::router())
 }
 
 async fn css() -> Response {

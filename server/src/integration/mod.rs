@@ -19,7 +19,8 @@ pub use choices::{
     save_choices, save_ticket_rules,
 };
 pub use names::{
-    CALLBACK_REGISTRATION, CHOICES, CONTACT_MAPPINGS, LAST_TICKET_POLL, setting_name, setting_names,
+    CALLBACK_REGISTRATION, CHOICES, CONTACT_MAPPINGS, LAST_TICKET_POLL, ROUTING_RULES,
+    setting_name, setting_names,
 };
 use names::{CREDENTIALS, PRIVATE_KEY};
 

@@ -12,6 +12,8 @@ pub const CALLBACK_REGISTRATION: &str = "tickets.callback";
 pub const LAST_TICKET_POLL: &str = "tickets.last_poll_ms";
 /// An instance's manual login-to-contact mappings: a JSON list of `[login, contactId]`.
 pub const CONTACT_MAPPINGS: &str = "contacts.manual";
+/// An instance's ticket routing rules (`monitoring::routing`).
+pub const ROUTING_RULES: &str = "cw.routing";
 /// Every setting an integration keeps (removed with it).
 const ALL: &[&str] = &[
     CREDENTIALS,
@@ -20,6 +22,7 @@ const ALL: &[&str] = &[
     CALLBACK_REGISTRATION,
     LAST_TICKET_POLL,
     CONTACT_MAPPINGS,
+    ROUTING_RULES,
 ];
 
 /// The name integration `id` keeps the setting `name` under. The first keeps the names every

@@ -5,10 +5,10 @@
 use std::collections::HashMap;
 
 use super::maintenance::Maintenance;
-use super::ticket_text::{self, AlertFacts};
+use super::ticket_text::AlertFacts;
 use crate::ids::PolicyId;
 use crate::reconcile::queue::ticket_job;
-use crate::store::{Release, Result, Store, now_ms};
+use crate::store::{HeldAlert, NewTicket, Release, Result, Store, now_ms};
 
 /// Held alerts released per round of the sweep (each in its own small transaction).
 const BATCH: i64 = 500;
@@ -42,6 +42,32 @@ pub async fn save(store: &Store, policy: PolicyId, windows: &Maintenance) -> Res
         .await
 }
 
+/// The ticket a held alert opens now, routed by today's rules (or why there is none).
+async fn released_ticket(
+    store: &Store,
+    a: &HeldAlert,
+) -> Result<std::result::Result<NewTicket, String>> {
+    let Some(t) = store.device_target(a.device_id).await? else {
+        return Ok(Err("the device was deleted".into()));
+    };
+    let router = super::Router::for_instance(store, t.integration_id).await;
+    let monitors = super::limits::monitors(store, t.policy_id).await?;
+    let (kind, severity) = super::kind_of(&monitors, &a.monitor_id);
+    Ok(super::ticket_for(&t, (&router, kind, severity), |d| {
+        super::alert_ticket(
+            d,
+            &AlertFacts {
+                monitor_id: &a.monitor_id,
+                subject: &a.subject,
+                summary: &a.summary,
+                detail: a.detail.as_deref(),
+                value: a.value,
+                at_ms: a.raised_ms,
+            },
+        )
+    }))
+}
+
 /// Releases the held alerts whose window has ended; returns how many tickets were asked for.
 pub async fn release_due(store: &Store) -> Result<usize> {
     let now = now_ms();
@@ -65,25 +91,7 @@ pub async fn release_due(store: &Store) -> Result<usize> {
             let release = match windows.held_until(now) {
                 // The next window has begun: held on, until it ends.
                 Some(until) => Release::HoldUntil(until),
-                None => {
-                    let target = store.device_target(a.device_id).await?;
-                    Release::Ticket(match &target {
-                        Some(t) => super::ticket_for(t, |d| {
-                            ticket_text::alert_ticket(
-                                d,
-                                &AlertFacts {
-                                    monitor_id: &a.monitor_id,
-                                    subject: &a.subject,
-                                    summary: &a.summary,
-                                    detail: a.detail.as_deref(),
-                                    value: a.value,
-                                    at_ms: a.raised_ms,
-                                },
-                            )
-                        }),
-                        None => Err("the device was deleted".into()),
-                    })
-                }
+                None => Release::Ticket(released_ticket(store, a).await?.map(Box::new)),
             };
             if store.release_held(a.id, &release, &ticket_job).await? {
                 tickets += 1;

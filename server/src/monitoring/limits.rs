@@ -5,6 +5,8 @@
 
 use std::collections::HashSet;
 
+use bindery_shared::protocol::MonitorSpec;
+
 use crate::ids::{DeviceId, IntegrationId, PolicyId};
 use crate::integration::TicketRules;
 use crate::store::{AlertInput, Result, Store, StoreError};
@@ -21,17 +23,13 @@ pub async fn ticket_rules(store: &Store, integration: Option<IntegrationId>) -> 
     }
 }
 
-/// The monitor ids the device's policy runs (the defaults without a policy of its own).
-pub async fn monitor_ids(store: &Store, policy_id: Option<PolicyId>) -> Result<HashSet<String>> {
+/// The monitors the device's policy runs (the defaults without a policy of its own).
+pub async fn monitors(store: &Store, policy_id: Option<PolicyId>) -> Result<Vec<MonitorSpec>> {
     let stored = match policy_id {
         Some(p) => store.policy_monitors(p).await?,
         None => None,
     };
-    Ok(MonitorSettings::from_stored(stored.as_deref())
-        .monitors
-        .into_iter()
-        .map(|m| m.id)
-        .collect())
+    Ok(MonitorSettings::from_stored(stored.as_deref()).monitors)
 }
 
 /// Refuses the batch when it would leave more than `max` alerts active on the device (a raise

@@ -10,11 +10,14 @@ pub mod held;
 pub mod limits;
 pub mod maintenance;
 pub mod offline;
+pub mod routing;
 pub mod settings;
 pub mod ticket_text;
 
 use bindery_shared::normalize::clean_text;
-use bindery_shared::protocol::{AlertBatch, AlertEventKind, HelpRequest as HelpMessage};
+use bindery_shared::protocol::{
+    AlertBatch, AlertEventKind, AlertSeverity, HelpRequest as HelpMessage, MonitorSpec,
+};
 
 use crate::ids::{AlertId, DeviceId, IntegrationId};
 use crate::reconcile::queue::ticket_job;
@@ -22,6 +25,7 @@ use crate::store::{
     AlertInput, AlertIntake, DeviceTarget, HelpRequest, NewHelpRequest, NewTicket, Result, Store,
     StoreError,
 };
+use routing::{Router, Subject, TicketKind, Values};
 use ticket_text::{AlertFacts, DeviceContext};
 
 /// Why a device's alert or help request opened no ticket.
@@ -35,21 +39,56 @@ async fn target(store: &Store, device_id: DeviceId) -> Result<DeviceTarget> {
         .ok_or(StoreError::NotFound("device"))
 }
 
-/// The ticket to open for the device, or why there is none.
+/// The ticket to open for the device, routed by its instance's rules, or why there is none.
 fn ticket_for(
     t: &DeviceTarget,
-    make: impl FnOnce(&DeviceContext<'_>) -> NewTicket,
+    (router, kind, severity): (&Router, TicketKind, Option<AlertSeverity>),
+    make: impl FnOnce(&DeviceContext<'_>) -> (NewTicket, Values),
 ) -> std::result::Result<NewTicket, String> {
     let company_id = t.company_id.ok_or_else(|| NOT_LINKED.to_owned())?;
     let facts = &t.facts;
-    Ok(make(&DeviceContext {
+    let (mut ticket, values) = make(&DeviceContext {
         device_id: t.device_id,
         integration_id: t.integration_id.unwrap_or(IntegrationId::FIRST),
         company_id,
         site_id: t.site_id,
         agent_id: &t.agent_id,
         facts,
-    }))
+    });
+    let subject = Subject {
+        kind,
+        severity,
+        policy_id: t.policy_id,
+        facts,
+    };
+    router.apply(&subject, &values, &mut ticket);
+    Ok(ticket)
+}
+
+/// What a monitor's alerts are to routing rules: their kind, and their severity (the
+/// monitor's; the server's own "offline" alert is critical).
+pub fn kind_of(monitors: &[MonitorSpec], monitor_id: &str) -> (TicketKind, Option<AlertSeverity>) {
+    if monitor_id == settings::OFFLINE_MONITOR {
+        return (TicketKind::Offline, Some(AlertSeverity::Critical));
+    }
+    let spec = monitors.iter().find(|m| m.id == monitor_id);
+    (
+        spec.map_or(TicketKind::Custom, |m| TicketKind::of_monitor(m.kind)),
+        Some(spec.and_then(|m| m.severity).unwrap_or_default()),
+    )
+}
+
+/// An alert's ticket and the values its summary template may use.
+fn alert_ticket(d: &DeviceContext<'_>, alert: &AlertFacts<'_>) -> (NewTicket, Values) {
+    let values = Values {
+        device: d.name(),
+        monitor: alert.monitor_id.to_owned(),
+        value: alert.value.map(|v| format!("{v:.1}")).unwrap_or_default(),
+        subject: alert.subject.to_owned(),
+        summary: alert.summary.to_owned(),
+        user: String::new(),
+    };
+    (ticket_text::alert_ticket(d, alert), values)
 }
 
 /// How soon after Bindery closed an alert's ticket the same alert returning reopens it
@@ -73,7 +112,8 @@ pub async fn take_alert_batch(
     let t = target(store, device_id).await?;
     let rules = limits::ticket_rules(store, t.integration_id).await;
     let reopen_within_ms = i64::from(rules.reopen_within_hours) * 3_600_000;
-    let runs = limits::monitor_ids(store, t.policy_id).await?;
+    let monitors = limits::monitors(store, t.policy_id).await?;
+    let router = Router::for_instance(store, t.integration_id).await;
     let windows = held::schedule(store, t.policy_id).await;
     let inputs: Vec<AlertInput> = batch
         .events
@@ -83,9 +123,11 @@ pub async fn take_alert_batch(
             let summary = clean_text(&e.summary);
             let at_ms = i64::try_from(e.at_ms).unwrap_or(i64::MAX);
             let raised = e.kind == AlertEventKind::Raised;
+            let spec = monitors.iter().find(|m| m.id == e.monitor_id);
             let ticket = if raised {
-                ticket_for(&t, |d| {
-                    ticket_text::alert_ticket(
+                let (kind, severity) = kind_of(&monitors, &e.monitor_id);
+                ticket_for(&t, (&router, kind, severity), |d| {
+                    alert_ticket(
                         d,
                         &AlertFacts {
                             monitor_id: &e.monitor_id,
@@ -110,7 +152,7 @@ pub async fn take_alert_batch(
                 summary,
                 detail: e.detail.as_deref().map(str::to_owned),
                 value: e.value.filter(|v| v.is_finite()),
-                refused: raised && !runs.contains(&e.monitor_id),
+                refused: raised && spec.is_none(),
                 reopen_note,
                 ticket,
                 note: ticket_text::resolved_note(at_ms, e.value),
@@ -144,8 +186,18 @@ pub async fn take_help_request(
             .max_open_help,
     )
     .await?;
-    let ticket = ticket_for(&t, |d| {
-        ticket_text::help_ticket(d, msg.user.as_deref(), &msg.summary, msg.details.as_deref())
+    let router = Router::for_instance(store, t.integration_id).await;
+    let ticket = ticket_for(&t, (&router, TicketKind::Help, None), |d| {
+        let values = Values {
+            device: d.name(),
+            monitor: "help".into(),
+            summary: clean_text(&msg.summary),
+            user: msg.user.as_deref().map(clean_text).unwrap_or_default(),
+            ..Values::default()
+        };
+        let user = msg.user.as_deref();
+        let ticket = ticket_text::help_ticket(d, user, &msg.summary, msg.details.as_deref());
+        (ticket, values)
     });
     store
         .record_help(

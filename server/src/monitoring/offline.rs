@@ -7,6 +7,8 @@ use std::collections::HashMap;
 use bindery_shared::time::utc_text;
 
 use super::settings::{MonitorSettings, OFFLINE_MONITOR};
+use bindery_shared::protocol::AlertSeverity;
+
 use super::ticket_text::{self, AlertFacts};
 use crate::ids::PolicyId;
 use crate::reconcile::queue::ticket_job;
@@ -51,7 +53,9 @@ pub async fn sweep(store: &Store, watching_since_ms: i64) -> Result<Sweep> {
         let Some(t) = store.device_target(device_id).await? else {
             continue;
         };
-        let mut input = offline_alert(&t, last_seen, now, super::reopen_window_ms(store, &t).await);
+        let router = super::Router::for_instance(store, t.integration_id).await;
+        let reopen_within_ms = super::reopen_window_ms(store, &t).await;
+        let mut input = offline_alert(&t, &router, last_seen, (now, reopen_within_ms));
         // A machine rebooting in its maintenance window is offline by design.
         input.held_until_ms = super::held::schedule(store, policy_id)
             .await
@@ -96,9 +100,9 @@ pub async fn sweep(store: &Store, watching_since_ms: i64) -> Result<Sweep> {
 /// The "offline" alert for a device last seen at `last_seen`, with its ticket (or why none).
 fn offline_alert(
     t: &crate::store::DeviceTarget,
+    router: &super::Router,
     last_seen: i64,
-    now: i64,
-    reopen_within_ms: i64,
+    (now, reopen_within_ms): (i64, i64),
 ) -> AlertInput {
     let mins = (now - last_seen) / 60_000;
     let summary = "Device offline".to_owned();
@@ -106,8 +110,13 @@ fn offline_alert(
         "No check-in for {mins} minutes; last seen {}.",
         utc_text(last_seen)
     );
-    let ticket = super::ticket_for(t, |d| {
-        ticket_text::alert_ticket(
+    let kind = (
+        router,
+        super::TicketKind::Offline,
+        Some(AlertSeverity::Critical),
+    );
+    let ticket = super::ticket_for(t, kind, |d| {
+        super::alert_ticket(
             d,
             &AlertFacts {
                 monitor_id: OFFLINE_MONITOR,

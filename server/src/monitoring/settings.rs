@@ -21,6 +21,7 @@ impl Default for MonitorSettings {
     /// 10 minutes, load over 1.5 per core for 15 minutes, and 15 minutes of silence.
     fn default() -> MonitorSettings {
         let spec = |id: &str, kind, threshold, mins: u32, hysteresis| MonitorSpec {
+            severity: None,
             id: id.into(),
             kind,
             target: None,
@@ -126,6 +127,7 @@ mod tests {
         assert!(MonitorSettings::default().problems().is_empty());
         let mut s = MonitorSettings::default();
         s.monitors.push(MonitorSpec {
+            severity: None,
             id: "disk-free".into(),
             kind: MonitorKind::ProcessRunning,
             target: None,

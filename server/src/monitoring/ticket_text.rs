@@ -28,7 +28,8 @@ pub struct DeviceContext<'a> {
 }
 
 impl DeviceContext<'_> {
-    fn name(&self) -> String {
+    /// Its name as tickets say it: the cleaned name fact, else its agent id.
+    pub fn name(&self) -> String {
         self.facts
             .get(FactField::Name)
             .map(clean_text)
@@ -99,6 +100,7 @@ pub fn alert_ticket(device: &DeviceContext<'_>, alert: &AlertFacts<'_>) -> NewTi
         summary,
         description,
         contact_name: None,
+        route: None,
     }
 }
 
@@ -129,6 +131,7 @@ pub fn help_ticket(
         summary: bounded(summary, SUMMARY_MAX),
         description,
         contact_name: user.map(|u| bounded(&u, CONTACT_MAX)),
+        route: None,
     }
 }
 

@@ -9,7 +9,8 @@
 //!   configuration, auto-approval;
 //! - `monitoring`: a policy's monitors, closing an alert or a help request;
 //! - `maintenance`: a policy's maintenance windows;
-//! - `tickets`: the manual contact mappings and the ticket rules;
+//! - `tickets`: the manual contact mappings and the ticket rules; `routing`: ticket routing
+//!   rules, checked with ConnectWise, and their dry run;
 //! - `integrations`: the ConnectWise instances (add, rename, remove);
 //! - `settings`: an instance's credentials, the connection test, the choices, "Sync now";
 //! - `accounts`: admin accounts and their passwords.
@@ -25,6 +26,7 @@ pub mod links;
 pub mod maintenance;
 pub mod monitoring;
 pub mod policies;
+pub mod routing;
 pub mod settings;
 pub mod suggest;
 pub mod tickets;

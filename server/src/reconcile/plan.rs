@@ -350,6 +350,12 @@ pub fn chosen<'a>(
         .min_by_key(|o| (o.status_id != Some(settings.active_status_id), o.id))
 }
 
+/// Whether `text` matches `pattern`, ignoring case; `*` is any run of characters (what type
+/// rules and ticket routing rules match facts with).
+pub fn pattern_matches(text: &str, pattern: &str) -> bool {
+    glob(&text.to_lowercase(), &pattern.to_lowercase())
+}
+
 /// Case-insensitive-by-caller wildcard match; `*` is any run of characters.
 fn glob(text: &str, pattern: &str) -> bool {
     let parts: Vec<&str> = pattern.split('*').collect();

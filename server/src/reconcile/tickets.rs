@@ -91,10 +91,21 @@ pub fn external_ref(t: &Ticket) -> String {
     format!("bindery-{}-{}", t.created_ms, t.id)
 }
 
-pub(super) fn board_of(choices: &Choices, board: TicketBoard) -> &BoardUse {
-    match board {
-        TicketBoard::Monitoring => &choices.monitoring,
-        TicketBoard::SelfService => &choices.self_service,
+/// The board a ticket lives on, with its statuses: its route's when a routing rule sent it
+/// somewhere (the kind's close rule still applies), else its kind's from the choices.
+pub(super) fn board_of(choices: &Choices, t: &Ticket) -> BoardUse {
+    let kind = match t.board {
+        TicketBoard::Monitoring => choices.monitoring,
+        TicketBoard::SelfService => choices.self_service,
+    };
+    match &t.route {
+        Some(r) => BoardUse {
+            board_id: r.board_id,
+            open_status_id: r.open_status_id,
+            closed_status_id: r.closed_status_id,
+            close_rule: kind.close_rule,
+        },
+        None => kind,
     }
 }
 
@@ -134,7 +145,7 @@ async fn steps(
     t: &mut Ticket,
     contacts: &ContactCache,
 ) -> Result<(), JobError> {
-    let board = board_of(choices, t.board);
+    let board = &board_of(choices, t);
     let configuration_id = match t.device_id {
         Some(d) => store
             .device_target(d)
@@ -218,6 +229,7 @@ async fn create(
             };
             t.progress.create_started_ms = Some(now_ms());
             store.record_ticket(t.id, &t.progress).await?;
+            let route = t.route.as_ref();
             let made = client
                 .create_ticket(&CwNewTicket {
                     summary: t.summary.clone(),
@@ -229,7 +241,13 @@ async fn create(
                     contact_name: t.contact_name.clone(),
                     contact: contact.map(Reference::id),
                     site: t.site_id.map(Reference::id),
-                    ..CwNewTicket::default()
+                    kind: route.and_then(|r| r.type_id).map(Reference::id),
+                    sub_type: route.and_then(|r| r.subtype_id).map(Reference::id),
+                    item: route.and_then(|r| r.item_id).map(Reference::id),
+                    priority: route.and_then(|r| r.priority_id).map(Reference::id),
+                    source: route.and_then(|r| r.source_id).map(Reference::id),
+                    severity: route.and_then(|r| r.severity.clone()),
+                    impact: route.and_then(|r| r.impact.clone()),
                 })
                 .await;
             log(

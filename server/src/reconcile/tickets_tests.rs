@@ -6,6 +6,7 @@ use crate::store::TicketProgress;
 
 fn ticket() -> Ticket {
     Ticket {
+        route: None,
         id: TicketId(7),
         device_id: Some(DeviceId(3)),
         board: TicketBoard::Monitoring,

@@ -29,7 +29,7 @@ pub enum Release {
     /// Another window holds it on: until then.
     HoldUntil(i64),
     /// Still raised: open this ticket (or record why there is none).
-    Ticket(std::result::Result<NewTicket, String>),
+    Ticket(std::result::Result<Box<NewTicket>, String>),
 }
 
 impl Store {

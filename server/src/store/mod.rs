@@ -47,7 +47,9 @@ pub use jobs::{Job, JobCounts, NewJob};
 pub use policies::{Policy, SiteRef};
 pub use retention::Pruned;
 pub use targets::DeviceTarget;
-pub use tickets::{NewTicket, Ticket, TicketBoard, TicketBrief, TicketProgress, TicketState};
+pub use tickets::{
+    NewTicket, Ticket, TicketBoard, TicketBrief, TicketProgress, TicketRoute, TicketState,
+};
 pub use tokens::EnrollmentToken;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -99,6 +101,7 @@ const SQLITE_MIGRATIONS: &[(i64, &str)] = &[
     (19, include_str!("migrations/sqlite/0019_billing_month.sql")),
     (20, include_str!("migrations/sqlite/0020_billing_cover.sql")),
     (21, include_str!("migrations/sqlite/0021_integrations.sql")),
+    (22, include_str!("migrations/sqlite/0022_ticket_routes.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("migrations/postgres/0001_initial.sql")),
@@ -139,6 +142,10 @@ const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (
         21,
         include_str!("migrations/postgres/0021_integrations.sql"),
+    ),
+    (
+        22,
+        include_str!("migrations/postgres/0022_ticket_routes.sql"),
     ),
 ];
 

@@ -78,6 +78,8 @@ pub struct Ticket {
     pub summary: String,
     pub description: String,
     pub contact_name: Option<String>,
+    /// Where its routing rule sent it (none: the kind's board from the choices).
+    pub route: Option<TicketRoute>,
     pub want_closed: bool,
     pub close_note: Option<String>,
     /// A "still failing" note to add (asked at most once an hour).
@@ -112,6 +114,33 @@ pub struct TicketProgress {
     pub left_open: bool,
 }
 
+/// Where a routing rule sent a ticket, as it was opened: a rule changed later leaves it alone.
+#[derive(
+    Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
+#[serde(rename_all = "camelCase")]
+pub struct TicketRoute {
+    /// The rule's name.
+    pub rule: String,
+    pub board_id: i64,
+    pub open_status_id: i64,
+    pub closed_status_id: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub type_id: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subtype_id: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub item_id: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority_id: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_id: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub severity: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub impact: Option<String>,
+}
+
 /// A ticket to open.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NewTicket {
@@ -123,6 +152,8 @@ pub struct NewTicket {
     pub summary: String,
     pub description: String,
     pub contact_name: Option<String>,
+    /// The routing rule's route; none: the kind's board from the choices.
+    pub route: Option<TicketRoute>,
 }
 
 /// The part of a ticket lists show next to an alert or a help request.
@@ -145,7 +176,7 @@ pub struct TicketBrief {
 
 const COLUMNS: &str = "id, device_id, board, integration_id, company_id, site_id, summary, description, contact_name, want_closed, close_note, \
      state, error, cw_ticket_id, attached_configuration_id, create_started_ms, attach_started_ms, close_started_ms, created_ms, \
-     repeat_note, reopen_note, closed_by, deleted_ms, closed_ms, left_open";
+     repeat_note, reopen_note, closed_by, deleted_ms, closed_ms, left_open, route_json";
 
 /// The columns a joined list selects (`t` is the tickets table) for [`brief_from_row`].
 pub(crate) const BRIEF_COLUMNS: &str = "t.id AS t_id, t.state AS t_state, t.cw_ticket_id AS t_number, t.error AS t_error, \
@@ -179,6 +210,9 @@ fn from_row(r: &AnyRow) -> std::result::Result<Ticket, sqlx::Error> {
         summary: r.try_get("summary")?,
         description: r.try_get("description")?,
         contact_name: r.try_get("contact_name")?,
+        route: r
+            .try_get::<Option<String>, _>("route_json")?
+            .and_then(|j| serde_json::from_str(&j).ok()),
         want_closed: r.try_get::<i64, _>("want_closed")? != 0,
         close_note: r.try_get("close_note")?,
         repeat_note: r.try_get("repeat_note")?,
@@ -209,7 +243,8 @@ pub(crate) async fn insert_ticket(
     let now = now_ms();
     let (id,): (TicketId,) = sqlx::query_as(
         "INSERT INTO tickets (device_id, board, company_id, site_id, summary, description, contact_name, state, \
-         created_ms, updated_ms, integration_id) VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $8, $9) RETURNING id",
+         created_ms, updated_ms, integration_id, route_json) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $8, $9, $10) RETURNING id",
     )
     .bind(t.device_id)
     .bind(t.board.as_str())
@@ -220,6 +255,11 @@ pub(crate) async fn insert_ticket(
     .bind(&t.contact_name)
     .bind(now)
     .bind(t.integration_id)
+    .bind(
+        t.route
+            .as_ref()
+            .and_then(|r| serde_json::to_string(r).ok()),
+    )
     .fetch_one(&mut **tx)
     .await?;
     super::jobs::enqueue_in(tx, &job(id)).await?;

@@ -199,6 +199,7 @@ on_both!(
             summary: "Printer jammed".into(),
             details: None,
             ticket: Ok(NewTicket {
+                route: None,
                 integration_id: bindery_server::ids::IntegrationId::FIRST,
                 device_id: d,
                 board: TicketBoard::SelfService,

@@ -273,7 +273,8 @@ async fn reopening_a_store_keeps_its_data_and_migrates_once() {
             (18,),
             (19,),
             (20,),
-            (21,)
+            (21,),
+            (22,)
         ]
     );
     assert!(matches!(

@@ -67,6 +67,7 @@ fn alert_input(seq: Option<i64>, monitor: &str, raised: bool, device_id: DeviceI
         detail: None,
         value: Some(4.5),
         ticket: Ok(NewTicket {
+            route: None,
             integration_id: bindery_server::ids::IntegrationId::FIRST,
             device_id,
             board: TicketBoard::Monitoring,

@@ -157,7 +157,7 @@ on_both!(
         );
         let due = store.held_alerts_due(until, 100).await.unwrap();
         assert_eq!(due.len(), 2);
-        let ticket = Release::Ticket(alert_input(Some(9), "x", true, d).ticket);
+        let ticket = Release::Ticket(alert_input(Some(9), "x", true, d).ticket.map(Box::new));
         for a in &due {
             let asked = store
                 .release_held(a.id, &ticket, &ticket_job)

@@ -106,6 +106,20 @@ pub struct MonitorSpec {
     pub min_duration_secs: u32,
     #[serde(default)]
     pub hysteresis: f64,
+    /// How serious its alert is, for the server's ticket routing (agents do not use it); none:
+    /// a warning.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub severity: Option<AlertSeverity>,
+}
+
+/// How serious an alert is, as ticket routing rules match it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub enum AlertSeverity {
+    #[default]
+    Warning,
+    Critical,
 }
 
 /// What a monitor watches. Kinds added by a newer server read as `Unsupported` and are skipped.

@@ -11,7 +11,9 @@ mod enroll;
 mod help;
 
 pub use alerts::{AlertAck, AlertBatch, AlertEvent, AlertEventKind};
-pub use checkin::{CheckIn, CheckInReply, MonitorKind, MonitorSpec, MonitorState, MonitorStatus};
+pub use checkin::{
+    AlertSeverity, CheckIn, CheckInReply, MonitorKind, MonitorSpec, MonitorState, MonitorStatus,
+};
 pub use enroll::{EnrollRequest, EnrollResponse};
 pub use help::{HelpClose, HelpList, HelpReply, HelpRequest, HelpState};
 

@@ -22,6 +22,7 @@ use serde_json::json;
 
 mod forms_alerts_and_tokens;
 mod instances;
+mod routing;
 mod signing_in_and_linking;
 mod windows_names_and_sessions;
 
@@ -301,6 +302,7 @@ async fn an_admin_sets_up_links_watches_binding_and_fixes_a_failure_in_a_real_br
     forms_alerts_and_tokens::forms_alerts_and_tokens(&mut s, &w).await;
     windows_names_and_sessions::windows_names_and_sessions(&mut s, &w).await;
     instances::instances(&mut s, &w).await;
+    routing::routing(&mut s, &w).await;
 
     // No page carried the private key (or any other secret the test knows).
     for (i, html) in s.seen.iter().enumerate() {

@@ -11,6 +11,7 @@ mod integrations;
 mod maintenance;
 mod monitoring;
 pub(crate) mod policies;
+mod routing;
 mod tokens;
 
 use axum::extract::{ConnectInfo, FromRequestParts, State};
@@ -66,6 +67,7 @@ fn documented() -> OpenApiRouter<Shared> {
         .merge(monitoring::router())
         .merge(maintenance::router())
         .merge(billing::router())
+        .merge(routing::router())
 }
 
 pub fn router() -> Router<Shared> {
