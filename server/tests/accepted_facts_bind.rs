@@ -63,6 +63,7 @@ fn settings() -> BindingSettings {
         default_type_id: 1,
         type_rules: Vec::new(),
         adoption: Default::default(),
+        answers: Vec::new(),
     }
 }
 

@@ -4,7 +4,8 @@
 
 use std::time::Duration;
 
-use bindery_server::integration::test_connection;
+use bindery_server::integration::{QuestionAnswer, test_connection};
+use bindery_shared::FactField;
 use connectwise_client::{ClientConfig, Credentials, Error, PrivateKey, Site};
 use connectwise_sandbox::faults::FixedFailure;
 use connectwise_sandbox::{Faults, Seed};
@@ -53,14 +54,25 @@ async fn a_working_connection_lists_boards_statuses_and_types() {
         .find(|t| t.name == "Firewall")
         .unwrap();
     assert_eq!(firewall.required_questions, ["Rack location"]);
-    assert!(firewall.refusal().unwrap().contains("Rack location"));
+    assert!(firewall.refusal(&[]).unwrap().contains("Rack location"));
+    let rack = QuestionAnswer {
+        type_id: 3,
+        question_id: 2,
+        answer: "{serialNumber}".into(),
+    };
+    assert_eq!(
+        firewall.refusal(std::slice::from_ref(&rack)),
+        None,
+        "answered, the type may be chosen"
+    );
+    assert_eq!(rack.fact(), Some(FactField::SerialNumber));
     let workstation = catalog
         .configuration_types
         .iter()
         .find(|t| t.name == "Managed Workstation")
         .unwrap();
     assert_eq!(
-        workstation.refusal(),
+        workstation.refusal(&[]),
         None,
         "an optional question does not block a type"
     );
@@ -159,7 +171,6 @@ async fn choices_must_fit_what_connectwise_offers() {
         BoardUse, Choices, CloseRule, TicketRules, TypeRuleChoice, choices, save_choices,
     };
     use bindery_server::store::Store;
-    use bindery_shared::FactField;
 
     let sb = connectwise_sandbox::spawn("127.0.0.1:0".parse().unwrap(), Seed::default_seed(), true)
         .await
@@ -199,6 +210,11 @@ async fn choices_must_fit_what_connectwise_offers() {
             max_open_alerts: 50,
             max_open_help: 5,
         },
+        answers: vec![QuestionAnswer {
+            type_id: 3,
+            question_id: 2,
+            answer: "Rack 4".into(),
+        }],
     };
     assert!(
         good.problems(&catalog).is_empty(),
@@ -252,6 +268,18 @@ async fn choices_must_fit_what_connectwise_offers() {
             max_open_alerts: 0,
             max_open_help: 10,
         },
+        answers: vec![
+            QuestionAnswer {
+                type_id: 3,
+                question_id: 1,
+                answer: "x".into(),
+            },
+            QuestionAnswer {
+                type_id: 3,
+                question_id: 2,
+                answer: "{nonsense}".into(),
+            },
+        ],
     };
     let problems = bad.problems(&catalog).join("\n");
     for expected in [
@@ -260,7 +288,8 @@ async fn choices_must_fit_what_connectwise_offers() {
         "self-service board does not exist",
         "active configuration status \"Inactive\" is a closed one",
         "inactive configuration status \"Active\" is not a closed one",
-        "Firewall\" has required questions (Rack location)",
+        "{nonsense} names no fact",
+        "question 1 of type 3: the type has no such required question",
         "rule 1: the configuration type does not exist",
         "rule 1: the pattern must be",
         "the reopen window is at most 720 hours",

@@ -10,7 +10,7 @@ use axum::routing::{get, post};
 use bindery_shared::FactField;
 use serde::Deserialize;
 
-use super::integration_choices::{CLOSE_RULES, ChoicesForm, close_rule_value};
+use super::integration_choices::{CLOSE_RULES, ChoicesForm, answers_text, close_rule_value};
 use super::{ConsoleError, Frame, Page, Viewer, render, see_other};
 use crate::ids::IntegrationId;
 use crate::integration::IntegrationError;
@@ -95,6 +95,8 @@ struct IntegrationPage {
     close_rules: &'static [(&'static str, &'static str)],
     tickets: TicketRules,
     callbacks: CallbackStatus,
+    /// The answers to required questions, one per line.
+    answers: String,
 }
 
 impl IntegrationPage {
@@ -170,6 +172,7 @@ impl IntegrationPage {
             adoption: c.map(|c| c.adoption).unwrap_or_default(),
             close_rules: &CLOSE_RULES,
             tickets: c.map(|c| c.tickets).unwrap_or_default(),
+            answers: c.map(|c| answers_text(&c.answers)).unwrap_or_default(),
             callbacks: crate::reconcile::callbacks::status(&state.store, id).await?,
             active: c.map_or(0, |c| c.active_status_id),
             inactive: c.map_or(0, |c| c.inactive_status_id),
@@ -279,7 +282,10 @@ async fn save_choices(
     viewer.check(&f.csrf)?;
     let id = which.id(&state).await?;
     let rules = f.rules();
-    let choices = f.choices(&rules);
+    let answers = f
+        .answers()
+        .map_err(|why| ConsoleError::new(StatusCode::BAD_REQUEST, format!("Not saved: {why}")))?;
+    let choices = f.choices(&rules, answers);
     let catalog = match fetch_catalog(&state, id).await {
         Some(Ok(c)) => c,
         Some(Err(e)) => {
@@ -323,7 +329,7 @@ async fn refused(
             .configuration_types
             .iter()
             .find(|t| t.id == id)
-            .and_then(|t| t.refusal())
+            .and_then(|t| t.refusal(&choices.answers))
     };
     let shown = (Some(catalog.clone()), Some(choices.clone()));
     let mut page = IntegrationPage::build(state, viewer, id, shown).await?;

@@ -4,7 +4,9 @@
 use bindery_shared::FactField;
 use serde::Deserialize;
 
-use crate::integration::{BoardUse, Choices, CloseRule, TicketRules, TypeRuleChoice};
+use crate::integration::{
+    BoardUse, Choices, CloseRule, QuestionAnswer, TicketRules, TypeRuleChoice,
+};
 use crate::reconcile::adoption::AdoptionSettings;
 
 /// The close rules as the form offers them: (value, label).
@@ -63,6 +65,17 @@ pub(super) struct ChoicesForm {
     poll_minutes: Option<u32>,
     max_open_alerts: Option<u32>,
     max_open_help: Option<u32>,
+    /// Answers to required questions, one per line: `type question answer`.
+    answers: Option<String>,
+}
+
+/// Answers as the form shows them, one per line: `3 2 Rack {name}`.
+pub(super) fn answers_text(answers: &[QuestionAnswer]) -> String {
+    answers
+        .iter()
+        .map(|a| format!("{} {} {}", a.type_id, a.question_id, a.answer))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 impl ChoicesForm {
@@ -92,7 +105,44 @@ impl ChoicesForm {
 
 impl ChoicesForm {
     /// The choices the form asks for, rule rows included.
-    pub(super) fn choices(&self, rules: &[(usize, TypeRuleChoice)]) -> Choices {
+    /// The answers' lines, or the first line that is not `type question answer`.
+    pub(super) fn answers(&self) -> Result<Vec<QuestionAnswer>, String> {
+        let text = self.answers.as_deref().unwrap_or_default();
+        let mut out = Vec::new();
+        for (n, line) in text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+        {
+            let mut words = line.trim().splitn(3, char::is_whitespace);
+            let parsed = (|| {
+                let type_id = words.next()?.parse().ok()?;
+                let question_id = words.next()?.trim().parse().ok()?;
+                let answer = words.next()?.trim().to_owned();
+                Some(QuestionAnswer {
+                    type_id,
+                    question_id,
+                    answer,
+                })
+            })();
+            match parsed {
+                Some(a) => out.push(a),
+                None => {
+                    return Err(format!(
+                        "answers, line {}: write the type id, the question id, then the answer",
+                        n + 1
+                    ));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    pub(super) fn choices(
+        &self,
+        rules: &[(usize, TypeRuleChoice)],
+        answers: Vec<QuestionAnswer>,
+    ) -> Choices {
         let f = self;
         Choices {
             monitoring: BoardUse {
@@ -123,6 +173,7 @@ impl ChoicesForm {
                 max_open_alerts: f.max_open_alerts.unwrap_or(20),
                 max_open_help: f.max_open_help.unwrap_or(10),
             },
+            answers,
         }
     }
 }

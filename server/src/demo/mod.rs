@@ -94,6 +94,7 @@ fn sandbox_choices(catalog: &Catalog) -> Result<Choices, IntegrationError> {
             .ok_or_else(|| missing(name))
     };
     Ok(Choices {
+        answers: Vec::new(),
         monitoring: board("Monitoring")?,
         self_service: board("Self Service")?,
         active_status_id: status(false)?,

@@ -118,19 +118,42 @@ pub struct BoardChoice {
 pub struct TypeChoice {
     pub id: i64,
     pub name: String,
-    /// Active questions that must be answered: a type with any cannot be chosen, since Bindery
-    /// has no answers to give.
+    /// Active questions that must be answered: a type with any can be chosen only once the
+    /// choices answer each (`Choices::answers`).
     pub required_questions: Vec<String>,
+    /// The same questions with their ids, which answers name.
+    pub questions: Vec<RequiredQuestion>,
+}
+
+/// A configuration type's required question.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RequiredQuestion {
+    pub id: i64,
+    pub question: String,
 }
 
 impl TypeChoice {
-    /// Why this type cannot be chosen, if it cannot.
-    pub fn refusal(&self) -> Option<String> {
-        (!self.required_questions.is_empty()).then(|| {
+    /// Why this type cannot be chosen with these answers, if it cannot: a required question
+    /// without one.
+    pub fn refusal(&self, answers: &[super::QuestionAnswer]) -> Option<String> {
+        let missing: Vec<String> = self
+            .questions
+            .iter()
+            .filter(|q| {
+                !answers
+                    .iter()
+                    .any(|a| a.type_id == self.id && a.question_id == q.id)
+            })
+            .map(|q| format!("{:?} (id {})", q.question, q.id))
+            .collect();
+        (!missing.is_empty()).then(|| {
             format!(
-                "the configuration type {:?} has required questions ({}): Bindery cannot answer them, so choose another type",
+                "the configuration type {:?} has required questions without an answer ({}): \
+                 answer each (a fixed text, or a fact such as {{serialNumber}}), or choose another \
+                 type",
                 self.name,
-                self.required_questions.join(", ")
+                missing.join(", ")
             )
         })
     }
@@ -184,17 +207,21 @@ pub async fn test_connection(client: &Client) -> Result<Catalog, CwError> {
         .into_iter()
         .filter(|t| t.inactive_flag != Some(true))
     {
-        let required_questions = client
+        let questions: Vec<RequiredQuestion> = client
             .configuration_type_questions(t.id)
             .await?
             .into_iter()
             .filter(|q| q.required_flag == Some(true) && q.inactive_flag != Some(true))
-            .map(|q| q.question)
+            .map(|q| RequiredQuestion {
+                id: q.id,
+                question: q.question,
+            })
             .collect();
         configuration_types.push(TypeChoice {
             id: t.id,
             name: t.name,
-            required_questions,
+            required_questions: questions.iter().map(|q| q.question.clone()).collect(),
+            questions,
         });
     }
     Ok(Catalog {

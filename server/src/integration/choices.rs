@@ -2,6 +2,7 @@
 //! configuration statuses and types, the type rules and what adoption may match on. Saved only
 //! when it fits what ConnectWise offers.
 
+use bindery_shared::FactField;
 use serde::{Deserialize, Serialize};
 
 use super::{CHOICES, Catalog, IntegrationError, setting_name};
@@ -106,11 +107,108 @@ pub struct Choices {
     pub adoption: AdoptionSettings,
     #[serde(default)]
     pub tickets: TicketRules,
+    /// Answers to the required questions of the chosen configuration types.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub answers: Vec<QuestionAnswer>,
+}
+
+/// An answer to a configuration type's required question: a fixed text (`Rack 4`), or a fact
+/// of the device in braces (`{serialNumber}`), given to every configuration of that type.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct QuestionAnswer {
+    pub type_id: i64,
+    pub question_id: i64,
+    pub answer: String,
+}
+
+impl QuestionAnswer {
+    /// The fact the answer names (`{serialNumber}`), if it names one.
+    pub fn fact(&self) -> Option<FactField> {
+        let name = self.answer.trim().strip_prefix('{')?.strip_suffix('}')?;
+        FactField::from_name(name)
+    }
+
+    fn problem(&self, catalog: &Catalog) -> Option<String> {
+        let at = format!(
+            "the answer to question {} of type {}",
+            self.question_id, self.type_id
+        );
+        let a = self.answer.trim();
+        if a.is_empty() || a.chars().count() > 200 || a.chars().any(char::is_control) {
+            return Some(format!("{at} must be 1-200 characters"));
+        }
+        if a.starts_with('{') && self.fact().is_none() {
+            return Some(format!(
+                "{at}: {a} names no fact (use {{name}}, {{serialNumber}}, …)"
+            ));
+        }
+        let known = catalog
+            .configuration_types
+            .iter()
+            .find(|t| t.id == self.type_id)
+            .is_some_and(|t| t.questions.iter().any(|q| q.id == self.question_id));
+        (!known).then(|| format!("{at}: the type has no such required question"))
+    }
 }
 
 impl Choices {
     /// Every reason these choices do not fit what ConnectWise offers (empty when they fit).
     pub fn problems(&self, catalog: &Catalog) -> Vec<String> {
+        let mut out = self.board_problems(catalog);
+        let config_status = |id: i64| catalog.configuration_statuses.iter().find(|s| s.id == id);
+        match config_status(self.active_status_id) {
+            Some(s) if !s.closed => {}
+            Some(s) => out.push(format!(
+                "the active configuration status {:?} is a closed one",
+                s.name
+            )),
+            None => out.push("the active configuration status does not exist".into()),
+        }
+        match config_status(self.inactive_status_id) {
+            Some(s) if s.closed => {}
+            Some(s) => out.push(format!(
+                "the inactive configuration status {:?} is not a closed one",
+                s.name
+            )),
+            None => out.push("the inactive configuration status does not exist".into()),
+        }
+        let types = std::iter::once((
+            "the default configuration type".to_owned(),
+            self.default_type_id,
+        ))
+        .chain(
+            self.type_rules
+                .iter()
+                .enumerate()
+                .map(|(i, r)| (format!("rule {}", i + 1), r.type_id)),
+        );
+        for (label, id) in types {
+            match catalog.configuration_types.iter().find(|t| t.id == id) {
+                Some(t) => out.extend(t.refusal(&self.answers).map(|r| format!("{label}: {r}"))),
+                None => out.push(format!(
+                    "{label}: the configuration type does not exist (or is inactive)"
+                )),
+            }
+        }
+        out.extend(self.tickets.problems());
+        out.extend(self.answers.iter().filter_map(|a| a.problem(catalog)));
+        for (i, r) in self.type_rules.iter().enumerate() {
+            if r.pattern.trim().is_empty()
+                || r.pattern.chars().count() > 100
+                || r.pattern.chars().any(char::is_control)
+            {
+                out.push(format!(
+                    "rule {}: the pattern must be 1-100 characters",
+                    i + 1
+                ));
+            }
+        }
+        out
+    }
+
+    /// Why the two boards or their statuses do not fit what ConnectWise offers.
+    fn board_problems(&self, catalog: &Catalog) -> Vec<String> {
         let mut out = Vec::new();
         for (label, board) in [
             ("monitoring", &self.monitoring),
@@ -144,53 +242,6 @@ impl Choices {
                     "the {label} closed status is not a status of {:?}",
                     b.name
                 )),
-            }
-        }
-        let config_status = |id: i64| catalog.configuration_statuses.iter().find(|s| s.id == id);
-        match config_status(self.active_status_id) {
-            Some(s) if !s.closed => {}
-            Some(s) => out.push(format!(
-                "the active configuration status {:?} is a closed one",
-                s.name
-            )),
-            None => out.push("the active configuration status does not exist".into()),
-        }
-        match config_status(self.inactive_status_id) {
-            Some(s) if s.closed => {}
-            Some(s) => out.push(format!(
-                "the inactive configuration status {:?} is not a closed one",
-                s.name
-            )),
-            None => out.push("the inactive configuration status does not exist".into()),
-        }
-        let types = std::iter::once((
-            "the default configuration type".to_owned(),
-            self.default_type_id,
-        ))
-        .chain(
-            self.type_rules
-                .iter()
-                .enumerate()
-                .map(|(i, r)| (format!("rule {}", i + 1), r.type_id)),
-        );
-        for (label, id) in types {
-            match catalog.configuration_types.iter().find(|t| t.id == id) {
-                Some(t) => out.extend(t.refusal().map(|r| format!("{label}: {r}"))),
-                None => out.push(format!(
-                    "{label}: the configuration type does not exist (or is inactive)"
-                )),
-            }
-        }
-        out.extend(self.tickets.problems());
-        for (i, r) in self.type_rules.iter().enumerate() {
-            if r.pattern.trim().is_empty()
-                || r.pattern.chars().count() > 100
-                || r.pattern.chars().any(char::is_control)
-            {
-                out.push(format!(
-                    "rule {}: the pattern must be 1-100 characters",
-                    i + 1
-                ));
             }
         }
         out

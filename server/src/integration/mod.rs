@@ -13,10 +13,10 @@ mod catalog;
 mod choices;
 mod names;
 
-pub use catalog::{BoardChoice, Catalog, Named, TypeChoice, test_connection};
+pub use catalog::{BoardChoice, Catalog, Named, RequiredQuestion, TypeChoice, test_connection};
 pub use choices::{
-    AdoptionSettings, BoardUse, Choices, CloseRule, TicketRules, TypeRuleChoice, choices,
-    save_choices, save_ticket_rules,
+    AdoptionSettings, BoardUse, Choices, CloseRule, QuestionAnswer, TicketRules, TypeRuleChoice,
+    choices, save_choices, save_ticket_rules,
 };
 pub use names::{
     CALLBACK_REGISTRATION, CHOICES, CONTACT_MAPPINGS, LAST_TICKET_POLL, ROUTING_RULES,

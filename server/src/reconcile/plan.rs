@@ -9,7 +9,7 @@
 pub use crate::store::PersonChoice;
 use bindery_shared::{DeviceFacts, FactField};
 
-use crate::integration::Choices;
+use crate::integration::{Choices, QuestionAnswer};
 
 use super::adoption::{AdoptionSettings, Candidacy, MatchKey};
 pub use super::observed::{Extras, Observed};
@@ -25,6 +25,8 @@ pub struct BindingSettings {
     pub type_rules: Vec<TypeRule>,
     /// Which configurations made by others a device may adopt.
     pub adoption: AdoptionSettings,
+    /// Answers to the required questions of the chosen types.
+    pub answers: Vec<QuestionAnswer>,
 }
 
 impl BindingSettings {
@@ -44,7 +46,28 @@ impl BindingSettings {
                 })
                 .collect(),
             adoption: choices.adoption,
+            answers: choices.answers.clone(),
         }
+    }
+
+    /// The answers a configuration of `type_id` carries: each fixed text, or the fact it names
+    /// from `fields` (what is being written; a fact the device does not report answers
+    /// `unknown`, so the configuration is never refused for it).
+    pub fn answers_for(&self, type_id: i64, fields: &[(FactField, String)]) -> Vec<(i64, String)> {
+        self.answers
+            .iter()
+            .filter(|a| a.type_id == type_id)
+            .map(|a| {
+                let answer = match a.fact() {
+                    Some(f) => fields
+                        .iter()
+                        .find(|(field, _)| *field == f)
+                        .map_or_else(|| "unknown".to_owned(), |(_, v)| v.clone()),
+                    None => a.answer.trim().to_owned(),
+                };
+                (a.question_id, answer)
+            })
+            .collect()
     }
 
     /// The type a new configuration of these facts gets.

@@ -30,7 +30,38 @@ fn settings() -> BindingSettings {
             },
         ],
         adoption: AdoptionSettings::default(),
+        answers: vec![
+            crate::integration::QuestionAnswer {
+                type_id: 30,
+                question_id: 2,
+                answer: "{serialNumber}".into(),
+            },
+            crate::integration::QuestionAnswer {
+                type_id: 30,
+                question_id: 5,
+                answer: " Rack 4 ".into(),
+            },
+        ],
     }
+}
+
+#[test]
+fn a_type_s_answers_are_fixed_texts_or_the_device_s_facts() {
+    let s = settings();
+    let written = [(FactField::SerialNumber, "SN-1".to_owned())];
+    assert_eq!(
+        s.answers_for(30, &written),
+        [(2, "SN-1".to_owned()), (5, "Rack 4".to_owned())]
+    );
+    assert_eq!(
+        s.answers_for(30, &[]),
+        [(2, "unknown".to_owned()), (5, "Rack 4".to_owned())],
+        "a fact the device does not report"
+    );
+    assert!(
+        s.answers_for(10, &written).is_empty(),
+        "another type asks nothing"
+    );
 }
 
 fn facts(name: &str, os_info: &str) -> DeviceFacts {

@@ -127,6 +127,13 @@ impl Engine {
                     ops.push(connectwise_client::model::PatchOp::replace_reference(
                         "type", *t,
                     ));
+                    let answers = questions(settings.answers_for(*t, values));
+                    if !answers.is_empty() {
+                        ops.push(connectwise_client::model::PatchOp::replace(
+                            "questions",
+                            serde_json::to_value(&answers).unwrap_or_default(),
+                        ));
+                    }
                 }
                 client.patch_configuration(configuration_id.0, &ops).await?
             }
@@ -136,7 +143,7 @@ impl Engine {
                 fields: values,
                 extras,
             } => {
-                let body = fields::new_configuration(
+                let mut body = fields::new_configuration(
                     *company_id,
                     *type_id,
                     settings.active_status_id,
@@ -144,6 +151,7 @@ impl Engine {
                     extras,
                     agent_id,
                 );
+                body.questions = questions(settings.answers_for(*type_id, values));
                 let mut made = client.create_configuration(&body).await?;
                 // What was sent is what is there, whatever the answer leaves out.
                 made.company = made.company.or(body.company);
@@ -193,4 +201,18 @@ fn adoption_detail(
         parts.push(format!("type -> {t}"));
     }
     parts.join("; ")
+}
+
+/// The answers as a configuration carries them.
+fn questions(answers: Vec<(i64, String)>) -> Vec<connectwise_client::model::ConfigurationQuestion> {
+    answers
+        .into_iter()
+        .map(
+            |(id, answer)| connectwise_client::model::ConfigurationQuestion {
+                question_id: Some(id),
+                answer: Some(serde_json::Value::String(answer)),
+                ..Default::default()
+            },
+        )
+        .collect()
 }
