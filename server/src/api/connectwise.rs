@@ -1,8 +1,9 @@
-//! `/api/connectwise/v1/callback[/{integration}]`: where ConnectWise posts when a ticket changes. Nothing in
-//! the message is trusted until its signature checks out (`reconcile::callbacks`); the answer
+//! `/api/connectwise/v1/callback[/{integration}]`: where ConnectWise posts when a ticket
+//! changes. Nothing in the message is trusted until its signature checks out
+//! (`reconcile::callbacks`); the answer
 //! is 200 for every message taken, repeated or ignored (ConnectWise need not send it again),
-//! 400 for a body that is no callback, 401 for a signature that does not check out, 503 when
-//! Bindery cannot take it now.
+//! 400 for a body that is no callback, 401 for a signature that does not check out, 404 for an
+//! integration removed since, 503 when Bindery cannot take it now.
 
 use axum::body::Body;
 use axum::extract::Path;
@@ -44,6 +45,17 @@ async fn callback(
             "this server does not talk to ConnectWise",
         ));
     };
+    // A callback for an instance that is no more: it need not be sent again.
+    if matches!(
+        state.store.integration(integration).await,
+        Err(crate::store::StoreError::NotFound(_))
+    ) {
+        return Err(ApiFailure::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no such ConnectWise integration",
+        ));
+    }
     let bytes = axum::body::to_bytes(body, MAX_BODY).await.map_err(|_| {
         ApiFailure::new(
             StatusCode::PAYLOAD_TOO_LARGE,

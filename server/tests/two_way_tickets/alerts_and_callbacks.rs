@@ -197,6 +197,13 @@ async fn forged_foreign_replayed_and_bindery_s_own_messages_cause_no_action() {
     assert_eq!((status, body["outcome"].as_str()), (200, Some("queued")));
     let (status, body) = s.post(&genuine, &sig).await;
     assert_eq!((status, body["outcome"].as_str()), (200, Some("repeated")));
+    // The first integration's numbered path is the same; an integration not there has none.
+    let first = format!("{}/1", callbacks::CALLBACK_PATH);
+    let (status, body) = s.post_to(&first, &genuine, &sig).await;
+    assert_eq!((status, body["outcome"].as_str()), (200, Some("repeated")));
+    let gone = callbacks::callback_path(bindery_server::ids::IntegrationId(9));
+    let (status, body) = s.post_to(&gone, &genuine, &sig).await;
+    assert_eq!(status, 404, "{body}");
     w.settled().await;
     assert_eq!(w.only_alert(d).await.state, AlertState::Acknowledged);
 

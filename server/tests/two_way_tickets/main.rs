@@ -215,9 +215,15 @@ fn sign(key: &str, body: &str) -> String {
 
 impl Served {
     async fn post(&self, body: &str, signature: &str) -> (u16, Value) {
+        self.post_to(callbacks::CALLBACK_PATH, body, signature)
+            .await
+    }
+
+    /// As `post`, to `path` (another integration's callback path).
+    async fn post_to(&self, path: &str, body: &str, signature: &str) -> (u16, Value) {
         let r = self
             .http
-            .post(format!("{}{}", self.base, callbacks::CALLBACK_PATH))
+            .post(format!("{}{path}", self.base))
             .header("content-type", "application/json")
             .header("x-content-signature", signature)
             .body(body.to_owned())
