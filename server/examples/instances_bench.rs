@@ -15,7 +15,7 @@ use bindery_server::ids::{CompanyId, IntegrationId};
 use bindery_server::reconcile::jobs::{BillAgreement, JobKind};
 use bindery_server::reconcile::{Engine, EngineConfig, queue};
 use bindery_server::sealing::ServerKey;
-use bindery_server::store::{NewDevice, PolicyBilling, Product, Store};
+use bindery_server::store::{PolicyBilling, Product, Store};
 use bindery_shared::{DeviceFacts, FactField};
 use connectwise_sandbox::{Running, Seed};
 use serde_json::json;
@@ -246,28 +246,11 @@ async fn main() {
 }
 
 async fn enroll(store: &Store, policy_id: bindery_server::ids::PolicyId, n: usize) {
-    let agent = format!("bench-{n:06}");
     let mut f = DeviceFacts::default();
     f.set(FactField::Name, format!("ws-{n:06}"));
     f.set(FactField::SerialNumber, format!("BN{n:08}"));
     f.set(FactField::OsType, "Windows");
     f.set(FactField::OsInfo, "Windows 11 Pro 23H2");
-    f.set(FactField::DeviceIdentifier, agent.clone());
-    let json = serde_json::to_string(&f.normalized()).unwrap();
-    store
-        .enroll_device(&NewDevice {
-            agent_id: &agent,
-            serial: None,
-            mac: None,
-            name: None,
-            policy_id,
-            facts_json: &json,
-            facts_hash: &bindery_server::secrets::hash_secret(&json),
-            agent_version: "bench",
-            secret_hash: "-",
-            proven: false,
-            auto_approve_silent_ms: None,
-        })
-        .await
-        .unwrap();
+    let agent = format!("bench-{n:06}");
+    bindery_server::testkit::enroll_facts(store, policy_id, &agent, f.normalized()).await;
 }

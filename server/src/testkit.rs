@@ -159,6 +159,35 @@ pub fn agent_id(n: usize) -> String {
     format!("agent-{n:04}")
 }
 
+/// Enrolls a device with `facts` into the policy as its agent would (its agent id its
+/// `deviceIdentifier`), queueing nothing: the caller decides what runs.
+pub async fn enroll_facts(
+    store: &Store,
+    policy_id: PolicyId,
+    agent: &str,
+    mut f: DeviceFacts,
+) -> DeviceId {
+    f.set(FactField::DeviceIdentifier, agent.to_owned());
+    let json = serde_json::to_string(&f).unwrap();
+    let d = store
+        .enroll_device(&NewDevice {
+            agent_id: agent,
+            serial: f.serial_number.as_deref(),
+            mac: f.mac_address.as_deref(),
+            name: f.name.as_deref(),
+            policy_id,
+            facts_json: &json,
+            facts_hash: &crate::secrets::hash_secret(&json),
+            agent_version: "test",
+            secret_hash: "x",
+            proven: false,
+            auto_approve_silent_ms: None,
+        })
+        .await
+        .unwrap();
+    d.device().id
+}
+
 impl World {
     /// This world's engine served over HTTP (see [`serve_engine`]): the state and its address.
     pub async fn serve(&self) -> (Shared, String) {
@@ -182,28 +211,8 @@ impl World {
         ids
     }
 
-    pub async fn enroll_with(&self, policy_id: PolicyId, n: usize, mut f: DeviceFacts) -> DeviceId {
-        let agent = agent_id(n);
-        f.set(FactField::DeviceIdentifier, agent.clone());
-        let json = serde_json::to_string(&f).unwrap();
-        let d = self
-            .store
-            .enroll_device(&NewDevice {
-                agent_id: &agent,
-                serial: f.serial_number.as_deref(),
-                mac: f.mac_address.as_deref(),
-                name: f.name.as_deref(),
-                policy_id,
-                facts_json: &json,
-                facts_hash: &crate::secrets::hash_secret(&json),
-                agent_version: "test",
-                secret_hash: "x",
-                proven: false,
-                auto_approve_silent_ms: None,
-            })
-            .await
-            .unwrap();
-        let id = d.device().id;
+    pub async fn enroll_with(&self, policy_id: PolicyId, n: usize, f: DeviceFacts) -> DeviceId {
+        let id = enroll_facts(&self.store, policy_id, &agent_id(n), f).await;
         queue::device_changed(&self.store, id).await.unwrap();
         id
     }

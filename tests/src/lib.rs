@@ -196,6 +196,36 @@ pub fn enroll(url: &str, token: &str, state_dir: &str, extra: &[&str]) -> (bool,
     run("bindery-agent", &args)
 }
 
+/// Enrolls a simulated agent over HTTP (`POST /api/agent/v1/enroll` with `facts`), which must
+/// succeed; returns the credential its requests carry (`Bearer agent.secret`).
+pub async fn enroll_simulated(
+    http: &reqwest::Client,
+    url: &str,
+    token: &str,
+    agent: &str,
+    facts: serde_json::Value,
+) -> String {
+    let body = serde_json::json!({"token": token.trim(), "agentId": agent,
+        "agentVersion": "0.1.0", "facts": facts});
+    let r = http
+        .post(format!("{url}/api/agent/v1/enroll"))
+        .header("content-type", "application/json")
+        .body(body.to_string())
+        .send()
+        .await
+        .expect("the server answers");
+    assert_eq!(r.status(), 200, "enrolling {agent}");
+    let bytes = r.bytes().await.expect("the answer arrives");
+    let reply: serde_json::Value = serde_json::from_slice(&bytes).expect("the answer is JSON");
+    let field = |name: &str| {
+        reply[name]
+            .as_str()
+            .expect("the answer names it")
+            .to_owned()
+    };
+    format!("Bearer {}.{}", field("agentId"), field("deviceSecret"))
+}
+
 /// Runs `bindery-server admin --data-dir DATA_DIR ARGS…`, which must succeed; returns its output.
 pub fn admin(data_dir: &str, args: &[&str]) -> String {
     let mut all = vec!["admin", "--data-dir", data_dir];

@@ -29,25 +29,11 @@ fn configs(sb: &Running, prefix: &str) -> Vec<Value> {
         .collect()
 }
 
-/// Enrolls a simulated agent; returns its bearer credential.
+/// Enrolls a simulated workstation; returns its bearer credential.
 async fn enroll(http: &reqwest::Client, url: &str, token: &str, agent: &str) -> String {
-    let body = json!({"token": token, "agentId": agent, "agentVersion": "0.1.0",
-        "facts": {"name": agent, "serialNumber": format!("SN-{agent}"), "osType": "Windows",
-            "osInfo": "Windows 11 Pro 23H2", "ram": "16 GB", "lastLoginName": "ana"}});
-    let r = http
-        .post(format!("{url}/api/agent/v1/enroll"))
-        .header("content-type", "application/json")
-        .body(body.to_string())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    let reply: Value = serde_json::from_str(&r.text().await.unwrap()).unwrap();
-    format!(
-        "Bearer {}.{}",
-        reply["agentId"].as_str().unwrap(),
-        reply["deviceSecret"].as_str().unwrap()
-    )
+    let facts = json!({"name": agent, "serialNumber": format!("SN-{agent}"), "osType": "Windows",
+        "osInfo": "Windows 11 Pro 23H2", "ram": "16 GB", "lastLoginName": "ana"});
+    bindery_e2e::enroll_simulated(http, url, token, agent, facts).await
 }
 
 /// The device id `device-list` shows for an agent.

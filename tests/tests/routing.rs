@@ -49,23 +49,9 @@ async fn routing_rules_are_checked_at_save_and_tickets_land_as_they_say() {
 
     let server = ServerProcess::start(&["--data-dir", &d, "--retry-base-ms", "100"]);
     let http = reqwest::Client::new();
-    let body = json!({"token": token.trim(), "agentId": "srv-1", "agentVersion": "0.1.0",
-        "facts": {"name": "sql-01", "serialNumber": "SRV00001", "osType": "Windows",
-            "osInfo": "Windows Server 2022 Standard", "lastLoginName": "ana"}});
-    let r = http
-        .post(format!("{}/api/agent/v1/enroll", server.url))
-        .header("content-type", "application/json")
-        .body(body.to_string())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    let reply: Value = serde_json::from_str(&r.text().await.unwrap()).unwrap();
-    let auth = format!(
-        "Bearer {}.{}",
-        reply["agentId"].as_str().unwrap(),
-        reply["deviceSecret"].as_str().unwrap()
-    );
+    let facts = json!({"name": "sql-01", "serialNumber": "SRV00001", "osType": "Windows",
+        "osInfo": "Windows Server 2022 Standard", "lastLoginName": "ana"});
+    let auth = bindery_e2e::enroll_simulated(&http, &server.url, &token, "srv-1", facts).await;
     let device = admin(&d, &["device-list"])
         .lines()
         .find(|l| l.contains("srv-1"))
