@@ -30,6 +30,7 @@ pub fn callback_path(id: IntegrationId) -> String {
         format!("{CALLBACK_PATH}/{id}")
     }
 }
+
 /// The largest callback body taken (a ticket as JSON inside JSON; ConnectWise's are a few KiB).
 pub const MAX_BODY: usize = 256 * 1024;
 

@@ -244,3 +244,53 @@ pub fn route_of(rule: &RoutingRule, default_board: &BoardUse) -> TicketRoute {
         impact: rule.impact.map(|l| l.as_str().to_owned()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Whatever a client sends as a rule, it is read or refused with a reason, and a rule
+        /// read is judged without panicking: a problem names its rule.
+        #[test]
+        fn any_rule_document_is_read_or_refused_never_a_panic(
+            name in "\\PC{0,120}",
+            summary in proptest::option::of("\\PC{0,120}"),
+            os in proptest::option::of("\\PC{0,250}"),
+            kinds in proptest::collection::vec(
+                prop_oneof!["disk", "memory", "help", "offline", "bogus"], 0..4),
+            type_id in proptest::option::of(any::<i64>()),
+            subtype_id in proptest::option::of(any::<i64>()),
+        ) {
+            let doc = serde_json::json!({ "rules": [{
+                "name": name, "summary": summary, "os": os, "kinds": kinds,
+                "typeId": type_id, "subtypeId": subtype_id,
+            }]});
+            if let Ok(routing) = serde_json::from_value::<Routing>(doc) {
+                for p in routing.problems() {
+                    prop_assert!(p.starts_with("rule 1"), "{}", p);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_rule_setting_a_type_must_say_which_board_it_belongs_to() {
+        let rule = |kinds: &[&str]| -> Routing {
+            serde_json::from_value(serde_json::json!({ "rules": [
+                { "name": "r", "kinds": kinds, "typeId": 1 }
+            ]}))
+            .unwrap()
+        };
+        assert!(rule(&["disk", "offline"]).problems().is_empty());
+        assert!(rule(&["help"]).problems().is_empty());
+        assert!(rule(&["disk", "help"]).problems()[0].contains("one board"));
+        assert!(rule(&[]).problems()[0].contains("one board"));
+        let subtype_alone: Routing = serde_json::from_value(serde_json::json!({ "rules": [
+            { "name": "r", "kinds": ["disk"], "subtypeId": 1 }
+        ]}))
+        .unwrap();
+        assert!(subtype_alone.problems()[0].contains("needs its type"));
+    }
+}
