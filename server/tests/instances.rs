@@ -9,8 +9,8 @@
 use std::time::Duration;
 
 use bindery_server::ids::{CompanyId, DeviceId, IntegrationId};
-use bindery_server::ops::Ops;
 use bindery_server::ops::billing::BillingRequest;
+use bindery_server::ops::{OpError, Ops};
 use bindery_server::store::BindingState;
 use bindery_server::testkit::{World, agent_id, world};
 use bindery_shared::protocol::{AlertBatch, AlertEvent, AlertEventKind};
@@ -83,6 +83,15 @@ async fn each_instance_binds_tickets_and_fails_on_its_own_and_a_policy_moves_bet
     let w = world().await;
     let (b, second) = second_instance(&w).await;
     let ops = Ops::new(&w.store, Some(&w.key), Some(&w.engine));
+    // Each instance has its own budget: the second's own, the first the server's.
+    ops.set_integration_budget(second, Some(600)).await.unwrap();
+    let over = ops.set_integration_budget(second, Some(1_000_000)).await;
+    assert!(matches!(over, Err(OpError::Invalid { .. })), "{over:?}");
+    let budget = |i| {
+        let engine = w.engine.clone();
+        async move { engine.instance(i).await.unwrap().requests_per_minute }
+    };
+    assert_eq!((budget(FIRST).await, budget(second).await), (1000, 600));
     let here = w.store.create_policy("Acme (first)").await.unwrap();
     let there = w.store.create_policy("Acme (acquired)").await.unwrap();
     let here_devices = w.enroll(here.id, 1..4).await;

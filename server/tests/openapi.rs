@@ -82,9 +82,10 @@ async fn every_documented_operation_answers_as_the_document_says() {
     let named = json!({"name": "Acquired"});
     let added = ok(&s, t, Method::POST, "/integrations", Some(named)).await;
     let iid = added["id"].as_i64().unwrap();
-    let renamed = json!({"name": "Acquired MSP"});
+    let renamed = json!({"name": "Acquired MSP", "requestsPerMinute": 600});
     let i = format!("/integrations/{iid}");
-    ok(&s, t, Method::PATCH, &i, Some(renamed)).await;
+    let changed = ok(&s, t, Method::PATCH, &i, Some(renamed)).await;
+    assert_eq!(changed["requestsPerMinute"], 600, "{changed}");
     let unset = format!("/integration?integration={iid}");
     assert_eq!(ok(&s, t, get.clone(), &unset, None).await, Value::Null);
     ok(&s, t, Method::DELETE, &i, None).await;

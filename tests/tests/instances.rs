@@ -60,9 +60,18 @@ async fn two_instances_bind_ticket_fail_and_move_devices_apart() {
         &d,
         &["connect-sandbox", &b.url(), "--integration", "Acquired"],
     );
+    let budget = [
+        "integration-budget",
+        "--integration",
+        "Acquired",
+        "--requests-per-minute",
+        "600",
+    ];
+    admin(&d, &budget);
     let listed = admin(&d, &["integrations"]);
     assert!(
-        listed.contains("1\tConnectWise\t0\n") && listed.contains("2\tAcquired\t0\n"),
+        listed.contains("1\tConnectWise\t0\tserver's budget\n")
+            && listed.contains("2\tAcquired\t0\t600/min\n"),
         "{listed}"
     );
     admin(&d, &["policy-create", "First office"]);
@@ -185,7 +194,7 @@ async fn two_instances_bind_ticket_fail_and_move_devices_apart() {
         (Some(2), Some(BERLIN))
     );
     let listed = admin(&d, &["integrations"]);
-    assert!(listed.contains("2\tAcquired\t1\n"), "{listed}");
+    assert!(listed.contains("2\tAcquired\t1\t600/min\n"), "{listed}");
     server.terminate();
     a.stop().await;
     b.stop().await;

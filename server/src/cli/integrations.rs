@@ -1,4 +1,5 @@
-//! `integrations`, `integration-add`, `integration-rename`, `integration-remove`: the
+//! `integrations`, `integration-add`, `integration-rename`, `integration-budget`,
+//! `integration-remove`: the
 //! ConnectWise instances. Other commands name one with `--integration` (its name or id; none:
 //! the oldest).
 
@@ -25,6 +26,13 @@ pub enum Command {
         integration: String,
         #[arg(long)]
         name: String,
+    },
+    /// Give an instance its own ConnectWise request budget a minute (0: the server's).
+    IntegrationBudget {
+        #[arg(long)]
+        integration: String,
+        #[arg(long)]
+        requests_per_minute: u32,
     },
     /// Remove an instance and its settings (refused while policies link to its companies).
     IntegrationRemove {
@@ -57,7 +65,10 @@ pub async fn run(cx: &Context<'_>, command: Command) -> Result<(), String> {
     match command {
         Command::Integrations => {
             for i in ops.integrations().await.map_err(e)? {
-                println!("{}\t{}\t{}", i.id, i.name, i.linked_policies);
+                let budget = i
+                    .requests_per_minute
+                    .map_or("server's budget".to_owned(), |n| format!("{n}/min"));
+                println!("{}\t{}\t{}\t{budget}", i.id, i.name, i.linked_policies);
             }
         }
         Command::IntegrationAdd { name } => {
@@ -68,6 +79,20 @@ pub async fn run(cx: &Context<'_>, command: Command) -> Result<(), String> {
             let id = integration_named(cx.store, Some(&integration)).await?;
             let i = ops.rename_integration(id, &name).await.map_err(e)?;
             println!("integration {} is now {}", i.id, i.name);
+        }
+        Command::IntegrationBudget {
+            integration,
+            requests_per_minute,
+        } => {
+            let id = integration_named(cx.store, Some(&integration)).await?;
+            let i = ops
+                .set_integration_budget(id, Some(requests_per_minute))
+                .await
+                .map_err(e)?;
+            match i.requests_per_minute {
+                Some(n) => println!("{} may send {n} requests a minute", i.name),
+                None => println!("{} uses the server's request budget", i.name),
+            }
         }
         Command::IntegrationRemove { integration } => {
             let id = integration_named(cx.store, Some(&integration)).await?;

@@ -76,6 +76,8 @@ struct IntegrationPage {
     frame: Frame,
     integration: IntegrationId,
     integration_name: String,
+    /// Its own request budget a minute (0: the server's).
+    budget: i64,
     instances: Vec<Integration>,
     site: String,
     company_id: String,
@@ -114,11 +116,9 @@ impl IntegrationPage {
             None => integration::choices(&state.store, id).await?,
         };
         let instances = state.store.integrations().await?;
-        let integration_name = instances
-            .iter()
-            .find(|i| i.id == id)
-            .map(|i| i.name.clone())
-            .unwrap_or_default();
+        let this = instances.iter().find(|i| i.id == id);
+        let integration_name = this.map(|i| i.name.clone()).unwrap_or_default();
+        let budget = this.and_then(|i| i.requests_per_minute).unwrap_or(0);
         let board = |b: Option<&BoardUse>, legend, prefix| BoardField {
             legend,
             prefix,
@@ -149,6 +149,7 @@ impl IntegrationPage {
             frame: Frame::new(viewer, "integration", "ConnectWise"),
             integration: id,
             integration_name,
+            budget,
             instances,
             site: cr.map(|c| c.site.clone()).unwrap_or_default(),
             company_id: cr.map(|c| c.company_id.clone()).unwrap_or_default(),

@@ -15,6 +15,7 @@ pub fn router() -> Router<Shared> {
     Router::new()
         .route("/integrations", post(add))
         .route("/integrations/{id}/rename", post(rename))
+        .route("/integrations/{id}/budget", post(budget))
         .route("/integrations/{id}/remove", post(remove))
 }
 
@@ -48,6 +49,30 @@ async fn rename(
 ) -> Page {
     viewer.check(&f.csrf)?;
     state.ops().rename_integration(id, &f.name).await?;
+    Ok(see_other(
+        &format!("/console/integration?integration={id}"),
+        "saved",
+    ))
+}
+
+#[derive(Deserialize)]
+struct BudgetForm {
+    #[serde(default)]
+    csrf: String,
+    requests_per_minute: u32,
+}
+
+async fn budget(
+    State(state): State<Shared>,
+    viewer: Viewer,
+    Path(id): Path<IntegrationId>,
+    Form(f): Form<BudgetForm>,
+) -> Page {
+    viewer.check(&f.csrf)?;
+    state
+        .ops()
+        .set_integration_budget(id, Some(f.requests_per_minute))
+        .await?;
     Ok(see_other(
         &format!("/console/integration?integration={id}"),
         "saved",

@@ -7,6 +7,10 @@ use crate::ids::IntegrationId;
 use crate::integration;
 use crate::store::{Integration, StoreError};
 
+/// The most requests a minute an instance may be given (ConnectWise throttles near 1,000 an
+/// integration; a hosted instance with more allows more, not this much).
+pub const MAX_BUDGET: u32 = 100_000;
+
 impl Ops<'_> {
     pub async fn integrations(&self) -> Result<Vec<Integration>, OpError> {
         Ok(self.store.integrations().await?)
@@ -23,6 +27,26 @@ impl Ops<'_> {
         name: &str,
     ) -> Result<Integration, OpError> {
         Ok(self.store.rename_integration(id, name).await?)
+    }
+
+    /// Sets the instance's own ConnectWise request budget a minute (`None` or 0: the
+    /// server's); its client is made again with it, and its re-syncs are paced by it.
+    pub async fn set_integration_budget(
+        &self,
+        id: IntegrationId,
+        requests_per_minute: Option<u32>,
+    ) -> Result<Integration, OpError> {
+        let budget = requests_per_minute.filter(|n| *n > 0);
+        if budget.is_some_and(|n| n > MAX_BUDGET) {
+            return Err(OpError::invalid(
+                "requestsPerMinute",
+                format!("at most {MAX_BUDGET} requests a minute (0: the server's budget)"),
+            ));
+        }
+        Ok(self
+            .store
+            .set_integration_budget(id, budget.map(i64::from))
+            .await?)
     }
 
     /// Removes the integration with its settings; its callback in ConnectWise is removed first

@@ -55,9 +55,18 @@ impl Engine {
     /// admin paths of this process (one rate budget per instance), made again when the
     /// credentials change.
     pub async fn instance(&self, id: IntegrationId) -> Result<Instance, JobError> {
-        let version = integration::credentials_version(&self.store, id)
+        let credentials = integration::credentials_version(&self.store, id)
             .await?
             .ok_or(IntegrationError::NotConfigured)?;
+        let budget = self
+            .store
+            .integration(id)
+            .await?
+            .requests_per_minute
+            .and_then(|n| u32::try_from(n).ok())
+            .unwrap_or(self.config.cw_requests_per_minute);
+        // A new budget makes the client again, as new credentials do.
+        let version = format!("{credentials}/{budget}");
         let mut cached = self.instances.lock().await;
         if let Some((v, instance)) = cached.get(&id)
             && *v == version
@@ -65,11 +74,12 @@ impl Engine {
             return Ok(instance.clone());
         }
         let mut config = integration::client_config(&self.store, &self.key, id).await?;
-        config.requests_per_minute = self.config.cw_requests_per_minute.max(1);
+        config.requests_per_minute = budget.max(1);
         config.max_concurrency = self.config.cw_concurrency.max(1);
         let client = Client::new(config).map_err(|e| JobError::Permanent(e.to_string()))?;
         let instance = Instance {
             id,
+            requests_per_minute: budget.max(1),
             client,
             callback_keys: Arc::default(),
             contacts: Arc::default(),

@@ -42,12 +42,26 @@ pub async fn sync_all(store: &Store, requests_per_minute: u32) -> Result<usize> 
 /// A sync job for every company Bindery binds in, each starting `resync_spacing_ms` after the
 /// one before in its instance; then a billing run for every agreement billed by device count,
 /// once the bindings are fresh (each costs a read and at most a write per product, paced the
-/// same way). Each instance has a budget of its own, so each is paced on its own: ten
-/// instances re-sync side by side.
+/// same way). Each instance has a budget of its own (`requests_per_minute` unless it has its
+/// own), so each is paced on its own: ten instances re-sync side by side.
 async fn spaced_syncs(store: &Store, requests_per_minute: u32) -> Result<Vec<NewJob>> {
     let companies = store.companies_to_sync().await?;
     let agreements = store.billed_agreements().await?;
-    let (start, gap) = (now_ms(), resync_spacing_ms(requests_per_minute));
+    let gaps: HashMap<IntegrationId, i64> = store
+        .integrations()
+        .await?
+        .into_iter()
+        .map(|i| {
+            let own = i.requests_per_minute.and_then(|n| u32::try_from(n).ok());
+            (i.id, resync_spacing_ms(own.unwrap_or(requests_per_minute)))
+        })
+        .collect();
+    let start = now_ms();
+    let gap_of = |i: &IntegrationId| {
+        gaps.get(i)
+            .copied()
+            .unwrap_or_else(|| resync_spacing_ms(requests_per_minute))
+    };
     let syncs = companies.iter().map(|&(integration, company_id)| {
         let job = SyncCompany {
             integration,
@@ -69,7 +83,7 @@ async fn spaced_syncs(store: &Store, requests_per_minute: u32) -> Result<Vec<New
             let n = queued_in.entry(integration).or_default();
             *n += 1;
             NewJob {
-                run_after_ms: start + (*n - 1) * gap,
+                run_after_ms: start + (*n - 1) * gap_of(&integration),
                 ..job
             }
         })

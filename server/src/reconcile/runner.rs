@@ -127,6 +127,8 @@ pub struct Engine {
 #[derive(Clone)]
 pub struct Instance {
     pub id: IntegrationId,
+    /// Its request budget a minute (its own, else the server's).
+    pub requests_per_minute: u32,
     pub client: Client,
     pub(super) callback_keys: Arc<super::callbacks::KeyCache>,
     pub(super) contacts: Arc<super::contact_lookup::ContactCache>,

@@ -13,6 +13,8 @@ pub struct Integration {
     pub id: IntegrationId,
     pub name: String,
     pub created_ms: i64,
+    /// Its own ConnectWise request budget a minute; none: the server's.
+    pub requests_per_minute: Option<i64>,
     /// Policies linked to one of its companies (it cannot be removed while any are).
     pub linked_policies: i64,
 }
@@ -36,17 +38,18 @@ fn named_twice(e: sqlx::Error, name: &str) -> StoreError {
     }
 }
 
-const SELECT: &str = "SELECT i.id, i.name, i.created_ms, \
+const SELECT: &str = "SELECT i.id, i.name, i.created_ms, i.requests_per_minute, \
      (SELECT COUNT(*) FROM policies p WHERE p.cw_integration_id = i.id AND p.cw_company_id IS NOT NULL) AS linked \
      FROM integrations i";
 
-type Row = (IntegrationId, String, i64, i64);
+type Row = (IntegrationId, String, i64, Option<i64>, i64);
 
-fn from_row((id, name, created_ms, linked_policies): Row) -> Integration {
+fn from_row((id, name, created_ms, requests_per_minute, linked_policies): Row) -> Integration {
     Integration {
         id,
         name,
         created_ms,
+        requests_per_minute,
         linked_policies,
     }
 }
@@ -90,6 +93,23 @@ impl Store {
             .execute(&self.pool)
             .await
             .map_err(|e| named_twice(e, &name))?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound("integration"));
+        }
+        self.integration(id).await
+    }
+
+    /// Sets its own request budget a minute (`None`: the server's).
+    pub async fn set_integration_budget(
+        &self,
+        id: IntegrationId,
+        requests_per_minute: Option<i64>,
+    ) -> Result<Integration> {
+        let done = sqlx::query("UPDATE integrations SET requests_per_minute = $1 WHERE id = $2")
+            .bind(requests_per_minute)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound("integration"));
         }

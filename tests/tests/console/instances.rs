@@ -42,6 +42,9 @@ pub(super) async fn instances(s: &mut Session, _w: &Scene) {
     }
     s.click("#save-choices").await;
     assert_eq!(s.text(".banner.ok").await, "Saved.");
+    s.fill("#requests_per_minute", "600").await;
+    s.click("#save-budget").await;
+    assert_eq!(s.text(".banner.ok").await, "Saved.");
     s.shot("instances").await;
 
     // A new policy, linked to Acme of the acquired instance: company id 2 there is not the

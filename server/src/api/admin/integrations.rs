@@ -74,12 +74,25 @@ async fn add(
     ))
 }
 
-/// Renames an instance.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ChangeBody {
+    /// A new name (1-100 characters, unique).
+    #[serde(default)]
+    #[schema(min_length = 1, max_length = 100)]
+    name: Option<String>,
+    /// Its own ConnectWise request budget a minute; 0: the server's.
+    #[serde(default)]
+    #[schema(maximum = 100_000)]
+    requests_per_minute: Option<u32>,
+}
+
+/// Renames an instance, or gives it a request budget of its own.
 #[utoipa::path(
     patch,
     path = "/integrations/{id}",
     params(IntegrationPath),
-    request_body = NameBody,
+    request_body = ChangeBody,
     responses((status = 200, body = Integration))
 )]
 async fn rename(
@@ -88,8 +101,15 @@ async fn rename(
     Path(id): Path<IntegrationId>,
     body: axum::body::Body,
 ) -> Result<Json<Integration>, ApiFailure> {
-    let req: NameBody = read_json(body).await?;
-    Ok(Json(state.ops().rename_integration(id, &req.name).await?))
+    let req: ChangeBody = read_json(body).await?;
+    let ops = state.ops();
+    if let Some(budget) = req.requests_per_minute {
+        ops.set_integration_budget(id, Some(budget)).await?;
+    }
+    Ok(Json(match &req.name {
+        Some(name) => ops.rename_integration(id, name).await?,
+        None => state.store.integration(id).await?,
+    }))
 }
 
 /// Removes an instance and its settings; refused (409) while a policy links to one of its

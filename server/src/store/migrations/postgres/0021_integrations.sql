@@ -6,7 +6,9 @@
 CREATE TABLE integrations (
     id BIGSERIAL PRIMARY KEY,
     name TEXT NOT NULL UNIQUE,
-    created_ms BIGINT NOT NULL
+    created_ms BIGINT NOT NULL,
+    -- Its own ConnectWise request budget a minute (none: the server's --cw-requests-per-minute).
+    requests_per_minute BIGINT
 );
 INSERT INTO integrations (id, name, created_ms) VALUES (1, 'ConnectWise', 0);
 SELECT setval(pg_get_serial_sequence('integrations', 'id'), 1);

@@ -6,7 +6,9 @@
 CREATE TABLE integrations (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     name TEXT NOT NULL UNIQUE,
-    created_ms BIGINT NOT NULL
+    created_ms BIGINT NOT NULL,
+    -- Its own ConnectWise request budget a minute (none: the server's --cw-requests-per-minute).
+    requests_per_minute BIGINT
 );
 INSERT INTO integrations (id, name, created_ms) VALUES (1, 'ConnectWise', 0);
 
