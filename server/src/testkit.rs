@@ -229,6 +229,15 @@ impl World {
         self.engine.wake();
     }
 
+    /// A sync of `company` (of the first instance), waited out.
+    pub async fn resync(&self, company: CompanyId) {
+        queue::sync_company(&self.store, crate::ids::IntegrationId::FIRST, company)
+            .await
+            .unwrap();
+        self.engine.wake();
+        self.settled().await;
+    }
+
     /// Waits until no job is queued or running (up to two minutes: the two-server test waits
     /// out a dead server's leases under load).
     pub async fn settled(&self) {

@@ -207,11 +207,7 @@ async fn a_full_company_is_adopted_by_each_key_previewed_exactly_and_never_dupli
 
     // A re-sync of the settled company reads and writes nothing.
     w.sb.sandbox.clear_requests();
-    queue::sync_company(&w.store, bindery_server::ids::IntegrationId::FIRST, ACME)
-        .await
-        .unwrap();
-    w.engine.wake();
-    w.settled().await;
+    w.resync(ACME).await;
     assert!(
         w.requests().iter().all(|(m, _)| m == "GET"),
         "{:?}",

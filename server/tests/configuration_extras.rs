@@ -84,29 +84,13 @@ async fn every_configuration_links_back_to_its_device_page() {
     assert!(w.sb.sandbox.data().configurations.update(id, |c| {
         c.as_object_mut().unwrap().remove("managementLink");
     }));
-    queue::sync_company(
-        &w.store,
-        bindery_server::ids::IntegrationId::FIRST,
-        CompanyId(ACME),
-    )
-    .await
-    .unwrap();
-    w.engine.wake();
-    w.settled().await;
+    w.resync(CompanyId(ACME)).await;
     assert_eq!(
         w.configs(1)[0]["managementLink"],
         format!("https://bindery.example.net/console/devices/{d}")
     );
     w.sb.sandbox.clear_requests();
-    queue::sync_company(
-        &w.store,
-        bindery_server::ids::IntegrationId::FIRST,
-        CompanyId(ACME),
-    )
-    .await
-    .unwrap();
-    w.engine.wake();
-    w.settled().await;
+    w.resync(CompanyId(ACME)).await;
     let methods: Vec<String> = w.requests().into_iter().map(|(m, _)| m).collect();
     assert_eq!(
         methods,
@@ -132,15 +116,7 @@ async fn the_user_s_contact_is_set_follows_a_new_user_and_a_person_s_choice_stay
     assert!(w.sb.sandbox.data().configurations.update(id, |c| {
         c["contact"] = serde_json::json!({"id": 3, "name": "John Smith"});
     }));
-    queue::sync_company(
-        &w.store,
-        bindery_server::ids::IntegrationId::FIRST,
-        CompanyId(ACME),
-    )
-    .await
-    .unwrap();
-    w.engine.wake();
-    w.settled().await;
+    w.resync(CompanyId(ACME)).await;
     assert_eq!(contact_id(&w.configs(1)[0]), Some(3));
     // j.smith fits John and Joan Smith: a new device gets no contact rather than a guess.
     let d2 = w.device_used_by(2, "CORP\\j.smith").await;

@@ -7,8 +7,7 @@
 use bindery_server::ids::CompanyId;
 use bindery_server::monitoring;
 use bindery_server::ops::{OpError, Ops};
-use bindery_server::reconcile::queue;
-use bindery_server::testkit::{World, world};
+use bindery_server::testkit::world;
 use bindery_shared::protocol::{AlertBatch, AlertEvent, AlertEventKind};
 use serde_json::Value;
 
@@ -22,12 +21,6 @@ const FIRST: bindery_server::ids::IntegrationId = bindery_server::ids::Integrati
 
 fn site(config: &Value) -> Option<i64> {
     config["site"]["id"].as_i64()
-}
-
-async fn resync(w: &World) {
-    queue::sync_company(&w.store, FIRST, ACME).await.unwrap();
-    w.engine.wake();
-    w.settled().await;
 }
 
 #[tokio::test]
@@ -70,10 +63,10 @@ async fn a_linked_site_is_on_every_configuration_and_ticket_and_is_kept_there() 
     assert!(w.sb.sandbox.data().configurations.update(id, |c| {
         c["site"] = serde_json::json!({"id": WAREHOUSE, "name": "Warehouse"});
     }));
-    resync(&w).await;
+    w.resync(ACME).await;
     assert_eq!(site(&w.configs(1)[0]), Some(BERLIN));
     w.sb.sandbox.clear_requests();
-    resync(&w).await;
+    w.resync(ACME).await;
     let writes: Vec<(String, String)> = w
         .requests()
         .into_iter()
@@ -111,7 +104,7 @@ async fn a_linked_site_is_on_every_configuration_and_ticket_and_is_kept_there() 
     assert!(w.sb.sandbox.data().configurations.update(id, |c| {
         c["site"] = serde_json::json!({"id": WAREHOUSE, "name": "Warehouse"});
     }));
-    resync(&w).await;
+    w.resync(ACME).await;
     assert_eq!(site(&w.configs(1)[0]), Some(WAREHOUSE));
     assert_eq!(site(&w.configs(2)[0]), Some(BERLIN));
     w.finish().await;

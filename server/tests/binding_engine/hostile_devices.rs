@@ -28,25 +28,9 @@ async fn a_nameless_device_binds_under_its_agent_id_and_a_damaged_one_stops_nobo
         .await
         .unwrap();
     queue::device_changed(&w.store, damaged).await.unwrap();
-    queue::sync_company(
-        &w.store,
-        bindery_server::ids::IntegrationId::FIRST,
-        CompanyId(ACME),
-    )
-    .await
-    .unwrap();
-    w.engine.wake();
-    w.settled().await;
+    w.resync(CompanyId(ACME)).await;
     // Once more, now that the damage is known: the company's sync still succeeds.
-    queue::sync_company(
-        &w.store,
-        bindery_server::ids::IntegrationId::FIRST,
-        CompanyId(ACME),
-    )
-    .await
-    .unwrap();
-    w.engine.wake();
-    w.settled().await;
+    w.resync(CompanyId(ACME)).await;
 
     for n in 0..5 {
         let found = w.configs(n);

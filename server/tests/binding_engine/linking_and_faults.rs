@@ -55,15 +55,7 @@ async fn linking_binds_each_device_once_and_an_unchanged_resync_only_reads() {
 
     // Nothing changed: a re-sync reads the company's page and writes nothing.
     w.sb.sandbox.clear_requests();
-    queue::sync_company(
-        &w.store,
-        bindery_server::ids::IntegrationId::FIRST,
-        CompanyId(ACME),
-    )
-    .await
-    .unwrap();
-    w.engine.wake();
-    w.settled().await;
+    w.resync(CompanyId(ACME)).await;
     let reqs = w.requests();
     assert_eq!(reqs.len(), 1, "{reqs:?}");
     assert_eq!(reqs[0].0, "GET");

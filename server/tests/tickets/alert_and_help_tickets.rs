@@ -358,15 +358,7 @@ async fn after_a_429_no_request_of_any_job_goes_out_before_retry_after() {
         .await;
     w.send(devices[2], event(1, "memory-used", AlertEventKind::Raised))
         .await;
-    bindery_server::reconcile::queue::sync_company(
-        &w.store,
-        bindery_server::ids::IntegrationId::FIRST,
-        CompanyId(ACME),
-    )
-    .await
-    .unwrap();
-    w.engine.wake();
-    w.settled().await;
+    w.resync(CompanyId(ACME)).await;
     let log = w.sb.sandbox.requests();
     assert_eq!(log.iter().filter(|r| r.status == 429).count(), 1);
     let during: Vec<_> = log.iter().filter(|r| r.during_retry_after).collect();
