@@ -64,6 +64,7 @@ fn settings() -> BindingSettings {
         type_rules: Vec::new(),
         adoption: Default::default(),
         answers: Vec::new(),
+        field_map: Default::default(),
     }
 }
 

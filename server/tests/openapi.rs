@@ -268,6 +268,27 @@ async fn every_documented_operation_answers_as_the_document_says() {
     let dry = ok(&s, t, Method::POST, "/routing/dry-run", Some(ask)).await;
     assert_eq!(dry["rule"], "disks", "{dry}");
 
+    // The field map: the custom fields ConnectWise lists, a map filling one, a device's preview.
+    let custom = ok(&s, t, get.clone(), "/field-map/custom-fields", None).await;
+    assert_eq!(custom[1]["caption"], "BIOS Version", "{custom}");
+    assert_eq!(
+        ok(&s, t, get.clone(), "/field-map", None).await["rules"][1]["target"],
+        "modelNumber"
+    );
+    let map = json!({"rules": [{"target": "modelNumber", "value": "{model}", "owned": true},
+        {"target": "customField", "customFieldId": 2, "value": "BIOS {biosVersion}", "owned": false}]});
+    ok(&s, t, Method::PUT, "/field-map", Some(map.clone())).await;
+    assert_eq!(ok(&s, t, get.clone(), "/field-map", None).await, map);
+    let preview = ok(
+        &s,
+        t,
+        get.clone(),
+        &format!("/devices/{first_id}/field-map"),
+        None,
+    )
+    .await;
+    assert_eq!(preview[1]["field"], "customField:2", "{preview}");
+
     // Monitors, an alert and a help request from the first machine.
     let m = format!("{p}/monitors");
     let shown = ok(&s, t, get.clone(), &m, None).await;

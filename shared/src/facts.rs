@@ -9,17 +9,28 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::normalize;
 
-/// Every fact field, listed once: the `FactField` variant; the field of [`DeviceFacts`] and of
-/// ConnectWise's configuration; the JSON (and ConnectWise) name; ConnectWise's maximum length
-/// (`Company.Configuration` in the public schema, counted in UTF-16 code units as the .NET API
-/// counts them); a label for people. In the order people read them.
+/// Every fact field, listed once: the `FactField` variant; the field of [`DeviceFacts`]; the
+/// JSON name; the maximum length (for the first ten, ConnectWise's own for the configuration field
+/// of that name, `Company.Configuration` in the public schema, counted in UTF-16 code units as the
+/// .NET API counts them); a label for people. In the order people read them.
 ///
-/// `with_fact_fields!(m)` hands the list to the macro `m`, so other crates derive their own
-/// code from it (the server's configuration field map and its `fields=` list).
+/// The first ten are the **configuration facts**: each fills the ConnectWise configuration field
+/// of its own name. The others are **inventory facts** (maker, model, gateway, disks, firmware,
+/// install date): the field map of each integration says which ConnectWise field, if any, each
+/// one fills.
+///
+/// `with_fact_fields!(m)` hands the configuration facts to the macro `m`, so other crates derive
+/// their own code from them (the server's configuration fields and its `fields=` list);
+/// `with_fact_fields!(m, all)` hands `m` the inventory facts in brackets, then the configuration
+/// facts.
 #[macro_export]
 macro_rules! with_fact_fields {
     ($m:ident) => {
+        $crate::with_fact_fields! {@configuration $m}
+    };
+    (@configuration $m:ident $($inventory:tt)*) => {
         $m! {
+            $($inventory)*
             (Name, name, "name", 100, "Name"),
             (DeviceIdentifier, device_identifier, "deviceIdentifier", 100, "Agent id"),
             (SerialNumber, serial_number, "serialNumber", 250, "Serial number"),
@@ -32,13 +43,38 @@ macro_rules! with_fact_fields {
             (LastLoginName, last_login_name, "lastLoginName", 100, "Current user"),
         }
     };
+    ($m:ident, all) => {
+        $crate::with_fact_fields! {@configuration $m
+            [
+                (Manufacturer, manufacturer, "manufacturer", 100, "Manufacturer"),
+                (Model, model, "model", 100, "Model"),
+                (DefaultGateway, default_gateway, "defaultGateway", 50, "Default gateway"),
+                (LocalHardDrives, local_hard_drives, "localHardDrives", 1000, "Local disks"),
+                (BiosVersion, bios_version, "biosVersion", 100, "BIOS version"),
+                (OsInstallDate, os_install_date, "osInstallDate", 20, "OS installed"),
+            ]
+        }
+    };
 }
 
 /// `FactField`, `DeviceFacts` and the mapping between them, from the list above. (`$json` and
 /// `$max` are `tt`s: utoipa's attribute parser does not see into a captured `literal`.)
 macro_rules! define_facts {
-    ($(($variant:ident, $field:ident, $json:tt, $max:tt, $label:literal)),* $(,)?) => {
-        /// One of the facts, named as ConnectWise names the configuration field it fills.
+    (
+        [$(($iv:ident, $if:ident, $ij:tt, $im:tt, $il:literal)),* $(,)?]
+        $(($cv:ident, $cf:ident, $cj:tt, $cm:tt, $cl:literal)),* $(,)?
+    ) => {
+        define_facts!(@all
+            [$($cv),*] [$($iv),*]
+            $(($cv, $cf, $cj, $cm, $cl),)* $(($iv, $if, $ij, $im, $il),)*
+        );
+    };
+    (
+        @all [$($configuration:ident),*] [$($inventory:ident),*]
+        $(($variant:ident, $field:ident, $json:tt, $max:tt, $label:literal),)*
+    ) => {
+        /// One of the facts; a configuration fact is named as ConnectWise names the field it
+        /// fills.
         #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
         #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
         pub enum FactField {
@@ -49,7 +85,17 @@ macro_rules! define_facts {
             /// Every field, in the order people read them.
             pub const ALL: [FactField; [$(FactField::$variant),*].len()] = [$(FactField::$variant),*];
 
-            /// ConnectWise's maximum length for the field, in UTF-16 code units.
+            /// The configuration facts: each fills the ConnectWise configuration field of its
+            /// own name.
+            pub const CONFIGURATION: [FactField; [$(FactField::$configuration),*].len()] =
+                [$(FactField::$configuration),*];
+
+            /// The inventory facts: the field map says where each goes.
+            pub const INVENTORY: [FactField; [$(FactField::$inventory),*].len()] =
+                [$(FactField::$inventory),*];
+
+            /// The fact's maximum length, in UTF-16 code units (ConnectWise's own for a
+            /// configuration fact).
             pub const fn max_len(self) -> usize {
                 match self {
                     $(FactField::$variant => $max),*
@@ -105,7 +151,7 @@ macro_rules! define_facts {
     };
 }
 
-with_fact_fields!(define_facts);
+with_fact_fields!(define_facts, all);
 
 impl FactField {
     pub fn from_name(name: &str) -> Option<FactField> {

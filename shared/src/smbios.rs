@@ -7,7 +7,7 @@
 //! index (0: none). Type 127 ends the table.
 
 /// What the agent reads from the table: the serial numbers of the system (type 1), its chassis
-/// (type 3) and its baseboard (type 2), and the system's maker and model.
+/// (type 3) and its baseboard (type 2), the system's maker and model, and the BIOS version (type 0).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct SmbiosIds {
     pub system_serial: Option<String>,
@@ -15,6 +15,9 @@ pub struct SmbiosIds {
     pub baseboard_serial: Option<String>,
     pub manufacturer: Option<String>,
     pub product: Option<String>,
+    /// The system's version string: Lenovo puts the model people know there.
+    pub version: Option<String>,
+    pub bios_version: Option<String>,
 }
 
 /// Windows' `RawSMBIOSData`: `Used20CallingMethod`, the major and minor version, the DMI
@@ -89,7 +92,29 @@ pub fn ids(table: &[u8]) -> SmbiosIds {
         system_serial: system.and_then(|s| s.string(0x07)),
         manufacturer: system.and_then(|s| s.string(0x04)),
         product: system.and_then(|s| s.string(0x05)),
+        version: system.and_then(|s| s.string(0x06)),
         baseboard_serial: first(2).and_then(|s| s.string(0x07)),
         chassis_serial: first(3).and_then(|s| s.string(0x07)),
+        bios_version: first(0).and_then(|s| s.string(0x05)),
     }
+}
+
+/// The model people know a machine by, from SMBIOS (DMI on Linux): the product name, except on Lenovo, whose
+/// product name is the machine type (`20KHCTO1WW`) and whose product version is the model
+/// (`ThinkPad X1 Carbon 6th`).
+pub fn model_name(
+    vendor: Option<&str>,
+    product_name: Option<&str>,
+    product_version: Option<&str>,
+) -> Option<String> {
+    let usable = |v: Option<&str>| {
+        v.map(str::trim)
+            .filter(|v| !v.is_empty() && !crate::normalize::is_placeholder_text(v))
+            .map(str::to_owned)
+    };
+    let lenovo = vendor.is_some_and(|v| v.trim().eq_ignore_ascii_case("LENOVO"));
+    if lenovo && let Some(version) = usable(product_version) {
+        return Some(version);
+    }
+    usable(product_name)
 }

@@ -46,6 +46,8 @@ fn a_real_system_structure_gives_its_serial_maker_and_model() {
             baseboard_serial: None,
             manufacturer: Some("LENOVO".into()),
             product: Some("30BFS07500".into()),
+            version: Some("ThinkStation P520".into()),
+            bios_version: None,
         }
     );
     // Windows hands the same table behind an 8-byte header.
@@ -60,7 +62,8 @@ fn a_real_system_structure_gives_its_serial_maker_and_model() {
 
 #[test]
 fn system_chassis_and_baseboard_are_read_from_their_own_structures() {
-    let mut table = structure(0, 0x18, 0, &["BIOS vendor"]);
+    let mut table = structure(0, 0x18, 0, &["BIOS vendor", "S03KT61A"]);
+    table[5] = 2; // the BIOS version: string 2
     table.extend(structure(2, 0x0f, 2, &["Board maker", "BSN-22"]));
     table.extend(structure(3, 0x15, 2, &["Case maker", "CSN-33"]));
     table.extend(structure(1, 0x1b, 2, &["Maker", "SSN-11"]));
@@ -72,6 +75,7 @@ fn system_chassis_and_baseboard_are_read_from_their_own_structures() {
     assert_eq!(found.chassis_serial.as_deref(), Some("CSN-33"));
     assert_eq!(found.baseboard_serial.as_deref(), Some("BSN-22"));
     assert_eq!(found.manufacturer.as_deref(), Some("Maker"));
+    assert_eq!(found.bios_version.as_deref(), Some("S03KT61A"));
 }
 
 #[test]

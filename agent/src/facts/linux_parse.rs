@@ -283,6 +283,18 @@ pub fn console_user(sessions: &[Session]) -> Option<&str> {
         .map(|s| s.user.as_str())
 }
 
+/// The gateway of the IPv4 default route with the lowest metric, if it has one (a default route
+/// straight onto a link, as on point-to-point links, has none).
+pub fn default_route_gateway(routes: &[Route4]) -> Option<Ipv4Addr> {
+    let iface = default_route_iface(routes)?;
+    routes
+        .iter()
+        .filter(|r| r.iface == iface && r.destination.is_unspecified() && r.mask.is_unspecified())
+        .min_by_key(|r| r.metric)
+        .map(|r| r.gateway)
+        .filter(|g| !g.is_unspecified())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

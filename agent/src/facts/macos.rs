@@ -55,7 +55,43 @@ pub fn collect() -> DeviceFacts {
     let user = run("/usr/bin/stat", &["-f", "%Su", "/dev/console"])
         .and_then(|t| parse::console_owner(&t).ok_or_else(|| "no one is logged in".into()));
     facts.set_result(FactField::LastLoginName, user);
+    hardware(&mut facts);
     facts
+}
+
+/// The inventory facts: Apple makes every Mac; the model identifier and firmware version from the
+/// hardware overview; the volumes through `sysinfo`; the install date from Setup Assistant's mark.
+fn hardware(facts: &mut DeviceFacts) {
+    facts.set(FactField::Manufacturer, "Apple Inc.");
+    let overview = run("/usr/sbin/system_profiler", &["SPHardwareDataType"]);
+    let value = |label: &str| {
+        overview.clone().and_then(|t| {
+            parse::hardware_overview_value(&t, label)
+                .ok_or_else(|| format!("the hardware overview has no {label}"))
+        })
+    };
+    facts.set_result(FactField::Model, value("Model Identifier"));
+    facts.set_result(
+        FactField::BiosVersion,
+        value("System Firmware Version").or_else(|_| value("Boot ROM Version")),
+    );
+    let gateway = run("/sbin/route", &["-n", "get", "default"]).and_then(|t| {
+        parse::route_get_gateway(&t).ok_or_else(|| "the default route has no gateway".into())
+    });
+    facts.set_result(FactField::DefaultGateway, gateway);
+    facts.set_result(
+        FactField::LocalHardDrives,
+        super::disks::volumes().and_then(|v| super::disks::disks_text(&v)),
+    );
+    let setup_done = std::fs::metadata("/var/db/.AppleSetupDone")
+        .and_then(|m| m.modified())
+        .map_err(|e| format!("no Setup Assistant mark (/var/db/.AppleSetupDone): {e}"))
+        .and_then(|t| {
+            t.duration_since(std::time::UNIX_EPOCH)
+                .map_err(|_| "the Setup Assistant mark predates 1970".to_owned())
+        })
+        .map(|d| bindery_shared::time::utc_date(i64::try_from(d.as_millis()).unwrap_or(i64::MAX)));
+    facts.set_result(FactField::OsInstallDate, setup_done);
 }
 
 /// MAC and address of the interface carrying the default route.

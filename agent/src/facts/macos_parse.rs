@@ -37,8 +37,26 @@ pub fn sw_vers_pretty(text: &str) -> Option<String> {
 
 /// The interface of `route -n get default`.
 pub fn route_get_interface(text: &str) -> Option<String> {
+    labelled(text, "interface:")
+}
+
+/// The gateway of `route -n get default` (none when the default route goes straight onto a link).
+pub fn route_get_gateway(text: &str) -> Option<String> {
+    labelled(text, "gateway:").filter(|g| g.parse::<IpAddr>().is_ok())
+}
+
+/// A value of `system_profiler SPHardwareDataType` by its label (`System Firmware Version`).
+pub fn hardware_overview_value(text: &str, label: &str) -> Option<String> {
     text.lines().find_map(|l| {
-        let v = l.trim().strip_prefix("interface:")?.trim();
+        let (key, value) = l.trim().split_once(':')?;
+        (key.trim() == label && !value.trim().is_empty()).then(|| value.trim().to_owned())
+    })
+}
+
+/// The value after `label` on the first line that starts with it.
+fn labelled(text: &str, label: &str) -> Option<String> {
+    text.lines().find_map(|l| {
+        let v = l.trim().strip_prefix(label)?.trim();
         (!v.is_empty()).then(|| v.to_owned())
     })
 }
@@ -99,6 +117,23 @@ mod tests {
 
     fn sample(name: &str) -> String {
         std::fs::read_to_string(format!("{SAMPLES}/{name}")).unwrap()
+    }
+
+    #[test]
+    fn the_gateway_and_firmware_are_read_from_their_tools() {
+        let route = sample("route-get-default.txt");
+        assert_eq!(route_get_gateway(&route).as_deref(), Some("192.168.1.1"));
+        assert_eq!(route_get_gateway("  gateway: link#14\n"), None);
+        let hardware = sample("system_profiler-hardware.txt");
+        assert_eq!(
+            hardware_overview_value(&hardware, "System Firmware Version").as_deref(),
+            Some("10151.121.1")
+        );
+        assert_eq!(
+            hardware_overview_value(&hardware, "Model Identifier").as_deref(),
+            Some("MacBookPro18,3")
+        );
+        assert_eq!(hardware_overview_value(&hardware, "Nothing"), None);
     }
 
     #[test]

@@ -38,7 +38,10 @@ pub fn inventory() -> Inventory {
     let smbios = bindery_shared::smbios::table_of_raw_smbios_data(&firmware_table())
         .map(bindery_shared::smbios::ids)
         .unwrap_or_default();
-    let (interface, mac, ip) = default_route_adapter().unwrap_or_default();
+    let route = default_route();
+    let (interface, mac, ip) = route
+        .and_then(|(index, _)| default_route_adapter(index))
+        .unwrap_or_default();
     Inventory {
         computer_name: computer_name(),
         product_name: registry_text(CURRENT_VERSION, "ProductName"),
@@ -56,6 +59,15 @@ pub fn inventory() -> Inventory {
         interface,
         mac,
         ip,
+        gateway: route
+            .and_then(|(_, gateway)| gateway)
+            .map(|g| g.to_string()),
+        manufacturer: smbios.manufacturer,
+        product: smbios.product,
+        version: smbios.version,
+        bios_version: smbios.bios_version,
+        install_date: registry_dword(CURRENT_VERSION, "InstallDate"),
+        volumes: super::disks::volumes().unwrap_or_default(),
     }
 }
 
@@ -179,9 +191,8 @@ fn console_user() -> Option<String> {
     })
 }
 
-/// The interface of the IPv4 default route with the lowest metric: its name, MAC and address.
-fn default_route_adapter() -> Option<(Option<String>, Option<String>, Option<String>)> {
-    let index = default_route_interface()?;
+/// The interface `index` (of the default route): its name, MAC and address.
+fn default_route_adapter(index: u32) -> Option<(Option<String>, Option<String>, Option<String>)> {
     let flags = GAA_FLAG_SKIP_ANYCAST | GAA_FLAG_SKIP_MULTICAST | GAA_FLAG_SKIP_DNS_SERVER;
     let mut size = 16 * 1024u32;
     for _ in 0..3 {
@@ -246,8 +257,9 @@ fn first_ipv4(a: &IP_ADAPTER_ADDRESSES_LH) -> Option<String> {
     None
 }
 
-/// The interface index of the IPv4 default route with the lowest route metric.
-fn default_route_interface() -> Option<u32> {
+/// The interface index and the next hop (none when on-link) of the IPv4 default route with the
+/// lowest route metric.
+fn default_route() -> Option<(u32, Option<std::net::Ipv4Addr>)> {
     let mut table: *mut MIB_IPFORWARD_TABLE2 = null_mut();
     // SAFETY: the table is allocated by the call and freed with FreeMibTable below.
     if unsafe { GetIpForwardTable2(AF_INET, &mut table) } != ERROR_SUCCESS || table.is_null() {
@@ -260,7 +272,12 @@ fn default_route_interface() -> Option<u32> {
         rows.iter()
             .filter(|r| r.DestinationPrefix.PrefixLength == 0)
             .min_by_key(|r| r.Metric)
-            .map(|r| r.InterfaceIndex)
+            .map(|r| {
+                // SAFETY: an IPv4 route's next hop is a SOCKADDR_IN; S_addr is its u32 view.
+                let raw = r.NextHop.Ipv4.sin_addr.S_un.S_addr;
+                let hop = std::net::Ipv4Addr::from(u32::from_be(raw));
+                (r.InterfaceIndex, (!hop.is_unspecified()).then_some(hop))
+            })
     };
     // SAFETY: the table came from GetIpForwardTable2.
     unsafe { FreeMibTable(table.cast()) };

@@ -38,6 +38,18 @@ pub struct Inventory {
     pub interface: Option<String>,
     pub mac: Option<String>,
     pub ip: Option<String>,
+    /// The next hop of that default route.
+    pub gateway: Option<String>,
+    /// From the SMBIOS table: the system's maker, product name and version, and the BIOS version.
+    pub manufacturer: Option<String>,
+    pub product: Option<String>,
+    pub version: Option<String>,
+    pub bios_version: Option<String>,
+    /// `CurrentVersion\InstallDate`: when Windows was installed (or last upgraded in place), in
+    /// seconds since 1970.
+    pub install_date: Option<u32>,
+    /// The volumes `sysinfo` lists.
+    pub volumes: Vec<super::disks::Volume>,
 }
 
 fn clean(v: &Option<String>) -> Option<String> {
@@ -87,7 +99,45 @@ pub fn facts_from_inventory(inv: &Inventory) -> DeviceFacts {
         FactField::LastLoginName,
         clean(&inv.console_user).ok_or_else(|| "no one is logged in at the console".into()),
     );
+    hardware(inv, &mut facts);
     facts
+}
+
+/// The inventory facts.
+fn hardware(inv: &Inventory, facts: &mut DeviceFacts) {
+    let from_smbios = |name: &str| format!("the SMBIOS table names no {name}");
+    facts.set_result(
+        FactField::Manufacturer,
+        clean(&inv.manufacturer).ok_or_else(|| from_smbios("system manufacturer")),
+    );
+    let model = bindery_shared::smbios::model_name(
+        inv.manufacturer.as_deref(),
+        inv.product.as_deref(),
+        inv.version.as_deref(),
+    );
+    facts.set_result(
+        FactField::Model,
+        model.ok_or_else(|| from_smbios("product")),
+    );
+    facts.set_result(
+        FactField::BiosVersion,
+        clean(&inv.bios_version).ok_or_else(|| from_smbios("BIOS version")),
+    );
+    facts.set_result(
+        FactField::DefaultGateway,
+        clean(&inv.gateway).ok_or_else(|| "no IPv4 default route through a gateway".into()),
+    );
+    facts.set_result(
+        FactField::LocalHardDrives,
+        super::disks::disks_text(&inv.volumes),
+    );
+    facts.set_result(
+        FactField::OsInstallDate,
+        inv.install_date
+            .filter(|s| *s > 0)
+            .map(|s| bindery_shared::time::utc_date(i64::from(s) * 1000))
+            .ok_or_else(|| "the registry has no InstallDate".into()),
+    );
 }
 
 /// System, then chassis, then baseboard serial, placeholders dropped (as GLPI Agent does).

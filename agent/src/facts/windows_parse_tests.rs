@@ -27,6 +27,16 @@ fn a_business_laptop_gives_every_fact() {
     assert_eq!(f.cpu_speed.as_deref(), Some("2.80 GHz"));
     assert_eq!(f.ram.as_deref(), Some("16.0 GB"));
     assert_eq!(f.last_login_name.as_deref(), Some("CONTOSO\\alice"));
+    assert_eq!(f.manufacturer.as_deref(), Some("HP"));
+    assert_eq!(f.model.as_deref(), Some("HP EliteBook 840 G8 Notebook PC"));
+    assert_eq!(f.bios_version.as_deref(), Some("T37 Ver. 01.10.00"));
+    assert_eq!(f.default_gateway.as_deref(), Some("10.20.30.1"));
+    assert_eq!(f.os_install_date.as_deref(), Some("2023-04-05"));
+    // The USB stick is removable: not a local hard drive.
+    assert_eq!(
+        f.local_hard_drives.as_deref(),
+        Some("C: 476.0 GB (201.2 GB free)")
+    );
 }
 
 #[test]
@@ -77,8 +87,16 @@ fn wine_answers_what_the_host_knows() {
     );
     assert_eq!(f.ram.as_deref(), Some("23.5 GB"));
     assert_eq!(f.last_login_name.as_deref(), Some("VM\\root"));
-    // This host has no SMBIOS table to pass on, so Wine's holds no serial.
+    // This host has no SMBIOS table to pass on, so Wine's holds no serial, maker or model.
     assert!(f.absent_reason(FactField::SerialNumber).is_some());
+    assert!(f.absent_reason(FactField::Model).is_some());
+    assert_eq!(f.default_gateway.as_deref(), Some("192.0.2.1"));
+    // Wine's registry carries a fixed InstallDate; Wine lists no volumes of its own.
+    assert_eq!(f.os_install_date.as_deref(), Some("2010-05-08"));
+    assert_eq!(
+        f.absent_reason(FactField::LocalHardDrives),
+        Some("no fixed volume is mounted")
+    );
 }
 
 #[test]

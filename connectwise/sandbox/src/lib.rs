@@ -12,6 +12,7 @@ mod control;
 mod errors;
 pub mod faults;
 mod finance_seed;
+mod inventory_seed;
 mod listing;
 mod routes;
 mod routing_seed;

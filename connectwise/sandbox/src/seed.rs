@@ -5,7 +5,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::store::{Data, Table};
-use crate::{finance_seed, routing_seed};
+use crate::{finance_seed, inventory_seed, routing_seed};
 
 /// The API member the sandbox accepts (Bindery's), and the member identifier its changes are
 /// recorded under (`_info.updatedBy`, a note's `createdBy`).
@@ -68,6 +68,11 @@ pub struct Seed {
     pub board_associations: Vec<Value>,
     pub priorities: Vec<Value>,
     pub sources: Vec<Value>,
+    pub manufacturers: Vec<Value>,
+    /// The custom fields configurations carry (id, caption, type, entryMethod).
+    pub custom_fields: Vec<Value>,
+    /// The values list and option questions allow (`question.id`).
+    pub question_values: Vec<Value>,
 }
 
 /// A site of `company` (its main one when `primary`).
@@ -132,6 +137,9 @@ impl Seed {
             board_associations: Table::from_rows(&self.board_associations),
             priorities: Table::from_rows(&self.priorities),
             sources: Table::from_rows(&self.sources),
+            manufacturers: Table::from_rows(&self.manufacturers),
+            custom_fields: Table::from_rows(&self.custom_fields),
+            question_values: Table::indexed_on(&["question/id"], &self.question_values),
             ..Data::default()
         }
     }
@@ -184,6 +192,7 @@ impl Seed {
                 json!({ "id": 2, "configurationType": { "id": 3, "name": "Firewall" },
                         "fieldType": "Text", "entryType": "EntryField", "sequenceNumber": 1.0,
                         "question": "Rack location", "requiredFlag": true, "inactiveFlag": false }),
+                inventory_seed::list_question(),
             ],
             configuration_statuses: vec![
                 json!({ "id": 1, "description": "Active", "closedFlag": false, "defaultFlag": true }),
@@ -214,6 +223,9 @@ impl Seed {
             board_associations: routing_seed::associations(),
             priorities: routing_seed::priorities(),
             sources: routing_seed::sources(),
+            manufacturers: inventory_seed::manufacturers(),
+            custom_fields: inventory_seed::custom_fields(),
+            question_values: inventory_seed::question_values(),
         }
     }
 }

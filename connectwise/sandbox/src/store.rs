@@ -251,6 +251,11 @@ pub struct Data {
     pub board_associations: Table,
     pub priorities: Table,
     pub sources: Table,
+    /// Inventory: the manufacturer list, the custom fields of configurations, and the values
+    /// list questions allow (indexed by question).
+    pub manufacturers: Table,
+    pub custom_fields: Table,
+    pub question_values: Table,
 }
 
 /// The current UTC time as ConnectWise writes it: `2026-11-21T20:31:05Z`.

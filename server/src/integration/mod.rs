@@ -11,6 +11,7 @@ use crate::store::{Store, StoreError};
 
 mod catalog;
 mod choices;
+mod field_map;
 mod names;
 
 pub use catalog::{BoardChoice, Catalog, Named, RequiredQuestion, TypeChoice, test_connection};
@@ -18,6 +19,7 @@ pub use choices::{
     AdoptionSettings, BoardUse, Choices, CloseRule, QuestionAnswer, TicketRules, TypeRuleChoice,
     choices, save_choices, save_ticket_rules,
 };
+pub use field_map::{FieldKey, FieldMap, FieldRule, MapTarget, field_map, save_field_map};
 pub use names::{
     CALLBACK_REGISTRATION, CHOICES, CONTACT_MAPPINGS, LAST_TICKET_POLL, ROUTING_RULES,
     setting_name, setting_names,

@@ -14,6 +14,8 @@ pub const LAST_TICKET_POLL: &str = "tickets.last_poll_ms";
 pub const CONTACT_MAPPINGS: &str = "contacts.manual";
 /// An instance's ticket routing rules (`monitoring::routing`).
 pub const ROUTING_RULES: &str = "cw.routing";
+/// An instance's configuration field map (`integration::field_map`).
+pub const FIELD_MAP: &str = "cw.field_map";
 /// Every setting an integration keeps (removed with it).
 const ALL: &[&str] = &[
     CREDENTIALS,
@@ -23,6 +25,7 @@ const ALL: &[&str] = &[
     LAST_TICKET_POLL,
     CONTACT_MAPPINGS,
     ROUTING_RULES,
+    FIELD_MAP,
 ];
 
 /// The name integration `id` keeps the setting `name` under. The first keeps the names every

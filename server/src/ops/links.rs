@@ -75,10 +75,13 @@ impl Ops<'_> {
         // The preview matches contacts as the sync will (one read of the company's contacts,
         // when some device needs one), so it counts the same writes.
         let contacts = crate::reconcile::contact_lookup::ContactCache::default();
+        let manufacturers = crate::reconcile::manufacturers::ManufacturerCache::default();
         let source = crate::reconcile::extras::ExtrasSource {
             public_url: self.public_url,
             integration,
             contacts: Some(&contacts),
+            field_map: &settings.field_map,
+            manufacturers: Some(&manufacturers),
         };
         let (plan, name) = sync::preview_link(
             self.store,

@@ -20,6 +20,7 @@
 pub mod accounts;
 pub mod billing;
 pub mod devices;
+pub mod field_map;
 pub mod identity;
 pub mod integrations;
 pub mod links;
@@ -170,9 +171,13 @@ impl<'a> Ops<'a> {
 
     /// The binding choices, which previews and links need.
     pub async fn binding_settings(&self, id: IntegrationId) -> Result<BindingSettings, OpError> {
+        let field_map = integration::field_map(self.store, id).await?;
         integration::choices(self.store, id)
             .await?
-            .map(|c| crate::reconcile::plan::BindingSettings::from_choices(&c))
+            .map(|c| BindingSettings {
+                field_map,
+                ..BindingSettings::from_choices(&c)
+            })
             .ok_or_else(|| OpError::Invalid {
                 field: None,
                 message:

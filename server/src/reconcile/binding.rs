@@ -9,8 +9,6 @@
 //! - A device that waits for a person (several candidates, a possible reinstall) is recorded
 //!   as such, with nothing written.
 
-use std::sync::atomic::Ordering;
-
 use connectwise_client::{Client, Error as CwError};
 
 use super::adoption::{Candidacy, MatchKey};
@@ -48,7 +46,7 @@ impl Engine {
             company_id,
             &targets,
             &settings,
-            self.extras_source(&instance),
+            self.extras_source(&instance, &settings.field_map),
         )
         .await?;
         let (mut jobs, mut pending) = (Vec::new(), Vec::new());
@@ -273,7 +271,7 @@ impl Engine {
         {
             return Ok(snapshot.map(|s| (s.observed, s.candidacy)));
         }
-        let observed = self.lookup(client, target).await?;
+        let observed = self.lookup(client, target, settings).await?;
         let from_read = snapshot.map(|s| s.candidacy);
         match self
             .candidacy(client, target, &observed, from_read, settings)
@@ -340,7 +338,9 @@ impl Engine {
             return Ok(false);
         };
         let hold = target.hold();
-        let extras = self.wanted_extras(instance, target, &observed).await;
+        let extras = self
+            .wanted_extras(instance, &settings.field_map, target, &observed)
+            .await;
         let desired = Desired {
             agent_id: &target.agent_id,
             facts,
@@ -349,6 +349,7 @@ impl Engine {
             hold: hold.as_deref(),
             extras: &extras,
         };
+        let mut remembered = target.written.clone();
         // A device needs at most a deactivation elsewhere and one write here; a few more rounds
         // absorb configurations deleted by hand meanwhile.
         for _ in 0..6 {
@@ -368,35 +369,15 @@ impl Engine {
                 }
                 _ => {}
             }
-            self.store
-                .mark_write_started(target.device_id, now_ms())
-                .await?;
-            self.stats.writes.fetch_add(1, Ordering::Relaxed);
-            let written = self
-                .write(client, &action, &settings, &target.agent_id)
-                .await;
-            self.log_write(&action, target, facts, &written).await;
-            match written {
-                Ok(Some(after)) => {
-                    observed.retain(|o| o.id != after.id);
-                    observed.push(after);
-                }
-                Ok(None) => {}
-                // Deleted by hand: plan again without it (a create follows if it is needed).
-                Err(CwError::NotFound { .. }) => {
-                    if let Action::Update {
-                        configuration_id, ..
-                    }
-                    | Action::Deactivate { configuration_id }
-                    | Action::Adopt {
-                        configuration_id, ..
-                    } = action
-                    {
-                        observed.retain(|o| o.id != configuration_id);
-                    }
-                }
-                Err(e) => return Err(e.into()),
-            }
+            self.write_and_see(
+                client,
+                target,
+                &action,
+                &settings,
+                &mut observed,
+                &mut remembered,
+            )
+            .await?;
         }
         Err(JobError::Permanent(
             "the configuration keeps changing under Bindery; look at it in ConnectWise".into(),

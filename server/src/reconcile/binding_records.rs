@@ -1,9 +1,40 @@
 //! The binding records a device's job or its company's sync writes: bound, inactive, or
 //! waiting for a person, each in the instance its configuration is in.
 
-use super::plan::{self, BindingSettings, Observed};
+use super::plan::{self, Action, BindingSettings, Observed};
 use crate::ids::ConfigurationId;
-use crate::store::{Binding, BindingState, DeviceTarget, now_ms};
+use crate::store::{Binding, BindingState, DeviceTarget, WrittenFields, now_ms};
+
+/// What Bindery has written into the mapped fields of `config` once `action` is done there:
+/// `None` when the action wrote none (the record stands). A record of another configuration is
+/// replaced: what was written there says nothing about this one.
+pub(super) fn written_after(
+    before: &WrittenFields,
+    action: &Action,
+    config: ConfigurationId,
+) -> Option<WrittenFields> {
+    let extras = match action {
+        Action::Create { extras, .. }
+        | Action::Update { extras, .. }
+        | Action::Adopt { extras, .. } => extras,
+        _ => return None,
+    };
+    if extras.mapped.is_empty() {
+        return None;
+    }
+    let mut after = if before.configuration_id == Some(config) {
+        before.clone()
+    } else {
+        WrittenFields {
+            configuration_id: Some(config),
+            ..WrittenFields::default()
+        }
+    };
+    for m in &extras.mapped {
+        after.fields.insert(m.key.to_string(), m.value.clone());
+    }
+    Some(after)
+}
 
 /// The binding record for a device whose configurations are in line.
 pub(super) fn settle(

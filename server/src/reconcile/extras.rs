@@ -16,20 +16,27 @@ use connectwise_client::Client;
 
 use super::contact_lookup::{self, ContactCache, KEEP};
 use super::contacts::{ContactMatch, match_login};
+use super::manufacturers::ManufacturerCache;
+use super::observed::MappedValue;
 use super::plan::{Extras, Observed};
 use crate::ids::{CompanyId, DeviceId, IntegrationId};
+use crate::integration::{FieldMap, MapTarget};
 use crate::store::{DeviceTarget, Store};
 
 /// How old a copy of the contacts may be for a configuration that only lacks a contact.
 const RECHECK: Duration = Duration::from_secs(24 * 3600);
 
-/// Where the wanted extras come from. Without a contact cache no contact is wanted.
+/// Where the wanted extras come from. Without a contact cache no contact is wanted; without a
+/// manufacturer list no manufacturer.
 #[derive(Clone, Copy)]
 pub struct ExtrasSource<'a> {
     pub public_url: Option<&'a str>,
     /// The instance whose contacts (and manual mappings) these are.
     pub integration: IntegrationId,
     pub contacts: Option<&'a ContactCache>,
+    /// The instance's field map, and its manufacturer list.
+    pub field_map: &'a FieldMap,
+    pub manufacturers: Option<&'a ManufacturerCache>,
 }
 
 /// The device's page in the console, as `managementLink` carries it.
@@ -90,15 +97,19 @@ pub fn contact_need(t: &DeviceTarget, company: CompanyId, configs: &[Observed]) 
 }
 
 impl super::runner::Engine {
-    /// The engine's source in one instance: its public URL and the instance's contact cache.
+    /// The engine's source in one instance: its public URL, the instance's contact cache and
+    /// manufacturer list, and its field map.
     pub(super) fn extras_source<'a>(
         &'a self,
         instance: &'a super::runner::Instance,
+        field_map: &'a FieldMap,
     ) -> ExtrasSource<'a> {
         ExtrasSource {
             public_url: self.config.public_url.as_deref(),
             integration: instance.id,
             contacts: Some(&instance.contacts),
+            field_map,
+            manufacturers: Some(&instance.manufacturers),
         }
     }
 
@@ -106,12 +117,13 @@ impl super::runner::Engine {
     pub(super) async fn wanted_extras(
         &self,
         instance: &super::runner::Instance,
+        field_map: &FieldMap,
         target: &DeviceTarget,
         observed: &[Observed],
     ) -> Extras {
         match target.company_id {
             Some(company) => self
-                .extras_source(instance)
+                .extras_source(instance, field_map)
                 .wanted(
                     &self.store,
                     &instance.client,
@@ -157,13 +169,14 @@ impl ExtrasSource<'_> {
                 )
             }
         };
-        targets
-            .iter()
-            .zip(needs)
-            .map(|(t, need)| Extras {
+        let mut out = Vec::with_capacity(targets.len());
+        for (t, need) in targets.iter().zip(needs) {
+            // Only in the company its policy links to: a device leaving keeps its site and
+            // its mapped fields as they are.
+            let here = t.company_id == Some(company);
+            out.push(Extras {
                 management_link: self.public_url.map(|u| console_link(u, t.device_id)),
-                // Only in the company its policy links to: a device leaving keeps its site.
-                site_id: t.site_id.filter(|_| t.company_id == Some(company)),
+                site_id: t.site_id.filter(|_| here),
                 contact_id: match (need, t.facts.get(FactField::LastLoginName)) {
                     (ContactNeed::None, _) | (_, None) => None,
                     (_, Some(login)) => match match_login(login, &contacts, &manual) {
@@ -171,8 +184,46 @@ impl ExtrasSource<'_> {
                         _ => None,
                     },
                 },
-            })
-            .collect()
+                mapped: if here {
+                    self.mapped(client, t).await
+                } else {
+                    Vec::new()
+                },
+                custom_fields: Vec::new(),
+                written_in: t.written.configuration_id,
+            });
+        }
+        out
+    }
+
+    /// The field map's values for `t`: each rule whose facts it reports (a manufacturer only
+    /// when ConnectWise's list has one of that name), with what Bindery last wrote there.
+    async fn mapped(&self, client: &Client, t: &DeviceTarget) -> Vec<MappedValue> {
+        let mut out = Vec::new();
+        for rule in &self.field_map.rules {
+            let Some(mut value) = rule.render(&t.facts) else {
+                continue;
+            };
+            let mut reference_id = None;
+            if rule.target == MapTarget::Manufacturer {
+                let Some(cache) = self.manufacturers else {
+                    continue;
+                };
+                let Some((id, name)) = cache.find(client, &value).await else {
+                    continue;
+                };
+                (reference_id, value) = (Some(id), name);
+            }
+            let key = rule.key();
+            out.push(MappedValue {
+                key,
+                value,
+                reference_id,
+                owned: rule.owned,
+                written: t.written.fields.get(&key.to_string()).cloned(),
+            });
+        }
+        out
     }
 }
 
@@ -201,6 +252,7 @@ mod tests {
             retired: false,
             mac_shared: false,
             facts_unreadable: false,
+            written: Default::default(),
         }
     }
 
@@ -217,6 +269,7 @@ mod tests {
                 management_link: None,
                 contact_id: contact,
                 site_id: None,
+                ..Extras::default()
             },
         }
     }

@@ -83,6 +83,7 @@ impl Engine {
             client,
             callback_keys: Arc::default(),
             contacts: Arc::default(),
+            manufacturers: Arc::default(),
         };
         cached.insert(id, (version, instance.clone()));
         Ok(instance)
@@ -94,9 +95,13 @@ impl Engine {
     }
 
     pub(super) async fn settings(&self, id: IntegrationId) -> Result<BindingSettings, JobError> {
+        let field_map = integration::field_map(&self.store, id).await?;
         integration::choices(&self.store, id)
             .await?
-            .map(|c| crate::reconcile::plan::BindingSettings::from_choices(&c))
+            .map(|c| BindingSettings {
+                field_map,
+                ..BindingSettings::from_choices(&c)
+            })
             .ok_or_else(|| {
                 JobError::Permanent(
                     "choose the configuration statuses and type in the ConnectWise settings first"

@@ -28,6 +28,7 @@ pub mod fields;
 mod instances;
 pub mod job_error;
 pub mod jobs;
+pub mod manufacturers;
 pub mod observed;
 pub mod plan;
 pub mod queue;

@@ -9,7 +9,7 @@
 pub use crate::store::PersonChoice;
 use bindery_shared::{DeviceFacts, FactField};
 
-use crate::integration::{Choices, QuestionAnswer};
+use crate::integration::{Choices, FieldMap, QuestionAnswer};
 
 use super::adoption::{AdoptionSettings, Candidacy, MatchKey};
 pub use super::observed::{Extras, Observed};
@@ -27,6 +27,8 @@ pub struct BindingSettings {
     pub adoption: AdoptionSettings,
     /// Answers to the required questions of the chosen types.
     pub answers: Vec<QuestionAnswer>,
+    /// Which other configuration fields the facts fill.
+    pub field_map: FieldMap,
 }
 
 impl BindingSettings {
@@ -47,6 +49,7 @@ impl BindingSettings {
                 .collect(),
             adoption: choices.adoption,
             answers: choices.answers.clone(),
+            field_map: FieldMap::default(),
         }
     }
 
@@ -94,24 +97,6 @@ impl TypeRule {
         facts
             .get(self.field)
             .is_some_and(|v| glob(&v.to_lowercase(), &self.pattern.to_lowercase()))
-    }
-}
-
-impl Extras {
-    pub fn is_empty(&self) -> bool {
-        self.management_link.is_none() && self.contact_id.is_none() && self.site_id.is_none()
-    }
-
-    /// What of these wanted values `held` does not already say.
-    fn missing_from(&self, held: &Extras) -> Extras {
-        Extras {
-            management_link: self
-                .management_link
-                .clone()
-                .filter(|l| held.management_link.as_ref() != Some(l)),
-            contact_id: self.contact_id.filter(|c| held.contact_id != Some(*c)),
-            site_id: self.site_id.filter(|s| held.site_id != Some(*s)),
-        }
     }
 }
 
@@ -190,7 +175,7 @@ impl Action {
 
 /// The owned fields and the device's value for each; the agent id is the device identifier.
 fn owned_values(d: &Desired<'_>) -> Vec<(FactField, String)> {
-    FactField::ALL
+    FactField::CONFIGURATION
         .into_iter()
         .filter_map(|f| {
             let value = if f == FactField::DeviceIdentifier {
@@ -253,7 +238,7 @@ pub fn plan(
             .filter(|(f, v)| current.value(*f) != Some(v.as_str()))
             .collect();
         let activate = current.status_id != Some(settings.active_status_id);
-        let extras = desired.extras.missing_from(&current.extras);
+        let extras = desired.extras.missing_from(&current.extras, current.id);
         return if fields.is_empty() && extras.is_empty() && !activate {
             Action::InLine
         } else {
@@ -351,7 +336,7 @@ fn adopt(
         key,
         fields,
         before,
-        extras: desired.extras.missing_from(&config.extras),
+        extras: desired.extras.missing_from(&config.extras, config.id),
         activate: config.status_id != Some(settings.active_status_id),
         type_id: settings
             .adoption

@@ -22,6 +22,7 @@ fn the_link_and_contact_are_written_when_missing_and_never_blanked() {
         management_link: Some("https://bindery.example/console/devices/3".into()),
         contact_id: Some(2),
         site_id: Some(8),
+        ..Extras::default()
     };
     let d = Desired {
         extras: &wanted,
@@ -69,6 +70,7 @@ fn the_link_and_contact_are_written_when_missing_and_never_blanked() {
             management_link: None,
             contact_id: Some(2),
             site_id: None,
+            ..Extras::default()
         }
     );
     // No opinion (no public URL, no contact matched, no site): whatever the configuration

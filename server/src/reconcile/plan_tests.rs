@@ -3,10 +3,13 @@
 use super::*;
 use crate::ids::{CompanyId, ConfigurationId};
 
-const NO_EXTRAS: Extras = Extras {
+static NO_EXTRAS: Extras = Extras {
     management_link: None,
     contact_id: None,
     site_id: None,
+    mapped: Vec::new(),
+    custom_fields: Vec::new(),
+    written_in: None,
 };
 
 const ACTIVE: i64 = 1;
@@ -42,6 +45,7 @@ fn settings() -> BindingSettings {
                 answer: " Rack 4 ".into(),
             },
         ],
+        field_map: Default::default(),
     }
 }
 
@@ -347,3 +351,5 @@ fn globs_match_as_admins_expect() {
 mod adoption;
 #[path = "plan_extras_tests.rs"]
 mod extras;
+#[path = "plan_field_map_tests.rs"]
+mod field_map;

@@ -132,6 +132,7 @@ pub struct Instance {
     pub client: Client,
     pub(super) callback_keys: Arc<super::callbacks::KeyCache>,
     pub(super) contacts: Arc<super::contact_lookup::ContactCache>,
+    pub(super) manufacturers: Arc<super::manufacturers::ManufacturerCache>,
 }
 
 pub use super::resync::LAST_FULL_SYNC;

@@ -106,7 +106,7 @@ pub async fn read_company(
 ) -> Result<CompanyRead, JobError> {
     let taken_ms = now_ms();
     let read = client
-        .company_configurations(company_id.0, fields::READ_FIELDS)
+        .company_configurations(company_id.0, &fields::read_fields(&settings.field_map))
         .await?;
     let company_name = read
         .iter()

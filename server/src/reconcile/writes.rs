@@ -6,13 +6,16 @@ use bindery_shared::DeviceFacts;
 use connectwise_client::conditions::Op;
 use connectwise_client::{Client, Condition, Error as CwError, ListQuery};
 
+use std::sync::atomic::Ordering;
+
 use super::adoption::MatchKey;
+use super::binding_records::written_after;
 use super::fields;
 use super::job_error::JobError;
 use super::plan::{Action, BindingSettings, Observed};
 use super::runner::Engine;
 use crate::ids::CompanyId;
-use crate::store::DeviceTarget;
+use crate::store::{DeviceTarget, WrittenFields, now_ms};
 
 impl Engine {
     /// Records a configuration write in the activity log.
@@ -74,6 +77,7 @@ impl Engine {
         &self,
         client: &Client,
         target: &DeviceTarget,
+        settings: &BindingSettings,
     ) -> Result<Vec<Observed>, JobError> {
         let allowed: Vec<CompanyId> = target
             .company_id
@@ -86,7 +90,7 @@ impl Engine {
         let query = ListQuery::filter(
             Condition::text("deviceIdentifier", Op::Eq, &target.agent_id).map_err(CwError::from)?,
         )
-        .fields(fields::READ_FIELDS);
+        .fields(&fields::read_fields(&settings.field_map));
         let found = client.configurations(&query).await?;
         Ok(found
             .iter()
@@ -178,6 +182,54 @@ impl Engine {
             }
         };
         Ok(fields::observed(&written))
+    }
+
+    /// Makes one planned write and folds what ConnectWise answers into `observed` (and what
+    /// went into mapped fields into `remembered`).
+    pub(super) async fn write_and_see(
+        &self,
+        client: &Client,
+        target: &DeviceTarget,
+        action: &Action,
+        settings: &BindingSettings,
+        observed: &mut Vec<Observed>,
+        remembered: &mut WrittenFields,
+    ) -> Result<(), JobError> {
+        self.store
+            .mark_write_started(target.device_id, now_ms())
+            .await?;
+        self.stats.writes.fetch_add(1, Ordering::Relaxed);
+        let written = self.write(client, action, settings, &target.agent_id).await;
+        self.log_write(action, target, &target.facts, &written)
+            .await;
+        match written {
+            Ok(Some(after)) => {
+                if let Some(record) = written_after(remembered, action, after.id) {
+                    self.store
+                        .remember_written(target.device_id, &record)
+                        .await?;
+                    *remembered = record;
+                }
+                observed.retain(|o| o.id != after.id);
+                observed.push(after);
+            }
+            Ok(None) => {}
+            // Deleted by hand: plan again without it (a create follows if it is needed).
+            Err(CwError::NotFound { .. }) => {
+                if let Action::Update {
+                    configuration_id, ..
+                }
+                | Action::Deactivate { configuration_id }
+                | Action::Adopt {
+                    configuration_id, ..
+                } = action
+                {
+                    observed.retain(|o| o.id != *configuration_id);
+                }
+            }
+            Err(e) => return Err(e.into()),
+        }
+        Ok(())
     }
 }
 

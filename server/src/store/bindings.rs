@@ -214,6 +214,21 @@ impl Store {
         Ok(())
     }
 
+    /// Records what Bindery last wrote into the device's mapped configuration fields.
+    pub async fn remember_written(
+        &self,
+        device_id: DeviceId,
+        written: &super::WrittenFields,
+    ) -> Result<()> {
+        let json = serde_json::to_string(written).unwrap_or_default();
+        sqlx::query("UPDATE bindings SET written_json = $2 WHERE device_id = $1")
+            .bind(device_id)
+            .bind(json)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     /// Marks devices pending (a write for them was queued), keeping what is known of their
     /// configuration; the error of the last attempt stays visible until the next result.
     pub async fn mark_pending(&self, device_ids: &[DeviceId]) -> Result<()> {

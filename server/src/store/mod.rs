@@ -46,7 +46,7 @@ pub use integrations::Integration;
 pub use jobs::{Job, JobCounts, NewJob};
 pub use policies::{Policy, SiteRef};
 pub use retention::Pruned;
-pub use targets::DeviceTarget;
+pub use targets::{DeviceTarget, WrittenFields};
 pub use tickets::{
     NewTicket, Ticket, TicketBoard, TicketBrief, TicketProgress, TicketRoute, TicketState,
 };
@@ -102,6 +102,10 @@ const SQLITE_MIGRATIONS: &[(i64, &str)] = &[
     (20, include_str!("migrations/sqlite/0020_billing_cover.sql")),
     (21, include_str!("migrations/sqlite/0021_integrations.sql")),
     (22, include_str!("migrations/sqlite/0022_ticket_routes.sql")),
+    (
+        23,
+        include_str!("migrations/sqlite/0023_written_fields.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("migrations/postgres/0001_initial.sql")),
@@ -146,6 +150,10 @@ const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (
         22,
         include_str!("migrations/postgres/0022_ticket_routes.sql"),
+    ),
+    (
+        23,
+        include_str!("migrations/postgres/0023_written_fields.sql"),
     ),
 ];
 

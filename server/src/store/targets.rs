@@ -2,13 +2,24 @@
 //! beside what was last recorded (its binding), read in one query for one device, a company, a
 //! policy or all.
 
+use std::collections::BTreeMap;
+
 use bindery_shared::DeviceFacts;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::bindings::{candidates_from, choice_from};
 use super::{Binding, BindingState, PersonChoice, Result, Store};
-use crate::ids::{CompanyId, DeviceId, IntegrationId, PolicyId};
+use crate::ids::{CompanyId, ConfigurationId, DeviceId, IntegrationId, PolicyId};
+
+/// What Bindery last wrote into the field map's fields of a device's configuration, by field
+/// (`modelNumber`, `customField:4`): a field that still holds it was not edited by a person.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WrittenFields {
+    pub configuration_id: Option<ConfigurationId>,
+    pub fields: BTreeMap<String, String>,
+}
 
 /// A device as binding sees it: what it wants (`company_id`: its policy's linked company, or
 /// `None` when retired, unlinked or without a policy) and what was last recorded.
@@ -35,6 +46,8 @@ pub struct DeviceTarget {
     /// Its stored facts could not be read (damaged outside the server): it cannot be planned
     /// until its next check-in writes them again. `facts` is then empty.
     pub facts_unreadable: bool,
+    /// What Bindery last wrote into its configuration's mapped fields.
+    pub written: WrittenFields,
 }
 
 impl DeviceTarget {
@@ -86,8 +99,8 @@ const TARGET_SELECT: &str = "SELECT d.id AS device_id, d.agent_id, d.facts_json,
      d.bind_choice, d.bind_configuration_id, d.reinstall_of, d.retired_ms, \
      CAST(CASE WHEN d.mac IS NOT NULL AND EXISTS (SELECT 1 FROM devices o WHERE o.mac = d.mac \
        AND o.id <> d.id AND o.retired_ms IS NULL AND o.merged_into IS NULL) THEN 1 ELSE 0 END AS BIGINT) AS mac_shared, \
-     b.state, b.integration_id, b.company_id, b.configuration_id, b.error, b.updated_ms, b.write_started_ms, b.candidates \
-     FROM devices d LEFT JOIN policies p ON p.id = d.policy_id LEFT JOIN bindings b ON b.device_id = d.id";
+     b.state, b.integration_id, b.company_id, b.configuration_id, b.error, b.updated_ms, b.write_started_ms, b.candidates, \
+     b.written_json FROM devices d LEFT JOIN policies p ON p.id = d.policy_id LEFT JOIN bindings b ON b.device_id = d.id";
 
 fn target_from_row(r: &AnyRow) -> Result<DeviceTarget> {
     let device_id: DeviceId = r.try_get("device_id")?;
@@ -122,6 +135,11 @@ fn target_from_row(r: &AnyRow) -> Result<DeviceTarget> {
         choice: choice_from(kind.as_deref(), r.try_get("bind_configuration_id")?),
         reinstall_of: r.try_get("reinstall_of")?,
         retired: r.try_get::<Option<i64>, _>("retired_ms")?.is_some(),
+        // A damaged record reads as "nothing written": fields a person may own stay theirs.
+        written: r
+            .try_get::<Option<String>, _>("written_json")?
+            .and_then(|j| serde_json::from_str(&j).ok())
+            .unwrap_or_default(),
     })
 }
 

@@ -274,7 +274,8 @@ async fn reopening_a_store_keeps_its_data_and_migrates_once() {
             (19,),
             (20,),
             (21,),
-            (22,)
+            (22,),
+            (23,)
         ]
     );
     assert!(matches!(

@@ -21,7 +21,7 @@ fn under_wine_the_windows_agent_reads_this_host_s_facts_through_win32() {
     // The same machine: its name, and the default route's interface, MAC and address.
     let name = |v: &Value| v["name"].as_str().unwrap().to_lowercase();
     assert_eq!(name(&windows), name(&linux), "{windows}\n{linux}");
-    for fact in ["macAddress", "ipAddress"] {
+    for fact in ["macAddress", "ipAddress", "defaultGateway"] {
         assert_eq!(windows[fact], linux[fact], "{fact}: {windows}\n{linux}");
     }
     // Wine reports the memory Linux has (the Linux agent may prefer the firmware's figure).
@@ -31,6 +31,8 @@ fn under_wine_the_windows_agent_reads_this_host_s_facts_through_win32() {
         windows["cpuSpeed"].as_str().unwrap().ends_with(" GHz"),
         "{windows}"
     );
+    // Wine's registry says when "Windows" was installed.
+    assert!(windows["osInstallDate"].as_str().is_some(), "{windows}");
     // The raw readings print too (how samples are recorded).
     let inventory = json(&wine.ok(&["facts", "--inventory"]));
     assert_eq!(inventory["mac"], windows["macAddress"]);

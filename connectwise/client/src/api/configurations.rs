@@ -4,8 +4,8 @@ use reqwest::Method;
 use crate::conditions::{Condition, Op};
 use crate::http::{Call, Client};
 use crate::model::{
-    Configuration, ConfigurationStatus, ConfigurationType, ConfigurationTypeQuestion, Count,
-    PatchOp,
+    Configuration, ConfigurationStatus, ConfigurationType, ConfigurationTypeQuestion,
+    ConfigurationTypeQuestionValue, Count, CustomFieldValue, Manufacturer, PatchOp,
 };
 use crate::{Error, ListQuery};
 
@@ -88,6 +88,40 @@ impl Client {
             "sequenceNumber asc",
         )
         .await
+    }
+
+    /// The values a question of `type_id` allows (list and option questions).
+    pub async fn configuration_type_question_values(
+        &self,
+        type_id: i64,
+        question_id: i64,
+    ) -> Result<Vec<ConfigurationTypeQuestionValue>, Error> {
+        self.all(
+            &format!("company/configurations/types/{type_id}/questions/{question_id}/values"),
+            "id asc",
+        )
+        .await
+    }
+
+    /// The custom fields configurations have, as one configuration lists them (every defined
+    /// field, with its value); none when no configuration exists yet.
+    pub async fn configuration_custom_fields(&self) -> Result<Vec<CustomFieldValue>, Error> {
+        let mut call = Call::get("company/configurations");
+        call.query = vec![
+            ("pageSize", "1".to_owned()),
+            ("fields", "id,customFields".to_owned()),
+        ];
+        let first: Vec<Configuration> = self.get(call).await?;
+        Ok(first
+            .into_iter()
+            .next()
+            .map(|c| c.custom_fields)
+            .unwrap_or_default())
+    }
+
+    /// ConnectWise's list of manufacturers (configurations refer to one by id).
+    pub async fn manufacturers(&self) -> Result<Vec<Manufacturer>, Error> {
+        self.all("procurement/manufacturers", "name asc").await
     }
 
     pub async fn configuration_statuses(&self) -> Result<Vec<ConfigurationStatus>, Error> {

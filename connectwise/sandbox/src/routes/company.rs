@@ -183,6 +183,7 @@ fn complete_configuration(data: &Data, mut record: Map<String, Value>) -> Result
     refer("type", &data.configuration_types, &["name"], &mut record);
     problems.extend(resolve_contact(data, &mut record, resource));
     problems.extend(resolve_site(data, &mut record, resource));
+    problems.extend(super::inventory::complete_inventory(data, &mut record));
     if record.get("status").is_none_or(Value::is_null) {
         if let Some(default) = data
             .configuration_statuses
@@ -222,6 +223,11 @@ fn complete_configuration(data: &Data, mut record: Map<String, Value>) -> Result
         && let Some(type_id) = record.get("type").and_then(|t| t["id"].as_i64())
     {
         problems.extend(unanswered_questions(data, type_id, record.get("questions")));
+        problems.extend(super::inventory::disallowed_answers(
+            data,
+            type_id,
+            record.get("questions"),
+        ));
     }
     if !problems.is_empty() {
         return Err(ApiError::invalid(resource, problems));

@@ -2,6 +2,7 @@
 
 mod company;
 mod finance;
+mod inventory;
 mod records;
 mod routing;
 mod service;
@@ -33,6 +34,7 @@ pub fn router(sb: Arc<Sandbox>) -> Router {
     let api = Router::new()
         .merge(company::router())
         .merge(finance::router())
+        .merge(inventory::router())
         .merge(service::router())
         .merge(routing::router())
         .merge(ticket_parts::router())

@@ -6,6 +6,7 @@
 mod billing;
 mod devices;
 mod document;
+mod field_map;
 pub(crate) mod integration;
 mod integrations;
 mod maintenance;
@@ -68,6 +69,7 @@ fn documented() -> OpenApiRouter<Shared> {
         .merge(maintenance::router())
         .merge(billing::router())
         .merge(routing::router())
+        .merge(field_map::router())
 }
 
 pub fn router() -> Router<Shared> {
