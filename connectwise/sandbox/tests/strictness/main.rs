@@ -90,6 +90,7 @@ fn configuration() -> Value {
 
 mod answers_and_tickets;
 mod finance;
+mod inventory;
 mod requests;
 mod routing;
 mod sites;
