@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod billing;
 pub mod devices;
+pub mod field_map;
 pub mod identity;
 pub mod integrations;
 pub mod keys;
@@ -135,6 +136,8 @@ pub enum Admin {
     Integrations(integrations::Command),
     #[command(flatten)]
     Routing(routing::Command),
+    #[command(flatten)]
+    FieldMap(field_map::Command),
 }
 
 /// Runs one admin command.
@@ -154,6 +157,7 @@ pub async fn run(cx: &Context<'_>, action: Admin) -> Result<(), String> {
         Admin::Billing(c) => billing::run(cx, c).await,
         Admin::Integrations(c) => integrations::run(cx, c).await,
         Admin::Routing(c) => routing::run(cx, c).await,
+        Admin::FieldMap(c) => field_map::run(cx, c).await,
     }
 }
 

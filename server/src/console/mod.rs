@@ -12,11 +12,13 @@
 //! - `device`: one device's page (ConnectWise's `managementLink` points here).
 //! - `maintenance`: a policy's maintenance windows and the alerts they held.
 //! - `lists`: devices, alerts, help requests and the activity log, paged and filtered.
+//! - `routing`: ticket routing rules; `field_map`: which configuration fields facts fill.
 
 mod auth;
 mod billing;
 mod device;
 mod devices;
+mod field_map;
 mod identity;
 mod integration;
 mod integration_choices;
@@ -59,6 +61,7 @@ pub fn router() -> Router<Shared> {
         .merge(maintenance::router())
         .merge(billing::router())
         .merge(routing::router())
+        .merge(field_map::router())
 }
 
 async fn css() -> Response {

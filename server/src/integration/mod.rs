@@ -19,7 +19,10 @@ pub use choices::{
     AdoptionSettings, BoardUse, Choices, CloseRule, QuestionAnswer, TicketRules, TypeRuleChoice,
     choices, save_choices, save_ticket_rules,
 };
-pub use field_map::{FieldKey, FieldMap, FieldRule, MapTarget, field_map, save_field_map};
+pub use field_map::{
+    FieldKey, FieldMap, FieldRule, MAX_RULES as MAX_FIELD_RULES, MapTarget, field_map,
+    save_field_map,
+};
 pub use names::{
     CALLBACK_REGISTRATION, CHOICES, CONTACT_MAPPINGS, LAST_TICKET_POLL, ROUTING_RULES,
     setting_name, setting_names,

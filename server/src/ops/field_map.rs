@@ -71,8 +71,9 @@ impl Ops<'_> {
     }
 
     /// Saves the map when it is sound and every custom field it names is a text field of the
-    /// instance; otherwise changes nothing and names each problem with its rule. Configurations
-    /// follow at their next sync.
+    /// instance; otherwise changes nothing and names each problem with its rule. Each company
+    /// the instance binds in is then synced, so configurations follow now (the client's budget
+    /// paces the reads).
     pub async fn save_field_map(&self, id: IntegrationId, map: &FieldMap) -> Result<(), OpError> {
         self.store.integration(id).await?;
         let mut problems = map.problems();
@@ -104,6 +105,12 @@ impl Ops<'_> {
             return Err(OpError::invalid("rules", problems.join("; ")));
         }
         integration::save_field_map(self.store, id, map).await?;
+        for (integration, company) in self.store.companies_to_sync().await? {
+            if integration == id {
+                crate::reconcile::queue::sync_company(self.store, id, company).await?;
+            }
+        }
+        self.wake();
         Ok(())
     }
 

@@ -20,6 +20,7 @@ use connectwise_sandbox::Seed;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
 
+mod fields;
 mod forms_alerts_and_tokens;
 mod instances;
 mod routing;
@@ -303,6 +304,7 @@ async fn an_admin_sets_up_links_watches_binding_and_fixes_a_failure_in_a_real_br
     windows_names_and_sessions::windows_names_and_sessions(&mut s, &w).await;
     instances::instances(&mut s, &w).await;
     routing::routing(&mut s, &w).await;
+    fields::fields(&mut s, &w).await;
 
     // No page carried the private key (or any other secret the test knows).
     for (i, html) in s.seen.iter().enumerate() {

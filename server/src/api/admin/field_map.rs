@@ -36,7 +36,7 @@ async fn show(
 
 /// Replaces the field map; refused (400, each problem named with its rule) when a template names
 /// an unknown fact, a field is filled twice, or a custom field is not a text field ConnectWise
-/// lists. Configurations follow at their next sync.
+/// lists. Each company the instance binds in is synced again, so configurations follow.
 #[utoipa::path(
     put,
     path = "/field-map",
