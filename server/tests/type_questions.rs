@@ -51,3 +51,59 @@ async fn a_type_with_a_required_question_binds_once_the_answer_is_given() {
     }
     w.finish().await;
 }
+
+/// A required list question takes one of its active values, as a fixed text: another text or a
+/// fact is refused when the choices are saved, not when a configuration fails.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_required_list_question_takes_one_of_its_values() {
+    const WORKSTATION: i64 = 1;
+    const DEPARTMENT: i64 = 3;
+    let w = world().await;
+    w.sb.sandbox
+        .data()
+        .type_questions
+        .update(DEPARTMENT, |q| q["requiredFlag"] = true.into());
+    let ops = Ops::new(&w.store, Some(&w.key), Some(&w.engine));
+    let mut choices = integration::choices(&w.store, FIRST)
+        .await
+        .unwrap()
+        .unwrap();
+    choices.default_type_id = WORKSTATION;
+    for (answer, why) in [
+        ("Marketing", "not \"Marketing\""),
+        ("Legacy", "not \"Legacy\""), // retired
+        ("{name}", "not a fact"),
+    ] {
+        choices.answers = vec![QuestionAnswer {
+            type_id: WORKSTATION,
+            question_id: DEPARTMENT,
+            answer: answer.into(),
+        }];
+        let refused = ops
+            .save_choices(FIRST, &choices)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            refused.contains(why) && refused.contains("(Finance, Engineering, Sales)"),
+            "{refused}"
+        );
+    }
+    choices.answers[0].answer = "Finance".into();
+    ops.save_choices(FIRST, &choices).await.unwrap();
+    let p = w.store.create_policy("Acme finance").await.unwrap();
+    w.enroll(p.id, 1..2).await;
+    ops.link(p.id, (FIRST, CompanyId(2))).await.unwrap();
+    w.settled().await;
+    let c = &w.configs(1)[0];
+    assert_eq!(c["type"]["id"], WORKSTATION);
+    assert!(
+        c["questions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["questionId"] == DEPARTMENT && a["answer"] == "Finance"),
+        "{c}"
+    );
+    w.finish().await;
+}

@@ -131,12 +131,58 @@ pub struct TypeChoice {
 pub struct RequiredQuestion {
     pub id: i64,
     pub question: String,
+    /// A list or option question: the active values it allows (its answer must be one of
+    /// them). Empty: any text.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub values: Vec<String>,
+}
+
+impl RequiredQuestion {
+    /// Why `answer` cannot answer this question, if it cannot: a list question takes one of
+    /// its values, as a fixed text (a fact could report anything).
+    fn wrong_answer(&self, answer: &super::QuestionAnswer) -> Option<String> {
+        if self.values.is_empty() {
+            return None;
+        }
+        let listed = format!("({})", self.values.join(", "));
+        if answer.fact().is_some() {
+            return Some(format!(
+                "{:?} (id {}) takes one of its values {listed}, not a fact",
+                self.question, self.id
+            ));
+        }
+        let given = answer.answer.trim();
+        (!self.values.iter().any(|v| v == given)).then(|| {
+            format!(
+                "{:?} (id {}) takes one of its values {listed}, not {given:?}",
+                self.question, self.id
+            )
+        })
+    }
 }
 
 impl TypeChoice {
     /// Why this type cannot be chosen with these answers, if it cannot: a required question
-    /// without one.
+    /// without one, or a list question answered with something it does not allow.
     pub fn refusal(&self, answers: &[super::QuestionAnswer]) -> Option<String> {
+        let wrong: Vec<String> = self
+            .questions
+            .iter()
+            .flat_map(|q| {
+                answers
+                    .iter()
+                    .filter(|a| a.type_id == self.id && a.question_id == q.id)
+                    .filter_map(|a| q.wrong_answer(a))
+            })
+            .collect();
+        if !wrong.is_empty() {
+            return Some(format!(
+                "the configuration type {:?} has a question answered with a value it does not \
+                 allow: {}",
+                self.name,
+                wrong.join("; ")
+            ));
+        }
         let missing: Vec<String> = self
             .questions
             .iter()
@@ -207,16 +253,32 @@ pub async fn test_connection(client: &Client) -> Result<Catalog, CwError> {
         .into_iter()
         .filter(|t| t.inactive_flag != Some(true))
     {
-        let questions: Vec<RequiredQuestion> = client
+        let mut questions = Vec::new();
+        for q in client
             .configuration_type_questions(t.id)
             .await?
             .into_iter()
             .filter(|q| q.required_flag == Some(true) && q.inactive_flag != Some(true))
-            .map(|q| RequiredQuestion {
+        {
+            // One read per list question, the only ones with values.
+            let listed = matches!(q.entry_type.as_deref(), Some("List" | "Option"));
+            let values = if listed {
+                client
+                    .configuration_type_question_values(t.id, q.id)
+                    .await?
+                    .into_iter()
+                    .filter(|v| v.inactive_flag != Some(true))
+                    .map(|v| v.value)
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            questions.push(RequiredQuestion {
                 id: q.id,
                 question: q.question,
-            })
-            .collect();
+                values,
+            });
+        }
         configuration_types.push(TypeChoice {
             id: t.id,
             name: t.name,
