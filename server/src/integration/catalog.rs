@@ -246,7 +246,20 @@ pub async fn test_connection(client: &Client) -> Result<Catalog, CwError> {
             closed: s.closed_flag == Some(true),
         })
         .collect();
-    let mut configuration_types = Vec::new();
+    let configuration_types = configuration_types(client).await?;
+    Ok(Catalog {
+        access,
+        version: info.version,
+        boards,
+        configuration_statuses,
+        configuration_types,
+    })
+}
+
+/// The active configuration types, each with its required questions (and a list question's
+/// values).
+async fn configuration_types(client: &Client) -> Result<Vec<TypeChoice>, CwError> {
+    let mut out = Vec::new();
     for t in client
         .configuration_types()
         .await?
@@ -279,18 +292,12 @@ pub async fn test_connection(client: &Client) -> Result<Catalog, CwError> {
                 values,
             });
         }
-        configuration_types.push(TypeChoice {
+        out.push(TypeChoice {
             id: t.id,
             name: t.name,
             required_questions: questions.iter().map(|q| q.question.clone()).collect(),
             questions,
         });
     }
-    Ok(Catalog {
-        access,
-        version: info.version,
-        boards,
-        configuration_statuses,
-        configuration_types,
-    })
+    Ok(out)
 }

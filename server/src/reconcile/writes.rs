@@ -2,11 +2,11 @@
 //! activity log (an adoption field by field, so a person can see and undo it); and the lookup of
 //! a device's own configurations that a retried write starts with.
 
+use std::sync::atomic::Ordering;
+
 use bindery_shared::DeviceFacts;
 use connectwise_client::conditions::Op;
 use connectwise_client::{Client, Condition, Error as CwError, ListQuery};
-
-use std::sync::atomic::Ordering;
 
 use super::adoption::MatchKey;
 use super::binding_records::written_after;
