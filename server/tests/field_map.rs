@@ -138,6 +138,13 @@ async fn the_default_map_fills_inventory_and_a_persons_edit_stands_unless_binder
         "an untouched field follows"
     );
 
+    // The other machine is an HP after all (a listed maker): it gets its manufacturer.
+    report(&w, devices[1], 2, inventory(2, "hp", "AC-1", "10.0.0.1")).await;
+    assert_eq!(
+        w.configs(2)[0]["manufacturer"],
+        json!({"id": 2, "name": "HP"})
+    );
+
     // Once the map says Bindery owns the model number, it is put back.
     let mut map = FieldMap::default();
     map.rules[1].owned = true;
@@ -145,15 +152,19 @@ async fn the_default_map_fills_inventory_and_a_persons_edit_stands_unless_binder
     ops.save_field_map(FIRST, &map).await.unwrap();
     w.resync(ACME).await;
     assert_eq!(w.configs(1)[0]["modelNumber"], "Latitude 7430");
-    // In line now: a re-sync writes nothing.
+    // In line now: a re-sync writes nothing, even by a fresh client (a new budget makes a new
+    // one, with empty caches, as a restart does).
+    ops.set_integration_budget(FIRST, Some(600)).await.unwrap();
     w.sb.sandbox.clear_requests();
     w.resync(ACME).await;
-    let writes: Vec<_> = w
-        .requests()
-        .into_iter()
-        .filter(|(m, _)| m != "GET")
-        .collect();
+    let requests = w.requests();
+    let writes: Vec<_> = requests.iter().filter(|(m, _)| m != "GET").collect();
     assert!(writes.is_empty(), "{writes:?}");
+    // Nor does it read the manufacturer list: each configuration already names its maker.
+    assert!(
+        !requests.iter().any(|(_, p)| p.contains("manufacturers")),
+        "{requests:?}"
+    );
     w.finish().await;
 }
 

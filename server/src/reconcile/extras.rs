@@ -58,6 +58,22 @@ pub enum ContactNeed {
     NewUser,
 }
 
+/// `t`'s own configuration in `company` (by its agent id), if it has one.
+fn own_config<'a>(
+    t: &DeviceTarget,
+    company: CompanyId,
+    configs: &'a [Observed],
+) -> Option<&'a Observed> {
+    configs.iter().find(|o| {
+        o.company_id == company
+            && o.fields.iter().any(|(f, v)| {
+                *f == FactField::DeviceIdentifier
+                    && v.as_deref()
+                        .is_some_and(|v| v.eq_ignore_ascii_case(&t.agent_id))
+            })
+    })
+}
+
 /// What `t`, to be bound in `company`, needs, given the company's configurations.
 pub fn contact_need(t: &DeviceTarget, company: CompanyId, configs: &[Observed]) -> ContactNeed {
     let Some(login) = t
@@ -185,7 +201,8 @@ impl ExtrasSource<'_> {
                     },
                 },
                 mapped: if here {
-                    self.mapped(client, t).await
+                    self.mapped(client, t, own_config(t, company, configs))
+                        .await
                 } else {
                     Vec::new()
                 },
@@ -197,8 +214,15 @@ impl ExtrasSource<'_> {
     }
 
     /// The field map's values for `t`: each rule whose facts it reports (a manufacturer only
-    /// when ConnectWise's list has one of that name), with what Bindery last wrote there.
-    async fn mapped(&self, client: &Client, t: &DeviceTarget) -> Vec<MappedValue> {
+    /// when ConnectWise's list has one of that name), with what Bindery last wrote there. A
+    /// manufacturer its configuration already names is taken from there: an unchanged fleet
+    /// reads no manufacturer list.
+    async fn mapped(
+        &self,
+        client: &Client,
+        t: &DeviceTarget,
+        held: Option<&Observed>,
+    ) -> Vec<MappedValue> {
         let mut out = Vec::new();
         for rule in &self.field_map.rules {
             let Some(mut value) = rule.render(&t.facts) else {
@@ -206,10 +230,18 @@ impl ExtrasSource<'_> {
             };
             let mut reference_id = None;
             if rule.target == MapTarget::Manufacturer {
-                let Some(cache) = self.manufacturers else {
-                    continue;
+                let named = held.and_then(|o| {
+                    o.extras.mapped.iter().find(|m| {
+                        m.key.target == MapTarget::Manufacturer
+                            && m.value.trim().eq_ignore_ascii_case(value.trim())
+                    })
+                });
+                let found = match (named, self.manufacturers) {
+                    (Some(m), _) => m.reference_id.map(|id| (id, m.value.clone())),
+                    (None, Some(cache)) => cache.find(client, &value).await,
+                    (None, None) => None,
                 };
-                let Some((id, name)) = cache.find(client, &value).await else {
+                let Some((id, name)) = found else {
                     continue;
                 };
                 (reference_id, value) = (Some(id), name);
