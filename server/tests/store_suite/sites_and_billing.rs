@@ -209,3 +209,40 @@ on_both!(
         );
     }
 );
+
+on_both!(
+    what_bindery_wrote_into_mapped_fields_outlives_binding_records,
+    |store: Store| async move {
+        use bindery_server::store::WrittenFields;
+        let p = store.create_policy("P").await.unwrap();
+        let d = store
+            .enroll_device(&new_device("agent-w", None, p.id, "{}", "h"))
+            .await
+            .unwrap()
+            .device()
+            .id;
+        let target = || async { store.device_target(d).await.unwrap().unwrap() };
+        assert_eq!(target().await.written, WrittenFields::default());
+        store.mark_write_started(d, now_ms()).await.unwrap();
+        let written = WrittenFields {
+            configuration_id: Some(ConfigurationId(7)),
+            fields: [("modelNumber".to_owned(), "Latitude 7420".to_owned())].into(),
+        };
+        store.remember_written(d, &written).await.unwrap();
+        assert_eq!(target().await.written, written);
+        // A new binding record (the write's outcome) keeps what was written.
+        let bound = Binding {
+            device_id: d,
+            state: BindingState::Bound,
+            integration_id: bindery_server::ids::IntegrationId::FIRST,
+            company_id: Some(CompanyId(2)),
+            configuration_id: Some(ConfigurationId(7)),
+            error: None,
+            updated_ms: now_ms(),
+            write_started_ms: None,
+            candidates: Vec::new(),
+        };
+        store.set_binding(&bound).await.unwrap();
+        assert_eq!(target().await.written, written);
+    }
+);
