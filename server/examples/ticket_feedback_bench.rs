@@ -132,9 +132,10 @@ async fn callbacks(closes: usize, rate: u64) {
     .await
     .unwrap();
     let (state, _) = testkit::serve_engine(&b.store, &b.key, &b.engine).await;
+    let owner = bindery_server::access::Actor::command_line();
     assert!(
         state
-            .ops()
+            .ops(&owner)
             .register_callbacks(bindery_server::ids::IntegrationId::FIRST)
             .await
             .registered

@@ -125,6 +125,9 @@ impl From<OpError> for ApiFailure {
             OpError::Unavailable(message) => {
                 ApiFailure::new(StatusCode::BAD_GATEWAY, "cw_error", message)
             }
+            OpError::Forbidden(message) => {
+                ApiFailure::new(StatusCode::FORBIDDEN, "forbidden", message)
+            }
         }
     }
 }

@@ -3,6 +3,7 @@
 //! and ticket engine (`reconcile`), the admin actions shared by the API, console and CLI (`ops`), monitors, alerts and help requests (`monitoring`), secrets
 //! at rest (`secrets`, `sealing`), and the all-in-one `demo`.
 
+pub mod access;
 pub mod api;
 pub mod app;
 pub mod client_addr;

@@ -4,6 +4,7 @@
 
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 
+use crate::access::{Actor, Via};
 use crate::failure::ApiFailure;
 use crate::secrets::{hash_secret, random_secret, verify_password};
 use crate::state::Shared;
@@ -13,11 +14,50 @@ pub const SESSION_COOKIE: &str = "bindery_session";
 /// A session ends after this long unused.
 const SESSION_IDLE_MS: i64 = 12 * 3600 * 1000;
 
-/// A signed-in admin.
+/// A signed-in admin: who acts (with the account's role), and the session's CSRF token (none for
+/// an API token, which is not a browser's).
 #[derive(Clone, Debug)]
 pub struct Session {
-    pub username: String,
+    pub actor: Actor,
     pub csrf: String,
+}
+
+/// The client's address as the audit trail records it: the TCP peer, or the client a trusted
+/// proxy names (`client_addr`).
+pub fn client_address(state: &Shared, parts: &axum::http::request::Parts) -> Option<String> {
+    let peer = parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()?
+        .0;
+    Some(
+        state
+            .agents
+            .trusted_proxies
+            .client(peer.ip(), &parts.headers)
+            .to_string(),
+    )
+}
+
+/// The live API token `token` is, as an actor; none when it is not one (or no longer live).
+pub async fn token_actor(
+    state: &Shared,
+    token: &str,
+    address: Option<String>,
+) -> Result<Option<Actor>, ApiFailure> {
+    if !token.starts_with(crate::ops::api_tokens::PREFIX) {
+        return Ok(None);
+    }
+    let holder = state
+        .store
+        .use_api_token(&hash_secret(token), now_ms())
+        .await?;
+    Ok(holder.map(|h| Actor {
+        account_id: Some(h.admin_id),
+        name: h.username,
+        role: h.role,
+        via: Via::Token(h.token_id),
+        address,
+    }))
 }
 
 /// The session token a request carries, and whether it came in a cookie.
@@ -40,7 +80,11 @@ pub fn session_token(headers: &HeaderMap) -> Option<(String, bool)> {
 }
 
 /// The live session behind `token`, slid forward when half used.
-pub async fn session_for(state: &Shared, token: &str) -> Result<Option<Session>, ApiFailure> {
+pub async fn session_for(
+    state: &Shared,
+    token: &str,
+    address: Option<String>,
+) -> Result<Option<Session>, ApiFailure> {
     let id_hash = hash_secret(token);
     let now = now_ms();
     let Some(session) = state.store.session(&id_hash, now).await? else {
@@ -59,7 +103,13 @@ pub async fn session_for(state: &Shared, token: &str) -> Result<Option<Session>,
             .await?;
     }
     Ok(Some(Session {
-        username: session.username,
+        actor: Actor {
+            account_id: Some(session.admin_id),
+            name: session.username,
+            role: session.role,
+            via: Via::Session,
+            address,
+        },
         csrf: session.csrf,
     }))
 }
@@ -110,7 +160,7 @@ pub async fn check_password(
     state: &Shared,
     username: &str,
     password: &str,
-) -> Result<Option<i64>, ApiFailure> {
+) -> Result<Option<crate::store::Admin>, ApiFailure> {
     // A hash of a random password, verified when the user does not exist.
     static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     let admin = state.store.admin_by_name(username).await?;
@@ -136,7 +186,7 @@ pub async fn check_password(
     let ok = tokio::task::spawn_blocking(move || verify_password(&password, &stored))
         .await
         .unwrap_or(false);
-    Ok(admin.filter(|_| ok).map(|a| a.id))
+    Ok(admin.filter(|_| ok))
 }
 
 /// Ends the session `token` names (signing out); nothing when there is none.

@@ -96,10 +96,12 @@ pub type Shared = Arc<AppState>;
 
 impl AppState {
     /// The admin actions, with this server's key and engine (so one ConnectWise client).
-    pub fn ops(&self) -> crate::ops::Ops<'_> {
+    /// The operations, acting as `actor` (who signed in: their role decides what they may do).
+    pub fn ops<'a>(&'a self, actor: &'a crate::access::Actor) -> crate::ops::Ops<'a> {
         crate::ops::Ops::new(&self.store, self.key.as_deref(), self.engine.as_deref())
             .allowing_plain_http(self.agents.connectwise_allow_http)
             .with_public_url(self.agents.public_url.as_deref())
+            .acting_as(actor)
     }
 
     pub fn new(store: Store, agents: AgentSettings) -> Shared {

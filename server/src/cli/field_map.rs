@@ -12,26 +12,30 @@ use super::integrations::integration_named;
 #[derive(Subcommand)]
 pub enum Command {
     /// Print an instance's configuration field map (JSON).
-    FieldMap {
+    #[command(name = "field-map")]
+    Show {
         #[arg(long)]
         integration: Option<String>,
     },
     /// Replace an instance's field map with the one in FILE (JSON: {"rules": [...]}); refused,
     /// with each problem and its rule, when a template names an unknown fact or a custom field
     /// is not a text field ConnectWise lists.
-    FieldMapSet {
+    #[command(name = "field-map-set")]
+    Set {
         #[arg(long)]
         integration: Option<String>,
         #[arg(long)]
         file: std::path::PathBuf,
     },
     /// The custom fields configurations carry in ConnectWise (id, caption, type).
-    FieldMapCustomFields {
+    #[command(name = "field-map-custom-fields")]
+    CustomFields {
         #[arg(long)]
         integration: Option<String>,
     },
     /// What a device's configuration would get from each rule (nothing is written).
-    FieldMapPreview {
+    #[command(name = "field-map-preview")]
+    Preview {
         #[arg(long)]
         device: DeviceId,
     },
@@ -42,11 +46,11 @@ pub async fn run(cx: &Context<'_>, command: Command) -> Result<(), String> {
     let ops = Ops::new(cx.store, Some(&key), None);
     let e = |e: bindery_server::ops::OpError| e.to_string();
     match command {
-        Command::FieldMap { integration } => {
+        Command::Show { integration } => {
             let id = integration_named(cx.store, integration.as_deref()).await?;
             println!("{}", pretty(&ops.field_map(id).await.map_err(e)?));
         }
-        Command::FieldMapSet { integration, file } => {
+        Command::Set { integration, file } => {
             let id = integration_named(cx.store, integration.as_deref()).await?;
             let text = std::fs::read_to_string(&file)
                 .map_err(|err| format!("cannot read {}: {err}", file.display()))?;
@@ -58,7 +62,7 @@ pub async fn run(cx: &Context<'_>, command: Command) -> Result<(), String> {
                 map.rules.len()
             );
         }
-        Command::FieldMapCustomFields { integration } => {
+        Command::CustomFields { integration } => {
             let id = integration_named(cx.store, integration.as_deref()).await?;
             for f in ops.configuration_custom_fields(id).await.map_err(e)? {
                 let fill = if f.fillable {
@@ -69,7 +73,7 @@ pub async fn run(cx: &Context<'_>, command: Command) -> Result<(), String> {
                 println!("{:>6}  {}  [{}]{fill}", f.id, f.caption, f.kind);
             }
         }
-        Command::FieldMapPreview { device } => {
+        Command::Preview { device } => {
             for p in ops.field_map_preview(device).await.map_err(e)? {
                 let value = p.value.as_deref().unwrap_or("-");
                 let owned = if p.owned { "owned" } else { "until edited" };

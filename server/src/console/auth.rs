@@ -30,6 +30,8 @@ pub fn router() -> Router<Shared> {
 pub struct Viewer {
     pub username: String,
     pub csrf: String,
+    /// Who acts, with the account's role: every change goes through the operations as them.
+    pub actor: crate::access::Actor,
 }
 
 impl Viewer {
@@ -68,10 +70,12 @@ impl FromRequestParts<Shared> for Viewer {
         let Some((token, true)) = session_token(&parts.headers) else {
             return Err(Redirect::to(&format!("/console/login?{back}")).into_response());
         };
-        match session_for(state, &token).await {
+        let address = crate::sessions::client_address(state, parts);
+        match session_for(state, &token, address).await {
             Ok(Some(auth)) => Ok(Viewer {
-                username: auth.username,
+                username: auth.actor.name.clone(),
                 csrf: auth.csrf,
+                actor: auth.actor,
             }),
             Ok(None) => {
                 Err(Redirect::to(&format!("/console/login?expired=1&{back}")).into_response())
@@ -159,12 +163,12 @@ async fn login(
             StatusCode::TOO_MANY_REQUESTS,
         );
     }
-    let Some(admin_id) = check_password(&state, form.username.trim(), &form.password).await? else {
+    let Some(admin) = check_password(&state, form.username.trim(), &form.password).await? else {
         sign_in_failed(&state, client, &form.username);
         tracing::info!(username = %loggable(&form.username), "console sign-in refused");
         return again("Wrong username or password.", StatusCode::UNAUTHORIZED);
     };
-    let (token, _) = start_session(&state, admin_id).await?;
+    let (token, _) = start_session(&state, admin.id).await?;
     tracing::info!(username = %loggable(form.username.trim()), "admin signed in to the console");
     let cookie = session_cookie(&token, secure_cookies(&state, &headers));
     Ok((

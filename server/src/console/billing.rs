@@ -59,7 +59,7 @@ async fn policy_page(
     let chosen = billing.as_ref().map(|b| b.agreement_id);
     let agreements = match (policy.cw_integration_id, policy.cw_company_id) {
         (Some(integration), Some(company)) => state
-            .ops()
+            .ops(&viewer.actor)
             .company_agreements(integration, company)
             .await?
             .into_iter()
@@ -152,7 +152,7 @@ async fn save(
         bill_customer: &f.bill_customer,
         cover_configurations: f.cover_configurations.is_some(),
     };
-    state.ops().set_billing(id, &request).await?;
+    state.ops(&viewer.actor).set_billing(id, &request).await?;
     Ok(see_other("/console/billing", "billing_saved"))
 }
 
@@ -163,7 +163,7 @@ async fn clear(
     Form(f): Form<super::CsrfForm>,
 ) -> Page {
     viewer.check(&f.csrf)?;
-    state.ops().clear_billing(id).await?;
+    state.ops(&viewer.actor).clear_billing(id).await?;
     Ok(see_other(
         &format!("/console/policies/{id}/billing"),
         "saved",
@@ -199,7 +199,7 @@ async fn lines_page(
 ) -> Page {
     let show = |v: Option<i64>| v.map_or("none yet".into(), |v| v.to_string());
     let lines = state
-        .ops()
+        .ops(&viewer.actor)
         .billing_lines()
         .await?
         .into_iter()
@@ -218,7 +218,7 @@ async fn lines_page(
             }
         })
         .collect();
-    let rules = state.ops().billing_rules().await?;
+    let rules = state.ops(&viewer.actor).billing_rules().await?;
     let page = LinesPage {
         frame: Frame::new(&viewer, "billing", "Billing by device count")
             .with_notice(q.notice.as_deref()),
@@ -243,7 +243,7 @@ struct AnswerForm {
 
 async fn approve(State(state): State<Shared>, viewer: Viewer, Form(f): Form<AnswerForm>) -> Page {
     viewer.check(&f.csrf)?;
-    let ops = state.ops();
+    let ops = state.ops(&viewer.actor);
     let integration = ops.integration_or_default(f.integration).await?;
     ops.approve_billing((integration, f.agreement_id), f.product_id)
         .await?;
@@ -255,7 +255,7 @@ async fn choose(State(state): State<Shared>, viewer: Viewer, Form(f): Form<Answe
     let addition = f.addition_id.ok_or_else(|| {
         super::ConsoleError::new(StatusCode::BAD_REQUEST, "give the addition's id")
     })?;
-    let ops = state.ops();
+    let ops = state.ops(&viewer.actor);
     let integration = ops.integration_or_default(f.integration).await?;
     ops.choose_addition((integration, f.agreement_id), f.product_id, addition)
         .await?;
@@ -281,6 +281,6 @@ async fn save_rules(State(state): State<Shared>, viewer: Viewer, Form(f): Form<R
         },
         max_drop_percent: f.max_drop_percent,
     };
-    state.ops().set_billing_rules(&rules).await?;
+    state.ops(&viewer.actor).set_billing_rules(&rules).await?;
     Ok(see_other("/console/billing", "saved"))
 }

@@ -179,6 +179,6 @@ async fn move_device(
             ConsoleError::new(StatusCode::BAD_REQUEST, "choose a policy from the list")
         })?),
     };
-    state.ops().move_device(id, policy).await?;
+    state.ops(&viewer.actor).move_device(id, policy).await?;
     Ok(see_other("/console/devices", "moved"))
 }

@@ -81,9 +81,13 @@ async fn show(
 ) -> Result<FieldMapPage, super::ConsoleError> {
     let rules = match rules {
         Some(r) => r,
-        None => state.ops().field_map(id).await?.rules,
+        None => state.ops(&viewer.actor).field_map(id).await?.rules,
     };
-    let (custom_fields, custom_error) = match state.ops().configuration_custom_fields(id).await {
+    let (custom_fields, custom_error) = match state
+        .ops(&viewer.actor)
+        .configuration_custom_fields(id)
+        .await
+    {
         Ok(list) => (list, None),
         Err(e) => (Vec::new(), Some(e.to_string())),
     };
@@ -107,7 +111,10 @@ struct Which {
 }
 
 async fn page(State(state): State<Shared>, viewer: Viewer, Query(q): Query<Which>) -> Page {
-    let id = state.ops().integration_or_default(q.integration).await?;
+    let id = state
+        .ops(&viewer.actor)
+        .integration_or_default(q.integration)
+        .await?;
     let mut page = show(&state, &viewer, id, None).await?;
     page.frame = page.frame.with_notice(q.notice.as_deref());
     render(&page, StatusCode::OK)
@@ -171,7 +178,7 @@ async fn save(
     let map = FieldMap {
         rules: rules.clone(),
     };
-    match state.ops().save_field_map(id, &map).await {
+    match state.ops(&viewer.actor).save_field_map(id, &map).await {
         Ok(()) => Ok(see_other(
             &format!("/console/fields?integration={id}"),
             "saved",
@@ -194,7 +201,11 @@ struct PreviewForm {
 async fn preview(State(state): State<Shared>, viewer: Viewer, Form(f): Form<PreviewForm>) -> Page {
     let mut page = show(&state, &viewer, f.integration, None).await?;
     page.preview_device = f.device_id.to_string();
-    match state.ops().field_map_preview(f.device_id).await {
+    match state
+        .ops(&viewer.actor)
+        .field_map_preview(f.device_id)
+        .await
+    {
         Ok(p) => page.preview = Some(p),
         Err(e) => page.frame.error = Some(format!("No preview: {e}")),
     }

@@ -41,7 +41,10 @@ async fn configuration(
         (None, Some(_)) => PersonChoice::CreateNew,
         (None, None) => PersonChoice::Auto,
     };
-    state.ops().choose_configuration(id, choice).await?;
+    state
+        .ops(&viewer.actor)
+        .choose_configuration(id, choice)
+        .await?;
     Ok(see_other(
         &format!("/console/policies/{}", f.back),
         "decided",
@@ -63,7 +66,10 @@ async fn reinstall(
     Form(f): Form<ReinstallForm>,
 ) -> Page {
     viewer.check(&f.csrf)?;
-    state.ops().answer_reinstall(id, f.answer).await?;
+    state
+        .ops(&viewer.actor)
+        .answer_reinstall(id, f.answer)
+        .await?;
     Ok(see_other(
         &format!("/console/policies/{}", f.back),
         "decided",

@@ -42,7 +42,7 @@ pub(super) struct Which {
 
 impl Which {
     async fn id(&self, state: &Shared) -> Result<IntegrationId, ConsoleError> {
-        Ok(state.ops().integration_or_default(self.integration).await?)
+        Ok(crate::ops::integration_or_default(&state.store, self.integration).await?)
     }
 }
 
@@ -189,9 +189,13 @@ impl IntegrationPage {
 }
 
 /// What ConnectWise offers, when credentials are saved; the failure when it cannot be reached.
-async fn fetch_catalog(state: &Shared, id: IntegrationId) -> Option<Result<Catalog, String>> {
+async fn fetch_catalog(
+    state: &Shared,
+    viewer: &Viewer,
+    id: IntegrationId,
+) -> Option<Result<Catalog, String>> {
     state.key.as_ref()?;
-    match state.ops().test_connection(id).await {
+    match state.ops(&viewer.actor).test_connection(id).await {
         Ok(c) => Some(Ok(c)),
         Err(OpError::Integration(IntegrationError::NotConfigured)) => None,
         Err(e) => Some(Err(crate::failure::ApiFailure::from(e).body.message)),
@@ -200,7 +204,7 @@ async fn fetch_catalog(state: &Shared, id: IntegrationId) -> Option<Result<Catal
 
 async fn page(State(state): State<Shared>, viewer: Viewer, Query(q): Query<Which>) -> Page {
     let id = q.id(&state).await?;
-    let (catalog, error) = match fetch_catalog(&state, id).await {
+    let (catalog, error) = match fetch_catalog(&state, &viewer, id).await {
         Some(Ok(c)) => (Some(c), None),
         Some(Err(e)) => (
             None,
@@ -248,7 +252,7 @@ async fn connect(
     };
     let private_key = (!f.private_key.is_empty()).then_some(f.private_key.as_str());
     if let Err(e) = state
-        .ops()
+        .ops(&viewer.actor)
         .save_credentials(id, &credentials, private_key)
         .await
     {
@@ -261,7 +265,7 @@ async fn connect(
         page.frame.error = Some(format!("Not saved: {e}"));
         return render(&page, StatusCode::BAD_REQUEST);
     }
-    match fetch_catalog(&state, id).await {
+    match fetch_catalog(&state, &viewer, id).await {
         Some(Ok(_)) => Ok(page_of(id, "connected")),
         Some(Err(e)) => {
             let mut page = IntegrationPage::build(&state, &viewer, id, (None, None)).await?;
@@ -287,7 +291,7 @@ async fn save_choices(
         .answers()
         .map_err(|why| ConsoleError::new(StatusCode::BAD_REQUEST, format!("Not saved: {why}")))?;
     let choices = f.choices(&rules, answers);
-    let catalog = match fetch_catalog(&state, id).await {
+    let catalog = match fetch_catalog(&state, &viewer, id).await {
         Some(Ok(c)) => c,
         Some(Err(e)) => {
             return Err(ConsoleError::new(
@@ -303,7 +307,7 @@ async fn save_choices(
         }
     };
     match state
-        .ops()
+        .ops(&viewer.actor)
         .save_choices_against(id, &catalog, &choices)
         .await
     {

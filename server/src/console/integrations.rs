@@ -34,7 +34,7 @@ struct CsrfForm {
 
 async fn add(State(state): State<Shared>, viewer: Viewer, Form(f): Form<NameForm>) -> Page {
     viewer.check(&f.csrf)?;
-    let added = state.ops().add_integration(&f.name).await?;
+    let added = state.ops(&viewer.actor).add_integration(&f.name).await?;
     Ok(see_other(
         &format!("/console/integration?integration={}", added.id),
         "added",
@@ -48,7 +48,10 @@ async fn rename(
     Form(f): Form<NameForm>,
 ) -> Page {
     viewer.check(&f.csrf)?;
-    state.ops().rename_integration(id, &f.name).await?;
+    state
+        .ops(&viewer.actor)
+        .rename_integration(id, &f.name)
+        .await?;
     Ok(see_other(
         &format!("/console/integration?integration={id}"),
         "saved",
@@ -70,7 +73,7 @@ async fn budget(
 ) -> Page {
     viewer.check(&f.csrf)?;
     state
-        .ops()
+        .ops(&viewer.actor)
         .set_integration_budget(id, Some(f.requests_per_minute))
         .await?;
     Ok(see_other(
@@ -86,6 +89,6 @@ async fn remove(
     Form(f): Form<CsrfForm>,
 ) -> Page {
     viewer.check(&f.csrf)?;
-    state.ops().remove_integration(id).await?;
+    state.ops(&viewer.actor).remove_integration(id).await?;
     Ok(see_other("/console/integration", "removed"))
 }

@@ -129,7 +129,7 @@ async fn preview(
     Path(id): Path<PolicyId>,
     Query(q): Query<CompanyQuery>,
 ) -> Page {
-    let ops = state.ops();
+    let ops = state.ops(&viewer.actor);
     let integration = ops.integration_or_default(q.integration).await?;
     let company = (integration, q.company_id);
     let p = ops.preview_link(id, company).await?;
@@ -144,7 +144,7 @@ async fn preview(
         })
         .map(|s| s.id);
     let sites = state
-        .ops()
+        .ops(&viewer.actor)
         .company_sites(company)
         .await?
         .into_iter()
@@ -187,7 +187,7 @@ async fn link(
             super::ConsoleError::new(StatusCode::BAD_REQUEST, "choose a site from the list")
         })?),
     };
-    let ops = state.ops();
+    let ops = state.ops(&viewer.actor);
     let integration = ops.integration_or_default(f.integration).await?;
     ops.link_at_site(id, (integration, f.company_id), site)
         .await?;
@@ -209,7 +209,7 @@ struct SuggestionsPage {
 
 /// Every unlinked policy with the company whose name matches it best.
 async fn suggestions(State(state): State<Shared>, viewer: Viewer) -> Page {
-    let ops = state.ops();
+    let ops = state.ops(&viewer.actor);
     let rows = ops
         .company_suggestions(ops.integration_or_default(None).await?)
         .await?
@@ -250,7 +250,7 @@ async fn preview_many(
     Query(fields): Query<HashMap<String, String>>,
 ) -> Page {
     // "Preview all": every suggestion there is.
-    let ops = state.ops();
+    let ops = state.ops(&viewer.actor);
     let integration = ops.integration_or_default(None).await?;
     let chosen = if fields.contains_key("all") {
         ops.company_suggestions(integration)
@@ -292,7 +292,7 @@ async fn link_many(
     Form(fields): Form<HashMap<String, String>>,
 ) -> Page {
     viewer.check(fields.get("csrf").map(String::as_str).unwrap_or_default())?;
-    let ops = state.ops();
+    let ops = state.ops(&viewer.actor);
     let integration = ops.integration_or_default(None).await?;
     for (policy, company) in picks(&fields) {
         ops.link(policy, (integration, company)).await?;

@@ -157,7 +157,7 @@ async fn close_alert(
 ) -> Page {
     viewer.check(&f.csrf)?;
     state
-        .ops()
+        .ops(&viewer.actor)
         .close_alert(id, &viewer.username)
         .await?
         .ok_or_else(|| ConsoleError::new(StatusCode::NOT_FOUND, "no such alert"))?;
@@ -246,7 +246,7 @@ async fn close_help(
 ) -> Page {
     viewer.check(&f.csrf)?;
     state
-        .ops()
+        .ops(&viewer.actor)
         .close_help(id, &viewer.username)
         .await?
         .ok_or_else(|| ConsoleError::new(StatusCode::NOT_FOUND, "no such help request"))?;

@@ -151,7 +151,10 @@ async fn save(
     viewer.check(&f.csrf)?;
     match Maintenance::parse_lines(&f.time_zone, &f.windows) {
         Ok(windows) => {
-            state.ops().set_maintenance(id, &windows).await?;
+            state
+                .ops(&viewer.actor)
+                .set_maintenance(id, &windows)
+                .await?;
             Ok(see_other(
                 &format!("/console/policies/{id}/maintenance"),
                 "saved",

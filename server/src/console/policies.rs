@@ -92,7 +92,7 @@ struct NameForm {
 
 async fn create(State(state): State<Shared>, viewer: Viewer, Form(f): Form<NameForm>) -> Page {
     viewer.check(&f.csrf)?;
-    let p = state.ops().create_policy(&f.name).await?;
+    let p = state.ops(&viewer.actor).create_policy(&f.name).await?;
     Ok(see_other(&format!("/console/policies/{}", p.id), "created"))
 }
 
@@ -166,13 +166,13 @@ async fn one(
     let q: String = query.q.trim().chars().take(100).collect();
     let searched = !q.is_empty() && p.cw_company_id.is_none();
     let integration = state
-        .ops()
+        .ops(&viewer.actor)
         .integration_or_default(query.integration.or(p.cw_integration_id))
         .await
         .unwrap_or(crate::ids::IntegrationId::FIRST);
     let instances = state.store.integrations().await?;
     let (companies, search_error) = if searched {
-        search_companies(&state, integration, &q).await
+        search_companies(&state, &viewer, integration, &q).await
     } else {
         (Vec::new(), None)
     };
@@ -228,10 +228,11 @@ async fn one(
 /// Companies whose name matches `q`, or why ConnectWise could not be searched.
 async fn search_companies(
     state: &Shared,
+    viewer: &Viewer,
     integration: crate::ids::IntegrationId,
     q: &str,
 ) -> (Vec<CompanyRow>, Option<String>) {
-    let found = match state.ops().client(integration).await {
+    let found = match state.ops(&viewer.actor).client(integration).await {
         Ok(client) => client
             .search_companies(q, 25)
             .await
@@ -286,7 +287,7 @@ async fn unlink(
     Form(f): Form<CsrfForm>,
 ) -> Page {
     viewer.check(&f.csrf)?;
-    state.ops().unlink(id).await?;
+    state.ops(&viewer.actor).unlink(id).await?;
     Ok(see_other(&format!("/console/policies/{id}"), "unlinked"))
 }
 
@@ -297,7 +298,7 @@ async fn retry(
     Form(f): Form<CsrfForm>,
 ) -> Page {
     viewer.check(&f.csrf)?;
-    state.ops().retry_pending(id).await?;
+    state.ops(&viewer.actor).retry_pending(id).await?;
     Ok(see_other(&format!("/console/policies/{id}"), "retry"))
 }
 
@@ -308,7 +309,7 @@ async fn rename(
     Form(f): Form<NameForm>,
 ) -> Page {
     viewer.check(&f.csrf)?;
-    state.ops().rename_policy(id, &f.name).await?;
+    state.ops(&viewer.actor).rename_policy(id, &f.name).await?;
     Ok(see_other(&format!("/console/policies/{id}"), "renamed"))
 }
 
@@ -319,7 +320,7 @@ async fn delete(
     Form(f): Form<CsrfForm>,
 ) -> Page {
     viewer.check(&f.csrf)?;
-    state.ops().delete_policy(id).await?;
+    state.ops(&viewer.actor).delete_policy(id).await?;
     Ok(see_other("/console/policies", "deleted"))
 }
 

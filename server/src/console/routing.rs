@@ -142,7 +142,7 @@ async fn show(
     id: IntegrationId,
     document: Option<String>,
 ) -> Result<RoutingPage, super::ConsoleError> {
-    let rules = state.ops().routing(id).await?;
+    let rules = state.ops(&viewer.actor).routing(id).await?;
     let document =
         document.unwrap_or_else(|| serde_json::to_string_pretty(&rules).unwrap_or_default());
     Ok(RoutingPage {
@@ -163,7 +163,10 @@ async fn show(
 }
 
 async fn page(State(state): State<Shared>, viewer: Viewer, Query(q): Query<Which>) -> Page {
-    let id = state.ops().integration_or_default(q.integration).await?;
+    let id = state
+        .ops(&viewer.actor)
+        .integration_or_default(q.integration)
+        .await?;
     let mut page = show(&state, &viewer, id, None).await?;
     page.frame = page.frame.with_notice(q.notice.as_deref());
     render(&page, StatusCode::OK)
@@ -181,7 +184,11 @@ async fn save(State(state): State<Shared>, viewer: Viewer, Form(f): Form<RulesFo
     viewer.check(&f.csrf)?;
     let refused = match serde_json::from_str::<Routing>(&f.document) {
         Err(e) => format!("Not saved: this is not a rule document: {e}"),
-        Ok(rules) => match state.ops().save_routing(f.integration, &rules).await {
+        Ok(rules) => match state
+            .ops(&viewer.actor)
+            .save_routing(f.integration, &rules)
+            .await
+        {
             Ok(()) => {
                 let to = format!("/console/routing?integration={}", f.integration);
                 return Ok(see_other(&to, "saved"));
@@ -213,7 +220,7 @@ async fn dry_run(State(state): State<Shared>, viewer: Viewer, Form(f): Form<DryR
     let mut page = show(&state, &viewer, f.integration, None).await?;
     page.dry_device = f.device_id.to_string();
     page.dry_monitor = monitor.to_owned();
-    match state.ops().routing_dry_run(&req).await {
+    match state.ops(&viewer.actor).routing_dry_run(&req).await {
         Ok(d) => {
             page.dry_sets = d.decision.route.as_ref().map(sets).unwrap_or_default();
             page.dry = Some(d);

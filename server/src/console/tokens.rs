@@ -106,7 +106,7 @@ async fn create_token(
     let expires = optional_number(&f.expires_days, "Expires after (days)")?;
     let uses = optional_number(&f.max_uses, "Machines")?;
     let (_, token) = state
-        .ops()
+        .ops(&viewer.actor)
         .create_token(p.id, &f.label, expires, uses)
         .await?;
     // Built from the configured public URL only: a request's Host header is the client's to say.
@@ -134,6 +134,6 @@ async fn revoke_token(
     Form(f): Form<CsrfForm>,
 ) -> Page {
     viewer.check(&f.csrf)?;
-    state.ops().revoke_token(id).await?;
+    state.ops(&viewer.actor).revoke_token(id).await?;
     Ok(see_other("/console/policies", "revoked"))
 }

@@ -304,7 +304,11 @@ async fn fresh_admin_password(store: &Store) -> Result<String, String> {
             .await
             .map_err(e)?;
     } else {
-        store.create_admin(DEMO_ADMIN, &hash).await.map_err(e)?;
+        let owner = crate::access::Role::Owner;
+        store
+            .create_admin(DEMO_ADMIN, &hash, owner)
+            .await
+            .map_err(e)?;
     }
     Ok(password)
 }

@@ -7,6 +7,7 @@ use connectwise_client::Error as CwError;
 use connectwise_client::model::Agreement;
 
 use super::{OpError, Ops};
+use crate::access::Act;
 use crate::ids::{CompanyId, IntegrationId, PolicyId};
 use crate::reconcile::billing::{self, BillingRules};
 use crate::reconcile::jobs::{BillAgreement, JobKind};
@@ -59,6 +60,26 @@ impl Ops<'_> {
     /// Bills the policy's devices to an agreement of its linked company, checked with
     /// ConnectWise; the first quantity then waits for a person's confirmation.
     pub async fn set_billing(
+        &self,
+        policy_id: PolicyId,
+        req: &BillingRequest<'_>,
+    ) -> Result<PolicyBilling, OpError> {
+        self.allow(Act::SetBilling)?;
+        let billing = self.bill_policy(policy_id, req).await?;
+        let detail = format!(
+            "integration {}, agreement {}",
+            billing.integration_id, billing.agreement_id
+        );
+        self.audited(
+            Act::SetBilling,
+            format!("policy {policy_id}"),
+            Some(&detail),
+        )
+        .await;
+        Ok(billing)
+    }
+
+    async fn bill_policy(
         &self,
         policy_id: PolicyId,
         req: &BillingRequest<'_>,
@@ -147,6 +168,15 @@ impl Ops<'_> {
     /// Stops billing the policy. The agreement's quantities are counted again, and a drop
     /// waits for a person as any other.
     pub async fn clear_billing(&self, policy_id: PolicyId) -> Result<(), OpError> {
+        self.allow(Act::ClearBilling)?;
+        self.stop_billing(policy_id).await?;
+        self.audited(Act::ClearBilling, format!("policy {policy_id}"), None)
+            .await;
+        Ok(())
+    }
+
+    /// `clear_billing`, as part of another act (a link elsewhere, a deletion).
+    pub(super) async fn stop_billing(&self, policy_id: PolicyId) -> Result<(), OpError> {
         self.store.policy(policy_id).await?;
         let was = self.store.clear_policy_billing(policy_id).await?;
         self.bill_again([was]).await
@@ -160,13 +190,17 @@ impl Ops<'_> {
 
     /// Sets the rules; every billed agreement is counted again under them.
     pub async fn set_billing_rules(&self, rules: &BillingRules) -> Result<(), OpError> {
+        self.allow(Act::SetBillingRules)?;
         if let Some(why) = rules.problem() {
             return Err(invalid("maxDropPercent", why));
         }
         let json = serde_json::to_string(rules).unwrap_or_default();
         self.store.put_setting(billing::RULES, &json).await?;
         let agreements = self.store.billed_agreements().await?;
-        self.bill_again(agreements.into_iter().map(Some)).await
+        self.bill_again(agreements.into_iter().map(Some)).await?;
+        self.audited(Act::SetBillingRules, "the server", Some(&json))
+            .await;
+        Ok(())
     }
 
     /// Every addition Bindery keeps, with the devices that count for it now.
@@ -196,6 +230,7 @@ impl Ops<'_> {
         (integration, agreement_id): (IntegrationId, i64),
         product_id: i64,
     ) -> Result<BilledAddition, OpError> {
+        self.allow(Act::ApproveBilling)?;
         let mut rec = self.held((integration, agreement_id), product_id).await?;
         let Some(quantity) = rec.held_quantity else {
             let why = rec
@@ -207,6 +242,12 @@ impl Ops<'_> {
         rec.approved_quantity = Some(quantity);
         self.store.record_billed_addition(&rec).await?;
         self.bill_again([Some((integration, agreement_id))]).await?;
+        self.audited(
+            Act::ApproveBilling,
+            format!("agreement {agreement_id} of integration {integration}, product {product_id}"),
+            Some(&format!("quantity {quantity}")),
+        )
+        .await;
         Ok(rec)
     }
 
@@ -217,6 +258,7 @@ impl Ops<'_> {
         product_id: i64,
         addition_id: i64,
     ) -> Result<BilledAddition, OpError> {
+        self.allow(Act::ChooseAddition)?;
         let mut rec = self.held((integration, agreement_id), product_id).await?;
         let additions = self
             .client(integration)
@@ -242,6 +284,12 @@ impl Ops<'_> {
         rec.held_reason = None;
         self.store.record_billed_addition(&rec).await?;
         self.bill_again([Some((integration, agreement_id))]).await?;
+        self.audited(
+            Act::ChooseAddition,
+            format!("agreement {agreement_id} of integration {integration}, product {product_id}"),
+            Some(&format!("addition {addition_id}")),
+        )
+        .await;
         Ok(rec)
     }
 

@@ -2,6 +2,7 @@
 //! deactivated) accordingly. Possible reinstalls are in `identity`.
 
 use super::{OpError, Ops};
+use crate::access::Act;
 use crate::ids::{DeviceId, PolicyId};
 use crate::reconcile::queue;
 use crate::store::Device;
@@ -13,15 +14,28 @@ impl Ops<'_> {
         device_id: DeviceId,
         policy_id: Option<PolicyId>,
     ) -> Result<Device, OpError> {
+        self.allow(Act::MoveDevice)?;
+        let before = self.store.device(device_id).await?.policy_id;
         let d = self.store.move_device(device_id, policy_id).await?;
         self.device_changed(device_id).await?;
+        let policy = |p: Option<PolicyId>| p.map_or("no policy".into(), |p| format!("policy {p}"));
+        let detail = format!("{} -> {}", policy(before), policy(policy_id));
+        self.audited(
+            Act::MoveDevice,
+            format!("device {device_id}"),
+            Some(&detail),
+        )
+        .await;
         Ok(d)
     }
 
     /// Retires a device: it can no longer report, and its configuration is deactivated.
     pub async fn retire_device(&self, device_id: DeviceId) -> Result<Device, OpError> {
+        self.allow(Act::RetireDevice)?;
         let d = self.store.retire_device(device_id).await?;
         self.device_changed(device_id).await?;
+        self.audited(Act::RetireDevice, format!("device {device_id}"), None)
+            .await;
         Ok(d)
     }
 

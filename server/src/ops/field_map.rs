@@ -5,6 +5,7 @@
 use serde::Serialize;
 
 use super::{OpError, Ops};
+use crate::access::Act;
 use crate::ids::{DeviceId, IntegrationId};
 use crate::integration::{self, FieldMap, MapTarget};
 use crate::reconcile::manufacturers::ManufacturerCache;
@@ -75,6 +76,7 @@ impl Ops<'_> {
     /// the instance binds in is then synced, so configurations follow now (the client's budget
     /// paces the reads).
     pub async fn save_field_map(&self, id: IntegrationId, map: &FieldMap) -> Result<(), OpError> {
+        self.allow(Act::SetFieldMap)?;
         self.store.integration(id).await?;
         let mut problems = map.problems();
         if problems.is_empty() && map.has_custom_fields() {
@@ -105,6 +107,13 @@ impl Ops<'_> {
             return Err(OpError::invalid("rules", problems.join("; ")));
         }
         integration::save_field_map(self.store, id, map).await?;
+        let detail = serde_json::to_string(map).ok();
+        self.audited(
+            Act::SetFieldMap,
+            format!("integration {id}"),
+            detail.as_deref(),
+        )
+        .await;
         for (integration, company) in self.store.companies_to_sync().await? {
             if integration == id {
                 crate::reconcile::queue::sync_company(self.store, id, company).await?;

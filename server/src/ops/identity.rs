@@ -6,6 +6,7 @@
 use serde::Deserialize;
 
 use super::{OpError, Ops};
+use crate::access::Act;
 use crate::ids::DeviceId;
 use crate::reconcile::{plan::PersonChoice, queue};
 use crate::store::{Device, Result as StoreResult, Store};
@@ -64,6 +65,7 @@ pub async fn resolve_reinstall(
 impl Ops<'_> {
     /// Turns auto-approval on after `days` of silence (1–3,650), or off (`None`).
     pub async fn set_auto_approve_days(&self, days: Option<u32>) -> Result<(), OpError> {
+        self.allow(Act::AutoApprove)?;
         let value = match days {
             Some(d) if (1..=3650).contains(&d) => d.to_string(),
             Some(_) => {
@@ -75,6 +77,12 @@ impl Ops<'_> {
             None => "off".to_owned(),
         };
         self.store.put_setting(AUTO_APPROVE_DAYS, &value).await?;
+        self.audited(
+            Act::AutoApprove,
+            "the server",
+            Some(&format!("days of silence: {value}")),
+        )
+        .await;
         Ok(())
     }
 
@@ -84,8 +92,16 @@ impl Ops<'_> {
         device_id: DeviceId,
         answer: ReinstallAnswer,
     ) -> Result<Device, OpError> {
+        self.allow(Act::AnswerReinstall)?;
         let d = resolve_reinstall(self.store, device_id, answer).await?;
         self.wake();
+        let detail = format!("{answer:?}");
+        self.audited(
+            Act::AnswerReinstall,
+            format!("device {device_id}"),
+            Some(&detail),
+        )
+        .await;
         Ok(d)
     }
 
@@ -97,6 +113,7 @@ impl Ops<'_> {
         device_id: DeviceId,
         choice: PersonChoice,
     ) -> Result<Device, OpError> {
+        self.allow(Act::ChooseConfiguration)?;
         if let PersonChoice::Adopt(id) = choice
             && id.0 <= 0
         {
@@ -111,6 +128,13 @@ impl Ops<'_> {
         }
         self.store.set_bind_choice(device_id, choice).await?;
         self.device_changed(device_id).await?;
+        let detail = format!("{choice:?}");
+        self.audited(
+            Act::ChooseConfiguration,
+            format!("device {device_id}"),
+            Some(&detail),
+        )
+        .await;
         Ok(device)
     }
 }

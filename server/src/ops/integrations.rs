@@ -3,6 +3,7 @@
 //! configuration there is still active), and takes its settings and secrets with it.
 
 use super::{OpError, Ops};
+use crate::access::Act;
 use crate::ids::IntegrationId;
 use crate::integration;
 use crate::store::{Integration, StoreError};
@@ -18,7 +19,15 @@ impl Ops<'_> {
 
     /// A new integration, to be set up (site, keys, choices) like the first.
     pub async fn add_integration(&self, name: &str) -> Result<Integration, OpError> {
-        Ok(self.store.create_integration(name).await?)
+        self.allow(Act::AddIntegration)?;
+        let made = self.store.create_integration(name).await?;
+        self.audited(
+            Act::AddIntegration,
+            format!("integration {}", made.id),
+            Some(&made.name),
+        )
+        .await;
+        Ok(made)
     }
 
     pub async fn rename_integration(
@@ -26,7 +35,15 @@ impl Ops<'_> {
         id: IntegrationId,
         name: &str,
     ) -> Result<Integration, OpError> {
-        Ok(self.store.rename_integration(id, name).await?)
+        self.allow(Act::RenameIntegration)?;
+        let renamed = self.store.rename_integration(id, name).await?;
+        self.audited(
+            Act::RenameIntegration,
+            format!("integration {id}"),
+            Some(&renamed.name),
+        )
+        .await;
+        Ok(renamed)
     }
 
     /// Sets the instance's own ConnectWise request budget a minute (`None` or 0: the
@@ -36,6 +53,7 @@ impl Ops<'_> {
         id: IntegrationId,
         requests_per_minute: Option<u32>,
     ) -> Result<Integration, OpError> {
+        self.allow(Act::SetIntegrationBudget)?;
         let budget = requests_per_minute.filter(|n| *n > 0);
         if budget.is_some_and(|n| n > MAX_BUDGET) {
             return Err(OpError::invalid(
@@ -43,15 +61,24 @@ impl Ops<'_> {
                 format!("at most {MAX_BUDGET} requests a minute (0: the server's budget)"),
             ));
         }
-        Ok(self
+        let set = self
             .store
             .set_integration_budget(id, budget.map(i64::from))
-            .await?)
+            .await?;
+        let detail = budget.map_or("the server's".into(), |n| format!("{n} a minute"));
+        self.audited(
+            Act::SetIntegrationBudget,
+            format!("integration {id}"),
+            Some(&detail),
+        )
+        .await;
+        Ok(set)
     }
 
     /// Removes the integration with its settings; its callback in ConnectWise is removed first
     /// where it can be (a failure to reach ConnectWise does not keep the integration).
     pub async fn remove_integration(&self, id: IntegrationId) -> Result<(), OpError> {
+        self.allow(Act::RemoveIntegration)?;
         let found = self.store.integration(id).await?;
         if found.linked_policies > 0 {
             return Err(StoreError::Conflict(format!(
@@ -74,6 +101,12 @@ impl Ops<'_> {
         self.store
             .delete_integration(id, &integration::setting_names(id))
             .await?;
+        self.audited(
+            Act::RemoveIntegration,
+            format!("integration {id}"),
+            Some(&found.name),
+        )
+        .await;
         Ok(())
     }
 }

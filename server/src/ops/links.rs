@@ -4,6 +4,7 @@
 use serde::Serialize;
 
 use super::{OpError, Ops, suggest};
+use crate::access::Act;
 use crate::ids::{CompanyId, IntegrationId, PolicyId};
 use crate::reconcile::company::Preview;
 use crate::reconcile::{queue, sync};
@@ -68,6 +69,7 @@ impl Ops<'_> {
         policy_id: PolicyId,
         (integration, company_id): (IntegrationId, CompanyId),
     ) -> Result<LinkPreview, OpError> {
+        self.allow(Act::PreviewLink)?;
         let policy = self.store.policy(policy_id).await?;
         let instance = self.store.integration(integration).await?;
         let settings = self.binding_settings(integration).await?;
@@ -151,6 +153,7 @@ impl Ops<'_> {
         (integration, company_id): (IntegrationId, CompanyId),
         site_id: Option<i64>,
     ) -> Result<Policy, OpError> {
+        self.allow(Act::Link)?;
         self.store.policy(policy_id).await?;
         let company = (integration, company_id);
         let name = self.company_name(company).await?;
@@ -171,10 +174,17 @@ impl Ops<'_> {
         // agreement's drop waits for a person.
         let billed = self.store.policy_billing(policy_id).await?;
         if billed.is_some_and(|b| (b.integration_id, b.company_id) != company) {
-            self.clear_billing(policy_id).await?;
+            self.stop_billing(policy_id).await?;
         }
         queue::policy_linked(self.store, policy_id).await?;
         self.wake();
+        let at = site
+            .as_ref()
+            .map(|s| format!(", site {}", s.name))
+            .unwrap_or_default();
+        let detail = format!("integration {integration}, company {company_id} ({name}){at}");
+        self.audited(Act::Link, format!("policy {policy_id}"), Some(&detail))
+            .await;
         Ok(policy)
     }
 
@@ -204,8 +214,12 @@ impl Ops<'_> {
 
     /// Unlinks the policy; its devices' configurations are deactivated. Returns how many.
     pub async fn unlink(&self, policy_id: PolicyId) -> Result<(Policy, usize), OpError> {
+        self.allow(Act::Unlink)?;
         let done = queue::unlink_policy(self.store, policy_id).await?;
         self.wake();
+        let detail = format!("{} devices deactivated", done.1);
+        self.audited(Act::Unlink, format!("policy {policy_id}"), Some(&detail))
+            .await;
         Ok(done)
     }
 
@@ -215,6 +229,7 @@ impl Ops<'_> {
         &self,
         integration: IntegrationId,
     ) -> Result<Vec<Suggestion>, OpError> {
+        self.allow(Act::PreviewLink)?;
         let unlinked: Vec<Policy> = self
             .store
             .policies()

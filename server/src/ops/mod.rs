@@ -13,11 +13,18 @@
 //!   rules, checked with ConnectWise, and their dry run;
 //! - `integrations`: the ConnectWise instances (add, rename, remove);
 //! - `settings`: an instance's credentials, the connection test, the choices, "Sync now";
-//! - `accounts`: admin accounts and their passwords.
+//! - `accounts`: admin accounts, their roles and passwords; `api_tokens`: personal API tokens;
+//!   `audit`: the audit trail.
+//!
+//! Every change is made by an actor (`access::Actor`: the signed-in account, its API token, or
+//! the command line): `allow` refuses an act the actor's role may not do, and `audited` records
+//! each change made, once (the front ends pass the actor; they never check roles themselves).
 //!
 //! The front ends may not call the store's writes themselves (`tests/layout.rs` checks it).
 
 pub mod accounts;
+pub mod api_tokens;
+pub mod audit;
 pub mod billing;
 pub mod devices;
 pub mod field_map;
@@ -33,8 +40,11 @@ pub mod suggest;
 pub mod tickets;
 pub mod tokens;
 
+use std::sync::LazyLock;
+
 use connectwise_client::{Client, Error as CwError};
 
+use crate::access::{Act, Actor};
 use crate::ids::IntegrationId;
 use crate::integration::{self, IntegrationError};
 use crate::reconcile::Engine;
@@ -55,7 +65,12 @@ pub struct Ops<'a> {
     plain_http: bool,
     /// How ConnectWise reaches this server (its callbacks); none: it cannot.
     public_url: Option<&'a str>,
+    /// Who acts: the command line unless a front end says who signed in.
+    actor: &'a Actor,
 }
+
+/// The command line's actor (an owner: whoever runs it holds the data).
+static COMMAND_LINE: LazyLock<Actor> = LazyLock::new(Actor::command_line);
 
 /// Why an action did not happen; each caller renders it its own way.
 #[derive(Debug, thiserror::Error)]
@@ -78,6 +93,9 @@ pub enum OpError {
     /// ConnectWise (or the server's own key) could not serve the action now.
     #[error("{0}")]
     Unavailable(String),
+    /// The actor's role may not do this.
+    #[error("{0}")]
+    Forbidden(String),
 }
 
 impl From<JobError> for OpError {
@@ -95,6 +113,25 @@ impl OpError {
     }
 }
 
+/// The integration a request names (checked to exist), or (none named) the default one: the
+/// oldest. A read anyone may make.
+pub async fn integration_or_default(
+    store: &Store,
+    named: Option<IntegrationId>,
+) -> Result<IntegrationId, OpError> {
+    if let Some(id) = named {
+        store.integration(id).await?;
+        return Ok(id);
+    }
+    store
+        .default_integration()
+        .await?
+        .ok_or_else(|| OpError::Invalid {
+            field: Some("integrationId"),
+            message: "add a ConnectWise integration first".into(),
+        })
+}
+
 impl<'a> Ops<'a> {
     pub fn new(
         store: &'a Store,
@@ -107,6 +144,51 @@ impl<'a> Ops<'a> {
             engine,
             plain_http: false,
             public_url: None,
+            actor: &COMMAND_LINE,
+        }
+    }
+
+    /// As `new`, acting as `actor` (a signed-in account or its token).
+    pub fn acting_as(self, actor: &'a Actor) -> Ops<'a> {
+        Ops { actor, ..self }
+    }
+
+    /// Who acts.
+    pub fn actor(&self) -> &Actor {
+        self.actor
+    }
+
+    /// Refuses `act` unless the actor's role may do it.
+    pub fn allow(&self, act: Act) -> Result<(), OpError> {
+        if self.actor.role >= act.least() {
+            return Ok(());
+        }
+        Err(OpError::Forbidden(format!(
+            "{} needs the {} role; {} is {}",
+            act.name(),
+            act.least(),
+            self.actor.name,
+            self.actor.role
+        )))
+    }
+
+    /// Records a change made (the audit trail). A failure to record is logged, never undoes
+    /// the change.
+    pub async fn audited(&self, act: Act, object: impl std::fmt::Display, detail: Option<&str>) {
+        let a = self.actor;
+        let recorded = self
+            .store
+            .record_audit(
+                &a.name,
+                &a.via_text(),
+                a.address.as_deref(),
+                act.name(),
+                &object.to_string(),
+                detail,
+            )
+            .await;
+        if let Err(e) = recorded {
+            tracing::warn!(action = act.name(), error = %e, "cannot record a change in the audit trail");
         }
     }
 
@@ -140,17 +222,7 @@ impl<'a> Ops<'a> {
         &self,
         named: Option<IntegrationId>,
     ) -> Result<IntegrationId, OpError> {
-        if let Some(id) = named {
-            self.store.integration(id).await?;
-            return Ok(id);
-        }
-        self.store
-            .default_integration()
-            .await?
-            .ok_or_else(|| OpError::Invalid {
-                field: Some("integrationId"),
-                message: "add a ConnectWise integration first".into(),
-            })
+        integration_or_default(self.store, named).await
     }
 
     /// Has the engine look for the jobs an action queued now, not at its next poll.

@@ -2,6 +2,7 @@
 //! admin closing an alert or a help request (its ticket gets the closed status and a note).
 
 use super::{OpError, Ops};
+use crate::access::Act;
 use crate::ids::{AlertId, PolicyId};
 use crate::monitoring;
 use crate::monitoring::settings::MonitorSettings;
@@ -15,6 +16,7 @@ impl Ops<'_> {
         policy_id: PolicyId,
         settings: Option<&MonitorSettings>,
     ) -> Result<(), OpError> {
+        self.allow(Act::SetMonitors)?;
         let json = match settings {
             Some(s) => {
                 let problems = s.problems();
@@ -31,6 +33,13 @@ impl Ops<'_> {
         self.store
             .set_policy_monitors(policy_id, json.as_deref())
             .await?;
+        let detail = json.as_deref().unwrap_or("the defaults");
+        self.audited(
+            Act::SetMonitors,
+            format!("policy {policy_id}"),
+            Some(detail),
+        )
+        .await;
         Ok(())
     }
 
@@ -41,8 +50,13 @@ impl Ops<'_> {
         alert_id: AlertId,
         who: &str,
     ) -> Result<Option<Alert>, OpError> {
+        self.allow(Act::CloseAlert)?;
         let a = monitoring::close_alert(self.store, alert_id, who).await?;
         self.wake();
+        if a.is_some() {
+            self.audited(Act::CloseAlert, format!("alert {alert_id}"), None)
+                .await;
+        }
         Ok(a)
     }
 
@@ -53,8 +67,13 @@ impl Ops<'_> {
         help_id: i64,
         who: &str,
     ) -> Result<Option<HelpRequest>, OpError> {
+        self.allow(Act::CloseHelp)?;
         let h = monitoring::close_help_as_admin(self.store, help_id, who).await?;
         self.wake();
+        if h.is_some() {
+            self.audited(Act::CloseHelp, format!("help request {help_id}"), None)
+                .await;
+        }
         Ok(h)
     }
 }

@@ -10,6 +10,7 @@ use connectwise_client::{BoardLookup, Client};
 use serde::{Deserialize, Serialize};
 
 use super::{OpError, Ops};
+use crate::access::Act;
 use crate::ids::{DeviceId, IntegrationId};
 use crate::integration::{self, BoardUse, Catalog};
 use crate::monitoring::limits;
@@ -53,6 +54,7 @@ impl Ops<'_> {
     /// Saves the rules when they are sound and ConnectWise allows every choice in them;
     /// otherwise changes nothing and names each problem with its rule.
     pub async fn save_routing(&self, id: IntegrationId, rules: &Routing) -> Result<(), OpError> {
+        self.allow(Act::SetRouting)?;
         self.store.integration(id).await?;
         let mut problems = rules.problems();
         if problems.is_empty() {
@@ -77,6 +79,13 @@ impl Ops<'_> {
             return Err(OpError::invalid("rules", problems.join("; ")));
         }
         routing::save_routing(self.store, id, rules).await?;
+        let detail = serde_json::to_string(rules).ok();
+        self.audited(
+            Act::SetRouting,
+            format!("integration {id}"),
+            detail.as_deref(),
+        )
+        .await;
         Ok(())
     }
 

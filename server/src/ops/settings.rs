@@ -2,6 +2,7 @@
 //! choices made from what the test found. Saving either re-syncs every company under the new
 //! settings and retries the tickets ConnectWise refused under the old ones.
 
+use crate::access::Act;
 use crate::ids::IntegrationId;
 use crate::integration::{self, Catalog, Choices, CwCredentials, CwCredentialsView};
 use crate::reconcile::callbacks::{self, CallbackStatus};
@@ -24,6 +25,7 @@ impl Ops<'_> {
         credentials: &CwCredentials,
         private_key: Option<&str>,
     ) -> Result<Option<CwCredentialsView>, OpError> {
+        self.allow(Act::SaveCredentials)?;
         if credentials.allow_http && !self.plain_http {
             return Err(OpError::invalid(
                 "allowHttp",
@@ -37,12 +39,32 @@ impl Ops<'_> {
         if integration::choices(self.store, id).await?.is_some() {
             self.resync_everything().await?;
         }
+        // What changed, never the key itself.
+        let detail = format!(
+            "site {}, company {}, public key {}, client id {}{}",
+            credentials.site,
+            credentials.company_id,
+            credentials.public_key,
+            credentials.client_id,
+            if private_key.is_some() {
+                ", a new private key"
+            } else {
+                ""
+            }
+        );
+        self.audited(
+            Act::SaveCredentials,
+            format!("integration {id}"),
+            Some(&detail),
+        )
+        .await;
         Ok(integration::credentials(self.store, id).await?)
     }
 
     /// "Test connection" with the saved settings, through the server's one client: what
     /// ConnectWise offers to choose from, or precisely what failed.
     pub async fn test_connection(&self, id: IntegrationId) -> Result<Catalog, OpError> {
+        self.allow(Act::TestConnection)?;
         let client = self.client(id).await?;
         Ok(integration::test_connection(&client).await?)
     }
@@ -61,9 +83,30 @@ impl Ops<'_> {
         catalog: &Catalog,
         choices: &Choices,
     ) -> Result<(), OpError> {
+        self.allow(Act::SaveChoices)?;
         integration::save_choices(self.store, id, catalog, choices).await?;
         self.register_callbacks(id).await;
-        self.resync_everything().await
+        self.resync_everything().await?;
+        let detail = serde_json::to_string(choices).ok();
+        self.audited(
+            Act::SaveChoices,
+            format!("integration {id}"),
+            detail.as_deref(),
+        )
+        .await;
+        Ok(())
+    }
+
+    /// "Register again": the ticket callback registered now, as an owner asked.
+    pub async fn register_callbacks_again(
+        &self,
+        id: IntegrationId,
+    ) -> Result<CallbackStatus, OpError> {
+        self.allow(Act::RegisterCallbacks)?;
+        let status = self.register_callbacks(id).await;
+        self.audited(Act::RegisterCallbacks, format!("integration {id}"), None)
+            .await;
+        Ok(status)
     }
 
     /// Registers ConnectWise's ticket callback at the public URL (or records why there is
@@ -85,8 +128,16 @@ impl Ops<'_> {
 
     /// Removes the ticket callback (Bindery polls from then on).
     pub async fn unregister_callbacks(&self, id: IntegrationId) -> Result<CallbackStatus, OpError> {
+        self.allow(Act::RegisterCallbacks)?;
         let client = self.client(id).await?;
-        Ok(callbacks::unregister(self.store, &client, id).await)
+        let status = callbacks::unregister(self.store, &client, id).await;
+        self.audited(
+            Act::RegisterCallbacks,
+            format!("integration {id}"),
+            Some("removed"),
+        )
+        .await;
+        Ok(status)
     }
 
     /// Every company synced again, and the tickets ConnectWise refused tried again.
@@ -99,8 +150,15 @@ impl Ops<'_> {
 
     /// "Sync now": a re-sync of every company Bindery binds in. Returns how many companies.
     pub async fn sync_now(&self) -> Result<usize, OpError> {
+        self.allow(Act::SyncNow)?;
         let n = queue::sync_all(self.store, self.cw_requests_per_minute()).await?;
         self.wake();
+        self.audited(
+            Act::SyncNow,
+            "every company",
+            Some(&format!("{n} companies")),
+        )
+        .await;
         Ok(n)
     }
 }

@@ -3,6 +3,7 @@
 //! one set of rules whoever changes them.
 
 use super::{OpError, Ops};
+use crate::access::Act;
 use crate::ids::IntegrationId;
 use crate::integration::{self, Choices, CloseRule, TicketRules};
 use crate::reconcile::contact_lookup;
@@ -34,6 +35,7 @@ impl Ops<'_> {
         id: IntegrationId,
         mappings: &[(String, i64)],
     ) -> Result<Vec<(String, i64)>, OpError> {
+        self.allow(Act::SetContactMappings)?;
         if mappings.len() > MAX_CONTACT_MAPPINGS {
             return Err(OpError::Invalid {
                 field: None,
@@ -49,6 +51,13 @@ impl Ops<'_> {
             kept.push((l, *id));
         }
         self.save_contact_mappings(id, &kept).await?;
+        let detail = format!("{} mappings", kept.len());
+        self.audited(
+            Act::SetContactMappings,
+            format!("integration {id}"),
+            Some(&detail),
+        )
+        .await;
         Ok(kept)
     }
 
@@ -59,6 +68,7 @@ impl Ops<'_> {
         raw_login: &str,
         contact_id: Option<i64>,
     ) -> Result<Vec<(String, i64)>, OpError> {
+        self.allow(Act::MapContact)?;
         let l = login(raw_login).map_err(|m| OpError::invalid("login", m))?;
         let mut maps = self.contact_mappings(id).await;
         maps.retain(|(known, _)| !known.eq_ignore_ascii_case(&l));
@@ -69,9 +79,15 @@ impl Ops<'_> {
                     format!("at most {MAX_CONTACT_MAPPINGS} mappings"),
                 ));
             }
-            maps.push((l, id));
+            maps.push((l.clone(), id));
         }
         self.save_contact_mappings(id, &maps).await?;
+        let detail = match contact_id {
+            Some(c) => format!("{l} -> contact {c}"),
+            None => format!("{l}: mapping removed"),
+        };
+        self.audited(Act::MapContact, format!("integration {id}"), Some(&detail))
+            .await;
         Ok(maps)
     }
 
@@ -94,6 +110,11 @@ impl Ops<'_> {
         rules: TicketRules,
         (monitoring, self_service): (CloseRule, CloseRule),
     ) -> Result<Choices, OpError> {
-        Ok(integration::save_ticket_rules(self.store, id, rules, monitoring, self_service).await?)
+        self.allow(Act::SetTicketRules)?;
+        let saved =
+            integration::save_ticket_rules(self.store, id, rules, monitoring, self_service).await?;
+        self.audited(Act::SetTicketRules, format!("integration {id}"), None)
+            .await;
+        Ok(saved)
     }
 }

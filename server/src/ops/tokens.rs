@@ -2,6 +2,7 @@
 //! console or the CLI).
 
 use super::{OpError, Ops};
+use crate::access::Act;
 use crate::ids::PolicyId;
 use crate::store::{EnrollmentToken, now_ms};
 
@@ -18,6 +19,7 @@ impl Ops<'_> {
         expires_in_days: Option<u32>,
         max_uses: Option<u32>,
     ) -> Result<(EnrollmentToken, String), OpError> {
+        self.allow(Act::CreateEnrollmentToken)?;
         let label = label.trim();
         if label.chars().count() > 100 || label.chars().any(char::is_control) {
             return Err(OpError::invalid(
@@ -33,14 +35,29 @@ impl Ops<'_> {
                 "a token is for at least one machine (leave it out for any number)",
             ));
         }
-        Ok(self
+        let made = self
             .store
             .create_token(policy_id, label, expires, max_uses.map(i64::from))
-            .await?)
+            .await?;
+        self.audited(
+            Act::CreateEnrollmentToken,
+            format!("enrollment token {} of policy {policy_id}", made.0.id),
+            Some(label),
+        )
+        .await;
+        Ok(made)
     }
 
     /// Revokes a token: no machine enrolls with it from now on (those enrolled stay).
     pub async fn revoke_token(&self, token_id: i64) -> Result<(), OpError> {
-        Ok(self.store.revoke_token(token_id).await?)
+        self.allow(Act::RevokeEnrollmentToken)?;
+        self.store.revoke_token(token_id).await?;
+        self.audited(
+            Act::RevokeEnrollmentToken,
+            format!("enrollment token {token_id}"),
+            None,
+        )
+        .await;
+        Ok(())
     }
 }

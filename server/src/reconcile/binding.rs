@@ -123,7 +123,10 @@ impl Engine {
         let Some(target) = self.store.device_target(job.device_id).await? else {
             return Ok(()); // the device was deleted: nothing to bind
         };
-        match self.bind_target(&target, job.snapshot, attempts).await {
+        match self
+            .bind_target(&target, job.snapshot.map(|s| *s), attempts)
+            .await
+        {
             Ok(true) => {
                 // Tickets opened before the device had a configuration get it attached now.
                 let waiting = self.store.tickets_to_attach(target.device_id).await?;

@@ -12,9 +12,12 @@ const KEEP: Duration = Duration::from_secs(3600);
 const RETRY: Duration = Duration::from_secs(600);
 
 /// The active manufacturers (id, name) as last read, when, and whether that read failed.
+type Held = (Vec<(i64, String)>, Instant, bool);
+
+/// ConnectWise's manufacturers of one instance, as last read.
 #[derive(Default)]
 pub struct ManufacturerCache {
-    held: Mutex<Option<(Vec<(i64, String)>, Instant, bool)>>,
+    held: Mutex<Option<Held>>,
 }
 
 impl ManufacturerCache {

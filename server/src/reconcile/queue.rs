@@ -24,7 +24,7 @@ pub fn sync_job(integration: IntegrationId, company_id: CompanyId) -> NewJob {
 pub fn bind_job(device_id: DeviceId, snapshot: Option<Snapshot>) -> NewJob {
     BindDevice {
         device_id,
-        snapshot,
+        snapshot: snapshot.map(Box::new),
     }
     .job()
 }

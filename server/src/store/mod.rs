@@ -7,6 +7,8 @@ mod activity;
 mod admins;
 mod alert_events;
 mod alerts;
+mod api_tokens;
+mod audit;
 mod billing;
 mod bindings;
 mod conditions;
@@ -35,6 +37,8 @@ pub use activity::{Activity, COUNTED_AT_MOST as ACTIVITY_COUNTED_AT_MOST};
 pub use admins::{Admin, AdminSession};
 pub use alert_events::AlertInput;
 pub use alerts::{Alert, AlertFilter, AlertIntake, AlertState};
+pub use api_tokens::{ApiToken, TokenHolder};
+pub use audit::{AuditEntry, AuditFilter};
 pub use billing::{BilledAddition, BilledDevice, PolicyBilling, Product};
 pub use bindings::{Binding, BindingState, LinkState, PersonChoice, PolicyBindings};
 pub use device_list::{DeviceFilter, DeviceListRow};
@@ -106,6 +110,10 @@ const SQLITE_MIGRATIONS: &[(i64, &str)] = &[
         23,
         include_str!("migrations/sqlite/0023_written_fields.sql"),
     ),
+    (
+        24,
+        include_str!("migrations/sqlite/0024_roles_tokens_audit.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("migrations/postgres/0001_initial.sql")),
@@ -154,6 +162,10 @@ const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (
         23,
         include_str!("migrations/postgres/0023_written_fields.sql"),
+    ),
+    (
+        24,
+        include_str!("migrations/postgres/0024_roles_tokens_audit.sql"),
     ),
 ];
 

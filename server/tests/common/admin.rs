@@ -30,6 +30,8 @@ pub struct Server {
     /// The document every answer is checked against, and the operations answered so far.
     pub documented: Documented,
     pub covered: std::sync::Mutex<BTreeSet<String>>,
+    /// API tokens of lesser roles, for tests that walk the routes with each role.
+    pub roles: std::sync::Mutex<Vec<(bindery_server::access::Role, String)>>,
     pub _dir: tempfile::TempDir,
     pub stop: tokio::sync::oneshot::Sender<()>,
 }
@@ -56,7 +58,10 @@ pub async fn server_with(agents: AgentSettings) -> Server {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open_in_dir(dir.path()).await.unwrap();
     let hash = bindery_server::secrets::hash_password(PASSWORD).unwrap();
-    store.create_admin("alice", &hash).await.unwrap();
+    store
+        .create_admin("alice", &hash, bindery_server::access::Role::Owner)
+        .await
+        .unwrap();
     let key = Arc::new(ServerKey::load_or_create(&dir.path().join("server.key")).unwrap());
     let settings = Settings {
         engine: EngineConfig {
@@ -81,6 +86,7 @@ pub async fn server_with(agents: AgentSettings) -> Server {
         seen: std::sync::Mutex::new(Vec::new()),
         documented: Documented::load(),
         covered: std::sync::Mutex::new(BTreeSet::new()),
+        roles: std::sync::Mutex::new(Vec::new()),
         _dir: dir,
         stop,
     }
@@ -137,6 +143,21 @@ impl Server {
             b["token"].as_str().unwrap().to_owned(),
             b["csrfToken"].as_str().unwrap().to_owned(),
         )
+    }
+
+    /// A GET whose answer is not JSON (an export): status and text, unchecked by the document.
+    pub async fn call_text(&self, token: &str, path: &str) -> (StatusCode, String) {
+        let resp = self
+            .http
+            .get(format!("{}{path}", self.admin))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status();
+        let text = resp.text().await.unwrap();
+        self.seen.lock().unwrap().push(text.clone());
+        (status, text)
     }
 
     pub async fn as_admin(

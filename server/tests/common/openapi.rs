@@ -30,7 +30,7 @@ impl Documented {
     }
 
     /// The documented template a concrete path matches (`/policies/7/link` → `/policies/{id}/link`).
-    fn template(&self, method: &str, path: &str) -> Option<String> {
+    pub fn template(&self, method: &str, path: &str) -> Option<String> {
         let path = path.split('?').next().unwrap_or(path);
         let parts: Vec<&str> = path.split('/').collect();
         let paths = self.doc["paths"].as_object()?;

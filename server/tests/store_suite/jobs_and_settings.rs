@@ -275,7 +275,8 @@ async fn reopening_a_store_keeps_its_data_and_migrates_once() {
             (20,),
             (21,),
             (22,),
-            (23,)
+            (23,),
+            (24,)
         ]
     );
     assert!(matches!(

@@ -6,9 +6,10 @@ use super::*;
 async fn a_person_closing_the_ticket_acknowledges_the_alert_through_the_callback() {
     let s = served().await;
     let w = &s.w;
+    let owner = bindery_server::access::Actor::command_line();
     let status = s
         .state
-        .ops()
+        .ops(&owner)
         .register_callbacks(bindery_server::ids::IntegrationId::FIRST)
         .await;
     assert!(status.registered, "{status:?}");

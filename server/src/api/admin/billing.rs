@@ -86,7 +86,7 @@ fn billable() -> String {
 )]
 async fn set_policy_billing(
     State(state): State<Shared>,
-    _: AdminAuth,
+    auth: AdminAuth,
     Path(id): Path<PolicyId>,
     body: axum::body::Body,
 ) -> Result<Json<PolicyBilling>, ApiFailure> {
@@ -98,7 +98,9 @@ async fn set_policy_billing(
         bill_customer: &req.bill_customer,
         cover_configurations: req.cover_configurations,
     };
-    Ok(Json(state.ops().set_billing(id, &request).await?))
+    Ok(Json(
+        state.ops(&auth.actor).set_billing(id, &request).await?,
+    ))
 }
 
 /// Stops billing the policy's devices (the agreement's drop then waits for a person).
@@ -110,10 +112,10 @@ async fn set_policy_billing(
 )]
 async fn clear_policy_billing(
     State(state): State<Shared>,
-    _: AdminAuth,
+    auth: AdminAuth,
     Path(id): Path<PolicyId>,
 ) -> Result<StatusCode, ApiFailure> {
-    state.ops().clear_billing(id).await?;
+    state.ops(&auth.actor).clear_billing(id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -122,9 +124,9 @@ async fn clear_policy_billing(
 #[utoipa::path(get, path = "/billing", responses((status = 200, body = Vec<BillingLine>)))]
 async fn lines(
     State(state): State<Shared>,
-    _: AdminAuth,
+    auth: AdminAuth,
 ) -> Result<Json<Vec<BillingLine>>, ApiFailure> {
-    Ok(Json(state.ops().billing_lines().await?))
+    Ok(Json(state.ops(&auth.actor).billing_lines().await?))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -147,11 +149,11 @@ struct AdditionKey {
 )]
 async fn approve(
     State(state): State<Shared>,
-    _: AdminAuth,
+    auth: AdminAuth,
     body: axum::body::Body,
 ) -> Result<Json<BilledAddition>, ApiFailure> {
     let req: AdditionKey = read_json(body).await?;
-    let ops = state.ops();
+    let ops = state.ops(&auth.actor);
     let integration = ops.integration_or_default(req.integration_id).await?;
     Ok(Json(
         ops.approve_billing((integration, req.agreement_id), req.product_id)
@@ -180,11 +182,11 @@ struct Choice {
 )]
 async fn choose(
     State(state): State<Shared>,
-    _: AdminAuth,
+    auth: AdminAuth,
     body: axum::body::Body,
 ) -> Result<Json<BilledAddition>, ApiFailure> {
     let req: Choice = read_json(body).await?;
-    let ops = state.ops();
+    let ops = state.ops(&auth.actor);
     let integration = ops.integration_or_default(req.integration_id).await?;
     let rec = ops
         .choose_addition(
@@ -220,12 +222,15 @@ struct AgreementView {
 )]
 async fn agreements(
     State(state): State<Shared>,
-    _: AdminAuth,
+    auth: AdminAuth,
     Path(id): Path<CompanyId>,
     Query(which): Query<Instance>,
 ) -> Result<Json<Vec<AgreementView>>, ApiFailure> {
     let integration = which.id(&state).await?;
-    let found = state.ops().company_agreements(integration, id).await?;
+    let found = state
+        .ops(&auth.actor)
+        .company_agreements(integration, id)
+        .await?;
     Ok(Json(
         found
             .into_iter()
@@ -247,9 +252,9 @@ async fn agreements(
 #[utoipa::path(get, path = "/billing/rules", responses((status = 200, body = BillingRules)))]
 async fn rules(
     State(state): State<Shared>,
-    _: AdminAuth,
+    auth: AdminAuth,
 ) -> Result<Json<BillingRules>, ApiFailure> {
-    Ok(Json(state.ops().billing_rules().await?))
+    Ok(Json(state.ops(&auth.actor).billing_rules().await?))
 }
 
 /// Sets the rules; every billed agreement is counted again under them.
@@ -261,10 +266,10 @@ async fn rules(
 )]
 async fn set_rules(
     State(state): State<Shared>,
-    _: AdminAuth,
+    auth: AdminAuth,
     body: axum::body::Body,
 ) -> Result<Json<BillingRules>, ApiFailure> {
     let rules: BillingRules = read_json(body).await?;
-    state.ops().set_billing_rules(&rules).await?;
+    state.ops(&auth.actor).set_billing_rules(&rules).await?;
     Ok(Json(rules))
 }

@@ -225,12 +225,15 @@ struct MoveBody {
 )]
 async fn move_device(
     State(state): State<Shared>,
-    _: AdminAuth,
+    auth: AdminAuth,
     Path(id): Path<DeviceId>,
     body: axum::body::Body,
 ) -> Result<Json<DeviceView>, ApiFailure> {
     let req: MoveBody = read_json(body).await?;
-    let d = state.ops().move_device(id, req.policy_id).await?;
+    let d = state
+        .ops(&auth.actor)
+        .move_device(id, req.policy_id)
+        .await?;
     Ok(Json(view(&state, d).await?))
 }
 
@@ -243,10 +246,10 @@ async fn move_device(
 )]
 async fn retire(
     State(state): State<Shared>,
-    _: AdminAuth,
+    auth: AdminAuth,
     Path(id): Path<DeviceId>,
 ) -> Result<Json<DeviceView>, ApiFailure> {
-    let d = state.ops().retire_device(id).await?;
+    let d = state.ops(&auth.actor).retire_device(id).await?;
     Ok(Json(view(&state, d).await?))
 }
 
@@ -262,12 +265,15 @@ async fn retire(
 )]
 async fn choose_configuration(
     State(state): State<Shared>,
-    _: AdminAuth,
+    auth: AdminAuth,
     Path(id): Path<DeviceId>,
     body: axum::body::Body,
 ) -> Result<Json<DeviceView>, ApiFailure> {
     let choice: PersonChoice = read_json(body).await?;
-    let d = state.ops().choose_configuration(id, choice).await?;
+    let d = state
+        .ops(&auth.actor)
+        .choose_configuration(id, choice)
+        .await?;
     Ok(Json(view(&state, d).await?))
 }
 
@@ -288,12 +294,15 @@ struct ReinstallBody {
 )]
 async fn answer_reinstall(
     State(state): State<Shared>,
-    _: AdminAuth,
+    auth: AdminAuth,
     Path(id): Path<DeviceId>,
     body: axum::body::Body,
 ) -> Result<Json<DeviceView>, ApiFailure> {
     let req: ReinstallBody = read_json(body).await?;
-    let d = state.ops().answer_reinstall(id, req.answer).await?;
+    let d = state
+        .ops(&auth.actor)
+        .answer_reinstall(id, req.answer)
+        .await?;
     Ok(Json(view(&state, d).await?))
 }
 
@@ -330,12 +339,12 @@ async fn identity_settings(
 )]
 async fn save_identity_settings(
     State(state): State<Shared>,
-    _: AdminAuth,
+    auth: AdminAuth,
     body: axum::body::Body,
 ) -> Result<Json<IdentitySettings>, ApiFailure> {
     let req: IdentitySettings = read_json(body).await?;
     state
-        .ops()
+        .ops(&auth.actor)
         .set_auto_approve_days(req.auto_approve_silent_days)
         .await?;
     Ok(Json(req))

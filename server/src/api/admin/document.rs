@@ -31,7 +31,10 @@ impl Modify for SignIn {
 const FAILURES: [(&str, &str); 6] = [
     ("400", "Invalid body or query: `{code, message, field}`"),
     ("401", "No or expired session"),
-    ("403", "Cookie session without X-CSRF-Token"),
+    (
+        "403",
+        "Cookie session without X-CSRF-Token, or a role that may not do this",
+    ),
     ("404", "Not found"),
     ("409", "Conflict (a name in use, ConnectWise not set up)"),
     (

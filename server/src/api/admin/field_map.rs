@@ -27,11 +27,11 @@ pub fn router() -> OpenApiRouter<Shared> {
 #[utoipa::path(get, path = "/field-map", params(Instance), responses((status = 200, body = FieldMap)))]
 async fn show(
     State(state): State<Shared>,
-    _: AdminAuth,
+    auth: AdminAuth,
     Query(which): Query<Instance>,
 ) -> Result<Json<FieldMap>, ApiFailure> {
     let id = which.id(&state).await?;
-    Ok(Json(state.ops().field_map(id).await?))
+    Ok(Json(state.ops(&auth.actor).field_map(id).await?))
 }
 
 /// Replaces the field map; refused (400, each problem named with its rule) when a template names
@@ -46,13 +46,13 @@ async fn show(
 )]
 async fn save(
     State(state): State<Shared>,
-    _: AdminAuth,
+    auth: AdminAuth,
     Query(which): Query<Instance>,
     body: axum::body::Body,
 ) -> Result<Json<FieldMap>, ApiFailure> {
     let map: FieldMap = read_json(body).await?;
     let id = which.id(&state).await?;
-    state.ops().save_field_map(id, &map).await?;
+    state.ops(&auth.actor).save_field_map(id, &map).await?;
     Ok(Json(map))
 }
 
@@ -65,11 +65,16 @@ async fn save(
 )]
 async fn custom_fields(
     State(state): State<Shared>,
-    _: AdminAuth,
+    auth: AdminAuth,
     Query(which): Query<Instance>,
 ) -> Result<Json<Vec<CustomFieldChoice>>, ApiFailure> {
     let id = which.id(&state).await?;
-    Ok(Json(state.ops().configuration_custom_fields(id).await?))
+    Ok(Json(
+        state
+            .ops(&auth.actor)
+            .configuration_custom_fields(id)
+            .await?,
+    ))
 }
 
 /// What the device's configuration would get from each rule of its instance's map (nothing is
@@ -82,8 +87,8 @@ async fn custom_fields(
 )]
 async fn preview(
     State(state): State<Shared>,
-    _: AdminAuth,
+    auth: AdminAuth,
     Path(id): Path<DeviceId>,
 ) -> Result<Json<Vec<FieldPreview>>, ApiFailure> {
-    Ok(Json(state.ops().field_map_preview(id).await?))
+    Ok(Json(state.ops(&auth.actor).field_map_preview(id).await?))
 }

@@ -64,14 +64,14 @@ struct SaveBody {
 )]
 async fn save(
     State(state): State<Shared>,
-    _: AdminAuth,
+    auth: AdminAuth,
     Query(which): Query<Instance>,
     body: axum::body::Body,
 ) -> Result<Json<Option<CwCredentialsView>>, ApiFailure> {
     let req: SaveBody = read_json(body).await?;
     let id = which.id(&state).await?;
     let view = state
-        .ops()
+        .ops(&auth.actor)
         .save_credentials(id, &req.credentials, req.private_key.as_deref())
         .await?;
     Ok(Json(view))
@@ -86,11 +86,11 @@ async fn save(
 )]
 async fn test(
     State(state): State<Shared>,
-    _: AdminAuth,
+    auth: AdminAuth,
     Query(which): Query<Instance>,
 ) -> Result<Json<Catalog>, ApiFailure> {
     let id = which.id(&state).await?;
-    Ok(Json(state.ops().test_connection(id).await?))
+    Ok(Json(state.ops(&auth.actor).test_connection(id).await?))
 }
 
 /// The saved choices (none before the first save).
@@ -120,13 +120,13 @@ async fn show_choices(
 )]
 async fn save_choices(
     State(state): State<Shared>,
-    _: AdminAuth,
+    auth: AdminAuth,
     Query(which): Query<Instance>,
     body: axum::body::Body,
 ) -> Result<Json<Choices>, ApiFailure> {
     let choices: Choices = read_json(body).await?;
     let id = which.id(&state).await?;
-    state.ops().save_choices(id, &choices).await?;
+    state.ops(&auth.actor).save_choices(id, &choices).await?;
     Ok(Json(choices))
 }
 
@@ -155,11 +155,13 @@ async fn callback_status(
 )]
 async fn callback_register(
     State(state): State<Shared>,
-    _: AdminAuth,
+    auth: AdminAuth,
     Query(which): Query<Instance>,
 ) -> Result<Json<CallbackStatus>, ApiFailure> {
     let id = which.id(&state).await?;
-    Ok(Json(state.ops().register_callbacks(id).await))
+    Ok(Json(
+        state.ops(&auth.actor).register_callbacks_again(id).await?,
+    ))
 }
 
 /// Removes the ticket callback; Bindery polls from then on.
@@ -171,11 +173,11 @@ async fn callback_register(
 )]
 async fn callback_remove(
     State(state): State<Shared>,
-    _: AdminAuth,
+    auth: AdminAuth,
     Query(which): Query<Instance>,
 ) -> Result<Json<CallbackStatus>, ApiFailure> {
     let id = which.id(&state).await?;
-    Ok(Json(state.ops().unregister_callbacks(id).await?))
+    Ok(Json(state.ops(&auth.actor).unregister_callbacks(id).await?))
 }
 
 /// A login mapped by hand to a ConnectWise contact (wins over automatic matching).
@@ -195,13 +197,13 @@ struct ContactMapping {
 )]
 async fn contact_mappings(
     State(state): State<Shared>,
-    _: AdminAuth,
+    auth: AdminAuth,
     Query(which): Query<Instance>,
 ) -> Result<Json<Vec<ContactMapping>>, ApiFailure> {
     let id = which.id(&state).await?;
     Ok(Json(
         state
-            .ops()
+            .ops(&auth.actor)
             .contact_mappings(id)
             .await
             .into_iter()
@@ -220,14 +222,17 @@ async fn contact_mappings(
 )]
 async fn save_contact_mappings(
     State(state): State<Shared>,
-    _: AdminAuth,
+    auth: AdminAuth,
     Query(which): Query<Instance>,
     body: axum::body::Body,
 ) -> Result<Json<Vec<ContactMapping>>, ApiFailure> {
     let list: Vec<ContactMapping> = read_json(body).await?;
     let pairs: Vec<(String, i64)> = list.into_iter().map(|m| (m.login, m.contact_id)).collect();
     let id = which.id(&state).await?;
-    let kept = state.ops().replace_contact_mappings(id, &pairs).await?;
+    let kept = state
+        .ops(&auth.actor)
+        .replace_contact_mappings(id, &pairs)
+        .await?;
     Ok(Json(
         kept.into_iter()
             .map(|(login, contact_id)| ContactMapping { login, contact_id })
@@ -261,7 +266,7 @@ struct CompanyView {
 )]
 async fn companies(
     State(state): State<Shared>,
-    _: AdminAuth,
+    auth: AdminAuth,
     Query(search): Query<Search>,
     Query(which): Query<Instance>,
 ) -> Result<Json<Vec<CompanyView>>, ApiFailure> {
@@ -273,7 +278,7 @@ async fn companies(
     }
     let id = which.id(&state).await?;
     let found = state
-        .ops()
+        .ops(&auth.actor)
         .client(id)
         .await?
         .search_companies(search.q.trim(), 25)
@@ -310,12 +315,15 @@ struct SiteView {
 )]
 async fn company_sites(
     State(state): State<Shared>,
-    _: AdminAuth,
+    auth: AdminAuth,
     Path(id): Path<CompanyId>,
     Query(which): Query<Instance>,
 ) -> Result<Json<Vec<SiteView>>, ApiFailure> {
     let integration = which.id(&state).await?;
-    let sites = state.ops().company_sites((integration, id)).await?;
+    let sites = state
+        .ops(&auth.actor)
+        .company_sites((integration, id))
+        .await?;
     Ok(Json(
         sites
             .into_iter()
@@ -343,8 +351,8 @@ struct SyncReply {
 )]
 async fn sync_now(
     State(state): State<Shared>,
-    _: AdminAuth,
+    auth: AdminAuth,
 ) -> Result<Json<SyncReply>, ApiFailure> {
-    let companies = state.ops().sync_now().await?;
+    let companies = state.ops(&auth.actor).sync_now().await?;
     Ok(Json(SyncReply { companies }))
 }

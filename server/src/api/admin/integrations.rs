@@ -34,7 +34,7 @@ pub struct Instance {
 impl Instance {
     /// The integration named, checked to exist, or the default one.
     pub async fn id(&self, state: &Shared) -> Result<IntegrationId, ApiFailure> {
-        Ok(state.ops().integration_or_default(self.integration).await?)
+        Ok(crate::ops::integration_or_default(&state.store, self.integration).await?)
     }
 }
 
@@ -50,9 +50,9 @@ struct NameBody {
 #[utoipa::path(get, path = "/integrations", responses((status = 200, body = Vec<Integration>)))]
 async fn list(
     State(state): State<Shared>,
-    _: AdminAuth,
+    auth: AdminAuth,
 ) -> Result<Json<Vec<Integration>>, ApiFailure> {
-    Ok(Json(state.ops().integrations().await?))
+    Ok(Json(state.ops(&auth.actor).integrations().await?))
 }
 
 /// Adds an instance, to be set up like the first: credentials, a connection test, choices.
@@ -64,13 +64,13 @@ async fn list(
 )]
 async fn add(
     State(state): State<Shared>,
-    _: AdminAuth,
+    auth: AdminAuth,
     body: axum::body::Body,
 ) -> Result<(StatusCode, Json<Integration>), ApiFailure> {
     let req: NameBody = read_json(body).await?;
     Ok((
         StatusCode::CREATED,
-        Json(state.ops().add_integration(&req.name).await?),
+        Json(state.ops(&auth.actor).add_integration(&req.name).await?),
     ))
 }
 
@@ -97,12 +97,12 @@ struct ChangeBody {
 )]
 async fn rename(
     State(state): State<Shared>,
-    _: AdminAuth,
+    auth: AdminAuth,
     Path(id): Path<IntegrationId>,
     body: axum::body::Body,
 ) -> Result<Json<Integration>, ApiFailure> {
     let req: ChangeBody = read_json(body).await?;
-    let ops = state.ops();
+    let ops = state.ops(&auth.actor);
     if let Some(budget) = req.requests_per_minute {
         ops.set_integration_budget(id, Some(budget)).await?;
     }
@@ -122,9 +122,9 @@ async fn rename(
 )]
 async fn remove(
     State(state): State<Shared>,
-    _: AdminAuth,
+    auth: AdminAuth,
     Path(id): Path<IntegrationId>,
 ) -> Result<StatusCode, ApiFailure> {
-    state.ops().remove_integration(id).await?;
+    state.ops(&auth.actor).remove_integration(id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -71,12 +71,12 @@ async fn windows(
 )]
 async fn set_windows(
     State(state): State<Shared>,
-    _: AdminAuth,
+    auth: AdminAuth,
     Path(id): Path<PolicyId>,
     body: axum::body::Body,
 ) -> Result<Json<MaintenanceView>, ApiFailure> {
     let windows: Maintenance = read_json(body).await?;
-    state.ops().set_maintenance(id, &windows).await?;
+    state.ops(&auth.actor).set_maintenance(id, &windows).await?;
     view(&state, id).await
 }
 
@@ -89,11 +89,11 @@ async fn set_windows(
 )]
 async fn clear_windows(
     State(state): State<Shared>,
-    _: AdminAuth,
+    auth: AdminAuth,
     Path(id): Path<PolicyId>,
 ) -> Result<Json<MaintenanceView>, ApiFailure> {
     state
-        .ops()
+        .ops(&auth.actor)
         .set_maintenance(id, &Maintenance::default())
         .await?;
     view(&state, id).await

@@ -13,6 +13,7 @@ mod maintenance;
 mod monitoring;
 pub(crate) mod policies;
 mod routing;
+mod team;
 mod tokens;
 
 use axum::extract::{ConnectInfo, FromRequestParts, State};
@@ -28,10 +29,11 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::{ApiFailure, read_json};
+use crate::access::Actor;
 use crate::secrets::{hash_secret, verify_secret};
 use crate::sessions::{
-    check_password, end_session, loggable, secure_cookies, session_cookie, session_for,
-    session_token, sign_in_attempt, sign_in_failed, start_session,
+    check_password, client_address, end_session, loggable, secure_cookies, session_cookie,
+    session_for, session_token, sign_in_attempt, sign_in_failed, start_session, token_actor,
 };
 use crate::state::Shared;
 use document::SignIn;
@@ -70,6 +72,7 @@ fn documented() -> OpenApiRouter<Shared> {
         .merge(billing::router())
         .merge(routing::router())
         .merge(field_map::router())
+        .merge(team::router())
 }
 
 pub fn router() -> Router<Shared> {
@@ -104,10 +107,11 @@ async fn openapi() -> Response {
         .into_response()
 }
 
-/// A signed-in admin, from the request's bearer token or session cookie.
+/// A signed-in admin, from the request's bearer token (a session's or a personal API token) or
+/// session cookie.
 #[derive(Clone, Debug)]
 pub struct AdminAuth {
-    pub username: String,
+    pub actor: Actor,
     pub csrf: String,
 }
 
@@ -118,11 +122,18 @@ impl FromRequestParts<Shared> for AdminAuth {
         const REFUSED: &str = "sign in first: POST /api/admin/v1/session";
         let (token, from_cookie) =
             session_token(&parts.headers).ok_or_else(|| ApiFailure::unauthorized(REFUSED))?;
-        let session = session_for(state, &token)
+        let address = client_address(state, parts);
+        if !from_cookie && let Some(actor) = token_actor(state, &token, address.clone()).await? {
+            return Ok(AdminAuth {
+                actor,
+                csrf: String::new(),
+            });
+        }
+        let session = session_for(state, &token, address)
             .await?
             .ok_or_else(|| ApiFailure::unauthorized("the session has expired: sign in again"))?;
         let auth = AdminAuth {
-            username: session.username,
+            actor: session.actor,
             csrf: session.csrf,
         };
         let safe = matches!(parts.method, Method::GET | Method::HEAD);
@@ -156,6 +167,8 @@ struct Login {
 #[serde(rename_all = "camelCase")]
 pub struct SessionReply {
     pub username: String,
+    /// What the account (or its API token) may do.
+    pub role: crate::access::Role,
     /// The bearer token (also set as the session cookie); shown only here.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub token: Option<String>,
@@ -191,18 +204,19 @@ async fn login(
         f.retry_after = Some(wait);
         return Err(f);
     }
-    let Some(admin_id) = check_password(&state, &req.username, &req.password).await? else {
+    let Some(admin) = check_password(&state, &req.username, &req.password).await? else {
         sign_in_failed(&state, client, &req.username);
         tracing::info!(username = %loggable(&req.username), "sign-in refused");
         return Err(ApiFailure::unauthorized("wrong username or password"));
     };
-    let (token, csrf) = start_session(&state, admin_id).await?;
+    let (token, csrf) = start_session(&state, admin.id).await?;
     tracing::info!(username = %loggable(&req.username), "admin signed in");
     let cookie = session_cookie(&token, secure_cookies(&state, &headers));
     Ok((
         [(header::SET_COOKIE, cookie)],
         Json(SessionReply {
-            username: req.username.trim().to_owned(),
+            username: admin.username,
+            role: admin.role,
             token: Some(token),
             csrf_token: csrf,
         }),
@@ -214,7 +228,8 @@ async fn login(
 #[utoipa::path(get, path = "/session", responses((status = 200, body = SessionReply)))]
 async fn whoami(auth: AdminAuth) -> Json<SessionReply> {
     Json(SessionReply {
-        username: auth.username,
+        username: auth.actor.name,
+        role: auth.actor.role,
         token: None,
         csrf_token: auth.csrf,
     })
@@ -224,7 +239,7 @@ async fn whoami(auth: AdminAuth) -> Json<SessionReply> {
 #[utoipa::path(delete, path = "/session", responses((status = 204, description = "Signed out")))]
 async fn logout(
     State(state): State<Shared>,
-    _auth: AdminAuth,
+    _: AdminAuth,
     headers: HeaderMap,
 ) -> Result<Response, ApiFailure> {
     if let Some((token, _)) = session_token(&headers) {

@@ -132,8 +132,8 @@ async fn close_alert(
     Path(id): Path<AlertId>,
 ) -> Result<Json<Alert>, ApiFailure> {
     let a = state
-        .ops()
-        .close_alert(id, &auth.username)
+        .ops(&auth.actor)
+        .close_alert(id, &auth.actor.name)
         .await?
         .ok_or_else(|| not_found("alert"))?;
     Ok(Json(a))
@@ -189,8 +189,8 @@ async fn close_help(
     Path(id): Path<i64>,
 ) -> Result<Json<HelpRequest>, ApiFailure> {
     let h = state
-        .ops()
-        .close_help(id, &auth.username)
+        .ops(&auth.actor)
+        .close_help(id, &auth.actor.name)
         .await?
         .ok_or_else(|| not_found("help request"))?;
     Ok(Json(h))
@@ -235,12 +235,15 @@ async fn monitors(
 )]
 async fn set_monitors(
     State(state): State<Shared>,
-    _: AdminAuth,
+    auth: AdminAuth,
     Path(id): Path<PolicyId>,
     body: axum::body::Body,
 ) -> Result<Json<MonitorsView>, ApiFailure> {
     let settings: MonitorSettings = read_json(body).await?;
-    state.ops().set_monitors(id, Some(&settings)).await?;
+    state
+        .ops(&auth.actor)
+        .set_monitors(id, Some(&settings))
+        .await?;
     Ok(Json(MonitorsView {
         settings,
         is_default: false,
@@ -256,10 +259,10 @@ async fn set_monitors(
 )]
 async fn reset_monitors(
     State(state): State<Shared>,
-    _: AdminAuth,
+    auth: AdminAuth,
     Path(id): Path<PolicyId>,
 ) -> Result<Json<MonitorsView>, ApiFailure> {
-    state.ops().set_monitors(id, None).await?;
+    state.ops(&auth.actor).set_monitors(id, None).await?;
     Ok(Json(MonitorsView {
         settings: MonitorSettings::default(),
         is_default: true,

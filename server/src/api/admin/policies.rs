@@ -130,11 +130,11 @@ struct NameBody {
 )]
 async fn create(
     State(state): State<Shared>,
-    _: AdminAuth,
+    auth: AdminAuth,
     body: axum::body::Body,
 ) -> Result<(StatusCode, Json<PolicyView>), ApiFailure> {
     let req: NameBody = read_json(body).await?;
-    let p = state.ops().create_policy(&req.name).await?;
+    let p = state.ops(&auth.actor).create_policy(&req.name).await?;
     Ok((StatusCode::CREATED, Json(view(&state, p).await?)))
 }
 
@@ -148,12 +148,12 @@ async fn create(
 )]
 async fn rename(
     State(state): State<Shared>,
-    _: AdminAuth,
+    auth: AdminAuth,
     Path(id): Path<PolicyId>,
     body: axum::body::Body,
 ) -> Result<Json<PolicyView>, ApiFailure> {
     let req: NameBody = read_json(body).await?;
-    let p = state.ops().rename_policy(id, &req.name).await?;
+    let p = state.ops(&auth.actor).rename_policy(id, &req.name).await?;
     Ok(Json(view(&state, p).await?))
 }
 
@@ -166,10 +166,10 @@ async fn rename(
 )]
 async fn remove(
     State(state): State<Shared>,
-    _: AdminAuth,
+    auth: AdminAuth,
     Path(id): Path<PolicyId>,
 ) -> Result<StatusCode, ApiFailure> {
-    state.ops().delete_policy(id).await?;
+    state.ops(&auth.actor).delete_policy(id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -198,12 +198,12 @@ struct LinkBody {
 )]
 async fn link(
     State(state): State<Shared>,
-    _: AdminAuth,
+    auth: AdminAuth,
     Path(id): Path<PolicyId>,
     body: axum::body::Body,
 ) -> Result<Json<PolicyView>, ApiFailure> {
     let req: LinkBody = read_json(body).await?;
-    let ops = state.ops();
+    let ops = state.ops(&auth.actor);
     let integration = ops.integration_or_default(req.integration_id).await?;
     let p = ops
         .link_at_site(id, (integration, req.company_id), req.site_id)
@@ -222,12 +222,12 @@ async fn link(
 )]
 async fn preview(
     State(state): State<Shared>,
-    _: AdminAuth,
+    auth: AdminAuth,
     Path(id): Path<PolicyId>,
     body: axum::body::Body,
 ) -> Result<Json<LinkPreview>, ApiFailure> {
     let req: LinkBody = read_json(body).await?;
-    let ops = state.ops();
+    let ops = state.ops(&auth.actor);
     let integration = ops.integration_or_default(req.integration_id).await?;
     Ok(Json(
         ops.preview_link(id, (integration, req.company_id)).await?,
@@ -243,10 +243,10 @@ async fn preview(
 )]
 async fn unlink(
     State(state): State<Shared>,
-    _: AdminAuth,
+    auth: AdminAuth,
     Path(id): Path<PolicyId>,
 ) -> Result<Json<PolicyView>, ApiFailure> {
-    let (p, _) = state.ops().unlink(id).await?;
+    let (p, _) = state.ops(&auth.actor).unlink(id).await?;
     Ok(Json(view(&state, p).await?))
 }
 
@@ -259,11 +259,11 @@ async fn unlink(
 )]
 async fn suggestions(
     State(state): State<Shared>,
-    _: AdminAuth,
+    auth: AdminAuth,
     Query(which): Query<Instance>,
 ) -> Result<Json<Vec<Suggestion>>, ApiFailure> {
     let id = which.id(&state).await?;
-    Ok(Json(state.ops().company_suggestions(id).await?))
+    Ok(Json(state.ops(&auth.actor).company_suggestions(id).await?))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -304,13 +304,13 @@ fn check_links(req: &LinksBody) -> Result<(), ApiFailure> {
 )]
 async fn preview_many(
     State(state): State<Shared>,
-    _: AdminAuth,
+    auth: AdminAuth,
     body: axum::body::Body,
 ) -> Result<Json<Vec<LinkPreview>>, ApiFailure> {
     let req: LinksBody = read_json(body).await?;
     check_links(&req)?;
     let mut out = Vec::new();
-    let ops = state.ops();
+    let ops = state.ops(&auth.actor);
     for l in &req.links {
         let integration = ops.integration_or_default(l.integration_id).await?;
         out.push(
@@ -331,13 +331,13 @@ async fn preview_many(
 )]
 async fn link_many(
     State(state): State<Shared>,
-    _: AdminAuth,
+    auth: AdminAuth,
     body: axum::body::Body,
 ) -> Result<Json<Vec<PolicyView>>, ApiFailure> {
     let req: LinksBody = read_json(body).await?;
     check_links(&req)?;
     let mut out = Vec::new();
-    let ops = state.ops();
+    let ops = state.ops(&auth.actor);
     for l in &req.links {
         let integration = ops.integration_or_default(l.integration_id).await?;
         let p = ops.link(l.policy_id, (integration, l.company_id)).await?;
@@ -361,9 +361,9 @@ struct RetryReply {
 )]
 async fn retry_pending(
     State(state): State<Shared>,
-    _: AdminAuth,
+    auth: AdminAuth,
     Path(id): Path<PolicyId>,
 ) -> Result<Json<RetryReply>, ApiFailure> {
-    let queued = state.ops().retry_pending(id).await?;
+    let queued = state.ops(&auth.actor).retry_pending(id).await?;
     Ok(Json(RetryReply { queued }))
 }

@@ -23,11 +23,11 @@ pub fn router() -> OpenApiRouter<Shared> {
 #[utoipa::path(get, path = "/routing", params(Instance), responses((status = 200, body = Routing)))]
 async fn show(
     State(state): State<Shared>,
-    _: AdminAuth,
+    auth: AdminAuth,
     Query(which): Query<Instance>,
 ) -> Result<Json<Routing>, ApiFailure> {
     let id = which.id(&state).await?;
-    Ok(Json(state.ops().routing(id).await?))
+    Ok(Json(state.ops(&auth.actor).routing(id).await?))
 }
 
 /// Replaces the rules; refused (400, each problem named with its rule) unless ConnectWise
@@ -42,13 +42,13 @@ async fn show(
 )]
 async fn save(
     State(state): State<Shared>,
-    _: AdminAuth,
+    auth: AdminAuth,
     Query(which): Query<Instance>,
     body: axum::body::Body,
 ) -> Result<Json<Routing>, ApiFailure> {
     let rules: Routing = read_json(body).await?;
     let id = which.id(&state).await?;
-    state.ops().save_routing(id, &rules).await?;
+    state.ops(&auth.actor).save_routing(id, &rules).await?;
     Ok(Json(rules))
 }
 
@@ -62,9 +62,9 @@ async fn save(
 )]
 async fn dry_run(
     State(state): State<Shared>,
-    _: AdminAuth,
+    auth: AdminAuth,
     body: axum::body::Body,
 ) -> Result<Json<DryRun>, ApiFailure> {
     let req: DryRunRequest = read_json(body).await?;
-    Ok(Json(state.ops().routing_dry_run(&req).await?))
+    Ok(Json(state.ops(&auth.actor).routing_dry_run(&req).await?))
 }

@@ -91,13 +91,13 @@ struct NewToken {
 )]
 async fn create_token(
     State(state): State<Shared>,
-    _: AdminAuth,
+    auth: AdminAuth,
     Path(id): Path<PolicyId>,
     body: axum::body::Body,
 ) -> Result<(StatusCode, Json<TokenView>), ApiFailure> {
     let req: NewToken = read_json(body).await?;
     let (record, token) = state
-        .ops()
+        .ops(&auth.actor)
         .create_token(id, &req.label, req.expires_in_days, req.max_uses)
         .await?;
     Ok((StatusCode::CREATED, Json(token_view(record, Some(token)))))
@@ -112,9 +112,9 @@ async fn create_token(
 )]
 async fn revoke_token(
     State(state): State<Shared>,
-    _: AdminAuth,
+    auth: AdminAuth,
     Path(id): Path<i64>,
 ) -> Result<StatusCode, ApiFailure> {
-    state.ops().revoke_token(id).await?;
+    state.ops(&auth.actor).revoke_token(id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -16,7 +16,7 @@ pub struct BindDevice {
     /// What a read already showed, so the first attempt needs no read of its own. Without one,
     /// or when it may be stale (a retry, or a write since), the job looks the device up.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub snapshot: Option<Snapshot>,
+    pub snapshot: Option<Box<Snapshot>>,
 }
 
 impl JobKind for BindDevice {

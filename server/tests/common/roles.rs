@@ -1,0 +1,96 @@
+//! The least role each admin API operation needs: one row per documented operation, so a new
+//! route without a row fails the tour (`openapi.rs`), which calls every operation with exactly
+//! this role after each lesser one has been refused (403, nothing changed).
+
+use bindery_server::access::Role::{self, Admin, Owner, Technician, Viewer};
+
+pub const LEAST: &[(&str, Role)] = &[
+    ("GET /accounts", Viewer),
+    ("POST /accounts", Owner),
+    ("PATCH /accounts/{username}", Owner),
+    ("GET /alerts", Viewer),
+    ("GET /alerts/{id}", Viewer),
+    ("POST /alerts/{id}/close", Technician),
+    ("GET /api-tokens", Viewer),
+    // A token is made by its account signed in with a password (the tour's owner session).
+    ("POST /api-tokens", Owner),
+    ("DELETE /api-tokens/{id}", Viewer),
+    ("GET /audit", Viewer),
+    ("GET /billing", Viewer),
+    ("POST /billing/approve", Admin),
+    ("POST /billing/choose", Admin),
+    ("GET /billing/rules", Viewer),
+    ("PUT /billing/rules", Admin),
+    ("GET /companies", Viewer),
+    ("GET /companies/{id}/agreements", Viewer),
+    ("GET /companies/{id}/sites", Viewer),
+    ("GET /company-suggestions", Admin),
+    ("GET /contact-mappings", Viewer),
+    ("PUT /contact-mappings", Admin),
+    ("GET /devices", Viewer),
+    ("GET /devices/{id}", Viewer),
+    ("POST /devices/{id}/configuration", Technician),
+    ("GET /devices/{id}/field-map", Viewer),
+    ("POST /devices/{id}/move", Technician),
+    ("POST /devices/{id}/reinstall", Technician),
+    ("POST /devices/{id}/retire", Admin),
+    ("GET /field-map", Viewer),
+    ("PUT /field-map", Admin),
+    ("GET /field-map/custom-fields", Viewer),
+    ("GET /help-requests", Viewer),
+    ("POST /help-requests/{id}/close", Technician),
+    ("GET /identity", Viewer),
+    ("PUT /identity", Admin),
+    ("GET /integration", Viewer),
+    ("PUT /integration", Owner),
+    ("GET /integration/callback", Viewer),
+    ("POST /integration/callback", Owner),
+    ("DELETE /integration/callback", Owner),
+    ("GET /integration/choices", Viewer),
+    ("PUT /integration/choices", Admin),
+    ("POST /integration/test", Admin),
+    ("GET /integrations", Viewer),
+    ("POST /integrations", Owner),
+    ("DELETE /integrations/{id}", Owner),
+    ("PATCH /integrations/{id}", Owner),
+    ("GET /openapi.json", Viewer),
+    ("GET /policies", Viewer),
+    ("POST /policies", Admin),
+    ("POST /policies/links", Admin),
+    ("POST /policies/links/preview", Admin),
+    ("GET /policies/{id}", Viewer),
+    ("DELETE /policies/{id}", Admin),
+    ("PATCH /policies/{id}", Admin),
+    ("GET /policies/{id}/billing", Viewer),
+    ("PUT /policies/{id}/billing", Admin),
+    ("DELETE /policies/{id}/billing", Admin),
+    ("PUT /policies/{id}/link", Admin),
+    ("DELETE /policies/{id}/link", Admin),
+    ("POST /policies/{id}/link/preview", Admin),
+    ("GET /policies/{id}/maintenance", Viewer),
+    ("PUT /policies/{id}/maintenance", Admin),
+    ("DELETE /policies/{id}/maintenance", Admin),
+    ("GET /policies/{id}/monitors", Viewer),
+    ("PUT /policies/{id}/monitors", Admin),
+    ("DELETE /policies/{id}/monitors", Admin),
+    ("POST /policies/{id}/retry-pending", Technician),
+    ("GET /policies/{id}/tokens", Viewer),
+    ("POST /policies/{id}/tokens", Admin),
+    ("GET /routing", Viewer),
+    ("PUT /routing", Admin),
+    ("POST /routing/dry-run", Viewer),
+    ("GET /session", Viewer),
+    ("POST /session", Viewer),
+    ("DELETE /session", Viewer),
+    ("POST /sync", Admin),
+    ("DELETE /tokens/{id}", Admin),
+];
+
+/// The row for `operation` (`METHOD /template`); a missing one fails with what to add.
+pub fn least(operation: &str) -> Role {
+    LEAST
+        .iter()
+        .find(|(op, _)| *op == operation)
+        .map(|(_, r)| *r)
+        .unwrap_or_else(|| panic!("no role row for {operation}: add it to tests/common/roles.rs"))
+}
