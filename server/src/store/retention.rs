@@ -1,7 +1,7 @@
 //! Retention: the rows that only record the past go once they are older than the retention
 //! setting, a small batch at a time, so a check-in never waits behind one long delete.
 //!
-//! - the activity log;
+//! - the activity log, and the audit trail;
 //! - alerts that have ended (resolved or closed), once their ticket is closed in ConnectWise or
 //!   they have none;
 //! - help requests, once their ticket is closed or they have none;
@@ -16,6 +16,7 @@ use super::{Result, Store};
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Pruned {
     pub activity: u64,
+    pub audit: u64,
     pub alerts: u64,
     pub help_requests: u64,
     pub tickets: u64,
@@ -24,7 +25,7 @@ pub struct Pruned {
 
 impl Pruned {
     pub fn total(&self) -> u64 {
-        self.activity + self.alerts + self.help_requests + self.tickets + self.jobs
+        self.activity + self.audit + self.alerts + self.help_requests + self.tickets + self.jobs
     }
 
     /// Whether some kind filled its batch (more may be waiting).
@@ -32,6 +33,7 @@ impl Pruned {
         let batch = batch.max(0) as u64;
         [
             self.activity,
+            self.audit,
             self.alerts,
             self.help_requests,
             self.tickets,
@@ -43,6 +45,7 @@ impl Pruned {
 
     fn add(&mut self, other: Pruned) {
         self.activity += other.activity;
+        self.audit += other.audit;
         self.alerts += other.alerts;
         self.help_requests += other.help_requests;
         self.tickets += other.tickets;
@@ -73,6 +76,13 @@ impl Store {
         let activity = run(
             "DELETE FROM activity WHERE id IN \
              (SELECT id FROM activity WHERE at_ms < $1 ORDER BY id LIMIT $2)"
+                .into(),
+            history_before_ms,
+        )
+        .await?;
+        let audit = run(
+            "DELETE FROM audit WHERE id IN \
+             (SELECT id FROM audit WHERE at_ms < $1 ORDER BY id LIMIT $2)"
                 .into(),
             history_before_ms,
         )
@@ -119,6 +129,7 @@ impl Store {
         .await?;
         Ok(Pruned {
             activity,
+            audit,
             alerts,
             help_requests,
             tickets,

@@ -258,6 +258,18 @@ on_both!(
         store
             .record_activity("ticket.create", "recent", None, Ok(()))
             .await;
+        // The audit trail is kept as long: an old change goes, a recent one stays.
+        for _ in 0..3 {
+            store
+                .record_audit("ana", "session", None, "policy.rename", "policy 1", None)
+                .await
+                .unwrap();
+        }
+        sqlx::query("UPDATE audit SET at_ms = $1 WHERE id < 3")
+            .bind(old)
+            .execute(store.pool())
+            .await
+            .unwrap();
         let cutoff = now_ms() - 90 * DAY;
 
         // One batch takes at most its size of each kind, and says more may be waiting.
@@ -275,6 +287,15 @@ on_both!(
         );
         let (_, left) = store.activity("", false, 50, 0).await.unwrap();
         assert_eq!(left, 1, "the recent entry stays");
+        assert_eq!(first.audit + rest.audit, 2, "{first:?} {rest:?}");
+        let trail = store
+            .audit(&bindery_server::store::AuditFilter {
+                limit: 10,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(trail.len(), 1, "the recent change stays");
         let alerts = |state| {
             let store = store.clone();
             async move {
