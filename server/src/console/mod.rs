@@ -13,6 +13,7 @@
 //! - `maintenance`: a policy's maintenance windows and the alerts they held.
 //! - `lists`: devices, alerts, help requests and the activity log, paged and filtered.
 //! - `routing`: ticket routing rules; `field_map`: which configuration fields facts fill.
+//! - `team`: accounts and roles, API tokens, and the audit trail.
 
 mod auth;
 mod billing;
@@ -28,6 +29,7 @@ mod lists;
 mod maintenance;
 mod policies;
 mod routing;
+mod team;
 mod tokens;
 
 use askama::Template;
@@ -62,6 +64,7 @@ pub fn router() -> Router<Shared> {
         .merge(billing::router())
         .merge(routing::router())
         .merge(field_map::router())
+        .merge(team::router())
 }
 
 async fn css() -> Response {
