@@ -249,7 +249,7 @@ async fn audit(State(state): State<Shared>, viewer: Viewer, Query(q): Query<Audi
                 .map(|e| format!("/console/audit?{query}&before={}", e.id))
         })
         .flatten();
-    Ok(render(
+    render(
         &AuditPage {
             frame: Frame::new(&viewer, "audit", "Audit trail"),
             csv: format!("/api/admin/v1/audit?format=csv&limit=10000&{query}"),
@@ -265,5 +265,5 @@ async fn audit(State(state): State<Shared>, viewer: Viewer, Query(q): Query<Audi
             older,
         },
         StatusCode::OK,
-    )?)
+    )
 }
