@@ -119,6 +119,9 @@ fn every_console_route_says_who_may_use_it() {
     }
 }
 
+/// A form: where it posts, its fields, and the least role that may submit it.
+type Form<'a> = (&'a str, Vec<(&'a str, &'a str)>, Role);
+
 /// A console session of an account: its cookie and the CSRF token its forms carry.
 struct Person {
     cookie: String,
@@ -240,7 +243,7 @@ async fn each_role_reads_every_page_and_changes_only_what_it_may() {
     // One form at each boundary: refused below it (with the reason, nothing changed), done at it.
     let rename = format!("/policies/{p}/rename");
     let retry = format!("/policies/{p}/retry");
-    let forms: [(&str, Vec<(&str, &str)>, Role); 4] = [
+    let forms: [Form; 4] = [
         (&retry, vec![], Technician),
         (&rename, vec![("name", "Acme HQ")], Admin),
         (
