@@ -25,6 +25,7 @@ mod forms_alerts_and_tokens;
 mod instances;
 mod routing;
 mod signing_in_and_linking;
+mod team;
 mod windows_names_and_sessions;
 
 const PASSWORD: &str = "correct-horse-battery-staple";
@@ -305,6 +306,7 @@ async fn an_admin_sets_up_links_watches_binding_and_fixes_a_failure_in_a_real_br
     instances::instances(&mut s, &w).await;
     routing::routing(&mut s, &w).await;
     fields::fields(&mut s, &w).await;
+    team::team(&mut s, &w).await;
 
     // No page carried the private key (or any other secret the test knows).
     for (i, html) in s.seen.iter().enumerate() {
