@@ -20,6 +20,7 @@ const ROUTES: &[(&str, Role)] = &[
     ("POST /alerts/{id}/close", Technician),
     ("GET /audit", Viewer),
     ("GET /billing", Viewer),
+    ("GET /dashboard", Viewer),
     ("POST /billing/approve", Admin),
     ("POST /billing/choose", Admin),
     ("POST /billing/rules", Admin),
@@ -222,6 +223,7 @@ async fn each_role_reads_every_page_and_changes_only_what_it_may() {
         "/suggestions".into(),
         "/team".into(),
         "/audit".into(),
+        "/dashboard".into(),
     ];
     for (role, person) in &people {
         for page in &pages {

@@ -101,7 +101,7 @@ fn landing(next: &str) -> &str {
         && !next.contains('\\')
         && !next.chars().any(char::is_control)
         && !next.starts_with("/console/login");
-    if local { next } else { "/console/policies" }
+    if local { next } else { "/console/dashboard" }
 }
 
 #[derive(Deserialize)]
@@ -218,7 +218,7 @@ mod tests {
             "/api/admin/v1/devices",
             "/console/x\r\nSet-Cookie: a=b",
         ] {
-            assert_eq!(landing(elsewhere), "/console/policies", "{elsewhere:?}");
+            assert_eq!(landing(elsewhere), "/console/dashboard", "{elsewhere:?}");
         }
     }
 }

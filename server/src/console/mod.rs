@@ -13,10 +13,12 @@
 //! - `maintenance`: a policy's maintenance windows and the alerts they held.
 //! - `lists`: devices, alerts, help requests and the activity log, paged and filtered.
 //! - `routing`: ticket routing rules; `field_map`: which configuration fields facts fill.
-//! - `team`: accounts and roles, API tokens, and the audit trail.
+//! - `team`: accounts and roles, API tokens, and the audit trail; `dashboard`: where the
+//!   console opens.
 
 mod auth;
 mod billing;
+mod dashboard;
 mod device;
 mod devices;
 mod field_map;
@@ -48,7 +50,7 @@ pub const PREFIX: &str = "/console";
 
 pub fn router() -> Router<Shared> {
     Router::new()
-        .route("/", get(|| async { Redirect::to("/console/policies") }))
+        .route("/", get(|| async { Redirect::to("/console/dashboard") }))
         .route("/static/console.css", get(css))
         .route("/static/console.js", get(js))
         .merge(auth::router())
@@ -65,6 +67,7 @@ pub fn router() -> Router<Shared> {
         .merge(routing::router())
         .merge(field_map::router())
         .merge(team::router())
+        .merge(dashboard::router())
 }
 
 async fn css() -> Response {

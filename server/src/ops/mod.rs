@@ -26,6 +26,7 @@ pub mod accounts;
 pub mod api_tokens;
 pub mod audit;
 pub mod billing;
+pub mod dashboard;
 pub mod devices;
 pub mod field_map;
 pub mod identity;

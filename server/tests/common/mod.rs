@@ -6,6 +6,7 @@ use sqlx::Connection;
 pub mod admin;
 pub mod openapi;
 pub mod roles;
+pub mod tour;
 
 /// A fresh, empty database on the test PostgreSQL server that `scripts/test` starts and names in
 /// BINDERY_TEST_POSTGRES_URL; returns its URL.

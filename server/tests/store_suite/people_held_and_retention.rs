@@ -336,3 +336,57 @@ on_both!(
         );
     }
 );
+
+on_both!(
+    the_dashboard_counts_the_fleet_its_binding_and_its_tickets,
+    |store: Store| async move {
+        use bindery_server::store::{Binding, BindingState};
+        let p = store.create_policy("P").await.unwrap();
+        store
+            .link_policy(p.id, Some((CompanyId(2), "Acme")))
+            .await
+            .unwrap();
+        let mut ids = Vec::new();
+        for n in 0..3 {
+            let agent = format!("agent-d{n}");
+            let d = store
+                .enroll_device(&new_device(&agent, None, p.id, "{}", "h"))
+                .await
+                .unwrap()
+                .device()
+                .id;
+            ids.push(d);
+        }
+        let bound = Binding {
+            device_id: ids[0],
+            state: BindingState::Bound,
+            integration_id: bindery_server::ids::IntegrationId::FIRST,
+            company_id: Some(CompanyId(2)),
+            configuration_id: Some(ConfigurationId(1)),
+            error: None,
+            updated_ms: now_ms(),
+            write_started_ms: None,
+            candidates: Vec::new(),
+        };
+        store.set_binding(&bound).await.unwrap();
+        // One device has not been seen for a day: offline.
+        sqlx::query("UPDATE devices SET last_seen_ms = $1 WHERE id = $2")
+            .bind(now_ms() - 86_400_000)
+            .bind(ids[2])
+            .execute(store.pool())
+            .await
+            .unwrap();
+        let d = store
+            .dashboard(now_ms() - 3_600_000, now_ms() - 30 * 86_400_000)
+            .await
+            .unwrap();
+        assert_eq!((d.devices, d.online), (3, 2), "{d:?}");
+        let first = bindery_server::ids::IntegrationId::FIRST;
+        assert_eq!(
+            d.bindings,
+            vec![(first, "bound".into(), 1), (first, "pending".into(), 2)]
+        );
+        assert_eq!((d.open_alerts, d.help_requests), (0, 0));
+        assert!(d.tickets_per_day.is_empty());
+    }
+);

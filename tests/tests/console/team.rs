@@ -42,4 +42,21 @@ pub(super) async fn team(s: &mut Session, w: &Scene) {
     }
     assert!(trail.contains("ana"), "{trail}");
     s.shot("audit").await;
+    // The dashboard counts the fleet and each instance's binding, and links to the lists.
+    s.go("/console/dashboard").await;
+    let devices: i64 = s.text("#tile-devices").await.parse().unwrap();
+    let online: i64 = s.text("#tile-online").await.parse().unwrap();
+    assert!(devices >= 3 && online <= devices, "{devices} {online}");
+    let binding = s.text("#binding").await;
+    assert!(
+        binding.contains("Binding, by ConnectWise instance"),
+        "{binding}"
+    );
+    let page = s.seen.last().unwrap().clone();
+    assert!(
+        page.contains("href=\"/console/devices?state=bound\""),
+        "links to the list"
+    );
+    assert!(page.contains("<svg class=\"chart\""), "the tickets chart");
+    s.shot("dashboard").await;
 }
