@@ -109,6 +109,37 @@ async fn the_real_agent_s_inventory_lands_where_the_field_map_says() {
         Value::Null,
         "the others stay unset"
     );
+
+    // A technician edits the tag (not owned) and the custom field (owned) in ConnectWise; after
+    // "Sync now" the tag stays theirs and the owned field is put back.
+    let id = c["id"].as_i64().unwrap();
+    let edit = json!([
+        {"op": "replace", "path": "tagNumber", "value": "ASSET-7"},
+        {"op": "replace", "path": "customFields", "value": [{"id": 4, "value": "edited"}]},
+    ]);
+    let r = reqwest::Client::new()
+        .patch(format!(
+            "{}/v4_6_release/apis/3.0/company/configurations/{id}",
+            sb.url()
+        ))
+        .basic_auth("bindery+tech-public", Some("tech-private"))
+        .header("clientId", "tests")
+        .header("content-type", "application/json")
+        .body(edit.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.text().await.unwrap());
+    assert_eq!(custom(&config().unwrap()), "edited");
+    admin(&d, &["sync-now"]);
+    wait_for("the owned field put back", 60, || {
+        config().is_some_and(|c| custom(&c) == os.as_str())
+    });
+    assert_eq!(
+        config().unwrap()["tagNumber"],
+        "ASSET-7",
+        "the person's edit stands"
+    );
     drop(server);
     sb.stop().await;
 }
