@@ -3,7 +3,8 @@
 //! activity log of A rows (default 1,000,000) straight into a fresh store, then times the lists
 //! the way the console and the admin API ask for them: device pages (the first, a search, a
 //! policy, a binding state, a deep page), the policies page (every policy with its icon), and
-//! activity and alert pages (200,000 alerts). Prints each query's median and p95 over 20 runs.
+//! activity and alert pages (200,000 alerts), and the dashboard. Prints each query's median and
+//! p95 over 20 runs.
 //!
 //! cargo run --release -p bindery-server --example device_list_bench -- [DEVICES] [postgres://…|-] [ACTIVITY]
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a benchmark: failing loudly is the point
@@ -129,6 +130,15 @@ async fn main() {
     .await;
     timed("activity, failed only", || async {
         store.activity("", true, 50, 0).await.unwrap().1
+    })
+    .await;
+    // The console's dashboard, whole (its five grouped counts, the instances, billing).
+    timed("dashboard", || async {
+        let view = bindery_server::ops::Ops::new(store, None, None)
+            .dashboard(180_000)
+            .await
+            .unwrap();
+        view.devices
     })
     .await;
 }
