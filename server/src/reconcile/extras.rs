@@ -58,13 +58,14 @@ pub enum ContactNeed {
     NewUser,
 }
 
-/// `t`'s own configuration in `company` (by its agent id), if it has one.
-fn own_config<'a>(
-    t: &DeviceTarget,
+/// `t`'s own configurations in `company`: those carrying its agent id (several only where a
+/// person made copies by hand).
+fn own_configs<'a>(
+    t: &'a DeviceTarget,
     company: CompanyId,
     configs: &'a [Observed],
-) -> Option<&'a Observed> {
-    configs.iter().find(|o| {
+) -> impl Iterator<Item = &'a Observed> + 'a {
+    configs.iter().filter(move |o| {
         o.company_id == company
             && o.fields.iter().any(|(f, v)| {
                 *f == FactField::DeviceIdentifier
@@ -86,30 +87,23 @@ pub fn contact_need(t: &DeviceTarget, company: CompanyId, configs: &[Observed]) 
     if t.company_id != Some(company) {
         return ContactNeed::None;
     }
-    let own = configs.iter().filter(|o| {
-        o.company_id == company
-            && o.fields.iter().any(|(f, v)| {
-                *f == FactField::DeviceIdentifier
-                    && v.as_deref()
-                        .is_some_and(|v| v.eq_ignore_ascii_case(&t.agent_id))
-            })
-    });
-    own.map(|o| {
-        let held_login = o
-            .fields
-            .iter()
-            .find(|(f, _)| *f == FactField::LastLoginName)
-            .and_then(|(_, v)| v.as_deref());
-        if held_login != Some(login) {
-            ContactNeed::NewUser
-        } else if o.extras.contact_id.is_none() {
-            ContactNeed::Missing
-        } else {
-            ContactNeed::None
-        }
-    })
-    .min()
-    .unwrap_or(ContactNeed::NewUser)
+    own_configs(t, company, configs)
+        .map(|o| {
+            let held_login = o
+                .fields
+                .iter()
+                .find(|(f, _)| *f == FactField::LastLoginName)
+                .and_then(|(_, v)| v.as_deref());
+            if held_login != Some(login) {
+                ContactNeed::NewUser
+            } else if o.extras.contact_id.is_none() {
+                ContactNeed::Missing
+            } else {
+                ContactNeed::None
+            }
+        })
+        .min()
+        .unwrap_or(ContactNeed::NewUser)
 }
 
 impl super::runner::Engine {
@@ -201,7 +195,7 @@ impl ExtrasSource<'_> {
                     },
                 },
                 mapped: if here {
-                    self.mapped(client, t, own_config(t, company, configs))
+                    self.mapped(client, t, own_configs(t, company, configs).next())
                         .await
                 } else {
                     Vec::new()
